@@ -1,0 +1,41 @@
+// This module is browser compatible.
+/**
+ * The sente-lite client for browsers, Deno, Bun and Node ≥ 22: one standard WebSocket with
+ * events, request/reply, server pushes, server→client requests and channels.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "@sente-lite/sente-lite/client";
+ *
+ * const client = connect("ws://127.0.0.1:3000/chsk");
+ * const { uid } = await client.ready;
+ * client.on("demo/broadcast", (data) => console.log("broadcast", data));
+ * console.log(uid, await client.request("demo/echo", { hello: "world" }));
+ * await client.subscribe("lobby", (data) => console.log("lobby", data));
+ * await client.publish("lobby", { text: "hi" });
+ * client.close();
+ * ```
+ *
+ * @module
+ */
+export {
+  type ChannelContext,
+  type ChannelHandler,
+  Client,
+  type ClientRequestOptions,
+  type ClientStats,
+  connect,
+  type ConnectionState,
+  type Handshake,
+  HANDSHAKE_EVENT,
+  type PushContext,
+  type PushHandler,
+  type RequestHandler,
+  type SendResult,
+  STATE_EVENT,
+  type StateChange,
+} from "./lib/client/client.ts";
+export type { ClientOptions, UrlProvider, WebSocketConstructor } from "./lib/client/options.ts";
+export { ClosedError, SenteLiteError, ServerError, TimeoutError } from "./lib/protocol/errors.ts";
+export type { Packer } from "./lib/packers/packer.ts";
+export { jsonPacker } from "./lib/packers/json.ts";

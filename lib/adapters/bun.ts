@@ -1,0 +1,120 @@
+/**
+ * Bun adapter: `Bun.serve` with its `websocket` handlers mapped onto the Hub's neutral socket.
+ * Only the few Bun types used here are declared, so the package needs no Bun type definitions.
+ *
+ * @module
+ */
+import type { Hub, PendingUpgrade } from "../server/hub.ts";
+import type { ConnectionSink } from "../server/socket.ts";
+import type { ServeHandle, ServeOptions } from "./types.ts";
+
+interface SocketData {
+  pending: PendingUpgrade;
+  sink?: ConnectionSink;
+}
+
+/** The part of Bun's `ServerWebSocket` the adapter uses. */
+export interface BunWebSocket {
+  /** Per-socket data given to `server.upgrade`. */
+  data: SocketData;
+  /** Sends a frame; returns bytes sent, -1 when backpressured, 0 when dropped. */
+  send(data: string | Uint8Array): number;
+  /** Closes the socket. */
+  close(code?: number, reason?: string): void;
+  /** Bytes buffered and not yet sent. */
+  getBufferedAmount(): number;
+}
+
+/** The part of Bun's `Server` the adapter uses. */
+export interface BunServer {
+  /** Upgrades a request; `true` when it did. */
+  upgrade(request: Request, options: { data: SocketData }): boolean;
+  /** Stops listening; `true` closes active connections too. */
+  stop(closeActiveConnections?: boolean): void | Promise<void>;
+  /** The bound port. */
+  readonly port: number;
+  /** The bound hostname. */
+  readonly hostname: string;
+}
+
+/** The `fetch` and `websocket` options for `Bun.serve`. */
+export interface BunServeConfig {
+  /** Answers HTTP requests and upgrades the Hub's path. */
+  fetch(request: Request, server: BunServer): Promise<Response | undefined>;
+  /** WebSocket event handlers. */
+  websocket: {
+    open(ws: BunWebSocket): void;
+    message(ws: BunWebSocket, message: string | Uint8Array): void;
+    close(ws: BunWebSocket, code: number, reason: string): void;
+    maxPayloadLength: number;
+    idleTimeout: number;
+    sendPings: boolean;
+  };
+}
+
+/** Makes the `Bun.serve` configuration for a Hub. */
+export function bunConfig(hub: Hub): BunServeConfig {
+  return {
+    async fetch(request, server) {
+      const prepared = await hub.prepare(request);
+      if (prepared instanceof Response) return prepared;
+      if (server.upgrade(request, { data: { pending: prepared } })) return undefined;
+      return new Response("WebSocket upgrade failed\n", { status: 400 });
+    },
+    websocket: {
+      open(ws) {
+        ws.data.sink = hub.open(ws.data.pending, {
+          send: (frame) => void ws.send(frame),
+          close: (code, reason) => ws.close(code, reason),
+          get bufferedAmount() {
+            return ws.getBufferedAmount();
+          },
+        });
+      },
+      message(ws, message) {
+        ws.data.sink?.message(message);
+      },
+      close(ws, code, reason) {
+        ws.data.sink?.closed(code, reason);
+      },
+      // One byte over the Hub's limit, so the Hub sees oversized frames and answers 1009 itself.
+      maxPayloadLength: hub.options.maxMessageBytes + 1,
+      // Liveness is the protocol's job (application-level pings), not the runtime's.
+      idleTimeout: 0,
+      sendPings: false,
+    },
+  };
+}
+
+interface BunGlobal {
+  serve(options: Record<string, unknown>): BunServer;
+}
+
+/** Serves with `Bun.serve`; resolves once listening. */
+export function bunServe(hub: Hub, options: ServeOptions): Promise<ServeHandle> {
+  const bun = (globalThis as unknown as { Bun: BunGlobal }).Bun;
+  const config = bunConfig(hub);
+  const server = bun.serve({
+    port: options.port ?? 0,
+    hostname: options.hostname ?? "127.0.0.1",
+    ...config,
+  });
+  let done!: () => void;
+  const finished = new Promise<void>((r) => done = r);
+  const close = async () => {
+    hub.closeAll();
+    await server.stop(false);
+    done();
+  };
+  options.signal?.addEventListener("abort", () => void close(), { once: true });
+  const hostname = server.hostname;
+  return Promise.resolve({
+    hostname,
+    port: server.port,
+    url: `ws://${
+      hostname.includes(":") ? `[${hostname}]` : hostname
+    }:${server.port}${hub.options.path}`,
+    close,
+    finished,
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * Deno adapter: `Deno.upgradeWebSocket` and `Deno.serve` mapped onto the Hub's neutral socket.
+ *
+ * @module
+ */
+import type { Hub } from "../server/hub.ts";
+import type { ConnectionSink } from "../server/socket.ts";
+import type { ServeHandle, ServeOptions } from "./types.ts";
+
+/** Answers one HTTP request: upgrades it for the Hub's path, or returns the Hub's response. */
+export async function denoHandler(hub: Hub, request: Request): Promise<Response> {
+  const prepared = await hub.prepare(request);
+  if (prepared instanceof Response) return prepared;
+  // idleTimeout 0: liveness is the protocol's job (application-level pings), not the runtime's.
+  const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
+  socket.binaryType = "arraybuffer";
+  let sink: ConnectionSink | undefined;
+  socket.onopen = () => {
+    sink = hub.open(prepared, {
+      send: (frame) => socket.send(frame as string | Uint8Array<ArrayBuffer>),
+      close: (code, reason) => socket.close(code, reason),
+      get bufferedAmount() {
+        return socket.bufferedAmount;
+      },
+    });
+  };
+  socket.onmessage = (e) => {
+    sink?.message(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
+  };
+  socket.onclose = (e) => sink?.closed(e.code, e.reason);
+  // Errors are always followed by a close event, which does the cleanup.
+  socket.onerror = () => {};
+  return response;
+}
+
+/** Serves with `Deno.serve`; resolves once listening. */
+export function denoServe(
+  hub: Hub,
+  options: ServeOptions,
+  handler: (request: Request) => Response | Promise<Response>,
+): Promise<ServeHandle> {
+  const server = Deno.serve({
+    port: options.port ?? 0,
+    hostname: options.hostname ?? "127.0.0.1",
+    signal: options.signal,
+    onListen: () => {}, // the caller prints what it wants
+  }, handler);
+  const { hostname, port } = server.addr;
+  options.signal?.addEventListener("abort", () => hub.closeAll(), { once: true });
+  return Promise.resolve({
+    hostname,
+    port,
+    url: `ws://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}${hub.options.path}`,
+    close: async () => {
+      hub.closeAll();
+      await server.shutdown();
+    },
+    finished: server.finished,
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * Bundles `client.ts` into one browser ES module: with `deno bundle` under Deno, `Bun.build`
+ * under Bun. Used by the demo server (served at `/client.js`) and the browser tests.
+ *
+ * @module
+ */
+
+const CLIENT_ENTRY = new URL("../../client.ts", import.meta.url);
+
+interface BunBuild {
+  build(options: { entrypoints: string[]; target: string; format: string }): Promise<{
+    success: boolean;
+    logs: unknown[];
+    outputs: { text(): Promise<string> }[];
+  }>;
+}
+
+/** Returns the browser bundle of the client as JavaScript source. */
+export async function bundleClient(): Promise<string> {
+  const bun = (globalThis as unknown as { Bun?: BunBuild }).Bun;
+  if (bun) {
+    const result = await bun.build({
+      entrypoints: [decodeURIComponent(CLIENT_ENTRY.pathname)],
+      target: "browser",
+      format: "esm",
+    });
+    if (!result.success) throw new Error(`Bun.build failed: ${JSON.stringify(result.logs)}`);
+    return await result.outputs[0].text();
+  }
+  const entry = CLIENT_ENTRY.protocol === "file:"
+    ? decodeURIComponent(CLIENT_ENTRY.pathname)
+    : CLIENT_ENTRY.href;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform", "browser", "--format", "esm", entry],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`deno bundle failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}

@@ -1,0 +1,136 @@
+// This module is browser compatible.
+/**
+ * Every error the protocol can produce, in one table, and the typed errors callers catch.
+ *
+ * A protocol error has a stable string `code`. Fatal ones close the connection with a WebSocket
+ * close code; the others are answered with a `sente-lite/error` event and the connection goes on.
+ * `docs/PROTOCOL.md` lists the same table.
+ *
+ * @module
+ */
+
+/** What the server does about one kind of bad input. */
+export interface ProtocolErrorSpec {
+  /** `true` when the connection is closed with {@linkcode ProtocolErrorSpec.closeCode}. */
+  readonly fatal: boolean;
+  /** The WebSocket close code sent for fatal errors. */
+  readonly closeCode?: number;
+  /** One line on when it happens. */
+  readonly description: string;
+}
+
+/** The table of protocol error codes. */
+export const PROTOCOL_ERRORS = {
+  "unpack-failed": {
+    fatal: false,
+    description: "The frame could not be unpacked (invalid JSON, invalid UTF-8, wrong frame type).",
+  },
+  "bad-envelope": {
+    fatal: false,
+    description: "The value is not an envelope `[payload, cbId | null]` with a string cbId.",
+  },
+  "bad-event": {
+    fatal: false,
+    description: "The payload is not an event `[id, data?]` with a namespaced string id `ns/name`.",
+  },
+  "reserved-event": {
+    fatal: false,
+    description: "A client sent a `chsk/*` event other than `chsk/ws-ping` or `chsk/ws-pong`.",
+  },
+  "unknown-cb": {
+    fatal: false,
+    description:
+      "A `sente-lite/reply` names a callback id that is not pending (unknown or timed out).",
+  },
+  "no-handler": {
+    fatal: false,
+    description: "No handler (and no catch-all) is registered for the event id.",
+  },
+  "handler-error": {
+    fatal: false,
+    description: "The handler threw or its promise rejected; the message carries no stack.",
+  },
+  "bad-request": {
+    fatal: false,
+    description: "A `sente-lite/*` extension event has data of the wrong shape.",
+  },
+  "forbidden": {
+    fatal: false,
+    description: "An authorization hook denied the subscribe or publish.",
+  },
+  "limit-exceeded": {
+    fatal: false,
+    description: "A per-connection limit (e.g. subscriptions) would be exceeded.",
+  },
+  "too-large": {
+    fatal: true,
+    closeCode: 1009,
+    description: "A frame is larger than `maxMessageBytes` (default 1 MiB).",
+  },
+  "too-many-errors": {
+    fatal: true,
+    closeCode: 1008,
+    description: "The connection sent more than `maxProtocolErrors` bad frames (default 100).",
+  },
+} as const satisfies Record<string, ProtocolErrorSpec>;
+
+/** A stable protocol error code. */
+export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS;
+
+/** Base class of every error sente-lite throws on purpose; `code` is stable across versions. */
+export class SenteLiteError extends Error {
+  /** A stable, machine-readable code. */
+  readonly code: string;
+  /** Makes an error with a code and an optional cause. */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SenteLiteError";
+    this.code = code;
+  }
+}
+
+/** Bad input seen by the protocol layer; `closeCode` is set when it ends the connection. */
+export class ProtocolError extends SenteLiteError {
+  /** The close code to send when fatal. */
+  readonly closeCode: number | undefined;
+  /** Whether the connection must be closed. */
+  readonly fatal: boolean;
+  /** The callback id of the request this error answers, when known. */
+  readonly cbId: string | null;
+  /** Makes a protocol error from the table. */
+  constructor(code: ProtocolErrorCode, message: string, cbId: string | null = null) {
+    super(code, message);
+    this.name = "ProtocolError";
+    const spec: ProtocolErrorSpec = PROTOCOL_ERRORS[code];
+    this.fatal = spec.fatal;
+    this.closeCode = spec.closeCode;
+    this.cbId = cbId;
+  }
+}
+
+/** A request got no reply within its timeout (or the peer answered `chsk/timeout`). */
+export class TimeoutError extends SenteLiteError {
+  /** Makes a timeout error. */
+  constructor(message: string) {
+    super("timeout", message);
+    this.name = "TimeoutError";
+  }
+}
+
+/** The connection is closed, or closed while the request was pending (`chsk/closed`). */
+export class ClosedError extends SenteLiteError {
+  /** Makes a closed error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super("closed", message, options);
+    this.name = "ClosedError";
+  }
+}
+
+/** The peer answered a request with an error: a `sente-lite/error` frame or `chsk/error`. */
+export class ServerError extends SenteLiteError {
+  /** Makes an error from the peer's code and message. */
+  constructor(code: string, message: string) {
+    super(code, message);
+    this.name = "ServerError";
+  }
+}

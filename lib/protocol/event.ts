@@ -1,0 +1,39 @@
+// This module is browser compatible.
+/**
+ * Events and event ids. An event is `[id, data]`; an id is a namespaced string `"ns/name"`, the
+ * JSON form of a Clojure keyword `:ns/name`.
+ *
+ * @module
+ */
+
+/** An event: its id and its data. */
+export type Event<T = unknown> = [id: string, data: T];
+
+/** Longest accepted event id, in UTF-16 code units. */
+export const MAX_EVENT_ID_LENGTH = 256;
+
+const EVENT_ID = /^[^\s/:][^\s/]*\/[^\s/]+$/;
+
+/** `true` when `id` is a namespaced event id `ns/name` (no whitespace, one slash, no leading colon). */
+export function isEventId(id: unknown): id is string {
+  return typeof id === "string" && id.length <= MAX_EVENT_ID_LENGTH && EVENT_ID.test(id);
+}
+
+/** Throws a `TypeError` naming the argument when `id` is not a valid event id. */
+export function assertEventId(id: unknown, argument = "id"): asserts id is string {
+  if (!isEventId(id)) {
+    throw new TypeError(
+      `${argument} must be a namespaced event id "ns/name", got ${JSON.stringify(id)}`,
+    );
+  }
+}
+
+/** `true` for ids in the reserved `chsk/` namespace. */
+export function isReservedId(id: string): boolean {
+  return id.startsWith("chsk/");
+}
+
+/** `true` for sente-lite's own extension events (`sente-lite/*`). */
+export function isExtensionId(id: string): boolean {
+  return id.startsWith("sente-lite/");
+}

@@ -1,0 +1,51 @@
+/**
+ * Channel membership: which connections are subscribed to which channel. Pure bookkeeping; the
+ * Hub does authorization, limits and delivery.
+ *
+ * @module
+ */
+
+/** Longest accepted channel id. */
+export const MAX_CHANNEL_ID_LENGTH = 256;
+
+/** `true` for a non-empty string channel id of at most {@linkcode MAX_CHANNEL_ID_LENGTH}. */
+export function isChannelId(id: unknown): id is string {
+  return typeof id === "string" && id.length > 0 && id.length <= MAX_CHANNEL_ID_LENGTH;
+}
+
+/** Subscriber sets keyed by channel id. Empty channels are removed at once. */
+export class ChannelRegistry<C> {
+  #channels = new Map<string, Set<C>>();
+
+  /** Adds `member`; returns `false` when it was already subscribed. */
+  add(channel: string, member: C): boolean {
+    let set = this.#channels.get(channel);
+    if (!set) this.#channels.set(channel, set = new Set());
+    if (set.has(member)) return false;
+    set.add(member);
+    return true;
+  }
+
+  /** Removes `member`; returns `false` when it was not subscribed. */
+  remove(channel: string, member: C): boolean {
+    const set = this.#channels.get(channel);
+    if (!set?.delete(member)) return false;
+    if (set.size === 0) this.#channels.delete(channel);
+    return true;
+  }
+
+  /** The subscribers of `channel` (empty when none). */
+  members(channel: string): ReadonlySet<C> {
+    return this.#channels.get(channel) ?? new Set();
+  }
+
+  /** Channels with at least one subscriber. */
+  get size(): number {
+    return this.#channels.size;
+  }
+
+  /** Channel ids with subscribers. */
+  ids(): string[] {
+    return [...this.#channels.keys()];
+  }
+}

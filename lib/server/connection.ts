@@ -1,0 +1,94 @@
+/**
+ * One server-side connection: its identity, socket, packer and per-connection state.
+ * All per-connection state lives here, so closing it cleans everything up in one place.
+ *
+ * @module
+ */
+import type { Frame, Packer } from "../packers/packer.ts";
+import type { TimerHandle } from "../util/clock.ts";
+import { frameByteLength } from "../util/utf8.ts";
+import type { ServerSocket } from "./socket.ts";
+import type { ConnectionInfo, ServerStats } from "./types.ts";
+
+/** A server→client request waiting for its reply. */
+export interface PendingRequest {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: TimerHandle;
+  cleanup(): void;
+}
+
+/** A live connection. */
+export class Connection implements ConnectionInfo {
+  /** Channels this connection is subscribed to. */
+  readonly channels: Set<string> = new Set();
+  /** Server→client requests in flight, by callback id. */
+  readonly pending: Map<string, PendingRequest> = new Map();
+  /** Bad frames seen so far. */
+  protocolErrors = 0;
+  /** Clock time of the last received frame. */
+  lastSeen: number;
+  /** `true` once the socket closed or close was requested. */
+  closed = false;
+
+  /** Makes a connection over an adapter's socket. */
+  constructor(
+    readonly id: string,
+    readonly uid: string,
+    readonly clientId: string,
+    readonly request: Request,
+    readonly packerImpl: Packer,
+    readonly socket: ServerSocket,
+    readonly openedAt: number,
+    readonly stats: ServerStats,
+  ) {
+    this.lastSeen = openedAt;
+  }
+
+  /** The packer name. */
+  get packer(): string {
+    return this.packerImpl.name;
+  }
+
+  /** Sends an already packed frame; returns `false` when closed or the runtime refused it. */
+  sendFrame(frame: Frame): boolean {
+    if (this.closed) return false;
+    try {
+      this.socket.send(frame);
+    } catch {
+      return false;
+    }
+    this.stats.messagesOut++;
+    this.stats.bytesOut += frameByteLength(frame);
+    return true;
+  }
+
+  /** Packs and sends one envelope value. */
+  sendValue(value: unknown): boolean {
+    if (this.closed) return false;
+    return this.sendFrame(this.packerImpl.pack(value));
+  }
+
+  /** Closes the socket; cleanup happens when the adapter reports the close. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      // Already closing at the runtime level: the close event still comes.
+    }
+  }
+
+  /** A plain snapshot for applications. */
+  info(): ConnectionInfo {
+    return {
+      id: this.id,
+      uid: this.uid,
+      clientId: this.clientId,
+      packer: this.packer,
+      openedAt: this.openedAt,
+      request: this.request,
+    };
+  }
+}

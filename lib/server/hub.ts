@@ -1,0 +1,668 @@
+/**
+ * The Hub: the runtime-neutral heart of the server. It accepts upgrades, owns connections, uids
+ * and channels, routes events to handlers and sends to uids, connections, channels and everyone.
+ *
+ * Guarantees:
+ * - Frames to one connection are sent in the order the sends were made.
+ * - A bad frame is answered (error event or close code) and never affects other connections.
+ * - Handler errors are reported to `onError` and answered with `handler-error`; they never throw
+ *   into the runtime.
+ * - Closing a connection rejects its pending server→client requests with `ClosedError` and removes
+ *   it from its uid and its channels.
+ *
+ * @module
+ */
+import type { Frame, Packer } from "../packers/packer.ts";
+import { assertEventId, isExtensionId, isReservedId } from "../protocol/event.ts";
+import { ClosedError, ProtocolError, ServerError, TimeoutError } from "../protocol/errors.ts";
+import { decodeClientEnvelope, PONG, serverEnvelope } from "../protocol/envelope.ts";
+import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
+import { callbackId, randomHex } from "../util/ids.ts";
+import { frameByteLength } from "../util/utf8.ts";
+import { ChannelRegistry, isChannelId } from "./channels.ts";
+import { Connection } from "./connection.ts";
+import { NIL_UID, resolveServerOptions } from "./options.ts";
+import type { ResolvedServerOptions, ServerOptions } from "./options.ts";
+import type { ConnectionSink, ServerSocket } from "./socket.ts";
+import type {
+  ConnectionInfo,
+  EventHandler,
+  EventMessage,
+  RequestOptions,
+  ServerStats,
+} from "./types.ts";
+import { type ConnectedUids, UidRegistry } from "./uids.ts";
+
+/** An upgrade that passed every check and waits for the runtime to open the socket. */
+export interface PendingUpgrade {
+  /** The client id from the query. */
+  readonly clientId: string;
+  /** The authenticated uid. */
+  readonly uid: string;
+  /** The negotiated packer. */
+  readonly packer: Packer;
+  /** The upgrade request. */
+  readonly request: Request;
+  /** Application handshake data. */
+  readonly handshakeData: Record<string, unknown> | undefined;
+}
+
+/** Options of broadcasts. */
+export interface BroadcastOptions {
+  /** Connection ids that do not receive it. */
+  except?: Iterable<string>;
+}
+
+/** Capabilities announced in the handshake. */
+const CAPABILITIES = ["channels", "server-requests", "error-frames"];
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function textResponse(status: number, body: string): Response {
+  return new Response(body + "\n", {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+/** The runtime-neutral server core. Adapters call {@linkcode Hub.prepare} and {@linkcode Hub.open}. */
+export class Hub {
+  /** The options in force. */
+  readonly options: ResolvedServerOptions;
+  #handlers = new Map<string, EventHandler[]>();
+  #catchAll: EventHandler[] = [];
+  #conns = new Map<string, Connection>();
+  #uids = new UidRegistry<Connection>();
+  #channels = new ChannelRegistry<Connection>();
+  #packers: Map<string, Packer>;
+  #stats: ServerStats = {
+    connections: 0,
+    uids: 0,
+    channels: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    repliesIgnored: 0,
+    largeMessages: 0,
+    errors: {},
+  };
+
+  /** Makes a hub; see {@linkcode ServerOptions} for the defaults. */
+  constructor(options: ServerOptions = {}) {
+    this.options = resolveServerOptions(options);
+    this.#packers = new Map(this.options.packers.map((p) => [p.name, p]));
+  }
+
+  // ---------------------------------------------------------------- handlers
+
+  /**
+   * Registers a handler for an event id, or for every event without a handler with `"*"`.
+   * Internal events `chsk/uidport-open`, `chsk/uidport-close`, `chsk/ws-ping` and `chsk/ws-pong`
+   * go only to handlers registered for them by id. Returns an unsubscribe function.
+   */
+  on(id: string, handler: EventHandler): () => void {
+    if (typeof handler !== "function") {
+      throw new TypeError(`handler must be a function, got ${typeof handler}`);
+    }
+    if (id === "*") {
+      this.#catchAll = [...this.#catchAll, handler];
+      return () => {
+        this.#catchAll = this.#catchAll.filter((h) => h !== handler);
+      };
+    }
+    assertEventId(id);
+    this.#handlers.set(id, [...(this.#handlers.get(id) ?? []), handler]);
+    return () => {
+      const left = (this.#handlers.get(id) ?? []).filter((h) => h !== handler);
+      if (left.length) this.#handlers.set(id, left);
+      else this.#handlers.delete(id);
+    };
+  }
+
+  // ---------------------------------------------------------------- upgrade
+
+  /**
+   * Runs every check before an upgrade: path, `client-id`, packer, `authenticate`, handshake data.
+   * Returns a `Response` to send instead of upgrading, or a {@linkcode PendingUpgrade}.
+   */
+  async prepare(request: Request): Promise<Response | PendingUpgrade> {
+    const url = new URL(request.url);
+    if (url.pathname !== this.options.path) {
+      return this.options.fallback
+        ? await this.options.fallback(request)
+        : textResponse(404, "Not found");
+    }
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return textResponse(426, `${this.options.path} is a WebSocket endpoint: upgrade required`);
+    }
+    const clientId = url.searchParams.get("client-id")?.trim() ?? "";
+    if (clientId === "" || clientId.length > 128) {
+      return textResponse(
+        400,
+        "Bad request: the query parameter client-id is required (a non-blank string of at most 128 characters)",
+      );
+    }
+    const packerName = url.searchParams.get("packer") ?? this.options.packers[0].name;
+    const packer = this.#packers.get(packerName);
+    if (!packer) {
+      return textResponse(
+        400,
+        `Bad request: unknown packer ${JSON.stringify(packerName)}; this server speaks ${
+          [...this.#packers.keys()].join(", ")
+        }`,
+      );
+    }
+    let uid: string;
+    let handshakeData: Record<string, unknown> | undefined;
+    try {
+      const auth = await this.options.authenticate(request, { clientId });
+      if (auth instanceof Response) return auth;
+      uid = auth === null || auth === undefined || auth === "" ? NIL_UID : String(auth);
+      handshakeData = await this.options.handshakeData(request, uid);
+    } catch (e) {
+      this.options.onError(e, { where: "authenticate/handshakeData" });
+      return textResponse(500, "Internal error while authenticating the connection");
+    }
+    return { clientId, uid, packer, request, handshakeData };
+  }
+
+  /** Opens a connection over an adapter's socket and sends the handshake. */
+  open(pending: PendingUpgrade, socket: ServerSocket): ConnectionSink {
+    const conn = new Connection(
+      randomHex(12),
+      pending.uid,
+      pending.clientId,
+      pending.request,
+      pending.packer,
+      socket,
+      this.options.clock.now(),
+      this.#stats,
+    );
+    this.#conns.set(conn.id, conn);
+    this.#stats.connections = this.#conns.size;
+    const data = buildHandshakeData(pending.handshakeData, {
+      version: PROTOCOL_VERSION,
+      connId: conn.id,
+      maxMessageBytes: this.options.maxMessageBytes,
+      capabilities: CAPABILITIES,
+    });
+    conn.sendValue(serverEnvelope({ type: "handshake", uid: conn.uid, data }));
+    if (this.#uids.add(conn.uid, conn)) {
+      this.#stats.uids = this.#uids.size;
+      this.#internal("chsk/uidport-open", conn.uid, conn);
+    }
+    this.#hook("onOpen", () => this.options.onOpen?.(conn));
+    return {
+      message: (frame) => this.#receive(conn, frame),
+      closed: (code, reason) => this.#closed(conn, code, reason),
+    };
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  #receive(conn: Connection, frame: Frame): void {
+    const bytes = frameByteLength(frame);
+    this.#stats.messagesIn++;
+    this.#stats.bytesIn += bytes;
+    conn.lastSeen = this.options.clock.now();
+    if (conn.closed) return;
+    if (bytes > this.options.maxMessageBytes) {
+      this.#fatal(
+        conn,
+        new ProtocolError("too-large", `frame of ${bytes} bytes is over the limit`),
+      );
+      return;
+    }
+    if (bytes >= this.options.largeMessageBytes) {
+      this.#stats.largeMessages++;
+      this.#hook(
+        "onLargeMessage",
+        () => this.options.onLargeMessage?.({ connection: conn, bytes }),
+      );
+    }
+    let ev;
+    try {
+      let value: unknown;
+      try {
+        value = conn.packerImpl.unpack(frame);
+      } catch (e) {
+        throw new ProtocolError(
+          "unpack-failed",
+          `the ${conn.packer} packer could not read the frame: ${errorMessage(e)}`,
+        );
+      }
+      ev = decodeClientEnvelope(value);
+    } catch (e) {
+      this.#protocolError(conn, e as ProtocolError);
+      return;
+    }
+    this.#route(conn, ev.id, ev.data, ev.cbId);
+  }
+
+  #route(conn: Connection, id: string, data: unknown, cbId: string | null): void {
+    if (isReservedId(id)) {
+      if (id === "chsk/ws-ping") {
+        if (cbId !== null) conn.sendValue(serverEnvelope({ type: "reply", cbId, value: PONG }));
+        this.#internal(id, undefined, conn);
+      } else if (id === "chsk/ws-pong") {
+        this.#internal(id, undefined, conn);
+      } else {
+        this.#protocolError(
+          conn,
+          new ProtocolError("reserved-event", `clients may not send ${id}`, cbId),
+        );
+      }
+      return;
+    }
+    if (isExtensionId(id) && this.#extension(conn, id, data, cbId)) return;
+    const handlers = this.#handlers.get(id) ?? this.#catchAll;
+    if (handlers.length === 0) {
+      this.#protocolError(conn, new ProtocolError("no-handler", `no handler for ${id}`, cbId));
+      return;
+    }
+    this.#dispatch(handlers, this.#message(conn, id, data, cbId), cbId, conn);
+  }
+
+  #message(conn: Connection, id: string, data: unknown, cbId: string | null): EventMessage {
+    let replied = false;
+    const hub = this;
+    return {
+      event: [id, data],
+      id,
+      data,
+      uid: conn.uid,
+      clientId: conn.clientId,
+      connId: conn.id,
+      connection: conn,
+      reply: cbId === null ? undefined : (value: unknown): boolean => {
+        if (replied) {
+          hub.#stats.repliesIgnored++;
+          return false;
+        }
+        replied = true;
+        return conn.sendValue(serverEnvelope({ type: "reply", cbId, value }));
+      },
+      send(eventId: string, eventData?: unknown): boolean {
+        assertEventId(eventId, "id");
+        return conn.sendValue(serverEnvelope({ type: "push", events: [[eventId, eventData]] }));
+      },
+    };
+  }
+
+  #dispatch(
+    handlers: EventHandler[],
+    msg: EventMessage,
+    cbId: string | null,
+    conn: Connection,
+  ): void {
+    for (const handler of handlers) {
+      let result: unknown;
+      try {
+        result = handler(msg);
+      } catch (e) {
+        this.#handlerError(conn, msg, cbId, e);
+        continue;
+      }
+      if (result === undefined) continue;
+      if (result instanceof Promise) {
+        result.then(
+          (value) => {
+            if (value !== undefined && msg.reply) msg.reply(value);
+          },
+          (e) => this.#handlerError(conn, msg, cbId, e),
+        );
+      } else if (msg.reply) {
+        msg.reply(result);
+      }
+    }
+  }
+
+  #handlerError(conn: Connection, msg: EventMessage, cbId: string | null, e: unknown): void {
+    this.options.onError(e, { message: msg, where: `handler for ${msg.id}` });
+    this.#sendError(conn, new ProtocolError("handler-error", `handler for ${msg.id} failed`, cbId));
+  }
+
+  /** Delivers internal events only to handlers registered for their id. */
+  #internal(id: string, data: unknown, conn: Connection): void {
+    const handlers = this.#handlers.get(id);
+    if (handlers) this.#dispatch(handlers, this.#message(conn, id, data, null), null, conn);
+  }
+
+  // ---------------------------------------------------------------- extensions
+
+  /** Handles built-in `sente-lite/*` events; returns `false` for ids it does not own. */
+  #extension(conn: Connection, id: string, data: unknown, cbId: string | null): boolean {
+    switch (id) {
+      case "sente-lite/subscribe":
+      case "sente-lite/unsubscribe":
+      case "sente-lite/publish":
+        this.#channelEvent(conn, id, data, cbId).catch((e) => {
+          this.options.onError(e, { where: id });
+          this.#sendError(conn, new ProtocolError("handler-error", `${id} failed`, cbId));
+        });
+        return true;
+      case "sente-lite/reply":
+        this.#clientReply(conn, data);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  async #channelEvent(
+    conn: Connection,
+    id: string,
+    data: unknown,
+    cbId: string | null,
+  ): Promise<void> {
+    const d = (data ?? {}) as Record<string, unknown>;
+    const channel = typeof data === "object" && data !== null ? d["channel-id"] : undefined;
+    if (!isChannelId(channel)) {
+      this.#protocolError(
+        conn,
+        new ProtocolError("bad-request", `${id} needs {"channel-id": <non-empty string>}`, cbId),
+      );
+      return;
+    }
+    // Answers go back as a reply when the client asked for one, else as the original
+    // sente-lite's `sente-lite/subscribed` event (publish has no ack there).
+    const answer = (body: Record<string, unknown>) => {
+      const value = { "channel-id": channel, ...body };
+      if (cbId !== null) conn.sendValue(serverEnvelope({ type: "reply", cbId, value }));
+      else if (id !== "sente-lite/publish") {
+        conn.sendValue(
+          serverEnvelope({ type: "push", events: [["sente-lite/subscribed", value]] }),
+        );
+      } else if (body.success === false) {
+        this.#sendError(conn, new ProtocolError("forbidden", `publish to ${channel} denied`));
+      }
+    };
+    if (id === "sente-lite/unsubscribe") {
+      this.#unsubscribe(conn, channel);
+      answer({ success: true });
+      return;
+    }
+    const action = id === "sente-lite/subscribe" ? "subscribe" : "publish";
+    if (action === "subscribe" && !conn.channels.has(channel)) {
+      if (conn.channels.size >= this.options.maxSubscriptionsPerConnection) {
+        this.#count("limit-exceeded");
+        answer({ success: false, error: "max-subscriptions-per-conn" });
+        return;
+      }
+    }
+    const authorize = this.options.authorizeChannel;
+    if (authorize) {
+      const ok = await authorize({ action, channel, connection: conn, data: d["data"] });
+      if (!ok) {
+        this.#count("forbidden");
+        answer({ success: false, error: "forbidden" });
+        return;
+      }
+    }
+    if (conn.closed) return;
+    if (action === "subscribe") {
+      if (this.#channels.add(channel, conn)) conn.channels.add(channel);
+      this.#stats.channels = this.#channels.size;
+      answer({ success: true });
+    } else {
+      const except = d["exclude-sender?"] === true ? [conn.id] : [];
+      const delivered = this.#publish(channel, d["data"], conn.id, except);
+      answer({ success: true, delivered });
+    }
+  }
+
+  #unsubscribe(conn: Connection, channel: string): void {
+    this.#channels.remove(channel, conn);
+    conn.channels.delete(channel);
+    this.#stats.channels = this.#channels.size;
+  }
+
+  #clientReply(conn: Connection, data: unknown): void {
+    const d = data as Record<string, unknown> | null;
+    const cb = typeof d === "object" && d !== null ? d["cb-id"] : undefined;
+    if (typeof cb !== "string") {
+      this.#protocolError(conn, new ProtocolError("bad-request", `sente-lite/reply needs "cb-id"`));
+      return;
+    }
+    const pending = conn.pending.get(cb);
+    if (!pending) {
+      this.#protocolError(conn, new ProtocolError("unknown-cb", `no pending request ${cb}`));
+      return;
+    }
+    pending.cleanup();
+    const err = d!["error"] as Record<string, unknown> | undefined;
+    if (err && typeof err === "object") {
+      pending.reject(new ServerError(String(err.code ?? "error"), String(err.message ?? "")));
+    } else pending.resolve(d!["value"]);
+  }
+
+  // ---------------------------------------------------------------- errors and close
+
+  #count(code: string): void {
+    this.#stats.errors[code] = (this.#stats.errors[code] ?? 0) + 1;
+  }
+
+  #sendError(conn: Connection, error: ProtocolError): void {
+    const body: Record<string, unknown> = { code: error.code, message: error.message };
+    if (error.cbId !== null) body["cb-id"] = error.cbId;
+    conn.sendValue(serverEnvelope({ type: "push", events: [["sente-lite/error", body]] }));
+  }
+
+  #protocolError(conn: Connection, error: ProtocolError): void {
+    if (error.fatal) return this.#fatal(conn, error);
+    this.#count(error.code);
+    if (++conn.protocolErrors > this.options.maxProtocolErrors) {
+      return this.#fatal(
+        conn,
+        new ProtocolError(
+          "too-many-errors",
+          `more than ${this.options.maxProtocolErrors} bad frames`,
+        ),
+      );
+    }
+    this.#sendError(conn, error);
+  }
+
+  #fatal(conn: Connection, error: ProtocolError): void {
+    this.#count(error.code);
+    conn.close(error.closeCode ?? 1008, `${error.code}: ${error.message}`.slice(0, 120));
+  }
+
+  #closed(conn: Connection, code: number, reason: string): void {
+    if (!this.#conns.delete(conn.id)) return;
+    conn.closed = true;
+    this.#stats.connections = this.#conns.size;
+    for (const channel of conn.channels) this.#channels.remove(channel, conn);
+    conn.channels.clear();
+    this.#stats.channels = this.#channels.size;
+    for (const pending of [...conn.pending.values()]) {
+      pending.cleanup();
+      pending.reject(new ClosedError(`connection ${conn.id} closed (${code})`));
+    }
+    if (this.#uids.remove(conn.uid, conn)) {
+      this.#stats.uids = this.#uids.size;
+      this.#internal("chsk/uidport-close", conn.uid, conn);
+    }
+    this.#hook("onClose", () => this.options.onClose?.(conn, code, reason));
+  }
+
+  #hook(where: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.options.onError(e, { where });
+    }
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  /** Sends frames to many connections, packing once per packer. */
+  #fanOut(conns: Iterable<Connection>, value: unknown, except?: ReadonlySet<string>): number {
+    let frames: Map<Packer, Frame> | undefined;
+    let n = 0;
+    for (const conn of conns) {
+      if (except?.has(conn.id)) continue;
+      frames ??= new Map();
+      let frame = frames.get(conn.packerImpl);
+      if (frame === undefined) frames.set(conn.packerImpl, frame = conn.packerImpl.pack(value));
+      if (conn.sendFrame(frame)) n++;
+    }
+    return n;
+  }
+
+  /** Pushes an event to every connection of `uid`; returns how many connections got it. */
+  send(uid: string, id: string, data?: unknown): number {
+    assertEventId(id);
+    return this.#fanOut(
+      this.#uids.connections(uid),
+      serverEnvelope({ type: "push", events: [[id, data]] }),
+    );
+  }
+
+  /** Pushes an event to one connection; returns `false` when it is not open. */
+  sendTo(connId: string, id: string, data?: unknown): boolean {
+    assertEventId(id);
+    const conn = this.#conns.get(connId);
+    return conn ? conn.sendValue(serverEnvelope({ type: "push", events: [[id, data]] })) : false;
+  }
+
+  /** Pushes an event to every open connection but those in `except`; returns the count. */
+  broadcast(id: string, data?: unknown, options: BroadcastOptions = {}): number {
+    assertEventId(id);
+    const except = options.except ? new Set(options.except) : undefined;
+    return this.#fanOut(
+      this.#conns.values(),
+      serverEnvelope({ type: "push", events: [[id, data]] }),
+      except,
+    );
+  }
+
+  /** Publishes to a channel's subscribers as `sente-lite/channel-msg`; returns the count. */
+  publish(channel: string, data?: unknown, options: BroadcastOptions = {}): number {
+    if (!isChannelId(channel)) {
+      throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
+    }
+    return this.#publish(channel, data, null, options.except ? [...options.except] : []);
+  }
+
+  #publish(channel: string, data: unknown, from: string | null, except: string[]): number {
+    const msg = { "channel-id": channel, data: data ?? null, from };
+    return this.#fanOut(
+      this.#channels.members(channel),
+      serverEnvelope({ type: "push", events: [["sente-lite/channel-msg", msg]] }),
+      except.length ? new Set(except) : undefined,
+    );
+  }
+
+  /**
+   * Sends a request to one connection and resolves with the client's reply (a sente-lite
+   * extension: Sente has no server→client requests).
+   * @throws {ClosedError} when the connection is not open or closes while waiting.
+   * @throws {TimeoutError} after `timeoutMs` (default `requestTimeoutMs`).
+   */
+  request(
+    connId: string,
+    id: string,
+    data?: unknown,
+    options: RequestOptions = {},
+  ): Promise<unknown> {
+    assertEventId(id);
+    const conn = this.#conns.get(connId);
+    if (!conn || conn.closed) {
+      return Promise.reject(new ClosedError(`connection ${connId} is not open`));
+    }
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+    if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
+    options.signal?.throwIfAborted();
+    let cb = callbackId();
+    while (conn.pending.has(cb)) cb = callbackId();
+    return new Promise((resolve, reject) => {
+      const clock = this.options.clock;
+      const onAbort = () => {
+        cleanup();
+        reject(options.signal!.reason);
+      };
+      const cleanup = () => {
+        conn.pending.delete(cb);
+        clock.clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+      };
+      const timer = clock.setTimeout(() => {
+        cleanup();
+        reject(new TimeoutError(`no reply to ${id} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      conn.pending.set(cb, { resolve, reject, timer, cleanup });
+      const event = { "cb-id": cb, event: [id, data ?? null], "timeout-ms": timeoutMs };
+      if (
+        !conn.sendValue(serverEnvelope({ type: "push", events: [["sente-lite/request", event]] }))
+      ) {
+        cleanup();
+        reject(new ClosedError(`connection ${connId} is not open`));
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- queries and close
+
+  /** The connected uids (observable). */
+  get connectedUids(): ConnectedUids {
+    return this.#uids;
+  }
+
+  /** Open connections, optionally only those of one uid. */
+  connections(uid?: string): ConnectionInfo[] {
+    const conns = uid === undefined ? this.#conns.values() : this.#uids.connections(uid);
+    return [...conns].map((c) => c.info());
+  }
+
+  /** Channel ids that have subscribers, or the subscribers' connection ids of one channel. */
+  channels(): string[] {
+    return this.#channels.ids();
+  }
+
+  /** Connection ids subscribed to `channel`. */
+  subscribers(channel: string): string[] {
+    return [...this.#channels.members(channel)].map((c) => c.id);
+  }
+
+  /** A snapshot of the counters. */
+  stats(): ServerStats {
+    return { ...this.#stats, errors: { ...this.#stats.errors } };
+  }
+
+  /** Closes one connection; returns `false` if it is not open. */
+  closeConnection(connId: string, code = 1000, reason = ""): boolean {
+    const conn = this.#conns.get(connId);
+    if (!conn || conn.closed) return false;
+    conn.close(code, reason);
+    return true;
+  }
+
+  /** Closes every connection of `uid` (Sente's `[:chsk/close]`); returns how many. */
+  closeUid(uid: string, code = 1000, reason = ""): number {
+    let n = 0;
+    for (const conn of [...this.#uids.connections(uid)]) {
+      if (!conn.closed) {
+        conn.close(code, reason);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Closes every connection (default 1001 "going away", so clients reconnect). */
+  closeAll(code = 1001, reason = "server shutting down"): number {
+    let n = 0;
+    for (const conn of [...this.#conns.values()]) {
+      if (!conn.closed) {
+        conn.close(code, reason);
+        n++;
+      }
+    }
+    return n;
+  }
+}

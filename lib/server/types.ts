@@ -1,0 +1,85 @@
+/**
+ * Public types of the server: event messages, handlers, connection info and stats.
+ *
+ * @module
+ */
+import type { Event } from "../protocol/event.ts";
+
+/** A connection as applications see it. */
+export interface ConnectionInfo {
+  /** Server-made connection id (unique per server). */
+  readonly id: string;
+  /** The user id from `authenticate`, or `"sente/nil-uid"`. */
+  readonly uid: string;
+  /** The client id the client sent (kept across its reconnects). */
+  readonly clientId: string;
+  /** The packer name of this connection. */
+  readonly packer: string;
+  /** When the handshake was sent (clock ms). */
+  readonly openedAt: number;
+  /** The upgrade request. */
+  readonly request: Request;
+}
+
+/** Options of sends that expect a reply. */
+export interface RequestOptions {
+  /** Reject with `TimeoutError` after this many ms. */
+  timeoutMs?: number;
+  /** Abort the wait (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/**
+ * What a handler receives for one inbound event (Sente's server event-msg).
+ *
+ * - `reply` exists only when the client sent a callback id; the first reply wins, later ones are
+ *   ignored (and counted in `stats().repliesIgnored`). A handler may also just return (or resolve)
+ *   a value: it is sent as the reply.
+ */
+export interface EventMessage<T = unknown> {
+  /** `[id, data]`. */
+  readonly event: Event<T>;
+  /** The event id. */
+  readonly id: string;
+  /** The event data. */
+  readonly data: T;
+  /** The sender's uid. */
+  readonly uid: string;
+  /** The sender's client id. */
+  readonly clientId: string;
+  /** The sender's connection id. */
+  readonly connId: string;
+  /** The sender's connection. */
+  readonly connection: ConnectionInfo;
+  /** Replies to a request; returns `false` if already replied or the connection closed. */
+  readonly reply?: (value: unknown) => boolean;
+  /** Pushes an event to the sender's connection. */
+  send(id: string, data?: unknown): boolean;
+}
+
+/** An event handler. Its return value (or resolved value), if not `undefined`, is the reply. */
+export type EventHandler<T = unknown> = (message: EventMessage<T>) => unknown;
+
+/** Counters of one server. */
+export interface ServerStats {
+  /** Open connections. */
+  connections: number;
+  /** Connected uids. */
+  uids: number;
+  /** Channels with at least one subscriber. */
+  channels: number;
+  /** Frames received. */
+  messagesIn: number;
+  /** Frames sent. */
+  messagesOut: number;
+  /** Bytes received (UTF-8 for text frames). */
+  bytesIn: number;
+  /** Bytes sent. */
+  bytesOut: number;
+  /** Replies ignored because one had already been sent. */
+  repliesIgnored: number;
+  /** Inbound frames of at least `largeMessageBytes`. */
+  largeMessages: number;
+  /** Protocol errors by code. */
+  errors: Record<string, number>;
+}

@@ -1,0 +1,99 @@
+/**
+ * The sente-lite server for Deno and Bun: handlers by event id, request/reply in both
+ * directions, user-id routing, broadcasts and channels over one WebSocket per client.
+ *
+ * Run it as a demo server: `deno run -A server.ts --port 3000` (see `--help`).
+ *
+ * @example
+ * ```ts ignore
+ * import { createServer } from "@sente-lite/sente-lite/server";
+ *
+ * const server = createServer({
+ *   authenticate: (req) => new URL(req.url).searchParams.get("user"), // uid, or anonymous
+ * });
+ * server.on("demo/echo", (msg) => msg.data); // the return value is the reply
+ * server.on("chat/say", (msg) => void server.broadcast("chat/said", msg.data));
+ * const { url } = await server.serve({ port: 3000 });
+ * console.log(`listening on ${url}`);
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createDemoServer } from "./lib/demo/demo.ts";
+
+export { createServer, Server } from "./lib/server/server.ts";
+export { type BroadcastOptions, Hub, type PendingUpgrade } from "./lib/server/hub.ts";
+export { type ChannelAuthorization, NIL_UID, type ServerOptions } from "./lib/server/options.ts";
+export type {
+  ConnectionInfo,
+  EventHandler,
+  EventMessage,
+  RequestOptions,
+  ServerStats,
+} from "./lib/server/types.ts";
+export type { ConnectedUids } from "./lib/server/uids.ts";
+export type { ConnectionSink, ServerSocket } from "./lib/server/socket.ts";
+export type { ServeHandle, ServeOptions } from "./lib/adapters/types.ts";
+export type { BunServeConfig, BunServer, BunWebSocket } from "./lib/adapters/bun.ts";
+export { createDemoServer } from "./lib/demo/demo.ts";
+export { ClosedError, ProtocolError, ServerError, TimeoutError } from "./lib/protocol/errors.ts";
+
+const HELP = `sente-lite demo server
+
+Usage: deno run -A server.ts [options]
+
+Options:
+  --host HOST         interface to bind (default 127.0.0.1)
+  --port PORT         TCP port; 0 picks a free one (default 3000)
+  --port-file PATH    write the actual port to PATH once listening
+  --path PATH         WebSocket endpoint path (default /chsk)
+  -h, --help          show this help
+`;
+
+/** Runs the demo server CLI with `args`; resolves when it stops. */
+export async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        host: { type: "string", default: "127.0.0.1" },
+        port: { type: "string", default: "3000" },
+        "port-file": { type: "string" },
+        path: { type: "string", default: "/chsk" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`--port must be an integer from 0 to 65535, got ${values.port}`);
+    return 2;
+  }
+  const server = createDemoServer({ path: values.path });
+  const handle = await server.serve({ port, hostname: values.host });
+  if (values["port-file"]) await Deno.writeTextFile(values["port-file"], String(handle.port));
+  const host = handle.hostname.includes(":") ? `[${handle.hostname}]` : handle.hostname;
+  console.log(`sente-lite demo: http://${host}:${handle.port}/  (WebSocket ${handle.url})`);
+  const stop = () => {
+    console.log("shutting down");
+    void handle.close();
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await handle.finished;
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
