@@ -268,7 +268,7 @@ export class Hub {
 
   #message(conn: Connection, id: string, data: unknown, cbId: string | null): EventMessage {
     let replied = false;
-    const hub = this;
+    const stats = this.#stats;
     return {
       event: [id, data],
       id,
@@ -279,7 +279,7 @@ export class Hub {
       connection: conn,
       reply: cbId === null ? undefined : (value: unknown): boolean => {
         if (replied) {
-          hub.#stats.repliesIgnored++;
+          stats.repliesIgnored++;
           return false;
         }
         replied = true;
