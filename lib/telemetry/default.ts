@@ -1,0 +1,117 @@
+// This module is browser compatible.
+/**
+ * The default {@linkcode Telemetry} instance and module-level functions bound to it. It starts
+ * with no handlers, so a library that reports through it costs one compare per call until the
+ * application adds a handler (or calls `configure`).
+ *
+ * @module
+ */
+
+import type { Handler, HandlerOptions, HandlerStats } from "./handler.ts";
+import type { Level, LevelLike } from "./levels.ts";
+import type { MinLevelScope, NameFilterLike } from "./filter.ts";
+import type { Signal } from "./signal.ts";
+import {
+  type GenericSignalOptions,
+  type Msg,
+  type Scope,
+  type SignalOptions,
+  Telemetry,
+} from "./telemetry.ts";
+
+/** The process-wide default instance behind the module functions. */
+export const telemetry: Telemetry = new Telemetry();
+
+/** Records a log signal on the default instance. See {@linkcode Scope.log}. */
+export function log(level: Level, msg: Msg, options?: SignalOptions): void {
+  telemetry.log(level, msg, options);
+}
+
+/** Records an event signal on the default instance. See {@linkcode Scope.event}. */
+export function event(id: string, options?: Level | SignalOptions): void {
+  telemetry.event(id, options);
+}
+
+/** Records an error signal on the default instance and returns `err`. See {@linkcode Scope.error}. */
+export function error<E>(err: E, options?: string | SignalOptions): E {
+  return telemetry.error(err, options);
+}
+
+/** Records a signal of any kind on the default instance. See {@linkcode Scope.signal}. */
+export function signal(options: GenericSignalOptions): boolean {
+  return telemetry.signal(options);
+}
+
+/** Runs `fn` in a trace span on the default instance. See {@linkcode Scope.trace}. */
+export function trace<T>(id: string, fn: () => T, options?: SignalOptions): T {
+  return telemetry.trace(id, fn, options);
+}
+
+/** Runs async `fn` in a trace span on the default instance. See {@linkcode Scope.traceAsync}. */
+export function traceAsync<T>(
+  id: string,
+  fn: () => T | Promise<T>,
+  options?: SignalOptions,
+): Promise<T> {
+  return telemetry.traceAsync(id, fn, options);
+}
+
+/** Runs `fn` and records its value on the default instance. See {@linkcode Scope.spy}. */
+export function spy<T>(level: Level, fn: () => T, options?: SignalOptions): T {
+  return telemetry.spy(level, fn, options);
+}
+
+/** A scope of the default instance for namespace `ns`. */
+export function scope(ns: string): Scope {
+  return telemetry.scope(ns);
+}
+
+/** Sets a minimum level on the default instance. See {@linkcode Telemetry.setMinLevel}. */
+export function setMinLevel(level: LevelLike | undefined, where?: MinLevelScope): void {
+  telemetry.setMinLevel(level, where);
+}
+
+/** Sets the namespace filter of the default instance. */
+export function setNsFilter(filter: NameFilterLike | undefined): void {
+  telemetry.setNsFilter(filter);
+}
+
+/** Sets the id filter of the default instance. */
+export function setIdFilter(filter: NameFilterLike | undefined): void {
+  telemetry.setIdFilter(filter);
+}
+
+/** Sets the kind filter of the default instance. */
+export function setKindFilter(filter: NameFilterLike | undefined): void {
+  telemetry.setKindFilter(filter);
+}
+
+/** Adds a handler to the default instance. See {@linkcode Telemetry.addHandler}. */
+export function addHandler(id: string, handler: Handler, options?: HandlerOptions): void {
+  telemetry.addHandler(id, handler, options);
+}
+
+/** Removes and stops a handler of the default instance. */
+export function removeHandler(id: string, timeoutMs?: number): Promise<boolean> {
+  return telemetry.removeHandler(id, timeoutMs);
+}
+
+/** Counters of the default instance's handlers. */
+export function stats(): Record<string, HandlerStats> {
+  return telemetry.stats();
+}
+
+/** Drains and flushes the default instance's handlers. */
+export function flush(timeoutMs?: number): Promise<boolean> {
+  return telemetry.flush(timeoutMs);
+}
+
+/** Stops and removes the default instance's handlers. */
+export function stop(timeoutMs?: number): Promise<boolean> {
+  return telemetry.stop(timeoutMs);
+}
+
+/** Captures the signals `fn` makes on the default instance. See {@linkcode Telemetry.withSignals}. */
+export function withSignals(fn: () => unknown): Signal[] {
+  return telemetry.withSignals(fn);
+}
