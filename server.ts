@@ -24,7 +24,12 @@ import { createDemoServer } from "./lib/demo/demo.ts";
 
 export { createServer, Server } from "./lib/server/server.ts";
 export { type BroadcastOptions, Hub, type PendingUpgrade } from "./lib/server/hub.ts";
-export { type ChannelAuthorization, NIL_UID, type ServerOptions } from "./lib/server/options.ts";
+export {
+  type ChannelAuthorization,
+  NIL_UID,
+  type ResolvedServerOptions,
+  type ServerOptions,
+} from "./lib/server/options.ts";
 export type {
   ConnectionInfo,
   EventHandler,
@@ -35,7 +40,7 @@ export type {
 export type { ConnectedUids } from "./lib/server/uids.ts";
 export type { ConnectionSink, ServerSocket } from "./lib/server/socket.ts";
 export type { ServeHandle, ServeOptions } from "./lib/adapters/types.ts";
-export type { BunServeConfig, BunServer, BunWebSocket } from "./lib/adapters/bun.ts";
+export type { BunServeConfig, BunServer, BunWebSocket, SocketData } from "./lib/adapters/bun.ts";
 export { createDemoServer } from "./lib/demo/demo.ts";
 export { ClosedError, ProtocolError, ServerError, TimeoutError } from "./lib/protocol/errors.ts";
 

@@ -8,8 +8,11 @@ import type { Hub, PendingUpgrade } from "../server/hub.ts";
 import type { ConnectionSink } from "../server/socket.ts";
 import type { ServeHandle, ServeOptions } from "./types.ts";
 
-interface SocketData {
+/** What the adapter keeps on each Bun socket. */
+export interface SocketData {
+  /** The upgrade that passed the Hub's checks. */
   pending: PendingUpgrade;
+  /** The Hub's inbound side once the socket opened. */
   sink?: ConnectionSink;
 }
 
