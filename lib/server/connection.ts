@@ -4,7 +4,9 @@
  *
  * @module
  */
+import type { ServerDialect } from "../dialects/dialect.ts";
 import type { Frame, Packer } from "../packers/packer.ts";
+import type { ServerMessage } from "../protocol/envelope.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import type { ServerSocket } from "./socket.ts";
@@ -38,6 +40,7 @@ export class Connection implements ConnectionInfo {
     readonly clientId: string,
     readonly request: Request,
     readonly packerImpl: Packer,
+    readonly dialect: ServerDialect,
     readonly socket: ServerSocket,
     readonly openedAt: number,
     readonly stats: ServerStats,
@@ -63,10 +66,19 @@ export class Connection implements ConnectionInfo {
     return true;
   }
 
-  /** Packs and sends one envelope value. */
-  sendValue(value: unknown): boolean {
+  /** Encodes (dialect), packs (packer) and sends one message. */
+  send(message: ServerMessage): boolean {
     if (this.closed) return false;
-    return this.sendFrame(this.packerImpl.pack(value));
+    let ok = true;
+    for (const value of this.dialect.encode(message)) {
+      ok = this.sendFrame(this.packerImpl.pack(value)) && ok;
+    }
+    return ok;
+  }
+
+  /** The packed frames of `message` for this connection's dialect and packer. */
+  frames(message: ServerMessage): Frame[] {
+    return this.dialect.encode(message).map((v) => this.packerImpl.pack(v));
   }
 
   /** Closes the socket; cleanup happens when the adapter reports the close. */

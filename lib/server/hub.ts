@@ -15,7 +15,9 @@
 import type { Frame, Packer } from "../packers/packer.ts";
 import { assertEventId, isExtensionId, isReservedId } from "../protocol/event.ts";
 import { ClosedError, ProtocolError, ServerError, TimeoutError } from "../protocol/errors.ts";
-import { decodeClientEnvelope, PONG, serverEnvelope } from "../protocol/envelope.ts";
+import { PONG, type ServerMessage } from "../protocol/envelope.ts";
+import type { ServerDialect } from "../dialects/dialect.ts";
+import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
 import { callbackId, randomHex } from "../util/ids.ts";
 import { frameByteLength } from "../util/utf8.ts";
@@ -41,6 +43,8 @@ export interface PendingUpgrade {
   readonly uid: string;
   /** The negotiated packer. */
   readonly packer: Packer;
+  /** The dialect of this peer. */
+  readonly dialect: ServerDialect;
   /** The upgrade request. */
   readonly request: Request;
   /** Application handshake data. */
@@ -166,7 +170,7 @@ export class Hub {
       this.options.onError(e, { where: "authenticate/handshakeData" });
       return textResponse(500, "Internal error while authenticating the connection");
     }
-    return { clientId, uid, packer, request, handshakeData };
+    return { clientId, uid, packer, dialect: senteLiteDialect, request, handshakeData };
   }
 
   /** Opens a connection over an adapter's socket and sends the handshake. */
@@ -177,6 +181,7 @@ export class Hub {
       pending.clientId,
       pending.request,
       pending.packer,
+      pending.dialect,
       socket,
       this.options.clock.now(),
       this.#stats,
@@ -189,7 +194,7 @@ export class Hub {
       maxMessageBytes: this.options.maxMessageBytes,
       capabilities: CAPABILITIES,
     });
-    conn.sendValue(serverEnvelope({ type: "handshake", uid: conn.uid, data }));
+    conn.send({ type: "handshake", uid: conn.uid, data });
     if (this.#uids.add(conn.uid, conn)) {
       this.#stats.uids = this.#uids.size;
       this.#internal("chsk/uidport-open", conn.uid, conn);
@@ -234,7 +239,7 @@ export class Hub {
           `the ${conn.packer} packer could not read the frame: ${errorMessage(e)}`,
         );
       }
-      ev = decodeClientEnvelope(value);
+      ev = conn.dialect.decode(value);
     } catch (e) {
       this.#protocolError(conn, e as ProtocolError);
       return;
@@ -245,7 +250,7 @@ export class Hub {
   #route(conn: Connection, id: string, data: unknown, cbId: string | null): void {
     if (isReservedId(id)) {
       if (id === "chsk/ws-ping") {
-        if (cbId !== null) conn.sendValue(serverEnvelope({ type: "reply", cbId, value: PONG }));
+        if (cbId !== null) conn.send({ type: "reply", cbId, value: PONG });
         this.#internal(id, undefined, conn);
       } else if (id === "chsk/ws-pong") {
         this.#internal(id, undefined, conn);
@@ -283,11 +288,11 @@ export class Hub {
           return false;
         }
         replied = true;
-        return conn.sendValue(serverEnvelope({ type: "reply", cbId, value }));
+        return conn.send({ type: "reply", cbId, value });
       },
       send(eventId: string, eventData?: unknown): boolean {
         assertEventId(eventId, "id");
-        return conn.sendValue(serverEnvelope({ type: "push", events: [[eventId, eventData]] }));
+        return conn.send({ type: "push", events: [[eventId, eventData]] });
       },
     };
   }
@@ -371,11 +376,9 @@ export class Hub {
     // sente-lite's `sente-lite/subscribed` event (publish has no ack there).
     const answer = (body: Record<string, unknown>) => {
       const value = { "channel-id": channel, ...body };
-      if (cbId !== null) conn.sendValue(serverEnvelope({ type: "reply", cbId, value }));
+      if (cbId !== null) conn.send({ type: "reply", cbId, value });
       else if (id !== "sente-lite/publish") {
-        conn.sendValue(
-          serverEnvelope({ type: "push", events: [["sente-lite/subscribed", value]] }),
-        );
+        conn.send({ type: "push", events: [["sente-lite/subscribed", value]] });
       } else if (body.success === false) {
         this.#sendError(conn, new ProtocolError("forbidden", `publish to ${channel} denied`));
       }
@@ -446,9 +449,8 @@ export class Hub {
   }
 
   #sendError(conn: Connection, error: ProtocolError): void {
-    const body: Record<string, unknown> = { code: error.code, message: error.message };
-    if (error.cbId !== null) body["cb-id"] = error.cbId;
-    conn.sendValue(serverEnvelope({ type: "push", events: [["sente-lite/error", body]] }));
+    const message = conn.dialect.errorMessage(error);
+    if (message) conn.send(message);
   }
 
   #protocolError(conn: Connection, error: ProtocolError): void {
@@ -499,16 +501,24 @@ export class Hub {
 
   // ---------------------------------------------------------------- outbound
 
-  /** Sends frames to many connections, packing once per packer. */
-  #fanOut(conns: Iterable<Connection>, value: unknown, except?: ReadonlySet<string>): number {
-    let frames: Map<Packer, Frame> | undefined;
+  /** Sends a message to many connections, encoding and packing once per dialect and packer. */
+  #fanOut(
+    conns: Iterable<Connection>,
+    message: ServerMessage,
+    except?: ReadonlySet<string>,
+  ): number {
+    let cache: Map<ServerDialect, Map<Packer, Frame[]>> | undefined;
     let n = 0;
     for (const conn of conns) {
       if (except?.has(conn.id)) continue;
-      frames ??= new Map();
-      let frame = frames.get(conn.packerImpl);
-      if (frame === undefined) frames.set(conn.packerImpl, frame = conn.packerImpl.pack(value));
-      if (conn.sendFrame(frame)) n++;
+      cache ??= new Map();
+      let byPacker = cache.get(conn.dialect);
+      if (!byPacker) cache.set(conn.dialect, byPacker = new Map());
+      let frames = byPacker.get(conn.packerImpl);
+      if (!frames) byPacker.set(conn.packerImpl, frames = conn.frames(message));
+      let ok = true;
+      for (const frame of frames) ok = conn.sendFrame(frame) && ok;
+      if (ok) n++;
     }
     return n;
   }
@@ -518,7 +528,7 @@ export class Hub {
     assertEventId(id);
     return this.#fanOut(
       this.#uids.connections(uid),
-      serverEnvelope({ type: "push", events: [[id, data]] }),
+      { type: "push", events: [[id, data]] },
     );
   }
 
@@ -526,7 +536,7 @@ export class Hub {
   sendTo(connId: string, id: string, data?: unknown): boolean {
     assertEventId(id);
     const conn = this.#conns.get(connId);
-    return conn ? conn.sendValue(serverEnvelope({ type: "push", events: [[id, data]] })) : false;
+    return conn ? conn.send({ type: "push", events: [[id, data]] }) : false;
   }
 
   /** Pushes an event to every open connection but those in `except`; returns the count. */
@@ -535,7 +545,7 @@ export class Hub {
     const except = options.except ? new Set(options.except) : undefined;
     return this.#fanOut(
       this.#conns.values(),
-      serverEnvelope({ type: "push", events: [[id, data]] }),
+      { type: "push", events: [[id, data]] },
       except,
     );
   }
@@ -552,7 +562,7 @@ export class Hub {
     const msg = { "channel-id": channel, data: data ?? null, from };
     return this.#fanOut(
       this.#channels.members(channel),
-      serverEnvelope({ type: "push", events: [["sente-lite/channel-msg", msg]] }),
+      { type: "push", events: [["sente-lite/channel-msg", msg]] },
       except.length ? new Set(except) : undefined,
     );
   }
@@ -598,7 +608,7 @@ export class Hub {
       conn.pending.set(cb, { resolve, reject, timer, cleanup });
       const event = { "cb-id": cb, event: [id, data ?? null], "timeout-ms": timeoutMs };
       if (
-        !conn.sendValue(serverEnvelope({ type: "push", events: [["sente-lite/request", event]] }))
+        !conn.send({ type: "push", events: [["sente-lite/request", event]] })
       ) {
         cleanup();
         reject(new ClosedError(`connection ${connId} is not open`));
