@@ -140,6 +140,7 @@ export class HandlerRunner {
   #draining = false;
   #idleWaiters: (() => void)[] = [];
   #stopped = false;
+  #closed = false;
   #lastErrorLog = -Infinity;
   readonly #stats = {
     handled: 0,
@@ -350,7 +351,7 @@ export class HandlerRunner {
     const start = this.#clock.now();
     if (!await this.#withTimeout(this.#whenIdle(), timeoutMs)) return false;
     const obj = this.#obj;
-    if (obj?.flush === undefined) return true;
+    if (obj?.flush === undefined || this.#closed) return true;
     const left = Math.max(0, timeoutMs - (this.#clock.now() - start));
     return await this.#withTimeout(Promise.resolve().then(() => obj.flush!()), left);
   }
@@ -360,6 +361,7 @@ export class HandlerRunner {
     if (this.#stopped) return true;
     this.#stopped = true;
     const ok = await this.flush(timeoutMs);
+    this.#closed = true;
     const obj = this.#obj;
     if (obj?.stop !== undefined) {
       try {
