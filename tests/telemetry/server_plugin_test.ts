@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import {
+  sessionName,
+  type TelemetryMessage,
+  telemetryPlugin,
+} from "../../lib/telemetry/server_plugin.ts";
+import { VirtualClock } from "../../lib/util/clock.ts";
+
+function msg(data: unknown, over: Partial<TelemetryMessage> = {}) {
+  const replies: unknown[] = [];
+  const m: TelemetryMessage = {
+    id: "sente-lite/telemetry",
+    data,
+    uid: "user-1",
+    clientId: "client-A",
+    connId: "conn-1",
+    reply: (v) => (replies.push(v), true),
+    ...over,
+  };
+  return { m, replies };
+}
+
+Deno.test("telemetryPlugin() installs on server.on and writes stamped per-session JSONL", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 2, 3, 4, 5));
+    const plugin = telemetryPlugin({ dir, clock });
+    let handler: ((m: TelemetryMessage) => unknown) | undefined;
+    const off = plugin.install({
+      on(id, h) {
+        assert.equal(id, "sente-lite/telemetry");
+        handler = h;
+        return () => (handler = undefined);
+      },
+    });
+    const { m, replies } = msg({ signals: [{ level: "error", id: "ui/x", uid: "spoof" }, 5] });
+    handler!(m);
+    assert.deepEqual(replies, [{ ok: true, accepted: 1, dropped: 1 }]);
+    plugin.handle(msg({ signals: [{ id: "b" }] }, { clientId: "client-B" }).m);
+    plugin.flush();
+    const path = plugin.fileOf("client-A")!;
+    assert.equal(path, `${dir}/client-A-20260102T030405Z.jsonl`);
+    const rec = JSON.parse(Deno.readTextFileSync(path).trim());
+    assert.equal(rec.id, "ui/x");
+    assert.equal(rec.uid, "user-1", "server fields overwrite client fields");
+    assert.equal(rec.clientId, "client-A");
+    assert.equal(rec.connId, "conn-1");
+    assert.equal(rec.recvTime, "2026-01-02T03:04:05.000Z");
+    assert.ok(plugin.fileOf("client-B"));
+    assert.equal(plugin.stats().openFiles, 2);
+    plugin.close();
+    off();
+    assert.equal(handler, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("telemetryPlugin() answers malformed batches with an error and never throws", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const plugin = telemetryPlugin({ dir, maxBatch: 2 });
+    for (const bad of [null, 5, "x", { signals: "no" }, { nope: [] }, { signals: [1, 2, 3] }]) {
+      const { m, replies } = msg(bad);
+      const r = plugin.handle(m);
+      assert.equal(r.ok, false);
+      assert.deepEqual(replies, [r]);
+      if (!r.ok) assert.equal(r.error.code, "telemetry/bad-batch");
+    }
+    assert.equal(plugin.handle(null as never).ok, false);
+    assert.equal(plugin.handle(msg({ signals: [] }, { reply: undefined }).m).ok, true);
+    assert.equal(plugin.stats().rejected, 7);
+    plugin.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("telemetryPlugin() rate-limits per connection with a token bucket in virtual time", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const clock = new VirtualClock();
+    const plugin = telemetryPlugin({ dir, clock, ratePerSec: 10, burst: 5 });
+    const batch = (n: number, connId = "c1") =>
+      plugin.handle(msg({ signals: Array.from({ length: n }, (_, i) => ({ i })) }, { connId }).m);
+    assert.deepEqual(batch(4), { ok: true, accepted: 4, dropped: 0 });
+    assert.deepEqual(batch(4), { ok: true, accepted: 1, dropped: 3 });
+    const r = batch(1);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.equal(r.error.code, "telemetry/rate-limited");
+    assert.deepEqual(batch(2, "c2"), { ok: true, accepted: 2, dropped: 0 }, "per connection");
+    clock.tick(300);
+    assert.deepEqual(batch(5), { ok: true, accepted: 3, dropped: 2 });
+    plugin.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sessionName() keeps safe ids and cleans unsafe ones", () => {
+  assert.equal(sessionName("abc_DEF-123"), "abc_DEF-123");
+  assert.equal(sessionName("../../etc/passwd"), "______etc_passwd");
+  assert.equal(sessionName(""), "anonymous");
+});
