@@ -19,6 +19,7 @@ const BUN = firstExisting(
     ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((dir) => `${dir}/bun`),
   ],
 );
+const SKIP_BUN = ignoreWithoutTool("Bun", BUN);
 const BUN_HINT = "run `npm install` (the bun package), put bun on PATH or set BUN_PATH";
 /** Bound on a subprocess starting up (cold runtime start and module loading on a busy machine). */
 const START_MS = 20_000;
@@ -55,7 +56,7 @@ function nextPush(client: Client, id: string): Promise<unknown> {
 
 Deno.test({
   name: "a Bun client talks to the Deno server: request/reply, pushes, channel, server request",
-  ignore: ignoreWithoutTool("Bun", BUN),
+  ignore: SKIP_BUN,
   async fn() {
     const bun = requireTool("Bun", BUN, BUN_HINT);
     const server = createDemoServer();
@@ -101,7 +102,7 @@ Deno.test({
 Deno.test({
   name:
     "a Deno client talks to the server under Bun: request/reply, pushes, channel, server request",
-  ignore: ignoreWithoutTool("Bun", BUN),
+  ignore: SKIP_BUN,
   async fn() {
     const bun = requireTool("Bun", BUN, BUN_HINT);
     const child = new Child("bun _bun_server.ts", bun, [`${HERE}_bun_server.ts`], ROOT);
