@@ -1,0 +1,368 @@
+/**
+ * Request→reply round trips through sente-lite on Deno, against a raw `Deno.serve` WebSocket
+ * echo in the same run with the same load shape.
+ *
+ * Load: `--connections` (10) WebSockets, each keeping `--in-flight` (50) requests outstanding
+ * (every reply sends the next request) with a `--payload` (64) byte string, measured for
+ * `--seconds` (5) after `--warmup` (1) seconds, `--rounds` (1) times alternating raw/sente-lite.
+ *
+ * - raw: the server `JSON.parse`s each text frame and sends back `JSON.stringify` of it; the
+ *   client sends `{"id": n, "payload": "…"}` and matches replies by `id` in a `Map`. So both sides
+ *   do the JSON work sente-lite does, with no envelope, routing, callback ids or timers.
+ * - senteLite: `createServer()` with `on("bench/echo", (msg) => msg.data)`; the client is
+ *   `connect()` + `client.request("bench/echo", payload)` (default 10 s timeout per request).
+ *
+ * The servers run on the main thread and the load generator in a Worker (its own isolate, event
+ * loop and thread): on 2 cores each side gets one, and the client's cost is not charged to the
+ * server's event loop. Progress goes to stderr; stdout gets a table and, on the last line, one
+ * JSON object `{"bench":"rpc","raw":{…},"senteLite":{…},"ratio":…}` (ratio = sente-lite msg/s ÷
+ * raw msg/s).
+ *
+ * Run: `deno run -A bench/rpc.ts [--seconds 5] [--rounds 1]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { connect } from "../client.ts";
+import { createServer } from "../server.ts";
+
+/** The load shape, the same for both sides. */
+interface Config {
+  connections: number;
+  inFlight: number;
+  payloadBytes: number;
+  seconds: number;
+  warmupSeconds: number;
+}
+
+type Mode = "raw" | "senteLite";
+
+/** What one measured run gives. */
+interface Result {
+  msgPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  seconds: number;
+}
+
+type ToWorker = { mode: Mode; url: string; config: Config };
+type FromWorker =
+  | { type: "progress"; mode: Mode; phase: "warmup" | "measure"; elapsed: number; count: number }
+  | { type: "result"; mode: Mode; latencies: Float64Array; requests: number; seconds: number }
+  | { type: "error"; message: string };
+
+/** Bound on connecting and on draining outstanding requests at the end of a run. */
+const SETTLE_MS = 10_000;
+
+if ("WorkerGlobalScope" in globalThis) workerMain();
+else if (import.meta.main) await main();
+
+// ------------------------------------------------------------------ main thread: servers
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      seconds: { type: "string", default: "5" },
+      warmup: { type: "string", default: "1" },
+      rounds: { type: "string", default: "1" },
+      connections: { type: "string", default: "10" },
+      "in-flight": { type: "string", default: "50" },
+      payload: { type: "string", default: "64" },
+    },
+    strict: true,
+  });
+  const num = (name: string, raw: string, min: number) => {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) {
+      throw new RangeError(`--${name} must be >= ${min}, got ${raw}`);
+    }
+    return n;
+  };
+  const config: Config = {
+    connections: num("connections", values.connections, 1),
+    inFlight: num("in-flight", values["in-flight"], 1),
+    payloadBytes: num("payload", values.payload, 0),
+    seconds: num("seconds", values.seconds, 0.1),
+    warmupSeconds: num("warmup", values.warmup, 0),
+  };
+  const rounds = num("rounds", values.rounds, 1);
+
+  const raw = serveRawEcho();
+  const sente = createServer({ onError: (e) => console.error("bench server error:", e) });
+  sente.on("bench/echo", (msg) => msg.data);
+  const senteHandle = await sente.serve({ port: 0 });
+  const urls: Record<Mode, string> = { raw: raw.url, senteLite: senteHandle.url };
+
+  const worker = new Worker(import.meta.url, { type: "module" });
+  const results: Record<Mode, Result[]> = { raw: [], senteLite: [] };
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of ["raw", "senteLite"] as const) {
+        results[mode].push(await runInWorker(worker, { mode, url: urls[mode], config }));
+      }
+    }
+  } finally {
+    worker.terminate();
+    await senteHandle.close();
+    await raw.close();
+  }
+
+  const pick = (mode: Mode) => median(results[mode]);
+  const summary = {
+    bench: "rpc",
+    raw: pick("raw"),
+    senteLite: pick("senteLite"),
+    ratio: round(pick("senteLite").msgPerSec / pick("raw").msgPerSec, 3),
+    config: { ...config, rounds, runtime: `deno ${Deno.version.deno}`, clients: "worker" },
+  };
+  printTable(results, summary.ratio);
+  console.log(JSON.stringify(summary));
+}
+
+/** The raw baseline server: JSON round trip of every text frame, nothing else. */
+function serveRawEcho(): { url: string; close(): Promise<void> } {
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
+    socket.onmessage = (e) => socket.send(JSON.stringify(JSON.parse(e.data as string)));
+    return response;
+  });
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}/`,
+    close: () => server.shutdown(),
+  };
+}
+
+function runInWorker(worker: Worker, job: ToWorker): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<FromWorker>) => {
+      const m = e.data;
+      if (m.type === "progress") {
+        const rate = m.elapsed > 0 ? Math.round(m.count / m.elapsed) : 0;
+        console.error(`${m.mode} ${m.phase} ${m.elapsed.toFixed(1)} s: ${rate} msg/s`);
+      } else if (m.type === "result") {
+        const sorted = m.latencies.sort();
+        resolve({
+          msgPerSec: Math.round(m.requests / m.seconds),
+          p50Ms: round(quantile(sorted, 0.5), 3),
+          p99Ms: round(quantile(sorted, 0.99), 3),
+          requests: m.requests,
+          seconds: round(m.seconds, 3),
+        });
+      } else reject(new Error(`${job.mode} run failed in the worker: ${m.message}`));
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      reject(new Error(`${job.mode} worker crashed: ${e.message}`));
+    };
+    worker.postMessage(job);
+  });
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function median(results: Result[]): Result {
+  return [...results].sort((a, b) => a.msgPerSec - b.msgPerSec)[(results.length - 1) >> 1];
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function printTable(results: Record<Mode, Result[]>, ratio: number): void {
+  const rows = [["side", "round", "msg/s", "p50 ms", "p99 ms", "requests", "seconds"]];
+  for (const mode of ["raw", "senteLite"] as const) {
+    results[mode].forEach((r, i) =>
+      rows.push([
+        mode,
+        String(i + 1),
+        String(r.msgPerSec),
+        r.p50Ms.toFixed(3),
+        r.p99Ms.toFixed(3),
+        String(r.requests),
+        r.seconds.toFixed(2),
+      ])
+    );
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const r of rows) console.log(r.map((cell, c) => cell.padStart(widths[c])).join("  "));
+  console.log(`sente-lite / raw msg/s (median rounds): ${ratio.toFixed(3)} (goal >= 0.85)`);
+}
+
+// ------------------------------------------------------------------ worker: load generator
+
+/** One connection's way of keeping requests in flight; `fire` sends one and calls `done` on reply. */
+interface Driver {
+  fire(done: (latencyMs: number) => void): void;
+  close(): Promise<void>;
+}
+
+function workerMain(): void {
+  // Inside a worker `self` is the worker scope; Deno's main-thread types do not know it.
+  const scope = self as unknown as Worker;
+  const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
+  scope.onmessage = async (e: MessageEvent<ToWorker>) => {
+    try {
+      const { mode, url, config } = e.data;
+      const payload = "x".repeat(config.payloadBytes);
+      const drivers = await Promise.all(
+        Array.from(
+          { length: config.connections },
+          () => mode === "raw" ? rawDriver(url, payload) : senteDriver(url, payload),
+        ),
+      );
+      post(await drive(mode, drivers, config, post));
+      await Promise.all(drivers.map((d) => d.close()));
+    } catch (err) {
+      post({
+        type: "error",
+        message: err instanceof Error ? err.stack ?? err.message : String(err),
+      });
+    }
+  };
+}
+
+/** Keeps `inFlight` requests outstanding per driver through warmup and measurement. */
+function drive(
+  mode: Mode,
+  drivers: Driver[],
+  config: Config,
+  post: (m: FromWorker) => void,
+): Promise<FromWorker> {
+  let latencies = new Float64Array(1 << 16);
+  let requests = 0;
+  let outstanding = 0;
+  let phase: "warmup" | "measure" | "stop" = config.warmupSeconds > 0 ? "warmup" : "measure";
+  let phaseStart = performance.now();
+  let count = 0;
+  let drained = () => {};
+  const onReply = (driver: Driver) => (latencyMs: number) => {
+    outstanding--;
+    count++;
+    if (phase === "measure") {
+      if (requests === latencies.length) {
+        const grown = new Float64Array(latencies.length * 2);
+        grown.set(latencies);
+        latencies = grown;
+      }
+      latencies[requests++] = latencyMs;
+    }
+    if (phase === "stop") {
+      if (outstanding === 0) drained();
+      return;
+    }
+    outstanding++;
+    driver.fire(onReplies.get(driver)!);
+  };
+  const onReplies = new Map(drivers.map((d) => [d, onReply(d)]));
+
+  return new Promise((resolve, reject) => {
+    const progress = setInterval(() => {
+      if (phase === "stop") return;
+      post({
+        type: "progress",
+        mode,
+        phase,
+        elapsed: (performance.now() - phaseStart) / 1000,
+        count,
+      });
+    }, 1000);
+    const startMeasure = () => {
+      phase = "measure";
+      phaseStart = performance.now();
+      count = 0;
+      setTimeout(stop, config.seconds * 1000);
+    };
+    const stop = () => {
+      const seconds = (performance.now() - phaseStart) / 1000;
+      phase = "stop";
+      clearInterval(progress);
+      const timer = setTimeout(
+        () => reject(new Error(`${outstanding} requests still outstanding after ${SETTLE_MS} ms`)),
+        SETTLE_MS,
+      );
+      drained = () => {
+        clearTimeout(timer);
+        const result = latencies.slice(0, requests);
+        resolve({ type: "result", mode, latencies: result, requests, seconds });
+      };
+      if (outstanding === 0) drained();
+    };
+    if (phase === "warmup") setTimeout(startMeasure, config.warmupSeconds * 1000);
+    else startMeasure();
+    for (const driver of drivers) {
+      for (let i = 0; i < config.inFlight; i++) {
+        outstanding++;
+        driver.fire(onReplies.get(driver)!);
+      }
+    }
+  });
+}
+
+/** A raw WebSocket client: `{id, payload}` JSON frames, replies matched by `id`. */
+async function rawDriver(url: string, payload: string): Promise<Driver> {
+  const ws = new WebSocket(url);
+  await settle(
+    new Promise<void>((resolve, reject) => {
+      ws.onopen = () => resolve();
+      ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
+    }),
+    `raw connection to ${url}`,
+  );
+  const pending = new Map<number, { t0: number; done: (ms: number) => void }>();
+  let nextId = 0;
+  ws.onmessage = (e) => {
+    const reply = JSON.parse(e.data as string) as { id: number; payload: string };
+    const p = pending.get(reply.id)!;
+    pending.delete(reply.id);
+    p.done(performance.now() - p.t0);
+  };
+  const closed = new Promise<void>((r) => ws.onclose = () => r());
+  return {
+    fire(done) {
+      const id = nextId++;
+      pending.set(id, { t0: performance.now(), done });
+      ws.send(JSON.stringify({ id, payload }));
+    },
+    close() {
+      ws.close();
+      return settle(closed, "raw connection to close");
+    },
+  };
+}
+
+/** A sente-lite client: `client.request("bench/echo", payload)`. */
+async function senteDriver(url: string, payload: string): Promise<Driver> {
+  const client = connect(url);
+  await settle(client.ready, `sente-lite handshake with ${url}`);
+  return {
+    fire(done) {
+      const t0 = performance.now();
+      client.request("bench/echo", payload).then(
+        () => done(performance.now() - t0),
+        (e) => {
+          throw e; // surfaces as an uncaught error in the worker: the run is invalid
+        },
+      );
+    },
+    close() {
+      client.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+function settle<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), SETTLE_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
