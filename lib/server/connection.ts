@@ -32,6 +32,8 @@ export class Connection implements ConnectionInfo {
   lastSeen: number;
   /** `true` once the socket closed or close was requested. */
   closed = false;
+  /** The code the server closed this connection with, if it did. */
+  closeCode: number | null = null;
 
   /** Makes a connection over an adapter's socket. */
   constructor(
@@ -85,6 +87,7 @@ export class Connection implements ConnectionInfo {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeCode = code;
     try {
       this.socket.close(code, reason);
     } catch {

@@ -31,6 +31,7 @@ import type {
   EventHandler,
   EventMessage,
   RequestOptions,
+  ServerObserver,
   ServerStats,
 } from "./types.ts";
 import { type ConnectedUids, UidRegistry } from "./uids.ts";
@@ -81,6 +82,7 @@ export class Hub {
   #uids = new UidRegistry<Connection>();
   #channels = new ChannelRegistry<Connection>();
   #packers: Map<string, Packer>;
+  #observers: ServerObserver[] = [];
   #stats: ServerStats = {
     connections: 0,
     uids: 0,
@@ -92,6 +94,7 @@ export class Hub {
     repliesIgnored: 0,
     largeMessages: 0,
     errors: {},
+    bufferedBytes: 0,
   };
 
   /** Makes a hub; see {@linkcode ServerOptions} for the defaults. */
@@ -200,6 +203,7 @@ export class Hub {
       this.#internal("chsk/uidport-open", conn.uid, conn);
     }
     this.#hook("onOpen", () => this.options.onOpen?.(conn));
+    this.#observe((o) => o.open?.(conn));
     return {
       message: (frame) => this.#receive(conn, frame),
       closed: (code, reason) => this.#closed(conn, code, reason),
@@ -274,6 +278,8 @@ export class Hub {
   #message(conn: Connection, id: string, data: unknown, cbId: string | null): EventMessage {
     let replied = false;
     const stats = this.#stats;
+    const receivedAt = this.options.clock.now();
+    if (cbId !== null) this.#observe((o) => o.request?.(conn, id));
     return {
       event: [id, data],
       id,
@@ -288,6 +294,8 @@ export class Hub {
           return false;
         }
         replied = true;
+        const latencyMs = this.options.clock.now() - receivedAt;
+        this.#observe((o) => o.reply?.(conn, id, latencyMs));
         return conn.send({ type: "reply", cbId, value });
       },
       send(eventId: string, eventData?: unknown): boolean {
@@ -489,6 +497,19 @@ export class Hub {
       this.#internal("chsk/uidport-close", conn.uid, conn);
     }
     this.#hook("onClose", () => this.options.onClose?.(conn, code, reason));
+    this.#observe((o) => o.close?.(conn, code, reason));
+  }
+
+  /** Adds an observer (metrics, see `./lifecycle`); returns a function that removes it. */
+  observe(observer: ServerObserver): () => void {
+    this.#observers = [...this.#observers, observer];
+    return () => {
+      this.#observers = this.#observers.filter((o) => o !== observer);
+    };
+  }
+
+  #observe(fn: (observer: ServerObserver) => void): void {
+    for (const o of this.#observers) this.#hook("observer", () => fn(o));
   }
 
   #hook(where: string, fn: () => void): void {
@@ -641,7 +662,9 @@ export class Hub {
 
   /** A snapshot of the counters. */
   stats(): ServerStats {
-    return { ...this.#stats, errors: { ...this.#stats.errors } };
+    let bufferedBytes = 0;
+    for (const conn of this.#conns.values()) bufferedBytes += conn.socket.bufferedAmount;
+    return { ...this.#stats, errors: { ...this.#stats.errors }, bufferedBytes };
   }
 
   /** Closes one connection; returns `false` if it is not open. */

@@ -82,4 +82,21 @@ export interface ServerStats {
   largeMessages: number;
   /** Protocol errors by code. */
   errors: Record<string, number>;
+  /** Bytes queued in the runtime's sockets and not yet written (the send queue depth). */
+  bufferedBytes: number;
+}
+
+/**
+ * Watches a server for metrics (see the `./lifecycle` entrypoint); add one with `observe()`.
+ * Every method is optional; one that throws is reported to `onError`.
+ */
+export interface ServerObserver {
+  /** A connection sent its handshake. */
+  open?(connection: ConnectionInfo): void;
+  /** A connection closed and was cleaned up. */
+  close?(connection: ConnectionInfo, code: number, reason: string): void;
+  /** An event with a callback id reached its handlers. */
+  request?(connection: ConnectionInfo, id: string): void;
+  /** The first reply to a request was sent, `latencyMs` (clock ms) after it arrived. */
+  reply?(connection: ConnectionInfo, id: string, latencyMs: number): void;
 }
