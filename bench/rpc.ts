@@ -4,21 +4,26 @@
  *
  * Load: `--connections` (10) WebSockets, each keeping `--in-flight` (50) requests outstanding
  * (every reply sends the next request) with a `--payload` (64) byte string, measured for
- * `--seconds` (5) after `--warmup` (1) seconds, `--rounds` (1) times alternating raw/sente-lite.
+ * `--seconds` (5) after `--warmup` (1) seconds, `--rounds` (1) times, alternating the `--sides`
+ * (default `raw,senteLite,senteServer`) within each round.
  *
  * - raw: the server `JSON.parse`s each text frame and sends back `JSON.stringify` of it; the
  *   client sends `{"id": n, "payload": "…"}` and matches replies by `id` in a `Map`. So both sides
  *   do the JSON work sente-lite does, with no envelope, routing, callback ids or timers.
- * - senteLite: `createServer()` with `on("bench/echo", (msg) => msg.data)`; the client is
+ * - senteLite: `createServer()` (message rate limit lifted) with
+ *   `on("bench/echo", (msg) => msg.data)`; the client is
  *   `connect()` + `client.request("bench/echo", payload)` (default 10 s timeout per request).
+ * - senteServer (diagnostic): the same sente-lite server driven by a minimal hand-written
+ *   protocol client (`[["bench/echo", payload], cbId]` frames, counter cb-ids, replies matched
+ *   in a `Map`, no timers), so `serverRatio` shows the server's share of the cost alone.
  *
  * The servers run on the main thread and the load generator in a Worker (its own isolate, event
  * loop and thread): on 2 cores each side gets one, and the client's cost is not charged to the
  * server's event loop. Progress goes to stderr; stdout gets a table and, on the last line, one
- * JSON object `{"bench":"rpc","raw":{…},"senteLite":{…},"ratio":…}` (ratio = sente-lite msg/s ÷
- * raw msg/s).
+ * JSON object `{"bench":"rpc","raw":{…},"senteLite":{…},"ratio":…,"senteServer":{…},
+ * "serverRatio":…}` (ratio = sente-lite msg/s ÷ raw msg/s, the median round of each side).
  *
- * Run: `deno run -A bench/rpc.ts [--seconds 5] [--rounds 1]`
+ * Run: `deno run -A bench/rpc.ts [--seconds 5] [--rounds 1] [--sides raw,senteLite]`
  *
  * @module
  */
@@ -35,7 +40,8 @@ interface Config {
   warmupSeconds: number;
 }
 
-type Mode = "raw" | "senteLite";
+type Mode = "raw" | "senteLite" | "senteServer";
+const MODES: readonly Mode[] = ["raw", "senteLite", "senteServer"];
 
 /** What one measured run gives. */
 interface Result {
@@ -44,11 +50,16 @@ interface Result {
   p99Ms: number;
   requests: number;
   seconds: number;
+  /** CPU time of the server thread per request, in µs (Linux only, else absent). */
+  serverCpuUs?: number;
+  /** CPU time of the load-generator worker thread per request, in µs (Linux only). */
+  clientCpuUs?: number;
 }
 
 type ToWorker = { mode: Mode; url: string; config: Config };
 type FromWorker =
   | { type: "progress"; mode: Mode; phase: "warmup" | "measure"; elapsed: number; count: number }
+  | { type: "phase"; phase: "measure" | "stop" }
   | { type: "result"; mode: Mode; latencies: Float64Array; requests: number; seconds: number }
   | { type: "error"; message: string };
 
@@ -70,6 +81,7 @@ async function main(): Promise<void> {
       connections: { type: "string", default: "10" },
       "in-flight": { type: "string", default: "50" },
       payload: { type: "string", default: "64" },
+      sides: { type: "string", default: MODES.join(",") },
     },
     strict: true,
   });
@@ -88,18 +100,36 @@ async function main(): Promise<void> {
     warmupSeconds: num("warmup", values.warmup, 0),
   };
   const rounds = num("rounds", values.rounds, 1);
+  const sides = values.sides.split(",").map((side) => {
+    if (!MODES.includes(side as Mode)) {
+      throw new RangeError(`--sides takes ${MODES.join(", ")}; got ${JSON.stringify(side)}`);
+    }
+    return side as Mode;
+  });
+  for (const needed of ["raw", "senteLite"] as const) {
+    if (!sides.includes(needed)) throw new RangeError(`--sides must include ${needed}`);
+  }
 
   const raw = serveRawEcho();
-  const sente = createServer({ onError: (e) => console.error("bench server error:", e) });
+  const sente = createServer({
+    // The default per-connection limit (2000 msg/s) is below this load; lift the threshold but
+    // keep the limiter on, so its per-frame cost is measured as in a default deployment.
+    rateLimit: { messages: { perSecond: 1e9, burst: 1e9 } },
+    onError: (e) => console.error("bench server error:", e),
+  });
   sente.on("bench/echo", (msg) => msg.data);
   const senteHandle = await sente.serve({ port: 0 });
-  const urls: Record<Mode, string> = { raw: raw.url, senteLite: senteHandle.url };
+  const urls: Record<Mode, string> = {
+    raw: raw.url,
+    senteLite: senteHandle.url,
+    senteServer: senteHandle.url,
+  };
 
   const worker = new Worker(import.meta.url, { type: "module" });
-  const results: Record<Mode, Result[]> = { raw: [], senteLite: [] };
+  const results: Record<Mode, Result[]> = { raw: [], senteLite: [], senteServer: [] };
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const mode of ["raw", "senteLite"] as const) {
+      for (const mode of sides) {
         results[mode].push(await runInWorker(worker, { mode, url: urls[mode], config }));
       }
     }
@@ -110,14 +140,19 @@ async function main(): Promise<void> {
   }
 
   const pick = (mode: Mode) => median(results[mode]);
+  const ratioOf = (mode: Mode) => round(pick(mode).msgPerSec / pick("raw").msgPerSec, 3);
+  const server = sides.includes("senteServer")
+    ? { senteServer: pick("senteServer"), serverRatio: ratioOf("senteServer") }
+    : {};
   const summary = {
     bench: "rpc",
     raw: pick("raw"),
     senteLite: pick("senteLite"),
-    ratio: round(pick("senteLite").msgPerSec / pick("raw").msgPerSec, 3),
+    ratio: ratioOf("senteLite"),
+    ...server,
     config: { ...config, rounds, runtime: `deno ${Deno.version.deno}`, clients: "worker" },
   };
-  printTable(results, summary.ratio);
+  printTable(results, summary.ratio, server.serverRatio);
   console.log(JSON.stringify(summary));
 }
 
@@ -136,9 +171,14 @@ function serveRawEcho(): { url: string; close(): Promise<void> } {
 
 function runInWorker(worker: Worker, job: ToWorker): Promise<Result> {
   return new Promise((resolve, reject) => {
+    let cpuStart: ThreadCpu | null = null;
+    let cpuEnd: ThreadCpu | null = null;
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
-      if (m.type === "progress") {
+      if (m.type === "phase") {
+        if (m.phase === "measure") cpuStart = threadCpuMs();
+        else cpuEnd = threadCpuMs();
+      } else if (m.type === "progress") {
         const rate = m.elapsed > 0 ? Math.round(m.count / m.elapsed) : 0;
         console.error(`${m.mode} ${m.phase} ${m.elapsed.toFixed(1)} s: ${rate} msg/s`);
       } else if (m.type === "result") {
@@ -149,6 +189,12 @@ function runInWorker(worker: Worker, job: ToWorker): Promise<Result> {
           p99Ms: round(quantile(sorted, 0.99), 3),
           requests: m.requests,
           seconds: round(m.seconds, 3),
+          ...(cpuStart && cpuEnd
+            ? {
+              serverCpuUs: round(1000 * (cpuEnd.server - cpuStart.server) / m.requests, 2),
+              clientCpuUs: round(1000 * (cpuEnd.client - cpuStart.client) / m.requests, 2),
+            }
+            : {}),
         });
       } else reject(new Error(`${job.mode} run failed in the worker: ${m.message}`));
     };
@@ -158,6 +204,36 @@ function runInWorker(worker: Worker, job: ToWorker): Promise<Result> {
     };
     worker.postMessage(job);
   });
+}
+
+interface ThreadCpu {
+  server: number;
+  client: number;
+}
+
+/**
+ * CPU ms used so far by the main thread (servers, and Deno's I/O for them) and by the worker
+ * thread (load generator), from `/proc/self/task/<tid>/stat` (utime + stime at 100 ticks/s, so
+ * 10 ms resolution); `null` where that is not available. This splits the cost per side even when
+ * other processes compete for the cores and make msg/s noisy.
+ */
+function threadCpuMs(): ThreadCpu | null {
+  try {
+    const dir = `/proc/${Deno.pid}/task`;
+    const cpu = { server: 0, client: 0 };
+    for (const task of Deno.readDirSync(dir)) {
+      const stat = Deno.readTextFileSync(`${dir}/${task.name}/stat`);
+      const end = stat.lastIndexOf(")");
+      const name = stat.slice(stat.indexOf("(") + 1, end);
+      const fields = stat.slice(end + 2).split(" "); // fields[0] is stat field 3 (state)
+      const ms = (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime
+      if (task.name === String(Deno.pid)) cpu.server += ms;
+      else if (name.startsWith("worker")) cpu.client += ms;
+    }
+    return cpu;
+  } catch {
+    return null;
+  }
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -174,9 +250,19 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-function printTable(results: Record<Mode, Result[]>, ratio: number): void {
-  const rows = [["side", "round", "msg/s", "p50 ms", "p99 ms", "requests", "seconds"]];
-  for (const mode of ["raw", "senteLite"] as const) {
+function printTable(results: Record<Mode, Result[]>, ratio: number, serverRatio?: number): void {
+  const rows = [[
+    "side",
+    "round",
+    "msg/s",
+    "p50 ms",
+    "p99 ms",
+    "requests",
+    "seconds",
+    "server CPU µs/req",
+    "client CPU µs/req",
+  ]];
+  for (const mode of MODES) {
     results[mode].forEach((r, i) =>
       rows.push([
         mode,
@@ -186,12 +272,17 @@ function printTable(results: Record<Mode, Result[]>, ratio: number): void {
         r.p99Ms.toFixed(3),
         String(r.requests),
         r.seconds.toFixed(2),
+        r.serverCpuUs?.toFixed(1) ?? "-",
+        r.clientCpuUs?.toFixed(1) ?? "-",
       ])
     );
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) console.log(r.map((cell, c) => cell.padStart(widths[c])).join("  "));
   console.log(`sente-lite / raw msg/s (median rounds): ${ratio.toFixed(3)} (goal >= 0.85)`);
+  if (serverRatio !== undefined) {
+    console.log(`sente-lite server alone (minimal client) / raw: ${serverRatio.toFixed(3)}`);
+  }
 }
 
 // ------------------------------------------------------------------ worker: load generator
@@ -213,7 +304,7 @@ function workerMain(): void {
       const drivers = await Promise.all(
         Array.from(
           { length: config.connections },
-          () => mode === "raw" ? rawDriver(url, payload) : senteDriver(url, payload),
+          () => DRIVERS[mode](url, payload),
         ),
       );
       post(await drive(mode, drivers, config, post));
@@ -273,6 +364,7 @@ function drive(
       });
     }, 1000);
     const startMeasure = () => {
+      post({ type: "phase", phase: "measure" });
       phase = "measure";
       phaseStart = performance.now();
       count = 0;
@@ -280,6 +372,7 @@ function drive(
     };
     const stop = () => {
       const seconds = (performance.now() - phaseStart) / 1000;
+      post({ type: "phase", phase: "stop" });
       phase = "stop";
       clearInterval(progress);
       const timer = setTimeout(
@@ -336,6 +429,38 @@ async function rawDriver(url: string, payload: string): Promise<Driver> {
   };
 }
 
+/** A minimal sente-lite protocol client: envelope frames, counter cb-ids, no timers. */
+async function protocolDriver(url: string, payload: string): Promise<Driver> {
+  const ws = new WebSocket(`${url}?client-id=${crypto.randomUUID()}&packer=json`);
+  await settle(
+    new Promise<void>((resolve, reject) => {
+      ws.onmessage = () => resolve(); // the handshake
+      ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
+    }),
+    `sente-lite handshake with ${url}`,
+  );
+  const pending = new Map<string, { t0: number; done: (ms: number) => void }>();
+  let nextId = 0;
+  ws.onmessage = (e) => {
+    const [, cb] = JSON.parse(e.data as string) as [unknown, string];
+    const p = pending.get(cb)!;
+    pending.delete(cb);
+    p.done(performance.now() - p.t0);
+  };
+  const closed = new Promise<void>((r) => ws.onclose = () => r());
+  return {
+    fire(done) {
+      const cb = (nextId++).toString(36);
+      pending.set(cb, { t0: performance.now(), done });
+      ws.send(JSON.stringify([["bench/echo", payload], cb]));
+    },
+    close() {
+      ws.close();
+      return settle(closed, "protocol connection to close");
+    },
+  };
+}
+
 /** A sente-lite client: `client.request("bench/echo", payload)`. */
 async function senteDriver(url: string, payload: string): Promise<Driver> {
   const client = connect(url);
@@ -356,6 +481,12 @@ async function senteDriver(url: string, payload: string): Promise<Driver> {
     },
   };
 }
+
+const DRIVERS: Record<Mode, (url: string, payload: string) => Promise<Driver>> = {
+  raw: rawDriver,
+  senteLite: senteDriver,
+  senteServer: protocolDriver,
+};
 
 function settle<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
