@@ -22,7 +22,7 @@
  * @module
  */
 import { DecompressionBombError, WireError } from "./errors.ts";
-import { FLAG_DEFLATE_RAW, FLAG_GZIP, FLAG_RAW } from "./flags.ts";
+import { FLAG_DEFLATE_RAW, FLAG_GZIP, FLAG_RAW, payloadBytes } from "./flags.ts";
 import type { Payload } from "./flags.ts";
 
 /** A compression format both `CompressionStream` and Sente-compatible peers can use. */
@@ -233,6 +233,7 @@ export class SharedFrame {
   /** Compression work done for this frame (once per format and threshold, for all recipients). */
   readonly stats: CompressionStats = compressionStats();
   #payloads = new Map<string, Promise<Payload>>();
+  #joined = new WeakMap<Payload, Uint8Array>();
   #bytes: Uint8Array | undefined;
 
   /** Wraps a packed frame. */
@@ -248,6 +249,13 @@ export class SharedFrame {
   /** How many distinct compressions were made (1 for a broadcast to like-minded peers). */
   get compressions(): number {
     return this.#payloads.size;
+  }
+
+  /** The payload as one frame (flag, then body), joined once for every recipient. */
+  joined(payload: Payload): Uint8Array {
+    let bytes = this.#joined.get(payload);
+    if (!bytes) this.#joined.set(payload, bytes = payloadBytes(payload));
+    return bytes;
   }
 
   /** The payload for `format` and `threshold`, compressed on first use. */

@@ -284,7 +284,10 @@ export class WireSender {
     } else if (raw && typeof original === "string" && !this.#rawAsBinary) {
       entry.frame = original;
     } else {
-      entry.frame = payloadBytes(payload ?? { flag: FLAG_RAW, body: frameBytesOf(entry.original) });
+      const p = payload ?? { flag: FLAG_RAW, body: frameBytesOf(entry.original) };
+      entry.frame = entry.original instanceof SharedFrame && payload
+        ? entry.original.joined(p)
+        : payloadBytes(p);
     }
     entry.ready = true;
     this.#pump();
