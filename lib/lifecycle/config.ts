@@ -66,7 +66,7 @@ export interface LifecycleConfig {
 type Check = (value: unknown, key: string) => void;
 
 function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
+  return typeof value === "string" || Array.isArray(value) ? JSON.stringify(value) : String(value);
 }
 
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (value, key) => {

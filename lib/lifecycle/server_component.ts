@@ -17,7 +17,11 @@ import type { ServerOptions } from "../server/options.ts";
 import { createServer, type Server } from "../server/server.ts";
 import type { Component, HealthCheck, PhaseOptions } from "./component.ts";
 import { checkBuckets } from "./metrics.ts";
-import { operationsHandler, type OperationsOptions } from "./operations.ts";
+import {
+  operationsHandler,
+  type OperationsOptions,
+  resolveOperationsOptions,
+} from "./operations.ts";
 import { listen, type Listener } from "./_runtime.ts";
 import { ServerMetrics, type ServerMetricsStats } from "./server_metrics.ts";
 
@@ -121,6 +125,7 @@ function checkOptions(o: ServerComponentOptions): void {
       `ServerComponentOptions.drainTimeoutMs must be a number >= 0, got ${o.drainTimeoutMs}`,
     );
   }
+  if (o.operations !== undefined && o.operations !== false) resolveOperationsOptions(o.operations);
   if (o.latencyBuckets !== undefined) {
     checkBuckets(o.latencyBuckets, "ServerComponentOptions.latencyBuckets");
   }
