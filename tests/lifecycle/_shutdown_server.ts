@@ -25,7 +25,7 @@ const PUSHES = 20;
 let shutdownBegan!: () => void;
 const began = new Promise<void>((r) => shutdownBegan = r);
 let held = 0;
-let server: ServerInstance | undefined;
+const state: { server?: ServerInstance } = {};
 
 // Started after the server, so its drain runs first: it marks the moment the shutdown begins.
 const marker: Component<null, unknown> = {
@@ -37,7 +37,8 @@ const marker: Component<null, unknown> = {
 
 const telemetry = {
   flush: () => {
-    if (server?.drainReport) console.log(`drain ${JSON.stringify(server.drainReport)}`);
+    const report = state.server?.drainReport;
+    if (report) console.log(`drain ${JSON.stringify(report)}`);
     return Promise.resolve(true);
   },
   stop: () => {},
@@ -60,7 +61,7 @@ const system = await startSystem({
   }),
   marker,
 }, { stopTimeoutMs: 60_000 });
-server = system.instance<ServerInstance>("server");
+const server = state.server = system.instance<ServerInstance>("server");
 installShutdown(system, {
   drainTimeoutMs: 10_000,
   timeoutMs: 30_000,
