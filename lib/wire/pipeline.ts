@@ -81,7 +81,7 @@ export interface WireOptions {
   maxBufferedBytes?: number;
   /** A bound on reassembly memory shared by all connections. @default {undefined} (none) */
   budget?: ReassemblyBudget;
-  /** Bulk chunks are sent only while `bufferedAmount` is below this. @default {1048576} */
+  /** Bulk chunks are sent only while `bufferedAmount` is below this. @default {262144} */
   bulkHighWaterMark?: number;
   /** Bulk chunks sent per turn before yielding to the event loop. @default {8} */
   bulkSliceChunks?: number;
@@ -106,7 +106,7 @@ export const WIRE_DEFAULTS = {
   maxAssembledBytes: 64 * 1024 * 1024,
   reassemblyTimeoutMs: 30_000,
   maxBufferedBytes: 64 * 1024 * 1024,
-  bulkHighWaterMark: 1024 * 1024,
+  bulkHighWaterMark: 256 * 1024,
   bulkSliceChunks: 8,
   pollMs: 2,
 } as const;
