@@ -27,6 +27,8 @@ export { type BroadcastOptions, Hub, type PendingUpgrade } from "./lib/server/hu
 export {
   type ChannelAuthorization,
   NIL_UID,
+  type OptionalHooks,
+  type RateLimitOptions,
   type ResolvedServerOptions,
   type ServerOptions,
 } from "./lib/server/options.ts";
@@ -40,9 +42,20 @@ export type {
 export type { ConnectedUids } from "./lib/server/uids.ts";
 export type { ConnectionSink, ServerSocket } from "./lib/server/socket.ts";
 export type { ServeHandle, ServeOptions } from "./lib/adapters/types.ts";
+export type { RequestInfo } from "./lib/adapters/deno.ts";
+export type { AllowedOrigins } from "./lib/server/origin.ts";
+export type { Rate } from "./lib/server/rate_limit.ts";
+export { readToken, SUBPROTOCOL, tokenProtocol } from "./lib/server/token.ts";
 export type { BunServeConfig, BunServer, BunWebSocket, SocketData } from "./lib/adapters/bun.ts";
 export { createDemoServer } from "./lib/demo/demo.ts";
-export { ClosedError, ProtocolError, ServerError, TimeoutError } from "./lib/protocol/errors.ts";
+export {
+  ClosedError,
+  ProtocolError,
+  SenteLiteError,
+  ServerError,
+  TimeoutError,
+} from "./lib/protocol/errors.ts";
+export type { ServerDialect } from "./lib/dialects/dialect.ts";
 
 const HELP = `sente-lite demo server
 

@@ -31,7 +31,12 @@ export interface BunWebSocket {
 /** The part of Bun's `Server` the adapter uses. */
 export interface BunServer {
   /** Upgrades a request; `true` when it did. */
-  upgrade(request: Request, options: { data: SocketData }): boolean;
+  upgrade(
+    request: Request,
+    options: { data: SocketData; headers?: Record<string, string> },
+  ): boolean;
+  /** The peer's address of a request. */
+  requestIP(request: Request): { address: string } | null;
   /** Stops listening; `true` closes active connections too. */
   stop(closeActiveConnections?: boolean): void | Promise<void>;
   /** The bound port. */
@@ -59,9 +64,12 @@ export interface BunServeConfig {
 export function bunConfig(hub: Hub): BunServeConfig {
   return {
     async fetch(request, server) {
-      const prepared = await hub.prepare(request);
+      const prepared = await hub.prepare(request, server.requestIP(request)?.address ?? null);
       if (prepared instanceof Response) return prepared;
-      if (server.upgrade(request, { data: { pending: prepared } })) return undefined;
+      const headers: Record<string, string> = prepared.protocol
+        ? { "sec-websocket-protocol": prepared.protocol }
+        : {};
+      if (server.upgrade(request, { data: { pending: prepared }, headers })) return undefined;
       return new Response("WebSocket upgrade failed\n", { status: 400 });
     },
     websocket: {

@@ -7,12 +7,25 @@ import type { Hub } from "../server/hub.ts";
 import type { ConnectionSink } from "../server/socket.ts";
 import type { ServeHandle, ServeOptions } from "./types.ts";
 
+/** What Deno.serve tells a handler about the connection (structurally, so any caller can pass it). */
+export interface RequestInfo {
+  /** The peer's address. */
+  readonly remoteAddr?: { readonly hostname?: string };
+}
+
 /** Answers one HTTP request: upgrades it for the Hub's path, or returns the Hub's response. */
-export async function denoHandler(hub: Hub, request: Request): Promise<Response> {
-  const prepared = await hub.prepare(request);
+export async function denoHandler(
+  hub: Hub,
+  request: Request,
+  info?: RequestInfo,
+): Promise<Response> {
+  const prepared = await hub.prepare(request, info?.remoteAddr?.hostname ?? null);
   if (prepared instanceof Response) return prepared;
   // idleTimeout 0: liveness is the protocol's job (application-level pings), not the runtime's.
-  const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
+  const { socket, response } = Deno.upgradeWebSocket(request, {
+    idleTimeout: 0,
+    protocol: prepared.protocol,
+  });
   socket.binaryType = "arraybuffer";
   let sink: ConnectionSink | undefined;
   socket.onopen = () => {
@@ -37,7 +50,7 @@ export async function denoHandler(hub: Hub, request: Request): Promise<Response>
 export function denoServe(
   hub: Hub,
   options: ServeOptions,
-  handler: (request: Request) => Response | Promise<Response>,
+  handler: (request: Request, info?: RequestInfo) => Response | Promise<Response>,
 ): Promise<ServeHandle> {
   const server = Deno.serve({
     port: options.port ?? 0,

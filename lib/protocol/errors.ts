@@ -56,7 +56,11 @@ export const PROTOCOL_ERRORS = {
   },
   "forbidden": {
     fatal: false,
-    description: "An authorization hook denied the subscribe or publish.",
+    description: "An authorization hook denied the event, subscribe or publish.",
+  },
+  "rate-limited": {
+    fatal: false,
+    description: "The connection is over its message or byte rate; the frame was not processed.",
   },
   "limit-exceeded": {
     fatal: false,
@@ -66,6 +70,11 @@ export const PROTOCOL_ERRORS = {
     fatal: true,
     closeCode: 1009,
     description: "A frame is larger than `maxMessageBytes` (default 1 MiB).",
+  },
+  "rate-limit-exceeded": {
+    fatal: true,
+    closeCode: 4029,
+    description: "The connection stayed over its rate for `maxViolations` frames in a row.",
   },
   "too-many-errors": {
     fatal: true,

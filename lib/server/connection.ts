@@ -10,6 +10,7 @@ import type { ServerMessage } from "../protocol/envelope.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import type { ServerSocket } from "./socket.ts";
+import type { TokenBucket } from "./rate_limit.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
 
 /** A server→client request waiting for its reply. */
@@ -34,6 +35,14 @@ export class Connection implements ConnectionInfo {
   closed = false;
   /** The code the server closed this connection with, if it did. */
   closeCode: number | null = null;
+  /** Inbound message rate limit, when enabled. */
+  messageBucket: TokenBucket | null = null;
+  /** Inbound byte rate limit, when enabled. */
+  byteBucket: TokenBucket | null = null;
+  /** Rate-limited frames in a row. */
+  violations = 0;
+  /** The peer's IP address, when the adapter knows it. */
+  remoteIp: string | null = null;
 
   /** Makes a connection over an adapter's socket. */
   constructor(

@@ -22,7 +22,11 @@ import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
 import { callbackId, randomHex } from "../util/ids.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import { ChannelRegistry, isChannelId } from "./channels.ts";
+import { originAllowed } from "./origin.ts";
+import { TokenBucket } from "./rate_limit.ts";
+import { offeredProtocols, SUBPROTOCOL } from "./token.ts";
 import { Connection } from "./connection.ts";
+import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
 import { NIL_UID, resolveServerOptions } from "./options.ts";
 import type { ResolvedServerOptions, ServerOptions } from "./options.ts";
 import type { ConnectionSink, ServerSocket } from "./socket.ts";
@@ -50,6 +54,10 @@ export interface PendingUpgrade {
   readonly request: Request;
   /** Application handshake data. */
   readonly handshakeData: Record<string, unknown> | undefined;
+  /** The subprotocol to select in the upgrade response, if the client offered one. */
+  readonly protocol: string | undefined;
+  /** The peer's IP address, when the adapter knows it. */
+  readonly remoteIp: string | null;
 }
 
 /** Options of broadcasts. */
@@ -79,8 +87,10 @@ export class Hub {
   #handlers = new Map<string, EventHandler[]>();
   #catchAll: EventHandler[] = [];
   #conns = new Map<string, Connection>();
+  #heartbeats = new Map<Connection, Heartbeat>();
   #uids = new UidRegistry<Connection>();
   #channels = new ChannelRegistry<Connection>();
+  #ips = new Map<string, number>();
   #packers: Map<string, Packer>;
   #observers: ServerObserver[] = [];
   #stats: ServerStats = {
@@ -135,7 +145,10 @@ export class Hub {
    * Runs every check before an upgrade: path, `client-id`, packer, `authenticate`, handshake data.
    * Returns a `Response` to send instead of upgrading, or a {@linkcode PendingUpgrade}.
    */
-  async prepare(request: Request): Promise<Response | PendingUpgrade> {
+  async prepare(
+    request: Request,
+    remoteIp: string | null = null,
+  ): Promise<Response | PendingUpgrade> {
     const url = new URL(request.url);
     if (url.pathname !== this.options.path) {
       return this.options.fallback
@@ -144,6 +157,14 @@ export class Hub {
     }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return textResponse(426, `${this.options.path} is a WebSocket endpoint: upgrade required`);
+    }
+    if (!originAllowed(request, this.options.allowedOrigins)) {
+      this.#count("bad-origin");
+      return textResponse(403, "Unauthorized origin");
+    }
+    if (remoteIp !== null && (this.#ips.get(remoteIp) ?? 0) >= this.options.maxConnectionsPerIp) {
+      this.#count("too-many-connections");
+      return textResponse(429, "Too many connections from this address");
     }
     const clientId = url.searchParams.get("client-id")?.trim() ?? "";
     if (clientId === "" || clientId.length > 128) {
@@ -168,12 +189,28 @@ export class Hub {
       const auth = await this.options.authenticate(request, { clientId });
       if (auth instanceof Response) return auth;
       uid = auth === null || auth === undefined || auth === "" ? NIL_UID : String(auth);
+      if (
+        uid !== NIL_UID && this.#uids.connections(uid).size >= this.options.maxConnectionsPerUid
+      ) {
+        this.#count("too-many-connections");
+        return textResponse(429, "Too many connections for this user");
+      }
       handshakeData = await this.options.handshakeData(request, uid);
     } catch (e) {
       this.options.onError(e, { where: "authenticate/handshakeData" });
       return textResponse(500, "Internal error while authenticating the connection");
     }
-    return { clientId, uid, packer, dialect: senteLiteDialect, request, handshakeData };
+    const protocol = offeredProtocols(request).includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined;
+    return {
+      clientId,
+      uid,
+      packer,
+      dialect: senteLiteDialect,
+      request,
+      handshakeData,
+      protocol,
+      remoteIp,
+    };
   }
 
   /** Opens a connection over an adapter's socket and sends the handshake. */
@@ -191,6 +228,20 @@ export class Hub {
     );
     this.#conns.set(conn.id, conn);
     this.#stats.connections = this.#conns.size;
+    const hb = this.options.heartbeat;
+    if (hb) {
+      const timedOut = () => this.#closed(conn, 4008, "heartbeat timeout");
+      this.#heartbeats.set(conn, startHeartbeat(this.options.clock, hb, conn, timedOut));
+    }
+    conn.remoteIp = pending.remoteIp;
+    if (conn.remoteIp !== null) {
+      this.#ips.set(conn.remoteIp, (this.#ips.get(conn.remoteIp) ?? 0) + 1);
+    }
+    const limits = this.options.rateLimit;
+    if (limits) {
+      conn.messageBucket = new TokenBucket(limits.messages, this.options.clock);
+      conn.byteBucket = new TokenBucket(limits.bytes, this.options.clock);
+    }
     const data = buildHandshakeData(pending.handshakeData, {
       version: PROTOCOL_VERSION,
       connId: conn.id,
@@ -232,6 +283,11 @@ export class Hub {
         () => this.options.onLargeMessage?.({ connection: conn, bytes }),
       );
     }
+    if (conn.messageBucket && !(conn.messageBucket.take(1) && conn.byteBucket!.take(bytes))) {
+      this.#rateLimited(conn, frame);
+      return;
+    }
+    conn.violations = 0;
     let ev;
     try {
       let value: unknown;
@@ -251,6 +307,32 @@ export class Hub {
     this.#route(conn, ev.id, ev.data, ev.cbId);
   }
 
+  /** Answers a frame over the rate (with its cbId when readable), closing after maxViolations. */
+  #rateLimited(conn: Connection, frame: Frame): void {
+    const limits = this.options.rateLimit as { maxViolations: number };
+    if (++conn.violations > limits.maxViolations) {
+      this.#fatal(
+        conn,
+        new ProtocolError(
+          "rate-limit-exceeded",
+          `over the rate for ${limits.maxViolations} frames`,
+        ),
+      );
+      return;
+    }
+    let cbId: string | null = null;
+    try {
+      cbId = conn.dialect.decode(conn.packerImpl.unpack(frame)).cbId;
+    } catch {
+      // Unreadable frames are answered without a cbId.
+    }
+    this.#count("rate-limited");
+    this.#sendError(
+      conn,
+      new ProtocolError("rate-limited", "slow down: frame not processed", cbId),
+    );
+  }
+
   #route(conn: Connection, id: string, data: unknown, cbId: string | null): void {
     if (isReservedId(id)) {
       if (id === "chsk/ws-ping") {
@@ -267,12 +349,27 @@ export class Hub {
       return;
     }
     if (isExtensionId(id) && this.#extension(conn, id, data, cbId)) return;
+    // authorizeEvent also sees sente-lite/* events handled by plug-ins (e.g. telemetry).
     const handlers = this.#handlers.get(id) ?? this.#catchAll;
     if (handlers.length === 0) {
       this.#protocolError(conn, new ProtocolError("no-handler", `no handler for ${id}`, cbId));
       return;
     }
-    this.#dispatch(handlers, this.#message(conn, id, data, cbId), cbId, conn);
+    const msg = this.#message(conn, id, data, cbId);
+    if (this.options.authorizeEvent && !this.#authorized(msg)) {
+      this.#protocolError(conn, new ProtocolError("forbidden", `${id} is not allowed`, cbId));
+      return;
+    }
+    this.#dispatch(handlers, msg, cbId, conn);
+  }
+
+  #authorized(msg: EventMessage): boolean {
+    try {
+      return this.options.authorizeEvent!(msg) === true;
+    } catch (e) {
+      this.options.onError(e, { message: msg, where: "authorizeEvent" });
+      return false;
+    }
   }
 
   #message(conn: Connection, id: string, data: unknown, cbId: string | null): EventMessage {
@@ -484,6 +581,13 @@ export class Hub {
   #closed(conn: Connection, code: number, reason: string): void {
     if (!this.#conns.delete(conn.id)) return;
     conn.closed = true;
+    this.#heartbeats.get(conn)?.stop();
+    this.#heartbeats.delete(conn);
+    if (conn.remoteIp !== null) {
+      const n = (this.#ips.get(conn.remoteIp) ?? 1) - 1;
+      if (n > 0) this.#ips.set(conn.remoteIp, n);
+      else this.#ips.delete(conn.remoteIp);
+    }
     this.#stats.connections = this.#conns.size;
     for (const channel of conn.channels) this.#channels.remove(channel, conn);
     conn.channels.clear();

@@ -8,6 +8,29 @@ import { jsonPacker } from "../packers/json.ts";
 import type { Clock } from "../util/clock.ts";
 import { realClock } from "../util/clock.ts";
 import type { ConnectionInfo, EventMessage } from "./types.ts";
+import { HEARTBEAT_DEFAULTS, type HeartbeatOptions, resolveHeartbeatOptions } from "./heartbeat.ts";
+import type { AllowedOrigins } from "./origin.ts";
+import type { Rate } from "./rate_limit.ts";
+
+/** Per-connection rate limits (token buckets). */
+export interface RateLimitOptions {
+  /**
+   * Inbound frames per connection.
+   * @default {{ perSecond: 2000, burst: 4000 }}
+   */
+  messages?: Rate;
+  /**
+   * Inbound bytes per connection.
+   * @default {{ perSecond: 16777216, burst: 33554432 }}
+   */
+  bytes?: Rate;
+  /**
+   * Frames refused in a row (each answered with a `rate-limited` error event) before the
+   * connection is closed with 4029.
+   * @default {50}
+   */
+  maxViolations?: number;
+}
 
 /** The uid of connections that `authenticate` did not identify, as Sente's `:sente/nil-uid`. */
 export const NIL_UID = "sente/nil-uid";
@@ -89,6 +112,35 @@ export interface ServerOptions {
    */
   authorizeChannel?: (request: ChannelAuthorization) => boolean | Promise<boolean>;
   /**
+   * Origins allowed to open a WebSocket (against cross-site WebSocket hijacking): `"*"`, a list
+   * of exact origins (`"https://app.example"`), or a predicate. Requests without `Origin`
+   * (non-browser clients) always pass.
+   * @default {any origin on loopback hosts, else only the server's own origin}
+   */
+  allowedOrigins?: AllowedOrigins;
+  /**
+   * Decides each inbound event before its handler runs; `false` answers `forbidden`. Must be
+   * synchronous so events keep their order; do slow lookups in `authenticate`.
+   * @default {everything allowed}
+   */
+  authorizeEvent?: (message: EventMessage) => boolean;
+  /**
+   * Per-connection rate limits, or `false` for none.
+   * @default {{ messages: { perSecond: 2000, burst: 4000 }, bytes: { perSecond: 16 MiB, burst: 32 MiB }, maxViolations: 50 }}
+   */
+  rateLimit?: RateLimitOptions | false;
+  /**
+   * Open connections one uid may have (anonymous connections are limited per IP instead);
+   * further upgrades get HTTP 429.
+   * @default {100}
+   */
+  maxConnectionsPerUid?: number;
+  /**
+   * Open connections from one IP address; further upgrades get HTTP 429.
+   * @default {1000}
+   */
+  maxConnectionsPerIp?: number;
+  /**
    * Called after a connection's handshake was sent.
    * @default {none}
    */
@@ -113,14 +165,36 @@ export interface ServerOptions {
    * @default {realClock}
    */
   clock?: Clock;
+  /**
+   * Per-connection heartbeat: a `chsk/ws-ping` frame after `intervalMs` without a received frame,
+   * close (4008) and cleanup after `timeoutMs`; `false` turns it off.
+   * @default {{ intervalMs: 30000, timeoutMs: 60000 }}
+   */
+  heartbeat?: HeartbeatOptions | false;
 }
 
 /** Options with every default filled in. */
 export type ResolvedServerOptions =
-  & Required<
-    Omit<ServerOptions, "onLargeMessage" | "authorizeChannel" | "onOpen" | "onClose" | "fallback">
-  >
-  & Pick<ServerOptions, "onLargeMessage" | "authorizeChannel" | "onOpen" | "onClose" | "fallback">;
+  & Required<Omit<ServerOptions, OptionalHooks | "rateLimit" | "heartbeat">>
+  & Pick<ServerOptions, OptionalHooks>
+  & { rateLimit: Required<RateLimitOptions> | false }
+  & { heartbeat: Required<HeartbeatOptions> | false };
+
+/** Options that stay `undefined` when not given. */
+export type OptionalHooks =
+  | "onLargeMessage"
+  | "authorizeChannel"
+  | "authorizeEvent"
+  | "allowedOrigins"
+  | "onOpen"
+  | "onClose"
+  | "fallback";
+
+const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
+  messages: { perSecond: 2000, burst: 4000 },
+  bytes: { perSecond: 16 * 1024 * 1024, burst: 32 * 1024 * 1024 },
+  maxViolations: 50,
+};
 
 const DEFAULTS = {
   path: "/chsk",
@@ -132,9 +206,13 @@ const DEFAULTS = {
   maxProtocolErrors: 100,
   requestTimeoutMs: 10_000,
   maxSubscriptionsPerConnection: 100,
+  maxConnectionsPerUid: 100,
+  maxConnectionsPerIp: 1000,
+  rateLimit: RATE_LIMIT_DEFAULTS,
   onError: (error: unknown, context: { where: string }) =>
     console.error(`sente-lite: error in ${context.where}:`, error),
   clock: realClock,
+  heartbeat: HEARTBEAT_DEFAULTS,
 } satisfies ResolvedServerOptions;
 
 function positiveInt(name: string, value: number): void {
@@ -158,5 +236,12 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   positiveInt("maxProtocolErrors", o.maxProtocolErrors);
   positiveInt("requestTimeoutMs", o.requestTimeoutMs);
   positiveInt("maxSubscriptionsPerConnection", o.maxSubscriptionsPerConnection);
+  positiveInt("maxConnectionsPerUid", o.maxConnectionsPerUid);
+  positiveInt("maxConnectionsPerIp", o.maxConnectionsPerIp);
+  if (options.rateLimit !== undefined && options.rateLimit !== false) {
+    o.rateLimit = { ...RATE_LIMIT_DEFAULTS, ...options.rateLimit };
+    positiveInt("rateLimit.maxViolations", o.rateLimit.maxViolations);
+  }
+  o.heartbeat = resolveHeartbeatOptions(options.heartbeat);
   return o;
 }

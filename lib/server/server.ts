@@ -5,7 +5,7 @@
  * @module
  */
 import { bunConfig, bunServe, type BunServeConfig } from "../adapters/bun.ts";
-import { denoHandler, denoServe } from "../adapters/deno.ts";
+import { denoHandler, denoServe, type RequestInfo } from "../adapters/deno.ts";
 import type { ServeHandle, ServeOptions } from "../adapters/types.ts";
 import { Hub } from "./hub.ts";
 import type { ServerOptions } from "./options.ts";
@@ -23,13 +23,16 @@ export class Server extends Hub {
    * A fetch-style handler (`(Request) => Response`) to mount in any Deno app: upgrades requests
    * for `path`, answers others with `fallback` or 404. Under Bun use {@linkcode Server.bun}.
    */
-  readonly handler: (request: Request) => Promise<Response> = (request) => {
+  readonly handler: (request: Request, info?: RequestInfo) => Promise<Response> = (
+    request,
+    info,
+  ) => {
     if (isBun()) {
       return Promise.resolve(
         new Response("Under Bun, pass server.bun() to Bun.serve\n", { status: 500 }),
       );
     }
-    return denoHandler(this, request);
+    return denoHandler(this, request, info);
   };
 
   /** The `fetch` and `websocket` options to spread into `Bun.serve({...})`. */

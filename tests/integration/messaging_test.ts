@@ -138,9 +138,9 @@ Deno.test("Client.on('*') sees application pushes; sente-lite/error without a re
   client.close();
 });
 
-Deno.test("Client reports the state changes and rejects ready when the server refuses", async () => {
+Deno.test("Client rejects ready when the server refuses the upgrade (reconnect off)", async () => {
   await using t = await startServer({ authenticate: () => new Response("no", { status: 403 }) });
-  const client = connect(t.url);
+  const client = connect(t.url, { reconnect: false });
   const states: string[] = [];
   client.on("chsk/state", (s) => void states.push((s as { to: string }).to));
   await assert.rejects(client.ready, ClosedError);

@@ -1,0 +1,52 @@
+/**
+ * A token bucket on an injected clock: the per-connection rate limit for messages and bytes.
+ *
+ * @module
+ */
+import type { Clock } from "../util/clock.ts";
+
+/** A rate: `perSecond` sustained, up to `burst` at once. */
+export interface Rate {
+  /** Tokens added per second. */
+  perSecond: number;
+  /** Bucket capacity (the largest burst). */
+  burst: number;
+}
+
+/** A token bucket that refills continuously from the clock. */
+export class TokenBucket {
+  #tokens: number;
+  #last: number;
+
+  /** Starts full. */
+  constructor(readonly rate: Rate, readonly clock: Clock) {
+    if (!(rate.perSecond > 0) || !(rate.burst >= 1)) {
+      throw new RangeError(
+        `a rate needs perSecond > 0 and burst >= 1, got ${JSON.stringify(rate)}`,
+      );
+    }
+    this.#tokens = rate.burst;
+    this.#last = clock.now();
+  }
+
+  /** Takes `n` tokens if there are enough; returns `false` (taking none) otherwise. */
+  take(n = 1): boolean {
+    const now = this.clock.now();
+    this.#tokens = Math.min(
+      this.rate.burst,
+      this.#tokens + ((now - this.#last) / 1000) * this.rate.perSecond,
+    );
+    this.#last = now;
+    // A single item larger than the burst can never pass; let it through when the bucket is full
+    // so one big (but size-limited) message is not refused forever.
+    const cost = Math.min(n, this.rate.burst);
+    if (this.#tokens < cost) return false;
+    this.#tokens -= cost;
+    return true;
+  }
+
+  /** Tokens available now (for tests and stats). */
+  get tokens(): number {
+    return this.#tokens;
+  }
+}
