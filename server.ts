@@ -37,8 +37,10 @@ export type {
   EventHandler,
   EventMessage,
   RequestOptions,
+  ServerObserver,
   ServerStats,
 } from "./lib/server/types.ts";
+export { HEARTBEAT_DEFAULTS, type HeartbeatOptions } from "./lib/server/heartbeat.ts";
 export type { ConnectedUids } from "./lib/server/uids.ts";
 export type { ConnectionSink, ServerSocket } from "./lib/server/socket.ts";
 export type { ServeHandle, ServeOptions } from "./lib/adapters/types.ts";
