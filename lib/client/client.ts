@@ -1,13 +1,17 @@
 // This module is browser compatible.
 /**
  * The sente-lite client: one WebSocket to a sente-lite (or Sente) server with events,
- * request/reply, server pushes, server→client requests and channels.
+ * request/reply, server pushes, server→client requests and channels, kept alive across drops.
  *
  * Guarantees:
  * - Frames go out in the order of the calls that made them, queued ones included.
  * - A request settles exactly once: with the reply, or a `TimeoutError`, `ClosedError`,
  *   `ServerError` or the abort reason.
  * - Handlers that throw are reported to `onError` and never stop delivery to other handlers.
+ * - Every state change follows the table in `session.ts` and is announced once as `chsk/state`.
+ * - After an unexpected close the client reconnects with jittered exponential backoff, calls the
+ *   URL provider again, re-subscribes its channels and flushes its queue; only `close()`, a
+ *   terminal close code or `maxAttempts` stop it.
  *
  * @module
  */
@@ -19,23 +23,20 @@ import {
   REPLY_TIMEOUT,
 } from "../protocol/envelope.ts";
 import { clientEventEnvelope } from "../protocol/envelope.ts";
-import { ClosedError, ServerError, TimeoutError } from "../protocol/errors.ts";
+import { classifyClose, CLOSE_HEARTBEAT_TIMEOUT } from "../protocol/close_codes.ts";
+import { ClosedError, SenteLiteError, ServerError, TimeoutError } from "../protocol/errors.ts";
 import { assertEventId } from "../protocol/event.ts";
 import type { Event } from "../protocol/event.ts";
 import { parseHandshakeData, type ServerInfo } from "../protocol/handshake.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
+import { backoffDelay } from "./backoff.ts";
+import { Liveness } from "./liveness.ts";
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
 import type { UrlProvider } from "./options.ts";
+import { type ConnectionState, type SessionEvent, transition } from "./session.ts";
 
-/** The connection states of a client. */
-export type ConnectionState =
-  | "closed"
-  | "connecting"
-  | "open"
-  | "closing"
-  | "reconnecting"
-  | "failed";
+export type { ConnectionState } from "./session.ts";
 
 /** What the server said in its handshake. */
 export interface Handshake {
@@ -45,7 +46,7 @@ export interface Handshake {
   readonly data: Record<string, unknown> | null;
   /** sente-lite server facts, or `null` for a plain Sente server. */
   readonly server: ServerInfo | null;
-  /** `true` for the first handshake of this client (Sente's `first-handshake?`). */
+  /** `true` for the first handshake of this client (Sente's `first-handshake?`); `false` on reconnects. */
   readonly first: boolean;
 }
 
@@ -55,8 +56,22 @@ export interface StateChange {
   readonly from: ConnectionState;
   /** The new state. */
   readonly to: ConnectionState;
-  /** Why (e.g. `"handshake"`, `"close 1001"`, `"close() called"`). */
+  /** Why (e.g. `"handshake"`, `"close 1001 going away"`, `"close() called"`). */
   readonly reason: string;
+  /** The close code, when a close caused the change. */
+  readonly code?: number;
+  /** When entering or staying in `reconnecting`: the delay before the next attempt, in ms. */
+  readonly retryInMs?: number;
+  /** When entering or staying in `reconnecting`: the number of the next attempt (1 for the first). */
+  readonly attempt?: number;
+}
+
+/** A channel the client could not subscribe to again after a reconnect. */
+export interface ResubscribeFailure {
+  /** The channel id; its handlers have been dropped. */
+  readonly channel: string;
+  /** Why the server refused. */
+  readonly error: Error;
 }
 
 /** Context given to push handlers. */
@@ -90,6 +105,11 @@ export interface ClientRequestOptions {
   timeoutMs?: number;
   /** Aborting rejects the request with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Send again after a reconnect if the connection drops before the reply (default:
+   * `retryRequests`). Only for idempotent requests.
+   */
+  retry?: boolean;
 }
 
 /** Whether a send went out now or waits in the queue for the connection to open. */
@@ -103,6 +123,27 @@ export interface ClientStats {
   messagesOut: number;
   /** Replies that arrived after their request had settled. */
   lateReplies: number;
+  /** Connection attempts made (the first included). */
+  attempts: number;
+  /** Handshakes received after the first. */
+  reconnects: number;
+}
+
+/** A send that found the queue full while the client was not open. */
+export class QueueFullError extends SenteLiteError {
+  /** Makes the error. */
+  constructor(message: string) {
+    super("queue-full", message);
+    this.name = "QueueFullError";
+  }
+}
+
+interface Queued {
+  frame: Frame;
+  /** Set when the request it belongs to settled before it was sent. */
+  cancelled: boolean;
+  /** The request's callback id, for requests. */
+  cb?: string;
 }
 
 interface Pending {
@@ -110,22 +151,38 @@ interface Pending {
   reject(error: unknown): void;
   timer: TimerHandle;
   cleanup(): void;
+  entry: Queued;
+  retry: boolean;
+  /** `true` once the frame went out on the current socket. */
+  sent: boolean;
 }
 
 /** Events delivered by {@linkcode Client.on} besides server pushes. */
 export const HANDSHAKE_EVENT = "chsk/handshake";
 /** The state-change event id (data: {@linkcode StateChange}). */
 export const STATE_EVENT = "chsk/state";
+/** Reported when a channel could not be re-subscribed after a reconnect (data: {@linkcode ResubscribeFailure}). */
+export const RESUBSCRIBE_FAILED_EVENT = "chsk/resubscribe-failed";
+
+/** How long `close()` waits for the server's close frame before counting the socket as closed. */
+const CLOSE_TIMEOUT_MS = 2000;
 
 function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
+}
+
+function closeEvent(code: number): SessionEvent {
+  return `close:${classifyClose(code)}`;
 }
 
 /** A connection to a sente-lite server. Make one with {@linkcode connect}. */
 export class Client {
   /** This client's id (sent as `client-id`). */
   readonly clientId: string;
-  /** Resolves with the first handshake; rejects if the client closes before one arrives. */
+  /**
+   * Resolves with the first handshake; rejects if the client ends in `closed` or `failed` before
+   * one arrives (failed attempts in between only retry).
+   */
   readonly ready: Promise<Handshake>;
   #options: ResolvedClientOptions;
   #url: UrlProvider;
@@ -133,20 +190,64 @@ export class Client {
   #state: ConnectionState = "closed";
   #handshake: Handshake | null = null;
   #everOpened = false;
-  #queue: Frame[] = [];
+  #queue: Queued[] = [];
   #pending = new Map<string, Pending>();
   #handlers = new Map<string, Set<PushHandler>>();
   #any = new Set<PushHandler>();
   #requestHandlers = new Map<string, RequestHandler>();
   #channels = new Map<string, Set<ChannelHandler>>();
-  #stats: ClientStats = { messagesIn: 0, messagesOut: 0, lateReplies: 0 };
+  /** Channels the server confirmed at least once: re-subscribed after every reconnect. */
+  #confirmed = new Set<string>();
+  #stats: ClientStats = {
+    messagesIn: 0,
+    messagesOut: 0,
+    lateReplies: 0,
+    attempts: 0,
+    reconnects: 0,
+  };
   #readyResolve!: (h: Handshake) => void;
   #readyReject!: (e: Error) => void;
+  // Connection management
+  #generation = 0;
+  #attemptActive = false;
+  #attempts = 0;
+  #openSince: number | null = null;
+  #retryTimer: TimerHandle | undefined;
+  #connectTimer: TimerHandle | undefined;
+  #closeTimer: TimerHandle | undefined;
+  #liveness: Liveness;
+  #pingCb = `lv${callbackId()}`;
+  #inbox: { event: SessionEvent; reason: string; code?: number; handshake?: Handshake }[] = [];
+  #dispatching = false;
+  #listening = false;
+  #onOnline = () => this.#dispatch("wake", "online");
+  #onVisibility = () => {
+    const doc = (globalThis as { document?: { visibilityState?: string } }).document;
+    if (doc?.visibilityState === "visible") this.#dispatch("wake", "page visible");
+  };
 
   /** Use {@linkcode connect}. */
   constructor(url: UrlProvider, options: ClientOptions = {}) {
     this.#options = resolveClientOptions(options);
     this.clientId = this.#options.clientId;
+    if (typeof url === "string" || url instanceof URL) {
+      let u: URL;
+      try {
+        u = new URL(url);
+      } catch (e) {
+        throw new TypeError(
+          `url must be an absolute ws(s) URL, got ${JSON.stringify(String(url))}`,
+          {
+            cause: e,
+          },
+        );
+      }
+      if (!["ws:", "wss:", "http:", "https:"].includes(u.protocol)) {
+        throw new TypeError(`url must use ws: or wss:, got ${JSON.stringify(u.href)}`);
+      }
+    } else if (typeof url !== "function") {
+      throw new TypeError(`url must be a string, URL or function, got ${typeof url}`);
+    }
     this.#url = url;
     this.ready = new Promise<Handshake>((resolve, reject) => {
       this.#readyResolve = resolve;
@@ -154,7 +255,13 @@ export class Client {
     });
     // Callers who never await `ready` must not get an unhandled rejection.
     this.ready.catch(() => {});
-    void this.#open();
+    const { heartbeat } = this.#options;
+    this.#liveness = new Liveness(this.#options.clock, heartbeat, {
+      ping: () => this.#sendValue(clientEventEnvelope("chsk/ws-ping", undefined, this.#pingCb)),
+      dead: () =>
+        this.#dispatch("heartbeat-timeout", `no frame for ${heartbeat.timeoutMs} ms (heartbeat)`),
+    });
+    this.#dispatch("reconnect()", "connect");
   }
 
   /** The current state. */
@@ -172,97 +279,324 @@ export class Client {
     return { ...this.#stats };
   }
 
-  // ------------------------------------------------------------ connection
+  /**
+   * Closes the connection (code 1000 by default) and stops reconnecting; pending requests and
+   * queued sends reject with `ClosedError`. Call {@linkcode Client.reconnect} to start again.
+   */
+  close(code = 1000, reason = "client closed"): void {
+    this.#closeCode = code;
+    this.#closeReason = reason;
+    this.#dispatch("close()", "close() called");
+  }
 
-  async #open(): Promise<void> {
-    this.#setState("connecting", "connect");
-    let url: URL;
+  /**
+   * Connects again now, from any state: drops the current connection or attempt, resets the
+   * attempt counter and skips the backoff. From `failed` or `closed` this is the way back.
+   */
+  reconnect(): void {
+    this.#dispatch("reconnect()", "reconnect() called");
+  }
+
+  #closeCode = 1000;
+  #closeReason = "client closed";
+
+  // ------------------------------------------------------------ state machine
+
+  #dispatch(event: SessionEvent, reason: string, code?: number, handshake?: Handshake): void {
+    this.#inbox.push({ event, reason, code, handshake });
+    // Run to completion: events raised by effects or by handlers (a `close()` inside a state
+    // handler) wait until the current one is fully done.
+    if (this.#dispatching) return;
+    this.#dispatching = true;
     try {
-      const raw = typeof this.#url === "function" ? await this.#url() : this.#url;
-      url = new URL(raw);
+      for (let next = this.#inbox.shift(); next; next = this.#inbox.shift()) {
+        this.#step(next.event, next.reason, next.code, next.handshake);
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  #step(event: SessionEvent, reason: string, code?: number, handshake?: Handshake): void {
+    const from = this.#state;
+    const to = transition(from, event);
+    if (to === null) return;
+    this.#state = to;
+    const change: { -readonly [K in keyof StateChange]: StateChange[K] } = { from, to, reason };
+    if (code !== undefined) change.code = code;
+    let after: (() => void) | undefined;
+    switch (event) {
+      case "reconnect()":
+        this.#teardown(1000, "reconnecting");
+        this.#attempts = 0;
+        this.#listen(true);
+        this.#startAttempt();
+        break;
+      case "open":
+        break;
+      case "handshake":
+        after = this.#opened(handshake!);
+        break;
+      case "retry":
+        this.#startAttempt();
+        break;
+      case "wake":
+        if (to === "open") {
+          const { intervalMs, timeoutMs } = this.#options.heartbeat;
+          if (intervalMs > 0 && timeoutMs > 0) this.#liveness.probe(timeoutMs - intervalMs);
+        } else if (!this.#attemptActive) {
+          this.#options.clock.clearTimeout(this.#retryTimer);
+          this.#startAttempt();
+        }
+        break;
+      case "close()":
+        if (to === "closing") {
+          this.#liveness.stop();
+          try {
+            this.#ws?.close(this.#closeCode, this.#closeReason);
+          } catch {
+            this.#ws?.close();
+          }
+          this.#closeTimer = this.#options.clock.setTimeout(
+            () => this.#dispatch("heartbeat-timeout", "no close frame from the server"),
+            CLOSE_TIMEOUT_MS,
+          );
+        } else this.#teardown(this.#closeCode, this.#closeReason);
+        this.#shutdown(new ClosedError("client closed"));
+        break;
+      case "exhausted":
+        this.#teardown(1000, "giving up");
+        this.#shutdown(new ClosedError(`connection lost; gave up (${reason})`));
+        break;
+      default:
+        // error, close:*, heartbeat-timeout
+        if (to === "closed") this.#teardown(1000, "closed");
+        else if (to === "failed") {
+          this.#teardown(1000, "failed");
+          this.#shutdown(new ClosedError(`connection closed (${reason}); not reconnecting`));
+        } else this.#lost(event, reason, change);
+    }
+    if (from !== to || change.retryInMs !== undefined) this.#emit(STATE_EVENT, change);
+    after?.();
+  }
+
+  /** Starts one connection attempt; its events come back through `#dispatch`. */
+  #startAttempt(): void {
+    const generation = ++this.#generation;
+    this.#attemptActive = true;
+    this.#stats.attempts++;
+    const clock = this.#options.clock;
+    this.#connectTimer = clock.setTimeout(() => {
+      if (generation === this.#generation) {
+        this.#dispatch(
+          "heartbeat-timeout",
+          `no handshake within ${this.#options.connectTimeoutMs} ms`,
+        );
+      }
+    }, this.#options.connectTimeoutMs);
+    const connect = (raw: string | URL) => {
+      if (generation !== this.#generation) return; // superseded while the provider ran
+      let ws: WebSocket;
+      let href = String(raw);
+      try {
+        const url = new URL(raw);
+        for (const [k, v] of Object.entries(this.#options.params)) url.searchParams.set(k, v);
+        url.searchParams.set("client-id", this.clientId);
+        url.searchParams.set("packer", this.#options.packer.name);
+        href = url.href;
+        ws = new this.#options.WebSocket(href);
+      } catch (e) {
+        this.#dispatch("error", `cannot open ${href}: ${toError(e).message}`);
+        return;
+      }
+      ws.binaryType = "arraybuffer";
+      this.#ws = ws;
+      ws.onopen = () => {
+        if (this.#ws === ws) this.#dispatch("open", "socket open");
+      };
+      ws.onmessage = (e: MessageEvent) => {
+        if (this.#ws !== ws) return;
+        this.#receive(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
+      };
+      ws.onclose = (e: CloseEvent) => {
+        if (this.#ws !== ws) return;
+        this.#ws = null;
+        this.#attemptActive = false;
+        const why = `close ${e.code}${e.reason ? ` ${e.reason}` : ""}`;
+        this.#dispatch(closeEvent(e.code), why, e.code);
+      };
+      // An error is always followed by a close event, which does the work.
+      ws.onerror = () => {};
+    };
+    const provider = this.#url;
+    if (typeof provider !== "function") return connect(provider);
+    let result;
+    try {
+      result = provider();
     } catch (e) {
-      this.#fail(new ClosedError(`bad URL: ${toError(e).message}`, { cause: e }));
+      this.#dispatch("error", `URL provider failed: ${toError(e).message}`);
       return;
     }
-    if (this.#state !== "connecting") return; // closed while resolving the URL
-    for (const [k, v] of Object.entries(this.#options.params)) url.searchParams.set(k, v);
-    url.searchParams.set("client-id", this.clientId);
-    url.searchParams.set("packer", this.#options.packer.name);
-    let ws: WebSocket;
-    try {
-      ws = new this.#options.WebSocket(url.href);
-    } catch (e) {
-      this.#fail(new ClosedError(`cannot open ${url.href}: ${toError(e).message}`, { cause: e }));
-      return;
-    }
-    ws.binaryType = "arraybuffer";
-    this.#ws = ws;
-    ws.onmessage = (e: MessageEvent) => {
-      if (this.#ws !== ws) return;
-      this.#receive(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
-    };
-    ws.onclose = (e: CloseEvent) => {
-      if (this.#ws !== ws) return;
-      this.#ws = null;
-      this.#socketClosed(e.code, e.reason);
-    };
-    // An error is always followed by a close event, which does the work.
+    Promise.resolve(result).then(connect, (e) => {
+      if (generation === this.#generation) {
+        this.#dispatch("error", `URL provider failed: ${toError(e).message}`);
+      }
+    });
+  }
+
+  /** Drops the current socket or attempt and every connection timer. */
+  #teardown(code: number, reason: string): void {
+    this.#generation++;
+    this.#attemptActive = false;
+    const clock = this.#options.clock;
+    clock.clearTimeout(this.#retryTimer);
+    clock.clearTimeout(this.#connectTimer);
+    clock.clearTimeout(this.#closeTimer);
+    this.#liveness.stop();
+    const ws = this.#ws;
+    this.#ws = null;
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    // The runtime may still report a late error on a socket we left; it must go nowhere.
     ws.onerror = () => {};
+    try {
+      ws.close(code, reason);
+    } catch {
+      try {
+        ws.close();
+      } catch {
+        // already closed
+      }
+    }
   }
 
-  #fail(error: Error): void {
-    this.#setState("closed", error.message);
-    this.#rejectAll(error);
-    this.#readyReject(error);
+  /** The connection or attempt was lost: fail or keep in-flight requests, schedule the next try. */
+  #lost(
+    event: SessionEvent,
+    reason: string,
+    change: { retryInMs?: number; attempt?: number },
+  ): void {
+    const clock = this.#options.clock;
+    const opts = this.#options.reconnect;
+    this.#teardown(
+      event === "heartbeat-timeout" ? CLOSE_HEARTBEAT_TIMEOUT : 1000,
+      event === "heartbeat-timeout" ? "heartbeat timeout" : "lost",
+    );
+    if (this.#openSince !== null && clock.now() - this.#openSince >= opts.minUptimeMs) {
+      this.#attempts = 0;
+    }
+    this.#openSince = null;
+    this.#requeueInFlight(new ClosedError(`connection lost (${reason})`));
+    if (this.#attempts >= opts.maxAttempts) {
+      this.#dispatch("exhausted", `${this.#attempts} reconnect attempts failed`);
+      return;
+    }
+    const delay = backoffDelay(
+      this.#attempts,
+      opts,
+      event === "close:rate-limited",
+      this.#options.random,
+    );
+    this.#attempts++;
+    change.retryInMs = delay;
+    change.attempt = this.#attempts;
+    this.#retryTimer = clock.setTimeout(
+      () => this.#dispatch("retry", `attempt ${change.attempt}`),
+      delay,
+    );
   }
 
-  #socketClosed(code: number, reason: string): void {
-    const why = `close ${code}${reason ? ` ${reason}` : ""}`;
-    this.#setState("closed", why);
-    const error = new ClosedError(`connection closed (${why})`);
-    this.#rejectAll(error);
-    this.#queue = [];
-    if (!this.#everOpened) this.#readyReject(error);
+  /** Requests sent on the lost socket: back to the queue front if they retry, else rejected. */
+  #requeueInFlight(error: ClosedError): void {
+    const again: Queued[] = [];
+    for (const p of [...this.#pending.values()]) {
+      if (!p.sent) continue;
+      if (p.retry) {
+        p.sent = false;
+        again.push(p.entry);
+      } else {
+        p.cleanup();
+        p.reject(error);
+      }
+    }
+    if (again.length) this.#queue = [...again, ...this.#queue];
   }
 
-  #rejectAll(error: Error): void {
+  /** Final stop (`closed` or `failed`): reject everything and stop listening for wake-ups. */
+  #shutdown(error: Error): void {
+    this.#openSince = null;
+    this.#listen(false);
     for (const p of [...this.#pending.values()]) {
       p.cleanup();
       p.reject(error);
     }
-  }
-
-  #setState(to: ConnectionState, reason: string): void {
-    const from = this.#state;
-    if (from === to) return;
-    this.#state = to;
-    this.#emit(STATE_EVENT, { from, to, reason } satisfies StateChange);
-  }
-
-  /** Closes the connection (1000); pending requests reject with `ClosedError`. */
-  close(code = 1000, reason = "client closed"): void {
-    if (this.#state === "closed") return;
-    const ws = this.#ws;
-    this.#ws = null;
-    if (ws) {
-      this.#setState("closing", "close() called");
-      try {
-        ws.close(code, reason);
-      } catch {
-        ws.close();
-      }
-    }
-    this.#setState("closed", "close() called");
-    const error = new ClosedError("client closed");
-    this.#rejectAll(error);
     this.#queue = [];
-    this.#readyReject(error);
+    if (!this.#everOpened) this.#readyReject(error);
+  }
+
+  /** Reconnect at once when the browser comes online or the page becomes visible. */
+  #listen(on: boolean): void {
+    if (on === this.#listening) return;
+    this.#listening = on;
+    const g = globalThis as {
+      addEventListener?: (type: string, fn: () => void) => void;
+      removeEventListener?: (type: string, fn: () => void) => void;
+      document?: {
+        addEventListener?: (type: string, fn: () => void) => void;
+        removeEventListener?: (type: string, fn: () => void) => void;
+      };
+    };
+    if (on) {
+      g.addEventListener?.("online", this.#onOnline);
+      g.document?.addEventListener?.("visibilitychange", this.#onVisibility);
+    } else {
+      g.removeEventListener?.("online", this.#onOnline);
+      g.document?.removeEventListener?.("visibilitychange", this.#onVisibility);
+    }
+  }
+
+  /** The handshake arrived: start liveness, re-subscribe, flush. Returns what runs after the state event. */
+  #opened(handshake: Handshake): () => void {
+    const clock = this.#options.clock;
+    clock.clearTimeout(this.#connectTimer);
+    this.#openSince = clock.now();
+    this.#liveness.start();
+    if (!handshake.first) this.#stats.reconnects++;
+    this.#handshake = handshake;
+    for (const channel of this.#confirmed) this.#resubscribe(channel);
+    const queued = this.#queue;
+    this.#queue = [];
+    for (const entry of queued) this.#sendEntry(entry);
+    return () => {
+      this.#emit(HANDSHAKE_EVENT, handshake);
+      this.#readyResolve(handshake);
+    };
+  }
+
+  #resubscribe(channel: string): void {
+    this.request("sente-lite/subscribe", { "channel-id": channel }, { retry: false }).then(
+      (reply) => {
+        const r = (reply ?? {}) as Record<string, unknown>;
+        if (r.success !== true) {
+          throw new ServerError(String(r.error ?? "refused"), `re-subscribe to ${channel} refused`);
+        }
+      },
+    ).catch((e) => {
+      // A drop while re-subscribing is retried by the next handshake.
+      if (e instanceof ClosedError || !this.#confirmed.has(channel)) return;
+      this.#confirmed.delete(channel);
+      this.#channels.delete(channel);
+      const error = toError(e);
+      this.#options.onError(error);
+      this.#emit(RESUBSCRIBE_FAILED_EVENT, { channel, error } satisfies ResubscribeFailure);
+    });
   }
 
   // ------------------------------------------------------------ inbound
 
   #receive(frame: Frame): void {
     this.#stats.messagesIn++;
+    this.#liveness.seen();
     let msg;
     try {
       msg = decodeServerEnvelope(this.#options.packer.unpack(frame));
@@ -288,17 +622,17 @@ export class Client {
   #onHandshake(uid: string, raw: unknown): void {
     const { app, info } = parseHandshakeData(raw);
     const handshake: Handshake = { uid, data: app, server: info, first: !this.#everOpened };
-    this.#everOpened = true;
-    this.#handshake = handshake;
-    this.#setState("open", "handshake");
-    const queued = this.#queue;
-    this.#queue = [];
-    for (const frame of queued) this.#sendFrame(frame);
-    this.#emit(HANDSHAKE_EVENT, handshake);
-    this.#readyResolve(handshake);
+    if (this.#state === "connecting" || this.#state === "reconnecting") this.#everOpened = true;
+    this.#dispatch(
+      "handshake",
+      handshake.first ? "handshake" : "handshake (reconnect)",
+      undefined,
+      handshake,
+    );
   }
 
   #onReply(cbId: string, value: unknown): void {
+    if (cbId === this.#pingCb) return; // our liveness ping: receiving it was the point
     const p = this.#pending.get(cbId);
     if (!p) {
       this.#stats.lateReplies++;
@@ -389,31 +723,49 @@ export class Client {
 
   // ------------------------------------------------------------ outbound
 
-  #sendFrame(frame: Frame): void {
-    this.#ws!.send(frame as string);
+  /** Sends now when the socket is really open; `false` when the frame must wait. */
+  #sendEntry(entry: Queued): boolean {
+    if (entry.cancelled) return true;
+    const ws = this.#ws;
+    // The close event may still be on its way: a socket that is no longer OPEN keeps the frame.
+    if (this.#state !== "open" || !ws || ws.readyState !== 1) {
+      this.#queue.push(entry);
+      return false;
+    }
+    ws.send(entry.frame as string);
     this.#stats.messagesOut++;
+    if (entry.cb !== undefined) {
+      const p = this.#pending.get(entry.cb);
+      if (p) p.sent = true;
+    }
+    return true;
   }
 
   #sendValue(value: unknown): void {
-    if (this.#state === "open") this.#sendFrame(this.#options.packer.pack(value));
+    const ws = this.#ws;
+    if (this.#state === "open" && ws && ws.readyState === 1) {
+      ws.send(this.#options.packer.pack(value) as string);
+      this.#stats.messagesOut++;
+    }
   }
 
-  /** Sends the frame now, or queues it; throws `ClosedError` when neither is possible. */
-  #sendOrQueue(frame: Frame): SendResult {
-    if (this.#state === "open") {
-      this.#sendFrame(frame);
-      return "sent";
-    }
-    if (this.#state === "connecting" || this.#state === "reconnecting") {
-      if (this.#queue.length < this.#options.maxQueuedMessages) {
-        this.#queue.push(frame);
-        return "queued";
+  /**
+   * Sends the entry now, or queues it while connecting/reconnecting.
+   * @throws {QueueFullError} when the queue is full; {@linkcode ClosedError} when not connecting.
+   */
+  #sendOrQueue(entry: Queued): SendResult {
+    const state = this.#state;
+    if (state === "open") return this.#sendEntry(entry) ? "sent" : "queued";
+    if (state === "connecting" || state === "reconnecting") {
+      const max = this.#options.maxQueuedMessages;
+      if (max === 0) throw new ClosedError(`the client is ${state} and queueing is off`);
+      if (this.#queue.length >= max) {
+        throw new QueueFullError(`the client is ${state} and the send queue is full (${max})`);
       }
-      throw new ClosedError(
-        `not open and the send queue is full (${this.#options.maxQueuedMessages})`,
-      );
+      this.#queue.push(entry);
+      return "queued";
     }
-    throw new ClosedError(`the client is ${this.#state}`);
+    throw new ClosedError(`the client is ${state}`);
   }
 
   /**
@@ -446,18 +798,21 @@ export class Client {
 
   /**
    * Sends an event without asking for a reply.
-   * @returns `"sent"`, or `"queued"` while connecting.
-   * @throws {ClosedError} when closed or the queue is full.
+   * @returns `"sent"`, or `"queued"` while connecting or reconnecting (sent after the handshake).
+   * @throws {QueueFullError} when not open and `maxQueuedMessages` are already queued.
+   * @throws {ClosedError} when `closed`, `closing` or `failed` (or queueing is off).
    */
   send(id: string, data?: unknown): SendResult {
     assertEventId(id);
-    return this.#sendOrQueue(this.#options.packer.pack(clientEventEnvelope(id, data, null)));
+    const frame = this.#options.packer.pack(clientEventEnvelope(id, data, null));
+    return this.#sendOrQueue({ frame, cancelled: false });
   }
 
   /**
    * Sends a request and resolves with the server's reply.
    * @throws {TimeoutError} after `timeoutMs`.
-   * @throws {ClosedError} when closed, or the connection closes while waiting.
+   * @throws {ClosedError} when closed, or the connection drops while waiting (unless `retry`).
+   * @throws {QueueFullError} when not open and the queue is full.
    * @throws {ServerError} when the server answers with an error (no handler, handler failed…).
    */
   request(id: string, data?: unknown, options: ClientRequestOptions = {}): Promise<unknown> {
@@ -468,6 +823,8 @@ export class Client {
     let cb = callbackId();
     while (this.#pending.has(cb)) cb = callbackId();
     const frame = this.#options.packer.pack(clientEventEnvelope(id, data, cb));
+    const entry: Queued = { frame, cancelled: false, cb };
+    const retry = options.retry ?? this.#options.retryRequests;
     return new Promise((resolve, reject) => {
       const clock = this.#options.clock;
       const signal = options.signal;
@@ -476,6 +833,7 @@ export class Client {
         reject(signal!.reason);
       };
       const cleanup = () => {
+        entry.cancelled = true;
         this.#pending.delete(cb);
         clock.clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
@@ -485,9 +843,9 @@ export class Client {
         reject(new TimeoutError(`no reply to ${id} within ${timeoutMs} ms`));
       }, timeoutMs);
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#pending.set(cb, { resolve, reject, timer, cleanup });
+      this.#pending.set(cb, { resolve, reject, timer, cleanup, entry, retry, sent: false });
       try {
-        this.#sendOrQueue(frame);
+        this.#sendOrQueue(entry);
       } catch (e) {
         cleanup();
         reject(e);
@@ -509,21 +867,35 @@ export class Client {
     if (!set) this.#channels.set(channel, set = new Set());
     set.add(handler);
     try {
-      const reply = await this.request("sente-lite/subscribe", { "channel-id": channel });
+      // Subscribing is idempotent on the server, so a drop mid-request simply retries.
+      const reply = await this.request("sente-lite/subscribe", { "channel-id": channel }, {
+        retry: true,
+      });
       const r = (reply ?? {}) as Record<string, unknown>;
       if (r.success !== true) {
         throw new ServerError(String(r.error ?? "refused"), `subscribe to ${channel} refused`);
       }
+      if (this.#channels.get(channel) === set) this.#confirmed.add(channel);
     } catch (e) {
       set.delete(handler);
-      if (set.size === 0) this.#channels.delete(channel);
+      if (set.size === 0 && this.#channels.get(channel) === set) {
+        this.#channels.delete(channel);
+        this.#confirmed.delete(channel);
+      }
       throw e;
     }
   }
 
-  /** Unsubscribes from a channel and drops its handlers. */
+  /**
+   * Unsubscribes from a channel and drops its handlers; it is no longer re-subscribed after
+   * reconnects. When `closed`, `closing` or `failed` the server has forgotten it already, so
+   * this resolves at once.
+   */
   async unsubscribe(channel: string): Promise<void> {
     this.#channels.delete(channel);
+    this.#confirmed.delete(channel);
+    const state = this.#state;
+    if (state === "closed" || state === "closing" || state === "failed") return;
     await this.request("sente-lite/unsubscribe", { "channel-id": channel });
   }
 
