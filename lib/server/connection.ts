@@ -39,6 +39,8 @@ export class Connection implements ConnectionInfo {
   messageBucket: TokenBucket | null = null;
   /** Inbound byte rate limit, when enabled. */
   byteBucket: TokenBucket | null = null;
+  /** The next server→client request id (base 36). */
+  nextCbId = 1;
   /** Rate-limited frames in a row. */
   violations = 0;
   /** The peer's IP address, when the adapter knows it. */

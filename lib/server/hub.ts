@@ -19,7 +19,7 @@ import { PONG, type ServerMessage } from "../protocol/envelope.ts";
 import type { ServerDialect } from "../dialects/dialect.ts";
 import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
-import { callbackId, randomHex } from "../util/ids.ts";
+import { randomHex } from "../util/ids.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import { ChannelRegistry, isChannelId } from "./channels.ts";
 import { originAllowed } from "./origin.ts";
@@ -267,7 +267,8 @@ export class Hub {
     const bytes = frameByteLength(frame);
     this.#stats.messagesIn++;
     this.#stats.bytesIn += bytes;
-    conn.lastSeen = this.options.clock.now();
+    const now = this.options.clock.now();
+    conn.lastSeen = now;
     if (conn.closed) return;
     if (bytes > this.options.maxMessageBytes) {
       this.#fatal(
@@ -283,7 +284,9 @@ export class Hub {
         () => this.options.onLargeMessage?.({ connection: conn, bytes }),
       );
     }
-    if (conn.messageBucket && !(conn.messageBucket.take(1) && conn.byteBucket!.take(bytes))) {
+    if (
+      conn.messageBucket && !(conn.messageBucket.take(1, now) && conn.byteBucket!.take(bytes, now))
+    ) {
       this.#rateLimited(conn, frame);
       return;
     }
@@ -375,8 +378,9 @@ export class Hub {
   #message(conn: Connection, id: string, data: unknown, cbId: string | null): EventMessage {
     let replied = false;
     const stats = this.#stats;
-    const receivedAt = this.options.clock.now();
-    if (cbId !== null) this.#observe((o) => o.request?.(conn, id));
+    const receivedAt = conn.lastSeen; // set from the clock when the frame arrived
+    const observed = this.#observers.length > 0;
+    if (cbId !== null && observed) this.#observe((o) => o.request?.(conn, id));
     return {
       event: [id, data],
       id,
@@ -391,8 +395,10 @@ export class Hub {
           return false;
         }
         replied = true;
-        const latencyMs = this.options.clock.now() - receivedAt;
-        this.#observe((o) => o.reply?.(conn, id, latencyMs));
+        if (observed) {
+          const latencyMs = this.options.clock.now() - receivedAt;
+          this.#observe((o) => o.reply?.(conn, id, latencyMs));
+        }
         return conn.send({ type: "reply", cbId, value });
       },
       send(eventId: string, eventData?: unknown): boolean {
@@ -712,8 +718,8 @@ export class Hub {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
     options.signal?.throwIfAborted();
-    let cb = callbackId();
-    while (conn.pending.has(cb)) cb = callbackId();
+    // Unique per connection by construction: no random bytes and no collision loop.
+    const cb = (conn.nextCbId++).toString(36);
     return new Promise((resolve, reject) => {
       const clock = this.options.clock;
       const onAbort = () => {

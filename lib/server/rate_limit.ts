@@ -30,8 +30,7 @@ export class TokenBucket {
   }
 
   /** Takes `n` tokens if there are enough; returns `false` (taking none) otherwise. */
-  take(n = 1): boolean {
-    const now = this.clock.now();
+  take(n = 1, now: number = this.clock.now()): boolean {
     this.#tokens = Math.min(
       this.rate.burst,
       this.#tokens + ((now - this.#last) / 1000) * this.rate.perSecond,
