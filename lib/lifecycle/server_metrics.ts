@@ -105,7 +105,7 @@ export class ServerMetrics {
     }
     this.#unobserve = hub.observe({
       open: (c) => this.#open(c),
-      close: (c) => this.#close(c),
+      close: (c, code) => this.#close(c, code),
       request: (c) => this.#inFlight.set(c.id, (this.#inFlight.get(c.id) ?? 0) + 1),
       reply: (c, _id, ms) => {
         const n = this.#inFlight.get(c.id) ?? 0;
@@ -126,9 +126,11 @@ export class ServerMetrics {
     if (this.#maxIds > 0) this.#seen.set(c.clientId, true);
   }
 
-  #close(c: ConnectionInfo): void {
+  #close(c: ConnectionInfo, code: number): void {
     this.#inFlight.delete(c.id);
-    const closeCode = (c as { closeCode?: number | null }).closeCode;
+    // The code the server closed with: the close event's code is not reliable for server-side
+    // closes (Deno reports 1005), so prefer what the connection recorded.
+    const closeCode = (c as { closeCode?: number | null }).closeCode ?? code;
     if (closeCode === HEARTBEAT_TIMEOUT_CODE) this.#heartbeatTimeouts++;
   }
 

@@ -260,3 +260,19 @@ Deno.test("serverComponent() checks its options, naming the key and value", () =
     /OperationsOptions.metricsPath must be a path starting with "\/" or false, got "metrics"/,
   );
 });
+
+Deno.test("sente_lite_heartbeat_timeouts_total counts the server heartbeat's 4008 closes", async () => {
+  const system = await startSystem({
+    server: serverComponent({
+      server: { onError: () => {}, heartbeat: { intervalMs: 20, timeoutMs: 60 } },
+    }),
+  });
+  const instance = system.instance<ServerInstance>("server");
+  const { peer } = await rawPeer(instance.url);
+  // The raw peer never answers pings, so the server times it out.
+  assert.equal((await peer.closed(5000)).code, 4008);
+  await until(() => instance.stats().heartbeatTimeouts === 1, "the timeout to be counted");
+  const m = await scrape(`http://127.0.0.1:${instance.port}`);
+  assert.equal(m['sente_lite_heartbeat_timeouts_total{server="server"}'], 1);
+  await system.stop();
+});
