@@ -20,6 +20,7 @@ import type { ServerDialect } from "../dialects/dialect.ts";
 import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
 import { randomHex } from "../util/ids.ts";
+import type { Scope } from "../telemetry/telemetry.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import { ChannelRegistry, isChannelId } from "./channels.ts";
 import { originAllowed } from "./origin.ts";
@@ -93,6 +94,8 @@ export class Hub {
   #ips = new Map<string, number>();
   #packers: Map<string, Packer>;
   #observers: ServerObserver[] = [];
+  /** The library's own signals; free (one compare) while no telemetry handler listens. */
+  #tel: Scope;
   #stats: ServerStats = {
     connections: 0,
     uids: 0,
@@ -111,6 +114,7 @@ export class Hub {
   constructor(options: ServerOptions = {}) {
     this.options = resolveServerOptions(options);
     this.#packers = new Map(this.options.packers.map((p) => [p.name, p]));
+    this.#tel = this.options.telemetry.scope("sente-lite.server");
   }
 
   // ---------------------------------------------------------------- handlers
@@ -255,6 +259,16 @@ export class Hub {
     }
     this.#hook("onOpen", () => this.options.onOpen?.(conn));
     this.#observe((o) => o.open?.(conn));
+    this.#tel.event("sente-lite/conn-open", {
+      level: "debug",
+      data: () => ({
+        connId: conn.id,
+        uid: conn.uid,
+        clientId: conn.clientId,
+        dialect: conn.dialect.name,
+        packer: conn.packer,
+      }),
+    });
     return {
       message: (frame) => this.#receive(conn, frame),
       closed: (code, reason) => this.#closed(conn, code, reason),
@@ -279,6 +293,10 @@ export class Hub {
     }
     if (bytes >= this.options.largeMessageBytes) {
       this.#stats.largeMessages++;
+      this.#tel.event("sente-lite/large-message", {
+        level: "info",
+        data: () => ({ connId: conn.id, uid: conn.uid, bytes }),
+      });
       this.#hook(
         "onLargeMessage",
         () => this.options.onLargeMessage?.({ connection: conn, bytes }),
@@ -414,14 +432,17 @@ export class Hub {
     cbId: string | null,
     conn: Connection,
   ): void {
+    const timed = this.#tel.enabled("warn", "event");
     for (const handler of handlers) {
       let result: unknown;
+      const start = timed ? performance.now() : 0;
       try {
         result = handler(msg);
       } catch (e) {
         this.#handlerError(conn, msg, cbId, e);
         continue;
       }
+      if (timed) this.#timeHandler(msg, performance.now() - start);
       if (result === undefined) continue;
       if (result instanceof Promise) {
         result.then(
@@ -436,7 +457,17 @@ export class Hub {
     }
   }
 
+  /** Reports handlers that block the event loop longer than `slowHandlerMs`. */
+  #timeHandler(msg: EventMessage, ms: number): void {
+    if (ms < this.options.slowHandlerMs) return;
+    this.#tel.event("sente-lite/slow-handler", {
+      level: "warn",
+      data: () => ({ eventId: msg.id, connId: msg.connId, ms: Math.round(ms * 10) / 10 }),
+    });
+  }
+
   #handlerError(conn: Connection, msg: EventMessage, cbId: string | null, e: unknown): void {
+    this.#tel.error(e, { id: "sente-lite/handler-error", data: () => ({ eventId: msg.id }) });
     this.options.onError(e, { message: msg, where: `handler for ${msg.id}` });
     this.#sendError(conn, new ProtocolError("handler-error", `handler for ${msg.id} failed`, cbId));
   }
@@ -567,6 +598,10 @@ export class Hub {
   #protocolError(conn: Connection, error: ProtocolError): void {
     if (error.fatal) return this.#fatal(conn, error);
     this.#count(error.code);
+    this.#tel.event("sente-lite/protocol-error", {
+      level: "debug",
+      data: () => ({ connId: conn.id, uid: conn.uid, code: error.code, message: error.message }),
+    });
     if (++conn.protocolErrors > this.options.maxProtocolErrors) {
       return this.#fatal(
         conn,
@@ -581,12 +616,20 @@ export class Hub {
 
   #fatal(conn: Connection, error: ProtocolError): void {
     this.#count(error.code);
+    this.#tel.event("sente-lite/protocol-error", {
+      level: "warn",
+      data: () => ({ connId: conn.id, uid: conn.uid, code: error.code, close: error.closeCode }),
+    });
     conn.close(error.closeCode ?? 1008, `${error.code}: ${error.message}`.slice(0, 120));
   }
 
   #closed(conn: Connection, code: number, reason: string): void {
     if (!this.#conns.delete(conn.id)) return;
     conn.closed = true;
+    this.#tel.event("sente-lite/conn-close", {
+      level: "debug",
+      data: () => ({ connId: conn.id, uid: conn.uid, code, reason }),
+    });
     this.#heartbeats.get(conn)?.stop();
     this.#heartbeats.delete(conn);
     if (conn.remoteIp !== null) {

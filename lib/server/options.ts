@@ -11,6 +11,8 @@ import type { ConnectionInfo, EventMessage } from "./types.ts";
 import { HEARTBEAT_DEFAULTS, type HeartbeatOptions, resolveHeartbeatOptions } from "./heartbeat.ts";
 import type { AllowedOrigins } from "./origin.ts";
 import type { Rate } from "./rate_limit.ts";
+import { telemetry as defaultTelemetry } from "../telemetry/default.ts";
+import type { Telemetry } from "../telemetry/telemetry.ts";
 
 /** Per-connection rate limits (token buckets). */
 export interface RateLimitOptions {
@@ -161,6 +163,19 @@ export interface ServerOptions {
    */
   fallback?: (request: Request) => Response | Promise<Response>;
   /**
+   * Where the server reports itself (connections, closes, protocol errors, large messages, slow
+   * handlers, handler errors) under the namespace `sente-lite.server`; nothing is recorded until
+   * a handler is added to it.
+   * @default {the default instance of `./telemetry`}
+   */
+  telemetry?: Telemetry;
+  /**
+   * Synchronous handler run time (ms) above which a `sente-lite/slow-handler` signal is emitted
+   * (measured only while telemetry listens at `warn`).
+   * @default {100}
+   */
+  slowHandlerMs?: number;
+  /**
    * Time source for timeouts.
    * @default {realClock}
    */
@@ -209,6 +224,8 @@ const DEFAULTS = {
   maxConnectionsPerUid: 100,
   maxConnectionsPerIp: 1000,
   rateLimit: RATE_LIMIT_DEFAULTS,
+  telemetry: defaultTelemetry,
+  slowHandlerMs: 100,
   onError: (error: unknown, context: { where: string }) =>
     console.error(`sente-lite: error in ${context.where}:`, error),
   clock: realClock,
