@@ -21,6 +21,9 @@
  */
 import { parseArgs } from "node:util";
 import { createDemoServer } from "./lib/demo/demo.ts";
+import { startSystem } from "./lib/lifecycle/system.ts";
+import { serverComponent, type ServerInstance } from "./lib/lifecycle/server_component.ts";
+import { installShutdown } from "./lib/lifecycle/shutdown.ts";
 
 export { createServer, Server } from "./lib/server/server.ts";
 export { type BroadcastOptions, Hub, type PendingUpgrade } from "./lib/server/hub.ts";
@@ -99,21 +102,27 @@ export async function main(args: string[]): Promise<number> {
     console.error(`--port must be an integer from 0 to 65535, got ${values.port}`);
     return 2;
   }
-  const server = createDemoServer({ path: values.path });
-  const handle = await server.serve({ port, hostname: values.host });
+  // The demo runs as a lifecycle system: /health, /ready, /metrics and /stats, and a graceful
+  // shutdown on SIGTERM/SIGINT (drain, close with 1001, stop; a second signal forces the exit).
+  const system = await startSystem({
+    server: serverComponent({
+      create: createDemoServer,
+      server: { path: values.path },
+      port,
+      hostname: values.host,
+    }),
+  });
+  const handle = system.instance<ServerInstance>("server");
   if (values["port-file"]) await Deno.writeTextFile(values["port-file"], String(handle.port));
   const host = handle.hostname.includes(":") ? `[${handle.hostname}]` : handle.hostname;
   console.log(`sente-lite demo: http://${host}:${handle.port}/  (WebSocket ${handle.url})`);
-  const stop = () => {
-    console.log("shutting down");
-    void handle.close();
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  await handle.finished;
-  Deno.removeSignalListener("SIGINT", stop);
-  Deno.removeSignalListener("SIGTERM", stop);
-  return 0;
+  const shutdown = installShutdown(system, {
+    exit: false,
+    log: (line) => console.log(line),
+  });
+  const code = await shutdown.done;
+  console.log("shutting down: done");
+  return code;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
