@@ -16,22 +16,25 @@ interface BunBuild {
 }
 
 /** Returns the browser bundle of the client as JavaScript source. */
-export async function bundleClient(): Promise<string> {
+export function bundleClient(): Promise<string> {
+  return bundleModule(CLIENT_ENTRY);
+}
+
+/** Bundles the module at `entry` (a file: or https: URL) for browsers, as one ES module. */
+export async function bundleModule(entry: URL): Promise<string> {
   const bun = (globalThis as unknown as { Bun?: BunBuild }).Bun;
   if (bun) {
     const result = await bun.build({
-      entrypoints: [decodeURIComponent(CLIENT_ENTRY.pathname)],
+      entrypoints: [decodeURIComponent(entry.pathname)],
       target: "browser",
       format: "esm",
     });
     if (!result.success) throw new Error(`Bun.build failed: ${JSON.stringify(result.logs)}`);
     return await result.outputs[0].text();
   }
-  const entry = CLIENT_ENTRY.protocol === "file:"
-    ? decodeURIComponent(CLIENT_ENTRY.pathname)
-    : CLIENT_ENTRY.href;
+  const path = entry.protocol === "file:" ? decodeURIComponent(entry.pathname) : entry.href;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "browser", "--format", "esm", entry],
+    args: ["bundle", "--quiet", "--platform", "browser", "--format", "esm", path],
     stdout: "piped",
     stderr: "piped",
   }).output();
