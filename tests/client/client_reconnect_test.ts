@@ -367,6 +367,28 @@ Deno.test("Client reconnects at once when the browser comes back online", () => 
   assert.equal(FakeWebSocket.instances.length, 2);
 });
 
+Deno.test("Client reconnects at once when the page becomes visible", () => {
+  const doc = Object.assign(new EventTarget(), { visibilityState: "hidden" });
+  const g = globalThis as { document?: unknown };
+  g.document = doc;
+  try {
+    const h = setup();
+    FakeWebSocket.last.accept();
+    FakeWebSocket.last.serverClose(1006);
+    doc.dispatchEvent(new Event("visibilitychange")); // still hidden: wait for the backoff
+    assert.equal(FakeWebSocket.instances.length, 1);
+    doc.visibilityState = "visible";
+    doc.dispatchEvent(new Event("visibilitychange"));
+    assert.equal(FakeWebSocket.instances.length, 2);
+    FakeWebSocket.last.accept();
+    h.client.close();
+    doc.dispatchEvent(new Event("visibilitychange")); // listener removed
+    assert.equal(FakeWebSocket.instances.length, 2);
+  } finally {
+    delete g.document;
+  }
+});
+
 Deno.test("Client probes an open connection when woken and reconnects if it is dead", () => {
   const h = setup();
   const ws = FakeWebSocket.last.accept();

@@ -112,16 +112,17 @@ Deno.test("Ten clients starting at the same moment all open, subscribe and survi
     }
     const hs = await withTimeout(Promise.all(clients.map((c) => c.ready)), EVENT_MS, "10 opens");
     assert.equal(new Set(hs.map((h) => h.server?.connId)).size, 10);
-    const inbox = clients.map(() => [] as unknown[]);
-    await Promise.all(clients.map((c, i) => c.subscribe("herd", (d) => void inbox[i].push(d))));
+    // waiters[i].get(round) resolves when client i receives that round
+    const waiters = clients.map(() => new Map<number, () => void>());
+    await Promise.all(
+      clients.map((c, i) =>
+        c.subscribe("herd", (d) => waiters[i].get((d as { round: number }).round)?.())
+      ),
+    );
     const reach = async (round: number) => {
       const got = Promise.all(
         clients.slice(1).map((_, j) =>
-          new Promise<void>((resolve) => {
-            const check = () => inbox[j + 1].some((d) => (d as { round: number }).round === round);
-            const poll = () => check() ? resolve() : setTimeout(poll, 10);
-            poll();
-          })
+          new Promise<void>((resolve) => waiters[j + 1].set(round, resolve))
         ),
       );
       assert.equal(await clients[0].publish("herd", { round }, { excludeSender: true }), 9);
