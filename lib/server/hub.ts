@@ -17,7 +17,7 @@ import { assertEventId, isExtensionId, isReservedId } from "../protocol/event.ts
 import { ClosedError, ProtocolError, ServerError, TimeoutError } from "../protocol/errors.ts";
 import { PONG, type ServerMessage } from "../protocol/envelope.ts";
 import type { ServerDialect } from "../dialects/dialect.ts";
-import { senteLiteDialect } from "../dialects/sente_lite.ts";
+import { selectDialect } from "../dialects/select.ts";
 import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
 import { randomHex } from "../util/ids.ts";
 import type { Scope } from "../telemetry/telemetry.ts";
@@ -170,15 +170,16 @@ export class Hub {
       this.#count("too-many-connections");
       return textResponse(429, "Too many connections from this address");
     }
-    const clientId = url.searchParams.get("client-id")?.trim() ?? "";
-    if (clientId === "" || clientId.length > 128) {
+    const selected = selectDialect(url.searchParams, this.options.dialects);
+    if (selected === null) {
       return textResponse(
         400,
         "Bad request: the query parameter client-id is required (a non-blank string of at most 128 characters)",
       );
     }
     const packerName = url.searchParams.get("packer") ?? this.options.packers[0].name;
-    const packer = this.#packers.get(packerName);
+    const { clientId, dialect } = selected;
+    const packer = selected.packer ?? this.#packers.get(packerName);
     if (!packer) {
       return textResponse(
         400,
@@ -209,7 +210,7 @@ export class Hub {
       clientId,
       uid,
       packer,
-      dialect: senteLiteDialect,
+      dialect,
       request,
       handshakeData,
       protocol,
@@ -270,7 +271,16 @@ export class Hub {
       }),
     });
     return {
-      message: (frame) => this.#receive(conn, frame),
+      message: (frame) => {
+        // The last line of defence: nothing a peer sends may throw into the runtime's event loop.
+        try {
+          this.#receive(conn, frame);
+        } catch (e) {
+          this.options.onError(e, { where: "receive" });
+          this.#tel.error(e, { id: "sente-lite/internal-error" });
+          conn.close(1011, "internal error");
+        }
+      },
       closed: (code, reason) => this.#closed(conn, code, reason),
     };
   }
@@ -373,6 +383,8 @@ export class Hub {
     // authorizeEvent also sees sente-lite/* events handled by plug-ins (e.g. telemetry).
     const handlers = this.#handlers.get(id) ?? this.#catchAll;
     if (handlers.length === 0) {
+      const answer = conn.dialect.unhandled?.({ id, data, cbId }, conn.id, conn.lastSeen);
+      if (answer) return void conn.send(answer);
       this.#protocolError(conn, new ProtocolError("no-handler", `no handler for ${id}`, cbId));
       return;
     }
@@ -417,7 +429,17 @@ export class Hub {
           const latencyMs = this.options.clock.now() - receivedAt;
           this.#observe((o) => o.reply?.(conn, id, latencyMs));
         }
-        return conn.send({ type: "reply", cbId, value });
+        try {
+          return conn.send({ type: "reply", cbId, value });
+        } catch (e) {
+          // The value could not be packed (a BigInt in JSON, a cycle…): the caller still learns.
+          this.options.onError(e, { where: `reply to ${id}` });
+          this.#sendError(
+            conn,
+            new ProtocolError("handler-error", `the reply to ${id} could not be packed`, cbId),
+          );
+          return false;
+        }
       },
       send(eventId: string, eventData?: unknown): boolean {
         assertEventId(eventId, "id");

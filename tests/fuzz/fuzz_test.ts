@@ -1,0 +1,17 @@
+import assert from "node:assert/strict";
+import { fuzz } from "./_fuzz.ts";
+
+Deno.test("the server answers 2,000 generated frames (seed 42) as documented, others unaffected", async () => {
+  const report = await fuzz(2000, 42);
+  assert.deepEqual(report.mismatches.slice(0, 5), []);
+  assert.equal(report.frames, 2000);
+  assert.ok(report.goodRoundTrips >= 40);
+  // Every kind of answer was exercised.
+  for (const code of ["unpack-failed", "bad-envelope", "bad-event", "no-handler"]) {
+    assert.ok(
+      (report.errorsByCode[code] ?? 0) > 0,
+      `no ${code} in ${JSON.stringify(report.errorsByCode)}`,
+    );
+  }
+  assert.ok(report.replies > 0 && report.closes1009 > 0);
+});
