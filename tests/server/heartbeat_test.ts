@@ -30,7 +30,7 @@ async function open(options: ServerOptions = {}) {
     onError: () => {},
     ...options,
   });
-  const req = new Request("http://127.0.0.1/chsk?client-id=c1", {
+  const req = new Request("http://127.0.0.1/chsk?client-id=c1&packer=json", {
     headers: { upgrade: "websocket" },
   });
   const pending = await hub.prepare(req);
