@@ -21,4 +21,9 @@ export interface ServerDialect {
   encode(message: ServerMessage): unknown[];
   /** The message that tells the peer about a non-fatal error, or `null` when it has no way to. */
   errorMessage(error: ProtocolError): ServerMessage | null;
+  /**
+   * The answer to an event no handler took, instead of the `no-handler` error (the original
+   * sente-lite's echo); absent or `null` keeps the error.
+   */
+  unhandled?(event: ClientEvent, connId: string, now: number): ServerMessage | null;
 }

@@ -5,12 +5,19 @@
  */
 import type { Packer } from "../packers/packer.ts";
 import { jsonPacker } from "../packers/json.ts";
+import { ednPacker } from "../packers/edn.ts";
+import type { DialectConfig } from "../dialects/select.ts";
 import type { Clock } from "../util/clock.ts";
 import { realClock } from "../util/clock.ts";
 import type { ConnectionInfo, EventMessage } from "./types.ts";
 import { HEARTBEAT_DEFAULTS, type HeartbeatOptions, resolveHeartbeatOptions } from "./heartbeat.ts";
 import type { AllowedOrigins } from "./origin.ts";
 import type { Rate } from "./rate_limit.ts";
+import {
+  BACKPRESSURE_DEFAULTS,
+  type BackpressureOptions,
+  resolveBackpressure,
+} from "./backpressure.ts";
 import { telemetry as defaultTelemetry } from "../telemetry/default.ts";
 import type { Telemetry } from "../telemetry/telemetry.ts";
 
@@ -47,6 +54,31 @@ export interface ChannelAuthorization {
   connection: ConnectionInfo;
   /** The data being published (for `"publish"`). */
   data?: unknown;
+}
+
+/** The Sente 1.21 dialect's settings. */
+export interface SenteDialectOptions {
+  /**
+   * The packer of Sente connections (Sente's `:packer`), in `envelope: "sente"` mode.
+   * @default {ednPacker()}
+   */
+  packer?: Packer;
+}
+
+/** Which dialects besides sente-lite the server speaks (`docs/PROTOCOL.md` §6). */
+export interface DialectOptions {
+  /**
+   * Serve upgrades with `client-id` but no `packer` parameter (Sente's ClojureScript clients) in
+   * Sente 1.21's frames; `false` serves them as sente-lite with the first of `packers`.
+   * @default {{ packer: ednPacker() }}
+   */
+  sente?: SenteDialectOptions | boolean;
+  /**
+   * Serve upgrades without `client-id` (the original sente-lite clients) in the original bare
+   * EDN frames; `false` answers them with HTTP 400.
+   * @default {false}
+   */
+  original?: boolean;
 }
 
 /** Options of {@linkcode createServer}. */
@@ -132,6 +164,11 @@ export interface ServerOptions {
    */
   rateLimit?: RateLimitOptions | false;
   /**
+   * The outbound bound of each connection (slow consumers), or `false` for none.
+   * @default {{ maxBufferedBytes: 4 MiB, policy: "close", maxQueuedBytes: 4 MiB, drainIntervalMs: 10 }}
+   */
+  backpressure?: BackpressureOptions | false;
+  /**
    * Open connections one uid may have (anonymous connections are limited per IP instead);
    * further upgrades get HTTP 429.
    * @default {100}
@@ -186,14 +223,20 @@ export interface ServerOptions {
    * @default {{ intervalMs: 30000, timeoutMs: 60000 }}
    */
   heartbeat?: HeartbeatOptions | false;
+  /**
+   * Dialects chosen per connection from the upgrade query: Sente 1.21 and original sente-lite.
+   * @default {{ sente: { packer: ednPacker() }, original: false }}
+   */
+  dialects?: DialectOptions;
 }
 
 /** Options with every default filled in. */
 export type ResolvedServerOptions =
-  & Required<Omit<ServerOptions, OptionalHooks | "rateLimit" | "heartbeat">>
+  & Required<Omit<ServerOptions, OptionalHooks | "rateLimit" | "heartbeat" | "dialects">>
   & Pick<ServerOptions, OptionalHooks>
   & { rateLimit: Required<RateLimitOptions> | false }
-  & { heartbeat: Required<HeartbeatOptions> | false };
+  & { heartbeat: Required<HeartbeatOptions> | false }
+  & { dialects: DialectConfig };
 
 /** Options that stay `undefined` when not given. */
 export type OptionalHooks =
@@ -224,12 +267,14 @@ const DEFAULTS = {
   maxConnectionsPerUid: 100,
   maxConnectionsPerIp: 1000,
   rateLimit: RATE_LIMIT_DEFAULTS,
+  backpressure: BACKPRESSURE_DEFAULTS,
   telemetry: defaultTelemetry,
   slowHandlerMs: 100,
   onError: (error: unknown, context: { where: string }) =>
     console.error(`sente-lite: error in ${context.where}:`, error),
   clock: realClock,
   heartbeat: HEARTBEAT_DEFAULTS,
+  dialects: { sente: { packer: ednPacker() }, original: false },
 } satisfies ResolvedServerOptions;
 
 function positiveInt(name: string, value: number): void {
@@ -255,10 +300,39 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   positiveInt("maxSubscriptionsPerConnection", o.maxSubscriptionsPerConnection);
   positiveInt("maxConnectionsPerUid", o.maxConnectionsPerUid);
   positiveInt("maxConnectionsPerIp", o.maxConnectionsPerIp);
+  if (options.backpressure !== undefined && options.backpressure !== false) {
+    o.backpressure = resolveBackpressure(options.backpressure);
+  }
   if (options.rateLimit !== undefined && options.rateLimit !== false) {
     o.rateLimit = { ...RATE_LIMIT_DEFAULTS, ...options.rateLimit };
     positiveInt("rateLimit.maxViolations", o.rateLimit.maxViolations);
   }
   o.heartbeat = resolveHeartbeatOptions(options.heartbeat);
+  o.dialects = resolveDialectOptions(options.dialects);
   return o;
+}
+
+function isPacker(p: unknown): p is Packer {
+  const o = p as Packer | null;
+  return typeof o === "object" && o !== null && typeof o.name === "string" &&
+    typeof o.pack === "function" && typeof o.unpack === "function";
+}
+
+function resolveDialectOptions(options: DialectOptions = {}): DialectConfig {
+  const { sente = true, original = false } = options;
+  if (typeof original !== "boolean") {
+    throw new TypeError(`ServerOptions.dialects.original must be a boolean, got ${original}`);
+  }
+  if (sente === false) return { sente: false, original };
+  if (sente === true) return { sente: DEFAULTS.dialects.sente, original };
+  if (typeof sente !== "object" || sente === null) {
+    throw new TypeError(
+      `ServerOptions.dialects.sente must be a boolean or an object, got ${sente}`,
+    );
+  }
+  const packer = sente.packer ?? DEFAULTS.dialects.sente.packer;
+  if (!isPacker(packer)) {
+    throw new TypeError(`ServerOptions.dialects.sente.packer must be a Packer, got ${packer}`);
+  }
+  return { sente: { packer }, original };
 }

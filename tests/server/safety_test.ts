@@ -18,7 +18,10 @@ Deno.test("Hub reads a token from the subprotocol and selects sente-lite", async
     authenticate: (req) =>
       readToken(req) === "s3cret" ? "alice" : new Response("no", { status: 401 }),
   });
-  const ws = new WebSocket(`${t.url}?client-id=c1`, [SUBPROTOCOL, tokenProtocol("s3cret")]);
+  const ws = new WebSocket(`${t.url}?client-id=c1&packer=json`, [
+    SUBPROTOCOL,
+    tokenProtocol("s3cret"),
+  ]);
   const first = await new Promise<string>((resolve, reject) => {
     ws.onmessage = (e) => resolve(e.data);
     ws.onerror = () => reject(new Error("upgrade failed"));
