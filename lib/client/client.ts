@@ -220,6 +220,8 @@ export class Client {
   #inbox: { event: SessionEvent; reason: string; code?: number; handshake?: Handshake }[] = [];
   #dispatching = false;
   #listening = false;
+  #closeCode = 1000;
+  #closeReason = "client closed";
   #onOnline = () => this.#dispatch("wake", "online");
   #onVisibility = () => {
     const doc = (globalThis as { document?: { visibilityState?: string } }).document;
@@ -284,6 +286,10 @@ export class Client {
    * queued sends reject with `ClosedError`. Call {@linkcode Client.reconnect} to start again.
    */
   close(code = 1000, reason = "client closed"): void {
+    // Browsers throw on any other code a client may not send; fail early and the same everywhere.
+    if (code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
+      throw new RangeError(`close code must be 1000 or 3000–4999, got ${code}`);
+    }
     this.#closeCode = code;
     this.#closeReason = reason;
     this.#dispatch("close()", "close() called");
@@ -296,9 +302,6 @@ export class Client {
   reconnect(): void {
     this.#dispatch("reconnect()", "reconnect() called");
   }
-
-  #closeCode = 1000;
-  #closeReason = "client closed";
 
   // ------------------------------------------------------------ state machine
 

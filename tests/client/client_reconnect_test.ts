@@ -247,6 +247,15 @@ Deno.test("Client.close() goes through closing to closed and stops everything", 
   assert.equal(h.clock.pending, 0);
 });
 
+Deno.test("Client.close() rejects close codes a client may not send with RangeError", () => {
+  const h = setup();
+  assert.throws(() => h.client.close(1006), RangeError);
+  assert.throws(() => h.client.close(5000), RangeError);
+  assert.equal(h.client.state, "connecting");
+  h.client.close(4000, "done");
+  assert.equal(h.client.state, "closed");
+});
+
 Deno.test("Client.close() counts the socket closed when the server never answers", () => {
   const h = setup();
   FakeWebSocket.last.accept();
