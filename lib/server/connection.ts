@@ -11,6 +11,7 @@ import type { TimerHandle } from "../util/clock.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import type { ServerSocket } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
+import type { OutboundGate } from "./backpressure.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
 
 /** A server→client request waiting for its reply. */
@@ -45,6 +46,8 @@ export class Connection implements ConnectionInfo {
   violations = 0;
   /** The peer's IP address, when the adapter knows it. */
   remoteIp: string | null = null;
+  /** The outbound bound (backpressure), when enabled. */
+  gate: OutboundGate | null = null;
 
   /** Makes a connection over an adapter's socket. */
   constructor(
@@ -66,8 +69,18 @@ export class Connection implements ConnectionInfo {
     return this.packerImpl.name;
   }
 
-  /** Sends an already packed frame; returns `false` when closed or the runtime refused it. */
+  /**
+   * Sends an already packed frame through the backpressure gate; returns `false` when closed,
+   * refused as a slow consumer, or the runtime refused it.
+   */
   sendFrame(frame: Frame): boolean {
+    if (this.closed) return false;
+    const bytes = frameByteLength(frame);
+    return this.gate ? this.gate.send(frame, bytes) : this.write(frame, bytes);
+  }
+
+  /** Writes a frame to the socket now, bypassing the gate. */
+  write(frame: Frame, bytes: number): boolean {
     if (this.closed) return false;
     try {
       this.socket.send(frame);
@@ -75,7 +88,7 @@ export class Connection implements ConnectionInfo {
       return false;
     }
     this.stats.messagesOut++;
-    this.stats.bytesOut += frameByteLength(frame);
+    this.stats.bytesOut += bytes;
     return true;
   }
 

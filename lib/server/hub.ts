@@ -25,6 +25,7 @@ import { frameByteLength } from "../util/utf8.ts";
 import { ChannelRegistry, isChannelId } from "./channels.ts";
 import { originAllowed } from "./origin.ts";
 import { TokenBucket } from "./rate_limit.ts";
+import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
 import { offeredProtocols, SUBPROTOCOL } from "./token.ts";
 import { Connection } from "./connection.ts";
 import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
@@ -108,6 +109,9 @@ export class Hub {
     largeMessages: 0,
     errors: {},
     bufferedBytes: 0,
+    queuedBytes: 0,
+    droppedFrames: 0,
+    slowConsumerCloses: 0,
   };
 
   /** Makes a hub; see {@linkcode ServerOptions} for the defaults. */
@@ -241,6 +245,28 @@ export class Hub {
     conn.remoteIp = pending.remoteIp;
     if (conn.remoteIp !== null) {
       this.#ips.set(conn.remoteIp, (this.#ips.get(conn.remoteIp) ?? 0) + 1);
+    }
+    const bp = this.options.backpressure;
+    if (bp) {
+      const stats = this.#stats;
+      conn.gate = new OutboundGate(bp, {
+        get bufferedAmount() {
+          return socket.bufferedAmount;
+        },
+        write: (frame, bytes) => conn.write(frame, bytes),
+        gapFrame: (dropped) =>
+          conn.frames({ type: "push", events: [["sente-lite/gap", { dropped }]] })[0],
+        closeSlow: () => {
+          if (conn.closed) return;
+          stats.slowConsumerCloses++;
+          this.#tel.event("sente-lite/slow-consumer", {
+            level: "warn",
+            data: () => ({ connId: conn.id, uid: conn.uid, buffered: socket.bufferedAmount }),
+          });
+          conn.close(CLOSE_SLOW_CONSUMER, "slow consumer: outbound buffer full");
+        },
+        dropped: (n) => void (stats.droppedFrames += n),
+      }, this.options.clock);
     }
     const limits = this.options.rateLimit;
     if (limits) {
@@ -653,6 +679,7 @@ export class Hub {
       data: () => ({ connId: conn.id, uid: conn.uid, code, reason }),
     });
     this.#heartbeats.get(conn)?.stop();
+    conn.gate?.close();
     this.#heartbeats.delete(conn);
     if (conn.remoteIp !== null) {
       const n = (this.#ips.get(conn.remoteIp) ?? 1) - 1;
@@ -838,8 +865,12 @@ export class Hub {
   /** A snapshot of the counters. */
   stats(): ServerStats {
     let bufferedBytes = 0;
-    for (const conn of this.#conns.values()) bufferedBytes += conn.socket.bufferedAmount;
-    return { ...this.#stats, errors: { ...this.#stats.errors }, bufferedBytes };
+    let queuedBytes = 0;
+    for (const conn of this.#conns.values()) {
+      bufferedBytes += conn.socket.bufferedAmount;
+      queuedBytes += conn.gate?.queuedBytes ?? 0;
+    }
+    return { ...this.#stats, errors: { ...this.#stats.errors }, bufferedBytes, queuedBytes };
   }
 
   /** Closes one connection; returns `false` if it is not open. */

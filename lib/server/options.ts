@@ -232,9 +232,12 @@ export interface ServerOptions {
 
 /** Options with every default filled in. */
 export type ResolvedServerOptions =
-  & Required<Omit<ServerOptions, OptionalHooks | "rateLimit" | "heartbeat" | "dialects">>
+  & Required<
+    Omit<ServerOptions, OptionalHooks | "rateLimit" | "heartbeat" | "dialects" | "backpressure">
+  >
   & Pick<ServerOptions, OptionalHooks>
   & { rateLimit: Required<RateLimitOptions> | false }
+  & { backpressure: Required<BackpressureOptions> | false }
   & { heartbeat: Required<HeartbeatOptions> | false }
   & { dialects: DialectConfig };
 

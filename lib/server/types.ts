@@ -84,6 +84,12 @@ export interface ServerStats {
   errors: Record<string, number>;
   /** Bytes queued in the runtime's sockets and not yet written (the send queue depth). */
   bufferedBytes: number;
+  /** Bytes held by sente-lite's backpressure queues (policy `"drop-oldest"`). */
+  queuedBytes: number;
+  /** Frames dropped for slow consumers (policy `"drop-oldest"`). */
+  droppedFrames: number;
+  /** Connections closed as slow consumers (policy `"close"`, code 1013). */
+  slowConsumerCloses: number;
 }
 
 /**
