@@ -16,6 +16,7 @@ export function createDemoServer(options: ServerOptions = {}): Server {
   const path = options.path ?? "/chsk";
   const server = createServer({
     ...options,
+    dialects: { original: true, ...options.dialects }, // the original sente-lite clients
     fallback: async (request) => {
       const { pathname } = new URL(request.url);
       if (pathname === "/") {
