@@ -30,12 +30,37 @@ export {
   HANDSHAKE_EVENT,
   type PushContext,
   type PushHandler,
+  QueueFullError,
   type RequestHandler,
+  RESUBSCRIBE_FAILED_EVENT,
+  type ResubscribeFailure,
   type SendResult,
   STATE_EVENT,
   type StateChange,
 } from "./lib/client/client.ts";
-export type { ClientOptions, UrlProvider, WebSocketConstructor } from "./lib/client/options.ts";
+export type {
+  ClientHeartbeatOptions,
+  ClientOptions,
+  ReconnectOptions,
+  UrlProvider,
+  WebSocketConstructor,
+} from "./lib/client/options.ts";
+export {
+  BACKOFF_DEFAULTS,
+  backoffDelay,
+  type BackoffOptions,
+  type ResolvedBackoffOptions,
+} from "./lib/client/backoff.ts";
+export {
+  classifyClose,
+  CLOSE_CODES,
+  type CloseClass,
+  type CloseCodeSpec,
+} from "./lib/protocol/close_codes.ts";
+export type { ServerInfo } from "./lib/protocol/handshake.ts";
+export type { Event } from "./lib/protocol/event.ts";
+export type { Clock, TimerHandle } from "./lib/util/clock.ts";
+export type { Frame } from "./lib/packers/packer.ts";
 export { ClosedError, SenteLiteError, ServerError, TimeoutError } from "./lib/protocol/errors.ts";
 export type { Packer } from "./lib/packers/packer.ts";
 export { jsonPacker } from "./lib/packers/json.ts";

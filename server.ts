@@ -29,10 +29,12 @@ export { createServer, Server } from "./lib/server/server.ts";
 export { type BroadcastOptions, Hub, type PendingUpgrade } from "./lib/server/hub.ts";
 export {
   type ChannelAuthorization,
+  type DialectOptions,
   NIL_UID,
   type OptionalHooks,
   type RateLimitOptions,
   type ResolvedServerOptions,
+  type SenteDialectOptions,
   type ServerOptions,
 } from "./lib/server/options.ts";
 export type {
@@ -44,6 +46,12 @@ export type {
   ServerStats,
 } from "./lib/server/types.ts";
 export { HEARTBEAT_DEFAULTS, type HeartbeatOptions } from "./lib/server/heartbeat.ts";
+export {
+  BACKPRESSURE_DEFAULTS,
+  type BackpressureOptions,
+  CLOSE_SLOW_CONSUMER,
+} from "./lib/server/backpressure.ts";
+export type { DialectConfig } from "./lib/dialects/select.ts";
 export type { ConnectedUids } from "./lib/server/uids.ts";
 export type { ConnectionSink, ServerSocket } from "./lib/server/socket.ts";
 export type { ServeHandle, ServeOptions } from "./lib/adapters/types.ts";
