@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { parseEDNString, toEDNString } from "edn-data";
 import { originalDialect, originalPacker } from "../../lib/dialects/original.ts";
 import type { ServerMessage } from "../../lib/protocol/envelope.ts";
 import { ProtocolError } from "../../lib/protocol/errors.ts";
@@ -158,4 +159,42 @@ Deno.test("originalDialect.decode() rejects what the original server drops", () 
 Deno.test("originalDialect.errorMessage() is silent: the original protocol has no error frames", () => {
   assert.equal(originalDialect.errorMessage(new ProtocolError("no-handler", "x")), null);
   assert.equal(originalDialect.errorMessage(new ProtocolError("bad-event", "x", "c1")), null);
+});
+
+Deno.test("original frames read with edn-data (an independent EDN reader) keep their keywords", () => {
+  const read = (frame: unknown) => parseEDNString(String(frame), { setAs: "array" });
+  const k = (key: string) => ({ key });
+  for (const [, , expected] of SERVER_VECTORS) {
+    for (const frame of expected) {
+      const [id] = read(frame) as [{ key: string }];
+      assert.equal(typeof id.key, "string", frame);
+    }
+  }
+  const echo = originalDialect.unhandled?.(
+    { id: "test/echo", data: { msg: "hi" }, cbId: null },
+    "c",
+    7,
+  );
+  assert.deepEqual(read(frames(echo!)[0]), [k("sente-lite/echo"), {
+    map: [
+      [k("original-event-id"), k("test/echo")],
+      [k("original-data"), { map: [[k("msg"), "hi"]] }],
+      [k("conn-id"), "c"],
+      [k("timestamp"), 7],
+    ],
+  }]);
+  assert.deepEqual(read(SERVER_VECTORS[4][2][0]), [k("sente-lite/subscribed"), {
+    map: [
+      [k("channel-id"), "c1"],
+      [k("success"), false],
+      [k("error"), k("max-subscriptions-per-conn")],
+    ],
+  }]);
+  // What an original client writes with edn-data is read by the dialect.
+  const written = toEDNString([{ key: "test/echo" }, { map: [[{ key: "msg" }, "hi"]] }] as never);
+  assert.deepEqual(originalDialect.decode(originalPacker.unpack(written)), {
+    id: "test/echo",
+    data: { msg: "hi" },
+    cbId: null,
+  });
 });
