@@ -51,7 +51,20 @@ export {
   type BackpressureOptions,
   CLOSE_SLOW_CONSUMER,
 } from "./lib/server/backpressure.ts";
-export type { DialectConfig } from "./lib/dialects/select.ts";
+export {
+  type DialectConfig,
+  type DialectSelection,
+  originalClientId,
+  selectDialect,
+} from "./lib/dialects/select.ts";
+export { senteDialect } from "./lib/dialects/sente.ts";
+export { originalDialect, originalPacker } from "./lib/dialects/original.ts";
+export { senteLiteDialect } from "./lib/dialects/sente_lite.ts";
+export type { ClientEvent, ServerMessage } from "./lib/protocol/envelope.ts";
+export type { Frame, Packer } from "./lib/packers/packer.ts";
+export type { Clock, TimerHandle } from "./lib/util/clock.ts";
+export type { Event } from "./lib/protocol/event.ts";
+export type { Telemetry } from "./lib/telemetry/telemetry.ts";
 export type { ConnectedUids } from "./lib/server/uids.ts";
 export type { ConnectionSink, ServerSocket } from "./lib/server/socket.ts";
 export type { ServeHandle, ServeOptions } from "./lib/adapters/types.ts";
