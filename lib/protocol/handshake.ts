@@ -24,6 +24,8 @@ export interface ServerInfo {
   maxMessageBytes: number;
   /** Extensions this server speaks for this connection (e.g. `"channels"`, `"server-requests"`). */
   capabilities: string[];
+  /** The negotiated wire settings and limits (docs/wire.md), when any feature is on. */
+  wire?: Record<string, unknown> | null;
 }
 
 /** Builds the handshake data: the application's data plus the `sente-lite` entry. */
@@ -38,6 +40,7 @@ export function buildHandshakeData(
       "conn-id": info.connId,
       "max-message-bytes": info.maxMessageBytes,
       "capabilities": info.capabilities,
+      ...(info.wire ? { "wire": info.wire } : {}),
     },
   };
 }
@@ -62,6 +65,9 @@ export function parseHandshakeData(
       connId: String(r["conn-id"] ?? ""),
       maxMessageBytes: Number(r["max-message-bytes"] ?? 0),
       capabilities: Array.isArray(r["capabilities"]) ? r["capabilities"].map(String) : [],
+      wire: r["wire"] !== null && typeof r["wire"] === "object"
+        ? r["wire"] as Record<string, unknown>
+        : null,
     },
   };
 }

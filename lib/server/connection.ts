@@ -12,6 +12,8 @@ import { frameByteLength } from "../util/utf8.ts";
 import type { ServerSocket } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
 import type { OutboundGate } from "./backpressure.ts";
+import type { ConnectionWire } from "./wire.ts";
+import type { SharedFrame } from "../wire/compression.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
 
 /** A server→client request waiting for its reply. */
@@ -48,6 +50,8 @@ export class Connection implements ConnectionInfo {
   remoteIp: string | null = null;
   /** The outbound bound (backpressure), when enabled. */
   gate: OutboundGate | null = null;
+  /** Batching, compression and chunking, when negotiated. */
+  wire: ConnectionWire | null = null;
 
   /** Makes a connection over an adapter's socket. */
   constructor(
@@ -83,7 +87,8 @@ export class Connection implements ConnectionInfo {
   write(frame: Frame, bytes: number): boolean {
     if (this.closed) return false;
     try {
-      this.socket.send(frame);
+      if (this.wire?.sender) this.wire.sender.send(frame);
+      else this.socket.send(frame);
     } catch {
       return false;
     }
@@ -92,8 +97,40 @@ export class Connection implements ConnectionInfo {
     return true;
   }
 
-  /** Encodes (dialect), packs (packer) and sends one message. */
+  /**
+   * Encodes (dialect), packs (packer) and sends one message. With batching negotiated, pushes
+   * join the batch; anything else flushes the batch first, so order is kept.
+   */
   send(message: ServerMessage): boolean {
+    if (this.closed) return false;
+    const batcher = this.wire?.batcher;
+    if (batcher) {
+      if (message.type === "push") {
+        for (const event of message.events) batcher.add(event);
+        return true;
+      }
+      batcher.flush();
+    }
+    return this.sendNow(message);
+  }
+
+  /** Sends a frame shared with other connections (a broadcast), reusing its compression. */
+  sendShared(shared: SharedFrame): boolean {
+    if (this.closed) return false;
+    this.wire?.batcher?.flush();
+    const sender = this.wire?.sender;
+    // A full socket goes through the backpressure gate with the plain frame instead.
+    if (!sender || (this.gate && this.socket.bufferedAmount > this.gate.options.maxBufferedBytes)) {
+      return this.sendFrame(shared.frame);
+    }
+    sender.sendShared(shared);
+    this.stats.messagesOut++;
+    this.stats.bytesOut += frameByteLength(shared.frame);
+    return true;
+  }
+
+  /** Encodes, packs and sends `message` now, bypassing the batch. */
+  sendNow(message: ServerMessage): boolean {
     if (this.closed) return false;
     let ok = true;
     for (const value of this.dialect.encode(message)) {

@@ -18,6 +18,7 @@ import { ClosedError, ProtocolError, ServerError, TimeoutError } from "../protoc
 import { PONG, type ServerMessage } from "../protocol/envelope.ts";
 import type { ServerDialect } from "../dialects/dialect.ts";
 import { selectDialect } from "../dialects/select.ts";
+import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
 import { randomHex } from "../util/ids.ts";
 import type { Scope } from "../telemetry/telemetry.ts";
@@ -26,6 +27,17 @@ import { ChannelRegistry, isChannelId } from "./channels.ts";
 import { originAllowed } from "./origin.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
+import { ConnectionWire, negotiateWire, wireLimits } from "./wire.ts";
+import {
+  capabilityNames,
+  PLAIN,
+  WIRE_PARAM,
+  wireHandshakeEntry,
+  type WireSettings,
+} from "../wire/capabilities.ts";
+import { decodeClientBatch } from "../wire/batch_frame.ts";
+import { ReassemblyBudget } from "../wire/chunking.ts";
+import { SharedFrame } from "../wire/compression.ts";
 import { offeredProtocols, SUBPROTOCOL } from "./token.ts";
 import { Connection } from "./connection.ts";
 import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
@@ -60,6 +72,8 @@ export interface PendingUpgrade {
   readonly protocol: string | undefined;
   /** The peer's IP address, when the adapter knows it. */
   readonly remoteIp: string | null;
+  /** Batching, compression and chunking as negotiated with the `wire` parameter. */
+  readonly wire: WireSettings;
 }
 
 /** Options of broadcasts. */
@@ -93,6 +107,8 @@ export class Hub {
   #uids = new UidRegistry<Connection>();
   #channels = new ChannelRegistry<Connection>();
   #ips = new Map<string, number>();
+  /** Reassembly memory shared by every connection (chunked messages in flight). */
+  #reassemblyBudget: ReassemblyBudget | undefined;
   #packers: Map<string, Packer>;
   #observers: ServerObserver[] = [];
   /** The library's own signals; free (one compare) while no telemetry handler listens. */
@@ -119,6 +135,10 @@ export class Hub {
     this.options = resolveServerOptions(options);
     this.#packers = new Map(this.options.packers.map((p) => [p.name, p]));
     this.#tel = this.options.telemetry.scope("sente-lite.server");
+    const wire = this.options.wire;
+    if (wire && wire.chunking !== false) {
+      this.#reassemblyBudget = new ReassemblyBudget(wire.totalReassemblyBytes);
+    }
   }
 
   // ---------------------------------------------------------------- handlers
@@ -210,7 +230,12 @@ export class Hub {
       return textResponse(500, "Internal error while authenticating the connection");
     }
     const protocol = offeredProtocols(request).includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined;
+    // Only our own dialect speaks the wire transforms; Sente and original peers get plain frames.
+    const wire = dialect === senteLiteDialect
+      ? negotiateWire(this.options.wire, url.searchParams.get(WIRE_PARAM))
+      : PLAIN;
     return {
+      wire,
       clientId,
       uid,
       packer,
@@ -273,13 +298,17 @@ export class Hub {
       conn.messageBucket = new TokenBucket(limits.messages, this.options.clock);
       conn.byteBucket = new TokenBucket(limits.bytes, this.options.clock);
     }
+    const settings = pending.wire;
     const data = buildHandshakeData(pending.handshakeData, {
       version: PROTOCOL_VERSION,
       connId: conn.id,
       maxMessageBytes: this.options.maxMessageBytes,
-      capabilities: CAPABILITIES,
+      capabilities: [...CAPABILITIES, ...capabilityNames(settings)],
+      wire: wireHandshakeEntry(settings, wireLimits(this.options.wire)),
     });
+    // The handshake goes out plain: the client learns the settings from it.
     conn.send({ type: "handshake", uid: conn.uid, data });
+    if (settings !== PLAIN) this.#attachWire(conn, settings, socket);
     if (this.#uids.add(conn.uid, conn)) {
       this.#stats.uids = this.#uids.size;
       this.#internal("chsk/uidport-open", conn.uid, conn);
@@ -309,6 +338,28 @@ export class Hub {
       },
       closed: (code, reason) => this.#closed(conn, code, reason),
     };
+  }
+
+  /** Puts the negotiated transforms between the connection and its socket. */
+  #attachWire(conn: Connection, settings: WireSettings, socket: ServerSocket): void {
+    conn.wire = new ConnectionWire(settings, this.options.wire, {
+      socket,
+      frame: (frame) => {
+        try {
+          if (!conn.closed) this.#receiveLogical(conn, frame);
+        } catch (e) {
+          this.options.onError(e, { where: "receive" });
+          conn.close(1011, "internal error");
+        }
+      },
+      error: (error) => {
+        if (error.fatal) this.#fatal(conn, error as unknown as ProtocolError);
+        else this.#protocolError(conn, error as unknown as ProtocolError);
+      },
+      flushPushes: (events) => conn.sendNow({ type: "push", events }),
+      clock: this.options.clock,
+      budget: this.#reassemblyBudget,
+    });
   }
 
   // ---------------------------------------------------------------- inbound
@@ -345,17 +396,44 @@ export class Hub {
       return;
     }
     conn.violations = 0;
-    let ev;
+    if (conn.wire?.receiver) conn.wire.receiver.receive(frame); // delivers to #receiveLogical
+    else this.#receiveLogical(conn, frame);
+  }
+
+  /** One logical frame (after decompression and reassembly): unpack, decode, route. */
+  #receiveLogical(conn: Connection, frame: Frame): void {
+    let value: unknown;
     try {
-      let value: unknown;
-      try {
-        value = conn.packerImpl.unpack(frame);
-      } catch (e) {
-        throw new ProtocolError(
+      value = conn.packerImpl.unpack(frame);
+    } catch (e) {
+      this.#protocolError(
+        conn,
+        new ProtocolError(
           "unpack-failed",
           `the ${conn.packer} packer could not read the frame: ${errorMessage(e)}`,
-        );
+        ),
+      );
+      return;
+    }
+    if (conn.wire?.settings.batching) {
+      let batch: unknown[] | null;
+      try {
+        batch = decodeClientBatch(value);
+      } catch (e) {
+        this.#protocolError(conn, e as ProtocolError);
+        return;
       }
+      if (batch) {
+        for (const envelope of batch) this.#decodeAndRoute(conn, envelope);
+        return;
+      }
+    }
+    this.#decodeAndRoute(conn, value);
+  }
+
+  #decodeAndRoute(conn: Connection, value: unknown): void {
+    let ev;
+    try {
       ev = conn.dialect.decode(value);
     } catch (e) {
       this.#protocolError(conn, e as ProtocolError);
@@ -680,6 +758,7 @@ export class Hub {
     });
     this.#heartbeats.get(conn)?.stop();
     conn.gate?.close();
+    conn.wire?.close();
     this.#heartbeats.delete(conn);
     if (conn.remoteIp !== null) {
       const n = (this.#ips.get(conn.remoteIp) ?? 1) - 1;
@@ -731,6 +810,8 @@ export class Hub {
     except?: ReadonlySet<string>,
   ): number {
     let cache: Map<ServerDialect, Map<Packer, Frame[]>> | undefined;
+    // One SharedFrame per packed frame: compressed once for every recipient that compresses.
+    let shared: Map<Frame, SharedFrame> | undefined;
     let n = 0;
     for (const conn of conns) {
       if (except?.has(conn.id)) continue;
@@ -740,7 +821,17 @@ export class Hub {
       let frames = byPacker.get(conn.packerImpl);
       if (!frames) byPacker.set(conn.packerImpl, frames = conn.frames(message));
       let ok = true;
-      for (const frame of frames) ok = conn.sendFrame(frame) && ok;
+      if (conn.wire?.sender && conn.wire.settings.compression) {
+        shared ??= new Map();
+        for (const frame of frames) {
+          let s = shared.get(frame);
+          if (!s) shared.set(frame, s = new SharedFrame(frame));
+          ok = conn.sendShared(s) && ok;
+        }
+      } else {
+        conn.wire?.batcher?.flush(); // keep order with pushes waiting in its batch
+        for (const frame of frames) ok = conn.sendFrame(frame) && ok;
+      }
       if (ok) n++;
     }
     return n;

@@ -13,6 +13,7 @@ import type { ConnectionInfo, EventMessage } from "./types.ts";
 import { HEARTBEAT_DEFAULTS, type HeartbeatOptions, resolveHeartbeatOptions } from "./heartbeat.ts";
 import type { AllowedOrigins } from "./origin.ts";
 import type { Rate } from "./rate_limit.ts";
+import type { WireServerOptions } from "./wire.ts";
 import {
   BACKPRESSURE_DEFAULTS,
   type BackpressureOptions,
@@ -164,6 +165,12 @@ export interface ServerOptions {
    */
   rateLimit?: RateLimitOptions | false;
   /**
+   * Batching, compression and chunking offered to clients that ask for them in the upgrade's
+   * `wire` parameter (see docs/wire.md), or `false` for plain frames only.
+   * @default {{ batching: true, compression: ["deflate-raw", "gzip"], chunking: true }}
+   */
+  wire?: WireServerOptions | false;
+  /**
    * The outbound bound of each connection (slow consumers), or `false` for none.
    * @default {{ maxBufferedBytes: 4 MiB, policy: "close", maxQueuedBytes: 4 MiB, drainIntervalMs: 10 }}
    */
@@ -233,11 +240,15 @@ export interface ServerOptions {
 /** Options with every default filled in. */
 export type ResolvedServerOptions =
   & Required<
-    Omit<ServerOptions, OptionalHooks | "rateLimit" | "heartbeat" | "dialects" | "backpressure">
+    Omit<
+      ServerOptions,
+      OptionalHooks | "rateLimit" | "heartbeat" | "dialects" | "backpressure" | "wire"
+    >
   >
   & Pick<ServerOptions, OptionalHooks>
   & { rateLimit: Required<RateLimitOptions> | false }
   & { backpressure: Required<BackpressureOptions> | false }
+  & { wire: WireServerOptions | false }
   & { heartbeat: Required<HeartbeatOptions> | false }
   & { dialects: DialectConfig };
 
@@ -271,6 +282,7 @@ const DEFAULTS = {
   maxConnectionsPerIp: 1000,
   rateLimit: RATE_LIMIT_DEFAULTS,
   backpressure: BACKPRESSURE_DEFAULTS,
+  wire: {},
   telemetry: defaultTelemetry,
   slowHandlerMs: 100,
   onError: (error: unknown, context: { where: string }) =>

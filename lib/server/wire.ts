@@ -1,0 +1,129 @@
+/**
+ * A connection's wire transforms (batching, compression, chunking), as negotiated in the
+ * upgrade's `wire` parameter: server options, negotiation and the per-connection pipeline.
+ *
+ * @module
+ */
+import type { Frame } from "../packers/packer.ts";
+import type { Event } from "../protocol/event.ts";
+import type { Clock } from "../util/clock.ts";
+import { Batcher, type BatcherOptions } from "../wire/batcher.ts";
+import type { ReassemblyBudget } from "../wire/chunking.ts";
+import { COMPRESSION_FORMATS, type CompressionFormat } from "../wire/compression.ts";
+import {
+  negotiate,
+  PLAIN,
+  usesFlags,
+  type WireFeatures,
+  type WireSettings,
+} from "../wire/capabilities.ts";
+import type { WireError } from "../wire/errors.ts";
+import { WIRE_DEFAULTS, type WireOptions, WireReceiver, WireSender } from "../wire/pipeline.ts";
+
+/** What the server offers; each feature is used only when a client asks for it. */
+export interface WireServerOptions extends WireOptions {
+  /**
+   * Batch server→client pushes for clients that asked (Sente's batched-push shape).
+   * @default {true}
+   */
+  batching?: boolean;
+  /**
+   * Compression formats offered, best first; `false` for none.
+   * @default {["deflate-raw", "gzip"]}
+   */
+  compression?: readonly CompressionFormat[] | false;
+  /**
+   * Split large messages into chunks for clients that asked.
+   * @default {true}
+   */
+  chunking?: boolean;
+  /**
+   * Bytes of incomplete chunked messages held across all connections; the oldest incomplete
+   * message is evicted past it.
+   * @default {268435456}
+   */
+  totalReassemblyBytes?: number;
+  /**
+   * When a batch of pushes is flushed.
+   * @default {{ maxCount: 10, maxBytes: 4096, intervalMs: 10, idleMs: 1 }}
+   */
+  batch?: Omit<BatcherOptions<Event>, "clock" | "sizeOf">;
+}
+
+/** The server's features from its options (`false` turns everything off). */
+export function serverFeatures(options: WireServerOptions | false): WireFeatures {
+  if (options === false) return { batching: false, compression: false, chunking: false };
+  return {
+    batching: options.batching ?? true,
+    compression: options.compression ?? COMPRESSION_FORMATS,
+    chunking: options.chunking ?? true,
+  };
+}
+
+/** The settings of one connection; plain unless the client sent a `wire` offer. */
+export function negotiateWire(
+  options: WireServerOptions | false,
+  offer: string | null,
+): WireSettings {
+  return offer === null || options === false ? PLAIN : negotiate(serverFeatures(options), offer);
+}
+
+/** The limits a server announces for `options`. */
+export function wireLimits(options: WireServerOptions | false): {
+  compressThreshold: number;
+  chunkSize: number;
+  maxChunks: number;
+  maxAssembledBytes: number;
+} {
+  const o = options || {};
+  return {
+    compressThreshold: o.compressThreshold ?? WIRE_DEFAULTS.compressThreshold,
+    chunkSize: o.chunkSize ?? WIRE_DEFAULTS.chunkSize,
+    maxChunks: o.maxChunks ?? WIRE_DEFAULTS.maxChunks,
+    maxAssembledBytes: o.maxAssembledBytes ?? WIRE_DEFAULTS.maxAssembledBytes,
+  };
+}
+
+/** The pipeline of one connection. */
+export class ConnectionWire {
+  /** The outbound transforms (compress, chunk, interleave). */
+  readonly sender: WireSender | null;
+  /** The inbound transforms (decompress, reassemble). */
+  readonly receiver: WireReceiver | null;
+  /** Batches pushes, when negotiated. */
+  readonly batcher: Batcher<Event> | null;
+
+  /** Builds the pipeline for `settings`. */
+  constructor(
+    readonly settings: WireSettings,
+    options: WireServerOptions | false,
+    io: {
+      socket: { send(frame: Frame): void; readonly bufferedAmount: number };
+      frame(frame: Frame): void;
+      error(error: WireError): void;
+      flushPushes(events: Event[]): void;
+      clock: Clock;
+      budget: ReassemblyBudget | undefined;
+    },
+  ) {
+    const o: WireOptions = { ...(options || {}), clock: io.clock, budget: io.budget };
+    const flags = usesFlags(settings);
+    this.sender = flags ? new WireSender(settings, io.socket, o) : null;
+    this.receiver = flags
+      ? new WireReceiver(settings, { frame: io.frame, error: io.error }, o)
+      : null;
+    this.batcher = settings.batching
+      ? new Batcher<Event>((events) => io.flushPushes(events), {
+        ...(options ? options.batch : undefined),
+        clock: io.clock,
+      })
+      : null;
+  }
+
+  /** Stops everything; queued output is dropped. */
+  close(): void {
+    this.batcher?.close();
+    this.sender?.close();
+    this.receiver?.close();
+  }
+}
