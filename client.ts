@@ -39,8 +39,10 @@ export {
   type StateChange,
 } from "./lib/client/client.ts";
 export type {
+  ClientDialect,
   ClientHeartbeatOptions,
   ClientOptions,
+  CsrfTokenProvider,
   ReconnectOptions,
   UrlProvider,
   WebSocketConstructor,

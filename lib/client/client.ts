@@ -30,6 +30,14 @@ import type { Event } from "../protocol/event.ts";
 import { parseHandshakeData, type ServerInfo } from "../protocol/handshake.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
+import { clientFeatures, ClientWire } from "./wire.ts";
+import {
+  settingsFromHandshake,
+  usesFlags,
+  WIRE_PARAM,
+  type WireFeatures,
+  wireQueryValue,
+} from "../wire/capabilities.ts";
 import { backoffDelay } from "./backoff.ts";
 import { Liveness } from "./liveness.ts";
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
@@ -189,8 +197,13 @@ export class Client {
    */
   readonly ready: Promise<Handshake>;
   #options: ResolvedClientOptions;
+  /** Speaking to a Clojure Sente server: Sente's query only, no channels, no server requests. */
+  #isSente: boolean;
   #url: UrlProvider;
   #ws: WebSocket | null = null;
+  /** The negotiated transforms of the current socket, if any. */
+  #wire: ClientWire | null = null;
+  #wireFeatures: WireFeatures;
   #state: ConnectionState = "closed";
   #handshake: Handshake | null = null;
   #everOpened = false;
@@ -242,6 +255,11 @@ export class Client {
   constructor(url: UrlProvider, options: ClientOptions = {}) {
     this.#options = resolveClientOptions(options);
     this.clientId = this.#options.clientId;
+    this.#isSente = this.#options.dialect === "sente";
+    this.#wireFeatures = clientFeatures(
+      this.#isSente ? false : this.#options.wire,
+      this.#options.packer.name,
+    );
     if (typeof url === "string" || url instanceof URL) {
       let u: URL;
       try {
@@ -407,7 +425,7 @@ export class Client {
         );
       }
     }, this.#options.connectTimeoutMs);
-    const connect = (raw: string | URL) => {
+    const open = (raw: string | URL, csrfToken?: string) => {
       if (generation !== this.#generation) return; // superseded while the provider ran
       let ws: WebSocket;
       let href = String(raw);
@@ -415,7 +433,16 @@ export class Client {
         const url = new URL(raw);
         for (const [k, v] of Object.entries(this.#options.params)) url.searchParams.set(k, v);
         url.searchParams.set("client-id", this.clientId);
-        url.searchParams.set("packer", this.#options.packer.name);
+        if (this.#isSente) {
+          // Exactly Sente's query (sente-wire.md §3.5): a `packer` would make our servers pick
+          // the sente-lite dialect, and a Sente server ignores the rest.
+          if (typeof csrfToken === "string") url.searchParams.set("csrf-token", csrfToken);
+        } else {
+          // sente-lite-only parameters go here.
+          url.searchParams.set("packer", this.#options.packer.name);
+          const offer = wireQueryValue(this.#wireFeatures);
+          if (offer !== null) url.searchParams.set(WIRE_PARAM, offer);
+        }
         href = url.href;
         ws = new this.#options.WebSocket(href);
       } catch (e) {
@@ -429,17 +456,39 @@ export class Client {
       };
       ws.onmessage = (e: MessageEvent) => {
         if (this.#ws !== ws) return;
-        this.#receive(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
+        const frame = typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
+        // After the handshake, negotiated transforms decode frames (and call #receive).
+        if (this.#wire?.receives) this.#wire.receive(frame);
+        else this.#receive(frame);
       };
       ws.onclose = (e: CloseEvent) => {
         if (this.#ws !== ws) return;
         this.#ws = null;
+        this.#dropWire();
         this.#attemptActive = false;
         const why = `close ${e.code}${e.reason ? ` ${e.reason}` : ""}`;
         this.#dispatch(closeEvent(e.code), why, e.code);
       };
       // An error is always followed by a close event, which does the work.
       ws.onerror = () => {};
+    };
+    const connect = (raw: string | URL) => {
+      if (generation !== this.#generation) return;
+      const token = this.#isSente ? this.#options.csrfToken : undefined;
+      if (typeof token !== "function") return open(raw, token);
+      // Like Sente's `?csrf-token-or-fn`, a function is asked again on every attempt.
+      let result;
+      try {
+        result = token();
+      } catch (e) {
+        this.#dispatch("error", `csrfToken provider failed: ${toError(e).message}`);
+        return;
+      }
+      Promise.resolve(result).then((csrf) => open(raw, csrf), (e) => {
+        if (generation === this.#generation) {
+          this.#dispatch("error", `csrfToken provider failed: ${toError(e).message}`);
+        }
+      });
     };
     const provider = this.#url;
     if (typeof provider !== "function") return connect(provider);
@@ -468,6 +517,7 @@ export class Client {
     this.#liveness.stop();
     const ws = this.#ws;
     this.#ws = null;
+    this.#dropWire();
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onclose = null;
     // The runtime may still report a late error on a socket we left; it must go nowhere.
@@ -634,6 +684,7 @@ export class Client {
 
   #onHandshake(uid: string, raw: unknown): void {
     const { app, info } = parseHandshakeData(raw);
+    this.#startWire(info);
     const handshake: Handshake = { uid, data: app, server: info, first: !this.#everOpened };
     if (this.#state === "connecting" || this.#state === "reconnecting") this.#everOpened = true;
     this.#dispatch(
@@ -745,7 +796,8 @@ export class Client {
       this.#queue.push(entry);
       return false;
     }
-    ws.send(entry.frame as string);
+    if (this.#wire) this.#wire.send(entry.frame);
+    else ws.send(entry.frame as string);
     this.#stats.messagesOut++;
     if (entry.cb !== undefined) {
       const p = this.#pending.get(entry.cb);
@@ -757,9 +809,32 @@ export class Client {
   #sendValue(value: unknown): void {
     const ws = this.#ws;
     if (this.#state === "open" && ws && ws.readyState === 1) {
-      ws.send(this.#options.packer.pack(value) as string);
+      const frame = this.#options.packer.pack(value);
+      if (this.#wire) this.#wire.send(frame, true);
+      else ws.send(frame as string);
       this.#stats.messagesOut++;
     }
+  }
+
+  /** Builds this socket's transforms from what the handshake says the server agreed to. */
+  #startWire(info: ServerInfo | null): void {
+    this.#dropWire();
+    const ws = this.#ws;
+    if (!info || !ws || this.#isSente) return;
+    const settings = settingsFromHandshake(this.#wireFeatures, info.capabilities, info.wire);
+    if (!settings.batching && !usesFlags(settings)) return;
+    this.#wire = new ClientWire(settings, ws, this.#options.wire, {
+      frame: (frame) => {
+        if (this.#ws === ws) this.#receive(frame);
+      },
+      error: (error) => this.#options.onError(error),
+      clock: this.#options.clock,
+    });
+  }
+
+  #dropWire(): void {
+    this.#wire?.close();
+    this.#wire = null;
   }
 
   /**
@@ -799,7 +874,10 @@ export class Client {
     return () => void set.delete(handler);
   }
 
-  /** Answers server→client requests for `id`; one handler per id. Returns an unsubscribe function. */
+  /**
+   * Answers server→client requests for `id`; one handler per id. Returns an unsubscribe function.
+   * Unused in the `"sente"` dialect: Sente servers never send requests.
+   */
   onRequest(id: string, handler: RequestHandler): () => void {
     assertEventId(id);
     if (typeof handler !== "function") throw new TypeError("handler must be a function");
@@ -907,11 +985,22 @@ export class Client {
 
   // ------------------------------------------------------------ channels
 
+  /** Channels are a sente-lite extension: a Sente server would answer `:chsk/error` or nothing. */
+  #assertChannels(method: string): void {
+    if (this.#isSente) {
+      throw new TypeError(
+        `${method}() needs the sente-lite dialect: Sente servers have no channels`,
+      );
+    }
+  }
+
   /**
    * Subscribes to a channel; `handler` gets its messages. Rejects with `ServerError` (code
-   * `forbidden`, `max-subscriptions-per-conn`…) when the server refuses.
+   * `forbidden`, `max-subscriptions-per-conn`…) when the server refuses, and with `TypeError`
+   * in the `"sente"` dialect.
    */
   async subscribe(channel: string, handler: ChannelHandler): Promise<void> {
+    this.#assertChannels("subscribe");
     if (typeof channel !== "string" || channel === "") {
       throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
     }
@@ -941,9 +1030,10 @@ export class Client {
   /**
    * Unsubscribes from a channel and drops its handlers; it is no longer re-subscribed after
    * reconnects. When `closed`, `closing` or `failed` the server has forgotten it already, so
-   * this resolves at once.
+   * this resolves at once. Rejects with `TypeError` in the `"sente"` dialect.
    */
   async unsubscribe(channel: string): Promise<void> {
+    this.#assertChannels("unsubscribe");
     this.#channels.delete(channel);
     this.#confirmed.delete(channel);
     const state = this.#state;
@@ -954,12 +1044,14 @@ export class Client {
   /**
    * Publishes to a channel; resolves with the number of subscribers it reached.
    * @throws {ServerError} `forbidden` when the server refuses.
+   * @throws {TypeError} in the `"sente"` dialect.
    */
   async publish(
     channel: string,
     data?: unknown,
     options: { excludeSender?: boolean } = {},
   ): Promise<number> {
+    this.#assertChannels("publish");
     const reply = await this.request("sente-lite/publish", {
       "channel-id": channel,
       data: data ?? null,
@@ -979,7 +1071,8 @@ export class Client {
 }
 
 /**
- * Connects to a sente-lite server. The client connects in the background; await
+ * Connects to a sente-lite server, or with `{ dialect: "sente", packer: ednPacker() }` to a
+ * Clojure Sente 1.21 server. The client connects in the background; await
  * {@linkcode Client.ready} for the handshake.
  */
 export function connect(url: UrlProvider, options: ClientOptions = {}): Client {

@@ -8,6 +8,7 @@ import type { Packer } from "../packers/packer.ts";
 import { jsonPacker } from "../packers/json.ts";
 import type { Clock } from "../util/clock.ts";
 import { realClock } from "../util/clock.ts";
+import type { ClientWireOptions } from "./wire.ts";
 import {
   type BackoffOptions,
   resolveBackoffOptions,
@@ -16,6 +17,15 @@ import {
 
 /** A URL, or an (async) function giving one; functions are called on every connection attempt. */
 export type UrlProvider = string | URL | (() => string | URL | Promise<string | URL>);
+
+/**
+ * The wire dialect the client speaks: `"sente-lite"` (our servers, with extensions) or `"sente"`
+ * (a Clojure Sente 1.21 server, exactly as Sente's own client speaks it).
+ */
+export type ClientDialect = "sente-lite" | "sente";
+
+/** A CSRF token, or an (async) function giving one; functions are called on every connection attempt. */
+export type CsrfTokenProvider = string | (() => string | Promise<string>);
 
 /** The WebSocket constructor the client uses (the standard one by default). */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
@@ -58,7 +68,23 @@ export interface ClientOptions {
    */
   clientId?: string;
   /**
-   * The packer; its name is sent as the `packer` parameter.
+   * The wire dialect. `"sente"` talks to a Clojure Sente 1.21 server: the upgrade URL carries
+   * `client-id` and `csrf-token` but no `packer`, `packer` must be given, `Handshake.server` is
+   * `null`, channels (`subscribe`, `unsubscribe`, `publish`) reject with `TypeError` and
+   * `onRequest` handlers are never called (Sente has neither).
+   * @default {"sente-lite"}
+   */
+  dialect?: ClientDialect;
+  /**
+   * Sent as the `csrf-token` upgrade parameter in the `"sente"` dialect (Sente's
+   * `?csrf-token-or-fn`), re-evaluated on every attempt; ignored in the `"sente-lite"` dialect.
+   * @default {undefined} (no `csrf-token` parameter)
+   */
+  csrfToken?: CsrfTokenProvider;
+  /**
+   * The packer; its name is sent as the `packer` parameter. Required in the `"sente"` dialect
+   * (`ednPacker()` from `./edn`, Sente's default, or `transitPacker()` from `./transit`), so the
+   * core client bundle carries no Clojure codec.
    * @default {jsonPacker}
    */
   packer?: Packer;
@@ -101,8 +127,10 @@ export interface ClientOptions {
    */
   reconnect?: ReconnectOptions | false;
   /**
-   * Client-side liveness; `false` turns it off (the server's heartbeat still runs).
-   * @default {{ intervalMs: 35000, timeoutMs: 50000 }}
+   * Client-side liveness; `false` turns it off (the server's heartbeat still runs). The `"sente"`
+   * dialect defaults to Sente's client keep-alive: a `[[:chsk/ws-ping] cb]` after 10 s idle
+   * (`:ws-kalive-ms` 20000, halved), reconnecting 5 s later (`:ws-ping-timeout-ms`) if no frame came.
+   * @default {{ intervalMs: 35000, timeoutMs: 50000 }} (`"sente"`: `{ intervalMs: 10000, timeoutMs: 15000 }`)
    */
   heartbeat?: ClientHeartbeatOptions | false;
   /**
@@ -122,6 +150,12 @@ export interface ClientOptions {
    * @default {Math.random}
    */
   random?: () => number;
+  /**
+   * Batching, compression and chunking to ask the server for (see docs/wire.md), or `false` for
+   * plain frames. Ignored in the Sente dialect.
+   * @default {{ batching: false, compression: ["deflate-raw", "gzip"], chunking: true }}
+   */
+  wire?: ClientWireOptions | false;
 }
 
 /** Reconnect options with every default filled in. */
@@ -134,8 +168,15 @@ export interface ResolvedReconnectOptions extends ResolvedBackoffOptions {
 
 /** Options with every default filled in. */
 export type ResolvedClientOptions =
-  & Required<Omit<ClientOptions, "reconnect" | "heartbeat">>
-  & { reconnect: ResolvedReconnectOptions; heartbeat: Required<ClientHeartbeatOptions> };
+  & Required<Omit<ClientOptions, "reconnect" | "heartbeat" | "csrfToken">>
+  & {
+    reconnect: ResolvedReconnectOptions;
+    heartbeat: Required<ClientHeartbeatOptions>;
+    csrfToken: CsrfTokenProvider | undefined;
+  };
+
+/** Sente's client keep-alive (`:ws-kalive-ms` 20000 halved, then `:ws-ping-timeout-ms` 5000). */
+const SENTE_HEARTBEAT: Required<ClientHeartbeatOptions> = { intervalMs: 10_000, timeoutMs: 15_000 };
 
 function nonNegative(name: string, value: number): void {
   if (!(value >= 0)) throw new RangeError(`${name} must be >= 0, got ${value}`);
@@ -157,9 +198,13 @@ function resolveReconnect(options: ReconnectOptions | false | undefined): Resolv
 
 function resolveHeartbeat(
   options: ClientHeartbeatOptions | false | undefined,
+  defaults: Required<ClientHeartbeatOptions> = { intervalMs: 35_000, timeoutMs: 50_000 },
 ): Required<ClientHeartbeatOptions> {
   if (options === false) return { intervalMs: 0, timeoutMs: 0 };
-  const o = { intervalMs: options?.intervalMs ?? 35_000, timeoutMs: options?.timeoutMs ?? 50_000 };
+  const o = {
+    intervalMs: options?.intervalMs ?? defaults.intervalMs,
+    timeoutMs: options?.timeoutMs ?? defaults.timeoutMs,
+  };
   nonNegative("heartbeat.intervalMs", o.intervalMs);
   nonNegative("heartbeat.timeoutMs", o.timeoutMs);
   if (o.timeoutMs > 0 && o.intervalMs >= o.timeoutMs) {
@@ -172,8 +217,25 @@ function resolveHeartbeat(
 
 /** Fills in defaults and range-checks. */
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
+  const dialect = options.dialect ?? "sente-lite";
+  if (dialect !== "sente-lite" && dialect !== "sente") {
+    throw new TypeError(`dialect must be "sente-lite" or "sente", got ${JSON.stringify(dialect)}`);
+  }
+  const sente = dialect === "sente";
+  if (sente && options.packer === undefined) {
+    // Sente's default is EDN, but defaulting to it would put the EDN codec in every client bundle.
+    throw new TypeError(
+      'dialect "sente" needs a packer: ednPacker() from ./edn (Sente\'s default) or transitPacker() from ./transit',
+    );
+  }
+  const csrfToken = options.csrfToken;
+  if (csrfToken !== undefined && typeof csrfToken !== "string" && typeof csrfToken !== "function") {
+    throw new TypeError(`csrfToken must be a string or a function, got ${typeof csrfToken}`);
+  }
   const o: ResolvedClientOptions = {
     clientId: options.clientId ?? crypto.randomUUID(),
+    dialect,
+    csrfToken,
     packer: options.packer ?? jsonPacker,
     params: options.params ?? {},
     requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
@@ -182,10 +244,11 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     WebSocket: options.WebSocket ?? globalThis.WebSocket,
     clock: options.clock ?? realClock,
     reconnect: resolveReconnect(options.reconnect),
-    heartbeat: resolveHeartbeat(options.heartbeat),
+    heartbeat: resolveHeartbeat(options.heartbeat, sente ? SENTE_HEARTBEAT : undefined),
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     retryRequests: options.retryRequests ?? false,
     random: options.random ?? Math.random,
+    wire: options.wire ?? {},
   };
   if (typeof o.clientId !== "string" || o.clientId.trim() === "" || o.clientId.length > 128) {
     throw new TypeError(`clientId must be a non-blank string of at most 128 characters`);

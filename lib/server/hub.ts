@@ -821,7 +821,10 @@ export class Hub {
       let frames = byPacker.get(conn.packerImpl);
       if (!frames) byPacker.set(conn.packerImpl, frames = conn.frames(message));
       let ok = true;
-      if (conn.wire?.sender && conn.wire.settings.compression) {
+      if (conn.wire?.batcher && message.type === "push") {
+        // A batching connection takes the events into its batch (its frames are its own).
+        ok = conn.send(message);
+      } else if (conn.wire?.sender && conn.wire.settings.compression) {
         shared ??= new Map();
         for (const frame of frames) {
           let s = shared.get(frame);
