@@ -63,6 +63,7 @@ export type { ServerInfo } from "./lib/protocol/handshake.ts";
 export type { Event } from "./lib/protocol/event.ts";
 export type { Clock, TimerHandle } from "./lib/util/clock.ts";
 export type { Frame } from "./lib/packers/packer.ts";
+export type { ClientWireOptions } from "./lib/client/wire.ts";
 export { ClosedError, SenteLiteError, ServerError, TimeoutError } from "./lib/protocol/errors.ts";
 export type { Packer } from "./lib/packers/packer.ts";
 export { jsonPacker } from "./lib/packers/json.ts";
