@@ -9,6 +9,8 @@ import { VirtualClock } from "../../lib/util/clock.ts";
 import { startServer, until } from "../_server.ts";
 import { readTextFrames, slowPeer } from "./_slow_peer.ts";
 
+const K = 64 * 1024;
+
 function fakeTarget() {
   const t = {
     buffered: 0,
@@ -29,6 +31,21 @@ function fakeTarget() {
   return t;
 }
 
+Deno.test("OutboundGate skips the bufferedAmount look for small frames, up to 64 KiB", () => {
+  const t = fakeTarget();
+  let looks = 0;
+  const target = {
+    ...t.target,
+    get bufferedAmount() {
+      looks++;
+      return 0;
+    },
+  };
+  const gate = new OutboundGate(BACKPRESSURE_DEFAULTS, target, new VirtualClock());
+  for (let i = 0; i < 1000; i++) gate.send("x", 100); // 100 KB in all
+  assert.equal(looks, 1);
+});
+
 Deno.test("OutboundGate 'close' policy refuses and closes once the socket is full", () => {
   const t = fakeTarget();
   const gate = new OutboundGate(
@@ -36,9 +53,10 @@ Deno.test("OutboundGate 'close' policy refuses and closes once the socket is ful
     t.target,
     new VirtualClock(),
   );
-  assert.equal(gate.send("a", 1), true);
+  // Frames of K bytes: the gate looks at bufferedAmount once per K bytes sent.
+  assert.equal(gate.send("a", K), true);
   t.buffered = 101;
-  assert.equal(gate.send("b", 1), false);
+  assert.equal(gate.send("b", K), false);
   assert.equal(t.closed, 1);
   assert.deepEqual(t.written, ["a"]);
 });
@@ -47,13 +65,18 @@ Deno.test("OutboundGate 'drop-oldest' holds, drops the oldest over the bound, th
   const clock = new VirtualClock();
   const t = fakeTarget();
   const gate = new OutboundGate(
-    { ...BACKPRESSURE_DEFAULTS, policy: "drop-oldest", maxBufferedBytes: 100, maxQueuedBytes: 3 },
+    {
+      ...BACKPRESSURE_DEFAULTS,
+      policy: "drop-oldest",
+      maxBufferedBytes: 100,
+      maxQueuedBytes: 3 * K,
+    },
     t.target,
     clock,
   );
   t.buffered = 200;
-  for (const f of ["1", "2", "3", "4", "5"]) assert.equal(gate.send(f, 1), true);
-  assert.equal(gate.queuedBytes, 3);
+  for (const f of ["1", "2", "3", "4", "5"]) assert.equal(gate.send(f, K), true);
+  assert.equal(gate.queuedBytes, 3 * K);
   assert.equal(t.droppedCount, 2);
   clock.tick(50); // still full: nothing moves
   assert.deepEqual(t.written, []);
@@ -61,7 +84,7 @@ Deno.test("OutboundGate 'drop-oldest' holds, drops the oldest over the bound, th
   clock.tick(10);
   assert.deepEqual(t.written, ["gap:2", "3", "4", "5"]);
   assert.equal(gate.queuedBytes, 0);
-  assert.equal(gate.send("6", 1), true);
+  assert.equal(gate.send("6", K), true);
   assert.deepEqual(t.written.at(-1), "6");
 });
 
