@@ -30,6 +30,7 @@ import type { Event } from "../protocol/event.ts";
 import { parseHandshakeData, type ServerInfo } from "../protocol/handshake.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
+import type { Scope } from "../telemetry/telemetry.ts";
 import { clientFeatures, ClientWire } from "./wire.ts";
 import {
   settingsFromHandshake,
@@ -201,6 +202,7 @@ export class Client {
   #isSente: boolean;
   #url: UrlProvider;
   #ws: WebSocket | null = null;
+  #tel: Scope;
   /** The negotiated transforms of the current socket, if any. */
   #wire: ClientWire | null = null;
   #wireFeatures: WireFeatures;
@@ -256,6 +258,7 @@ export class Client {
     this.#options = resolveClientOptions(options);
     this.clientId = this.#options.clientId;
     this.#isSente = this.#options.dialect === "sente";
+    this.#tel = this.#options.telemetry.scope("sente-lite.client");
     this.#wireFeatures = clientFeatures(
       this.#isSente ? false : this.#options.wire,
       this.#options.packer.name,
@@ -407,7 +410,10 @@ export class Client {
           this.#shutdown(new ClosedError(`connection closed (${reason}); not reconnecting`));
         } else this.#lost(event, reason, change);
     }
-    if (from !== to || change.retryInMs !== undefined) this.#emit(STATE_EVENT, change);
+    if (from !== to || change.retryInMs !== undefined) {
+      this.#report(change);
+      this.#emit(STATE_EVENT, change);
+    }
     after?.();
   }
 
@@ -657,6 +663,18 @@ export class Client {
 
   // ------------------------------------------------------------ inbound
 
+  /**
+   * The client reports itself: connecting, open (handshake), closes with their codes and
+   * reconnect attempts with their delays. Free while no telemetry handler listens.
+   */
+  #report(change: StateChange): void {
+    const level = change.to === "failed" ? "warn" : change.to === "reconnecting" ? "info" : "debug";
+    this.#tel.event(`sente-lite/client-${change.to}`, {
+      level,
+      data: () => ({ clientId: this.clientId, ...change }),
+    });
+  }
+
   #receive(frame: Frame): void {
     this.#stats.messagesIn++;
     this.#liveness.seen();
@@ -664,9 +682,15 @@ export class Client {
     try {
       msg = decodeServerEnvelope(this.#options.packer.unpack(frame));
     } catch (e) {
-      this.#options.onError(
-        new ServerError("unpack-failed", `bad frame from server: ${toError(e).message}`),
+      const error = new ServerError(
+        "unpack-failed",
+        `bad frame from server: ${toError(e).message}`,
       );
+      this.#tel.event("sente-lite/protocol-error", {
+        level: "warn",
+        data: () => ({ clientId: this.clientId, code: error.code, message: error.message }),
+      });
+      this.#options.onError(error);
       return;
     }
     switch (msg.type) {
@@ -823,7 +847,13 @@ export class Client {
     if (!info || !ws || this.#isSente) return;
     const settings = settingsFromHandshake(this.#wireFeatures, info.capabilities, info.wire);
     if (!settings.batching && !usesFlags(settings)) return;
-    this.#wire = new ClientWire(settings, ws, this.#options.wire, {
+    const socket = {
+      send: (frame: Frame) => ws.send(frame as string),
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+    };
+    this.#wire = new ClientWire(settings, socket, this.#options.wire, {
       frame: (frame) => {
         if (this.#ws === ws) this.#receive(frame);
       },

@@ -9,6 +9,8 @@ import { jsonPacker } from "../packers/json.ts";
 import type { Clock } from "../util/clock.ts";
 import { realClock } from "../util/clock.ts";
 import type { ClientWireOptions } from "./wire.ts";
+import { telemetry as defaultTelemetry } from "../telemetry/default.ts";
+import type { Telemetry } from "../telemetry/telemetry.ts";
 import {
   type BackoffOptions,
   resolveBackoffOptions,
@@ -156,6 +158,13 @@ export interface ClientOptions {
    * @default {{ batching: false, compression: ["deflate-raw", "gzip"], chunking: true }}
    */
   wire?: ClientWireOptions | false;
+  /**
+   * Where the client reports itself (state changes with close codes and reconnect delays,
+   * protocol errors) under the namespace `sente-lite.client`; nothing is recorded until a
+   * handler is added to it.
+   * @default {the default instance of `./telemetry`}
+   */
+  telemetry?: Telemetry;
 }
 
 /** Reconnect options with every default filled in. */
@@ -249,6 +258,7 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     retryRequests: options.retryRequests ?? false,
     random: options.random ?? Math.random,
     wire: options.wire ?? {},
+    telemetry: options.telemetry ?? defaultTelemetry,
   };
   if (typeof o.clientId !== "string" || o.clientId.trim() === "" || o.clientId.length > 128) {
     throw new TypeError(`clientId must be a non-blank string of at most 128 characters`);
