@@ -52,6 +52,14 @@ export {
   CLOSE_SLOW_CONSUMER,
 } from "./lib/server/backpressure.ts";
 export {
+  CLOSE_SUPERSEDED,
+  DELIVERY_DEFAULTS,
+  type DeliveryLoss,
+  type DeliveryOptions,
+  type LossReason,
+} from "./lib/server/delivery.ts";
+export type { ResumeGap, ResumeState } from "./lib/protocol/handshake.ts";
+export {
   type DialectConfig,
   type DialectSelection,
   originalClientId,

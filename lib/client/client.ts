@@ -22,12 +22,12 @@ import {
   REPLY_ERROR,
   REPLY_TIMEOUT,
 } from "../protocol/envelope.ts";
-import { clientEventEnvelope } from "../protocol/envelope.ts";
+import { clientEventEnvelope, eventValue } from "../protocol/envelope.ts";
 import { classifyClose, CLOSE_HEARTBEAT_TIMEOUT } from "../protocol/close_codes.ts";
 import { ClosedError, SenteLiteError, ServerError, TimeoutError } from "../protocol/errors.ts";
 import { assertEventId } from "../protocol/event.ts";
 import type { Event } from "../protocol/event.ts";
-import { parseHandshakeData, type ServerInfo } from "../protocol/handshake.ts";
+import { parseHandshakeData, type ResumeGap, type ServerInfo } from "../protocol/handshake.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
 import type { Scope } from "../telemetry/telemetry.ts";
@@ -136,6 +136,10 @@ export interface ClientStats {
   attempts: number;
   /** Handshakes received after the first. */
   reconnects: number;
+  /** Numbered server pushes dropped as duplicates (resume). */
+  duplicatesDropped: number;
+  /** `send()` events sent again after a reconnect because the server had not acknowledged them. */
+  resent: number;
 }
 
 /** A send that found the queue full while the client was not open. */
@@ -153,6 +157,12 @@ interface Queued {
   cancelled: boolean;
   /** The request's callback id, for requests. */
   cb?: string;
+  /** The client seq of a numbered `send()` (resume). */
+  seq?: number;
+  /** The event of a numbered send, to send it plainly to a server without resume. */
+  event?: Event;
+  /** When it was last written (a counter), to re-send in call order after a drop. */
+  order?: number;
 }
 
 interface Pending {
@@ -210,6 +220,18 @@ export class Client {
   #handshake: Handshake | null = null;
   #everOpened = false;
   #queue: Queued[] = [];
+  // Resume (docs/delivery.md)
+  /** The current socket negotiated resume. */
+  #resumeOn = false;
+  /** The last client seq given to a `send()`. */
+  #outSeq = 0;
+  /** Numbered sends written to the current socket and not yet acknowledged, in seq order. */
+  #outbox: Queued[] = [];
+  /** The highest server seq received, and the highest acknowledged. */
+  #inSeq = 0;
+  #inAcked = 0;
+  #ackTimer: TimerHandle | undefined;
+  #written = 0;
   #pending = new Map<string, Pending>();
   #handlers = new Map<string, Set<PushHandler>>();
   #any = new Set<PushHandler>();
@@ -223,6 +245,8 @@ export class Client {
     lateReplies: 0,
     attempts: 0,
     reconnects: 0,
+    duplicatesDropped: 0,
+    resent: 0,
   };
   #readyResolve!: (h: Handshake) => void;
   #readyReject!: (e: Error) => void;
@@ -323,6 +347,8 @@ export class Client {
     }
     this.#closeCode = code;
     this.#closeReason = reason;
+    // Acknowledge what arrived, so the server does not count it as lost when the session expires.
+    if (this.#state === "open") this.#sendAck();
     this.#dispatch("close()", "close() called");
   }
 
@@ -448,6 +474,7 @@ export class Client {
           url.searchParams.set("packer", this.#options.packer.name);
           const offer = wireQueryValue(this.#wireFeatures);
           if (offer !== null) url.searchParams.set(WIRE_PARAM, offer);
+          if (this.#options.resume) url.searchParams.set("resume", String(this.#inSeq));
         }
         href = url.href;
         ws = new this.#options.WebSocket(href);
@@ -520,6 +547,9 @@ export class Client {
     clock.clearTimeout(this.#retryTimer);
     clock.clearTimeout(this.#connectTimer);
     clock.clearTimeout(this.#closeTimer);
+    clock.clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#resumeOn = false;
     this.#liveness.stop();
     const ws = this.#ws;
     this.#ws = null;
@@ -588,6 +618,12 @@ export class Client {
         p.reject(error);
       }
     }
+    if (this.#outbox.length) {
+      // Unacknowledged numbered sends go again too, in call order with retried requests.
+      again.push(...this.#outbox);
+      this.#outbox = [];
+      again.sort((a, b) => a.order! - b.order!);
+    }
     if (again.length) this.#queue = [...again, ...this.#queue];
   }
 
@@ -600,6 +636,7 @@ export class Client {
       p.reject(error);
     }
     this.#queue = [];
+    this.#outbox = [];
     if (!this.#everOpened) this.#readyReject(error);
   }
 
@@ -632,12 +669,14 @@ export class Client {
     this.#liveness.start();
     if (!handshake.first) this.#stats.reconnects++;
     this.#handshake = handshake;
+    const gap = this.#startResume(handshake);
     for (const channel of this.#confirmed) this.#resubscribe(channel);
     const queued = this.#queue;
     this.#queue = [];
     for (const entry of queued) this.#sendEntry(entry);
     return () => {
       this.#emit(HANDSHAKE_EVENT, handshake);
+      if (gap) this.#emit("sente-lite/gap", gap);
       this.#readyResolve(handshake);
     };
   }
@@ -736,6 +775,12 @@ export class Client {
 
   #onPush(id: string, data: unknown): void {
     switch (id) {
+      case "sente-lite/msg":
+        this.#onSequenced(data);
+        return;
+      case "sente-lite/ack":
+        this.#onAck(data);
+        return;
       case "sente-lite/error": {
         const d = (data ?? {}) as Record<string, unknown>;
         const error = new ServerError(String(d.code ?? "error"), String(d.message ?? ""));
@@ -761,6 +806,93 @@ export class Client {
       }
     }
     this.#emit(id, data);
+  }
+
+  // ------------------------------------------------------------ resume (docs/delivery.md)
+
+  /**
+   * Sets resume up for the socket that just handshook: continue the server's numbering, drop the
+   * sends the server already has, or fall back to plain frames. Returns the gap to report.
+   */
+  #startResume(handshake: Handshake): ResumeGap | null {
+    if (this.#outbox.length) {
+      // Left over by reconnect(), which drops the socket without requeueing.
+      this.#queue = [...this.#outbox, ...this.#queue];
+      this.#outbox = [];
+    }
+    const state = handshake.server?.resume;
+    if (!this.#options.resume) return null;
+    if (state && handshake.server!.capabilities.includes("resume")) {
+      this.#resumeOn = true;
+      this.#inSeq = this.#inAcked = state.seq;
+      const ack = state.ack;
+      this.#queue = this.#queue.filter((e) => {
+        if (e.seq === undefined || e.seq > ack) {
+          if (e.order !== undefined && e.seq !== undefined) this.#stats.resent++;
+          return true;
+        }
+        return false;
+      });
+      return state.gap;
+    }
+    // A server without resume: numbered sends go plainly (at most once more than they would).
+    for (const e of this.#queue) {
+      if (e.seq === undefined || !e.event) continue;
+      e.frame = this.#options.packer.pack(clientEventEnvelope(e.event[0], e.event[1], null));
+      e.seq = undefined;
+    }
+    return null;
+  }
+
+  /** A numbered push: delivered once and in order, acknowledged in batches. */
+  #onSequenced(data: unknown): void {
+    const d = data as { seq?: unknown; event?: unknown } | null;
+    const seq = d?.seq;
+    const ev = d?.event;
+    if (
+      typeof seq !== "number" || !Array.isArray(ev) || typeof ev[0] !== "string" ||
+      ev[0] === "sente-lite/msg"
+    ) {
+      this.#options.onError(new ServerError("bad-request", "malformed sente-lite/msg"));
+      return;
+    }
+    if (seq <= this.#inSeq) {
+      this.#stats.duplicatesDropped++;
+      return;
+    }
+    this.#inSeq = seq;
+    this.#onPush(ev[0], ev[1]);
+    this.#scheduleAck();
+  }
+
+  #scheduleAck(): void {
+    const r = this.#options.resume;
+    if (!r || this.#state !== "open") return; // a handler may have closed the client
+    if (this.#inSeq - this.#inAcked >= r.ackEvery) this.#sendAck();
+    else if (this.#ackTimer === undefined) {
+      this.#ackTimer = this.#options.clock.setTimeout(() => {
+        this.#ackTimer = undefined;
+        this.#sendAck();
+      }, r.ackDelayMs);
+    }
+  }
+
+  #sendAck(): void {
+    this.#options.clock.clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    if (this.#inSeq <= this.#inAcked) return;
+    this.#inAcked = this.#inSeq;
+    this.#sendValue(clientEventEnvelope("sente-lite/ack", { seq: this.#inSeq }, null));
+  }
+
+  /** The server has every numbered send up to `seq`. */
+  #onAck(data: unknown): void {
+    const seq = (data as { seq?: unknown } | null)?.seq;
+    if (typeof seq !== "number") return;
+    const box = this.#outbox;
+    let i = 0;
+    while (i < box.length && box[i].seq! <= seq) i++;
+    if (i > 0) this.#outbox = i === box.length ? [] : box.slice(i);
   }
 
   #onServerRequest(data: unknown): void {
@@ -826,6 +958,10 @@ export class Client {
     if (entry.cb !== undefined) {
       const p = this.#pending.get(entry.cb);
       if (p) p.sent = true;
+      entry.order = this.#written++;
+    } else if (entry.seq !== undefined) {
+      entry.order = this.#written++;
+      this.#outbox.push(entry);
     }
     return true;
   }
@@ -925,6 +1061,13 @@ export class Client {
    */
   send(id: string, data?: unknown): SendResult {
     assertEventId(id);
+    // Numbered when resuming, or while it is not yet known whether the next socket will.
+    if (this.#options.resume && (this.#resumeOn || this.#state !== "open")) {
+      const seq = ++this.#outSeq;
+      const body = { seq, event: eventValue(id, data) };
+      const frame = this.#options.packer.pack(clientEventEnvelope("sente-lite/msg", body, null));
+      return this.#sendOrQueue({ frame, cancelled: false, seq, event: [id, data] });
+    }
     const frame = this.#options.packer.pack(clientEventEnvelope(id, data, null));
     return this.#sendOrQueue({ frame, cancelled: false });
   }

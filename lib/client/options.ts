@@ -165,6 +165,28 @@ export interface ClientOptions {
    * @default {the default instance of `./telemetry`}
    */
   telemetry?: Telemetry;
+  /**
+   * Resume across reconnects (docs/delivery.md), when the server offers it: server pushes are
+   * numbered and acknowledged, so a reconnect gets exactly what was missed; `send()` events are
+   * numbered too and re-sent until the server acknowledges them (it drops duplicates). `false`
+   * turns it off. Ignored in the Sente dialect.
+   * @default {{ ackEvery: 16, ackDelayMs: 100 }}
+   */
+  resume?: ClientResumeOptions | boolean;
+}
+
+/** How the client acknowledges numbered server pushes. */
+export interface ClientResumeOptions {
+  /**
+   * Acknowledge after this many pushes…
+   * @default {16}
+   */
+  ackEvery?: number;
+  /**
+   * …or this long (ms) after the first one not yet acknowledged.
+   * @default {100}
+   */
+  ackDelayMs?: number;
 }
 
 /** Reconnect options with every default filled in. */
@@ -177,8 +199,9 @@ export interface ResolvedReconnectOptions extends ResolvedBackoffOptions {
 
 /** Options with every default filled in. */
 export type ResolvedClientOptions =
-  & Required<Omit<ClientOptions, "reconnect" | "heartbeat" | "csrfToken">>
+  & Required<Omit<ClientOptions, "reconnect" | "heartbeat" | "csrfToken" | "resume">>
   & {
+    resume: Required<ClientResumeOptions> | false;
     reconnect: ResolvedReconnectOptions;
     heartbeat: Required<ClientHeartbeatOptions>;
     csrfToken: CsrfTokenProvider | undefined;
@@ -224,6 +247,19 @@ function resolveHeartbeat(
   return o;
 }
 
+function resolveResume(
+  options: ClientResumeOptions | boolean | undefined,
+): Required<ClientResumeOptions> | false {
+  if (options === false) return false;
+  const r = options === true || options === undefined ? {} : options;
+  const o = { ackEvery: r.ackEvery ?? 16, ackDelayMs: r.ackDelayMs ?? 100 };
+  if (!Number.isInteger(o.ackEvery) || o.ackEvery < 1) {
+    throw new RangeError(`resume.ackEvery must be a positive integer, got ${o.ackEvery}`);
+  }
+  nonNegative("resume.ackDelayMs", o.ackDelayMs);
+  return o;
+}
+
 /** Fills in defaults and range-checks. */
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
   const dialect = options.dialect ?? "sente-lite";
@@ -259,6 +295,7 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     random: options.random ?? Math.random,
     wire: options.wire ?? {},
     telemetry: options.telemetry ?? defaultTelemetry,
+    resume: resolveResume(sente ? false : options.resume),
   };
   if (typeof o.clientId !== "string" || o.clientId.trim() === "" || o.clientId.length > 128) {
     throw new TypeError(`clientId must be a non-blank string of at most 128 characters`);

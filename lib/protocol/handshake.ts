@@ -26,6 +26,28 @@ export interface ServerInfo {
   capabilities: string[];
   /** The negotiated wire settings and limits (docs/wire.md), when any feature is on. */
   wire?: Record<string, unknown> | null;
+  /** The outcome of the client's resume request (capability `"resume"`), else absent. */
+  resume?: ResumeState | null;
+}
+
+/** Messages a client missed and will not get (`docs/delivery.md`). */
+export interface ResumeGap {
+  /** `"overflow"` (buffer full), `"expired"` (TTL) or `"unknown"` (evicted, server restarted). */
+  reason: string;
+  /** How many, or `null` when the server cannot know. */
+  dropped: number | null;
+}
+
+/** What the handshake says about a resumed session (`docs/delivery.md`). */
+export interface ResumeState {
+  /** `true` when the client gets every message it missed, in order, without duplicates. */
+  resumed: boolean;
+  /** What was lost, or `null`. */
+  gap: ResumeGap | null;
+  /** The highest client message seq the server has: the client re-sends only later ones. */
+  ack: number;
+  /** The server seq after which this connection's messages continue. */
+  seq: number;
 }
 
 /** Builds the handshake data: the application's data plus the `sente-lite` entry. */
@@ -41,6 +63,7 @@ export function buildHandshakeData(
       "max-message-bytes": info.maxMessageBytes,
       "capabilities": info.capabilities,
       ...(info.wire ? { "wire": info.wire } : {}),
+      ...(info.resume ? { "resume": info.resume } : {}),
     },
   };
 }
@@ -68,6 +91,25 @@ export function parseHandshakeData(
       wire: r["wire"] !== null && typeof r["wire"] === "object"
         ? r["wire"] as Record<string, unknown>
         : null,
+      resume: parseResume(r["resume"]),
     },
+  };
+}
+
+function parseResume(raw: unknown): ResumeState | null {
+  if (raw === null || typeof raw !== "object") return null;
+  const r = raw as Record<string, unknown>;
+  const g = r["gap"] as Record<string, unknown> | null | undefined;
+  const gap = g !== null && typeof g === "object"
+    ? {
+      reason: String(g["reason"]),
+      dropped: typeof g["dropped"] === "number" ? g["dropped"] : null,
+    }
+    : null;
+  return {
+    resumed: r["resumed"] === true,
+    gap,
+    ack: Number(r["ack"] ?? 0),
+    seq: Number(r["seq"] ?? 0),
   };
 }

@@ -15,6 +15,7 @@ import type { OutboundGate } from "./backpressure.ts";
 import type { ConnectionWire } from "./wire.ts";
 import type { SharedFrame } from "../wire/compression.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
+import type { Session } from "./delivery.ts";
 
 /** A server→client request waiting for its reply. */
 export interface PendingRequest {
@@ -52,6 +53,8 @@ export class Connection implements ConnectionInfo {
   gate: OutboundGate | null = null;
   /** Batching, compression and chunking, when negotiated. */
   wire: ConnectionWire | null = null;
+  /** The resume session of this client id, when resume was negotiated (docs/delivery.md). */
+  session: Session<Connection> | null = null;
 
   /** Makes a connection over an adapter's socket. */
   constructor(

@@ -13,9 +13,15 @@
  * @module
  */
 import type { Frame, Packer } from "../packers/packer.ts";
-import { assertEventId, isExtensionId, isReservedId } from "../protocol/event.ts";
+import {
+  assertEventId,
+  type Event,
+  isEventId,
+  isExtensionId,
+  isReservedId,
+} from "../protocol/event.ts";
 import { ClosedError, ProtocolError, ServerError, TimeoutError } from "../protocol/errors.ts";
-import { PONG, type ServerMessage } from "../protocol/envelope.ts";
+import { eventValue, PONG, type ServerMessage } from "../protocol/envelope.ts";
 import type { ServerDialect } from "../dialects/dialect.ts";
 import { selectDialect } from "../dialects/select.ts";
 import { senteLiteDialect } from "../dialects/sente_lite.ts";
@@ -40,6 +46,18 @@ import { ReassemblyBudget } from "../wire/chunking.ts";
 import { SharedFrame } from "../wire/compression.ts";
 import { offeredProtocols, SUBPROTOCOL } from "./token.ts";
 import { Connection } from "./connection.ts";
+import {
+  type Attachment,
+  type Buffered,
+  CAP_RESUME,
+  CLOSE_SUPERSEDED,
+  Delivery,
+  type DeliveryLoss,
+  estimateBytes,
+  parseResumeParam,
+  RESUME_PARAM,
+  type Session,
+} from "./delivery.ts";
 import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
 import { NIL_UID, resolveServerOptions } from "./options.ts";
 import type { ResolvedServerOptions, ServerOptions } from "./options.ts";
@@ -74,6 +92,8 @@ export interface PendingUpgrade {
   readonly remoteIp: string | null;
   /** Batching, compression and chunking as negotiated with the `wire` parameter. */
   readonly wire: WireSettings;
+  /** The client's last server seq when it asked to resume (`resume` parameter), else `null`. */
+  readonly resume?: number | null;
 }
 
 /** Options of broadcasts. */
@@ -128,13 +148,27 @@ export class Hub {
     queuedBytes: 0,
     droppedFrames: 0,
     slowConsumerCloses: 0,
+    offlineBuffered: 0,
+    offlineDropped: 0,
+    offlineExpired: 0,
+    resumed: 0,
+    resumeFailed: 0,
+    duplicatesDropped: 0,
   };
+  /** Offline buffers and resume sessions, unless `delivery: false`. */
+  #delivery: Delivery<Connection> | null = null;
 
   /** Makes a hub; see {@linkcode ServerOptions} for the defaults. */
   constructor(options: ServerOptions = {}) {
     this.options = resolveServerOptions(options);
     this.#packers = new Map(this.options.packers.map((p) => [p.name, p]));
     this.#tel = this.options.telemetry.scope("sente-lite.server");
+    if (this.options.delivery) {
+      this.#delivery = new Delivery<Connection>(this.options.delivery, this.options.clock, {
+        loss: (loss) => this.#deliveryLoss(loss),
+        ack: (conn, seq) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq }]] }),
+      }, this.#stats);
+    }
     const wire = this.options.wire;
     if (wire && wire.chunking !== false) {
       this.#reassemblyBudget = new ReassemblyBudget(wire.totalReassemblyBytes);
@@ -234,8 +268,13 @@ export class Hub {
     const wire = dialect === senteLiteDialect
       ? negotiateWire(this.options.wire, url.searchParams.get(WIRE_PARAM))
       : PLAIN;
+    // Only our own dialect resumes; an unreadable value means no resume, as for older clients.
+    const resume = dialect === senteLiteDialect && this.#delivery !== null
+      ? parseResumeParam(url.searchParams.get(RESUME_PARAM))
+      : null;
     return {
       wire,
+      resume,
       clientId,
       uid,
       packer,
@@ -299,16 +338,28 @@ export class Hub {
       conn.byteBucket = new TokenBucket(limits.bytes, this.options.clock);
     }
     const settings = pending.wire;
+    let attachment: Attachment<Connection> | null = null;
+    if (this.#delivery !== null && pending.resume != null) {
+      attachment = this.#delivery.attach(conn.uid, conn.clientId, conn, pending.resume);
+      conn.session = attachment.session;
+    }
     const data = buildHandshakeData(pending.handshakeData, {
       version: PROTOCOL_VERSION,
       connId: conn.id,
       maxMessageBytes: this.options.maxMessageBytes,
-      capabilities: [...CAPABILITIES, ...capabilityNames(settings)],
+      capabilities: [
+        ...CAPABILITIES,
+        ...capabilityNames(settings),
+        ...(attachment ? [CAP_RESUME] : []),
+      ],
       wire: wireHandshakeEntry(settings, wireLimits(this.options.wire)),
+      resume: attachment?.state,
     });
     // The handshake goes out plain: the client learns the settings from it.
     conn.send({ type: "handshake", uid: conn.uid, data });
     if (settings !== PLAIN) this.#attachWire(conn, settings, socket);
+    if (attachment) this.#resume(conn, attachment);
+    if (this.#delivery !== null) this.#deliverOffline(conn);
     if (this.#uids.add(conn.uid, conn)) {
       this.#stats.uids = this.#uids.size;
       this.#internal("chsk/uidport-open", conn.uid, conn);
@@ -545,9 +596,9 @@ export class Hub {
           return false;
         }
       },
-      send(eventId: string, eventData?: unknown): boolean {
+      send: (eventId: string, eventData?: unknown): boolean => {
         assertEventId(eventId, "id");
-        return conn.send({ type: "push", events: [[eventId, eventData]] });
+        return this.#push(conn, [eventId, eventData]);
       },
     };
   }
@@ -619,6 +670,12 @@ export class Hub {
         return true;
       case "sente-lite/reply":
         this.#clientReply(conn, data);
+        return true;
+      case "sente-lite/msg":
+        this.#sequencedIn(conn, data, cbId);
+        return true;
+      case "sente-lite/ack":
+        this.#ackIn(conn, data);
         return true;
       default:
         return false;
@@ -752,6 +809,7 @@ export class Hub {
   #closed(conn: Connection, code: number, reason: string): void {
     if (!this.#conns.delete(conn.id)) return;
     conn.closed = true;
+    if (conn.session !== null) this.#delivery!.detach(conn.session, conn);
     this.#tel.event("sente-lite/conn-close", {
       level: "debug",
       data: () => ({ connId: conn.id, uid: conn.uid, code, reason }),
@@ -801,6 +859,106 @@ export class Hub {
     }
   }
 
+  // ---------------------------------------------------------------- delivery (docs/delivery.md)
+
+  /** After the handshake of a resuming client: supersede its old socket, send what it missed. */
+  #resume(conn: Connection, attachment: Attachment<Connection>): void {
+    const old = attachment.superseded;
+    if (old && !old.closed) {
+      old.close(CLOSE_SUPERSEDED, "superseded by a newer connection of this client id");
+    }
+    for (const entry of attachment.replay) this.#sendSequenced(conn, entry);
+    const state = attachment.state;
+    this.#tel.event("sente-lite/resume", {
+      level: state.gap ? "info" : "debug",
+      data: () => ({ connId: conn.id, uid: conn.uid, clientId: conn.clientId, ...state }),
+    });
+  }
+
+  /** A uid's first connection gets what was buffered while it had none (gaps first). */
+  #deliverOffline(conn: Connection): void {
+    const held = this.#delivery!.takeOffline(conn.uid);
+    if (!held) return;
+    for (const reason of ["overflow", "expired"] as const) {
+      const dropped = held[reason];
+      if (dropped > 0) {
+        conn.send({ type: "push", events: [["sente-lite/gap", { dropped, reason }]] });
+      }
+    }
+    for (const m of held.messages) this.#push(conn, m.event, m.bytes);
+  }
+
+  /** An application push to one connection: numbered and kept when it resumes. */
+  #push(conn: Connection, event: Event, bytes = -1): boolean {
+    const session = conn.session;
+    if (session === null) return conn.send({ type: "push", events: [event] });
+    return this.#sequenced(conn, session, event, bytes < 0 ? estimateBytes(event) : bytes);
+  }
+
+  /**
+   * Numbers and keeps `event` in the session, then sends it if the socket is open. `true` means
+   * the client gets it, now or on resume (also while its closed socket awaits cleanup).
+   */
+  #sequenced(conn: Connection, session: Session<Connection>, event: Event, bytes: number): boolean {
+    if (session.conn !== conn) return false; // superseded: the newer connection gets it
+    const delivery = this.#delivery!;
+    const entry = delivery.sequence(session, event);
+    delivery.account(session, entry, bytes);
+    if (!conn.closed) this.#sendSequenced(conn, entry);
+    return true;
+  }
+
+  #sendSequenced(conn: Connection, entry: Buffered): void {
+    const [id, data] = entry.event;
+    const body = { seq: entry.seq, event: eventValue(id, data) };
+    conn.send({ type: "push", events: [["sente-lite/msg", body]] });
+  }
+
+  /** `sente-lite/msg` from a client: deduplicated by seq, then routed as its inner event. */
+  #sequencedIn(conn: Connection, data: unknown, cbId: string | null): void {
+    const d = data as Record<string, unknown> | null;
+    const seq = typeof d === "object" && d !== null ? d["seq"] : undefined;
+    const ev = typeof d === "object" && d !== null ? d["event"] : undefined;
+    if (
+      typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1 || !Array.isArray(ev) ||
+      ev.length < 1 || ev.length > 2 || !isEventId(ev[0]) || ev[0] === "sente-lite/msg"
+    ) {
+      this.#protocolError(
+        conn,
+        new ProtocolError(
+          "bad-request",
+          `sente-lite/msg needs {"seq": n >= 1, "event": [id, data]}`,
+          cbId,
+        ),
+      );
+      return;
+    }
+    const session = conn.session;
+    if (session !== null && !this.#delivery!.received(session, seq)) return; // a re-sent duplicate
+    this.#route(conn, ev[0], ev[1], cbId);
+  }
+
+  /** `sente-lite/ack` from a client: it has every message up to `seq`. */
+  #ackIn(conn: Connection, data: unknown): void {
+    const d = data as Record<string, unknown> | null;
+    const seq = typeof d === "object" && d !== null ? d["seq"] : undefined;
+    if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
+      this.#protocolError(
+        conn,
+        new ProtocolError("bad-request", `sente-lite/ack needs {"seq": n}`),
+      );
+      return;
+    }
+    if (conn.session !== null && conn.session.conn === conn) {
+      this.#delivery!.acked(conn.session, seq);
+    }
+  }
+
+  #deliveryLoss(loss: DeliveryLoss): void {
+    this.#tel.event("sente-lite/delivery-loss", { level: "warn", data: () => ({ ...loss }) });
+    this.#hook("onDeliveryLoss", () => this.options.onDeliveryLoss?.(loss));
+  }
+
   // ---------------------------------------------------------------- outbound
 
   /** Sends a message to many connections, encoding and packing once per dialect and packer. */
@@ -813,8 +971,19 @@ export class Hub {
     // One SharedFrame per packed frame: compressed once for every recipient that compresses.
     let shared: Map<Frame, SharedFrame> | undefined;
     let n = 0;
+    let bytes = -1; // size estimate of a sequenced push, made once for every resuming recipient
     for (const conn of conns) {
       if (except?.has(conn.id)) continue;
+      if (conn.session !== null && message.type === "push") {
+        // A resuming connection numbers its pushes: its frames are its own.
+        let ok = true;
+        for (const event of message.events) {
+          if (bytes < 0) bytes = estimateBytes(event);
+          ok = this.#sequenced(conn, conn.session, event, bytes) && ok;
+        }
+        if (ok) n++;
+        continue;
+      }
       cache ??= new Map();
       let byPacker = cache.get(conn.dialect);
       if (!byPacker) cache.set(conn.dialect, byPacker = new Map());
@@ -840,20 +1009,26 @@ export class Hub {
     return n;
   }
 
-  /** Pushes an event to every connection of `uid`; returns how many connections got it. */
+  /**
+   * Pushes an event to every connection of `uid`; returns how many connections got it (a
+   * resuming client whose socket is closing counts: it gets the event on resume). With
+   * `delivery` on (the default) the event is also kept for the uid's disconnected resume sessions,
+   * and when it reached no connection and no session it waits in the uid's offline buffer for
+   * the next connection (`stats().offlineBuffered`); 0 then means "buffered", not "lost".
+   */
   send(uid: string, id: string, data?: unknown): number {
     assertEventId(id);
-    return this.#fanOut(
-      this.#uids.connections(uid),
-      { type: "push", events: [[id, data]] },
-    );
+    const event: Event = [id, data];
+    const n = this.#fanOut(this.#uids.connections(uid), { type: "push", events: [event] });
+    if (this.#delivery !== null) this.#delivery.hold(uid, event, n);
+    return n;
   }
 
   /** Pushes an event to one connection; returns `false` when it is not open. */
   sendTo(connId: string, id: string, data?: unknown): boolean {
     assertEventId(id);
     const conn = this.#conns.get(connId);
-    return conn ? conn.send({ type: "push", events: [[id, data]] }) : false;
+    return conn ? this.#push(conn, [id, data]) : false;
   }
 
   /** Pushes an event to every open connection but those in `except`; returns the count. */

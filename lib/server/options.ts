@@ -15,6 +15,12 @@ import type { AllowedOrigins } from "./origin.ts";
 import type { Rate } from "./rate_limit.ts";
 import type { WireServerOptions } from "./wire.ts";
 import {
+  DELIVERY_DEFAULTS,
+  type DeliveryLoss,
+  type DeliveryOptions,
+  resolveDelivery,
+} from "./delivery.ts";
+import {
   BACKPRESSURE_DEFAULTS,
   type BackpressureOptions,
   resolveBackpressure,
@@ -176,6 +182,18 @@ export interface ServerOptions {
    */
   backpressure?: BackpressureOptions | false;
   /**
+   * Offline buffering per uid and resume per client id (docs/delivery.md), or `false` for neither
+   * (sends to a uid without connections are then dropped).
+   * @default {{ maxMessages: 100, maxBytes: 1 MiB, ttlMs: 300000, maxSessions: 10000, ackEvery: 16, ackDelayMs: 50 }}
+   */
+  delivery?: DeliveryOptions | false;
+  /**
+   * Called when buffered messages are lost (overflow, TTL, eviction); also a
+   * `sente-lite/delivery-loss` telemetry event.
+   * @default {none}
+   */
+  onDeliveryLoss?: (loss: DeliveryLoss) => void;
+  /**
    * Open connections one uid may have (anonymous connections are limited per IP instead);
    * further upgrades get HTTP 429.
    * @default {100}
@@ -242,9 +260,10 @@ export type ResolvedServerOptions =
   & Required<
     Omit<
       ServerOptions,
-      OptionalHooks | "rateLimit" | "heartbeat" | "dialects" | "backpressure" | "wire"
+      OptionalHooks | "rateLimit" | "heartbeat" | "dialects" | "backpressure" | "wire" | "delivery"
     >
   >
+  & { delivery: Required<DeliveryOptions> | false }
   & Pick<ServerOptions, OptionalHooks>
   & { rateLimit: Required<RateLimitOptions> | false }
   & { backpressure: Required<BackpressureOptions> | false }
@@ -260,6 +279,7 @@ export type OptionalHooks =
   | "allowedOrigins"
   | "onOpen"
   | "onClose"
+  | "onDeliveryLoss"
   | "fallback";
 
 const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
@@ -283,6 +303,7 @@ const DEFAULTS = {
   rateLimit: RATE_LIMIT_DEFAULTS,
   backpressure: BACKPRESSURE_DEFAULTS,
   wire: {},
+  delivery: DELIVERY_DEFAULTS,
   telemetry: defaultTelemetry,
   slowHandlerMs: 100,
   onError: (error: unknown, context: { where: string }) =>
@@ -324,6 +345,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   }
   o.heartbeat = resolveHeartbeatOptions(options.heartbeat);
   o.dialects = resolveDialectOptions(options.dialects);
+  o.delivery = resolveDelivery(options.delivery);
   return o;
 }
 

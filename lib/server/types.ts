@@ -90,6 +90,18 @@ export interface ServerStats {
   droppedFrames: number;
   /** Connections closed as slow consumers (policy `"close"`, code 1013). */
   slowConsumerCloses: number;
+  /** Messages buffered while their recipient had no open connection (docs/delivery.md). */
+  offlineBuffered: number;
+  /** Buffered messages dropped by overflow or eviction before they were delivered. */
+  offlineDropped: number;
+  /** Buffered messages discarded by the TTL. */
+  offlineExpired: number;
+  /** Reconnects that resumed without loss. */
+  resumed: number;
+  /** Reconnects that asked to resume and learned of a gap instead. */
+  resumeFailed: number;
+  /** Sequenced client messages dropped as duplicates (re-sent after a reconnect). */
+  duplicatesDropped: number;
 }
 
 /**

@@ -1,0 +1,233 @@
+/** Unit tests of lib/server/delivery.ts in virtual time: numbering, acks, TTL, overflow, eviction, dedup. */
+import assert from "node:assert/strict";
+import {
+  Delivery,
+  type DeliveryCounters,
+  type DeliveryLoss,
+  type DeliveryOptions,
+  parseResumeParam,
+  resolveDelivery,
+} from "../../lib/server/delivery.ts";
+import { VirtualClock } from "../../lib/util/clock.ts";
+
+function counters(): DeliveryCounters {
+  return {
+    offlineBuffered: 0,
+    offlineDropped: 0,
+    offlineExpired: 0,
+    resumed: 0,
+    resumeFailed: 0,
+    duplicatesDropped: 0,
+  };
+}
+
+function setup(options: DeliveryOptions = {}) {
+  const clock = new VirtualClock();
+  const losses: DeliveryLoss[] = [];
+  const acks: [string, number][] = [];
+  const stats = counters();
+  const d = new Delivery<string>(resolveDelivery(options) as Required<DeliveryOptions>, clock, {
+    loss: (l) => losses.push(l),
+    ack: (conn, seq) => acks.push([conn, seq]),
+  }, stats);
+  return { clock, losses, acks, stats, d };
+}
+
+const ev = (n: number): [string, unknown] => ["t/n", { n }];
+
+Deno.test("resolveDelivery() fills defaults and range-checks every field", () => {
+  assert.deepEqual(resolveDelivery(undefined), {
+    maxMessages: 100,
+    maxBytes: 1048576,
+    ttlMs: 300000,
+    maxSessions: 10000,
+    ackEvery: 16,
+    ackDelayMs: 50,
+  });
+  assert.equal(resolveDelivery(false), false);
+  assert.throws(() => resolveDelivery({ maxMessages: 0 }), RangeError);
+  assert.throws(() => resolveDelivery({ ttlMs: 1.5 }), /delivery.ttlMs/);
+  assert.equal(parseResumeParam("12"), 12);
+  assert.equal(parseResumeParam("-1"), null);
+  assert.equal(parseResumeParam("x"), null);
+  assert.equal(parseResumeParam(null), null);
+});
+
+Deno.test("Delivery.attach() resumes a detached session: replays exactly the unacked messages after lastSeq", () => {
+  const { d, stats, clock } = setup();
+  const first = d.attach("u", "c1", "conn1", 0);
+  assert.deepEqual(first.state, { resumed: false, gap: null, ack: 0, seq: 0 });
+  for (let i = 1; i <= 5; i++) d.account(first.session, d.sequence(first.session, ev(i)), 10);
+  d.acked(first.session, 2);
+  d.detach(first.session, "conn1");
+  // While away, sends to the uid are kept for the session.
+  assert.equal(d.hold("u", ev(6), 0), 1);
+  clock.tick(1000);
+  const again = d.attach("u", "c1", "conn2", 4);
+  assert.deepEqual(again.state, { resumed: true, gap: null, ack: 0, seq: 4 });
+  assert.deepEqual(again.replay.map((m) => m.seq), [5, 6]);
+  assert.equal(again.superseded, null);
+  assert.equal(stats.resumed, 1);
+  assert.equal(stats.offlineBuffered, 1);
+  assert.equal(clock.pending, 0, "the TTL timer is cancelled on resume");
+});
+
+Deno.test("Delivery: past the TTL a session expires, reports its messages and resumes with a gap", () => {
+  const { d, stats, clock, losses } = setup({ ttlMs: 1000 });
+  const a = d.attach("u", "c1", "conn1", 0);
+  for (let i = 1; i <= 3; i++) d.account(a.session, d.sequence(a.session, ev(i)), 10);
+  d.detach(a.session, "conn1");
+  clock.tick(999);
+  assert.equal(losses.length, 0);
+  clock.tick(1);
+  assert.deepEqual(losses, [{ reason: "expired", uid: "u", clientId: "c1", dropped: 3 }]);
+  assert.equal(stats.offlineExpired, 3);
+  // An expired session keeps nothing more: the uid's offline buffer takes over.
+  d.hold("u", ev(4), 0);
+  const b = d.attach("u", "c1", "conn2", 1);
+  assert.deepEqual(b.state, {
+    resumed: false,
+    gap: { reason: "expired", dropped: 2 },
+    ack: 0,
+    seq: 3,
+  });
+  assert.deepEqual(b.replay, []);
+  assert.equal(stats.resumeFailed, 1);
+  assert.deepEqual(d.takeOffline("u")?.messages.map((m) => m.event), [ev(4)]);
+});
+
+Deno.test("Delivery: overflow of a detached session is reported at once and seen as a gap on resume", () => {
+  const { d, stats, losses } = setup({ maxMessages: 3 });
+  const a = d.attach("u", "c1", "conn1", 0);
+  d.detach(a.session, "conn1");
+  for (let i = 1; i <= 5; i++) d.hold("u", ev(i), 0);
+  assert.equal(stats.offlineDropped, 2);
+  assert.deepEqual(losses.map((l) => [l.reason, l.dropped]), [["overflow", 1], ["overflow", 1]]);
+  const b = d.attach("u", "c1", "conn2", 0);
+  assert.deepEqual(b.state.gap, { reason: "overflow", dropped: 2 });
+  assert.equal(b.state.resumed, false);
+  assert.equal(b.state.seq, 2);
+  assert.deepEqual(b.replay.map((m) => m.seq), [3, 4, 5]);
+});
+
+Deno.test("Delivery: overflow while connected is no loss when the client already had the messages", () => {
+  const { d, losses } = setup({ maxMessages: 2, maxBytes: 25 });
+  const a = d.attach("u", "c1", "conn1", 0);
+  for (let i = 1; i <= 4; i++) d.account(a.session, d.sequence(a.session, ev(i)), 10);
+  assert.equal(a.session.buffer.length, 2);
+  assert.equal(losses.length, 0, "written to an open socket: not reported");
+  d.detach(a.session, "conn1");
+  const b = d.attach("u", "c1", "conn2", 3);
+  assert.equal(b.state.resumed, true);
+  assert.deepEqual(b.replay.map((m) => m.seq), [4]);
+  // The byte bound drops the oldest too.
+  d.account(b.session, d.sequence(b.session, ev(5)), 20);
+  assert.deepEqual(b.session.buffer.map((m) => m.seq), [5]);
+});
+
+Deno.test("Delivery: an unknown session (evicted, server restarted) resumes with an unknown gap", () => {
+  const { d, stats } = setup();
+  const a = d.attach("u", "c9", "conn1", 57);
+  assert.deepEqual(a.state, {
+    resumed: false,
+    gap: { reason: "unknown", dropped: null },
+    ack: 0,
+    seq: 0,
+  });
+  assert.equal(stats.resumeFailed, 1);
+  // A client that claims more than this session ever sent is also treated as unknown.
+  d.account(a.session, d.sequence(a.session, ev(1)), 1);
+  d.detach(a.session, "conn1");
+  const b = d.attach("u", "c9", "conn2", 40);
+  assert.deepEqual(b.state.gap, { reason: "unknown", dropped: null });
+  assert.equal(b.state.seq, 1);
+  assert.deepEqual(b.replay, []);
+});
+
+Deno.test("Delivery: sessions are per uid and client id; a newer connection supersedes the old", () => {
+  const { d } = setup();
+  const a = d.attach("alice", "c1", "conn1", 0);
+  const other = d.attach("mallory", "c1", "conn2", 0);
+  assert.notEqual(
+    a.session,
+    other.session,
+    "a client id alone does not give another uid's messages",
+  );
+  const b = d.attach("alice", "c1", "conn3", 0);
+  assert.equal(b.session, a.session);
+  assert.equal(b.superseded, "conn1");
+  d.detach(a.session, "conn1"); // the old connection's late close changes nothing
+  assert.equal(a.session.conn, "conn3");
+});
+
+Deno.test("Delivery: the least recently used detached session is evicted beyond maxSessions", () => {
+  const { d, losses } = setup({ maxSessions: 2 });
+  const s1 = d.attach("u", "c1", "k1", 0);
+  d.account(s1.session, d.sequence(s1.session, ev(1)), 1);
+  d.detach(s1.session, "k1");
+  const s2 = d.attach("u", "c2", "k2", 0);
+  d.detach(s2.session, "k2");
+  d.attach("u", "c3", "k3", 0);
+  assert.equal(d.sessions, 2);
+  assert.equal(d.session("u", "c1"), undefined);
+  assert.deepEqual(losses, [{ reason: "evicted", uid: "u", clientId: "c1", dropped: 1 }]);
+  // Attached sessions are never evicted.
+  d.attach("u", "c4", "k4", 0);
+  d.attach("u", "c5", "k5", 0);
+  assert.ok(d.session("u", "c3") && d.session("u", "c4") && d.session("u", "c5"));
+});
+
+Deno.test("Delivery.received() drops duplicates and acks every ackEvery messages or after ackDelayMs", () => {
+  const { d, acks, stats, clock } = setup({ ackEvery: 3, ackDelayMs: 50 });
+  const a = d.attach("u", "c1", "conn1", 0);
+  assert.equal(d.received(a.session, 1), true);
+  assert.equal(d.received(a.session, 2), true);
+  assert.deepEqual(acks, []);
+  assert.equal(d.received(a.session, 2), false, "a re-sent duplicate");
+  assert.deepEqual(acks, [["conn1", 2]]);
+  assert.equal(stats.duplicatesDropped, 1);
+  assert.equal(d.received(a.session, 3), true);
+  clock.tick(49);
+  assert.equal(acks.length, 1);
+  clock.tick(1);
+  assert.deepEqual(acks, [["conn1", 2], ["conn1", 3]]);
+  // Dedup survives a reconnect; the handshake tells the client what the server has.
+  d.detach(a.session, "conn1");
+  const b = d.attach("u", "c1", "conn2", 0);
+  assert.equal(b.state.ack, 3);
+  assert.equal(d.received(b.session, 3), false);
+  assert.equal(d.received(b.session, 4), true);
+});
+
+Deno.test("Delivery offline buffer: per uid, bounded, oldest dropped, per-message TTL, reported", () => {
+  const { d, losses, stats, clock } = setup({ maxMessages: 3, ttlMs: 1000 });
+  for (let i = 1; i <= 4; i++) {
+    d.hold("bob", ev(i), 0);
+    clock.tick(100);
+  }
+  assert.equal(stats.offlineBuffered, 4);
+  assert.equal(stats.offlineDropped, 1);
+  assert.deepEqual(losses, [{ reason: "overflow", uid: "bob", clientId: null, dropped: 1 }]);
+  clock.tick(650); // t = 1050: message 2 (t = 100) is past its TTL at 1100, not yet
+  clock.tick(50);
+  assert.equal(stats.offlineExpired, 1);
+  const got = d.takeOffline("bob")!;
+  assert.deepEqual(got.messages.map((m) => m.event), [ev(3), ev(4)]);
+  assert.equal(got.overflow, 1);
+  assert.equal(got.expired, 1);
+  assert.equal(d.takeOffline("bob"), null);
+  assert.equal(clock.pending, 0);
+  // Delivered to a connection: nothing is held.
+  assert.equal(d.hold("bob", ev(5), 1), 0);
+  assert.equal(d.offlineUids, 0);
+});
+
+Deno.test("Delivery offline buffers are bounded globally: the least recently used uid goes", () => {
+  const { d, losses } = setup({ maxSessions: 2 });
+  d.hold("a", ev(1), 0);
+  d.hold("b", ev(1), 0);
+  d.hold("a", ev(2), 0);
+  d.hold("c", ev(1), 0);
+  assert.equal(d.offlineUids, 2);
+  assert.deepEqual(losses, [{ reason: "evicted", uid: "b", clientId: null, dropped: 1 }]);
+});
