@@ -22,8 +22,10 @@ filtered.addHandler("noop", async () => {});
 // (mitata's sync loops outrun the microtask drain).
 const enabled = new Telemetry({ minLevel: "info" });
 let handled = 0;
-enabled.addHandler("noop", async () => {
+// An async no-op handler: returns a settled promise, as an async sink would.
+enabled.addHandler("noop", () => {
   handled++;
+  return Promise.resolve();
 }, { mode: "sliding", bufferSize: 4096 });
 
 await configureLogTape({
@@ -77,8 +79,9 @@ const filteredBytesPerCall = heapDelta(1e7);
 async function endToEnd(n: number, round: number): Promise<{ callerNs: number; perSec: number }> {
   const tel = new Telemetry();
   let count = 0;
-  tel.addHandler("noop", async () => {
+  tel.addHandler("noop", () => {
     count++;
+    return Promise.resolve();
   }, { bufferSize: round });
   let caller = 0;
   const t0 = performance.now();
