@@ -7,7 +7,7 @@
 import type { ServerDialect } from "../dialects/dialect.ts";
 import type { Frame, Packer } from "../packers/packer.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
-import type { TimerHandle } from "../util/clock.ts";
+import type { Clock, TimerHandle } from "../util/clock.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import type { ServerSocket } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
@@ -16,6 +16,9 @@ import type { ConnectionWire } from "./wire.ts";
 import type { SharedFrame } from "../wire/compression.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
 import type { Session } from "./delivery.ts";
+
+/** How long a close waits for queued wire output (compression is asynchronous), in ms. */
+const CLOSE_FLUSH_MS = 5000;
 
 /** A server→client request waiting for its reply. */
 export interface PendingRequest {
@@ -53,6 +56,8 @@ export class Connection implements ConnectionInfo {
   gate: OutboundGate | null = null;
   /** Batching, compression and chunking, when negotiated. */
   wire: ConnectionWire | null = null;
+  /** The Hub's clock (bounds the flush before a close). */
+  clock: Clock | null = null;
   /** The resume session of this client id, when resume was negotiated (docs/delivery.md). */
   session: Session<Connection> | null = null;
 
@@ -150,13 +155,30 @@ export class Connection implements ConnectionInfo {
   /** Closes the socket; cleanup happens when the adapter reports the close. */
   close(code: number, reason: string): void {
     if (this.closed) return;
+    // What was sent before the close goes out before it: the batch, then the wire sender's
+    // queue (compression is asynchronous), bounded by CLOSE_FLUSH_MS for a peer that stopped
+    // reading.
+    this.wire?.batcher?.flush();
     this.closed = true;
     this.closeCode = code;
-    try {
-      this.socket.close(code, reason);
-    } catch {
-      // Already closing at the runtime level: the close event still comes.
-    }
+    const closeSocket = () => {
+      try {
+        this.socket.close(code, reason);
+      } catch {
+        // Already closing at the runtime level: the close event still comes.
+      }
+    };
+    const sender = this.wire?.sender;
+    if (!sender || sender.stats().queued === 0 || !this.clock) return closeSocket();
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      this.clock!.clearTimeout(timer);
+      closeSocket();
+    };
+    const timer = this.clock.setTimeout(finish, CLOSE_FLUSH_MS);
+    void sender.idle().then(finish);
   }
 
   /** A plain snapshot for applications. */

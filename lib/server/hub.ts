@@ -393,6 +393,7 @@ export class Hub {
 
   /** Puts the negotiated transforms between the connection and its socket. */
   #attachWire(conn: Connection, settings: WireSettings, socket: ServerSocket): void {
+    conn.clock = this.options.clock;
     conn.wire = new ConnectionWire(settings, this.options.wire, {
       socket,
       frame: (frame) => {
