@@ -124,6 +124,12 @@ export const CLOSE_CODES: Readonly<Record<number, CloseCodeSpec>> = {
     description:
       "Nothing was received within the heartbeat timeout; sent by sente-lite on both sides.",
   },
+  4409: {
+    class: "terminal",
+    name: "superseded",
+    description:
+      "A newer connection of the same client id resumed its session (another tab of the same client id, or a zombie socket); this one must not come back.",
+  },
   4029: {
     class: "rate-limited",
     name: "rate limited",
