@@ -54,6 +54,7 @@ export {
 export {
   CLOSE_SUPERSEDED,
   DELIVERY_DEFAULTS,
+  type DeliveryCounters,
   type DeliveryLoss,
   type DeliveryOptions,
   type LossReason,

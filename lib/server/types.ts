@@ -4,6 +4,7 @@
  * @module
  */
 import type { Event } from "../protocol/event.ts";
+import type { DeliveryCounters } from "./delivery.ts";
 
 /** A connection as applications see it. */
 export interface ConnectionInfo {
@@ -60,8 +61,8 @@ export interface EventMessage<T = unknown> {
 /** An event handler. Its return value (or resolved value), if not `undefined`, is the reply. */
 export type EventHandler<T = unknown> = (message: EventMessage<T>) => unknown;
 
-/** Counters of one server. */
-export interface ServerStats {
+/** Counters of one server (the delivery counters are described in docs/delivery.md). */
+export interface ServerStats extends DeliveryCounters {
   /** Open connections. */
   connections: number;
   /** Connected uids. */
@@ -90,18 +91,6 @@ export interface ServerStats {
   droppedFrames: number;
   /** Connections closed as slow consumers (policy `"close"`, code 1013). */
   slowConsumerCloses: number;
-  /** Messages buffered while their recipient had no open connection (docs/delivery.md). */
-  offlineBuffered: number;
-  /** Buffered messages dropped by overflow or eviction before they were delivered. */
-  offlineDropped: number;
-  /** Buffered messages discarded by the TTL. */
-  offlineExpired: number;
-  /** Reconnects that resumed without loss. */
-  resumed: number;
-  /** Reconnects that asked to resume and learned of a gap instead. */
-  resumeFailed: number;
-  /** Sequenced client messages dropped as duplicates (re-sent after a reconnect). */
-  duplicatesDropped: number;
 }
 
 /**

@@ -9,19 +9,9 @@ import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { createDemoServer } from "../../server.ts";
 import type { ServeHandle } from "../../server.ts";
-import { firstExisting, ignoreWithoutTool, requireTool, withTimeout } from "../_util.ts";
+import { ignoreWithoutTool, requireTool, withTimeout } from "../_util.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "../_browser.ts";
 
-const CHROMIUM = firstExisting([Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium"]);
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 /** Bound on every single browser step (launch, navigation, evaluate, waitForFunction). */
 const STEP_MS = 15_000;
 

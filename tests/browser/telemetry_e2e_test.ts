@@ -10,19 +10,8 @@ import { chromium } from "playwright-core";
 import { bundleModule } from "../../lib/demo/bundle.ts";
 import { createServer } from "../../lib/server/server.ts";
 import { telemetryPlugin } from "../../lib/telemetry/server_plugin.ts";
-import { firstExisting, ignoreWithoutTool, requireTool, waitFor, withTimeout } from "../_util.ts";
-
-const CHROMIUM = firstExisting([Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium"]);
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
+import { ignoreWithoutTool, requireTool, waitFor, withTimeout } from "../_util.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "../_browser.ts";
 
 declare const window: { run(url: string): Promise<string> };
 

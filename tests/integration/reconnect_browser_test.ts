@@ -9,10 +9,9 @@
 import assert from "node:assert/strict";
 import { type Browser, chromium } from "playwright-core";
 import { createDemoServer, type ServeHandle } from "../../server.ts";
-import { firstExisting, ignoreWithoutTool, requireTool, waitFor, withTimeout } from "../_util.ts";
+import { ignoreWithoutTool, requireTool, waitFor, withTimeout } from "../_util.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "../_browser.ts";
 
-const CHROMIUM = firstExisting([Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium"]);
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
 const STEP_MS = 15_000;
 
 const TEST_PAGE = `<!doctype html>

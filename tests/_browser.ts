@@ -1,0 +1,22 @@
+/**
+ * Headless Chromium for browser tests: where it is and the flags this machine needs (without the
+ * background-networking flags Chromium's own connections are refused, many at a time).
+ */
+import { firstExisting } from "./_util.ts";
+
+/** The Chromium executable (`CHROMIUM_PATH`, default `/usr/bin/chromium`), if present. */
+export const CHROMIUM: string | undefined = firstExisting([
+  Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium",
+]);
+
+/** Launch flags for headless Chromium on these machines and CI. */
+export const CHROMIUM_ARGS: string[] = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
