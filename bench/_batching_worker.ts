@@ -1,0 +1,50 @@
+/// <reference lib="deno.worker" />
+/**
+ * The client side of bench/batching.ts, in its own thread: connects with or without batching,
+ * then either sends `total` 64-byte events in bursts (c2s) or counts pushes until `total` (s2c).
+ */
+import { connect } from "../client.ts";
+
+/**
+ * Lets the event loop turn (I/O runs) without a timer: nested `setTimeout(0)` is clamped to
+ * 4 ms after five levels, which would make the benchmark measure the clamp.
+ */
+function turn(): Promise<void> {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
+}
+self.onmessage = async (e: MessageEvent) => {
+  const { url, batching, direction, total, burst } = e.data as {
+    url: string;
+    batching: boolean;
+    direction: "c2s" | "s2c";
+    total: number;
+    burst: number;
+  };
+  const client = connect(url, {
+    wire: batching ? { batching: true, compression: false, chunking: false } : false,
+    resume: false,
+    onError: () => {},
+  });
+  await client.ready;
+  if (direction === "s2c") {
+    let got = 0;
+    client.on("bench/e", () => {
+      if (++got === total) self.postMessage({ done: true });
+    });
+    self.postMessage({ ready: true });
+    return;
+  }
+  self.postMessage({ ready: true });
+  const data = { t: "x".repeat(24), n: 1 };
+  for (let sent = 0; sent < total; sent += burst) {
+    for (let i = 0; i < burst; i++) client.send("bench/e", data);
+    await turn(); // a burst, then the event loop turns
+  }
+};
