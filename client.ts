@@ -44,6 +44,7 @@ export type {
   ClientOptions,
   CsrfTokenProvider,
   ReconnectOptions,
+  TokenProvider,
   UrlProvider,
   WebSocketConstructor,
 } from "./lib/client/options.ts";

@@ -86,7 +86,7 @@ export type { ServeHandle, ServeOptions } from "./lib/adapters/types.ts";
 export type { RequestInfo } from "./lib/adapters/deno.ts";
 export type { AllowedOrigins } from "./lib/server/origin.ts";
 export type { Rate } from "./lib/server/rate_limit.ts";
-export { readToken, SUBPROTOCOL, tokenProtocol } from "./lib/server/token.ts";
+export { readToken, SUBPROTOCOL, tokenProtocol } from "./lib/protocol/token.ts";
 export type { BunServeConfig, BunServer, BunWebSocket, SocketData } from "./lib/adapters/bun.ts";
 export { createDemoServer } from "./lib/demo/demo.ts";
 export {

@@ -30,6 +30,7 @@ import type { Event } from "../protocol/event.ts";
 import { parseHandshakeData, type ResumeGap, type ServerInfo } from "../protocol/handshake.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
+import { SUBPROTOCOL, tokenProtocol } from "../protocol/token.ts";
 import type { Scope } from "../telemetry/telemetry.ts";
 import { clientFeatures, ClientWire } from "./wire.ts";
 import {
@@ -457,7 +458,7 @@ export class Client {
         );
       }
     }, this.#options.connectTimeoutMs);
-    const open = (raw: string | URL, csrfToken?: string) => {
+    const open = (raw: string | URL, csrfToken?: string, token?: string | null) => {
       if (generation !== this.#generation) return; // superseded while the provider ran
       let ws: WebSocket;
       let href = String(raw);
@@ -477,7 +478,11 @@ export class Client {
           if (this.#options.resume) url.searchParams.set("resume", String(this.#inSeq));
         }
         href = url.href;
-        ws = new this.#options.WebSocket(href);
+        // Browsers cannot set headers on an upgrade: the token travels as a subprotocol (not in
+        // the URL, which lands in logs); the server selects "sente-lite".
+        ws = token
+          ? new this.#options.WebSocket(href, [SUBPROTOCOL, tokenProtocol(token)])
+          : new this.#options.WebSocket(href);
       } catch (e) {
         this.#dispatch("error", `cannot open ${href}: ${toError(e).message}`);
         return;
@@ -507,21 +512,31 @@ export class Client {
     };
     const connect = (raw: string | URL) => {
       if (generation !== this.#generation) return;
-      const token = this.#isSente ? this.#options.csrfToken : undefined;
-      if (typeof token !== "function") return open(raw, token);
-      // Like Sente's `?csrf-token-or-fn`, a function is asked again on every attempt.
-      let result;
+      // Token providers (Sente's `?csrf-token-or-fn`, our `token`) are asked on every attempt.
+      const csrf = this.#isSente ? this.#options.csrfToken : undefined;
+      const token = this.#isSente ? undefined : this.#options.token;
+      if (typeof csrf !== "function" && typeof token !== "function") {
+        return open(raw, csrf, token);
+      }
+      const which = typeof csrf === "function" ? "csrfToken" : "token";
+      let results: [unknown, unknown];
       try {
-        result = token();
+        results = [
+          typeof csrf === "function" ? csrf() : csrf,
+          typeof token === "function" ? token() : token,
+        ];
       } catch (e) {
-        this.#dispatch("error", `csrfToken provider failed: ${toError(e).message}`);
+        this.#dispatch("error", `${which} provider failed: ${toError(e).message}`);
         return;
       }
-      Promise.resolve(result).then((csrf) => open(raw, csrf), (e) => {
-        if (generation === this.#generation) {
-          this.#dispatch("error", `csrfToken provider failed: ${toError(e).message}`);
-        }
-      });
+      Promise.all(results).then(
+        ([c, t]) => open(raw, c as string | undefined, t as string | null | undefined),
+        (e) => {
+          if (generation === this.#generation) {
+            this.#dispatch("error", `${which} provider failed: ${toError(e).message}`);
+          }
+        },
+      );
     };
     const provider = this.#url;
     if (typeof provider !== "function") return connect(provider);

@@ -26,6 +26,9 @@ export type UrlProvider = string | URL | (() => string | URL | Promise<string | 
  */
 export type ClientDialect = "sente-lite" | "sente";
 
+/** An access token, or an (async) function giving one; called on every connection attempt. */
+export type TokenProvider = string | (() => string | null | Promise<string | null>);
+
 /** A CSRF token, or an (async) function giving one; functions are called on every connection attempt. */
 export type CsrfTokenProvider = string | (() => string | Promise<string>);
 
@@ -83,6 +86,15 @@ export interface ClientOptions {
    * @default {undefined} (no `csrf-token` parameter)
    */
   csrfToken?: CsrfTokenProvider;
+  /**
+   * An access token for the server's `authenticate` hook (read there with `readToken`), or an
+   * (async) function giving one, asked again on every connection attempt so a refreshed token is
+   * used after a reconnect; `null` sends none. It travels in the `Sec-WebSocket-Protocol` header
+   * (`sente-lite.token.<base64url>`), which browsers allow and servers do not log. Ignored in the
+   * `"sente"` dialect (use `csrfToken`).
+   * @default {undefined} (no token)
+   */
+  token?: TokenProvider;
   /**
    * The packer; its name is sent as the `packer` parameter. Required in the `"sente"` dialect
    * (`ednPacker()` from `./edn`, Sente's default, or `transitPacker()` from `./transit`), so the
@@ -199,12 +211,13 @@ export interface ResolvedReconnectOptions extends ResolvedBackoffOptions {
 
 /** Options with every default filled in. */
 export type ResolvedClientOptions =
-  & Required<Omit<ClientOptions, "reconnect" | "heartbeat" | "csrfToken" | "resume">>
+  & Required<Omit<ClientOptions, "reconnect" | "heartbeat" | "csrfToken" | "token" | "resume">>
   & {
     resume: Required<ClientResumeOptions> | false;
     reconnect: ResolvedReconnectOptions;
     heartbeat: Required<ClientHeartbeatOptions>;
     csrfToken: CsrfTokenProvider | undefined;
+    token: TokenProvider | undefined;
   };
 
 /** Sente's client keep-alive (`:ws-kalive-ms` 20000 halved, then `:ws-ping-timeout-ms` 5000). */
@@ -277,10 +290,18 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   if (csrfToken !== undefined && typeof csrfToken !== "string" && typeof csrfToken !== "function") {
     throw new TypeError(`csrfToken must be a string or a function, got ${typeof csrfToken}`);
   }
+  const token = options.token;
+  if (
+    token !== undefined && token !== null && typeof token !== "string" &&
+    typeof token !== "function"
+  ) {
+    throw new TypeError(`token must be a string or a function, got ${typeof token}`);
+  }
   const o: ResolvedClientOptions = {
     clientId: options.clientId ?? crypto.randomUUID(),
     dialect,
     csrfToken,
+    token: token ?? undefined,
     packer: options.packer ?? jsonPacker,
     params: options.params ?? {},
     requestTimeoutMs: options.requestTimeoutMs ?? 10_000,

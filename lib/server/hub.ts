@@ -44,7 +44,7 @@ import {
 import { decodeClientBatch } from "../wire/batch_frame.ts";
 import { ReassemblyBudget } from "../wire/chunking.ts";
 import { SharedFrame } from "../wire/compression.ts";
-import { offeredProtocols, SUBPROTOCOL } from "./token.ts";
+import { offeredProtocols, SUBPROTOCOL } from "../protocol/token.ts";
 import { Connection } from "./connection.ts";
 import {
   type Attachment,

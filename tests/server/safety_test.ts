@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { rawPeer } from "../_peer.ts";
+import { connect } from "../../lib/client/client.ts";
 import { startServer } from "../_server.ts";
-import { readToken, SUBPROTOCOL, tokenProtocol } from "../../lib/server/token.ts";
+import { readToken, SUBPROTOCOL, tokenProtocol } from "../../lib/protocol/token.ts";
 
 Deno.test("Hub refuses a cross-origin upgrade with 403 when origins are restricted", async () => {
   await using t = await startServer({ allowedOrigins: ["https://app.example"] });
@@ -87,4 +88,32 @@ Deno.test("Hub limits connections per uid and per IP with HTTP 429", async () =>
   assert.match(await third.text(), /from this address/);
   await a.close();
   await b.close();
+});
+
+Deno.test("Client token providers are asked on every attempt; the server reads the token", async () => {
+  const seen: (string | null)[] = [];
+  await using t = await startServer({
+    authenticate: (req) => {
+      const token = readToken(req);
+      seen.push(token);
+      return token === "expired" ? "nobody" : token?.replace("token-for-", "");
+    },
+  });
+  let n = 0;
+  const client = connect(t.url, {
+    token: async () => {
+      await Promise.resolve();
+      return n++ === 0 ? "token-for-alice" : "token-for-alice-2";
+    },
+    reconnect: { initialDelayMs: 5, maxDelayMs: 10 },
+  });
+  assert.equal((await client.ready).uid, "alice");
+  const reopened = new Promise<unknown>((resolve) => {
+    client.on("chsk/handshake", (h) => resolve((h as { uid: string }).uid));
+  });
+  t.server.closeAll(1012, "restart");
+  assert.equal(await reopened, "alice-2");
+  assert.deepEqual(seen, ["token-for-alice", "token-for-alice-2"]);
+  client.close();
+  assert.throws(() => connect(t.url, { token: 42 as unknown as string }), TypeError);
 });

@@ -1,3 +1,4 @@
+// This module is browser compatible.
 /**
  * Reading an access token from an upgrade request: the `Authorization: Bearer` header (Deno,
  * Bun, Node clients), the `token` query parameter, or the `Sec-WebSocket-Protocol` header —

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { offeredProtocols, readToken, tokenProtocol } from "../../lib/server/token.ts";
+import { offeredProtocols, readToken, tokenProtocol } from "../../lib/protocol/token.ts";
 
 Deno.test("readToken() reads Bearer headers, token subprotocols and the query, in that order", () => {
   const url = "http://h/chsk?client-id=c&token=from-query";
