@@ -288,3 +288,126 @@ export async function fuzz(count: number, seed: number): Promise<FuzzReport> {
   report.seconds = Math.round((performance.now() - started) / 100) / 10;
   return report;
 }
+
+/** What the wire fuzzer measured. */
+export interface WireFuzzReport {
+  frames: number;
+  answersByCode: Record<string, number>;
+  closes: Record<string, number>;
+  unexpected: string[];
+  goodRoundTrips: number;
+  heapGrowthMb: number;
+}
+
+/** Answers a bad binary frame may get once chunking and compression are negotiated. */
+const WIRE_ANSWERS = new Set([
+  "bad-frame",
+  "decompress-failed",
+  "bad-chunk",
+  "chunk-evicted",
+  "chunk-timeout",
+  "unpack-failed",
+  "bad-envelope",
+  "bad-event",
+  "no-handler",
+  "reserved-event",
+  "bad-request",
+  "unknown-cb",
+]);
+
+const u32 = (n: number) => [n >>> 24 & 255, n >>> 16 & 255, n >>> 8 & 255, n & 255];
+/** Binary frames for a peer that negotiated chunking and compression: lying chunk headers too. */
+export const wireFrames: fc.Arbitrary<Uint8Array> = fc.oneof(
+  // Chunk frames whose header may lie about index, count, total or its own length.
+  fc.record({
+    id: fc.nat(3),
+    index: fc.oneof(fc.nat(4), fc.nat()),
+    count: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.nat()),
+    total: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.nat(), fc.constant(0xffff_ffff)),
+    body: fc.uint8Array({ maxLength: 300 }),
+  }).map(({ id, index, count, total, body }) =>
+    new Uint8Array([3, ...u32(id), ...u32(index), ...u32(count), ...u32(total), ...body])
+  ),
+  // Consistent chunk headers (so reassembly state builds up and completes) with random bodies.
+  fc.record({ id: fc.nat(3), count: fc.integer({ min: 1, max: 3 }), seed: fc.nat() }).chain((
+    { id, count, seed },
+  ) => {
+    const total = count * 20 + (seed % 20);
+    const index = seed % count;
+    const start = Math.floor(index * total / count);
+    const end = Math.floor((index + 1) * total / count);
+    return fc.uint8Array({ minLength: end - start, maxLength: end - start }).map((body) =>
+      new Uint8Array([3, ...u32(id), ...u32(index), ...u32(count), ...u32(total), ...body])
+    );
+  }),
+  // Compressed-frame flags with garbage, unknown flags, empty frames.
+  fc.tuple(fc.constantFrom(0, 1, 2), fc.uint8Array({ maxLength: 200 })).map(([flag, b]) =>
+    new Uint8Array([flag, ...b])
+  ),
+  fc.tuple(fc.integer({ min: 4, max: 255 }), fc.uint8Array({ maxLength: 50 })).map(([flag, b]) =>
+    new Uint8Array([flag, ...b])
+  ),
+  fc.constant(new Uint8Array(0)),
+);
+
+/** Sends `count` generated binary frames to a peer that negotiated chunking and compression. */
+export async function fuzzWire(count: number, seed: number): Promise<WireFuzzReport> {
+  await using t = await startServer({ maxProtocolErrors: 1_000_000_000, rateLimit: false });
+  t.server.on("fuzz/echo", (msg) => msg.data ?? null);
+  const report: WireFuzzReport = {
+    frames: 0,
+    answersByCode: {},
+    closes: {},
+    unexpected: [],
+    goodRoundTrips: 0,
+    heapGrowthMb: 0,
+  };
+  const wireUrl = (u: string) =>
+    `${u}?client-id=${crypto.randomUUID()}&packer=json&wire=compression:deflate-raw,chunking`;
+  const openWire = async () => {
+    const p = new RawPeer(wireUrl(t.url));
+    await p.opened;
+    await p.next();
+    return p;
+  };
+  let peer = await openWire();
+  const good = await open(t.url);
+  (globalThis as { gc?: () => void }).gc?.();
+  const heapBefore = Deno.memoryUsage().heapUsed;
+  const samples = fc.sample(wireFrames, { numRuns: count, seed });
+  for (let i = 0; i < samples.length; i++) {
+    peer.send(samples[i]);
+    peer.send(`[["chsk/ws-ping"],"end-${i}"]`);
+    for (;;) {
+      let text: string;
+      try {
+        text = await peer.next(5000);
+      } catch {
+        const code = String(peer.closeEvent?.code);
+        report.closes[code] = (report.closes[code] ?? 0) + 1;
+        if (code !== "1009") report.unexpected.push(`frame ${i}: closed with ${code}`);
+        peer = await openWire();
+        break;
+      }
+      if (text === `["pong","end-${i}"]`) break;
+      const answer = JSON.parse(text) as [[[string, Record<string, unknown>]]];
+      const [[[id, body]]] = answer;
+      const code = String(body?.code);
+      if (id !== "sente-lite/error" || !WIRE_ANSWERS.has(code)) {
+        report.unexpected.push(`frame ${i}: ${text.slice(0, 160)}`);
+      } else report.answersByCode[code] = (report.answersByCode[code] ?? 0) + 1;
+    }
+    report.frames++;
+    if (i % 50 === 0) {
+      good.send(`[["fuzz/echo",${i}],"g${i}"]`);
+      const text = await good.next(5000);
+      if (text !== `[${i},"g${i}"]`) report.unexpected.push(`good client got ${text}`);
+      else report.goodRoundTrips++;
+    }
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+  report.heapGrowthMb = Math.round((Deno.memoryUsage().heapUsed - heapBefore) / 1e5) / 10;
+  await peer.close();
+  await good.close();
+  return report;
+}
