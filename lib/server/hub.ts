@@ -30,6 +30,7 @@ import { randomHex } from "../util/ids.ts";
 import type { Scope } from "../telemetry/telemetry.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import { ChannelRegistry, isChannelId } from "./channels.ts";
+import { channelEvent, type ChannelHost } from "./channel_events.ts";
 import { originAllowed } from "./origin.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
@@ -127,6 +128,8 @@ export class Hub {
   #uids = new UidRegistry<Connection>();
   #channels = new ChannelRegistry<Connection>();
   #ips = new Map<string, number>();
+  /** What the channel events (lib/server/channel_events.ts) use of the Hub. */
+  #channelHost: ChannelHost;
   /** Reassembly memory shared by every connection (chunked messages in flight). */
   #reassemblyBudget: ReassemblyBudget | undefined;
   #packers: Map<string, Packer>;
@@ -163,6 +166,16 @@ export class Hub {
     this.options = resolveServerOptions(options);
     this.#packers = new Map(this.options.packers.map((p) => [p.name, p]));
     this.#tel = this.options.telemetry.scope("sente-lite.server");
+    this.#channelHost = {
+      registry: this.#channels,
+      maxSubscriptions: this.options.maxSubscriptionsPerConnection,
+      authorize: this.options.authorizeChannel,
+      count: (code) => this.#count(code),
+      protocolError: (conn, error) => this.#protocolError(conn, error),
+      sendError: (conn, error) => this.#sendError(conn, error),
+      publish: (channel, data, from, except) => this.#publish(channel, data, from, except),
+      changed: () => void (this.#stats.channels = this.#channels.size),
+    };
     if (this.options.delivery) {
       this.#delivery = new Delivery<Connection>(this.options.delivery, this.options.clock, {
         loss: (loss) => this.#deliveryLoss(loss),
@@ -664,7 +677,7 @@ export class Hub {
       case "sente-lite/subscribe":
       case "sente-lite/unsubscribe":
       case "sente-lite/publish":
-        this.#channelEvent(conn, id, data, cbId).catch((e) => {
+        channelEvent(this.#channelHost, conn, id, data, cbId).catch((e) => {
           this.options.onError(e, { where: id });
           this.#sendError(conn, new ProtocolError("handler-error", `${id} failed`, cbId));
         });
@@ -681,72 +694,6 @@ export class Hub {
       default:
         return false;
     }
-  }
-
-  async #channelEvent(
-    conn: Connection,
-    id: string,
-    data: unknown,
-    cbId: string | null,
-  ): Promise<void> {
-    const d = (data ?? {}) as Record<string, unknown>;
-    const channel = typeof data === "object" && data !== null ? d["channel-id"] : undefined;
-    if (!isChannelId(channel)) {
-      this.#protocolError(
-        conn,
-        new ProtocolError("bad-request", `${id} needs {"channel-id": <non-empty string>}`, cbId),
-      );
-      return;
-    }
-    // Answers go back as a reply when the client asked for one, else as the original
-    // sente-lite's `sente-lite/subscribed` event (publish has no ack there).
-    const answer = (body: Record<string, unknown>) => {
-      const value = { "channel-id": channel, ...body };
-      if (cbId !== null) conn.send({ type: "reply", cbId, value });
-      else if (id !== "sente-lite/publish") {
-        conn.send({ type: "push", events: [["sente-lite/subscribed", value]] });
-      } else if (body.success === false) {
-        this.#sendError(conn, new ProtocolError("forbidden", `publish to ${channel} denied`));
-      }
-    };
-    if (id === "sente-lite/unsubscribe") {
-      this.#unsubscribe(conn, channel);
-      answer({ success: true });
-      return;
-    }
-    const action = id === "sente-lite/subscribe" ? "subscribe" : "publish";
-    if (action === "subscribe" && !conn.channels.has(channel)) {
-      if (conn.channels.size >= this.options.maxSubscriptionsPerConnection) {
-        this.#count("limit-exceeded");
-        answer({ success: false, error: "max-subscriptions-per-conn" });
-        return;
-      }
-    }
-    const authorize = this.options.authorizeChannel;
-    if (authorize) {
-      const ok = await authorize({ action, channel, connection: conn, data: d["data"] });
-      if (!ok) {
-        this.#count("forbidden");
-        answer({ success: false, error: "forbidden" });
-        return;
-      }
-    }
-    if (conn.closed) return;
-    if (action === "subscribe") {
-      if (this.#channels.add(channel, conn)) conn.channels.add(channel);
-      this.#stats.channels = this.#channels.size;
-      answer({ success: true });
-    } else {
-      const except = d["exclude-sender?"] === true ? [conn.id] : [];
-      const delivered = this.#publish(channel, d["data"], conn.id, except);
-      answer({ success: true, delivered });
-    }
-  }
-
-  #unsubscribe(conn: Connection, channel: string): void {
-    this.#channels.remove(channel, conn);
-    conn.channels.delete(channel);
-    this.#stats.channels = this.#channels.size;
   }
 
   #clientReply(conn: Connection, data: unknown): void {

@@ -1,0 +1,99 @@
+/**
+ * The channel extension events a client sends: `sente-lite/subscribe`, `sente-lite/unsubscribe`
+ * and `sente-lite/publish` (docs/PROTOCOL.md §3.1), with limits and the authorization hook.
+ *
+ * Answers go back as a reply when the client sent a callback id, else (as the original
+ * sente-lite's clients expect) as a `sente-lite/subscribed` push; a publish has no ack there.
+ *
+ * @module
+ */
+import { ProtocolError } from "../protocol/errors.ts";
+import { type ChannelRegistry, isChannelId } from "./channels.ts";
+import type { Connection } from "./connection.ts";
+import type { ChannelAuthorization } from "./options.ts";
+
+/** What the channel events need from the Hub. */
+export interface ChannelHost {
+  /** Subscriber sets. */
+  readonly registry: ChannelRegistry<Connection>;
+  /** Channels one connection may be subscribed to. */
+  readonly maxSubscriptions: number;
+  /** The authorization hook, if any. */
+  readonly authorize: ((request: ChannelAuthorization) => boolean | Promise<boolean>) | undefined;
+  /** Counts an error code in the stats. */
+  count(code: string): void;
+  /** Answers a bad request (counted, limited, sent as an error event). */
+  protocolError(conn: Connection, error: ProtocolError): void;
+  /** Sends an error event without counting it as the peer's fault. */
+  sendError(conn: Connection, error: ProtocolError): void;
+  /** Publishes to a channel; returns how many subscribers got it. */
+  publish(channel: string, data: unknown, from: string | null, except: string[]): number;
+  /** The number of channels changed. */
+  changed(): void;
+}
+
+/** Removes `conn` from `channel`. */
+export function unsubscribe(host: ChannelHost, conn: Connection, channel: string): void {
+  host.registry.remove(channel, conn);
+  conn.channels.delete(channel);
+  host.changed();
+}
+
+/** Handles one channel event from `conn`. */
+export async function channelEvent(
+  host: ChannelHost,
+  conn: Connection,
+  id: string,
+  data: unknown,
+  cbId: string | null,
+): Promise<void> {
+  const d = (data ?? {}) as Record<string, unknown>;
+  const channel = typeof data === "object" && data !== null ? d["channel-id"] : undefined;
+  if (!isChannelId(channel)) {
+    host.protocolError(
+      conn,
+      new ProtocolError("bad-request", `${id} needs {"channel-id": <non-empty string>}`, cbId),
+    );
+    return;
+  }
+  const answer = (body: Record<string, unknown>) => {
+    const value = { "channel-id": channel, ...body };
+    if (cbId !== null) conn.send({ type: "reply", cbId, value });
+    else if (id !== "sente-lite/publish") {
+      conn.send({ type: "push", events: [["sente-lite/subscribed", value]] });
+    } else if (body.success === false) {
+      host.sendError(conn, new ProtocolError("forbidden", `publish to ${channel} denied`));
+    }
+  };
+  if (id === "sente-lite/unsubscribe") {
+    unsubscribe(host, conn, channel);
+    answer({ success: true });
+    return;
+  }
+  const action = id === "sente-lite/subscribe" ? "subscribe" : "publish";
+  if (action === "subscribe" && !conn.channels.has(channel)) {
+    if (conn.channels.size >= host.maxSubscriptions) {
+      host.count("limit-exceeded");
+      answer({ success: false, error: "max-subscriptions-per-conn" });
+      return;
+    }
+  }
+  if (host.authorize) {
+    const ok = await host.authorize({ action, channel, connection: conn, data: d["data"] });
+    if (!ok) {
+      host.count("forbidden");
+      answer({ success: false, error: "forbidden" });
+      return;
+    }
+  }
+  if (conn.closed) return;
+  if (action === "subscribe") {
+    if (host.registry.add(channel, conn)) conn.channels.add(channel);
+    host.changed();
+    answer({ success: true });
+  } else {
+    const except = d["exclude-sender?"] === true ? [conn.id] : [];
+    const delivered = host.publish(channel, d["data"], conn.id, except);
+    answer({ success: true, delivered });
+  }
+}
