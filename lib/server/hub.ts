@@ -20,7 +20,7 @@ import {
   isExtensionId,
   isReservedId,
 } from "../protocol/event.ts";
-import { ClosedError, ProtocolError, ServerError, TimeoutError } from "../protocol/errors.ts";
+import { ClosedError, ProtocolError } from "../protocol/errors.ts";
 import { eventValue, PONG, type ServerMessage } from "../protocol/envelope.ts";
 import type { ServerDialect } from "../dialects/dialect.ts";
 import { selectDialect } from "../dialects/select.ts";
@@ -30,6 +30,7 @@ import { randomHex } from "../util/ids.ts";
 import type { Scope } from "../telemetry/telemetry.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import { ChannelRegistry, isChannelId } from "./channels.ts";
+import { sendRequest, settleReply } from "./requests.ts";
 import { channelEvent, type ChannelHost } from "./channel_events.ts";
 import { originAllowed } from "./origin.ts";
 import { TokenBucket } from "./rate_limit.ts";
@@ -683,7 +684,10 @@ export class Hub {
         });
         return true;
       case "sente-lite/reply":
-        this.#clientReply(conn, data);
+        {
+          const error = settleReply(conn, data);
+          if (error) this.#protocolError(conn, error);
+        }
         return true;
       case "sente-lite/msg":
         this.#sequencedIn(conn, data, cbId);
@@ -694,25 +698,6 @@ export class Hub {
       default:
         return false;
     }
-  }
-
-  #clientReply(conn: Connection, data: unknown): void {
-    const d = data as Record<string, unknown> | null;
-    const cb = typeof d === "object" && d !== null ? d["cb-id"] : undefined;
-    if (typeof cb !== "string") {
-      this.#protocolError(conn, new ProtocolError("bad-request", `sente-lite/reply needs "cb-id"`));
-      return;
-    }
-    const pending = conn.pending.get(cb);
-    if (!pending) {
-      this.#protocolError(conn, new ProtocolError("unknown-cb", `no pending request ${cb}`));
-      return;
-    }
-    pending.cleanup();
-    const err = d!["error"] as Record<string, unknown> | undefined;
-    if (err && typeof err === "object") {
-      pending.reject(new ServerError(String(err.code ?? "error"), String(err.message ?? "")));
-    } else pending.resolve(d!["value"]);
   }
 
   // ---------------------------------------------------------------- errors and close
@@ -1027,33 +1012,7 @@ export class Hub {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
     options.signal?.throwIfAborted();
-    // Unique per connection by construction: no random bytes and no collision loop.
-    const cb = (conn.nextCbId++).toString(36);
-    return new Promise((resolve, reject) => {
-      const clock = this.options.clock;
-      const onAbort = () => {
-        cleanup();
-        reject(options.signal!.reason);
-      };
-      const cleanup = () => {
-        conn.pending.delete(cb);
-        clock.clearTimeout(timer);
-        options.signal?.removeEventListener("abort", onAbort);
-      };
-      const timer = clock.setTimeout(() => {
-        cleanup();
-        reject(new TimeoutError(`no reply to ${id} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      conn.pending.set(cb, { resolve, reject, timer, cleanup });
-      const event = { "cb-id": cb, event: [id, data ?? null], "timeout-ms": timeoutMs };
-      if (
-        !conn.send({ type: "push", events: [["sente-lite/request", event]] })
-      ) {
-        cleanup();
-        reject(new ClosedError(`connection ${connId} is not open`));
-      }
-    });
+    return sendRequest(conn, this.options.clock, id, data, timeoutMs, options.signal);
   }
 
   // ---------------------------------------------------------------- queries and close
