@@ -24,6 +24,7 @@
 
 export { ednPacker, type EdnPackerOptions } from "./lib/packers/edn.ts";
 export { Keyword, keyword } from "./lib/packers/keyword.ts";
-export { type ClojureDataOptions, Uuid } from "./lib/packers/_values.ts";
+export type { ClojureDataOptions } from "./lib/packers/_values.ts";
+export { Uuid } from "./lib/packers/uuid.ts";
 export type { EnvelopeShape } from "./lib/packers/_keywordize.ts";
 export type { Frame, Packer } from "./lib/packers/packer.ts";

@@ -20,6 +20,7 @@
 
 export { transitPacker, type TransitPackerOptions } from "./lib/packers/transit.ts";
 export { Keyword, keyword } from "./lib/packers/keyword.ts";
-export { type ClojureDataOptions, Uuid } from "./lib/packers/_values.ts";
+export type { ClojureDataOptions } from "./lib/packers/_values.ts";
+export { Uuid } from "./lib/packers/uuid.ts";
 export type { EnvelopeShape } from "./lib/packers/_keywordize.ts";
 export type { Frame, Packer } from "./lib/packers/packer.ts";

@@ -1,59 +1,16 @@
 // This module is browser compatible.
 /**
- * Shared pieces of the Clojure-data packers (Transit and EDN): the {@linkcode Uuid} wrapper, the
- * options both accept, and the rules that turn read values into plain JavaScript.
+ * Shared pieces of the Clojure-data packers (Transit and EDN): the options both accept, and the
+ * rules that turn read values into plain JavaScript.
  *
  * @module
  */
 
 import { Keyword } from "./keyword.ts";
+import { Uuid, UUID_TEXT } from "./uuid.ts";
+
+export { Uuid } from "./uuid.ts";
 import type { EnvelopeShape } from "./_keywordize.ts";
-
-const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * A UUID that travels as a Clojure UUID (`#uuid "…"` in EDN, `"~u…"` in Transit) instead of a
- * string. Unpacking returns these only with `uuids: "uuid"`.
- *
- * @example Usage
- * ```ts
- * import { Uuid } from "./_values.ts";
- *
- * const id = new Uuid("6f1c2d3e-0000-4000-8000-000000000000");
- * console.log(String(id)); // "6f1c2d3e-0000-4000-8000-000000000000"
- * ```
- */
-export class Uuid {
-  /** The canonical text, e.g. `"6f1c2d3e-0000-4000-8000-000000000000"`. */
-  readonly value: string;
-
-  /**
-   * Wraps UUID text (8-4-4-4-12 hex digits, any case; kept as given).
-   *
-   * @throws {TypeError} When `value` is not UUID text.
-   */
-  constructor(value: string) {
-    if (typeof value !== "string" || !UUID_TEXT.test(value)) {
-      throw new TypeError(`Cannot make a UUID from text: ${JSON.stringify(value)}`);
-    }
-    this.value = value;
-  }
-
-  /** Whether `other` is a UUID with the same text, ignoring case. */
-  equals(other: unknown): boolean {
-    return other instanceof Uuid && other.value.toLowerCase() === this.value.toLowerCase();
-  }
-
-  /** The UUID text. */
-  toString(): string {
-    return this.value;
-  }
-
-  /** The UUID text, so a `Uuid` passes through the JSON packer as a string. */
-  toJSON(): string {
-    return this.value;
-  }
-}
 
 /**
  * Options shared by the Transit and EDN packers: which values are written as keywords, and what

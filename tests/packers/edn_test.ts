@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { parseEDNString } from "edn-data";
 import { ednPacker } from "../../lib/packers/edn.ts";
 import { Keyword, keyword } from "../../lib/packers/keyword.ts";
-import { Uuid } from "../../lib/packers/_values.ts";
+import { Uuid } from "../../lib/packers/uuid.ts";
 
 /** sente-wire.md §3.2: every Sente 1.21 message, as a JS value and as EDN. */
 const SENTE_VECTORS: [string, unknown, string][] = [

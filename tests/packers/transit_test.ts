@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { transitPacker } from "../../lib/packers/transit.ts";
 import { Keyword, keyword } from "../../lib/packers/keyword.ts";
-import { Uuid } from "../../lib/packers/_values.ts";
+import { Uuid } from "../../lib/packers/uuid.ts";
 
 /** sente-wire.md §3.2: every Sente 1.21 message, as a JS value and as Transit-JSON. */
 const SENTE_VECTORS: [string, unknown, string][] = [
