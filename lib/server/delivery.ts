@@ -159,6 +159,8 @@ export class Session<C> {
   lostThrough = 0;
   /** The attached connection, `null` while disconnected. */
   conn: C | null = null;
+  /** Channels kept for the client while it is disconnected (so it misses no channel message). */
+  channels: Set<string> = new Set();
   /** `true` once the TTL ran out while disconnected: its messages are gone, it keeps no more. */
   expired = false;
   /** @internal TTL timer while disconnected. */
@@ -211,6 +213,8 @@ export interface DeliveryHost<C> {
   loss(loss: DeliveryLoss): void;
   /** Sends `["sente-lite/ack", {"seq": seq}]` to the connection. */
   ack(conn: C, seq: number): void;
+  /** A disconnected session expired or was evicted: it will not resume. */
+  ended?(session: Session<C>): void;
 }
 
 /** The byte estimate of an event held without a connection: its JSON size (0 if not JSON). */
@@ -417,6 +421,7 @@ export class Delivery<C> {
     this.#clear(session);
     session.expired = true;
     this.#unlive(session);
+    this.#host.ended?.(session);
     if (n > 0) this.#lose("expired", session.uid, session.clientId, n);
   }
 
@@ -437,6 +442,7 @@ export class Delivery<C> {
       this.#sessions.delete(key);
       this.#clock.clearTimeout(session.timer);
       this.#unlive(session);
+      this.#host.ended?.(session);
       const n = session.expired ? 0 : session.buffer.length;
       this.#clear(session);
       if (n > 0) this.#lose("evicted", session.uid, session.clientId, n);

@@ -129,6 +129,8 @@ export class Hub {
   #uids = new UidRegistry<Connection>();
   #channels = new ChannelRegistry<Connection>();
   #ips = new Map<string, number>();
+  /** Resume sessions keeping channel subscriptions while disconnected, by channel. */
+  #keptSubs = new Map<string, Set<Session<Connection>>>();
   /** What the channel events (lib/server/channel_events.ts) use of the Hub. */
   #channelHost: ChannelHost;
   /** Reassembly memory shared by every connection (chunked messages in flight). */
@@ -181,6 +183,7 @@ export class Hub {
       this.#delivery = new Delivery<Connection>(this.options.delivery, this.options.clock, {
         loss: (loss) => this.#deliveryLoss(loss),
         ack: (conn, seq) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq }]] }),
+        ended: (session) => this.#forgetChannels(session),
       }, this.#stats);
     }
     const wire = this.options.wire;
@@ -758,6 +761,16 @@ export class Hub {
     }
     this.#stats.connections = this.#conns.size;
     for (const channel of conn.channels) this.#channels.remove(channel, conn);
+    const session = conn.session;
+    if (session !== null && session.conn === null && !session.expired) {
+      // A resumable client keeps its channels: messages wait in its session until it is back.
+      for (const channel of conn.channels) {
+        session.channels.add(channel);
+        let set = this.#keptSubs.get(channel);
+        if (!set) this.#keptSubs.set(channel, set = new Set());
+        set.add(session);
+      }
+    }
     conn.channels.clear();
     this.#stats.channels = this.#channels.size;
     for (const pending of [...conn.pending.values()]) {
@@ -801,6 +814,14 @@ export class Hub {
       old.close(CLOSE_SUPERSEDED, "superseded by a newer connection of this client id");
     }
     for (const entry of attachment.replay) this.#sendSequenced(conn, entry);
+    const session = attachment.session;
+    for (const channel of session.channels) {
+      this.#keptSubs.get(channel)?.delete(session);
+      if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
+      if (this.#channels.add(channel, conn)) conn.channels.add(channel);
+    }
+    session.channels.clear();
+    this.#stats.channels = this.#channels.size;
     const state = attachment.state;
     this.#tel.event("sente-lite/resume", {
       level: state.gap ? "info" : "debug",
@@ -985,11 +1006,32 @@ export class Hub {
 
   #publish(channel: string, data: unknown, from: string | null, except: string[]): number {
     const msg = { "channel-id": channel, data: data ?? null, from };
-    return this.#fanOut(
+    const event: Event = ["sente-lite/channel-msg", msg];
+    let n = this.#fanOut(
       this.#channels.members(channel),
-      { type: "push", events: [["sente-lite/channel-msg", msg]] },
+      { type: "push", events: [event] },
       except.length ? new Set(except) : undefined,
     );
+    const kept = this.#keptSubs.get(channel);
+    if (kept && this.#delivery) {
+      const bytes = estimateBytes(event);
+      for (const session of kept) {
+        const entry = this.#delivery.sequence(session, event);
+        this.#delivery.account(session, entry, bytes);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** A session that will not resume gives up the channels it kept. */
+  #forgetChannels(session: Session<Connection>): void {
+    for (const channel of session.channels) {
+      const set = this.#keptSubs.get(channel);
+      set?.delete(session);
+      if (set?.size === 0) this.#keptSubs.delete(channel);
+    }
+    session.channels.clear();
   }
 
   /**
