@@ -18,14 +18,12 @@
  *
  * @module
  */
+export { Client, connect, type ConnectionState } from "./lib/client/client.ts";
 export {
   type ChannelContext,
   type ChannelHandler,
-  Client,
   type ClientRequestOptions,
   type ClientStats,
-  connect,
-  type ConnectionState,
   type Handshake,
   HANDSHAKE_EVENT,
   type PushContext,
@@ -37,7 +35,7 @@ export {
   type SendResult,
   STATE_EVENT,
   type StateChange,
-} from "./lib/client/client.ts";
+} from "./lib/client/types.ts";
 export type {
   ClientDialect,
   ClientHeartbeatOptions,

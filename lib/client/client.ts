@@ -64,23 +64,6 @@ import {
 } from "./types.ts";
 
 export type { ConnectionState } from "./session.ts";
-export {
-  type ChannelContext,
-  type ChannelHandler,
-  type ClientRequestOptions,
-  type ClientStats,
-  type Handshake,
-  HANDSHAKE_EVENT,
-  type PushContext,
-  type PushHandler,
-  QueueFullError,
-  type RequestHandler,
-  RESUBSCRIBE_FAILED_EVENT,
-  type ResubscribeFailure,
-  type SendResult,
-  STATE_EVENT,
-  type StateChange,
-} from "./types.ts";
 
 interface Queued {
   frame: Frame;

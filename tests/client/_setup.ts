@@ -1,5 +1,6 @@
 /** A client on fake sockets in virtual time, recording its state changes and errors. */
-import { type Client, connect, STATE_EVENT, type StateChange } from "../../lib/client/client.ts";
+import { type Client, connect } from "../../lib/client/client.ts";
+import { STATE_EVENT, type StateChange } from "../../lib/client/types.ts";
 import type { ClientOptions, UrlProvider, WebSocketConstructor } from "../../lib/client/options.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
 import { FakeWebSocket } from "./_fake_socket.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Handshake, HANDSHAKE_EVENT, QueueFullError } from "../../lib/client/client.ts";
+import { type Handshake, HANDSHAKE_EVENT, QueueFullError } from "../../lib/client/types.ts";
 import { ClosedError } from "../../lib/protocol/errors.ts";
 import { FakeWebSocket, setup } from "./_setup.ts";
 

@@ -4,7 +4,7 @@
  * invariants (no timers or sockets left in `closed`/`failed`, at most one live socket).
  */
 import assert from "node:assert/strict";
-import { QueueFullError } from "../../lib/client/client.ts";
+import { QueueFullError } from "../../lib/client/types.ts";
 import { CONNECTION_STATES, SESSION_EVENTS, transition } from "../../lib/client/session.ts";
 import { ClosedError } from "../../lib/protocol/errors.ts";
 import { FakeWebSocket, setup } from "./_setup.ts";

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../_server.ts";
-import { type Client, connect, type StateChange } from "../../lib/client/client.ts";
+import { type Client, connect } from "../../lib/client/client.ts";
+import type { StateChange } from "../../lib/client/types.ts";
 import { resolveClientOptions } from "../../lib/client/options.ts";
 import { ednPacker } from "../../lib/packers/edn.ts";
 import { transitPacker } from "../../lib/packers/transit.ts";
