@@ -74,7 +74,7 @@ export type { Frame, Packer } from "./lib/packers/packer.ts";
 export type { Clock, TimerHandle } from "./lib/util/clock.ts";
 export type { Event } from "./lib/protocol/event.ts";
 export type { Telemetry } from "./lib/telemetry/telemetry.ts";
-export type { WireServerOptions } from "./lib/server/wire.ts";
+export type { WireServerOptions, WireTotals } from "./lib/server/wire.ts";
 export type { WireFeatures, WireSettings } from "./lib/wire/capabilities.ts";
 export type { CompressionFormat } from "./lib/wire/compression.ts";
 export type { BatcherOptions } from "./lib/wire/batcher.ts";

@@ -35,7 +35,7 @@ import { channelEvent, type ChannelHost } from "./channel_events.ts";
 import { originAllowed } from "./origin.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
-import { ConnectionWire, negotiateWire, wireLimits } from "./wire.ts";
+import { ConnectionWire, emptyWireTotals, negotiateWire, wireLimits } from "./wire.ts";
 import {
   capabilityNames,
   PLAIN,
@@ -151,6 +151,7 @@ export class Hub {
     largeMessages: 0,
     errors: {},
     bufferedBytes: 0,
+    wire: emptyWireTotals(),
     queuedBytes: 0,
     droppedFrames: 0,
     slowConsumerCloses: 0,
@@ -752,6 +753,7 @@ export class Hub {
     });
     this.#heartbeats.get(conn)?.stop();
     conn.gate?.close();
+    conn.wire?.addTo(this.#stats.wire);
     conn.wire?.close();
     this.#heartbeats.delete(conn);
     if (conn.remoteIp !== null) {
@@ -1084,11 +1086,13 @@ export class Hub {
   stats(): ServerStats {
     let bufferedBytes = 0;
     let queuedBytes = 0;
+    const wire = { ...this.#stats.wire }; // closed connections' counters, plus the open ones'
     for (const conn of this.#conns.values()) {
       bufferedBytes += conn.socket.bufferedAmount;
       queuedBytes += conn.gate?.queuedBytes ?? 0;
+      conn.wire?.addTo(wire);
     }
-    return { ...this.#stats, errors: { ...this.#stats.errors }, bufferedBytes, queuedBytes };
+    return { ...this.#stats, errors: { ...this.#stats.errors }, bufferedBytes, queuedBytes, wire };
   }
 
   /** Closes one connection; returns `false` if it is not open. */

@@ -5,6 +5,7 @@
  */
 import type { Event } from "../protocol/event.ts";
 import type { DeliveryCounters } from "./delivery.ts";
+import type { WireTotals } from "./wire.ts";
 
 /** A connection as applications see it. */
 export interface ConnectionInfo {
@@ -63,6 +64,8 @@ export type EventHandler<T = unknown> = (message: EventMessage<T>) => unknown;
 
 /** Counters of one server (the delivery counters are described in docs/delivery.md). */
 export interface ServerStats extends DeliveryCounters {
+  /** Batching, compression and chunking counters (docs/wire.md); zero when nothing negotiated. */
+  wire: WireTotals;
   /** Open connections. */
   connections: number;
   /** Connected uids. */

@@ -84,6 +84,46 @@ export function wireLimits(options: WireServerOptions | false): {
   };
 }
 
+/** Wire transform counters of a server (open and closed connections together). */
+export interface WireTotals {
+  /** Pushes that went out in batches. */
+  batchedMessages: number;
+  /** Batch frames sent. */
+  batchFrames: number;
+  /** Frames compressed on the way out. */
+  compressedOut: number;
+  /** Their bytes before compression. */
+  compressBytesBefore: number;
+  /** Their bytes after compression. */
+  compressBytesAfter: number;
+  /** Frames decompressed on the way in. */
+  decompressedIn: number;
+  /** Messages sent in chunks. */
+  chunkedMessagesOut: number;
+  /** Chunk frames sent. */
+  chunksOut: number;
+  /** Chunked messages reassembled. */
+  reassembledIn: number;
+  /** Chunk frames received. */
+  chunksIn: number;
+}
+
+/** All-zero {@linkcode WireTotals}. */
+export function emptyWireTotals(): WireTotals {
+  return {
+    batchedMessages: 0,
+    batchFrames: 0,
+    compressedOut: 0,
+    compressBytesBefore: 0,
+    compressBytesAfter: 0,
+    decompressedIn: 0,
+    chunkedMessagesOut: 0,
+    chunksOut: 0,
+    reassembledIn: 0,
+    chunksIn: 0,
+  };
+}
+
 /** The pipeline of one connection. */
 export class ConnectionWire {
   /** The outbound transforms (compress, chunk, interleave). */
@@ -118,6 +158,29 @@ export class ConnectionWire {
         clock: io.clock,
       })
       : null;
+  }
+
+  /** Adds this connection's counters to `totals`. */
+  addTo(totals: WireTotals): void {
+    if (this.batcher) {
+      const b = this.batcher.stats();
+      totals.batchedMessages += b.messages;
+      totals.batchFrames += b.frames;
+    }
+    if (this.sender) {
+      const out = this.sender.stats();
+      totals.compressedOut += out.compression.messages;
+      totals.compressBytesBefore += out.compression.bytesBefore;
+      totals.compressBytesAfter += out.compression.bytesAfter;
+      totals.chunkedMessagesOut += out.chunkedMessages;
+      totals.chunksOut += out.chunks;
+    }
+    if (this.receiver) {
+      const inbound = this.receiver.stats();
+      totals.decompressedIn += inbound.compression.messages;
+      totals.reassembledIn += inbound.reassembly.messages;
+      totals.chunksIn += inbound.reassembly.chunks;
+    }
   }
 
   /** Stops everything; queued output is dropped. */

@@ -28,6 +28,10 @@ Deno.test("wire: compression and chunking are negotiated and carry big messages 
   const big = { s: digits };
   assert.deepEqual(await client.request("wire/echo", big, { timeoutMs: 20_000 }), big);
   assert.equal(t.server.stats().errors["too-large"], undefined);
+  const wire = t.server.stats().wire;
+  assert.ok(wire.decompressedIn >= 2 && wire.compressedOut >= 2, JSON.stringify(wire));
+  assert.ok(wire.compressBytesAfter < wire.compressBytesBefore);
+  assert.ok(wire.chunksIn > 1 && wire.reassembledIn >= 1 && wire.chunkedMessagesOut >= 1);
   client.close();
 });
 
@@ -53,6 +57,8 @@ Deno.test("wire: batching packs events into few frames both ways and keeps their
   await until(() => got.length === 30, "30 pushes");
   assert.deepEqual(got, Array.from({ length: 30 }, (_, i) => i));
   assert.ok(t.server.stats().messagesOut - framesOut <= 6, "pushes batched");
+  const wire = t.server.stats().wire;
+  assert.ok(wire.batchedMessages >= 30 && wire.batchFrames <= wire.batchedMessages / 2);
   client.close();
 });
 
