@@ -42,12 +42,12 @@ import {
 } from "../wire/capabilities.ts";
 import { backoffDelay } from "./backoff.ts";
 import { Liveness } from "./liveness.ts";
+import { ClientChannels } from "./channels.ts";
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
 import type { UrlProvider } from "./options.ts";
 import { type ConnectionState, type SessionEvent, transition } from "./session.ts";
 
 import {
-  type ChannelContext,
   type ChannelHandler,
   type ClientRequestOptions,
   type ClientStats,
@@ -56,8 +56,6 @@ import {
   type PushHandler,
   QueueFullError,
   type RequestHandler,
-  RESUBSCRIBE_FAILED_EVENT,
-  type ResubscribeFailure,
   type SendResult,
   STATE_EVENT,
   type StateChange,
@@ -143,9 +141,7 @@ export class Client {
   #handlers = new Map<string, Set<PushHandler>>();
   #any = new Set<PushHandler>();
   #requestHandlers = new Map<string, RequestHandler>();
-  #channels = new Map<string, Set<ChannelHandler>>();
-  /** Channels the server confirmed at least once: re-subscribed after every reconnect. */
-  #confirmed = new Set<string>();
+  #channels: ClientChannels;
   #stats: ClientStats = {
     messagesIn: 0,
     messagesOut: 0,
@@ -190,6 +186,12 @@ export class Client {
     this.clientId = this.#options.clientId;
     this.#isSente = this.#options.dialect === "sente";
     this.#tel = this.#options.telemetry.scope("sente-lite.client");
+    this.#channels = new ClientChannels({
+      request: (id, data, options) => this.request(id, data, options),
+      state: () => this.#state,
+      onError: (error) => this.#options.onError(error),
+      emit: (id, data) => this.#emit(id, data),
+    });
     this.#wireFeatures = clientFeatures(
       this.#isSente ? false : this.#options.wire,
       this.#options.packer.name,
@@ -591,7 +593,7 @@ export class Client {
     if (!handshake.first) this.#stats.reconnects++;
     this.#handshake = handshake;
     const gap = this.#startResume(handshake);
-    for (const channel of this.#confirmed) this.#resubscribe(channel);
+    this.#channels.resubscribeAll();
     const queued = this.#queue;
     this.#queue = [];
     for (const entry of queued) this.#sendEntry(entry);
@@ -600,25 +602,6 @@ export class Client {
       if (gap) this.#emit("sente-lite/gap", gap);
       this.#readyResolve(handshake);
     };
-  }
-
-  #resubscribe(channel: string): void {
-    this.request("sente-lite/subscribe", { "channel-id": channel }, { retry: false }).then(
-      (reply) => {
-        const r = (reply ?? {}) as Record<string, unknown>;
-        if (r.success !== true) {
-          throw new ServerError(String(r.error ?? "refused"), `re-subscribe to ${channel} refused`);
-        }
-      },
-    ).catch((e) => {
-      // A drop while re-subscribing is retried by the next handshake.
-      if (e instanceof ClosedError || !this.#confirmed.has(channel)) return;
-      this.#confirmed.delete(channel);
-      this.#channels.delete(channel);
-      const error = toError(e);
-      this.#options.onError(error);
-      this.#emit(RESUBSCRIBE_FAILED_EVENT, { channel, error } satisfies ResubscribeFailure);
-    });
   }
 
   // ------------------------------------------------------------ inbound
@@ -718,13 +701,9 @@ export class Client {
       case "sente-lite/request":
         this.#onServerRequest(data);
         return;
-      case "sente-lite/channel-msg": {
-        const d = (data ?? {}) as Record<string, unknown>;
-        const channel = String(d["channel-id"]);
-        const ctx: ChannelContext = { channel, from: (d.from as string | null) ?? null };
-        for (const h of this.#channels.get(channel) ?? []) this.#call(() => h(d.data, ctx));
+      case "sente-lite/channel-msg":
+        this.#channels.deliver(data);
         break;
-      }
     }
     this.#emit(id, data);
   }
@@ -1095,30 +1074,7 @@ export class Client {
    */
   async subscribe(channel: string, handler: ChannelHandler): Promise<void> {
     this.#assertChannels("subscribe");
-    if (typeof channel !== "string" || channel === "") {
-      throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
-    }
-    let set = this.#channels.get(channel);
-    if (!set) this.#channels.set(channel, set = new Set());
-    set.add(handler);
-    try {
-      // Subscribing is idempotent on the server, so a drop mid-request simply retries.
-      const reply = await this.request("sente-lite/subscribe", { "channel-id": channel }, {
-        retry: true,
-      });
-      const r = (reply ?? {}) as Record<string, unknown>;
-      if (r.success !== true) {
-        throw new ServerError(String(r.error ?? "refused"), `subscribe to ${channel} refused`);
-      }
-      if (this.#channels.get(channel) === set) this.#confirmed.add(channel);
-    } catch (e) {
-      set.delete(handler);
-      if (set.size === 0 && this.#channels.get(channel) === set) {
-        this.#channels.delete(channel);
-        this.#confirmed.delete(channel);
-      }
-      throw e;
-    }
+    return await this.#channels.subscribe(channel, handler);
   }
 
   /**
@@ -1128,11 +1084,7 @@ export class Client {
    */
   async unsubscribe(channel: string): Promise<void> {
     this.#assertChannels("unsubscribe");
-    this.#channels.delete(channel);
-    this.#confirmed.delete(channel);
-    const state = this.#state;
-    if (state === "closed" || state === "closing" || state === "failed") return;
-    await this.request("sente-lite/unsubscribe", { "channel-id": channel });
+    return await this.#channels.unsubscribe(channel);
   }
 
   /**
@@ -1146,21 +1098,12 @@ export class Client {
     options: { excludeSender?: boolean } = {},
   ): Promise<number> {
     this.#assertChannels("publish");
-    const reply = await this.request("sente-lite/publish", {
-      "channel-id": channel,
-      data: data ?? null,
-      "exclude-sender?": options.excludeSender ?? false,
-    });
-    const r = (reply ?? {}) as Record<string, unknown>;
-    if (r.success !== true) {
-      throw new ServerError(String(r.error ?? "refused"), `publish to ${channel} refused`);
-    }
-    return Number(r.delivered ?? 0);
+    return await this.#channels.publish(channel, data, options.excludeSender ?? false);
   }
 
   /** The channels this client is subscribed to. */
   channels(): string[] {
-    return [...this.#channels.keys()];
+    return this.#channels.list();
   }
 }
 
