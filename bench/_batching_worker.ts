@@ -4,21 +4,8 @@
  * then either sends `total` 64-byte events in bursts (c2s) or counts pushes until `total` (s2c).
  */
 import { connect } from "../client.ts";
+import { turn } from "./_turn.ts";
 
-/**
- * Lets the event loop turn (I/O runs) without a timer: nested `setTimeout(0)` is clamped to
- * 4 ms after five levels, which would make the benchmark measure the clamp.
- */
-function turn(): Promise<void> {
-  return new Promise((resolve) => {
-    const { port1, port2 } = new MessageChannel();
-    port1.onmessage = () => {
-      port1.close();
-      resolve();
-    };
-    port2.postMessage(null);
-  });
-}
 self.onmessage = async (e: MessageEvent) => {
   const { url, batching, direction, total, burst } = e.data as {
     url: string;

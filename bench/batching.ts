@@ -7,21 +7,8 @@
  */
 import { parseArgs } from "node:util";
 import { createServer } from "../server.ts";
+import { turn } from "./_turn.ts";
 
-/**
- * Lets the event loop turn (I/O runs) without a timer: nested `setTimeout(0)` is clamped to
- * 4 ms after five levels, which would make the benchmark measure the clamp.
- */
-function turn(): Promise<void> {
-  return new Promise((resolve) => {
-    const { port1, port2 } = new MessageChannel();
-    port1.onmessage = () => {
-      port1.close();
-      resolve();
-    };
-    port2.postMessage(null);
-  });
-}
 const { values } = parseArgs({
   args: Deno.args,
   options: {

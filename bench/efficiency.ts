@@ -15,6 +15,7 @@
 import type { WireFeatures } from "../lib/wire/capabilities.ts";
 import { connectRaw, settled, startRawServer } from "../tests/wire/_raw_peer.ts";
 import type { OnEvent, RawOptions, RawPeer } from "../tests/wire/_raw_peer.ts";
+import { turn } from "./_turn.ts";
 
 const jsonOnly = Deno.args.includes("--json");
 const quick = Deno.args.includes("--quick");
@@ -29,19 +30,6 @@ const log = (...args: unknown[]) => {
   if (!jsonOnly) console.log(...args);
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/**
- * Lets the event loop turn without a timer: nested `setTimeout(0)` is clamped to 4 ms after five
- * levels, so pacing bursts with it would measure the clamp, not the sockets.
- */
-const turn = () =>
-  new Promise<void>((resolve) => {
-    const { port1, port2 } = new MessageChannel();
-    port1.onmessage = () => {
-      port1.close();
-      resolve();
-    };
-    port2.postMessage(null);
-  });
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);

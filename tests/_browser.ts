@@ -20,3 +20,12 @@ export const CHROMIUM_ARGS: string[] = [
   "--no-first-run",
   "--disable-quic",
 ];
+
+/** A page that loads the bundled client (served at `/client.js`) and puts it on `window.sente`. */
+export const CLIENT_TEST_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>sente-lite browser test</title></head>
+<body><script type="module">
+  import * as sente from "/client.js";
+  window.sente = sente;
+</script></body></html>
+`;

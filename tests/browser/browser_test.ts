@@ -10,19 +10,10 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { createDemoServer } from "../../server.ts";
 import type { ServeHandle } from "../../server.ts";
 import { ignoreWithoutTool, requireTool, withTimeout } from "../_util.ts";
-import { CHROMIUM, CHROMIUM_ARGS } from "../_browser.ts";
+import { CHROMIUM, CHROMIUM_ARGS, CLIENT_TEST_PAGE } from "../_browser.ts";
 
 /** Bound on every single browser step (launch, navigation, evaluate, waitForFunction). */
 const STEP_MS = 15_000;
-
-/** A page that loads the client module and exposes it as `window.sente`. */
-const TEST_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>sente-lite browser test</title></head>
-<body><script type="module">
-  import * as sente from "/client.js";
-  window.sente = sente;
-</script></body></html>
-`;
 
 /** What the test page keeps on `window` (typed for the `page.evaluate` callbacks). */
 interface TestWindow {
@@ -48,7 +39,7 @@ Deno.test({
       fallback: (request) => {
         const { pathname } = new URL(request.url);
         if (pathname === "/test.html") {
-          return new Response(TEST_PAGE, {
+          return new Response(CLIENT_TEST_PAGE, {
             headers: { "content-type": "text/html; charset=utf-8" },
           });
         }

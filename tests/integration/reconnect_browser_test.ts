@@ -10,17 +10,9 @@ import assert from "node:assert/strict";
 import { type Browser, chromium } from "playwright-core";
 import { createDemoServer, type ServeHandle } from "../../server.ts";
 import { ignoreWithoutTool, requireTool, waitFor, withTimeout } from "../_util.ts";
-import { CHROMIUM, CHROMIUM_ARGS } from "../_browser.ts";
+import { CHROMIUM, CHROMIUM_ARGS, CLIENT_TEST_PAGE } from "../_browser.ts";
 
 const STEP_MS = 15_000;
-
-const TEST_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>reconnect</title></head>
-<body><script type="module">
-  import * as sente from "/client.js";
-  window.sente = sente;
-</script></body></html>
-`;
 
 interface TestWindow {
   sente: typeof import("../../client.ts");
@@ -41,7 +33,7 @@ Deno.test({
       fallback: (request) => {
         const { pathname } = new URL(request.url);
         if (pathname === "/test.html") {
-          return new Response(TEST_PAGE, { headers: { "content-type": "text/html" } });
+          return new Response(CLIENT_TEST_PAGE, { headers: { "content-type": "text/html" } });
         }
         if (pathname === "/favicon.ico") return new Response(null, { status: 204 });
         return new Response("Not found\n", { status: 404 });

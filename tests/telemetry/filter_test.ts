@@ -3,27 +3,10 @@ import { compilePattern, MinLevels, NameFilter, SignalFilter } from "../../lib/t
 import { LEVELS } from "../../lib/telemetry/levels.ts";
 import type { Signal } from "../../lib/telemetry/signal.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
-import { seeded } from "./_helpers.ts";
+import { seeded, testSignal } from "./_helpers.ts";
 
 function sig(over: Partial<Signal> = {}): Signal {
-  return {
-    time: 0,
-    ns: "app.db",
-    kind: "log",
-    level: "info",
-    id: "db/query",
-    msg: undefined,
-    data: undefined,
-    error: undefined,
-    ctx: undefined,
-    uid: undefined,
-    parent: undefined,
-    root: undefined,
-    runNs: undefined,
-    runValue: undefined,
-    sample: 1,
-    ...over,
-  };
+  return testSignal({ ns: "app.db", id: "db/query", ...over });
 }
 
 Deno.test("compilePattern() supports * wildcards, RegExps and lists", () => {

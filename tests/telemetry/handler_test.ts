@@ -1,27 +1,11 @@
 import assert from "node:assert/strict";
+import { testSignal } from "./_helpers.ts";
 import { HandlerRunner } from "../../lib/telemetry/handler.ts";
 import type { Signal } from "../../lib/telemetry/signal.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
 
 function sig(i: number, over: Partial<Signal> = {}): Signal {
-  return {
-    time: 0,
-    ns: undefined,
-    kind: "log",
-    level: "info",
-    id: undefined,
-    msg: String(i),
-    data: i,
-    error: undefined,
-    ctx: undefined,
-    uid: undefined,
-    parent: undefined,
-    root: undefined,
-    runNs: undefined,
-    runValue: undefined,
-    sample: 1,
-    ...over,
-  };
+  return testSignal({ msg: String(i), data: i, ...over });
 }
 
 const clock = new VirtualClock();

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { testSignal } from "./_helpers.ts";
 import {
   isoTime,
   jsonSafe,
@@ -10,24 +11,7 @@ import {
 } from "../../lib/telemetry/signal.ts";
 
 function sig(over: Partial<Signal> = {}): Signal {
-  return {
-    time: 0,
-    ns: undefined,
-    kind: "log",
-    level: "info",
-    id: undefined,
-    msg: "m",
-    data: undefined,
-    error: undefined,
-    ctx: undefined,
-    uid: undefined,
-    parent: undefined,
-    root: undefined,
-    runNs: undefined,
-    runValue: undefined,
-    sample: 1,
-    ...over,
-  };
+  return testSignal({ msg: "m", ...over });
 }
 
 Deno.test("serializeError() keeps name, message, stack and cause", () => {
