@@ -6,6 +6,7 @@
  * bind after a SIGKILL (the port may still be held for a moment).
  */
 import { createServer } from "../../server.ts";
+import { serveRebinding } from "../_rebind.ts";
 
 const port = Number(Deno.args[0] ?? 0);
 const server = createServer({
@@ -19,14 +20,5 @@ server.on("t/burst", (msg) => {
 });
 server.on("t/up", (msg) => console.log(JSON.stringify({ up: (msg.data as { n: number }).n })));
 
-let handle;
-for (let i = 0;; i++) {
-  try {
-    handle = await server.serve({ port });
-    break;
-  } catch (e) {
-    if (!(e instanceof Deno.errors.AddrInUse) || i >= 200) throw e;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const handle = await serveRebinding(server, port);
 console.log(JSON.stringify({ ready: true, port: handle.port }));

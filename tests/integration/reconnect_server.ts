@@ -5,23 +5,15 @@
  * bind for up to 10 s. SIGTERM shuts down gracefully (every connection closed with 1001).
  */
 import { createServer } from "../../server.ts";
+import { serveRebinding } from "../_rebind.ts";
 
 const port = Number(Deno.args[0] ?? 0);
 const server = createServer({ onError: (e) => console.error("server error:", e) });
 server.on("test/echo", (msg) => msg.data ?? null);
 
-let handle;
-for (let i = 0;; i++) {
-  try {
-    handle = await server.serve({ port });
-    break;
-  } catch (e) {
-    if (!(e instanceof Deno.errors.AddrInUse) || i >= 200) throw e;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const handle = await serveRebinding(server, port);
 console.log(JSON.stringify({ ready: true, port: handle.port }));
-const h = handle;
+
 Deno.addSignalListener("SIGTERM", () => {
-  h.close().then(() => Deno.exit(0));
+  handle.close().then(() => Deno.exit(0));
 });
