@@ -1,8 +1,7 @@
 // This module is browser compatible.
 /**
  * The original sente-lite dialect (franks42/sente_lite v2): bare EDN event frames, no envelope,
- * no callbacks (`/work/shared/reference/sente-lite-original-protocol.md` §1, `docs/PROTOCOL.md`
- * §6).
+ * no callbacks (`docs/PROTOCOL.md` §6.4).
  *
  * Server → client, one bare event per frame:
  * - handshake `[:chsk/handshake [uid nil data true]]`, where an anonymous connection's uid is its

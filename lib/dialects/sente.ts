@@ -1,7 +1,7 @@
 // This module is browser compatible.
 /**
  * The Sente 1.21 dialect: exactly the frames a Sente ClojureScript client reads and writes
- * (`/work/shared/reference/sente-wire.md` §3, `docs/PROTOCOL.md` §6).
+ * (taoensso/sente, `src/taoensso/sente.cljc`; `docs/PROTOCOL.md` §6.3).
  *
  * - Handshake `[[:chsk/handshake [uid nil data]] nil]`: `data` is the application's handshake
  *   data only (no `"sente-lite"` entry), `nil` when there is none.
