@@ -41,7 +41,7 @@ async function measure(runtime: string, command: string, args: string[]): Promis
       const raw = await RawWs.open(info.url);
       await raw.nextText(); // the handshake
       await raw.send(frame());
-      const outcome = await raw.outcome(3000).catch(() => null);
+      const outcome = await raw.outcome(3000, { text: true }).catch(() => null);
       // After a close frame: does the runtime end TCP by itself (we never answer the close)?
       let tcpEndMs: number | null = null;
       if (outcome?.kind === "close-frame") {
@@ -59,6 +59,8 @@ async function measure(runtime: string, command: string, args: string[]): Promis
         attack,
         wire: outcome === null
           ? "nothing within 3 s (then the client closed)"
+          : outcome.kind === "text"
+          ? `accepted: the Hub answered ${outcome.text.slice(0, 40)}`
           : outcome.kind === "close-frame"
           ? `close frame ${outcome.code}${outcome.reason ? ` "${outcome.reason}"` : ""}`
           : `TCP close without a close frame${outcome.error ? ` (${outcome.error})` : ""}`,

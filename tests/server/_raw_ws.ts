@@ -18,7 +18,9 @@ export type Outcome =
   /** A close frame came (`code` 1005 when it had no payload). */
   | { kind: "close-frame"; code: number; reason: string; ms: number }
   /** The TCP connection ended (EOF or reset) without a close frame. */
-  | { kind: "tcp-close"; error: string | null; ms: number };
+  | { kind: "tcp-close"; error: string | null; ms: number }
+  /** A text frame came first: the frame got through to the Hub, which answered. */
+  | { kind: "text"; text: string; ms: number };
 
 /** The fields of a client frame to build; anything may be illegal on purpose. */
 export interface FrameSpec {
@@ -138,10 +140,11 @@ export class RawWs {
   }
 
   /**
-   * Waits for the server's reaction: the first close frame, or the end of the TCP connection
-   * without one. Other frames (text, pings) are skipped. Times the wait from the call.
+   * Waits for the server's reaction: the first close frame, the end of the TCP connection without
+   * one, or (with `text: true`) a text frame. Other frames are skipped. Times the wait from the
+   * call.
    */
-  async outcome(timeoutMs = 5000): Promise<Outcome> {
+  async outcome(timeoutMs = 5000, { text = false }: { text?: boolean } = {}): Promise<Outcome> {
     const start = performance.now();
     const ms = () => Math.round(performance.now() - start);
     const read = async (): Promise<Outcome> => {
@@ -149,6 +152,9 @@ export class RawWs {
         for (;;) {
           const frame = await this.next();
           if (frame === null) return { kind: "tcp-close", error: null, ms: ms() };
+          if (text && frame.opcode === 0x1) {
+            return { kind: "text", text: new TextDecoder().decode(frame.payload), ms: ms() };
+          }
           if (frame.opcode !== 0x8) continue;
           const p = frame.payload;
           const code = p.length >= 2 ? (p[0] << 8) | p[1] : 1005;
