@@ -125,6 +125,25 @@ async function attackAll(t: Deno.TestContext, target: Target): Promise<void> {
   }
 }
 
+/** How docs/PROTOCOL.md §4.2 writes an {@linkcode Answer}. */
+function docCell(answer: Answer): string {
+  if (answer === "tcp-close") return "TCP close without a close frame";
+  return answer === "accepted" ? "**accepted**, processed as usual" : `close ${answer}`;
+}
+
+Deno.test("docs/PROTOCOL.md §4.2 shows exactly the pinned answers", async () => {
+  const doc = await Deno.readTextFile(new URL("../../docs/PROTOCOL.md", import.meta.url));
+  const section = doc.slice(doc.indexOf("### 4.2 "), doc.indexOf("## 5. "));
+  const rows = section.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| -"))
+    .map((l) => l.split("|").slice(1, -1).map((c) => c.trim())).slice(1); // drop the header
+  const expected = Object.entries(EXPECTED).map(([name, a]) => [
+    name,
+    docCell(a.deno),
+    docCell(a.bun),
+  ]);
+  assert.deepEqual(rows, expected, "update the table in docs/PROTOCOL.md §4.2");
+});
+
 Deno.test("Deno server: illegal client frames get the runtime's answer, nothing else breaks", async (t) => {
   const closes = new Map<string, (code: number) => void>();
   await using s = await startServer({
