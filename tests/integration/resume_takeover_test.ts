@@ -7,8 +7,9 @@
 import assert from "node:assert/strict";
 import { resumeProtocol } from "../../lib/protocol/resume_token.ts";
 import type { ResumeState } from "../../lib/protocol/handshake.ts";
+import { connect, type Handshake } from "../../client.ts";
 import { RawPeer } from "../_peer.ts";
-import { startServer, type TestServer } from "../_server.ts";
+import { startServer, type TestServer, until } from "../_server.ts";
 
 interface Opened {
   peer: RawPeer;
@@ -158,4 +159,39 @@ Deno.test("Resume: a stolen token does not open the session under another uid", 
 Deno.test("A peer reusing a live client id without resume neither supersedes nor reads the owner", async () => {
   await using t = await startServer();
   await attack(t, undefined, [{}, {}]);
+});
+
+Deno.test("connect() offers the newest resume token on each reconnect and resumes with it", async () => {
+  await using t = await startServer({
+    authenticate: (request) => new URL(request.url).searchParams.get("uid"),
+  });
+  const offered: (string[] | undefined)[] = [];
+  class Spy extends WebSocket {
+    constructor(u: string | URL, p?: string | string[]) {
+      super(u, p);
+      offered.push(typeof p === "string" ? [p] : p);
+    }
+  }
+  const handshakes: Handshake[] = [];
+  const client = connect(t.url, {
+    params: { uid: "u1" },
+    WebSocket: Spy,
+    reconnect: { initialDelayMs: 10, maxDelayMs: 50, jitter: 0 },
+    onError: () => {},
+  });
+  client.on("chsk/handshake", (h) => void handshakes.push(h as Handshake));
+  await client.ready;
+  for (let drop = 1; drop <= 2; drop++) {
+    t.server.closeUid("u1", 1012, "restart");
+    await until(() => handshakes.length === drop + 1, `reconnect ${drop}`);
+  }
+  const tokens = handshakes.map((h) => h.server?.resume?.token);
+  assert.equal(new Set(tokens).size, 3, "a new token in every handshake");
+  assert.equal(offered[0], undefined, "the first upgrade has no token to offer");
+  for (let i = 1; i < handshakes.length; i++) {
+    assert.deepEqual(offered[i], ["sente-lite", resumeProtocol(tokens[i - 1]!)]);
+    assert.equal(handshakes[i].server?.resume?.resumed, true);
+  }
+  client.close();
+  await until(() => client.state === "closed", "closed");
 });
