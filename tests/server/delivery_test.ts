@@ -6,6 +6,7 @@ import {
   type DeliveryCounters,
   type DeliveryLoss,
   type DeliveryOptions,
+  ENTRY_BYTES,
   parseResumeParam,
   resolveDelivery,
 } from "../../lib/server/delivery.ts";
@@ -122,7 +123,7 @@ Deno.test("Delivery: overflow of a detached session is reported at once and seen
 });
 
 Deno.test("Delivery: overflow while connected is no loss when the client already had the messages", () => {
-  const { d, losses } = setup({ maxMessages: 2, maxBytes: 25 });
+  const { d, losses } = setup({ maxMessages: 2, maxBytes: 2 * (10 + ENTRY_BYTES) + 5 });
   const a = d.attach("u", "c1", "conn1", 0);
   for (let i = 1; i <= 4; i++) d.account(a.session, d.sequence(a.session, ev(i)), 10);
   assert.equal(a.session.buffer.length, 2);
@@ -134,6 +135,19 @@ Deno.test("Delivery: overflow while connected is no loss when the client already
   // The byte bound drops the oldest too.
   d.account(b.session, d.sequence(b.session, ev(5)), 20);
   assert.deepEqual(b.session.buffer.map((m) => m.seq), [5]);
+});
+
+Deno.test("Delivery: with the defaults, bytes bound a buffer (ENTRY_BYTES per message), not the count", () => {
+  const { d, losses } = setup();
+  const a = d.attach("u", "c1", "conn1", 0);
+  d.detach(a.session, "conn1");
+  for (let i = 1; i <= 10_000; i++) d.account(a.session, d.sequence(a.session, ev(i)), 0);
+  const fit = Math.floor(1048576 / ENTRY_BYTES);
+  assert.equal(a.session.buffer.length, fit);
+  assert.equal(a.session.bytes, fit * ENTRY_BYTES);
+  assert.equal(losses.reduce((n, l) => n + l.dropped, 0), 10_000 - fit, "every loss reported");
+  d.acked(a.session, 10_000);
+  assert.equal(a.session.bytes, 0);
 });
 
 Deno.test("Delivery: an unknown session (evicted, server restarted) resumes with an unknown gap", () => {
