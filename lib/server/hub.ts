@@ -824,7 +824,7 @@ export class Hub {
       old.close(CLOSE_SUPERSEDED, "superseded by a newer connection of this session");
     }
     if (attachment.rejected) {
-      this.#tel.event("sente-lite/resume-rejected", {
+      this.#tel.event("sente-lite/resume-denied", {
         level: "warn",
         data: () => ({ connId: conn.id, uid: conn.uid, clientId: conn.clientId }),
       });

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { resumeProtocol } from "../../lib/protocol/resume_token.ts";
 import type { ResumeState } from "../../lib/protocol/handshake.ts";
 import { connect, type Handshake } from "../../client.ts";
+import { captureHandler } from "../../lib/telemetry/capture_handler.ts";
+import { Telemetry } from "../../lib/telemetry/telemetry.ts";
 import { RawPeer } from "../_peer.ts";
 import { startServer, type TestServer, until } from "../_server.ts";
 
@@ -140,8 +142,12 @@ Deno.test("Resume: the same uid's other connection with the owner's client id an
   ]);
 });
 
-Deno.test("Resume: a stolen token does not open the session under another uid", async () => {
+Deno.test("Resume: a stolen token does not open the session under another uid; telemetry warns, never shows a token", async () => {
+  const telemetry = new Telemetry({ minLevel: "debug" });
+  const capture = captureHandler();
+  telemetry.addHandler("capture", capture, { mode: "sync" });
   await using t = await startServer({
+    telemetry,
     authenticate: (request) => new URL(request.url).searchParams.get("uid"),
   });
   const owner = await open(t, "c1", { resume: 0, uid: "alice" });
@@ -152,8 +158,15 @@ Deno.test("Resume: a stolen token does not open the session under another uid", 
   t.server.sendTo(thief.connId, "t/mark");
   assert.deepEqual(ns(await readToMark(thief.peer)), []);
   assert.equal(owner.peer.closeEvent, null);
+  const denied = capture.signals.filter((s) => s.id === "sente-lite/resume-denied");
+  assert.equal(denied.length, 1);
+  assert.equal((denied[0].data as { uid: string }).uid, "mallory");
   await thief.peer.close();
   await owner.peer.close();
+  const told = JSON.stringify(capture.signals.map((s) => s.data));
+  for (const token of [owner.resume!.token!, thief.resume!.token!]) {
+    assert.ok(!told.includes(token), "a resume token in telemetry");
+  }
 });
 
 Deno.test("A peer reusing a live client id without resume neither supersedes nor reads the owner", async () => {
