@@ -169,13 +169,14 @@ export interface Buffered {
 
 /** The resume state of one client session; `C` is the connection type. */
 export class Session<C> {
-  /** @internal The secret issued in the last handshake. */
-  secret = "";
+  // Private fields: a session logged or inspected (it hangs off every connection) shows no secret.
+  /** The secret issued in the last handshake. */
+  #secret = "";
   /**
-   * @internal The secret presented to get `secret`: still accepted, as the client may have lost
-   * the socket before it read the handshake that carried `secret`.
+   * The secret presented to get `#secret`: still accepted, as the client may have lost the socket
+   * before it read the handshake that carried `#secret`.
    */
-  previous: string | null = null;
+  #previous: string | null = null;
   /** The number of the last message numbered for this client. */
   outSeq = 0;
   /** The highest client seq accepted (inbound deduplication). */
@@ -201,6 +202,28 @@ export class Session<C> {
 
   /** Makes an empty session; `id` is the lookup key at the head of its resume tokens. */
   constructor(readonly uid: string, readonly clientId: string, readonly id: string) {}
+
+  /**
+   * Whether `secret`, offered by `uid` with `clientId`, opens this session: the secret issued
+   * last, or the one presented to get it. Both are compared, each in constant time, so timing
+   * tells nothing about which was close.
+   */
+  opens(uid: string, clientId: string, secret: string): boolean {
+    const current = timingSafeEqual(secret, this.#secret);
+    const previous = this.#previous !== null && timingSafeEqual(secret, this.#previous);
+    return (current || previous) && this.uid === uid && this.clientId === clientId;
+  }
+
+  /**
+   * Replaces the secret after an attach (`presented`: the secret that opened the session, `null`
+   * for a new one) and returns the new token's wire form.
+   */
+  rotate(presented: string | null): string {
+    this.#previous = presented;
+    const next = newResumeToken(this.id);
+    this.#secret = next.secret;
+    return formatResumeToken(next);
+  }
 }
 
 interface OfflineBuffer {
@@ -258,17 +281,6 @@ export function estimateBytes(event: Event): number {
   } catch {
     return 0;
   }
-}
-
-/**
- * Whether a token's secret, offered by `uid` with `clientId`, opens `session`: the secret issued
- * last, or the one presented to get it (its owner may not have read the newer one). Both are
- * compared, each in constant time, so timing tells nothing about which was close.
- */
-function owns<C>(session: Session<C>, uid: string, clientId: string, secret: string): boolean {
-  const current = timingSafeEqual(secret, session.secret);
-  const previous = session.previous !== null && timingSafeEqual(secret, session.previous);
-  return (current || previous) && session.uid === uid && session.clientId === clientId;
 }
 
 /**
@@ -343,8 +355,9 @@ export class Delivery<C> {
   ): Attachment<C> {
     const token = offered === null ? null : parseResumeToken(offered);
     let session = token === null ? undefined : this.#sessions.get(token.sessionId);
-    const rejected = session !== undefined && !owns(session, uid, clientId, token!.secret);
+    const rejected = session !== undefined && !session.opens(uid, clientId, token!.secret);
     if (rejected) session = undefined;
+    const opened = session !== undefined;
     let superseded: C | null = null;
     let resumed = false;
     let gap: ResumeGap | null = null;
@@ -356,7 +369,6 @@ export class Delivery<C> {
       // A client that offered a token had a session: what it held is unknown here.
       if (lastSeq > 0 || offered !== null) gap = { reason: "unknown", dropped: null };
     } else {
-      session.previous = token!.secret;
       superseded = session.conn;
       this.#clock.clearTimeout(session.timer);
       session.timer = undefined;
@@ -384,8 +396,7 @@ export class Delivery<C> {
     if (resumed) this.#stats.resumed++;
     else if (lastSeq > 0 || gap !== null) this.#stats.resumeFailed++;
     // A new secret on every attach: a token seen once is useless after its owner's next resume.
-    const next = newResumeToken(session.id);
-    session.secret = next.secret;
+    const issued = session.rotate(opened ? token!.secret : null);
     session.conn = conn;
     this.#sessions.set(session.id, session);
     let live = this.#live.get(uid);
@@ -394,7 +405,7 @@ export class Delivery<C> {
     this.#evictSessions();
     return {
       session,
-      state: { resumed, gap, ack: session.inAck, seq, token: formatResumeToken(next) },
+      state: { resumed, gap, ack: session.inAck, seq, token: issued },
       replay: session.buffer.slice(),
       superseded: superseded === conn ? null : superseded,
       rejected,

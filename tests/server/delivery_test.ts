@@ -224,6 +224,14 @@ Deno.test("Delivery: the secret rotates on every attach; the previous one works 
   assert.equal(a.session.conn, "k4");
 });
 
+Deno.test("Delivery: a session inspected or logged shows no secret", () => {
+  const { d } = setup();
+  const a = d.attach("u", "c1", "k1", 0);
+  const shown = Deno.inspect(a.session, { depth: 10, showHidden: true }) +
+    JSON.stringify(a.session);
+  assert.ok(!shown.includes(tokenOf(a).slice(16)));
+});
+
 Deno.test("Delivery: the least recently used detached session is evicted beyond maxSessions", () => {
   const { d, losses } = setup({ maxSessions: 2 });
   const s1 = d.attach("u", "c1", "k1", 0);
