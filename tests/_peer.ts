@@ -11,8 +11,8 @@ export class RawPeer {
   #waiters: (() => void)[] = [];
   readonly opened: Promise<void>;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  constructor(url: string, protocols?: string[]) {
+    this.ws = new WebSocket(url, protocols);
     this.ws.binaryType = "arraybuffer";
     this.opened = new Promise((resolve, reject) => {
       this.ws.onopen = () => resolve();

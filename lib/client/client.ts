@@ -31,6 +31,7 @@ import { parseHandshakeData, type ResumeGap, type ServerInfo } from "../protocol
 import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
 import { SUBPROTOCOL, tokenProtocol } from "../protocol/token.ts";
+import { parseResumeToken, resumeProtocol } from "../protocol/resume_token.ts";
 import type { Scope } from "../telemetry/telemetry.ts";
 import { clientFeatures, ClientWire } from "./wire.ts";
 import {
@@ -128,6 +129,8 @@ export class Client {
   // Resume (docs/delivery.md)
   /** The current socket negotiated resume. */
   #resumeOn = false;
+  /** The newest resume token from a handshake: the secret that resumes this client's session. */
+  #resumeToken: string | null = null;
   /** The last client seq given to a `send()`. */
   #outSeq = 0;
   /** Numbered sends written to the current socket and not yet acknowledged, in seq order. */
@@ -386,10 +389,14 @@ export class Client {
           if (this.#options.resume) url.searchParams.set("resume", String(this.#inSeq));
         }
         href = url.href;
-        // Browsers cannot set headers on an upgrade: the token travels as a subprotocol (not in
-        // the URL, which lands in logs); the server selects "sente-lite".
-        ws = token
-          ? new this.#options.WebSocket(href, [SUBPROTOCOL, tokenProtocol(token)])
+        // Browsers cannot set headers on an upgrade: secrets travel as subprotocols (not in the
+        // URL, which lands in logs); the server selects "sente-lite".
+        const protocols = [SUBPROTOCOL];
+        if (token) protocols.push(tokenProtocol(token));
+        const resumeToken = this.#isSente || !this.#options.resume ? null : this.#resumeToken;
+        if (resumeToken !== null) protocols.push(resumeProtocol(resumeToken));
+        ws = protocols.length > 1
+          ? new this.#options.WebSocket(href, protocols)
           : new this.#options.WebSocket(href);
       } catch (e) {
         this.#dispatch("error", `cannot open ${href}: ${toError(e).message}`);
@@ -722,6 +729,10 @@ export class Client {
     }
     const state = handshake.server?.resume;
     if (!this.#options.resume) return null;
+    // Only the newest token resumes for long: the server replaces it on every handshake. A
+    // malformed one is dropped (it would make every upgrade throw).
+    const token = state?.token;
+    this.#resumeToken = token && parseResumeToken(token) ? token : null;
     if (state && handshake.server!.capabilities.includes("resume")) {
       this.#resumeOn = true;
       this.#inSeq = this.#inAcked = state.seq;

@@ -128,7 +128,7 @@ export const CLOSE_CODES: Readonly<Record<number, CloseCodeSpec>> = {
     class: "terminal",
     name: "superseded",
     description:
-      "A newer connection of the same client id resumed its session (another tab of the same client id, or a zombie socket); this one must not come back.",
+      "A newer connection of the same session resumed it with the session's resume token (the client reconnected while this socket lingered); this one must not come back.",
   },
   4029: {
     class: "rate-limited",

@@ -48,6 +48,11 @@ export interface ResumeState {
   ack: number;
   /** The server seq after which this connection's messages continue. */
   seq: number;
+  /**
+   * The secret the client offers to resume this session next time (`lib/protocol/resume_token.ts`),
+   * new in every handshake; `null` from a server that issues none.
+   */
+  token: string | null;
 }
 
 /** Builds the handshake data: the application's data plus the `sente-lite` entry. */
@@ -111,5 +116,6 @@ function parseResume(raw: unknown): ResumeState | null {
     gap,
     ack: Number(r["ack"] ?? 0),
     seq: Number(r["seq"] ?? 0),
+    token: typeof r["token"] === "string" ? r["token"] : null,
   };
 }

@@ -1,11 +1,15 @@
 /**
- * Delivery state that outlives a connection (`docs/delivery.md`): per-client-id resume sessions
- * (sequence numbers, un-acknowledged messages, inbound deduplication) and per-uid offline buffers.
+ * Delivery state that outlives a connection (`docs/delivery.md`): resume sessions (sequence
+ * numbers, un-acknowledged messages, inbound deduplication) and per-uid offline buffers.
  * The Hub does the I/O; this module only keeps the books, so it runs in virtual time in tests.
  *
  * Guarantees:
+ * - Only the holder of a session's resume token (`lib/protocol/resume_token.ts`) reaches it: a
+ *   session is found by the token's session id, and the token's secret, uid and client id must all
+ *   match. Anything else gets a fresh session and leaves the other one (and its connection) alone;
+ *   a client id is no credential. The secret changes on every attach.
  * - A session numbers its server→client messages 1, 2, 3, … and never reuses a number, across
- *   every connection of its client id.
+ *   every connection that resumes it.
  * - A message leaves a buffer either acknowledged, or counted and reported exactly once
  *   (`overflow`, `expired` or `evicted`); nothing is dropped silently. Messages dropped from the
  *   buffer of a still-connected client were written to its socket: they count only when a resume
@@ -18,7 +22,14 @@
  */
 import type { Event } from "../protocol/event.ts";
 import type { ResumeGap, ResumeState } from "../protocol/handshake.ts";
+import {
+  formatResumeToken,
+  newResumeToken,
+  newSessionId,
+  parseResumeToken,
+} from "../protocol/resume_token.ts";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.ts";
+import { timingSafeEqual } from "../util/secret.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
 
 /** The capability name announced in the handshake when resume is on for a connection. */
@@ -26,21 +37,32 @@ export const CAP_RESUME = "resume";
 /** The upgrade query parameter by which a client opts in: `resume=<last server seq it has>`. */
 export const RESUME_PARAM = "resume";
 /**
- * Close code for a connection replaced by a newer one of the same client id (an application
- * "client error" code: a client that still reads it stops instead of fighting for the session).
+ * Close code for a connection replaced by a newer one of the same session, which proved it holds
+ * the session's resume token (an application "client error" code: a client that still reads it
+ * stops instead of fighting for the session).
  */
 export const CLOSE_SUPERSEDED = 4409;
+
+/**
+ * Bytes charged per buffered message on top of its size, for the entry and the event's objects in
+ * memory (measured: ~160 B of heap for a 20-byte event), so `maxBytes` bounds memory also when
+ * messages are tiny.
+ */
+export const ENTRY_BYTES = 128;
 
 /** Buffering and resume settings (`ServerOptions.delivery`). */
 export interface DeliveryOptions {
   /**
    * Messages one buffer keeps: the un-acknowledged messages of a session, or the messages held
-   * for a uid without connections. The oldest go first.
-   * @default {100}
+   * for a uid without connections. The oldest go first. A backstop: `maxBytes` is the real bound
+   * (size buffers by rate × (reconnect time + ack delay) × message size, docs/delivery.md).
+   * @default {10000}
    */
   maxMessages?: number;
   /**
-   * Bytes one buffer keeps (packed frame size; JSON size for messages held offline).
+   * Bytes one buffer keeps: each message's packed frame size (JSON size for messages held offline)
+   * plus {@linkcode ENTRY_BYTES}. The memory bound: at worst `maxSessions` × `maxBytes` for
+   * sessions plus as much for offline buffers.
    * @default {1048576}
    */
   maxBytes?: number;
@@ -70,7 +92,7 @@ export interface DeliveryOptions {
 
 /** The defaults of {@linkcode DeliveryOptions}. */
 export const DELIVERY_DEFAULTS: Readonly<Required<DeliveryOptions>> = Object.freeze({
-  maxMessages: 100,
+  maxMessages: 10_000,
   maxBytes: 1024 * 1024,
   ttlMs: 5 * 60_000,
   maxSessions: 10_000,
@@ -145,15 +167,23 @@ export interface Buffered {
   readonly at: number;
 }
 
-/** The resume state of one client id; `C` is the connection type. */
+/** The resume state of one client session; `C` is the connection type. */
 export class Session<C> {
+  // Private fields: a session logged or inspected (it hangs off every connection) shows no secret.
+  /** The secret issued in the last handshake. */
+  #secret = "";
+  /**
+   * The secret presented to get `#secret`: still accepted, as the client may have lost the socket
+   * before it read the handshake that carried `#secret`.
+   */
+  #previous: string | null = null;
   /** The number of the last message numbered for this client. */
   outSeq = 0;
   /** The highest client seq accepted (inbound deduplication). */
   inAck = 0;
   /** Un-acknowledged server→client messages, oldest first. */
   buffer: Buffered[] = [];
-  /** Bytes in `buffer`. */
+  /** Bytes charged for `buffer` (sizes plus {@linkcode ENTRY_BYTES} each). */
   bytes = 0;
   /** The highest seq dropped from `buffer` before it was acknowledged. */
   lostThrough = 0;
@@ -170,8 +200,30 @@ export class Session<C> {
   /** @internal The pending acknowledgement timer. */
   ackTimer: TimerHandle | undefined;
 
-  /** Makes an empty session. */
-  constructor(readonly uid: string, readonly clientId: string) {}
+  /** Makes an empty session; `id` is the lookup key at the head of its resume tokens. */
+  constructor(readonly uid: string, readonly clientId: string, readonly id: string) {}
+
+  /**
+   * Whether `secret`, offered by `uid` with `clientId`, opens this session: the secret issued
+   * last, or the one presented to get it. Both are compared, each in constant time, so timing
+   * tells nothing about which was close.
+   */
+  opens(uid: string, clientId: string, secret: string): boolean {
+    const current = timingSafeEqual(secret, this.#secret);
+    const previous = this.#previous !== null && timingSafeEqual(secret, this.#previous);
+    return (current || previous) && this.uid === uid && this.clientId === clientId;
+  }
+
+  /**
+   * Replaces the secret after an attach (`presented`: the secret that opened the session, `null`
+   * for a new one) and returns the new token's wire form.
+   */
+  rotate(presented: string | null): string {
+    this.#previous = presented;
+    const next = newResumeToken(this.id);
+    this.#secret = next.secret;
+    return formatResumeToken(next);
+  }
 }
 
 interface OfflineBuffer {
@@ -203,8 +255,13 @@ export interface Attachment<C> {
   state: ResumeState;
   /** Messages to send again, oldest first (all with `seq > state.seq`). */
   replay: Buffered[];
-  /** A connection of the same client id that was still attached: the caller closes it. */
+  /** A connection of the same session that was still attached: the caller closes it. */
   superseded: C | null;
+  /**
+   * `true` when the offered token named a kept session but did not match it (wrong secret, uid or
+   * client id): a forged or stolen token, or a stale one. The session was left alone.
+   */
+  rejected: boolean;
 }
 
 /** What delivery needs from its owner. */
@@ -238,14 +295,14 @@ function unref(clock: Clock, handle: TimerHandle): TimerHandle {
   return handle;
 }
 
-/** Resume sessions per client id and offline buffers per uid, bounded and timed by `clock`. */
+/** Resume sessions per token and offline buffers per uid, bounded and timed by `clock`. */
 export class Delivery<C> {
   /** The settings. */
   readonly options: Required<DeliveryOptions>;
   #clock: Clock;
   #host: DeliveryHost<C>;
   #stats: DeliveryCounters;
-  /** By `uid + "\n" + clientId`, least recently used first. */
+  /** By session id, least recently used first. */
   #sessions = new Map<string, Session<C>>();
   /** Sessions that are not expired, by uid. */
   #live = new Map<string, Set<Session<C>>>();
@@ -275,28 +332,42 @@ export class Delivery<C> {
     return this.#offline.size;
   }
 
-  /** The session of a client id, if kept. */
-  session(uid: string, clientId: string): Session<C> | undefined {
-    return this.#sessions.get(`${uid}\n${clientId}`);
+  /** The session of a session id, if kept. */
+  session(id: string): Session<C> | undefined {
+    return this.#sessions.get(id);
   }
 
   // ------------------------------------------------------------ sessions
 
   /**
    * Attaches a connection that asked to resume with `lastSeq` (the last server seq its client
-   * has; 0 when it has none). Creates the session when unknown. The client learns `resumed: true`
-   * only when every message after `lastSeq` is still here.
+   * has; 0 when it has none) and offered the resume token `offered` (wire form; `null`: none).
+   * Without a token that matches a kept session it gets a fresh one. The client learns
+   * `resumed: true` only when every message after `lastSeq` is still here. Either way the
+   * handshake carries a new token.
    */
-  attach(uid: string, clientId: string, conn: C, lastSeq: number): Attachment<C> {
-    const key = `${uid}\n${clientId}`;
-    let session = this.#sessions.get(key);
+  attach(
+    uid: string,
+    clientId: string,
+    conn: C,
+    lastSeq: number,
+    offered: string | null = null,
+  ): Attachment<C> {
+    const token = offered === null ? null : parseResumeToken(offered);
+    let session = token === null ? undefined : this.#sessions.get(token.sessionId);
+    const rejected = session !== undefined && !session.opens(uid, clientId, token!.secret);
+    if (rejected) session = undefined;
+    const opened = session !== undefined;
     let superseded: C | null = null;
     let resumed = false;
     let gap: ResumeGap | null = null;
     let seq = 0;
     if (!session) {
-      session = new Session(uid, clientId);
-      if (lastSeq > 0) gap = { reason: "unknown", dropped: null };
+      let id = newSessionId();
+      while (this.#sessions.has(id)) id = newSessionId();
+      session = new Session(uid, clientId, id);
+      // A client that offered a token had a session: what it held is unknown here.
+      if (lastSeq > 0 || offered !== null) gap = { reason: "unknown", dropped: null };
     } else {
       superseded = session.conn;
       this.#clock.clearTimeout(session.timer);
@@ -320,21 +391,24 @@ export class Delivery<C> {
           resumed = true;
         }
       }
-      this.#sessions.delete(key);
+      this.#sessions.delete(session.id);
     }
     if (resumed) this.#stats.resumed++;
     else if (lastSeq > 0 || gap !== null) this.#stats.resumeFailed++;
+    // A new secret on every attach: a token seen once is useless after its owner's next resume.
+    const issued = session.rotate(opened ? token!.secret : null);
     session.conn = conn;
-    this.#sessions.set(key, session);
+    this.#sessions.set(session.id, session);
     let live = this.#live.get(uid);
     if (!live) this.#live.set(uid, live = new Set());
     live.add(session);
     this.#evictSessions();
     return {
       session,
-      state: { resumed, gap, ack: session.inAck, seq },
+      state: { resumed, gap, ack: session.inAck, seq, token: issued },
       replay: session.buffer.slice(),
       superseded: superseded === conn ? null : superseded,
+      rejected,
     };
   }
 
@@ -345,10 +419,9 @@ export class Delivery<C> {
     this.#clock.clearTimeout(session.ackTimer);
     session.ackTimer = undefined;
     session.unacked = 0;
-    const key = `${session.uid}\n${session.clientId}`;
-    if (this.#sessions.get(key) !== session) return; // evicted meanwhile
-    this.#sessions.delete(key);
-    this.#sessions.set(key, session);
+    if (this.#sessions.get(session.id) !== session) return; // evicted meanwhile
+    this.#sessions.delete(session.id);
+    this.#sessions.set(session.id, session);
     const clock = this.#clock;
     session.timer = unref(clock, clock.setTimeout(() => this.#expire(session), this.options.ttlMs));
   }
@@ -363,7 +436,7 @@ export class Delivery<C> {
   /** Charges the message's size to the session and drops the oldest beyond the bounds. */
   account(session: Session<C>, entry: Buffered, bytes: number): void {
     entry.bytes = bytes;
-    session.bytes += bytes;
+    session.bytes += bytes + ENTRY_BYTES;
     const { maxMessages, maxBytes } = this.options;
     let dropped = 0;
     while (
@@ -371,7 +444,7 @@ export class Delivery<C> {
       (session.buffer.length > maxMessages || session.bytes > maxBytes)
     ) {
       const old = session.buffer.shift()!;
-      session.bytes -= old.bytes;
+      session.bytes -= old.bytes + ENTRY_BYTES;
       session.lostThrough = old.seq;
       dropped++;
     }
@@ -384,7 +457,9 @@ export class Delivery<C> {
   acked(session: Session<C>, seq: number): void {
     const buffer = session.buffer;
     let i = 0;
-    while (i < buffer.length && buffer[i].seq <= seq) session.bytes -= buffer[i++].bytes;
+    while (i < buffer.length && buffer[i].seq <= seq) {
+      session.bytes -= buffer[i++].bytes + ENTRY_BYTES;
+    }
     if (i > 0) session.buffer = i === buffer.length ? [] : buffer.slice(i);
   }
 
@@ -483,11 +558,11 @@ export class Delivery<C> {
     else buf = { uid, messages: [], bytes: 0, overflow: 0, expired: 0, timer: undefined };
     this.#offline.set(uid, buf);
     buf.messages.push({ seq: 0, event, bytes, at: this.#clock.now() });
-    buf.bytes += bytes;
+    buf.bytes += bytes + ENTRY_BYTES;
     const { maxMessages, maxBytes } = this.options;
     let dropped = 0;
     while (buf.messages.length > 0 && (buf.messages.length > maxMessages || buf.bytes > maxBytes)) {
-      buf.bytes -= buf.messages.shift()!.bytes;
+      buf.bytes -= buf.messages.shift()!.bytes + ENTRY_BYTES;
       dropped++;
     }
     if (dropped > 0) {
@@ -508,7 +583,7 @@ export class Delivery<C> {
     const cutoff = this.#clock.now() - this.options.ttlMs;
     let n = 0;
     while (n < buf.messages.length && buf.messages[n].at <= cutoff) {
-      buf.bytes -= buf.messages[n++].bytes;
+      buf.bytes -= buf.messages[n++].bytes + ENTRY_BYTES;
     }
     if (n > 0) {
       buf.messages = buf.messages.slice(n);

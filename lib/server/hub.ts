@@ -47,6 +47,7 @@ import { decodeClientBatch } from "../wire/batch_frame.ts";
 import { ReassemblyBudget } from "../wire/chunking.ts";
 import { SharedFrame } from "../wire/compression.ts";
 import { offeredProtocols, SUBPROTOCOL } from "../protocol/token.ts";
+import { readResumeToken } from "../protocol/resume_token.ts";
 import { Connection } from "./connection.ts";
 import {
   type Attachment,
@@ -96,6 +97,8 @@ export interface PendingUpgrade {
   readonly wire: WireSettings;
   /** The client's last server seq when it asked to resume (`resume` parameter), else `null`. */
   readonly resume?: number | null;
+  /** The resume token the client offered (subprotocol `sente-lite.resume.<token>`), else `null`. */
+  readonly resumeToken?: string | null;
 }
 
 /** Options of broadcasts. */
@@ -281,7 +284,8 @@ export class Hub {
       this.options.onError(e, { where: "authenticate/handshakeData" });
       return textResponse(500, "Internal error while authenticating the connection");
     }
-    const protocol = offeredProtocols(request).includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined;
+    const offered = offeredProtocols(request);
+    const protocol = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined;
     // Only our own dialect speaks the wire transforms; Sente and original peers get plain frames.
     const wire = dialect === senteLiteDialect
       ? negotiateWire(this.options.wire, url.searchParams.get(WIRE_PARAM))
@@ -290,9 +294,12 @@ export class Hub {
     const resume = dialect === senteLiteDialect && this.#delivery !== null
       ? parseResumeParam(url.searchParams.get(RESUME_PARAM))
       : null;
+    // The token, not the client id, is what resumes a session (a client id is no credential).
+    const resumeToken = resume !== null ? readResumeToken(offered) : null;
     return {
       wire,
       resume,
+      resumeToken,
       clientId,
       uid,
       packer,
@@ -358,7 +365,8 @@ export class Hub {
     const settings = pending.wire;
     let attachment: Attachment<Connection> | null = null;
     if (this.#delivery !== null && pending.resume != null) {
-      attachment = this.#delivery.attach(conn.uid, conn.clientId, conn, pending.resume);
+      const { uid, clientId } = conn;
+      attachment = this.#delivery.attach(uid, clientId, conn, pending.resume, pending.resumeToken);
       conn.session = attachment.session;
     }
     const data = buildHandshakeData(pending.handshakeData, {
@@ -813,7 +821,13 @@ export class Hub {
   #resume(conn: Connection, attachment: Attachment<Connection>): void {
     const old = attachment.superseded;
     if (old && !old.closed) {
-      old.close(CLOSE_SUPERSEDED, "superseded by a newer connection of this client id");
+      old.close(CLOSE_SUPERSEDED, "superseded by a newer connection of this session");
+    }
+    if (attachment.rejected) {
+      this.#tel.event("sente-lite/resume-denied", {
+        level: "warn",
+        data: () => ({ connId: conn.id, uid: conn.uid, clientId: conn.clientId }),
+      });
     }
     for (const entry of attachment.replay) this.#sendSequenced(conn, entry);
     const session = attachment.session;
@@ -824,7 +838,8 @@ export class Hub {
     }
     session.channels.clear();
     this.#stats.channels = this.#channels.size;
-    const state = attachment.state;
+    // The token is a secret: it stays out of telemetry and logs.
+    const { token: _token, ...state } = attachment.state;
     this.#tel.event("sente-lite/resume", {
       level: state.gap ? "info" : "debug",
       data: () => ({ connId: conn.id, uid: conn.uid, clientId: conn.clientId, ...state }),

@@ -13,7 +13,10 @@ export interface ConnectionInfo {
   readonly id: string;
   /** The user id from `authenticate`, or `"sente/nil-uid"`. */
   readonly uid: string;
-  /** The client id the client sent (kept across its reconnects). */
+  /**
+   * The client id the client sent (kept across its reconnects). Self-declared: any peer can send
+   * any, so it identifies nothing on its own (use `uid`).
+   */
   readonly clientId: string;
   /** The packer name of this connection. */
   readonly packer: string;
@@ -47,7 +50,7 @@ export interface EventMessage<T = unknown> {
   readonly data: T;
   /** The sender's uid. */
   readonly uid: string;
-  /** The sender's client id. */
+  /** The sender's client id (self-declared: not a credential). */
   readonly clientId: string;
   /** The sender's connection id. */
   readonly connId: string;

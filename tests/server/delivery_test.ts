@@ -1,13 +1,16 @@
 /** Unit tests of lib/server/delivery.ts in virtual time: numbering, acks, TTL, overflow, eviction, dedup. */
 import assert from "node:assert/strict";
 import {
+  type Attachment,
   Delivery,
   type DeliveryCounters,
   type DeliveryLoss,
   type DeliveryOptions,
+  ENTRY_BYTES,
   parseResumeParam,
   resolveDelivery,
 } from "../../lib/server/delivery.ts";
+import { parseResumeToken } from "../../lib/protocol/resume_token.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
 
 function counters(): DeliveryCounters {
@@ -35,9 +38,18 @@ function setup(options: DeliveryOptions = {}) {
 
 const ev = (n: number): [string, unknown] => ["t/n", { n }];
 
+/** The token the handshake of `a` gave its client. */
+const tokenOf = (a: Attachment<string>): string => a.state.token!;
+
+/** The handshake state without its (random) token. */
+function stateOf(a: Attachment<string>): Omit<Attachment<string>["state"], "token"> {
+  const { token: _, ...rest } = a.state;
+  return rest;
+}
+
 Deno.test("resolveDelivery() fills defaults and range-checks every field", () => {
   assert.deepEqual(resolveDelivery(undefined), {
-    maxMessages: 100,
+    maxMessages: 10000,
     maxBytes: 1048576,
     ttlMs: 300000,
     maxSessions: 10000,
@@ -56,15 +68,15 @@ Deno.test("resolveDelivery() fills defaults and range-checks every field", () =>
 Deno.test("Delivery.attach() resumes a detached session: replays exactly the unacked messages after lastSeq", () => {
   const { d, stats, clock } = setup();
   const first = d.attach("u", "c1", "conn1", 0);
-  assert.deepEqual(first.state, { resumed: false, gap: null, ack: 0, seq: 0 });
+  assert.deepEqual(stateOf(first), { resumed: false, gap: null, ack: 0, seq: 0 });
   for (let i = 1; i <= 5; i++) d.account(first.session, d.sequence(first.session, ev(i)), 10);
   d.acked(first.session, 2);
   d.detach(first.session, "conn1");
   // While away, sends to the uid are kept for the session.
   assert.equal(d.hold("u", ev(6), 0), 1);
   clock.tick(1000);
-  const again = d.attach("u", "c1", "conn2", 4);
-  assert.deepEqual(again.state, { resumed: true, gap: null, ack: 0, seq: 4 });
+  const again = d.attach("u", "c1", "conn2", 4, tokenOf(first));
+  assert.deepEqual(stateOf(again), { resumed: true, gap: null, ack: 0, seq: 4 });
   assert.deepEqual(again.replay.map((m) => m.seq), [5, 6]);
   assert.equal(again.superseded, null);
   assert.equal(stats.resumed, 1);
@@ -84,8 +96,8 @@ Deno.test("Delivery: past the TTL a session expires, reports its messages and re
   assert.equal(stats.offlineExpired, 3);
   // An expired session keeps nothing more: the uid's offline buffer takes over.
   d.hold("u", ev(4), 0);
-  const b = d.attach("u", "c1", "conn2", 1);
-  assert.deepEqual(b.state, {
+  const b = d.attach("u", "c1", "conn2", 1, tokenOf(a));
+  assert.deepEqual(stateOf(b), {
     resumed: false,
     gap: { reason: "expired", dropped: 2 },
     ack: 0,
@@ -103,7 +115,7 @@ Deno.test("Delivery: overflow of a detached session is reported at once and seen
   for (let i = 1; i <= 5; i++) d.hold("u", ev(i), 0);
   assert.equal(stats.offlineDropped, 2);
   assert.deepEqual(losses.map((l) => [l.reason, l.dropped]), [["overflow", 1], ["overflow", 1]]);
-  const b = d.attach("u", "c1", "conn2", 0);
+  const b = d.attach("u", "c1", "conn2", 0, tokenOf(a));
   assert.deepEqual(b.state.gap, { reason: "overflow", dropped: 2 });
   assert.equal(b.state.resumed, false);
   assert.equal(b.state.seq, 2);
@@ -111,13 +123,13 @@ Deno.test("Delivery: overflow of a detached session is reported at once and seen
 });
 
 Deno.test("Delivery: overflow while connected is no loss when the client already had the messages", () => {
-  const { d, losses } = setup({ maxMessages: 2, maxBytes: 25 });
+  const { d, losses } = setup({ maxMessages: 2, maxBytes: 2 * (10 + ENTRY_BYTES) + 5 });
   const a = d.attach("u", "c1", "conn1", 0);
   for (let i = 1; i <= 4; i++) d.account(a.session, d.sequence(a.session, ev(i)), 10);
   assert.equal(a.session.buffer.length, 2);
   assert.equal(losses.length, 0, "written to an open socket: not reported");
   d.detach(a.session, "conn1");
-  const b = d.attach("u", "c1", "conn2", 3);
+  const b = d.attach("u", "c1", "conn2", 3, tokenOf(a));
   assert.equal(b.state.resumed, true);
   assert.deepEqual(b.replay.map((m) => m.seq), [4]);
   // The byte bound drops the oldest too.
@@ -125,10 +137,23 @@ Deno.test("Delivery: overflow while connected is no loss when the client already
   assert.deepEqual(b.session.buffer.map((m) => m.seq), [5]);
 });
 
+Deno.test("Delivery: with the defaults, bytes bound a buffer (ENTRY_BYTES per message), not the count", () => {
+  const { d, losses } = setup();
+  const a = d.attach("u", "c1", "conn1", 0);
+  d.detach(a.session, "conn1");
+  for (let i = 1; i <= 10_000; i++) d.account(a.session, d.sequence(a.session, ev(i)), 0);
+  const fit = Math.floor(1048576 / ENTRY_BYTES);
+  assert.equal(a.session.buffer.length, fit);
+  assert.equal(a.session.bytes, fit * ENTRY_BYTES);
+  assert.equal(losses.reduce((n, l) => n + l.dropped, 0), 10_000 - fit, "every loss reported");
+  d.acked(a.session, 10_000);
+  assert.equal(a.session.bytes, 0);
+});
+
 Deno.test("Delivery: an unknown session (evicted, server restarted) resumes with an unknown gap", () => {
   const { d, stats } = setup();
   const a = d.attach("u", "c9", "conn1", 57);
-  assert.deepEqual(a.state, {
+  assert.deepEqual(stateOf(a), {
     resumed: false,
     gap: { reason: "unknown", dropped: null },
     ack: 0,
@@ -138,43 +163,91 @@ Deno.test("Delivery: an unknown session (evicted, server restarted) resumes with
   // A client that claims more than this session ever sent is also treated as unknown.
   d.account(a.session, d.sequence(a.session, ev(1)), 1);
   d.detach(a.session, "conn1");
-  const b = d.attach("u", "c9", "conn2", 40);
+  const b = d.attach("u", "c9", "conn2", 40, tokenOf(a));
   assert.deepEqual(b.state.gap, { reason: "unknown", dropped: null });
   assert.equal(b.state.seq, 1);
   assert.deepEqual(b.replay, []);
 });
 
-Deno.test("Delivery: sessions are per uid and client id; a newer connection supersedes the old", () => {
+Deno.test("Delivery: only the token resumes; a newer connection with it supersedes the old", () => {
   const { d } = setup();
   const a = d.attach("alice", "c1", "conn1", 0);
-  const other = d.attach("mallory", "c1", "conn2", 0);
-  assert.notEqual(
-    a.session,
-    other.session,
-    "a client id alone does not give another uid's messages",
-  );
-  const b = d.attach("alice", "c1", "conn3", 0);
+  // Same uid and client id, but no token, a forged one, or alice's token under another uid:
+  // a fresh session each time, and alice's is untouched.
+  const forged = tokenOf(a).slice(0, 16) + "0".repeat(32);
+  const stolen = tokenOf(a); // used under another uid
+  for (
+    const [uid, token, rejected] of [
+      ["alice", null, false],
+      ["alice", forged, true],
+      ["mallory", stolen, true],
+    ] as const
+  ) {
+    const other = d.attach(uid, "c1", "intruder", 3, token);
+    assert.notEqual(other.session, a.session, "a client id alone opens no session");
+    assert.equal(other.superseded, null);
+    assert.equal(other.rejected, rejected);
+    assert.equal(other.state.resumed, false);
+    assert.deepEqual(other.state.gap, { reason: "unknown", dropped: null });
+    assert.deepEqual(other.replay, []);
+  }
+  assert.equal(a.session.conn, "conn1");
+  // The owner's token opens it, and supersedes its older connection.
+  const b = d.attach("alice", "c1", "conn3", 0, tokenOf(a));
   assert.equal(b.session, a.session);
   assert.equal(b.superseded, "conn1");
+  assert.equal(b.rejected, false);
   d.detach(a.session, "conn1"); // the old connection's late close changes nothing
   assert.equal(a.session.conn, "conn3");
+});
+
+Deno.test("Delivery: the secret rotates on every attach; the previous one works until the newer is used", () => {
+  const { d } = setup();
+  const a = d.attach("u", "c1", "k1", 0);
+  const t1 = tokenOf(a);
+  const b = d.attach("u", "c1", "k2", 0, t1);
+  const t2 = tokenOf(b);
+  assert.equal(parseResumeToken(t2)!.sessionId, parseResumeToken(t1)!.sessionId);
+  assert.notEqual(parseResumeToken(t2)!.secret, parseResumeToken(t1)!.secret);
+  // The client lost k2 before it read t2: t1 still resumes.
+  const c = d.attach("u", "c1", "k3", 0, t1);
+  assert.equal(c.session, a.session);
+  const t3 = tokenOf(c);
+  // Once t3 has been used, t1 and t2 open nothing.
+  const e = d.attach("u", "c1", "k4", 0, t3);
+  assert.equal(e.session, a.session);
+  for (const old of [t1, t2]) {
+    const x = d.attach("u", "c1", "x", 0, old);
+    assert.notEqual(x.session, a.session);
+    assert.equal(x.rejected, true);
+  }
+  assert.equal(a.session.conn, "k4");
+});
+
+Deno.test("Delivery: a session inspected or logged shows no secret", () => {
+  const { d } = setup();
+  const a = d.attach("u", "c1", "k1", 0);
+  const shown = Deno.inspect(a.session, { depth: 10, showHidden: true }) +
+    JSON.stringify(a.session);
+  assert.ok(!shown.includes(tokenOf(a).slice(16)));
 });
 
 Deno.test("Delivery: the least recently used detached session is evicted beyond maxSessions", () => {
   const { d, losses } = setup({ maxSessions: 2 });
   const s1 = d.attach("u", "c1", "k1", 0);
+  const id1 = s1.session.id;
   d.account(s1.session, d.sequence(s1.session, ev(1)), 1);
   d.detach(s1.session, "k1");
   const s2 = d.attach("u", "c2", "k2", 0);
   d.detach(s2.session, "k2");
-  d.attach("u", "c3", "k3", 0);
+  const s3 = d.attach("u", "c3", "k3", 0);
   assert.equal(d.sessions, 2);
-  assert.equal(d.session("u", "c1"), undefined);
+  assert.equal(d.session(id1), undefined);
   assert.deepEqual(losses, [{ reason: "evicted", uid: "u", clientId: "c1", dropped: 1 }]);
   // Attached sessions are never evicted.
-  d.attach("u", "c4", "k4", 0);
-  d.attach("u", "c5", "k5", 0);
-  assert.ok(d.session("u", "c3") && d.session("u", "c4") && d.session("u", "c5"));
+  const s4 = d.attach("u", "c4", "k4", 0);
+  const s5 = d.attach("u", "c5", "k5", 0);
+  assert.ok(d.session(s3.session.id) && d.session(s4.session.id) && d.session(s5.session.id));
 });
 
 Deno.test("Delivery.received() drops duplicates and acks every ackEvery messages or after ackDelayMs", () => {
@@ -193,7 +266,7 @@ Deno.test("Delivery.received() drops duplicates and acks every ackEvery messages
   assert.deepEqual(acks, [["conn1", 2], ["conn1", 3]]);
   // Dedup survives a reconnect; the handshake tells the client what the server has.
   d.detach(a.session, "conn1");
-  const b = d.attach("u", "c1", "conn2", 0);
+  const b = d.attach("u", "c1", "conn2", 0, tokenOf(a));
   assert.equal(b.state.ack, 3);
   assert.equal(d.received(b.session, 3), false);
   assert.equal(d.received(b.session, 4), true);
