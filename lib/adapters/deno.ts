@@ -6,6 +6,7 @@
 import type { Hub } from "../server/hub.ts";
 import type { ConnectionSink } from "../server/socket.ts";
 import type { ServeHandle, ServeOptions } from "./types.ts";
+import { type ListenerEvent, serveResilient } from "./deno_listener.ts";
 
 /** What Deno.serve tells a handler about the connection (structurally, so any caller can pass it). */
 export interface RequestInfo {
@@ -29,6 +30,7 @@ export async function denoHandler(
   socket.binaryType = "arraybuffer";
   let sink: ConnectionSink | undefined;
   socket.onopen = () => {
+    // No terminate(): Deno's server WebSocket cannot be dropped without its close handshake.
     sink = hub.open(prepared, {
       send: (frame) => socket.send(frame as string | Uint8Array<ArrayBuffer>),
       close: (code, reason) => socket.close(code, reason),
@@ -46,18 +48,49 @@ export async function denoHandler(
   return response;
 }
 
+/**
+ * Reports listener trouble (the accept loop failing, e.g. out of file descriptors) to the Hub's
+ * telemetry (`sente-lite.server`) and, once per outage, to `onError`.
+ */
+export function reportListener(hub: Hub): (event: ListenerEvent) => void {
+  const tel = hub.options.telemetry.scope("sente-lite.server");
+  return (event) => {
+    if (event.type === "accept-failed") {
+      tel.event("sente-lite/accept-failed", {
+        level: "error",
+        data: () => ({ message: String((event.error as Error)?.message ?? event.error) }),
+      });
+      hub.options.onError(event.error, { where: "listener (accepting connections)" });
+    } else if (event.type === "relisten-failed") {
+      tel.event("sente-lite/relisten-failed", {
+        level: "warn",
+        data: () => ({ attempt: event.attempt, message: String(event.error) }),
+      });
+    } else {
+      tel.event("sente-lite/listening-again", {
+        level: "info",
+        data: () => ({ attempt: event.attempt }),
+      });
+    }
+  };
+}
+
 /** Serves with `Deno.serve`; resolves once listening. */
 export function denoServe(
   hub: Hub,
   options: ServeOptions,
   handler: (request: Request, info?: RequestInfo) => Response | Promise<Response>,
 ): Promise<ServeHandle> {
-  const server = Deno.serve({
-    port: options.port ?? 0,
-    hostname: options.hostname ?? "127.0.0.1",
-    signal: options.signal,
-    onListen: () => {}, // the caller prints what it wants
-  }, handler);
+  // Listens again when the accept loop fails (out of descriptors) instead of ending the process.
+  const server = serveResilient(
+    {
+      port: options.port ?? 0,
+      hostname: options.hostname ?? "127.0.0.1",
+      signal: options.signal,
+    },
+    handler,
+    reportListener(hub),
+  );
   const { hostname, port } = server.addr;
   options.signal?.addEventListener("abort", () => hub.closeAll(), { once: true });
   return Promise.resolve({
