@@ -72,6 +72,7 @@ export function bunConfig(hub: Hub): BunServeConfig {
         ? { "sec-websocket-protocol": prepared.protocol }
         : {};
       if (server.upgrade(request, { data: { pending: prepared }, headers })) return undefined;
+      prepared.slot?.release(hub.options.clock); // not upgraded: its connection slot is free
       return new Response("WebSocket upgrade failed\n", { status: 400 });
     },
     websocket: {

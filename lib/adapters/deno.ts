@@ -23,10 +23,15 @@ export async function denoHandler(
   const prepared = await hub.prepare(request, info?.remoteAddr?.hostname ?? null);
   if (prepared instanceof Response) return prepared;
   // idleTimeout 0: liveness is the protocol's job (application-level pings), not the runtime's.
-  const { socket, response } = Deno.upgradeWebSocket(request, {
-    idleTimeout: 0,
-    protocol: prepared.protocol,
-  });
+  let upgraded;
+  try {
+    upgraded = Deno.upgradeWebSocket(request, { idleTimeout: 0, protocol: prepared.protocol });
+  } catch (e) {
+    // A malformed upgrade (no Sec-WebSocket-Key…): its connection slot is free at once.
+    prepared.slot?.release(hub.options.clock);
+    return new Response(`WebSocket upgrade failed: ${(e as Error).message}\n`, { status: 400 });
+  }
+  const { socket, response } = upgraded;
   socket.binaryType = "arraybuffer";
   let sink: ConnectionSink | undefined;
   socket.onopen = () => {
@@ -42,7 +47,10 @@ export async function denoHandler(
   socket.onmessage = (e) => {
     sink?.message(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
   };
-  socket.onclose = (e) => sink?.closed(e.code, e.reason);
+  socket.onclose = (e) => {
+    if (sink) sink.closed(e.code, e.reason);
+    else prepared.slot?.release(hub.options.clock); // gone before it opened
+  };
   // Errors are always followed by a close event, which does the cleanup.
   socket.onerror = () => {};
   return response;

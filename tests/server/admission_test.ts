@@ -186,3 +186,14 @@ Deno.test("maxConnectionsPerIp counts upgrades still in authenticate: the next o
     await until(() => t.server.stats().connections === 0, "cleanup");
   }
 });
+
+Deno.test("an upgrade the runtime cannot complete (no Sec-WebSocket-Key) frees its slot at once", async () => {
+  await using t = await startServer({ maxConnections: 1 });
+  const headers = { upgrade: "websocket", connection: "Upgrade" };
+  for (let i = 0; i < 3; i++) {
+    const r = await fetch(`${t.http}/chsk?client-id=c${i}&packer=json`, { headers });
+    await r.body?.cancel();
+    assert.equal(r.status, 400, `attempt ${i}`);
+  }
+  assert.equal(t.server.stats().pendingUpgrades, 0);
+});
