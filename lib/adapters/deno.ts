@@ -70,12 +70,12 @@ export function reportListener(hub: Hub): (event: ListenerEvent) => void {
       });
       hub.options.onError(event.error, { where: "listener (accepting connections)" });
     } else if (event.type === "relisten-failed") {
-      tel.event("sente-lite/relisten-failed", {
+      tel.event("sente-lite/listen-failed", {
         level: "warn",
         data: () => ({ attempt: event.attempt, message: String(event.error) }),
       });
     } else {
-      tel.event("sente-lite/listening-again", {
+      tel.event("sente-lite/listen-again", {
         level: "info",
         data: () => ({ attempt: event.attempt }),
       });

@@ -356,7 +356,7 @@ export class Hub {
   /** An admitted upgrade did not open its socket within `handshakeTimeoutMs`. */
   #handshakeExpired(remoteIp: string | null): void {
     this.#count("handshake-timeout");
-    this.#tel.event("sente-lite/handshake-timeout", {
+    this.#tel.event("sente-lite/slow-upgrade", {
       level: "info",
       data: () => ({ remoteIp, timeoutMs: this.options.handshakeTimeoutMs }),
     });
