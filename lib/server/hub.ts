@@ -134,6 +134,8 @@ export class Hub {
   /** The server-wide and per-IP connection counts, upgrades in progress included. */
   #admission: Admission;
   #slots = new Map<Connection, Slot>();
+  /** Dropped after a close timeout while the runtime still holds their socket (Deno). */
+  #held = new Set<Connection>();
   #lastFullReport = -Infinity;
   /** Resume sessions keeping channel subscriptions while disconnected, by channel. */
   #keptSubs = new Map<string, Set<Session<Connection>>>();
@@ -474,7 +476,10 @@ export class Hub {
           conn.close(1011, "internal error");
         }
       },
-      closed: (code, reason) => this.#closed(conn, code, reason),
+      closed: (code, reason) => {
+        this.#closed(conn, code, reason);
+        if (this.#held.delete(conn)) this.#releaseSlot(conn); // the runtime let go at last
+      },
     };
   }
 
@@ -826,8 +831,7 @@ export class Hub {
     conn.wire?.close();
     this.#heartbeats.delete(conn);
     conn.closeDone();
-    this.#slots.get(conn)?.release(this.options.clock);
-    this.#slots.delete(conn);
+    if (!this.#held.has(conn)) this.#releaseSlot(conn);
     this.#stats.connections = this.#conns.size;
     for (const channel of conn.channels) this.#channels.remove(channel, conn);
     const session = conn.session;
@@ -862,8 +866,16 @@ export class Hub {
       level: "warn",
       data: () => ({ connId: conn.id, uid: conn.uid, code: conn.closeCode }),
     });
+    // Where the socket cannot be terminated (Deno) the runtime keeps its descriptor until the
+    // peer goes: the slot stays counted against maxConnections/maxConnectionsPerIp until then.
+    if (!conn.socket.terminate) this.#held.add(conn);
     // The runtime's own close event may still come later: #closed runs once.
     this.#closed(conn, conn.closeCode ?? 1006, "close timeout: the peer did not answer");
+  }
+
+  #releaseSlot(conn: Connection): void {
+    this.#slots.get(conn)?.release(this.options.clock);
+    this.#slots.delete(conn);
   }
 
   /** Adds an observer (metrics, see `./lifecycle`); returns a function that removes it. */

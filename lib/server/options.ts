@@ -224,8 +224,9 @@ export interface ServerOptions {
   handshakeTimeoutMs?: number;
   /**
    * How long a close the server starts may take (flushing queued output, then the peer's close
-   * frame), in ms; then the socket is dropped (terminated where the runtime can: Bun) and the
-   * connection cleaned up at once, `onClose` getting the code the server sent.
+   * frame), in ms; then the connection is cleaned up at once (`onClose` gets the code the server
+   * sent) and the socket terminated where the runtime can (Bun). On Deno the runtime holds the
+   * socket until the peer goes, and it stays counted against the connection limits until then.
    * @default {5000}
    */
   closeTimeoutMs?: number;

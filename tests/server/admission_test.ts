@@ -12,6 +12,7 @@ import { resolveServerOptions } from "../../lib/server/options.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
 import { startServer, until } from "../_server.ts";
 import { RawPeer } from "../_peer.ts";
+import { upgradeStatus } from "./_slow_peer.ts";
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
 Max cpu time              unlimited            unlimited            seconds
@@ -113,29 +114,6 @@ function peer(url: string): RawPeer {
   const p = new RawPeer(`${url}?client-id=${crypto.randomUUID()}&packer=json`);
   p.opened.catch(() => {}); // awaited where it matters
   return p;
-}
-
-/** Sends a WebSocket upgrade over raw TCP and returns the response's status code. */
-async function upgradeStatus(url: string): Promise<number> {
-  const u = new URL(url);
-  u.searchParams.set("client-id", crypto.randomUUID());
-  u.searchParams.set("packer", "json");
-  const conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
-  try {
-    await conn.write(
-      new TextEncoder().encode(
-        `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\n` +
-          `Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n` +
-          `Sec-WebSocket-Version: 13\r\n\r\n`,
-      ),
-    );
-    const buf = new Uint8Array(1024);
-    const n = await conn.read(buf);
-    const line = new TextDecoder().decode(buf.subarray(0, n ?? 0)).split("\r\n")[0];
-    return Number(line.split(" ")[1]);
-  } finally {
-    conn.close();
-  }
 }
 
 Deno.test("maxConnections: the next upgrade gets 503 while the server is full, and a close frees a slot", async () => {
