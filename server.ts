@@ -82,6 +82,7 @@ export type { WireOptions } from "./lib/wire/pipeline.ts";
 export type { ReassemblyBudget } from "./lib/wire/chunking.ts";
 export type { ConnectedUids } from "./lib/server/uids.ts";
 export type { ConnectionSink, ServerSocket } from "./lib/server/socket.ts";
+export type { AdmissionSlot } from "./lib/server/admission.ts";
 export type { ServeHandle, ServeOptions } from "./lib/adapters/types.ts";
 export type { RequestInfo } from "./lib/adapters/deno.ts";
 export type { AllowedOrigins } from "./lib/server/origin.ts";

@@ -26,6 +26,8 @@ export interface BunWebSocket {
   close(code?: number, reason?: string): void;
   /** Bytes buffered and not yet sent. */
   getBufferedAmount(): number;
+  /** Drops the connection without a close handshake. */
+  terminate?(): void;
 }
 
 /** The part of Bun's `Server` the adapter uses. */
@@ -70,6 +72,7 @@ export function bunConfig(hub: Hub): BunServeConfig {
         ? { "sec-websocket-protocol": prepared.protocol }
         : {};
       if (server.upgrade(request, { data: { pending: prepared }, headers })) return undefined;
+      prepared.slot?.release(hub.options.clock); // not upgraded: its connection slot is free
       return new Response("WebSocket upgrade failed\n", { status: 400 });
     },
     websocket: {
@@ -77,6 +80,7 @@ export function bunConfig(hub: Hub): BunServeConfig {
         ws.data.sink = hub.open(ws.data.pending, {
           send: (frame) => void ws.send(frame),
           close: (code, reason) => ws.close(code, reason),
+          terminate: () => ws.terminate?.(),
           get bufferedAmount() {
             return ws.getBufferedAmount();
           },
@@ -97,6 +101,14 @@ export function bunConfig(hub: Hub): BunServeConfig {
   };
 }
 
+/**
+ * Bun.serve's HTTP `idleTimeout` (seconds, at most 255) from the handshake timeout: it closes
+ * connections that stall in their request headers, which the Hub never sees.
+ */
+export function bunIdleTimeout(hub: Hub): number {
+  return Math.min(255, Math.max(1, Math.ceil(hub.options.handshakeTimeoutMs / 1000)));
+}
+
 interface BunGlobal {
   serve(options: Record<string, unknown>): BunServer;
 }
@@ -108,6 +120,7 @@ export function bunServe(hub: Hub, options: ServeOptions): Promise<ServeHandle> 
   const server = bun.serve({
     port: options.port ?? 0,
     hostname: options.hostname ?? "127.0.0.1",
+    idleTimeout: bunIdleTimeout(hub),
     ...config,
   });
   let done!: () => void;

@@ -6,8 +6,10 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import type { BunServer } from "../adapters/bun.ts";
+import { bunIdleTimeout, type BunServer } from "../adapters/bun.ts";
 import type { Server } from "../server/server.ts";
+import { reportListener } from "../adapters/deno.ts";
+import { serveResilient } from "../adapters/deno_listener.ts";
 import type { ProcessMemory } from "./component.ts";
 
 interface ProcessLike {
@@ -109,6 +111,7 @@ export function listen(
     const srv = b.serve({
       port: options.port,
       hostname: options.hostname,
+      idleTimeout: bunIdleTimeout(server), // stalled request headers
       fetch: (request: Request, s: BunServer) => intercept(request) ?? config.fetch(request, s),
       websocket: config.websocket,
     });
@@ -130,9 +133,11 @@ export function listen(
   if (!d) throw new TypeError("listening needs Deno or Bun");
   // The server's handler may take the connection info (for the peer address) as well.
   const handler = server.handler as (r: Request, info: unknown) => Promise<Response>;
-  const srv = d.serve(
-    { port: options.port, hostname: options.hostname, onListen: () => {} },
+  // Listens again when the accept loop fails (out of descriptors) instead of ending the process.
+  const srv = serveResilient(
+    { port: options.port, hostname: options.hostname },
     (request, info) => intercept(request) ?? handler(request, info),
+    reportListener(server),
   );
   let closing: Promise<void> | undefined;
   return {

@@ -17,7 +17,7 @@ import type { SharedFrame } from "../wire/compression.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
 import type { Session } from "./delivery.ts";
 
-/** How long a close waits for queued wire output (compression is asynchronous), in ms. */
+/** The longest a close waits for queued wire output (compression is asynchronous), in ms. */
 const CLOSE_FLUSH_MS = 5000;
 
 /** A server→client request waiting for its reply. */
@@ -58,6 +58,11 @@ export class Connection implements ConnectionInfo {
   wire: ConnectionWire | null = null;
   /** The Hub's clock (bounds the flush before a close). */
   clock: Clock | null = null;
+  /** How long a close may take before the socket is dropped, in ms. */
+  closeTimeoutMs = CLOSE_FLUSH_MS;
+  /** Runs when a close was not done within `closeTimeoutMs` (the Hub cleans up). */
+  onCloseTimeout: (() => void) | null = null;
+  #closeTimer: TimerHandle | null = null;
   /** The resume session of this client id, when resume was negotiated (docs/delivery.md). */
   session: Session<Connection> | null = null;
 
@@ -152,33 +157,61 @@ export class Connection implements ConnectionInfo {
     return this.dialect.encode(message).map((v) => this.packerImpl.pack(v));
   }
 
-  /** Closes the socket; cleanup happens when the adapter reports the close. */
+  /**
+   * Closes the socket; cleanup happens when the adapter reports the close, or when the close
+   * is not done within `closeTimeoutMs` (then the socket is terminated where the runtime can,
+   * and `onCloseTimeout` runs).
+   */
   close(code: number, reason: string): void {
     if (this.closed) return;
     // What was sent before the close goes out before it: the batch, then the wire sender's
-    // queue (compression is asynchronous), bounded by CLOSE_FLUSH_MS for a peer that stopped
-    // reading.
+    // queue (compression is asynchronous), bounded for a peer that stopped reading.
     this.wire?.batcher?.flush();
     this.closed = true;
     this.closeCode = code;
+    let socketClosed = false;
     const closeSocket = () => {
+      if (socketClosed) return;
+      socketClosed = true;
       try {
         this.socket.close(code, reason);
       } catch {
         // Already closing at the runtime level: the close event still comes.
       }
     };
+    const clock = this.clock;
+    if (clock && this.onCloseTimeout) {
+      // A peer that never reads never answers the close frame: the whole close is bounded.
+      this.#closeTimer = clock.setTimeout(() => {
+        this.#closeTimer = null;
+        closeSocket();
+        try {
+          this.socket.terminate?.();
+        } catch {
+          // Already gone.
+        }
+        this.onCloseTimeout?.();
+      }, this.closeTimeoutMs);
+    }
     const sender = this.wire?.sender;
-    if (!sender || sender.stats().queued === 0 || !this.clock) return closeSocket();
+    if (!sender || sender.stats().queued === 0 || !clock) return closeSocket();
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
-      this.clock!.clearTimeout(timer);
+      clock.clearTimeout(timer);
       closeSocket();
     };
-    const timer = this.clock.setTimeout(finish, CLOSE_FLUSH_MS);
+    // Half the close timeout for the flush leaves the other half for the close handshake.
+    const flushMs = Math.min(CLOSE_FLUSH_MS, Math.max(1, Math.floor(this.closeTimeoutMs / 2)));
+    const timer = clock.setTimeout(finish, flushMs);
     void sender.idle().then(finish);
+  }
+
+  /** The close completed (the adapter reported it, or it timed out): stops the close timer. */
+  closeDone(): void {
+    if (this.#closeTimer !== null) this.clock?.clearTimeout(this.#closeTimer);
+    this.#closeTimer = null;
   }
 
   /** A plain snapshot for applications. */

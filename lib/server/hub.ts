@@ -49,6 +49,7 @@ import { SharedFrame } from "../wire/compression.ts";
 import { offeredProtocols, SUBPROTOCOL } from "../protocol/token.ts";
 import { readResumeToken } from "../protocol/resume_token.ts";
 import { Connection } from "./connection.ts";
+import { Admission, type AdmissionSlot as Slot, type Refusal } from "./admission.ts";
 import {
   type Attachment,
   type Buffered,
@@ -99,6 +100,8 @@ export interface PendingUpgrade {
   readonly resume?: number | null;
   /** The resume token the client offered (subprotocol `sente-lite.resume.<token>`), else `null`. */
   readonly resumeToken?: string | null;
+  /** Its place in the connection counts, taken before `authenticate` (lib/server/admission.ts). */
+  readonly slot?: Slot;
 }
 
 /** Options of broadcasts. */
@@ -131,7 +134,12 @@ export class Hub {
   #heartbeats = new Map<Connection, Heartbeat>();
   #uids = new UidRegistry<Connection>();
   #channels = new ChannelRegistry<Connection>();
-  #ips = new Map<string, number>();
+  /** The server-wide and per-IP connection counts, upgrades in progress included. */
+  #admission: Admission;
+  #slots = new Map<Connection, Slot>();
+  /** Dropped after a close timeout while the runtime still holds their socket (Deno). */
+  #held = new Set<Connection>();
+  #lastFullReport = -Infinity;
   /** Resume sessions keeping channel subscriptions while disconnected, by channel. */
   #keptSubs = new Map<string, Set<Session<Connection>>>();
   /** What the channel events (lib/server/channel_events.ts) use of the Hub. */
@@ -144,6 +152,7 @@ export class Hub {
   #tel: Scope;
   #stats: ServerStats = {
     connections: 0,
+    pendingUpgrades: 0,
     uids: 0,
     channels: 0,
     messagesIn: 0,
@@ -173,6 +182,7 @@ export class Hub {
     this.options = resolveServerOptions(options);
     this.#packers = new Map(this.options.packers.map((p) => [p.name, p]));
     this.#tel = this.options.telemetry.scope("sente-lite.server");
+    this.#admission = new Admission(this.options, this.options.clock);
     this.#channelHost = {
       registry: this.#channels,
       maxSubscriptions: this.options.maxSubscriptionsPerConnection,
@@ -232,6 +242,28 @@ export class Hub {
     request: Request,
     remoteIp: string | null = null,
   ): Promise<Response | PendingUpgrade> {
+    // The slot is taken synchronously before `authenticate` is awaited, so concurrent upgrades
+    // count; every way out but a successful upgrade gives it back.
+    const admit: { slot?: Slot } = {};
+    let result: Response | PendingUpgrade;
+    try {
+      result = await this.#prepare(request, remoteIp, admit);
+    } catch (e) {
+      admit.slot?.release(this.options.clock);
+      throw e;
+    }
+    const slot = admit.slot;
+    if (slot === undefined) return result;
+    if (result instanceof Response) slot.release(this.options.clock);
+    else if (!slot.pending) return textResponse(503, "Upgrade took too long: try again later");
+    return result;
+  }
+
+  async #prepare(
+    request: Request,
+    remoteIp: string | null,
+    admit: { slot?: Slot },
+  ): Promise<Response | PendingUpgrade> {
     const url = new URL(request.url);
     if (url.pathname !== this.options.path) {
       return this.options.fallback
@@ -245,10 +277,9 @@ export class Hub {
       this.#count("bad-origin");
       return textResponse(403, "Unauthorized origin");
     }
-    if (remoteIp !== null && (this.#ips.get(remoteIp) ?? 0) >= this.options.maxConnectionsPerIp) {
-      this.#count("too-many-connections");
-      return textResponse(429, "Too many connections from this address");
-    }
+    const slot = this.#admission.reserve(remoteIp, () => this.#handshakeExpired(remoteIp));
+    if (typeof slot === "string") return this.#refuse(slot);
+    admit.slot = slot;
     const selected = selectDialect(url.searchParams, this.options.dialects);
     if (selected === null) {
       return textResponse(
@@ -308,11 +339,50 @@ export class Hub {
       handshakeData,
       protocol,
       remoteIp,
+      slot,
     };
+  }
+
+  /** Answers an upgrade that admission refused: 503 when the server is full, 429 for the IP. */
+  #refuse(refusal: Refusal): Response {
+    if (refusal === "ip-full") {
+      this.#count("too-many-connections");
+      return textResponse(429, "Too many connections from this address");
+    }
+    this.#count("server-full");
+    const now = this.options.clock.now();
+    if (now - this.#lastFullReport >= 1000) { // at most once a second under a flood
+      this.#lastFullReport = now;
+      const { total, pending } = this.#admission;
+      this.#tel.event("sente-lite/server-full", {
+        level: "warn",
+        data: () => ({ connections: total, pending, max: this.options.maxConnections }),
+      });
+    }
+    return textResponse(503, "Server at its connection limit: try again later");
+  }
+
+  /** An admitted upgrade did not open its socket within `handshakeTimeoutMs`. */
+  #handshakeExpired(remoteIp: string | null): void {
+    this.#count("handshake-timeout");
+    this.#tel.event("sente-lite/slow-upgrade", {
+      level: "info",
+      data: () => ({ remoteIp, timeoutMs: this.options.handshakeTimeoutMs }),
+    });
   }
 
   /** Opens a connection over an adapter's socket and sends the handshake. */
   open(pending: PendingUpgrade, socket: ServerSocket): ConnectionSink {
+    const slot = pending.slot ?? this.#admission.adopt(pending.remoteIp);
+    if (!slot.open(this.options.clock)) {
+      // Opened after the handshake timeout freed its slot: refuse it, try again later.
+      try {
+        socket.close(1013, "handshake timeout");
+      } catch {
+        // Already closing.
+      }
+      return { message: () => {}, closed: () => {} };
+    }
     const conn = new Connection(
       randomHex(12),
       pending.uid,
@@ -332,9 +402,10 @@ export class Hub {
       this.#heartbeats.set(conn, startHeartbeat(this.options.clock, hb, conn, timedOut));
     }
     conn.remoteIp = pending.remoteIp;
-    if (conn.remoteIp !== null) {
-      this.#ips.set(conn.remoteIp, (this.#ips.get(conn.remoteIp) ?? 0) + 1);
-    }
+    this.#slots.set(conn, slot);
+    conn.clock = this.options.clock;
+    conn.closeTimeoutMs = this.options.closeTimeoutMs;
+    conn.onCloseTimeout = () => this.#closeTimedOut(conn);
     const bp = this.options.backpressure;
     if (bp) {
       const stats = this.#stats;
@@ -413,7 +484,10 @@ export class Hub {
           conn.close(1011, "internal error");
         }
       },
-      closed: (code, reason) => this.#closed(conn, code, reason),
+      closed: (code, reason) => {
+        this.#closed(conn, code, reason);
+        if (this.#held.delete(conn)) this.#releaseSlot(conn); // the runtime let go at last
+      },
     };
   }
 
@@ -764,11 +838,8 @@ export class Hub {
     conn.wire?.addTo(this.#stats.wire);
     conn.wire?.close();
     this.#heartbeats.delete(conn);
-    if (conn.remoteIp !== null) {
-      const n = (this.#ips.get(conn.remoteIp) ?? 1) - 1;
-      if (n > 0) this.#ips.set(conn.remoteIp, n);
-      else this.#ips.delete(conn.remoteIp);
-    }
+    conn.closeDone();
+    if (!this.#held.has(conn)) this.#releaseSlot(conn);
     this.#stats.connections = this.#conns.size;
     for (const channel of conn.channels) this.#channels.remove(channel, conn);
     const session = conn.session;
@@ -793,6 +864,26 @@ export class Hub {
     }
     this.#hook("onClose", () => this.options.onClose?.(conn, code, reason));
     this.#observe((o) => o.close?.(conn, code, reason));
+  }
+
+  /** A close the server started was not answered in time: the connection is dropped now. */
+  #closeTimedOut(conn: Connection): void {
+    if (!this.#conns.has(conn.id)) return;
+    this.#count("close-timeout");
+    this.#tel.event("sente-lite/close-timeout", {
+      level: "warn",
+      data: () => ({ connId: conn.id, uid: conn.uid, code: conn.closeCode }),
+    });
+    // Where the socket cannot be terminated (Deno) the runtime keeps its descriptor until the
+    // peer goes: the slot stays counted against maxConnections/maxConnectionsPerIp until then.
+    if (!conn.socket.terminate) this.#held.add(conn);
+    // The runtime's own close event may still come later: #closed runs once.
+    this.#closed(conn, conn.closeCode ?? 1006, "close timeout: the peer did not answer");
+  }
+
+  #releaseSlot(conn: Connection): void {
+    this.#slots.get(conn)?.release(this.options.clock);
+    this.#slots.delete(conn);
   }
 
   /** Adds an observer (metrics, see `./lifecycle`); returns a function that removes it. */
@@ -1107,7 +1198,9 @@ export class Hub {
       queuedBytes += conn.gate?.queuedBytes ?? 0;
       conn.wire?.addTo(wire);
     }
-    return { ...this.#stats, errors: { ...this.#stats.errors }, bufferedBytes, queuedBytes, wire };
+    const pendingUpgrades = this.#admission.pending;
+    const errors = { ...this.#stats.errors };
+    return { ...this.#stats, errors, bufferedBytes, queuedBytes, wire, pendingUpgrades };
   }
 
   /** Closes one connection; returns `false` if it is not open. */

@@ -25,6 +25,7 @@ import {
   type BackpressureOptions,
   resolveBackpressure,
 } from "./backpressure.ts";
+import { FALLBACK_MAX_CONNECTIONS, maxConnectionsFor, openFileLimit } from "./admission.ts";
 import { telemetry as defaultTelemetry } from "../telemetry/default.ts";
 import type { Telemetry } from "../telemetry/telemetry.ts";
 
@@ -200,10 +201,35 @@ export interface ServerOptions {
    */
   maxConnectionsPerUid?: number;
   /**
-   * Open connections from one IP address; further upgrades get HTTP 429.
+   * Connections from one IP address, open and in progress (counted from before `authenticate`);
+   * further upgrades get HTTP 429.
    * @default {1000}
    */
   maxConnectionsPerIp?: number;
+  /**
+   * Connections of the whole server, open and in progress (admitted upgrades whose socket has
+   * not opened yet); further upgrades get HTTP 503. The default stays below the process's
+   * open-file limit (Linux: the soft "Max open files" of /proc/self/limits minus 10 %, at least
+   * 64), or is 4096 where the runtime does not tell the limit.
+   * @default {open-file limit minus headroom, else 4096}
+   */
+  maxConnections?: number;
+  /**
+   * How long an admitted upgrade may take until its socket opens (including `authenticate`), in
+   * ms; then its slot is freed, a late socket is closed with 1013 and a late `authenticate`
+   * gets HTTP 503. On Bun it also bounds idle HTTP connections (stalled headers), rounded up to
+   * seconds; Deno.serve has no such timeout (see docs/connection.md).
+   * @default {10000}
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * How long a close the server starts may take (flushing queued output, then the peer's close
+   * frame), in ms; then the connection is cleaned up at once (`onClose` gets the code the server
+   * sent) and the socket terminated where the runtime can (Bun). On Deno the runtime holds the
+   * socket until the peer goes, and it stays counted against the connection limits until then.
+   * @default {5000}
+   */
+  closeTimeoutMs?: number;
   /**
    * Called after a connection's handshake was sent.
    * @default {none}
@@ -300,6 +326,9 @@ const DEFAULTS = {
   maxSubscriptionsPerConnection: 100,
   maxConnectionsPerUid: 100,
   maxConnectionsPerIp: 1000,
+  maxConnections: FALLBACK_MAX_CONNECTIONS, // replaced by the open-file limit's cap when known
+  handshakeTimeoutMs: 10_000,
+  closeTimeoutMs: 5_000,
   rateLimit: RATE_LIMIT_DEFAULTS,
   backpressure: BACKPRESSURE_DEFAULTS,
   wire: {},
@@ -336,6 +365,10 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   positiveInt("maxSubscriptionsPerConnection", o.maxSubscriptionsPerConnection);
   positiveInt("maxConnectionsPerUid", o.maxConnectionsPerUid);
   positiveInt("maxConnectionsPerIp", o.maxConnectionsPerIp);
+  if (options.maxConnections === undefined) o.maxConnections = maxConnectionsFor(openFileLimit());
+  positiveInt("maxConnections", o.maxConnections);
+  positiveInt("handshakeTimeoutMs", o.handshakeTimeoutMs);
+  positiveInt("closeTimeoutMs", o.closeTimeoutMs);
   if (options.backpressure !== undefined && options.backpressure !== false) {
     o.backpressure = resolveBackpressure(options.backpressure);
   }

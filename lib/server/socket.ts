@@ -12,6 +12,11 @@ export interface ServerSocket {
   send(frame: Frame): void;
   /** Closes the socket with a code and reason. */
   close(code?: number, reason?: string): void;
+  /**
+   * Drops the connection without a close handshake, where the runtime can (Bun's
+   * `ws.terminate()`; Deno has none for server sockets). Used when a close is never answered.
+   */
+  terminate?(): void;
   /** Bytes queued in the runtime and not yet written to the network. */
   readonly bufferedAmount: number;
 }

@@ -71,6 +71,11 @@ export interface ServerStats extends DeliveryCounters {
   wire: WireTotals;
   /** Open connections. */
   connections: number;
+  /**
+   * Upgrades admitted (past the connection limits) whose socket has not opened yet; they count
+   * against `maxConnections` and `maxConnectionsPerIp` like open connections.
+   */
+  pendingUpgrades: number;
   /** Connected uids. */
   uids: number;
   /** Channels with at least one subscriber. */

@@ -24,6 +24,29 @@ export async function slowPeer(url: string): Promise<Deno.TcpConn> {
   return conn;
 }
 
+/** Sends a WebSocket upgrade over raw TCP and returns the response's status code. */
+export async function upgradeStatus(url: string): Promise<number> {
+  const u = new URL(url);
+  u.searchParams.set("client-id", crypto.randomUUID());
+  u.searchParams.set("packer", "json");
+  const conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
+  try {
+    await conn.write(
+      new TextEncoder().encode(
+        `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\n` +
+          `Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n` +
+          `Sec-WebSocket-Version: 13\r\n\r\n`,
+      ),
+    );
+    const buf = new Uint8Array(1024);
+    const n = await conn.read(buf);
+    const line = new TextDecoder().decode(buf.subarray(0, n ?? 0)).split("\r\n")[0];
+    return Number(line.split(" ")[1]);
+  } finally {
+    conn.close();
+  }
+}
+
 /** Reads server→client WebSocket frames (unmasked, unfragmented text) from a raw connection. */
 export async function* readTextFrames(conn: Deno.TcpConn): AsyncGenerator<string> {
   let buf = new Uint8Array(0);

@@ -1,0 +1,196 @@
+/**
+ * Admission: the server-wide connection cap and the per-IP limit, both counting upgrades in
+ * progress (a slot is taken before `authenticate` is awaited) as well as open connections, and
+ * the handshake timeout that frees the slot of an upgrade whose socket never opens.
+ *
+ * A slot goes `pending` → `open` → `released`, or `pending` → `released` (refused, failed or
+ * timed out). Releasing is idempotent, so every path may release without bookkeeping.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import type { Clock, TimerHandle } from "../util/clock.ts";
+
+/** Why an upgrade was not admitted: the server (HTTP 503) or the IP address (HTTP 429) is full. */
+export type Refusal = "server-full" | "ip-full";
+
+/** The limits admission enforces. */
+export interface AdmissionLimits {
+  /** Open plus pending connections of the whole server. */
+  readonly maxConnections: number;
+  /** Open plus pending connections of one IP address. */
+  readonly maxConnectionsPerIp: number;
+  /** How long a slot may stay pending, in ms. */
+  readonly handshakeTimeoutMs: number;
+}
+
+/** One admitted upgrade's place in the connection counts (see `PendingUpgrade.slot`). */
+export interface AdmissionSlot {
+  /** `true` while the upgrade is in progress (neither opened nor released). */
+  readonly pending: boolean;
+  /** The socket opened: the slot now counts an open connection. `false` if it was released. */
+  open(clock: Clock): boolean;
+  /** Gives the slot back (idempotent). */
+  release(clock: Clock): void;
+}
+
+/** One admitted upgrade's place in the counts. */
+export class Slot implements AdmissionSlot {
+  #state: "pending" | "open" | "released" = "pending";
+  #timer: TimerHandle | null = null;
+
+  /** Made by {@linkcode Admission.reserve} only. */
+  constructor(
+    readonly ip: string | null,
+    private readonly admission: Admission,
+  ) {}
+
+  /** `true` while the upgrade is in progress (neither opened nor released). */
+  get pending(): boolean {
+    return this.#state === "pending";
+  }
+
+  /** @internal Starts the handshake timeout. */
+  arm(clock: Clock, ms: number, expired: () => void): void {
+    this.#timer = clock.setTimeout(() => {
+      this.#timer = null;
+      if (this.#state === "pending") {
+        this.release(clock);
+        expired();
+      }
+    }, ms);
+  }
+
+  /** The socket opened: the slot now counts an open connection. `false` if it was released. */
+  open(clock: Clock): boolean {
+    if (this.#state !== "pending") return false;
+    this.#state = "open";
+    this.#stop(clock);
+    this.admission.opened();
+    return true;
+  }
+
+  /** Gives the slot back (idempotent). */
+  release(clock: Clock): void {
+    if (this.#state === "released") return;
+    const wasPending = this.#state === "pending";
+    this.#state = "released";
+    this.#stop(clock);
+    this.admission.released(this.ip, wasPending);
+  }
+
+  #stop(clock: Clock): void {
+    if (this.#timer !== null) clock.clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+}
+
+/** Counts connections, open and in progress, against the server's and the IP's limits. */
+export class Admission {
+  #total = 0;
+  #pending = 0;
+  #ips = new Map<string, number>();
+
+  /** Admission under `limits`, timing pending slots with `clock`. */
+  constructor(readonly limits: AdmissionLimits, private readonly clock: Clock) {}
+
+  /** Open plus pending connections. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Upgrades admitted whose socket has not opened yet. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Connections (open and pending) of one IP address. */
+  perIp(ip: string): number {
+    return this.#ips.get(ip) ?? 0;
+  }
+
+  /**
+   * Takes a slot synchronously, or says why not. `expired` runs when the slot is still pending
+   * after the handshake timeout (it is released by then).
+   */
+  reserve(ip: string | null, expired: () => void = () => {}): Slot | Refusal {
+    if (this.#total >= this.limits.maxConnections) return "server-full";
+    if (ip !== null && this.perIp(ip) >= this.limits.maxConnectionsPerIp) return "ip-full";
+    return this.#take(ip, expired);
+  }
+
+  /** Takes a slot without checking the limits (an upgrade made outside `Hub.prepare`). */
+  adopt(ip: string | null): Slot {
+    return this.#take(ip, () => {});
+  }
+
+  #take(ip: string | null, expired: () => void): Slot {
+    this.#total++;
+    this.#pending++;
+    if (ip !== null) this.#ips.set(ip, this.perIp(ip) + 1);
+    const slot = new Slot(ip, this);
+    slot.arm(this.clock, this.limits.handshakeTimeoutMs, expired);
+    return slot;
+  }
+
+  /** @internal A pending slot opened. */
+  opened(): void {
+    this.#pending--;
+  }
+
+  /** @internal A slot was given back. */
+  released(ip: string | null, wasPending: boolean): void {
+    this.#total--;
+    if (wasPending) this.#pending--;
+    if (ip === null) return;
+    const n = this.perIp(ip) - 1;
+    if (n > 0) this.#ips.set(ip, n);
+    else this.#ips.delete(ip);
+  }
+}
+
+// ------------------------------------------------------------------ the default connection cap
+
+/** The connection cap where the open-file limit is unknown (not Linux, or no read permission). */
+export const FALLBACK_MAX_CONNECTIONS = 4096;
+
+/**
+ * The soft "Max open files" limit from the text of `/proc/self/limits`, or `null` when absent or
+ * unlimited.
+ */
+export function parseOpenFileLimit(text: string): number | null {
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("Max open files")) continue;
+    const soft = line.slice("Max open files".length).trim().split(/\s+/)[0];
+    if (!/^\d+$/.test(soft ?? "")) return null; // "unlimited"
+    const n = Number(soft);
+    return Number.isSafeInteger(n) && n > 0 ? n : null;
+  }
+  return null;
+}
+
+/**
+ * The connection cap for an open-file limit: the limit minus headroom for the listening socket,
+ * files, telemetry sinks and connections still in the HTTP phase (10 %, at least 64); at least 1.
+ */
+export function maxConnectionsFor(openFileLimit: number | null): number {
+  if (openFileLimit === null) return FALLBACK_MAX_CONNECTIONS;
+  const headroom = Math.max(64, Math.ceil(openFileLimit / 10));
+  return Math.max(1, openFileLimit - headroom);
+}
+
+/** Reads the soft open-file limit of this process where the runtime tells it, else `null`. */
+export function openFileLimit(): number | null {
+  const path = "/proc/self/limits";
+  try {
+    const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+    if (deno && !("Bun" in globalThis)) {
+      if (deno.build.os !== "linux") return null;
+      // Never prompt for a permission just to pick a default.
+      if (deno.permissions.querySync({ name: "read", path }).state !== "granted") return null;
+    }
+    return parseOpenFileLimit(readFileSync(path, "utf8"));
+  } catch {
+    return null; // not Linux, no /proc, or not allowed
+  }
+}
