@@ -48,7 +48,8 @@ export async function denoHandler(
     sink?.message(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
   };
   socket.onclose = (e) => {
-    if (sink) sink.closed(e.code, e.reason);
+    // Deno reports an abnormal close (no close frame) as code 0; RFC 6455 calls it 1006.
+    if (sink) sink.closed(e.code || 1006, e.reason);
     else prepared.slot?.release(hub.options.clock); // gone before it opened
   };
   // Errors are always followed by a close event, which does the cleanup.
