@@ -158,6 +158,7 @@ export class Hub {
     queuedBytes: 0,
     droppedFrames: 0,
     slowConsumerCloses: 0,
+    deliveryBytes: 0,
     offlineBuffered: 0,
     offlineDropped: 0,
     offlineExpired: 0,
@@ -1107,7 +1108,9 @@ export class Hub {
       queuedBytes += conn.gate?.queuedBytes ?? 0;
       conn.wire?.addTo(wire);
     }
-    return { ...this.#stats, errors: { ...this.#stats.errors }, bufferedBytes, queuedBytes, wire };
+    const deliveryBytes = this.#delivery?.bytes ?? 0;
+    const errors = { ...this.#stats.errors };
+    return { ...this.#stats, errors, bufferedBytes, queuedBytes, wire, deliveryBytes };
   }
 
   /** Closes one connection; returns `false` if it is not open. */
