@@ -326,10 +326,12 @@ export class Delivery<C> {
   #offline = new Map<string, OfflineBuffer>();
   /** Bytes of every buffer (`maxTotalBytes`). */
   #total = 0;
-  /** Disconnected sessions and offline buffers by size: the budget trims these first. */
+  /**
+   * Disconnected sessions and offline buffers by size: the budget trims these. Connected sessions
+   * are not indexed (a push and an ack each would move them): they are found by a scan, only when
+   * nothing away is left to trim.
+   */
   #away = new SizeIndex<Held>();
-  /** Connected sessions by size: trimmed only when nothing is away. */
-  #attached = new SizeIndex<Held>();
 
   /** Makes the books; counters are added to `stats`. */
   constructor(
@@ -671,8 +673,8 @@ export class Delivery<C> {
   #sync(h: Session<C> | OfflineBuffer): void {
     this.#total += h.bytes - h.counted;
     h.counted = h.bytes;
-    const away = !(h instanceof Session) || h.conn === null;
-    (away ? this.#away : this.#attached).place(h);
+    if (!(h instanceof Session) || h.conn === null) this.#away.place(h);
+    else this.#away.remove(h);
   }
 
   /** An offline buffer leaves the books (taken or evicted): its bytes leave the budget. */
@@ -684,20 +686,19 @@ export class Delivery<C> {
   /**
    * Past `maxTotalBytes`, drops the oldest messages of the largest disconnected session or
    * offline buffer (an attacker's many parked sessions are the big ones; least recently used would
-   * hit a victim's older session first), then of the largest connected session. Each buffer
-   * trimmed reports its loss once, as `overflow`: at once while away, as a gap on resume while
-   * connected (its messages were written to the socket).
+   * hit a victim's older session first). Each buffer trimmed reports its loss once, as
+   * `overflow`. Only when nothing away is left, connected sessions (`#trimConnected`).
    */
   #enforce(): void {
     const max = this.options.maxTotalBytes;
     if (this.#total <= max) return;
     const trimmed = new Map<Session<C> | OfflineBuffer, number>();
     while (this.#total > max) {
-      const h = (this.#away.largest() ?? this.#attached.largest()) as
-        | Session<C>
-        | OfflineBuffer
-        | undefined;
-      if (h === undefined) break; // unreachable: every byte counted is in an index
+      const h = this.#away.largest() as Session<C> | OfflineBuffer | undefined;
+      if (h === undefined) {
+        this.#trimConnected(max);
+        break;
+      }
       if (h instanceof Session) {
         const old = h.buffer.shift()!;
         h.bytes -= old.bytes + ENTRY_BYTES;
@@ -713,6 +714,25 @@ export class Delivery<C> {
         h.overflow += n;
         this.#lose("overflow", h.uid, null, n);
       } else if (h.conn === null) this.#lose("overflow", h.uid, h.clientId, n);
+    }
+  }
+
+  /**
+   * Connected sessions alone hold more than the budget (clients that do not acknowledge): the
+   * largest lose their whole buffers until 7/8 of the budget is left, so the O(sessions) scan
+   * runs once per budget/8 bytes buffered, not per message. Their messages were written to their
+   * sockets: no loss now, an `overflow` gap if they resume without them.
+   */
+  #trimConnected(max: number): void {
+    const connected: Session<C>[] = [];
+    for (const s of this.#sessions.values()) if (s.conn !== null && s.bytes > 0) connected.push(s);
+    connected.sort((a, b) => b.bytes - a.bytes);
+    const target = max - Math.floor(max / 8);
+    for (const s of connected) {
+      if (this.#total <= target) break;
+      const last = s.buffer[s.buffer.length - 1];
+      if (last !== undefined) s.lostThrough = last.seq;
+      this.#clear(s);
     }
   }
 

@@ -359,7 +359,7 @@ Deno.test("Delivery budget: the largest disconnected sessions lose their oldest 
   assert.equal(lostA1 + again.replay.length, 50);
 });
 
-Deno.test("Delivery budget: a connected session keeps working; it is trimmed only when nothing is away, silently", () => {
+Deno.test("Delivery budget: a connected session keeps working; it is trimmed only when nothing is away, silently, whole", () => {
   const { d, losses } = setup({ maxTotalBytes: 4 * M });
   const live = d.attach("u", "live", "k1", 0);
   const away = parked(d, "anon", "x");
@@ -374,17 +374,21 @@ Deno.test("Delivery budget: a connected session keeps working; it is trimmed onl
   ]);
   d.acked(live.session, 3);
   assert.equal(d.bytes, M);
-  // Nothing away but one message: the connected session's oldest go (written to its socket: no
-  // loss now; a gap if it resumes without them).
-  for (let i = 4; i <= 8; i++) d.account(live.session, d.sequence(live.session, ev100(i)), 100);
+  // Nothing left away: the connected session, largest, loses its buffer (written to its socket:
+  // no loss now; a gap if it resumes without them), down to 7/8 of the budget.
+  for (let i = 4; i <= 7; i++) d.account(live.session, d.sequence(live.session, ev100(i)), 100);
   assert.equal(d.bytes, 4 * M);
   assert.equal(away.session.buffer.length, 0);
   assert.equal(losses.length, 3);
-  assert.deepEqual(live.session.buffer.map((m) => m.seq), [5, 6, 7, 8]);
+  assert.deepEqual(live.session.buffer.map((m) => m.seq), [4, 5, 6, 7]);
+  d.account(live.session, d.sequence(live.session, ev100(8)), 100);
+  assert.equal(d.bytes, 0);
+  assert.equal(losses.length, 3);
+  d.account(live.session, d.sequence(live.session, ev100(9)), 100);
   d.detach(live.session, "k1");
-  const b = d.attach("u", "live", "k2", 3, tokenOf(live));
+  const b = d.attach("u", "live", "k2", 7, tokenOf(live));
   assert.deepEqual(b.state.gap, { reason: "overflow", dropped: 1 });
-  assert.deepEqual(b.replay.map((m) => m.seq), [5, 6, 7, 8]);
+  assert.deepEqual(b.replay.map((m) => m.seq), [9]);
 });
 
 Deno.test("Delivery budget: offline buffers count and are trimmed like sessions; overflow told to the next connection", () => {
