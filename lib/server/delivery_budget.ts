@@ -1,8 +1,7 @@
 /**
- * The server-wide byte budget of delivery buffers (`DeliveryOptions.maxTotalBytes`,
- * docs/delivery.md): the bytes every session buffer and offline buffer holds, and an index that
- * finds one of the largest buffers in O(1), so the budget can trim the biggest first without a
- * scan.
+ * The size index behind the server-wide byte budget of delivery buffers
+ * (`DeliveryOptions.maxTotalBytes`, docs/delivery.md): it finds one of the largest disconnected
+ * buffers in O(1), so the budget trims the biggest first without a scan over every session.
  *
  * The index is coarse: buffers are grouped by size, four buckets per power of two, so the one
  * found holds at least 0.8 × the bytes of the largest — exact enough for fairness — and keeping
