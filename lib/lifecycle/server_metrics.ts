@@ -76,6 +76,7 @@ const KNOWN = new Set([
   "largeMessages",
   "errors",
   "bufferedBytes",
+  "deliveryBytes",
 ]);
 
 /** Observes one server and reports its figures. */
@@ -220,6 +221,12 @@ export class ServerMetrics {
         "gauge",
         "Bytes queued in the sockets and not yet written (all connections).",
         one(s.bufferedBytes),
+      ),
+      fam(
+        "delivery_bytes",
+        "gauge",
+        "Bytes held for resume and offline delivery (at most delivery.maxTotalBytes).",
+        one(s.deliveryBytes),
       ),
     ];
     if (s.port) {

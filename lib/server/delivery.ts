@@ -15,7 +15,8 @@
  *   buffer of a still-connected client were written to its socket: they count only when a resume
  *   finds them missing (a gap).
  * - Memory is bounded: each buffer by `maxMessages` and `maxBytes`, kept sessions and offline
- *   buffers each by `maxSessions` (the least recently used goes first).
+ *   buffers each by `maxSessions` (the least recently used goes first), and all buffers together
+ *   by `maxTotalBytes` (the largest disconnected buffer loses its oldest messages first).
  * - A client seq at or below the highest one accepted is a duplicate: never delivered twice.
  *
  * @module
@@ -31,6 +32,7 @@ import {
 import { type Clock, realClock, type TimerHandle } from "../util/clock.ts";
 import { timingSafeEqual } from "../util/secret.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
+import { type Held, SizeIndex } from "./delivery_budget.ts";
 
 /** The capability name announced in the handshake when resume is on for a connection. */
 export const CAP_RESUME = "resume";
@@ -61,11 +63,18 @@ export interface DeliveryOptions {
   maxMessages?: number;
   /**
    * Bytes one buffer keeps: each message's packed frame size (JSON size for messages held offline)
-   * plus {@linkcode ENTRY_BYTES}. The memory bound: at worst `maxSessions` × `maxBytes` for
-   * sessions plus as much for offline buffers.
+   * plus {@linkcode ENTRY_BYTES}. All buffers together are bounded by `maxTotalBytes`.
    * @default {1048576}
    */
   maxBytes?: number;
+  /**
+   * Bytes all session and offline buffers keep together (counted like `maxBytes`): the memory
+   * bound of delivery. A message that would pass it first trims the oldest messages of the
+   * largest disconnected session or offline buffer (reported as `overflow`); only when those hold
+   * nothing, the largest connected session's (already written to its socket).
+   * @default {67108864}
+   */
+  maxTotalBytes?: number;
   /**
    * How long (ms) a disconnected session keeps its messages, and how long a message waits in a
    * uid's offline buffer.
@@ -94,6 +103,7 @@ export interface DeliveryOptions {
 export const DELIVERY_DEFAULTS: Readonly<Required<DeliveryOptions>> = Object.freeze({
   maxMessages: 10_000,
   maxBytes: 1024 * 1024,
+  maxTotalBytes: 64 * 1024 * 1024,
   ttlMs: 5 * 60_000,
   maxSessions: 10_000,
   ackEvery: 16,
@@ -168,7 +178,7 @@ export interface Buffered {
 }
 
 /** The resume state of one client session; `C` is the connection type. */
-export class Session<C> {
+export class Session<C> implements Held {
   // Private fields: a session logged or inspected (it hangs off every connection) shows no secret.
   /** The secret issued in the last handshake. */
   #secret = "";
@@ -185,6 +195,12 @@ export class Session<C> {
   buffer: Buffered[] = [];
   /** Bytes charged for `buffer` (sizes plus {@linkcode ENTRY_BYTES} each). */
   bytes = 0;
+  /** @internal The bytes the budget last counted for `buffer`. */
+  counted = 0;
+  /** @internal The budget index's bucket. */
+  bucket = -1;
+  /** @internal The budget index holding the session. */
+  index: SizeIndex<Held> | null = null;
   /** The highest seq dropped from `buffer` before it was acknowledged. */
   lostThrough = 0;
   /** The attached connection, `null` while disconnected. */
@@ -226,7 +242,7 @@ export class Session<C> {
   }
 }
 
-interface OfflineBuffer {
+interface OfflineBuffer extends Held {
   uid: string;
   messages: Buffered[];
   bytes: number;
@@ -308,6 +324,14 @@ export class Delivery<C> {
   #live = new Map<string, Set<Session<C>>>();
   /** Least recently used first. */
   #offline = new Map<string, OfflineBuffer>();
+  /** Bytes of every buffer (`maxTotalBytes`). */
+  #total = 0;
+  /**
+   * Disconnected sessions and offline buffers by size: the budget trims these. Connected sessions
+   * are not indexed (a push and an ack each would move them): they are found by a scan, only when
+   * nothing away is left to trim.
+   */
+  #away = new SizeIndex<Held>();
 
   /** Makes the books; counters are added to `stats`. */
   constructor(
@@ -330,6 +354,11 @@ export class Delivery<C> {
   /** Uids with an offline buffer. */
   get offlineUids(): number {
     return this.#offline.size;
+  }
+
+  /** Bytes all buffers hold together (bounded by `maxTotalBytes`). */
+  get bytes(): number {
+    return this.#total;
   }
 
   /** The session of a session id, if kept. */
@@ -398,6 +427,7 @@ export class Delivery<C> {
     // A new secret on every attach: a token seen once is useless after its owner's next resume.
     const issued = session.rotate(opened ? token!.secret : null);
     session.conn = conn;
+    this.#sync(session);
     this.#sessions.set(session.id, session);
     let live = this.#live.get(uid);
     if (!live) this.#live.set(uid, live = new Set());
@@ -416,6 +446,7 @@ export class Delivery<C> {
   detach(session: Session<C>, conn: C): void {
     if (session.conn !== conn) return;
     session.conn = null;
+    this.#sync(session);
     this.#clock.clearTimeout(session.ackTimer);
     session.ackTimer = undefined;
     session.unacked = 0;
@@ -448,9 +479,11 @@ export class Delivery<C> {
       session.lostThrough = old.seq;
       dropped++;
     }
+    this.#sync(session);
     if (dropped > 0 && session.conn === null) {
       this.#lose("overflow", session.uid, session.clientId, dropped);
     }
+    this.#enforce();
   }
 
   /** The client has everything up to `seq`: drop it from the buffer. */
@@ -461,6 +494,7 @@ export class Delivery<C> {
       session.bytes -= buffer[i++].bytes + ENTRY_BYTES;
     }
     if (i > 0) session.buffer = i === buffer.length ? [] : buffer.slice(i);
+    this.#sync(session);
   }
 
   /**
@@ -503,6 +537,7 @@ export class Delivery<C> {
   #clear(session: Session<C>): void {
     session.buffer = [];
     session.bytes = 0;
+    this.#sync(session);
   }
 
   #unlive(session: Session<C>): void {
@@ -555,7 +590,19 @@ export class Delivery<C> {
   #holdOffline(uid: string, event: Event, bytes: number): void {
     let buf = this.#offline.get(uid);
     if (buf) this.#offline.delete(uid);
-    else buf = { uid, messages: [], bytes: 0, overflow: 0, expired: 0, timer: undefined };
+    else {
+      buf = {
+        uid,
+        messages: [],
+        bytes: 0,
+        overflow: 0,
+        expired: 0,
+        timer: undefined,
+        counted: 0,
+        bucket: -1,
+        index: null,
+      };
+    }
     this.#offline.set(uid, buf);
     buf.messages.push({ seq: 0, event, bytes, at: this.#clock.now() });
     buf.bytes += bytes + ENTRY_BYTES;
@@ -565,12 +612,14 @@ export class Delivery<C> {
       buf.bytes -= buf.messages.shift()!.bytes + ENTRY_BYTES;
       dropped++;
     }
+    this.#sync(buf);
     if (dropped > 0) {
       buf.overflow += dropped;
       this.#lose("overflow", uid, null, dropped);
     }
     if (buf.timer === undefined && buf.messages.length > 0) this.#armOffline(buf);
     this.#evictOffline();
+    this.#enforce();
   }
 
   #armOffline(buf: OfflineBuffer): void {
@@ -587,6 +636,7 @@ export class Delivery<C> {
     }
     if (n > 0) {
       buf.messages = buf.messages.slice(n);
+      this.#sync(buf);
       buf.expired += n;
       this.#lose("expired", buf.uid, null, n);
     }
@@ -598,6 +648,7 @@ export class Delivery<C> {
       const [uid, buf] = this.#offline.entries().next().value!;
       this.#offline.delete(uid);
       this.#clock.clearTimeout(buf.timer);
+      this.#drop(buf);
       if (buf.messages.length > 0) this.#lose("evicted", uid, null, buf.messages.length);
     }
   }
@@ -608,11 +659,81 @@ export class Delivery<C> {
     if (!buf) return null;
     this.#offline.delete(uid);
     this.#clock.clearTimeout(buf.timer);
+    this.#drop(buf);
     const cutoff = this.#clock.now() - this.options.ttlMs;
     let n = 0;
     while (n < buf.messages.length && buf.messages[n].at <= cutoff) n++;
     if (n > 0) this.#lose("expired", uid, null, n);
     return { messages: buf.messages.slice(n), overflow: buf.overflow, expired: buf.expired + n };
+  }
+
+  // ------------------------------------------------------------ the budget (maxTotalBytes)
+
+  /** `h.bytes` changed: the total and the size index follow. O(1). */
+  #sync(h: Session<C> | OfflineBuffer): void {
+    this.#total += h.bytes - h.counted;
+    h.counted = h.bytes;
+    if (!(h instanceof Session) || h.conn === null) this.#away.place(h);
+    else this.#away.remove(h);
+  }
+
+  /** An offline buffer leaves the books (taken or evicted): its bytes leave the budget. */
+  #drop(buf: OfflineBuffer): void {
+    buf.bytes = 0;
+    this.#sync(buf);
+  }
+
+  /**
+   * Past `maxTotalBytes`, drops the oldest messages of the largest disconnected session or
+   * offline buffer (an attacker's many parked sessions are the big ones; least recently used would
+   * hit a victim's older session first). Each buffer trimmed reports its loss once, as
+   * `overflow`. Only when nothing away is left, connected sessions (`#trimConnected`).
+   */
+  #enforce(): void {
+    const max = this.options.maxTotalBytes;
+    if (this.#total <= max) return;
+    const trimmed = new Map<Session<C> | OfflineBuffer, number>();
+    while (this.#total > max) {
+      const h = this.#away.largest() as Session<C> | OfflineBuffer | undefined;
+      if (h === undefined) {
+        this.#trimConnected(max);
+        break;
+      }
+      if (h instanceof Session) {
+        const old = h.buffer.shift()!;
+        h.bytes -= old.bytes + ENTRY_BYTES;
+        h.lostThrough = old.seq;
+      } else {
+        h.bytes -= h.messages.shift()!.bytes + ENTRY_BYTES;
+      }
+      this.#sync(h);
+      trimmed.set(h, (trimmed.get(h) ?? 0) + 1);
+    }
+    for (const [h, n] of trimmed) {
+      if (!(h instanceof Session)) {
+        h.overflow += n;
+        this.#lose("overflow", h.uid, null, n);
+      } else if (h.conn === null) this.#lose("overflow", h.uid, h.clientId, n);
+    }
+  }
+
+  /**
+   * Connected sessions alone hold more than the budget (clients that do not acknowledge): the
+   * largest lose their whole buffers until 7/8 of the budget is left, so the O(sessions) scan
+   * runs once per budget/8 bytes buffered, not per message. Their messages were written to their
+   * sockets: no loss now, an `overflow` gap if they resume without them.
+   */
+  #trimConnected(max: number): void {
+    const connected: Session<C>[] = [];
+    for (const s of this.#sessions.values()) if (s.conn !== null && s.bytes > 0) connected.push(s);
+    connected.sort((a, b) => b.bytes - a.bytes);
+    const target = max - Math.floor(max / 8);
+    for (const s of connected) {
+      if (this.#total <= target) break;
+      const last = s.buffer[s.buffer.length - 1];
+      if (last !== undefined) s.lostThrough = last.seq;
+      this.#clear(s);
+    }
   }
 
   #lose(reason: LossReason, uid: string, clientId: string | null, dropped: number): void {

@@ -167,6 +167,7 @@ export class Hub {
     queuedBytes: 0,
     droppedFrames: 0,
     slowConsumerCloses: 0,
+    deliveryBytes: 0,
     offlineBuffered: 0,
     offlineDropped: 0,
     offlineExpired: 0,
@@ -1199,8 +1200,17 @@ export class Hub {
       conn.wire?.addTo(wire);
     }
     const pendingUpgrades = this.#admission.pending;
+    const deliveryBytes = this.#delivery?.bytes ?? 0;
     const errors = { ...this.#stats.errors };
-    return { ...this.#stats, errors, bufferedBytes, queuedBytes, wire, pendingUpgrades };
+    return {
+      ...this.#stats,
+      errors,
+      bufferedBytes,
+      queuedBytes,
+      wire,
+      pendingUpgrades,
+      deliveryBytes,
+    };
   }
 
   /** Closes one connection; returns `false` if it is not open. */

@@ -185,7 +185,7 @@ export interface ServerOptions {
   /**
    * Offline buffering per uid and resume per session (docs/delivery.md), or `false` for neither
    * (sends to a uid without connections are then dropped).
-   * @default {{ maxMessages: 10000, maxBytes: 1 MiB, ttlMs: 300000, maxSessions: 10000, ackEvery: 16, ackDelayMs: 50 }}
+   * @default {{ maxMessages: 10000, maxBytes: 1 MiB, maxTotalBytes: 64 MiB, ttlMs: 300000, maxSessions: 10000, ackEvery: 16, ackDelayMs: 50 }}
    */
   delivery?: DeliveryOptions | false;
   /**

@@ -102,6 +102,11 @@ export interface ServerStats extends DeliveryCounters {
   droppedFrames: number;
   /** Connections closed as slow consumers (policy `"close"`, code 1013). */
   slowConsumerCloses: number;
+  /**
+   * Bytes held by delivery buffers (resume sessions and offline buffers, counted like
+   * `delivery.maxBytes`); at most `delivery.maxTotalBytes`.
+   */
+  deliveryBytes: number;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type DeliveryLoss,
   type DeliveryOptions,
   ENTRY_BYTES,
+  estimateBytes,
   parseResumeParam,
   resolveDelivery,
 } from "../../lib/server/delivery.ts";
@@ -51,6 +52,7 @@ Deno.test("resolveDelivery() fills defaults and range-checks every field", () =>
   assert.deepEqual(resolveDelivery(undefined), {
     maxMessages: 10000,
     maxBytes: 1048576,
+    maxTotalBytes: 67108864,
     ttlMs: 300000,
     maxSessions: 10000,
     ackEvery: 16,
@@ -59,6 +61,7 @@ Deno.test("resolveDelivery() fills defaults and range-checks every field", () =>
   assert.equal(resolveDelivery(false), false);
   assert.throws(() => resolveDelivery({ maxMessages: 0 }), RangeError);
   assert.throws(() => resolveDelivery({ ttlMs: 1.5 }), /delivery.ttlMs/);
+  assert.throws(() => resolveDelivery({ maxTotalBytes: 0 }), /delivery.maxTotalBytes/);
   assert.equal(parseResumeParam("12"), 12);
   assert.equal(parseResumeParam("-1"), null);
   assert.equal(parseResumeParam("x"), null);
@@ -303,4 +306,130 @@ Deno.test("Delivery offline buffers are bounded globally: the least recently use
   d.hold("c", ev(1), 0);
   assert.equal(d.offlineUids, 2);
   assert.deepEqual(losses, [{ reason: "evicted", uid: "b", clientId: null, dropped: 1 }]);
+});
+
+// ---------------------------------------------------------------- the budget (maxTotalBytes)
+
+/** Bytes charged for one message of 100 bytes. */
+const M = 100 + ENTRY_BYTES;
+
+/** A `t/n` event of exactly 100 bytes of JSON (the size `hold()` charges). */
+function ev100(n: number): [string, unknown] {
+  const pad = 100 - estimateBytes(["t/n", { n, p: "" }]);
+  return ["t/n", { n, p: "x".repeat(pad) }];
+}
+
+/** A session attached as `conn` and detached at once (parked, as an attacker leaves it). */
+function parked(d: Delivery<string>, uid: string, clientId: string): Attachment<string> {
+  const a = d.attach(uid, clientId, clientId, 0);
+  d.detach(a.session, clientId);
+  return a;
+}
+
+Deno.test("Delivery budget: the largest disconnected sessions lose their oldest messages first; the total holds", () => {
+  const { d, losses, stats } = setup({ maxTotalBytes: 10 * M });
+  // The victim dropped with 2 messages waiting.
+  const victim = parked(d, "alice", "v");
+  for (let i = 1; i <= 2; i++) d.hold("alice", ev100(i), 0);
+  // An attacker parks 3 anonymous sessions on a busy stream (every send lands in each).
+  const attackers = ["a1", "a2", "a3"].map((c) => parked(d, "anon", c));
+  let held = 2;
+  for (let i = 1; i <= 50; i++) {
+    held += d.hold("anon", ev100(i), 0);
+    assert.ok(d.bytes <= 10 * M, `budget holds after send ${i}: ${d.bytes}`);
+  }
+  assert.equal(d.bytes, 10 * M);
+  // The victim, smaller than every attacker session, lost nothing.
+  assert.ok(losses.every((l) => l.clientId !== "v"));
+  const sizes = attackers.map((a) => a.session.buffer.length).sort();
+  assert.deepEqual(sizes, [2, 3, 3], "the attacker's sessions were levelled, largest first");
+  // Every trimmed message is reported once, as overflow, and counted.
+  assert.ok(losses.every((l) => l.reason === "overflow" && l.uid === "anon"));
+  const dropped = losses.reduce((n, l) => n + l.dropped, 0);
+  assert.equal(dropped, held - 10);
+  assert.equal(stats.offlineDropped, dropped);
+  // The victim resumes without a gap; an attacker session learns its gap (the same count).
+  const back = d.attach("alice", "v", "v2", 0, tokenOf(victim));
+  assert.equal(back.state.resumed, true);
+  assert.deepEqual(back.replay.map((m) => m.event), [ev100(1), ev100(2)]);
+  const a1 = attackers[0];
+  const lostA1 = losses.filter((l) => l.clientId === "a1").reduce((n, l) => n + l.dropped, 0);
+  const again = d.attach("anon", "a1", "a1b", 0, tokenOf(a1));
+  assert.deepEqual(again.state.gap, { reason: "overflow", dropped: lostA1 });
+  assert.equal(lostA1 + again.replay.length, 50);
+});
+
+Deno.test("Delivery budget: a connected session keeps working; it is trimmed only when nothing is away, silently, whole", () => {
+  const { d, losses } = setup({ maxTotalBytes: 4 * M });
+  const live = d.attach("u", "live", "k1", 0);
+  const away = parked(d, "anon", "x");
+  for (let i = 1; i <= 3; i++) d.hold("anon", ev100(i), 0);
+  // Pushes to the connected client push the parked session out, not its own messages.
+  for (let i = 1; i <= 3; i++) d.account(live.session, d.sequence(live.session, ev100(i)), 100);
+  assert.deepEqual(live.session.buffer.map((m) => m.seq), [1, 2, 3]);
+  assert.equal(away.session.buffer.length, 1);
+  assert.deepEqual(losses, [
+    { reason: "overflow", uid: "anon", clientId: "x", dropped: 1 },
+    { reason: "overflow", uid: "anon", clientId: "x", dropped: 1 },
+  ]);
+  d.acked(live.session, 3);
+  assert.equal(d.bytes, M);
+  // Nothing left away: the connected session, largest, loses its buffer (written to its socket:
+  // no loss now; a gap if it resumes without them), down to 7/8 of the budget.
+  for (let i = 4; i <= 7; i++) d.account(live.session, d.sequence(live.session, ev100(i)), 100);
+  assert.equal(d.bytes, 4 * M);
+  assert.equal(away.session.buffer.length, 0);
+  assert.equal(losses.length, 3);
+  assert.deepEqual(live.session.buffer.map((m) => m.seq), [4, 5, 6, 7]);
+  d.account(live.session, d.sequence(live.session, ev100(8)), 100);
+  assert.equal(d.bytes, 0);
+  assert.equal(losses.length, 3);
+  d.account(live.session, d.sequence(live.session, ev100(9)), 100);
+  d.detach(live.session, "k1");
+  const b = d.attach("u", "live", "k2", 7, tokenOf(live));
+  assert.deepEqual(b.state.gap, { reason: "overflow", dropped: 1 });
+  assert.deepEqual(b.replay.map((m) => m.seq), [9]);
+});
+
+Deno.test("Delivery budget: offline buffers count and are trimmed like sessions; overflow told to the next connection", () => {
+  const { d, losses } = setup({ maxTotalBytes: 3 * M });
+  for (let i = 1; i <= 3; i++) d.hold("big", ev100(i), 0);
+  d.hold("small", ev100(1), 0);
+  assert.equal(d.bytes, 3 * M);
+  assert.deepEqual(losses, [{ reason: "overflow", uid: "big", clientId: null, dropped: 1 }]);
+  const got = d.takeOffline("big")!;
+  assert.deepEqual(got.messages.map((m) => m.event), [ev100(2), ev100(3)]);
+  assert.equal(got.overflow, 1);
+  assert.equal(d.bytes, M, "taken messages leave the budget");
+});
+
+Deno.test("Delivery budget: every byte leaves the total when acknowledged, expired, evicted or taken", () => {
+  const { d, clock } = setup({ ttlMs: 1000, maxSessions: 2, maxTotalBytes: 50 * M });
+  const a = d.attach("u", "c1", "k1", 0);
+  for (let i = 1; i <= 5; i++) d.account(a.session, d.sequence(a.session, ev100(i)), 100);
+  assert.equal(d.bytes, 5 * M);
+  d.acked(a.session, 5);
+  assert.equal(d.bytes, 0);
+  d.detach(a.session, "k1");
+  d.hold("u", ev100(6), 0); // kept for the parked session
+  parked(d, "v", "c2");
+  d.hold("v", ev100(1), 0);
+  parked(d, "w", "c3"); // evicts c1's session (least recently used)
+  d.hold("nobody", ev100(1), 0);
+  assert.equal(d.bytes, 2 * M);
+  clock.tick(1000); // c2's session and nobody's message expire
+  assert.equal(d.bytes, 0);
+  d.hold("z", ev100(1), 0);
+  d.takeOffline("z");
+  assert.equal(d.bytes, 0);
+});
+
+Deno.test("Delivery budget: 5,000 parked sessions on a busy stream stay within the budget", () => {
+  const { d, losses } = setup({ maxTotalBytes: 1000 * M });
+  for (let i = 0; i < 5000; i++) parked(d, "anon", `c${i}`);
+  let held = 0;
+  for (let i = 1; i <= 20; i++) held += d.hold("anon", ev100(i), 0);
+  assert.equal(held, 100_000);
+  assert.equal(d.bytes, 1000 * M);
+  assert.equal(losses.reduce((n, l) => n + l.dropped, 0), held - 1000);
 });
