@@ -94,10 +94,13 @@ class Reader {
         const end = text.indexOf("\n", this.#pos);
         this.#pos = end === -1 ? text.length : end + 1;
       } else if (c === "#" && text[this.#pos + 1] === "_") {
+        // `#_ #_ #_ …` and `#inst #inst …` recurse like collections do, so they count as depth.
+        this.#enter();
         this.#pos += 2;
         this.#skip();
         if (this.#pos >= text.length) throw this.#error("#_ with nothing to discard");
         this.#readForm();
+        this.#depth--;
       } else {
         return;
       }
@@ -147,9 +150,7 @@ class Reader {
   #readItems(open: string): unknown[] {
     const close = CLOSERS[open];
     const start = this.#pos;
-    if (++this.#depth > this.#maxDepth) {
-      throw this.#error(`collections nested deeper than ${this.#maxDepth}`);
-    }
+    this.#enter();
     this.#pos++;
     const items: unknown[] = [];
     for (;;) {
@@ -167,6 +168,13 @@ class Reader {
     this.#pos++;
     this.#depth--;
     return items;
+  }
+
+  /** One level deeper (a collection, a discard or a tag); throws past `maxDepth`. */
+  #enter(): void {
+    if (++this.#depth > this.#maxDepth) {
+      throw this.#error(`collections nested deeper than ${this.#maxDepth}`);
+    }
   }
 
   #checkEven(items: unknown[], start: number): unknown[] {
@@ -263,9 +271,11 @@ class Reader {
       throw this.#error(`unsupported dispatch #${next ?? ""}`, start);
     }
     if (tag !== "inst" && tag !== "uuid") throw this.#error(`unknown tag #${tag}`, start);
+    this.#enter();
     this.#skip();
     if (this.#pos >= text.length) throw this.#error(`#${tag} without a value`, start);
     const value = this.#readForm();
+    this.#depth--;
     if (typeof value !== "string") {
       throw this.#error(`#${tag} needs a string, got ${describe(value)}`, start);
     }
