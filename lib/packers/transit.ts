@@ -24,6 +24,7 @@ import {
   type ClojureDataOptions,
   describe,
   isPlainObject,
+  MAX_BIGINT_DIGITS,
   resolveClojureDataOptions,
   Uuid,
   type ValueBuilder,
@@ -256,7 +257,7 @@ function readerOptions(build: ValueBuilder): TransitReaderOptions {
       "c": (rep) => asString("c", rep),
       "r": (rep) => asString("r", rep),
       "u": (rep) => build.uuid(asString("u", rep)),
-      "n": (rep) => BigInt(asString("n", rep)),
+      "n": (rep) => readBigint(asString("n", rep)),
       "f": (rep) => Number(asString("f", rep)),
       "m": (rep) => readDate(Number(rep), rep),
       "t": (rep) => readDate(Date.parse(asString("t", rep)), rep),
@@ -274,6 +275,13 @@ function readerOptions(build: ValueBuilder): TransitReaderOptions {
     arrayBuilder,
     preferBuffers: false,
   };
+}
+
+function readBigint(text: string): bigint {
+  if (text.length > MAX_BIGINT_DIGITS + 1) {
+    throw new SyntaxError(`Invalid Transit frame: ~n of more than ${MAX_BIGINT_DIGITS} digits`);
+  }
+  return BigInt(text);
 }
 
 function readDate(time: number, rep: unknown): Date {

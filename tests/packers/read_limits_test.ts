@@ -1,13 +1,15 @@
 /**
- * Nesting limits of the packers: a frame nested deeper than 512 levels is answered with
+ * Read limits of the packers. Nesting: a frame nested deeper than 512 levels is answered with
  * `unpack-failed` before it is parsed (JSON, Transit) or read (EDN, discards and tags included),
- * and data read at the limit can be forwarded to a peer of any packer.
+ * and data read at the limit can be forwarded to a peer of any packer. Bigints: at most 4096
+ * digits (parsing 1 MiB of digits takes ~100 ms).
  */
 import assert from "node:assert/strict";
 import { checkJsonDepth, MAX_JSON_DEPTH } from "../../lib/packers/_json_depth.ts";
 import { jsonPacker } from "../../lib/packers/json.ts";
 import { ednPacker } from "../../lib/packers/edn.ts";
 import { transitPacker } from "../../lib/packers/transit.ts";
+import { MAX_BIGINT_DIGITS } from "../../lib/packers/_values.ts";
 import { RawPeer, rawPeer } from "../_peer.ts";
 import { startServer } from "../_server.ts";
 
@@ -108,4 +110,28 @@ Deno.test("data read at the depth limit reaches JSON and Sente EDN subscribers o
   );
   assert.deepEqual(errors, []);
   await Promise.all([sente.close(), sub.close(), pub.close()]);
+});
+
+Deno.test("a bigint of more than 4096 digits is unpack-failed, over a socket", async () => {
+  const edn = ednPacker();
+  const max = "9".repeat(MAX_BIGINT_DIGITS);
+  assert.equal(edn.unpack(`-${max}N`), -BigInt(max));
+  assert.equal(transitPacker().unpack(`["~n${max}"]`)?.toString(), [BigInt(max)].toString());
+  await using t = await startServer({ packers: [jsonPacker, ednPacker(), transitPacker()] });
+  t.server.on("demo/echo", () => true);
+  const digits = "1".repeat(1024 * 1024 - 64); // ~100 ms of BigInt parsing without the limit
+  const cases: [string, string][] = [
+    ["edn", `[[:demo/echo ${digits}N] "cb"]`],
+    ["transit", `[["~:demo/echo", "~n${digits}"], "cb"]`],
+  ];
+  for (const [packer, frame] of cases) {
+    const peer = new RawPeer(sentePeerUrl(t.url, crypto.randomUUID(), packer));
+    await peer.opened;
+    await peer.next();
+    peer.send(frame);
+    const answer = await peer.next();
+    assert.match(answer, /unpack-failed/, `${packer}: ${answer.slice(0, 200)}`);
+    assert.match(answer, /more than 4096 digits/, `${packer}: ${answer.slice(0, 200)}`);
+    await peer.close();
+  }
 });
