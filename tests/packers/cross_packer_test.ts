@@ -49,3 +49,44 @@ Deno.test("a bigint published by EDN and Transit peers reaches a JSON subscriber
   assert.deepEqual(t.server.stats().errors, {});
   await Promise.all([sub.close(), sente.close(), transit.close()]);
 });
+
+Deno.test("a value one subscriber's packer cannot write still reaches the others", async () => {
+  const errors: { error: unknown; where: string }[] = [];
+  await using t = await startServer({
+    packers: [jsonPacker, transitPacker()],
+    onError: (error, { where }) => errors.push({ error, where }),
+  });
+  // The EDN subscriber first: a failure there used to end the publish before anyone else.
+  const sente = new RawPeer(`${t.url}?client-id=sente-tab`);
+  await sente.opened;
+  await sente.next();
+  sente.send(`[[:sente-lite/subscribe {:channel-id "c"}] "s1"]`);
+  await sente.next();
+  const { peer: sub } = await rawPeer(t.url);
+  sub.send(JSON.stringify([["sente-lite/subscribe", { "channel-id": "c" }], "1"]));
+  await sub.next();
+  const transit = new RawPeer(`${t.url}?client-id=transit-tab&packer=transit`);
+  await transit.opened;
+  await transit.next();
+  // Transit binary (`~b`) reads as a Uint8Array, which EDN cannot carry.
+  for (const cb of ["p1", "p2"]) {
+    transit.send(
+      `[["~:sente-lite/publish",["^ ","~:channel-id","c","~:data","~bAAECAw=="]],"${cb}"]`,
+    );
+    assert.equal(
+      await transit.next(),
+      `[["^ ","~:channel-id","c","~:success",true,"~:delivered",1],"${cb}"]`,
+    );
+    assert.match(await sub.next(), /"sente-lite\/channel-msg",\{"channel-id":"c","data":\{"0":0/);
+  }
+  assert.deepEqual(errors.map((e) => e.where), [
+    "fan-out: skipped 1 recipient(s) whose packer cannot write it",
+    "fan-out: skipped 1 recipient(s) whose packer cannot write it",
+  ]);
+  assert.match(String(errors[0].error), /Cannot write a Uint8Array as EDN/);
+  // The EDN peer got nothing and is still served.
+  sente.send(`[[:sente-lite/publish {:channel-id "c" :data 1}] "s2"]`);
+  assert.match(await sente.next(), /sente-lite\/channel-msg \{:channel-id "c", :data 1,/);
+  assert.match(await sente.next(), /:delivered 2\} "s2"\]$/);
+  await Promise.all([sub.close(), sente.close(), transit.close()]);
+});
