@@ -5,10 +5,12 @@
  * - `/health` answers 200 while the process serves (also while draining), 503 once stopped.
  * - `/ready` runs every component's health check and answers 200 only when the system is running,
  *   not draining, and every check passed; 503 otherwise. Both bodies list every component.
+ *   Requests that arrive while the checks run share their result, so callers (anonymous ones
+ *   included) cannot make the checks run more than once at a time.
  *
  * @module
  */
-import type { SystemState, SystemView } from "./component.ts";
+import type { SystemHealth, SystemState, SystemView } from "./component.ts";
 import { type MetricFamily, PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./metrics.ts";
 
 /** Paths of the operations endpoints; `false` turns one off. */
@@ -124,6 +126,12 @@ export function operationsHandler(
 ): OperationsHandler {
   const o = resolveOperationsOptions(options);
   const paths = new Set([o.healthPath, o.readyPath, o.metricsPath, o.statsPath].filter(Boolean));
+  // The health checks in flight: /ready requests that arrive meanwhile wait for these.
+  let checking: Promise<SystemHealth> | null = null;
+  const health = (): Promise<SystemHealth> => {
+    checking ??= system.health().finally(() => checking = null);
+    return checking;
+  };
   return (request) => {
     const { pathname } = new URL(request.url);
     if (!paths.has(pathname)) return undefined;
@@ -149,10 +157,10 @@ export function operationsHandler(
         }, head);
       }
       if (pathname === o.readyPath) {
-        const health = await system.health();
-        return json(health.ready ? 200 : 503, {
-          status: health.ready ? "ready" : "not-ready",
-          ...health,
+        const result = await health();
+        return json(result.ready ? 200 : 503, {
+          status: result.ready ? "ready" : "not-ready",
+          ...result,
         }, head);
       }
       if (pathname === o.statsPath) return json(200, system.stats(), head);

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { describe, type ValueBuilder } from "./_values.ts";
+import { describe, MAX_BIGINT_DIGITS, type ValueBuilder } from "./_values.ts";
 
 /** How the reader builds values. */
 export interface EdnReadOptions {
@@ -25,6 +25,26 @@ export interface EdnReadOptions {
 // Whitespace (commas included) and the characters that end a token.
 const WHITESPACE = /[\s,]/;
 const DELIMITER = /[\s,";@^`~()[\]{}\\]/;
+// The same two classes for ASCII as a table: a regex test per character made reading keywords and
+// numbers ~3x slower than the rest (non-ASCII characters still go through the regexes).
+const ASCII_WHITESPACE = 1;
+const ASCII_DELIMITER = 2;
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  ASCII_CLASS[c] = (WHITESPACE.test(ch) ? ASCII_WHITESPACE : 0) |
+    (DELIMITER.test(ch) ? ASCII_DELIMITER : 0);
+}
+
+function isWhitespace(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c < 128 ? (ASCII_CLASS[c] & ASCII_WHITESPACE) !== 0 : WHITESPACE.test(text[i]);
+}
+
+function isDelimiter(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c < 128 ? (ASCII_CLASS[c] & ASCII_DELIMITER) !== 0 : DELIMITER.test(text[i]);
+}
 const INT = /^([-+]?)(?:(0|[1-9][0-9]*)|0[xX]([0-9A-Fa-f]+)|0([0-7]+))(N)?$/;
 const FLOAT = /^[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?M?$/;
 const RATIO = /^([-+]?[0-9]+)\/([0-9]+)$/;
@@ -49,6 +69,8 @@ const STRING_ESCAPES: Record<string, string> = {
   '"': '"',
 };
 const CLOSERS: Record<string, string> = { "[": "]", "(": ")", "{": "}" };
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 /**
  * Reads the first EDN form of `text`.
@@ -88,16 +110,19 @@ class Reader {
     const text = this.#text;
     while (this.#pos < text.length) {
       const c = text[this.#pos];
-      if (WHITESPACE.test(c)) {
+      if (isWhitespace(text, this.#pos)) {
         this.#pos++;
       } else if (c === ";") {
         const end = text.indexOf("\n", this.#pos);
         this.#pos = end === -1 ? text.length : end + 1;
       } else if (c === "#" && text[this.#pos + 1] === "_") {
+        // `#_ #_ #_ …` and `#inst #inst …` recurse like collections do, so they count as depth.
+        this.#enter();
         this.#pos += 2;
         this.#skip();
         if (this.#pos >= text.length) throw this.#error("#_ with nothing to discard");
         this.#readForm();
+        this.#depth--;
       } else {
         return;
       }
@@ -140,16 +165,14 @@ class Reader {
   #readToken(): string {
     const text = this.#text;
     const start = this.#pos;
-    while (this.#pos < text.length && !DELIMITER.test(text[this.#pos])) this.#pos++;
+    while (this.#pos < text.length && !isDelimiter(text, this.#pos)) this.#pos++;
     return text.slice(start, this.#pos);
   }
 
   #readItems(open: string): unknown[] {
     const close = CLOSERS[open];
     const start = this.#pos;
-    if (++this.#depth > this.#maxDepth) {
-      throw this.#error(`collections nested deeper than ${this.#maxDepth}`);
-    }
+    this.#enter();
     this.#pos++;
     const items: unknown[] = [];
     for (;;) {
@@ -169,6 +192,13 @@ class Reader {
     return items;
   }
 
+  /** One level deeper (a collection, a discard or a tag); throws past `maxDepth`. */
+  #enter(): void {
+    if (++this.#depth > this.#maxDepth) {
+      throw this.#error(`collections nested deeper than ${this.#maxDepth}`);
+    }
+  }
+
   #checkEven(items: unknown[], start: number): unknown[] {
     if (items.length % 2 !== 0) {
       throw this.#error("map literal must contain an even number of forms", start);
@@ -178,40 +208,43 @@ class Reader {
 
   #readString(): string {
     const text = this.#text;
-    const start = this.#pos++;
-    let out = "";
-    let run = this.#pos;
+    const start = this.#pos;
+    // Escapes are decoded into parts joined once: appending to a string per escape cost ~10x more.
+    let parts: string[] | null = null;
+    let pos = start + 1;
+    let run = pos;
     for (;;) {
-      if (this.#pos >= text.length) throw this.#error("unterminated string", start);
-      const c = text[this.#pos];
-      if (c === '"') {
-        out += text.slice(run, this.#pos++);
-        return out;
+      let c = 0;
+      while (pos < text.length && (c = text.charCodeAt(pos)) !== QUOTE && c !== BACKSLASH) pos++;
+      if (pos >= text.length) throw this.#error("unterminated string", start);
+      if (c === QUOTE) {
+        this.#pos = pos + 1;
+        if (parts === null) return text.slice(run, pos);
+        parts.push(text.slice(run, pos));
+        return parts.join("");
       }
-      if (c !== "\\") {
-        this.#pos++;
-        continue;
-      }
-      out += text.slice(run, this.#pos);
-      const e = text[this.#pos + 1];
-      if (e === "u") {
-        const hex = text.slice(this.#pos + 2, this.#pos + 6);
+      (parts ??= []).push(text.slice(run, pos));
+      this.#pos = pos;
+      const e = text[pos + 1];
+      const simple = e === undefined ? undefined : STRING_ESCAPES[e];
+      if (simple !== undefined) {
+        parts.push(simple);
+        pos += 2;
+      } else if (e === "u") {
+        const hex = text.slice(pos + 2, pos + 6);
         if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw this.#error(`invalid unicode escape \\u${hex}`);
-        out += String.fromCharCode(parseInt(hex, 16));
-        this.#pos += 6;
-      } else if (e !== undefined && /[0-7]/.test(e)) {
-        const octal = /^[0-7]{1,3}/.exec(text.slice(this.#pos + 1, this.#pos + 4))![0];
+        parts.push(String.fromCharCode(parseInt(hex, 16)));
+        pos += 6;
+      } else if (e !== undefined && e >= "0" && e <= "7") {
+        const octal = /^[0-7]{1,3}/.exec(text.slice(pos + 1, pos + 4))![0];
         const code = parseInt(octal, 8);
         if (code > 0o377) throw this.#error(`octal escape \\${octal} out of range`);
-        out += String.fromCharCode(code);
-        this.#pos += 1 + octal.length;
-      } else if (e !== undefined && e in STRING_ESCAPES) {
-        out += STRING_ESCAPES[e];
-        this.#pos += 2;
+        parts.push(String.fromCharCode(code));
+        pos += 1 + octal.length;
       } else {
         throw this.#error(`unsupported escape \\${e ?? ""}`);
       }
-      run = this.#pos;
+      run = pos;
     }
   }
 
@@ -263,9 +296,11 @@ class Reader {
       throw this.#error(`unsupported dispatch #${next ?? ""}`, start);
     }
     if (tag !== "inst" && tag !== "uuid") throw this.#error(`unknown tag #${tag}`, start);
+    this.#enter();
     this.#skip();
     if (this.#pos >= text.length) throw this.#error(`#${tag} without a value`, start);
     const value = this.#readForm();
+    this.#depth--;
     if (typeof value !== "string") {
       throw this.#error(`#${tag} needs a string, got ${describe(value)}`, start);
     }
@@ -297,7 +332,15 @@ class Reader {
     if (int) {
       const [, sign, dec, hex, oct, big] = int;
       const digits = dec ?? (hex ? `0x${hex}` : `0o${oct}`);
-      if (big) return sign === "-" ? -BigInt(digits) : BigInt(digits);
+      if (big) {
+        if (digits.length > MAX_BIGINT_DIGITS) {
+          throw this.#error(
+            `integer of more than ${MAX_BIGINT_DIGITS} digits`,
+            this.#pos - token.length,
+          );
+        }
+        return sign === "-" ? -BigInt(digits) : BigInt(digits);
+      }
       const n = Number(digits);
       return sign === "-" && n !== 0 ? -n : n;
     }

@@ -76,6 +76,12 @@ export interface ClojureDataOptions {
   maps?: "object" | "map";
 }
 
+/**
+ * Most digits of a bigint read by the EDN (`123N`) and Transit (`~n`) packers. Parsing a bigint
+ * is superlinear (1 MiB of digits takes ~100 ms), and no protocol value needs more.
+ */
+export const MAX_BIGINT_DIGITS = 4096;
+
 /** {@linkcode ClojureDataOptions} with every default filled in. */
 export type ResolvedClojureDataOptions = Required<ClojureDataOptions>;
 

@@ -23,8 +23,9 @@ import {
 /** Options for {@linkcode ednPacker}; see {@linkcode ClojureDataOptions} for the shared ones. */
 export interface EdnPackerOptions extends ClojureDataOptions {
   /**
-   * Deepest nesting of collections packed or unpacked; deeper input throws instead of
-   * exhausting the stack. Must be an integer from 1 to 10000.
+   * Deepest nesting of collections (and of `#_` discards and tags) unpacked; deeper input throws
+   * instead of exhausting the stack. Packing allows 8 more levels, so a value read at the limit
+   * can be sent on inside a server envelope. Must be an integer from 1 to 10000.
    *
    * @default {512}
    */
@@ -32,6 +33,12 @@ export interface EdnPackerOptions extends ClojureDataOptions {
 }
 
 const EDN_DEFAULTS = { maxDepth: 512 } as const;
+
+/**
+ * Levels a server adds around data it forwards: a Sente push `[[[id {:data X}]] nil]` holds `X`
+ * four levels deep, a server→client request six.
+ */
+const ENVELOPE_HEADROOM = 8;
 
 /**
  * Makes the EDN packer (name `"edn"`, text frames).
@@ -67,7 +74,10 @@ export function ednPacker(options: EdnPackerOptions = {}): Packer {
   if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > 10_000) {
     throw new RangeError(`Invalid option maxDepth: ${maxDepth} (expected an integer 1–10000)`);
   }
-  const writeOptions = { keywordizeKeys: data.keywordizeKeys, maxDepth };
+  const writeOptions = {
+    keywordizeKeys: data.keywordizeKeys,
+    maxDepth: maxDepth + ENVELOPE_HEADROOM,
+  };
   const readOptions = { builder: valueBuilder(data), maxDepth };
   return {
     name: "edn",

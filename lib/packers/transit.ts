@@ -12,6 +12,7 @@ import type { Frame, Packer } from "./packer.ts";
 import { Keyword } from "./keyword.ts";
 import { keywordizeEnvelope } from "./_keywordize.ts";
 import { frameText } from "./_frame_text.ts";
+import { checkJsonDepth, MAX_JSON_DEPTH } from "./_json_depth.ts";
 import type {
   TransitBuilder,
   TransitModule,
@@ -23,6 +24,7 @@ import {
   type ClojureDataOptions,
   describe,
   isPlainObject,
+  MAX_BIGINT_DIGITS,
   resolveClojureDataOptions,
   Uuid,
   type ValueBuilder,
@@ -57,8 +59,8 @@ const INT64_MAX = 2n ** 63n - 1n;
  *
  * Reading: keywords, sets, UUIDs and maps as the options ask; `~m`/`~t` → `Date`; 64-bit integers
  * beyond `Number.MAX_SAFE_INTEGER` and `~n` → bigint; `~f` → number; symbols, characters and URIs
- * → their text; lists → arrays; binary → `Uint8Array`. An unknown tag, a bad cache code or
- * invalid JSON throws a `SyntaxError`.
+ * → their text; lists → arrays; binary → `Uint8Array`. An unknown tag, a bad cache code,
+ * invalid JSON or JSON arrays and objects nested deeper than 512 throw a `SyntaxError`.
  *
  * @example Usage
  * ```ts
@@ -96,6 +98,8 @@ export function transitPacker(options: TransitPackerOptions = {}): Packer {
     },
     unpack(frame: Frame): unknown {
       const text = frameText(frame);
+      // transit-js decodes recursively: a deep frame would end in a stack overflow.
+      checkJsonDepth(text, MAX_JSON_DEPTH, "Transit frame");
       try {
         readCache.clear();
         return fix(reader.read(text));
@@ -253,7 +257,7 @@ function readerOptions(build: ValueBuilder): TransitReaderOptions {
       "c": (rep) => asString("c", rep),
       "r": (rep) => asString("r", rep),
       "u": (rep) => build.uuid(asString("u", rep)),
-      "n": (rep) => BigInt(asString("n", rep)),
+      "n": (rep) => readBigint(asString("n", rep)),
       "f": (rep) => Number(asString("f", rep)),
       "m": (rep) => readDate(Number(rep), rep),
       "t": (rep) => readDate(Date.parse(asString("t", rep)), rep),
@@ -271,6 +275,13 @@ function readerOptions(build: ValueBuilder): TransitReaderOptions {
     arrayBuilder,
     preferBuffers: false,
   };
+}
+
+function readBigint(text: string): bigint {
+  if (text.length > MAX_BIGINT_DIGITS + 1) {
+    throw new SyntaxError(`Invalid Transit frame: ~n of more than ${MAX_BIGINT_DIGITS} digits`);
+  }
+  return BigInt(text);
 }
 
 function readDate(time: number, rep: unknown): Date {

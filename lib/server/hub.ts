@@ -1024,7 +1024,11 @@ export class Hub {
 
   // ---------------------------------------------------------------- outbound
 
-  /** Sends a message to many connections, encoding and packing once per dialect and packer. */
+  /**
+   * Sends a message to many connections, encoding and packing once per dialect and packer.
+   * Recipients whose packer cannot write it (a Transit peer's binary for an EDN peer) are skipped
+   * and reported to `onError`; it throws only when no recipient could be sent it.
+   */
   #fanOut(
     conns: Iterable<Connection>,
     message: ServerMessage,
@@ -1035,6 +1039,7 @@ export class Hub {
     let shared: Map<Frame, SharedFrame> | undefined;
     let n = 0;
     let bytes = -1; // size estimate of a sequenced push, made once for every resuming recipient
+    let unpackable: { error: unknown; skipped: number } | undefined;
     for (const conn of conns) {
       if (except?.has(conn.id)) continue;
       if (conn.session !== null && message.type === "push") {
@@ -1051,7 +1056,19 @@ export class Hub {
       let byPacker = cache.get(conn.dialect);
       if (!byPacker) cache.set(conn.dialect, byPacker = new Map());
       let frames = byPacker.get(conn.packerImpl);
-      if (!frames) byPacker.set(conn.packerImpl, frames = conn.frames(message));
+      if (!frames) {
+        try {
+          frames = conn.frames(message);
+        } catch (error) {
+          unpackable ??= { error, skipped: 0 };
+          frames = UNPACKABLE; // tried once per dialect and packer, as a success is
+        }
+        byPacker.set(conn.packerImpl, frames);
+      }
+      if (frames === UNPACKABLE) {
+        unpackable!.skipped++;
+        continue;
+      }
       let ok = true;
       if (conn.wire?.batcher && message.type === "push") {
         // A batching connection takes the events into its batch (its frames are its own).
@@ -1068,6 +1085,12 @@ export class Hub {
         for (const frame of frames) ok = conn.sendFrame(frame) && ok;
       }
       if (ok) n++;
+    }
+    if (unpackable) {
+      if (n === 0) throw unpackable.error;
+      this.options.onError(unpackable.error, {
+        where: `fan-out: skipped ${unpackable.skipped} recipient(s) whose packer cannot write it`,
+      });
     }
     return n;
   }
@@ -1245,3 +1268,6 @@ export class Hub {
     return n;
   }
 }
+
+/** The cached frames of a dialect and packer that could not write a fan-out's message. */
+const UNPACKABLE: Frame[] = [];

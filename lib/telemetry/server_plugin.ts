@@ -14,6 +14,7 @@ import { JsonlWriter, type JsonlWriterOptions } from "./file_handler.ts";
 import { TELEMETRY_EVENT_ID } from "./remote_handler.ts";
 import { isoTime, safeStringify } from "./signal.ts";
 import { TokenBucket } from "./rate_limit.ts";
+import { utf8ByteLength } from "../util/utf8.ts";
 
 /** The message a server handler receives. */
 export interface TelemetryMessage {
@@ -43,7 +44,10 @@ export type TelemetryReply =
   | { ok: false; error: { code: TelemetryErrorCode; message: string }; dropped: number };
 
 /** Error codes in a {@linkcode TelemetryReply}. */
-export type TelemetryErrorCode = "telemetry/bad-batch" | "telemetry/rate-limited";
+export type TelemetryErrorCode =
+  | "telemetry/bad-batch"
+  | "telemetry/rate-limited"
+  | "telemetry/quota-exceeded";
 
 /** Options for {@linkcode telemetryPlugin}. */
 export interface TelemetryPluginOptions {
@@ -65,6 +69,16 @@ export interface TelemetryPluginOptions {
   /** Session files kept open at once; the least recently used is closed beyond it.
    * @default {100} */
   maxOpenFiles?: number;
+  /** Bytes the plug-in writes in its lifetime, all sessions together (client ids and
+   * connections are free to make, so only a total bounds the disk); batches beyond it are
+   * refused with `telemetry/quota-exceeded`.
+   * @default {1_073_741_824} */
+  maxTotalBytes?: number;
+  /** Session files the plug-in creates in its lifetime (a session whose file was closed to stay
+   * within `maxOpenFiles` gets a new one); new sessions beyond it are refused with
+   * `telemetry/quota-exceeded`.
+   * @default {100_000} */
+  maxSessionFiles?: number;
   /** Time source for rate limits, timestamps and file names.
    * @default {realClock} */
   clock?: Clock;
@@ -80,6 +94,8 @@ const PLUGIN_DEFAULTS = {
   burst: 1000,
   maxBatch: 1000,
   maxOpenFiles: 100,
+  maxTotalBytes: 1024 * 1024 * 1024,
+  maxSessionFiles: 100_000,
   clock: realClock as Clock,
   writer: {} as JsonlWriterOptions,
 };
@@ -90,12 +106,16 @@ export interface TelemetryPluginStats {
   batches: number;
   /** Signals written. */
   accepted: number;
-  /** Signals dropped by the rate limit or because they were not objects. */
+  /** Signals dropped by the rate limit, the quotas, or because they were not objects. */
   dropped: number;
   /** Batches rejected as malformed. */
   rejected: number;
   /** Session files currently open. */
   openFiles: number;
+  /** Bytes written (counts against `maxTotalBytes`). */
+  bytes: number;
+  /** Session files created (counts against `maxSessionFiles`). */
+  sessionFiles: number;
 }
 
 /** The plug-in returned by {@linkcode telemetryPlugin}. */
@@ -139,6 +159,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * - Each connection has a token bucket of `burst` signals refilled at `ratePerSec`; a batch larger
  *   than what is left is cut, and the reply says how many were dropped.
  * - Malformed batches are answered with `{ ok: false, error: { code: "telemetry/bad-batch" } }`.
+ * - Past `maxTotalBytes` written or `maxSessionFiles` created, batches (of new sessions, for the
+ *   latter) are refused with `telemetry/quota-exceeded`; nothing is written.
  *
  * @throws {RangeError} if a rate or size is out of range.
  */
@@ -147,17 +169,20 @@ export function telemetryPlugin(options: TelemetryPluginOptions = {}): Telemetry
   if (!Number.isInteger(o.maxBatch) || o.maxBatch < 1) {
     throw new RangeError(`maxBatch must be a positive integer, got ${o.maxBatch}`);
   }
-  if (!Number.isInteger(o.maxOpenFiles) || o.maxOpenFiles < 1) {
-    throw new RangeError(`maxOpenFiles must be a positive integer, got ${o.maxOpenFiles}`);
+  for (const key of ["maxOpenFiles", "maxTotalBytes", "maxSessionFiles"] as const) {
+    if (!Number.isSafeInteger(o[key]) || o[key] < 1) {
+      throw new RangeError(`${key} must be a positive integer, got ${o[key]}`);
+    }
   }
   const clock = o.clock;
   const buckets = new TokenBucket({ ratePerSec: o.ratePerSec, burst: o.burst, clock });
   const files = new Map<string, JsonlWriter>();
   const paths = new Map<string, string>();
-  const stats = { batches: 0, accepted: 0, dropped: 0, rejected: 0 };
+  const stats = { batches: 0, accepted: 0, dropped: 0, rejected: 0, bytes: 0, sessionFiles: 0 };
   const dir = o.dir.replace(/[\/\\]+$/, "") || ".";
 
-  const writerFor = (clientId: string): JsonlWriter => {
+  /** The session's open writer, or `null` when opening one would exceed `maxSessionFiles`. */
+  const writerFor = (clientId: string): JsonlWriter | null => {
     const session = sessionName(clientId);
     let w = files.get(session);
     if (w !== undefined) {
@@ -165,6 +190,7 @@ export function telemetryPlugin(options: TelemetryPluginOptions = {}): Telemetry
       files.set(session, w);
       return w;
     }
+    if (stats.sessionFiles >= o.maxSessionFiles) return null;
     if (files.size >= o.maxOpenFiles) {
       const [oldest, ow] = files.entries().next().value as [string, JsonlWriter];
       files.delete(oldest);
@@ -172,6 +198,7 @@ export function telemetryPlugin(options: TelemetryPluginOptions = {}): Telemetry
     }
     const path = `${dir}/${session}-${stamp(clock.now())}.jsonl`;
     w = new JsonlWriter(path, { clock, ...o.writer });
+    stats.sessionFiles++;
     files.set(session, w);
     paths.set(session, path);
     return w;
@@ -223,8 +250,29 @@ export function telemetryPlugin(options: TelemetryPluginOptions = {}): Telemetry
       chunk += safeStringify({ ...s, ...stampFields }) + "\n";
       accepted++;
     }
+    if (accepted > 0) {
+      const bytes = utf8ByteLength(chunk);
+      const writer = stats.bytes + bytes <= o.maxTotalBytes
+        ? writerFor(String(msg.clientId))
+        : null;
+      if (writer === null) {
+        stats.dropped += signals.length;
+        const what = stats.bytes + bytes > o.maxTotalBytes
+          ? `maxTotalBytes ${o.maxTotalBytes}`
+          : `maxSessionFiles ${o.maxSessionFiles}`;
+        return {
+          ok: false,
+          error: {
+            code: "telemetry/quota-exceeded",
+            message: `telemetry storage is full (${what})`,
+          },
+          dropped: signals.length,
+        };
+      }
+      writer.append(chunk);
+      stats.bytes += bytes;
+    }
     const dropped = signals.length - accepted;
-    if (accepted > 0) writerFor(String(msg.clientId)).append(chunk);
     stats.accepted += accepted;
     stats.dropped += dropped;
     return { ok: true, accepted, dropped };

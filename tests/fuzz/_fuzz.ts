@@ -37,7 +37,20 @@ function byteLength(frame: string | Uint8Array): number {
   return typeof frame === "string" ? new TextEncoder().encode(frame).length : frame.length;
 }
 
-/** The documented answer to one frame (docs/PROTOCOL.md §2–§4). */
+/** Nesting depth of arrays and objects in a parsed JSON value (iterative: values nest 3000 deep). */
+function depth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    max = Math.max(max, d + 1);
+    for (const item of Object.values(v)) stack.push([item, d + 1]);
+  }
+  return max;
+}
+
+/** The documented answer to one frame (docs/PROTOCOL.md §2–§5). */
 export function oracle(frame: string | Uint8Array): Expect {
   if (byteLength(frame) > MAX_BYTES) return { kind: "close" };
   let v: unknown;
@@ -46,6 +59,8 @@ export function oracle(frame: string | Uint8Array): Expect {
   } catch {
     return { kind: "error", code: "unpack-failed", cbId: null };
   }
+  // §5: arrays and objects nested deeper than 512 are unpack-failed.
+  if (depth(v) > 512) return { kind: "error", code: "unpack-failed", cbId: null };
   if (!Array.isArray(v) || v.length < 1 || v.length > 2) {
     return { kind: "error", code: "bad-envelope", cbId: null };
   }

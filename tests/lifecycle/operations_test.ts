@@ -276,3 +276,68 @@ Deno.test("sente_lite_heartbeat_timeouts_total counts the server heartbeat's 400
   assert.equal(m['sente_lite_heartbeat_timeouts_total{server="server"}'], 1);
   await system.stop();
 });
+
+Deno.test("concurrent /ready requests share one run of the health checks", async () => {
+  let checks = 0;
+  let release!: () => void;
+  let gate = new Promise<void>((r) => release = r);
+  const db: Component<string, unknown> = {
+    start: () => "db",
+    health: async () => {
+      checks++;
+      await gate; // a slow check, e.g. a database round trip
+      return { ok: true };
+    },
+  };
+  const system = await startSystem({
+    server: serverComponent({ server: { onError: () => {} } }),
+    db,
+  });
+  try {
+    const base = `http://127.0.0.1:${system.instance<ServerInstance>("server").port}`;
+    // An anonymous caller floods /ready while the check is still running.
+    const answers = Array.from({ length: 50 }, () => fetch(`${base}/ready`));
+    await until(() => checks >= 1, "the first health check");
+    // /health runs no check; once it is answered the /ready requests sent before it have arrived.
+    await (await fetch(`${base}/health`)).body?.cancel();
+    await new Promise((r) => setTimeout(r, 0));
+    release();
+    const statuses = await Promise.all(answers.map(async (p) => {
+      const res = await p;
+      await res.body?.cancel();
+      return res.status;
+    }));
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    assert.equal(checks, 1, "one run of the checks served all 50 requests");
+    // The next request checks again: the result is shared, not cached.
+    gate = Promise.resolve();
+    const r = await getJson(`${base}/ready`);
+    assert.equal(r.status, 200);
+    assert.equal(checks, 2);
+  } finally {
+    release();
+    await system.stop();
+  }
+});
+
+Deno.test("the operations endpoints show no client id, conn id, channel id or address", async () => {
+  const system = await startSystem({ server: serverComponent({ server: { onError: () => {} } }) });
+  try {
+    const instance = system.instance<ServerInstance>("server");
+    const base = `http://127.0.0.1:${instance.port}`;
+    const clientId = "00000000-0000-4000-8000-0000deadbeef";
+    const { peer } = await rawPeer(instance.url, clientId);
+    peer.send(JSON.stringify([["sente-lite/subscribe", { "channel-id": "secret-room" }], "1"]));
+    await peer.next();
+    const connId = instance.server.connections()[0].id;
+    for (const path of ["/health", "/ready", "/stats", "/metrics"]) {
+      const text = await (await fetch(base + path)).text();
+      for (const secret of [clientId, connId, "secret-room", "127.0.0.1"]) {
+        assert.ok(!text.includes(secret), `${path} shows ${secret}`);
+      }
+    }
+    await peer.close();
+  } finally {
+    await system.stop();
+  }
+});
