@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { jsonPacker } from "../../lib/packers/json.ts";
 import { transitPacker } from "../../lib/packers/transit.ts";
-import { ednPacker } from "../../lib/packers/edn.ts";
 import { RawPeer, rawPeer } from "../_peer.ts";
 import { startServer } from "../_server.ts";
 
