@@ -38,8 +38,9 @@ export interface WireServerOptions extends WireOptions {
    */
   chunking?: boolean;
   /**
-   * Bytes of incomplete chunked messages held across all connections; the oldest incomplete
-   * message is evicted past it.
+   * Bytes of chunks held for incomplete chunked messages across all connections. A new message is
+   * admitted only while its announced size fits in what is left; otherwise it is refused with
+   * `reassembly-busy` (nothing is evicted).
    * @default {268435456}
    */
   totalReassemblyBytes?: number;

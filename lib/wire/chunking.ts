@@ -11,16 +11,30 @@
  * ```
  *
  * Chunk `i` of `count` covers bytes `[floor(i·total/count), floor((i+1)·total/count))` of the
- * payload, so every chunk's length follows from the header: the receiver checks it, writes it
- * straight into one buffer of `total` bytes, and needs no per-chunk offset. The payload is a
- * flagged frame (`0x00` raw, `0x01`/`0x02` compressed): compression happens first, then chunking.
+ * payload, so every chunk's length follows from the header and the receiver checks it exactly.
+ * The payload is a flagged frame (`0x00` raw, `0x01`/`0x02` compressed): compression happens
+ * first, then chunking.
  *
  * Guarantees of the {@linkcode Reassembler}:
- * - Chunks may arrive in any order; duplicates (also late ones, after completion) are ignored.
- * - A message is dropped when no chunk of it arrives for `timeoutMs` (virtual time via `clock`).
- * - Memory is reserved per message on its first chunk (`total` bytes) and bounded per connection
- *   (`maxBufferedBytes`) and, through a shared {@linkcode ReassemblyBudget}, globally; when a bound
- *   would be passed the oldest incomplete messages are evicted first.
+ * - Chunks may arrive in any order; duplicates (also late ones, after completion) are ignored and
+ *   are not progress (they do not re-arm the timeout).
+ * - Memory follows the chunks that arrived, never the announced size: chunks are kept as they come
+ *   (without a copy when the frame owns its buffer) and joined into one buffer of `total` bytes
+ *   once the last one is there. `bufferedBytes` and the budgets count these held bytes.
+ * - Per connection, a new message is admitted only while its announced size fits beside the
+ *   announced sizes of the connection's other incomplete messages (`maxBufferedBytes`) and fewer
+ *   than `maxPendingMessages` are incomplete; so one connection holds at most its own bound.
+ * - Server-wide, a shared {@linkcode ReassemblyBudget} counts the bytes held by all connections. A
+ *   new message is admitted only while its announced size would fit in what is left; a chunk that
+ *   does not fit refuses its own message. Lying about a size therefore costs nothing to others,
+ *   and filling the budget costs an attacker the bytes it really sends.
+ * - A refusal is a `reassembly-busy` error for that message only (not fatal); later chunks of the
+ *   refused id are ignored without another error. Nothing is ever evicted to make room: an
+ *   admitted message is dropped only by its own connection's doing (timeout, bad chunk, close) or
+ *   when its next chunk finds the server-wide budget full of bytes that were really received.
+ * - A message is dropped (`chunk-timeout`) when no new chunk arrives for `timeoutMs`, or when it
+ *   is not complete `timeoutMs + total / minRate` after its first chunk: trickling a chunk now and
+ *   then does not keep memory held forever. Late chunks of a dropped id are ignored.
  *
  * @module
  */
@@ -156,43 +170,44 @@ export function readChunkHeader(frame: Uint8Array): ChunkHeader {
 }
 
 /**
- * A memory bound shared by many reassemblers (one server, all its connections). When a new message
- * would pass it, the oldest incomplete messages anywhere are evicted first.
+ * The server-wide bound on reassembly memory, shared by the reassemblers of all connections. It
+ * counts bytes actually held (chunks received of incomplete messages), never announced sizes, and
+ * never takes memory back from anyone: a reassembler asks with {@linkcode ReassemblyBudget.take}
+ * and is refused when the bytes do not fit.
  */
 export class ReassemblyBudget {
   /** The bound in bytes. */
   readonly maxBytes: number;
   #used = 0;
-  #entries = new Map<object, { bytes: number; evict: () => void }>();
 
   /** A budget of `maxBytes` (default 256 MiB). */
   constructor(maxBytes: number = 256 * 1024 * 1024) {
-    if (!(maxBytes > 0)) throw new RangeError(`maxBytes must be positive, got ${maxBytes}`);
+    if (!(Number.isInteger(maxBytes) && maxBytes > 0)) {
+      throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+    }
     this.maxBytes = maxBytes;
   }
 
-  /** Bytes reserved now. */
+  /** Bytes held now. */
   get used(): number {
     return this.#used;
   }
 
-  /** Reserves `bytes` for `key`, evicting the oldest reservations of others while over the bound. */
-  reserve(key: object, bytes: number, evict: () => void): void {
-    for (const [other, entry] of this.#entries) {
-      if (this.#used + bytes <= this.maxBytes) break;
-      this.release(other);
-      entry.evict();
-    }
-    this.#entries.set(key, { bytes, evict });
-    this.#used += bytes;
+  /** Whether `bytes` more would fit now. */
+  fits(bytes: number): boolean {
+    return this.#used + bytes <= this.maxBytes;
   }
 
-  /** Releases the reservation of `key` (unknown keys are ignored). */
-  release(key: object): void {
-    const entry = this.#entries.get(key);
-    if (!entry) return;
-    this.#entries.delete(key);
-    this.#used -= entry.bytes;
+  /** Takes `bytes` if they fit and returns `true`; else takes nothing and returns `false`. */
+  take(bytes: number): boolean {
+    if (!this.fits(bytes)) return false;
+    this.#used += bytes;
+    return true;
+  }
+
+  /** Gives back `bytes` taken earlier. */
+  release(bytes: number): void {
+    this.#used -= bytes;
   }
 }
 
@@ -202,15 +217,25 @@ export interface ReassemblerOptions {
   maxChunks?: number;
   /** Largest reassembled payload in bytes. @default {67108864} (64 MiB) */
   maxAssembledBytes?: number;
-  /** Bytes of incomplete messages held for this connection. @default {67108864} (64 MiB) */
+  /**
+   * This connection's bound: the announced sizes of its incomplete messages together. A message
+   * that would pass it is refused (`reassembly-busy`). @default {67108864} (64 MiB)
+   */
   maxBufferedBytes?: number;
+  /** Most incomplete messages at once on this connection. @default {4} */
+  maxPendingMessages?: number;
   /** An incomplete message with no new chunk for this long is dropped. @default {30000} */
   timeoutMs?: number;
-  /** A bound shared with other reassemblers. @default {undefined} (none) */
+  /**
+   * Slowest accepted transfer, in bytes per second: a message of `total` bytes must complete
+   * within `timeoutMs + total / minRate` of its first chunk. @default {131072} (1 Mbit/s)
+   */
+  minRate?: number;
+  /** The server-wide bound shared with other reassemblers. @default {undefined} (none) */
   budget?: ReassemblyBudget;
   /** Time source. @default {realClock} */
   clock?: Clock;
-  /** Told about every message dropped later (timeouts, evictions). @default {undefined} */
+  /** Told about every message dropped later (timeouts, refusals of a started message). */
   onDrop?: (error: WireError) => void;
 }
 
@@ -222,13 +247,15 @@ export interface ReassemblyStats {
   duplicates: number;
   /** Messages completed. */
   messages: number;
-  /** Incomplete messages dropped for inactivity. */
+  /** Incomplete messages dropped for inactivity or for being too slow. */
   timeouts: number;
-  /** Incomplete messages evicted to stay within the memory bounds. */
-  evictions: number;
+  /** Messages refused (`reassembly-busy`): a memory bound would have been passed. */
+  refused: number;
+  /** Chunks ignored because their message was refused or timed out before. */
+  ignored: number;
   /** Messages dropped for a malformed or inconsistent chunk. */
   corrupt: number;
-  /** Bytes reserved by incomplete messages now. */
+  /** Bytes of chunks held by incomplete messages now. */
   bufferedBytes: number;
   /** Incomplete messages now. */
   pending: number;
@@ -238,10 +265,12 @@ interface Incomplete {
   id: number;
   count: number;
   total: number;
-  buffer: Uint8Array;
-  seen: Uint8Array;
+  /** Received chunk bodies by index; assembled once the last one arrives. */
+  chunks: (Uint8Array | undefined)[];
   received: number;
+  held: number;
   lastAt: number;
+  deadline: number;
   timer: TimerHandle | undefined;
 }
 
@@ -249,10 +278,12 @@ const DEFAULTS = {
   maxChunks: 1000,
   maxAssembledBytes: 64 * 1024 * 1024,
   maxBufferedBytes: 64 * 1024 * 1024,
+  maxPendingMessages: 4,
   timeoutMs: 30_000,
+  minRate: 128 * 1024,
 };
 
-/** Completed ids remembered, so a late duplicate does not start a message that never completes. */
+/** Finished ids remembered, so late chunks neither restart a message nor earn a second error. */
 const RECENT_IDS = 64;
 
 /** Puts chunked messages of one connection back together. See the module doc for guarantees. */
@@ -262,9 +293,21 @@ export class Reassembler {
   readonly #clock: Clock;
   readonly #onDrop: ((error: WireError) => void) | undefined;
   readonly #partials = new Map<number, Incomplete>();
-  readonly #recent: number[] = [];
-  #buffered = 0;
-  #stats = { chunks: 0, duplicates: 0, messages: 0, timeouts: 0, evictions: 0, corrupt: 0 };
+  /** Ids finished lately: `true` completed (late chunks are duplicates), `false` dropped. */
+  readonly #recent = new Map<number, boolean>();
+  /** Bytes held by this connection's incomplete messages. */
+  #held = 0;
+  /** Announced sizes of this connection's incomplete messages together. */
+  #announced = 0;
+  #stats = {
+    chunks: 0,
+    duplicates: 0,
+    messages: 0,
+    timeouts: 0,
+    refused: 0,
+    ignored: 0,
+    corrupt: 0,
+  };
 
   /** Makes a reassembler; see {@linkcode ReassemblerOptions} for defaults. */
   constructor(options: ReassemblerOptions = {}) {
@@ -293,13 +336,14 @@ export class Reassembler {
 
   /** A snapshot of the counters. */
   stats(): ReassemblyStats {
-    return { ...this.#stats, bufferedBytes: this.#buffered, pending: this.#partials.size };
+    return { ...this.#stats, bufferedBytes: this.#held, pending: this.#partials.size };
   }
 
   /**
    * Takes one chunk frame; returns the whole payload once its last missing chunk arrived, else
    * `null`.
-   * @throws {WireError} `bad-chunk` (the message, if known, is dropped) or `assembled-too-large`.
+   * @throws {WireError} `bad-chunk` (the message, if known, is dropped), `assembled-too-large`, or
+   * `reassembly-busy` (the message is refused and its later chunks are ignored).
    */
   accept(frame: Uint8Array): Uint8Array | null {
     let header: ChunkHeader;
@@ -314,8 +358,10 @@ export class Reassembler {
     const { messageId: id, index, count, totalBytes } = header;
     let partial = this.#partials.get(id);
     if (!partial) {
-      if (this.#recent.includes(id)) {
-        this.#stats.duplicates++;
+      const completed = this.#recent.get(id);
+      if (completed !== undefined) {
+        if (completed) this.#stats.duplicates++;
+        else this.#stats.ignored++;
         return null;
       }
       partial = this.#start(header);
@@ -329,27 +375,40 @@ export class Reassembler {
       );
     }
     this.#stats.chunks++;
-    partial.lastAt = this.#clock.now();
-    if (partial.seen[index]) {
+    if (partial.chunks[index] !== undefined) {
+      // A duplicate is not progress: it neither re-arms the timeout nor costs memory.
       this.#stats.duplicates++;
       return null;
     }
-    partial.seen[index] = 1;
+    const body = frame.subarray(CHUNK_HEADER_BYTES);
+    if (this.#budget && !this.#budget.take(body.byteLength)) {
+      this.#drop(id);
+      this.#remember(id, false);
+      this.#stats.refused++;
+      throw this.#busy(
+        id,
+        `the server's reassembly memory (${this.#budget.maxBytes} bytes) is full`,
+      );
+    }
+    // Keep the chunk without copying when the frame owns its buffer (17 header bytes extra);
+    // a view into a larger buffer is copied, so that held bytes are the bytes kept alive.
+    partial.chunks[index] = frame.byteOffset === 0 && frame.buffer.byteLength === frame.byteLength
+      ? body
+      : body.slice();
     partial.received++;
-    partial.buffer.set(
-      frame.subarray(CHUNK_HEADER_BYTES),
-      chunkRange(index, count, totalBytes)[0],
-    );
+    partial.held += body.byteLength;
+    this.#held += body.byteLength;
+    partial.lastAt = this.#clock.now();
     if (partial.received < count) return null;
+    const whole = assemble(partial);
     this.#drop(id);
-    this.#recent.push(id);
-    if (this.#recent.length > RECENT_IDS) this.#recent.shift();
+    this.#remember(id, true);
     this.#stats.messages++;
-    return partial.buffer;
+    return whole;
   }
 
   #start({ messageId: id, count, totalBytes }: ChunkHeader): Incomplete {
-    const { maxChunks, maxAssembledBytes, maxBufferedBytes } = this.#options;
+    const { maxChunks, maxAssembledBytes, maxBufferedBytes, maxPendingMessages } = this.#options;
     if (count > maxChunks) {
       this.#stats.corrupt++;
       throw new WireError("bad-chunk", `message ${id} has ${count} chunks, over ${maxChunks}`, {
@@ -363,72 +422,104 @@ export class Reassembler {
         { messageId: id },
       );
     }
-    for (const oldest of this.#partials.keys()) {
-      if (this.#buffered + totalBytes <= maxBufferedBytes) break;
-      this.#evict(oldest);
+    // Own bounds: by announced size, so a connection never holds more than maxBufferedBytes.
+    let refusal: string | undefined;
+    if (this.#partials.size >= maxPendingMessages) {
+      refusal = `this connection already has ${maxPendingMessages} incomplete messages`;
+    } else if (this.#announced + totalBytes > maxBufferedBytes) {
+      refusal =
+        `this connection's incomplete messages already announce ${this.#announced} of ${maxBufferedBytes} bytes`;
+    } else if (this.#budget && !this.#budget.fits(totalBytes)) {
+      // Server-wide: by bytes held, so announced sizes (which may be lies) cost others nothing.
+      refusal = `the server's reassembly memory (${this.#budget.maxBytes} bytes) is full`;
     }
+    if (refusal !== undefined) {
+      this.#remember(id, false);
+      this.#stats.refused++;
+      throw this.#busy(id, refusal);
+    }
+    const now = this.#clock.now();
     const partial: Incomplete = {
       id,
       count,
       total: totalBytes,
-      buffer: new Uint8Array(totalBytes),
-      seen: new Uint8Array(count),
+      chunks: new Array(count),
       received: 0,
-      lastAt: this.#clock.now(),
+      held: 0,
+      lastAt: now,
+      deadline: now + this.#options.timeoutMs +
+        Math.ceil(totalBytes * 1000 / this.#options.minRate),
       timer: undefined,
     };
     this.#partials.set(id, partial);
-    this.#buffered += totalBytes;
-    this.#budget?.reserve(partial, totalBytes, () => this.#evict(id, true));
-    this.#arm(partial, this.#options.timeoutMs);
+    this.#announced += totalBytes;
+    this.#arm(partial);
     return partial;
   }
 
-  #arm(partial: Incomplete, ms: number): void {
-    partial.timer = this.#clock.setTimeout(() => {
-      // Lazily re-armed: a chunk only updates lastAt, so the hot path never touches timers.
-      const idle = this.#clock.now() - partial.lastAt;
-      if (idle < this.#options.timeoutMs) {
-        this.#arm(partial, this.#options.timeoutMs - idle);
-        return;
-      }
-      this.#drop(partial.id);
-      this.#stats.timeouts++;
-      this.#onDrop?.(
-        new WireError(
-          "chunk-timeout",
-          `message ${partial.id} got ${partial.received} of ${partial.count} chunks, then none for ${this.#options.timeoutMs} ms`,
-          { messageId: partial.id },
-        ),
-      );
-    }, ms);
+  #busy(id: number, why: string): WireError {
+    return new WireError("reassembly-busy", `message ${id} refused: ${why}`, { messageId: id });
   }
 
-  #evict(id: number, released = false): void {
-    const partial = this.#partials.get(id);
-    if (!partial) return;
-    this.#drop(id, released);
-    this.#stats.evictions++;
+  #remember(id: number, completed: boolean): void {
+    this.#recent.delete(id);
+    this.#recent.set(id, completed);
+    if (this.#recent.size > RECENT_IDS) this.#recent.delete(this.#recent.keys().next().value!);
+  }
+
+  /** Arms the check for the earlier of the idle timeout and the deadline. */
+  #arm(partial: Incomplete): void {
+    const now = this.#clock.now();
+    const at = Math.min(partial.lastAt + this.#options.timeoutMs, partial.deadline);
+    partial.timer = this.#clock.setTimeout(() => this.#check(partial), Math.max(0, at - now));
+  }
+
+  #check(partial: Incomplete): void {
+    // Lazily re-armed: a chunk only updates lastAt, so the hot path never touches timers.
+    const now = this.#clock.now();
+    const idle = now - partial.lastAt >= this.#options.timeoutMs;
+    if (!idle && now < partial.deadline) return this.#arm(partial);
+    const { id, received, count, total } = partial;
+    this.#drop(id);
+    this.#remember(id, false);
+    this.#stats.timeouts++;
     this.#onDrop?.(
       new WireError(
-        "chunk-evicted",
-        `message ${id} (${partial.received} of ${partial.count} chunks) was evicted to bound reassembly memory`,
+        "chunk-timeout",
+        idle
+          ? `message ${id} got ${received} of ${count} chunks, then none for ${this.#options.timeoutMs} ms`
+          : `message ${id} of ${total} bytes got ${received} of ${count} chunks, slower than ${this.#options.minRate} bytes/s`,
         { messageId: id },
       ),
     );
   }
 
-  #drop(id: number, released = false): void {
+  #drop(id: number): void {
     const partial = this.#partials.get(id);
     if (!partial) return;
     this.#partials.delete(id);
-    this.#buffered -= partial.total;
+    this.#held -= partial.held;
+    this.#announced -= partial.total;
+    this.#budget?.release(partial.held);
+    partial.held = 0;
+    partial.chunks.length = 0;
     if (partial.timer !== undefined) this.#clock.clearTimeout(partial.timer);
-    if (!released) this.#budget?.release(partial);
   }
 
   /** Drops every incomplete message and cancels their timers (the connection closed). */
   close(): void {
     for (const id of [...this.#partials.keys()]) this.#drop(id);
   }
+}
+
+/** Joins the chunks of a complete message, letting go of each chunk once it is copied. */
+function assemble(partial: Incomplete): Uint8Array {
+  const { chunks, count, total } = partial;
+  if (count === 1) return chunks[0]!;
+  const whole = new Uint8Array(total);
+  for (let i = 0; i < count; i++) {
+    whole.set(chunks[i]!, chunkRange(i, count, total)[0]);
+    chunks[i] = undefined;
+  }
+  return whole;
 }

@@ -39,12 +39,13 @@ export const WIRE_ERRORS = {
   },
   "chunk-timeout": {
     fatal: false,
-    description: "An incomplete chunked message got no chunk for `reassemblyTimeoutMs`; dropped.",
+    description:
+      "An incomplete chunked message got no chunk for `reassemblyTimeoutMs`, or was slower than `reassemblyMinRate`; dropped.",
   },
-  "chunk-evicted": {
+  "reassembly-busy": {
     fatal: false,
     description:
-      "An incomplete chunked message was dropped to keep reassembly memory within its bounds.",
+      "A chunked message was refused: its connection's reassembly bound (`maxBufferedBytes`, `maxPendingMessages`) or the server-wide `totalReassemblyBytes` is full. Later chunks of it are ignored; send it again later.",
   },
 } as const satisfies Record<string, ProtocolErrorSpec>;
 

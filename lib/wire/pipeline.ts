@@ -77,9 +77,19 @@ export interface WireOptions {
   maxAssembledBytes?: number;
   /** An incomplete chunked message with no chunk for this long is dropped. @default {30000} */
   reassemblyTimeoutMs?: number;
-  /** Bytes of incomplete chunked messages held per connection. @default {67108864} */
+  /**
+   * Announced bytes of incomplete chunked messages per connection; a new message past it is
+   * refused (`reassembly-busy`). @default {67108864}
+   */
   maxBufferedBytes?: number;
-  /** A bound on reassembly memory shared by all connections. @default {undefined} (none) */
+  /** Incomplete chunked messages at once per connection; more are refused. @default {4} */
+  maxPendingMessages?: number;
+  /**
+   * Slowest chunked transfer accepted, in bytes per second: a message of `total` bytes must
+   * complete within `reassemblyTimeoutMs + total / reassemblyMinRate`. @default {131072}
+   */
+  reassemblyMinRate?: number;
+  /** The server-wide bound on bytes held for reassembly. @default {undefined} (none) */
   budget?: ReassemblyBudget;
   /** Bulk chunks are sent only while `bufferedAmount` is below this. @default {262144} */
   bulkHighWaterMark?: number;
@@ -106,6 +116,8 @@ export const WIRE_DEFAULTS = {
   maxAssembledBytes: 64 * 1024 * 1024,
   reassemblyTimeoutMs: 30_000,
   maxBufferedBytes: 64 * 1024 * 1024,
+  maxPendingMessages: 4,
+  reassemblyMinRate: 128 * 1024,
   bulkHighWaterMark: 256 * 1024,
   bulkSliceChunks: 8,
   pollMs: 2,
@@ -469,7 +481,9 @@ export class WireReceiver {
         maxChunks: this.#limits.maxChunks,
         maxAssembledBytes: this.#limits.maxAssembledBytes,
         maxBufferedBytes: this.#limits.maxBufferedBytes,
+        maxPendingMessages: this.#limits.maxPendingMessages,
         timeoutMs: this.#limits.reassemblyTimeoutMs,
+        minRate: this.#limits.reassemblyMinRate,
         budget: options.budget,
         clock: options.clock,
         onDrop: (e) => this.#error(e),
@@ -579,7 +593,8 @@ export class WireReceiver {
         duplicates: 0,
         messages: 0,
         timeouts: 0,
-        evictions: 0,
+        refused: 0,
+        ignored: 0,
         corrupt: 0,
         bufferedBytes: 0,
         pending: 0,

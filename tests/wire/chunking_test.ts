@@ -88,7 +88,8 @@ Deno.test("Reassembler ignores duplicate chunks, also after the message complete
     duplicates: 2,
     messages: 1,
     timeouts: 0,
-    evictions: 0,
+    refused: 0,
+    ignored: 0,
     corrupt: 0,
     bufferedBytes: 0,
     pending: 0,
@@ -120,7 +121,13 @@ Deno.test("Reassembler rejects corrupted chunks with bad-chunk and drops their m
 Deno.test("Reassembler drops a message missing a chunk after timeoutMs of silence", () => {
   const clock = new VirtualClock();
   const dropped: WireError[] = [];
-  const r = new Reassembler({ clock, timeoutMs: 30_000, onDrop: (e) => dropped.push(e) });
+  // minRate 1 B/s: the deadline (30 s + 300 s) is far, this is about the idle timeout.
+  const r = new Reassembler({
+    clock,
+    timeoutMs: 30_000,
+    minRate: 1,
+    onDrop: (e) => dropped.push(e),
+  });
   const chunks = splitIntoChunks(bytes(300), { chunkSize: 100, messageId: 11 });
   r.accept(chunks[0]);
   clock.tick(20_000);
@@ -134,8 +141,10 @@ Deno.test("Reassembler drops a message missing a chunk after timeoutMs of silenc
   assert.equal(r.stats().timeouts, 1);
   assert.equal(r.stats().bufferedBytes, 0);
   assert.equal(clock.pending, 0);
-  // A late chunk starts over and never completes on its own.
+  // A late chunk of the dropped message is ignored: no restart, no memory, no second error.
   assert.equal(r.accept(chunks[1]), null);
+  assert.equal(r.stats().pending, 0);
+  assert.equal(r.stats().ignored, 1);
   r.close();
   assert.equal(clock.pending, 0);
 });
@@ -152,56 +161,170 @@ Deno.test("Reassembler rejects a message over maxAssembledBytes on its first chu
   assert.equal(r.stats().bufferedBytes, 0);
 });
 
-Deno.test("Reassembler evicts the oldest incomplete message past maxBufferedBytes", () => {
+/** The chunks of a message of `total` bytes in chunks of `size`, with id `id`. */
+const message = (total: number, size: number, id: number, seed = id) =>
+  splitIntoChunks(bytes(total, seed), { chunkSize: size, messageId: id, maxChunks: 10_000 });
+
+const busy = (e: unknown) => e instanceof WireError && e.code === "reassembly-busy" && !e.fatal;
+
+Deno.test("Reassembler holds the bytes received, not the announced size", () => {
+  const budget = new ReassemblyBudget(64 * 1024 * 1024);
+  const r = new Reassembler({ clock: new VirtualClock(), budget, maxBufferedBytes: 2 ** 27 });
+  // A liar announces 64 MiB and sends one 64 KiB chunk: 64 KiB is held, not 64 MiB.
+  const liar = encodeChunk(new Uint8Array(64 * 1024 * 1024), 1, 0, 1000);
+  assert.equal(readChunkHeader(liar).totalBytes, 64 * 1024 * 1024);
+  assert.equal(r.accept(liar), null);
+  const first = liar.length - CHUNK_HEADER_BYTES; // 67108 bytes
+  assert.equal(r.stats().bufferedBytes, first);
+  assert.equal(budget.used, first);
+  // An honest message: held bytes grow with every chunk, and the whole is right at the end.
+  const chunks = message(1000, 300, 2);
+  let held = first;
+  for (const chunk of chunks.slice(0, -1)) {
+    r.accept(chunk);
+    held += chunk.length - CHUNK_HEADER_BYTES;
+    assert.equal(r.stats().bufferedBytes, held);
+    assert.equal(budget.used, held);
+  }
+  assert.deepEqual(r.accept(chunks.at(-1)!), bytes(1000, 2));
+  assert.equal(r.stats().bufferedBytes, first, "released on completion");
+  assert.equal(budget.used, first);
+  r.close();
+  assert.equal(r.stats().bufferedBytes, 0, "released on close");
+  assert.equal(budget.used, 0);
+});
+
+Deno.test("Reassembler copies a chunk whose frame is a view into a larger buffer", () => {
+  const r = new Reassembler({ clock: new VirtualClock() });
+  const chunks = message(100, 50, 1);
+  const big = new Uint8Array(1000);
+  big.set(chunks[0], 10);
+  r.accept(big.subarray(10, 10 + chunks[0].length));
+  big.fill(0); // the owner reuses its buffer
+  assert.deepEqual(r.accept(chunks[1]), bytes(100, 1));
+});
+
+Deno.test("Reassembler refuses a new message past its own bounds and never evicts its own", () => {
   const dropped: WireError[] = [];
   const r = new Reassembler({
     clock: new VirtualClock(),
     maxAssembledBytes: 1000,
     maxBufferedBytes: 2500,
+    maxPendingMessages: 3,
     onDrop: (e) => dropped.push(e),
   });
-  const a = splitIntoChunks(bytes(1000), { chunkSize: 100, messageId: 1 });
-  const b = splitIntoChunks(bytes(1000), { chunkSize: 100, messageId: 2 });
-  const c = splitIntoChunks(bytes(1000), { chunkSize: 100, messageId: 3 });
+  const a = message(1000, 100, 1);
+  const b = message(1000, 100, 2);
+  const c = message(1000, 100, 3);
   r.accept(a[0]);
   r.accept(b[0]);
-  r.accept(c[0]);
-  assert.deepEqual(dropped.map((e) => [e.code, e.messageId]), [["chunk-evicted", 1]]);
-  assert.equal(r.stats().bufferedBytes, 2000);
-  for (const chunk of b.slice(1)) r.accept(chunk);
-  assert.equal(r.stats().messages, 1);
-  assert.equal(r.stats().evictions, 1);
+  // 2000 announced + 1000 > 2500: c is refused, a and b stay.
+  assert.throws(() => r.accept(c[0]), (e) => busy(e) && (e as WireError).messageId === 3);
+  // Later chunks of c are ignored, without another error.
+  for (const chunk of c.slice(1)) assert.equal(r.accept(chunk), null);
+  assert.deepEqual(r.stats().ignored, 9);
+  assert.equal(r.stats().bufferedBytes, 200);
+  for (const chunk of b.slice(1, -1)) r.accept(chunk);
+  assert.deepEqual(r.accept(b.at(-1)!), bytes(1000, 2));
+  for (const chunk of a.slice(1, -1)) r.accept(chunk);
+  assert.deepEqual(r.accept(a.at(-1)!), bytes(1000, 1));
+  assert.deepEqual(dropped, []);
+  // At most maxPendingMessages incomplete at once, whatever their size.
+  r.accept(message(10, 5, 4)[0]);
+  r.accept(message(10, 5, 5)[0]);
+  r.accept(message(10, 5, 6)[0]);
+  assert.throws(() => r.accept(message(10, 5, 7)[0]), busy);
+  assert.deepEqual(r.stats().refused, 2);
+  r.close();
 });
 
-Deno.test("ReassemblyBudget evicts the globally oldest message across connections", () => {
+Deno.test("ReassemblyBudget: no eviction across connections; a new message is refused when full", () => {
   const budget = new ReassemblyBudget(2000);
-  const dropped: string[] = [];
+  const dropped: WireError[] = [];
   const clock = new VirtualClock();
-  const r1 = new Reassembler({
+  const options = {
     clock,
     budget,
     maxAssembledBytes: 1000,
-    onDrop: (e) => dropped.push(`r1:${e.messageId}`),
-  });
-  const r2 = new Reassembler({
-    clock,
-    budget,
-    maxAssembledBytes: 1000,
-    onDrop: (e) => dropped.push(`r2:${e.messageId}`),
-  });
-  r1.accept(splitIntoChunks(bytes(1000), { chunkSize: 100, messageId: 1 })[0]);
-  r2.accept(splitIntoChunks(bytes(800), { chunkSize: 100, messageId: 1 })[0]);
-  assert.equal(budget.used, 1800);
-  r2.accept(splitIntoChunks(bytes(500), { chunkSize: 100, messageId: 2 })[0]);
-  assert.deepEqual(dropped, ["r1:1"]);
-  assert.equal(budget.used, 1300);
-  assert.equal(r1.stats().bufferedBytes, 0);
-  r2.close();
+    onDrop: (e: WireError) => dropped.push(e),
+  };
+  const victim = new Reassembler(options);
+  const attacker = new Reassembler(options);
+  const v = message(1000, 100, 1);
+  victim.accept(v[0]);
+  // Attackers' announced sizes cost nothing: only their bytes count.
+  for (let id = 1; id <= 4; id++) attacker.accept(message(1000, 100, id)[0]);
+  assert.equal(budget.used, 500);
+  assert.deepEqual(dropped, []);
+  // The attacker fills the budget with bytes it really sends...
+  const a = message(1000, 100, 1);
+  for (const chunk of a.slice(1, 5)) attacker.accept(chunk);
+  assert.equal(budget.used, 900);
+  // ...until a new message no longer fits: refused, nothing else is touched.
+  const late = new Reassembler(options);
+  assert.equal(late.accept(message(500, 100, 9)[0]), null); // 900 + 500 fits
+  attacker.accept(a[5]);
+  assert.equal(budget.used, 1100);
+  assert.throws(() => late.accept(message(1000, 100, 10)[0]), busy); // 1100 + 1000 does not
+  assert.equal(budget.used, 1100);
+  assert.deepEqual(dropped, []);
+  // The victim's admitted message still completes.
+  for (const chunk of v.slice(1, -1)) victim.accept(chunk);
+  assert.deepEqual(victim.accept(v.at(-1)!), bytes(1000, 1));
+  assert.equal(budget.used, 1100 - 100);
+  // A chunk that would pass the bound refuses its own message only, and releases what it held.
+  for (const chunk of a.slice(6)) {
+    if (budget.used + 100 > 2000) {
+      assert.throws(() => attacker.accept(chunk), busy);
+      break;
+    }
+    attacker.accept(chunk);
+  }
+  attacker.close();
+  late.close();
+  victim.close();
   assert.equal(budget.used, 0);
+});
+
+Deno.test("Reassembler: duplicates are not progress, and a trickle is cut at the minimum rate", () => {
+  const clock = new VirtualClock();
+  const budget = new ReassemblyBudget(10_000_000);
+  const dropped: WireError[] = [];
+  const r = new Reassembler({
+    clock,
+    budget,
+    timeoutMs: 30_000,
+    minRate: 1000,
+    maxAssembledBytes: 100_000,
+    onDrop: (e) => dropped.push(e),
+  });
+  // Resending chunk 0 every 20 s does not keep the message alive.
+  const dup = message(300, 100, 1);
+  r.accept(dup[0]);
+  clock.tick(20_000);
+  r.accept(dup[0]);
+  clock.tick(10_000);
+  assert.deepEqual(dropped.map((e) => e.code), ["chunk-timeout"]);
+  // A new chunk every 29 s: 100 chunks of 100 bytes must end by 30 s + 10000 B / 1000 B/s = 40 s.
+  const slow = message(10_000, 100, 2);
+  for (let i = 0; i < slow.length && dropped.length < 2; i++) {
+    r.accept(slow[i]);
+    clock.tick(29_000);
+  }
+  assert.equal(dropped.length, 2);
+  assert.match(dropped[1].message, /slower than 1000 bytes\/s/);
+  assert.equal(clock.now(), 58_000 + 30_000, "dropped at the second tick past the 40 s deadline");
+  assert.equal(r.stats().timeouts, 2);
+  assert.equal(r.stats().bufferedBytes, 0, "released on timeout");
+  assert.equal(budget.used, 0);
+  assert.equal(clock.pending, 0);
 });
 
 Deno.test("Reassembler checks its options with RangeError", () => {
   assert.throws(() => new Reassembler({ timeoutMs: 0 }), RangeError);
+  assert.throws(() => new Reassembler({ minRate: 0 }), RangeError);
+  assert.throws(() => new Reassembler({ maxPendingMessages: 1.5 }), RangeError);
+  assert.throws(() => new ReassemblyBudget(0), RangeError);
   assert.throws(() => new Reassembler({ maxAssembledBytes: 10, maxBufferedBytes: 5 }), RangeError);
   assert.throws(
     () => new Reassembler({ maxAssembledBytes: 10, budget: new ReassemblyBudget(5) }),
