@@ -228,7 +228,7 @@ export interface ReassemblerOptions {
   timeoutMs?: number;
   /**
    * Slowest accepted transfer, in bytes per second: a message of `total` bytes must complete
-   * within `timeoutMs + total / minRate` of its first chunk. @default {131072} (1 Mbit/s)
+   * within `timeoutMs + total / minRate` of its first chunk. @default {65536} (512 kbit/s)
    */
   minRate?: number;
   /** The server-wide bound shared with other reassemblers. @default {undefined} (none) */
@@ -280,7 +280,7 @@ const DEFAULTS = {
   maxBufferedBytes: 64 * 1024 * 1024,
   maxPendingMessages: 4,
   timeoutMs: 30_000,
-  minRate: 128 * 1024,
+  minRate: 64 * 1024,
 };
 
 /** Finished ids remembered, so late chunks neither restart a message nor earn a second error. */

@@ -86,7 +86,7 @@ export interface WireOptions {
   maxPendingMessages?: number;
   /**
    * Slowest chunked transfer accepted, in bytes per second: a message of `total` bytes must
-   * complete within `reassemblyTimeoutMs + total / reassemblyMinRate`. @default {131072}
+   * complete within `reassemblyTimeoutMs + total / reassemblyMinRate`. @default {65536}
    */
   reassemblyMinRate?: number;
   /** The server-wide bound on bytes held for reassembly. @default {undefined} (none) */
@@ -117,7 +117,7 @@ export const WIRE_DEFAULTS = {
   reassemblyTimeoutMs: 30_000,
   maxBufferedBytes: 64 * 1024 * 1024,
   maxPendingMessages: 4,
-  reassemblyMinRate: 128 * 1024,
+  reassemblyMinRate: 64 * 1024,
   bulkHighWaterMark: 256 * 1024,
   bulkSliceChunks: 8,
   pollMs: 2,
