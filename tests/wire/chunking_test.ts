@@ -272,17 +272,32 @@ Deno.test("ReassemblyBudget: no eviction across connections; a new message is re
   for (const chunk of v.slice(1, -1)) victim.accept(chunk);
   assert.deepEqual(victim.accept(v.at(-1)!), bytes(1000, 1));
   assert.equal(budget.used, 1100 - 100);
-  // A chunk that would pass the bound refuses its own message only, and releases what it held.
-  for (const chunk of a.slice(6)) {
-    if (budget.used + 100 > 2000) {
-      assert.throws(() => attacker.accept(chunk), busy);
-      break;
-    }
-    attacker.accept(chunk);
-  }
   attacker.close();
   late.close();
   victim.close();
+  assert.equal(budget.used, 0);
+});
+
+Deno.test("ReassemblyBudget: a chunk that does not fit refuses its own message only", () => {
+  const budget = new ReassemblyBudget(1000);
+  const clock = new VirtualClock();
+  const options = { clock, budget, maxAssembledBytes: 1000 };
+  const r1 = new Reassembler(options);
+  const r2 = new Reassembler(options);
+  const a = message(1000, 100, 1);
+  const b = message(600, 100, 1);
+  for (const chunk of a.slice(0, 3)) r1.accept(chunk);
+  for (const chunk of b.slice(0, 5)) r2.accept(chunk); // 300 held + 600 announced fit
+  r1.accept(a[3]);
+  r1.accept(a[4]);
+  assert.equal(budget.used, 1000);
+  // The budget is full of bytes really received: a's next chunk refuses a, and releases it.
+  assert.throws(() => r1.accept(a[5]), (e) => busy(e) && /server's/.test((e as WireError).message));
+  assert.equal(budget.used, 500);
+  assert.equal(r1.stats().bufferedBytes, 0);
+  for (const chunk of a.slice(6)) assert.equal(r1.accept(chunk), null); // ignored
+  assert.equal(r1.stats().ignored, 4);
+  assert.deepEqual(r2.accept(b[5]), bytes(600, 1));
   assert.equal(budget.used, 0);
 });
 
