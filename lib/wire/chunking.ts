@@ -18,23 +18,25 @@
  * Guarantees of the {@linkcode Reassembler}:
  * - Chunks may arrive in any order; duplicates (also late ones, after completion) are ignored and
  *   are not progress (they do not re-arm the timeout).
- * - Memory follows the chunks that arrived, never the announced size: chunks are kept as they come
- *   (without a copy when the frame owns its buffer) and joined into one buffer of `total` bytes
- *   once the last one is there. `bufferedBytes` and the budgets count these held bytes.
- * - Per connection, a new message is admitted only while its announced size fits beside the
- *   announced sizes of the connection's other incomplete messages (`maxBufferedBytes`) and fewer
- *   than `maxPendingMessages` are incomplete; so one connection holds at most its own bound.
- * - Server-wide, a shared {@linkcode ReassemblyBudget} counts the bytes held by all connections. A
- *   new message is admitted only while its announced size would fit in what is left; a chunk that
- *   does not fit refuses its own message. Lying about a size therefore costs nothing to others,
- *   and filling the budget costs an attacker the bytes it really sends.
- * - A refusal is a `reassembly-busy` error for that message only (not fatal); later chunks of the
- *   refused id are ignored without another error. Nothing is ever evicted to make room: an
- *   admitted message is dropped only by its own connection's doing (timeout, bad chunk, close) or
- *   when its next chunk finds the server-wide budget full of bytes that were really received.
- * - A message is dropped (`chunk-timeout`) when no new chunk arrives for `timeoutMs`, or when it
- *   is not complete `timeoutMs + total / minRate` after its first chunk: trickling a chunk now and
- *   then does not keep memory held forever. Late chunks of a dropped id are ignored.
+ * - Reservation at admission, allocation as chunks arrive. A new message (its first chunk to
+ *   arrive) reserves its announced `total` against the connection's own bounds
+ *   (`maxBufferedBytes`, `maxPendingMessages`) and against the server-wide
+ *   {@linkcode ReassemblyBudget}. If it does not fit, that new message is refused
+ *   (`reassembly-busy`, not fatal) and later chunks of its id are ignored without another error.
+ * - An admitted message is never refused or evicted for lack of memory: its reservation covers it
+ *   to the end. It is dropped only by its own sender's doing (too slow, bad chunk, close).
+ * - Memory itself follows the chunks that arrived: chunks are kept as they come (without a copy
+ *   when the frame owns its buffer) and joined into one buffer of `total` bytes once the last one
+ *   is there, so a lie about the size costs accounting, not memory (`bufferedBytes` counts held
+ *   bytes, `reservedBytes` announced ones).
+ * - Progress: `t` ms after its first chunk, a message must have received at least
+ *   `(t − graceMs) × minRate / 1000` bytes, and no gap between new chunks may reach `timeoutMs`;
+ *   else it is dropped (`chunk-timeout`) and its reservation released. Holding a reservation thus
+ *   costs its holder a steady upload of `minRate`. Duplicates are not progress. Late chunks of a
+ *   dropped id are ignored.
+ * - The grace is earned: after one of its messages was dropped (too slow, silent, bad chunk), a
+ *   connection's new messages get none until one of them completes. So announcing, idling through
+ *   the grace and announcing again does not hold a reservation for free.
  *
  * @module
  */
@@ -171,9 +173,9 @@ export function readChunkHeader(frame: Uint8Array): ChunkHeader {
 
 /**
  * The server-wide bound on reassembly memory, shared by the reassemblers of all connections. It
- * counts bytes actually held (chunks received of incomplete messages), never announced sizes, and
- * never takes memory back from anyone: a reassembler asks with {@linkcode ReassemblyBudget.take}
- * and is refused when the bytes do not fit.
+ * counts the reservations (announced sizes) of admitted incomplete messages and never takes one
+ * back from anyone: a reassembler asks with {@linkcode ReassemblyBudget.reserve} when a message
+ * starts and is refused when it does not fit.
  */
 export class ReassemblyBudget {
   /** The bound in bytes. */
@@ -188,7 +190,7 @@ export class ReassemblyBudget {
     this.maxBytes = maxBytes;
   }
 
-  /** Bytes held now. */
+  /** Bytes reserved now. */
   get used(): number {
     return this.#used;
   }
@@ -198,14 +200,14 @@ export class ReassemblyBudget {
     return this.#used + bytes <= this.maxBytes;
   }
 
-  /** Takes `bytes` if they fit and returns `true`; else takes nothing and returns `false`. */
-  take(bytes: number): boolean {
+  /** Reserves `bytes` if they fit and returns `true`; else reserves nothing and returns `false`. */
+  reserve(bytes: number): boolean {
     if (!this.fits(bytes)) return false;
     this.#used += bytes;
     return true;
   }
 
-  /** Gives back `bytes` taken earlier. */
+  /** Gives back `bytes` reserved earlier. */
   release(bytes: number): void {
     this.#used -= bytes;
   }
@@ -227,10 +229,15 @@ export interface ReassemblerOptions {
   /** An incomplete message with no new chunk for this long is dropped. @default {30000} */
   timeoutMs?: number;
   /**
-   * Slowest accepted transfer, in bytes per second: a message of `total` bytes must complete
-   * within `timeoutMs + total / minRate` of its first chunk. @default {65536} (512 kbit/s)
+   * Slowest accepted transfer, in bytes per second: `t` ms after its first chunk a message must
+   * have received `(t − graceMs) × minRate / 1000` bytes. @default {65536} (512 kbit/s)
    */
   minRate?: number;
+  /**
+   * How long a message may lag before `minRate` applies, in ms; none after a dropped message until
+   * one completes. @default {5000}
+   */
+  graceMs?: number;
   /** The server-wide bound shared with other reassemblers. @default {undefined} (none) */
   budget?: ReassemblyBudget;
   /** Time source. @default {realClock} */
@@ -247,9 +254,9 @@ export interface ReassemblyStats {
   duplicates: number;
   /** Messages completed. */
   messages: number;
-  /** Incomplete messages dropped for inactivity or for being too slow. */
+  /** Incomplete messages dropped for inactivity or for falling behind `minRate`. */
   timeouts: number;
-  /** Messages refused (`reassembly-busy`): a memory bound would have been passed. */
+  /** Messages refused (`reassembly-busy`): a reservation did not fit. */
   refused: number;
   /** Chunks ignored because their message was refused or timed out before. */
   ignored: number;
@@ -257,6 +264,8 @@ export interface ReassemblyStats {
   corrupt: number;
   /** Bytes of chunks held by incomplete messages now. */
   bufferedBytes: number;
+  /** Bytes reserved (announced) by incomplete messages now. */
+  reservedBytes: number;
   /** Incomplete messages now. */
   pending: number;
 }
@@ -269,8 +278,11 @@ interface Incomplete {
   chunks: (Uint8Array | undefined)[];
   received: number;
   held: number;
+  /** When the first chunk arrived: the progress rule counts from here. */
+  startAt: number;
+  /** The grace this message got: `graceMs`, or 0 after a dropped message. */
+  graceMs: number;
   lastAt: number;
-  deadline: number;
   timer: TimerHandle | undefined;
 }
 
@@ -281,6 +293,7 @@ const DEFAULTS = {
   maxPendingMessages: 4,
   timeoutMs: 30_000,
   minRate: 64 * 1024,
+  graceMs: 5_000,
 };
 
 /** Finished ids remembered, so late chunks neither restart a message nor earn a second error. */
@@ -299,6 +312,8 @@ export class Reassembler {
   #held = 0;
   /** Announced sizes of this connection's incomplete messages together. */
   #announced = 0;
+  /** Whether new messages get the grace: until a message is dropped, and again once one completes. */
+  #graced = true;
   #stats = {
     chunks: 0,
     duplicates: 0,
@@ -336,7 +351,12 @@ export class Reassembler {
 
   /** A snapshot of the counters. */
   stats(): ReassemblyStats {
-    return { ...this.#stats, bufferedBytes: this.#held, pending: this.#partials.size };
+    return {
+      ...this.#stats,
+      bufferedBytes: this.#held,
+      reservedBytes: this.#announced,
+      pending: this.#partials.size,
+    };
   }
 
   /**
@@ -380,16 +400,8 @@ export class Reassembler {
       this.#stats.duplicates++;
       return null;
     }
+    // No budget check here: the message's reservation covers every chunk of it.
     const body = frame.subarray(CHUNK_HEADER_BYTES);
-    if (this.#budget && !this.#budget.take(body.byteLength)) {
-      this.#drop(id);
-      this.#remember(id, false);
-      this.#stats.refused++;
-      throw this.#busy(
-        id,
-        `the server's reassembly memory (${this.#budget.maxBytes} bytes) is full`,
-      );
-    }
     // Keep the chunk without copying when the frame owns its buffer (17 header bytes extra);
     // a view into a larger buffer is copied, so that held bytes are the bytes kept alive.
     partial.chunks[index] = frame.byteOffset === 0 && frame.buffer.byteLength === frame.byteLength
@@ -401,7 +413,7 @@ export class Reassembler {
     partial.lastAt = this.#clock.now();
     if (partial.received < count) return null;
     const whole = assemble(partial);
-    this.#drop(id);
+    this.#drop(id, true);
     this.#remember(id, true);
     this.#stats.messages++;
     return whole;
@@ -422,16 +434,15 @@ export class Reassembler {
         { messageId: id },
       );
     }
-    // Own bounds: by announced size, so a connection never holds more than maxBufferedBytes.
+    // Reserve the announced size, own bounds first: once admitted, the message can complete.
     let refusal: string | undefined;
     if (this.#partials.size >= maxPendingMessages) {
       refusal = `this connection already has ${maxPendingMessages} incomplete messages`;
     } else if (this.#announced + totalBytes > maxBufferedBytes) {
       refusal =
         `this connection's incomplete messages already announce ${this.#announced} of ${maxBufferedBytes} bytes`;
-    } else if (this.#budget && !this.#budget.fits(totalBytes)) {
-      // Server-wide: by bytes held, so announced sizes (which may be lies) cost others nothing.
-      refusal = `the server's reassembly memory (${this.#budget.maxBytes} bytes) is full`;
+    } else if (this.#budget && !this.#budget.reserve(totalBytes)) {
+      refusal = `the server's reassembly memory (${this.#budget.maxBytes} bytes) is reserved`;
     }
     if (refusal !== undefined) {
       this.#remember(id, false);
@@ -446,9 +457,9 @@ export class Reassembler {
       chunks: new Array(count),
       received: 0,
       held: 0,
+      startAt: now,
+      graceMs: this.#graced ? this.#options.graceMs : 0,
       lastAt: now,
-      deadline: now + this.#options.timeoutMs +
-        Math.ceil(totalBytes * 1000 / this.#options.minRate),
       timer: undefined,
     };
     this.#partials.set(id, partial);
@@ -467,19 +478,30 @@ export class Reassembler {
     if (this.#recent.size > RECENT_IDS) this.#recent.delete(this.#recent.keys().next().value!);
   }
 
-  /** Arms the check for the earlier of the idle timeout and the deadline. */
+  /**
+   * The first millisecond at which `partial` is behind: `minRate × (t − startAt − graceMs)`, the
+   * bytes required by `t`, passes the bytes it received.
+   */
+  #dueAt(partial: Incomplete): number {
+    return partial.startAt + partial.graceMs +
+      Math.floor(partial.held * 1000 / this.#options.minRate) + 1;
+  }
+
+  /** Arms the check for the earlier of the idle timeout and the moment of falling behind. */
   #arm(partial: Incomplete): void {
     const now = this.#clock.now();
-    const at = Math.min(partial.lastAt + this.#options.timeoutMs, partial.deadline);
+    const at = Math.min(partial.lastAt + this.#options.timeoutMs, this.#dueAt(partial));
     partial.timer = this.#clock.setTimeout(() => this.#check(partial), Math.max(0, at - now));
   }
 
   #check(partial: Incomplete): void {
-    // Lazily re-armed: a chunk only updates lastAt, so the hot path never touches timers.
+    // Lazily re-armed: a chunk only updates lastAt and held, so the hot path never touches timers.
     const now = this.#clock.now();
     const idle = now - partial.lastAt >= this.#options.timeoutMs;
-    if (!idle && now < partial.deadline) return this.#arm(partial);
-    const { id, received, count, total } = partial;
+    const behind = now >= this.#dueAt(partial);
+    if (!idle && !behind) return this.#arm(partial);
+    const { id, received, count, held, total, graceMs } = partial;
+    const elapsed = now - partial.startAt;
     this.#drop(id);
     this.#remember(id, false);
     this.#stats.timeouts++;
@@ -488,19 +510,21 @@ export class Reassembler {
         "chunk-timeout",
         idle
           ? `message ${id} got ${received} of ${count} chunks, then none for ${this.#options.timeoutMs} ms`
-          : `message ${id} of ${total} bytes got ${received} of ${count} chunks, slower than ${this.#options.minRate} bytes/s`,
+          : `message ${id} got ${held} of ${total} bytes in ${elapsed} ms, slower than ${this.#options.minRate} bytes/s after ${graceMs} ms`,
         { messageId: id },
       ),
     );
   }
 
-  #drop(id: number): void {
+  /** Forgets message `id` and releases its bytes; `completed` decides the grace of later ones. */
+  #drop(id: number, completed = false): void {
     const partial = this.#partials.get(id);
     if (!partial) return;
+    this.#graced = completed;
     this.#partials.delete(id);
     this.#held -= partial.held;
     this.#announced -= partial.total;
-    this.#budget?.release(partial.held);
+    this.#budget?.release(partial.total);
     partial.held = 0;
     partial.chunks.length = 0;
     if (partial.timer !== undefined) this.#clock.clearTimeout(partial.timer);

@@ -85,11 +85,14 @@ export interface WireOptions {
   /** Incomplete chunked messages at once per connection; more are refused. @default {4} */
   maxPendingMessages?: number;
   /**
-   * Slowest chunked transfer accepted, in bytes per second: a message of `total` bytes must
-   * complete within `reassemblyTimeoutMs + total / reassemblyMinRate`. @default {65536}
+   * Slowest chunked transfer accepted, in bytes per second: `t` ms after its first chunk a message
+   * must have received `(t − reassemblyGraceMs) × reassemblyMinRate / 1000` bytes, else it is
+   * dropped (`chunk-timeout`). @default {65536}
    */
   reassemblyMinRate?: number;
-  /** The server-wide bound on bytes held for reassembly. @default {undefined} (none) */
+  /** How long a chunked message may lag before `reassemblyMinRate` applies. @default {5000} */
+  reassemblyGraceMs?: number;
+  /** The server-wide bound on bytes reserved for reassembly. @default {undefined} (none) */
   budget?: ReassemblyBudget;
   /** Bulk chunks are sent only while `bufferedAmount` is below this. @default {262144} */
   bulkHighWaterMark?: number;
@@ -118,6 +121,7 @@ export const WIRE_DEFAULTS = {
   maxBufferedBytes: 64 * 1024 * 1024,
   maxPendingMessages: 4,
   reassemblyMinRate: 64 * 1024,
+  reassemblyGraceMs: 5_000,
   bulkHighWaterMark: 256 * 1024,
   bulkSliceChunks: 8,
   pollMs: 2,
@@ -484,6 +488,7 @@ export class WireReceiver {
         maxPendingMessages: this.#limits.maxPendingMessages,
         timeoutMs: this.#limits.reassemblyTimeoutMs,
         minRate: this.#limits.reassemblyMinRate,
+        graceMs: this.#limits.reassemblyGraceMs,
         budget: options.budget,
         clock: options.clock,
         onDrop: (e) => this.#error(e),
@@ -597,6 +602,7 @@ export class WireReceiver {
         ignored: 0,
         corrupt: 0,
         bufferedBytes: 0,
+        reservedBytes: 0,
         pending: 0,
       },
     };

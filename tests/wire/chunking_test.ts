@@ -92,6 +92,7 @@ Deno.test("Reassembler ignores duplicate chunks, also after the message complete
     ignored: 0,
     corrupt: 0,
     bufferedBytes: 0,
+    reservedBytes: 0,
     pending: 0,
   });
 });
@@ -167,30 +168,32 @@ const message = (total: number, size: number, id: number, seed = id) =>
 
 const busy = (e: unknown) => e instanceof WireError && e.code === "reassembly-busy" && !e.fatal;
 
-Deno.test("Reassembler holds the bytes received, not the announced size", () => {
-  const budget = new ReassemblyBudget(64 * 1024 * 1024);
+Deno.test("Reassembler reserves the announced size but holds only the bytes received", () => {
+  const budget = new ReassemblyBudget(64 * 1024 * 1024 + 1000);
   const r = new Reassembler({ clock: new VirtualClock(), budget, maxBufferedBytes: 2 ** 27 });
-  // A liar announces 64 MiB and sends one 64 KiB chunk: 64 KiB is held, not 64 MiB.
+  // A liar announces 64 MiB and sends one 64 KiB chunk: 64 MiB is reserved, 64 KiB is held.
   const liar = encodeChunk(new Uint8Array(64 * 1024 * 1024), 1, 0, 1000);
   assert.equal(readChunkHeader(liar).totalBytes, 64 * 1024 * 1024);
   assert.equal(r.accept(liar), null);
   const first = liar.length - CHUNK_HEADER_BYTES; // 67108 bytes
   assert.equal(r.stats().bufferedBytes, first);
-  assert.equal(budget.used, first);
-  // An honest message: held bytes grow with every chunk, and the whole is right at the end.
+  assert.equal(r.stats().reservedBytes, 64 * 1024 * 1024);
+  assert.equal(budget.used, 64 * 1024 * 1024);
+  // An honest message: reserved once, held bytes grow with every chunk, the whole is right.
   const chunks = message(1000, 300, 2);
   let held = first;
   for (const chunk of chunks.slice(0, -1)) {
     r.accept(chunk);
     held += chunk.length - CHUNK_HEADER_BYTES;
     assert.equal(r.stats().bufferedBytes, held);
-    assert.equal(budget.used, held);
+    assert.equal(budget.used, 64 * 1024 * 1024 + 1000);
   }
   assert.deepEqual(r.accept(chunks.at(-1)!), bytes(1000, 2));
   assert.equal(r.stats().bufferedBytes, first, "released on completion");
-  assert.equal(budget.used, first);
+  assert.equal(budget.used, 64 * 1024 * 1024);
   r.close();
   assert.equal(r.stats().bufferedBytes, 0, "released on close");
+  assert.equal(r.stats().reservedBytes, 0);
   assert.equal(budget.used, 0);
 });
 
@@ -224,6 +227,7 @@ Deno.test("Reassembler refuses a new message past its own bounds and never evict
   for (const chunk of c.slice(1)) assert.equal(r.accept(chunk), null);
   assert.deepEqual(r.stats().ignored, 9);
   assert.equal(r.stats().bufferedBytes, 200);
+  assert.equal(r.stats().reservedBytes, 2000);
   for (const chunk of b.slice(1, -1)) r.accept(chunk);
   assert.deepEqual(r.accept(b.at(-1)!), bytes(1000, 2));
   for (const chunk of a.slice(1, -1)) r.accept(chunk);
@@ -238,7 +242,7 @@ Deno.test("Reassembler refuses a new message past its own bounds and never evict
   r.close();
 });
 
-Deno.test("ReassemblyBudget: no eviction across connections; a new message is refused when full", () => {
+Deno.test("ReassemblyBudget: an admitted message completes whatever others send; new ones are refused", () => {
   const budget = new ReassemblyBudget(2000);
   const dropped: WireError[] = [];
   const clock = new VirtualClock();
@@ -250,94 +254,129 @@ Deno.test("ReassemblyBudget: no eviction across connections; a new message is re
   };
   const victim = new Reassembler(options);
   const attacker = new Reassembler(options);
+  const late = new Reassembler(options);
   const v = message(1000, 100, 1);
   victim.accept(v[0]);
-  // Attackers' announced sizes cost nothing: only their bytes count.
-  for (let id = 1; id <= 4; id++) attacker.accept(message(1000, 100, id)[0]);
-  assert.equal(budget.used, 500);
-  assert.deepEqual(dropped, []);
-  // The attacker fills the budget with bytes it really sends...
+  assert.equal(budget.used, 1000, "the victim's whole message is reserved");
   const a = message(1000, 100, 1);
-  for (const chunk of a.slice(1, 5)) attacker.accept(chunk);
-  assert.equal(budget.used, 900);
-  // ...until a new message no longer fits: refused, nothing else is touched.
-  const late = new Reassembler(options);
-  assert.equal(late.accept(message(500, 100, 9)[0]), null); // 900 + 500 fits
-  attacker.accept(a[5]);
-  assert.equal(budget.used, 1100);
-  assert.throws(() => late.accept(message(1000, 100, 10)[0]), busy); // 1100 + 1000 does not
-  assert.equal(budget.used, 1100);
-  assert.deepEqual(dropped, []);
-  // The victim's admitted message still completes.
-  for (const chunk of v.slice(1, -1)) victim.accept(chunk);
+  attacker.accept(a[0]);
+  assert.equal(budget.used, 2000);
+  // The budget is reserved: new messages are refused, on any connection, whatever their size.
+  const serverFull = (e: unknown) => busy(e) && /server's/.test((e as WireError).message);
+  assert.throws(() => attacker.accept(message(10, 5, 2)[0]), serverFull);
+  assert.throws(() => late.accept(message(500, 100, 9)[0]), serverFull);
+  // The attacker fills memory with bytes it really sends: its chunks are never refused...
+  for (const chunk of a.slice(1, -1)) assert.equal(attacker.accept(chunk), null);
+  assert.equal(attacker.stats().bufferedBytes, 900);
+  // ...and the victim's admitted message still completes, chunk by chunk.
+  for (const chunk of v.slice(1, -1)) assert.equal(victim.accept(chunk), null);
   assert.deepEqual(victim.accept(v.at(-1)!), bytes(1000, 1));
-  assert.equal(budget.used, 1100 - 100);
+  assert.equal(budget.used, 1000);
+  assert.deepEqual(dropped, []);
+  // Its reservation released, a new message fits again (a fresh id: 9 stays refused).
+  assert.equal(late.accept(message(500, 100, 9)[0]), null);
+  assert.equal(late.stats().ignored, 1);
+  assert.equal(late.accept(message(500, 100, 10)[0]), null);
+  assert.equal(budget.used, 1500);
+  assert.equal(late.stats().refused, 1);
   attacker.close();
   late.close();
   victim.close();
   assert.equal(budget.used, 0);
 });
 
-Deno.test("ReassemblyBudget: a chunk that does not fit refuses its own message only", () => {
-  const budget = new ReassemblyBudget(1000);
+Deno.test("Reassembler: a message that falls behind minRate after graceMs is dropped", () => {
   const clock = new VirtualClock();
-  const options = { clock, budget, maxAssembledBytes: 1000 };
-  const r1 = new Reassembler(options);
-  const r2 = new Reassembler(options);
-  const a = message(1000, 100, 1);
-  const b = message(600, 100, 1);
-  for (const chunk of a.slice(0, 3)) r1.accept(chunk);
-  for (const chunk of b.slice(0, 5)) r2.accept(chunk); // 300 held + 600 announced fit
-  r1.accept(a[3]);
-  r1.accept(a[4]);
-  assert.equal(budget.used, 1000);
-  // The budget is full of bytes really received: a's next chunk refuses a, and releases it.
-  assert.throws(() => r1.accept(a[5]), (e) => busy(e) && /server's/.test((e as WireError).message));
-  assert.equal(budget.used, 500);
-  assert.equal(r1.stats().bufferedBytes, 0);
-  for (const chunk of a.slice(6)) assert.equal(r1.accept(chunk), null); // ignored
-  assert.equal(r1.stats().ignored, 4);
-  assert.deepEqual(r2.accept(b[5]), bytes(600, 1));
-  assert.equal(budget.used, 0);
-});
-
-Deno.test("Reassembler: duplicates are not progress, and a trickle is cut at the minimum rate", () => {
-  const clock = new VirtualClock();
-  const budget = new ReassemblyBudget(10_000_000);
+  const budget = new ReassemblyBudget(100_000);
   const dropped: WireError[] = [];
   const r = new Reassembler({
     clock,
     budget,
     timeoutMs: 30_000,
-    minRate: 1000,
+    graceMs: 1000,
+    minRate: 1000, // bytes/s: 100 bytes buy 100 ms
     maxAssembledBytes: 100_000,
     onDrop: (e) => dropped.push(e),
   });
-  // Resending chunk 0 every 20 s does not keep the message alive.
-  const dup = message(300, 100, 1);
-  r.accept(dup[0]);
-  clock.tick(20_000);
-  r.accept(dup[0]);
-  clock.tick(10_000);
-  assert.deepEqual(dropped.map((e) => e.code), ["chunk-timeout"]);
-  // A new chunk every 29 s: 100 chunks of 100 bytes must end by 30 s + 10000 B / 1000 B/s = 40 s.
-  const slow = message(10_000, 100, 2);
-  for (let i = 0; i < slow.length && dropped.length < 2; i++) {
-    r.accept(slow[i]);
-    clock.tick(29_000);
+  // An honest sender at exactly minRate (100 bytes every 100 ms) completes, with one timer.
+  const honest = message(10_000, 100, 1);
+  let whole: Uint8Array | null = null;
+  for (const chunk of honest) {
+    whole = r.accept(chunk);
+    if (whole === null) assert.equal(clock.pending, 1, "no timer per chunk");
+    clock.tick(100);
   }
+  assert.deepEqual(whole, bytes(10_000, 1));
+  // Ahead of the rate, a sender may pause: 5000 bytes at once buy 1 s + 5 s.
+  const bursty = message(10_000, 100, 2);
+  for (const chunk of bursty.slice(0, 50)) r.accept(chunk);
+  clock.tick(5999);
+  for (const chunk of bursty.slice(50)) r.accept(chunk);
+  assert.equal(dropped.length, 0);
+  // A liar announces 10 000 bytes and sends 100: it owes 100 bytes per 100 ms after 1 s.
+  const liar = message(10_000, 100, 3);
+  r.accept(liar[0]);
+  assert.equal(budget.used, 10_000);
+  clock.tick(1100);
+  assert.equal(dropped.length, 0);
+  clock.tick(1);
+  assert.deepEqual(dropped.map((e) => e.code), ["chunk-timeout"]);
+  assert.match(dropped[0].message, /got 100 of 10000 bytes in 1101 ms, slower than 1000 bytes\/s/);
+  assert.equal(budget.used, 0, "its reservation is released");
+  assert.equal(clock.pending, 0);
+  // The grace is spent: the next message must keep the rate from its first chunk, so announcing
+  // again costs the liar minRate too. Resending a chunk is no progress.
+  const again = message(10_000, 100, 4);
+  r.accept(again[0]);
+  clock.tick(50);
+  r.accept(again[0]);
+  clock.tick(51);
   assert.equal(dropped.length, 2);
-  assert.match(dropped[1].message, /slower than 1000 bytes\/s/);
-  assert.equal(clock.now(), 58_000 + 30_000, "dropped at the second tick past the 40 s deadline");
-  assert.equal(r.stats().timeouts, 2);
-  assert.equal(r.stats().bufferedBytes, 0, "released on timeout");
+  assert.match(dropped[1].message, /in 101 ms, slower than 1000 bytes\/s after 0 ms/);
+  // Completing a message (at the rate, without grace) earns the grace back.
+  const paid = message(1000, 100, 5);
+  for (const chunk of paid) {
+    whole = r.accept(chunk);
+    clock.tick(100);
+  }
+  assert.deepEqual(whole, bytes(1000, 5));
+  r.accept(message(10_000, 100, 6)[0]);
+  clock.tick(1100);
+  assert.equal(dropped.length, 2);
+  clock.tick(1);
+  assert.equal(dropped.length, 3);
+  assert.equal(r.stats().timeouts, 3);
+  assert.equal(r.stats().messages, 3);
+  assert.equal(r.stats().bufferedBytes, 0);
   assert.equal(budget.used, 0);
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("Reassembler: the idle timeout still applies to a message ahead of minRate", () => {
+  const clock = new VirtualClock();
+  const dropped: WireError[] = [];
+  const r = new Reassembler({
+    clock,
+    timeoutMs: 30_000,
+    graceMs: 1000,
+    minRate: 100,
+    onDrop: (e) => dropped.push(e),
+  });
+  // 5000 bytes at 100 B/s are worth 1 s + 50 s; silence ends the message at 30 s.
+  const big = message(10_000, 100, 1);
+  for (const chunk of big.slice(0, 50)) r.accept(chunk);
+  clock.tick(29_999);
+  assert.equal(dropped.length, 0);
+  clock.tick(1);
+  assert.equal(dropped.length, 1);
+  assert.match(dropped[0].message, /then none for 30000 ms/);
   assert.equal(clock.pending, 0);
 });
 
 Deno.test("Reassembler checks its options with RangeError", () => {
   assert.throws(() => new Reassembler({ timeoutMs: 0 }), RangeError);
   assert.throws(() => new Reassembler({ minRate: 0 }), RangeError);
+  assert.throws(() => new Reassembler({ graceMs: -1 }), RangeError);
   assert.throws(() => new Reassembler({ maxPendingMessages: 1.5 }), RangeError);
   assert.throws(() => new ReassemblyBudget(0), RangeError);
   assert.throws(() => new Reassembler({ maxAssembledBytes: 10, maxBufferedBytes: 5 }), RangeError);
