@@ -38,8 +38,9 @@ export interface WireServerOptions extends WireOptions {
    */
   chunking?: boolean;
   /**
-   * Bytes of incomplete chunked messages held across all connections; the oldest incomplete
-   * message is evicted past it.
+   * Bytes reserved for incomplete chunked messages across all connections. A new message reserves
+   * its announced size and is admitted only if that fits in what is left; otherwise it is refused
+   * with `reassembly-busy`. An admitted message is never evicted.
    * @default {268435456}
    */
   totalReassemblyBytes?: number;

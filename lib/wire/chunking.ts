@@ -11,16 +11,32 @@
  * ```
  *
  * Chunk `i` of `count` covers bytes `[floor(i·total/count), floor((i+1)·total/count))` of the
- * payload, so every chunk's length follows from the header: the receiver checks it, writes it
- * straight into one buffer of `total` bytes, and needs no per-chunk offset. The payload is a
- * flagged frame (`0x00` raw, `0x01`/`0x02` compressed): compression happens first, then chunking.
+ * payload, so every chunk's length follows from the header and the receiver checks it exactly.
+ * The payload is a flagged frame (`0x00` raw, `0x01`/`0x02` compressed): compression happens
+ * first, then chunking.
  *
  * Guarantees of the {@linkcode Reassembler}:
- * - Chunks may arrive in any order; duplicates (also late ones, after completion) are ignored.
- * - A message is dropped when no chunk of it arrives for `timeoutMs` (virtual time via `clock`).
- * - Memory is reserved per message on its first chunk (`total` bytes) and bounded per connection
- *   (`maxBufferedBytes`) and, through a shared {@linkcode ReassemblyBudget}, globally; when a bound
- *   would be passed the oldest incomplete messages are evicted first.
+ * - Chunks may arrive in any order; duplicates (also late ones, after completion) are ignored and
+ *   are not progress (they do not re-arm the timeout).
+ * - Reservation at admission, allocation as chunks arrive. A new message (its first chunk to
+ *   arrive) reserves its announced `total` against the connection's own bounds
+ *   (`maxBufferedBytes`, `maxPendingMessages`) and against the server-wide
+ *   {@linkcode ReassemblyBudget}. If it does not fit, that new message is refused
+ *   (`reassembly-busy`, not fatal) and later chunks of its id are ignored without another error.
+ * - An admitted message is never refused or evicted for lack of memory: its reservation covers it
+ *   to the end. It is dropped only by its own sender's doing (too slow, bad chunk, close).
+ * - Memory itself follows the chunks that arrived: chunks are kept as they come (without a copy
+ *   when the frame owns its buffer) and joined into one buffer of `total` bytes once the last one
+ *   is there, so a lie about the size costs accounting, not memory (`bufferedBytes` counts held
+ *   bytes, `reservedBytes` announced ones).
+ * - Progress: `t` ms after its first chunk, a message must have received at least
+ *   `(t − graceMs) × minRate / 1000` bytes, and no gap between new chunks may reach `timeoutMs`;
+ *   else it is dropped (`chunk-timeout`) and its reservation released. Holding a reservation thus
+ *   costs its holder a steady upload of `minRate`. Duplicates are not progress. Late chunks of a
+ *   dropped id are ignored.
+ * - The grace is earned: after one of its messages was dropped (too slow, silent, bad chunk), a
+ *   connection's new messages get none until one of them completes. So announcing, idling through
+ *   the grace and announcing again does not hold a reservation for free.
  *
  * @module
  */
@@ -156,18 +172,21 @@ export function readChunkHeader(frame: Uint8Array): ChunkHeader {
 }
 
 /**
- * A memory bound shared by many reassemblers (one server, all its connections). When a new message
- * would pass it, the oldest incomplete messages anywhere are evicted first.
+ * The server-wide bound on reassembly memory, shared by the reassemblers of all connections. It
+ * counts the reservations (announced sizes) of admitted incomplete messages and never takes one
+ * back from anyone: a reassembler asks with {@linkcode ReassemblyBudget.reserve} when a message
+ * starts and is refused when it does not fit.
  */
 export class ReassemblyBudget {
   /** The bound in bytes. */
   readonly maxBytes: number;
   #used = 0;
-  #entries = new Map<object, { bytes: number; evict: () => void }>();
 
   /** A budget of `maxBytes` (default 256 MiB). */
   constructor(maxBytes: number = 256 * 1024 * 1024) {
-    if (!(maxBytes > 0)) throw new RangeError(`maxBytes must be positive, got ${maxBytes}`);
+    if (!(Number.isInteger(maxBytes) && maxBytes > 0)) {
+      throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+    }
     this.maxBytes = maxBytes;
   }
 
@@ -176,23 +195,21 @@ export class ReassemblyBudget {
     return this.#used;
   }
 
-  /** Reserves `bytes` for `key`, evicting the oldest reservations of others while over the bound. */
-  reserve(key: object, bytes: number, evict: () => void): void {
-    for (const [other, entry] of this.#entries) {
-      if (this.#used + bytes <= this.maxBytes) break;
-      this.release(other);
-      entry.evict();
-    }
-    this.#entries.set(key, { bytes, evict });
-    this.#used += bytes;
+  /** Whether `bytes` more would fit now. */
+  fits(bytes: number): boolean {
+    return this.#used + bytes <= this.maxBytes;
   }
 
-  /** Releases the reservation of `key` (unknown keys are ignored). */
-  release(key: object): void {
-    const entry = this.#entries.get(key);
-    if (!entry) return;
-    this.#entries.delete(key);
-    this.#used -= entry.bytes;
+  /** Reserves `bytes` if they fit and returns `true`; else reserves nothing and returns `false`. */
+  reserve(bytes: number): boolean {
+    if (!this.fits(bytes)) return false;
+    this.#used += bytes;
+    return true;
+  }
+
+  /** Gives back `bytes` reserved earlier. */
+  release(bytes: number): void {
+    this.#used -= bytes;
   }
 }
 
@@ -202,15 +219,30 @@ export interface ReassemblerOptions {
   maxChunks?: number;
   /** Largest reassembled payload in bytes. @default {67108864} (64 MiB) */
   maxAssembledBytes?: number;
-  /** Bytes of incomplete messages held for this connection. @default {67108864} (64 MiB) */
+  /**
+   * This connection's bound: the announced sizes of its incomplete messages together. A message
+   * that would pass it is refused (`reassembly-busy`). @default {67108864} (64 MiB)
+   */
   maxBufferedBytes?: number;
+  /** Most incomplete messages at once on this connection. @default {4} */
+  maxPendingMessages?: number;
   /** An incomplete message with no new chunk for this long is dropped. @default {30000} */
   timeoutMs?: number;
-  /** A bound shared with other reassemblers. @default {undefined} (none) */
+  /**
+   * Slowest accepted transfer, in bytes per second: `t` ms after its first chunk a message must
+   * have received `(t − graceMs) × minRate / 1000` bytes. @default {65536} (512 kbit/s)
+   */
+  minRate?: number;
+  /**
+   * How long a message may lag before `minRate` applies, in ms; none after a dropped message until
+   * one completes. @default {5000}
+   */
+  graceMs?: number;
+  /** The server-wide bound shared with other reassemblers. @default {undefined} (none) */
   budget?: ReassemblyBudget;
   /** Time source. @default {realClock} */
   clock?: Clock;
-  /** Told about every message dropped later (timeouts, evictions). @default {undefined} */
+  /** Told about every message dropped later (timeouts, refusals of a started message). */
   onDrop?: (error: WireError) => void;
 }
 
@@ -222,14 +254,18 @@ export interface ReassemblyStats {
   duplicates: number;
   /** Messages completed. */
   messages: number;
-  /** Incomplete messages dropped for inactivity. */
+  /** Incomplete messages dropped for inactivity or for falling behind `minRate`. */
   timeouts: number;
-  /** Incomplete messages evicted to stay within the memory bounds. */
-  evictions: number;
+  /** Messages refused (`reassembly-busy`): a reservation did not fit. */
+  refused: number;
+  /** Chunks ignored because their message was refused or timed out before. */
+  ignored: number;
   /** Messages dropped for a malformed or inconsistent chunk. */
   corrupt: number;
-  /** Bytes reserved by incomplete messages now. */
+  /** Bytes of chunks held by incomplete messages now. */
   bufferedBytes: number;
+  /** Bytes reserved (announced) by incomplete messages now. */
+  reservedBytes: number;
   /** Incomplete messages now. */
   pending: number;
 }
@@ -238,9 +274,14 @@ interface Incomplete {
   id: number;
   count: number;
   total: number;
-  buffer: Uint8Array;
-  seen: Uint8Array;
+  /** Received chunk bodies by index; assembled once the last one arrives. */
+  chunks: (Uint8Array | undefined)[];
   received: number;
+  held: number;
+  /** When the first chunk arrived: the progress rule counts from here. */
+  startAt: number;
+  /** The grace this message got: `graceMs`, or 0 after a dropped message. */
+  graceMs: number;
   lastAt: number;
   timer: TimerHandle | undefined;
 }
@@ -249,10 +290,13 @@ const DEFAULTS = {
   maxChunks: 1000,
   maxAssembledBytes: 64 * 1024 * 1024,
   maxBufferedBytes: 64 * 1024 * 1024,
+  maxPendingMessages: 4,
   timeoutMs: 30_000,
+  minRate: 64 * 1024,
+  graceMs: 5_000,
 };
 
-/** Completed ids remembered, so a late duplicate does not start a message that never completes. */
+/** Finished ids remembered, so late chunks neither restart a message nor earn a second error. */
 const RECENT_IDS = 64;
 
 /** Puts chunked messages of one connection back together. See the module doc for guarantees. */
@@ -262,9 +306,23 @@ export class Reassembler {
   readonly #clock: Clock;
   readonly #onDrop: ((error: WireError) => void) | undefined;
   readonly #partials = new Map<number, Incomplete>();
-  readonly #recent: number[] = [];
-  #buffered = 0;
-  #stats = { chunks: 0, duplicates: 0, messages: 0, timeouts: 0, evictions: 0, corrupt: 0 };
+  /** Ids finished lately: `true` completed (late chunks are duplicates), `false` dropped. */
+  readonly #recent = new Map<number, boolean>();
+  /** Bytes held by this connection's incomplete messages. */
+  #held = 0;
+  /** Announced sizes of this connection's incomplete messages together. */
+  #announced = 0;
+  /** Whether new messages get the grace: until a message is dropped, and again once one completes. */
+  #graced = true;
+  #stats = {
+    chunks: 0,
+    duplicates: 0,
+    messages: 0,
+    timeouts: 0,
+    refused: 0,
+    ignored: 0,
+    corrupt: 0,
+  };
 
   /** Makes a reassembler; see {@linkcode ReassemblerOptions} for defaults. */
   constructor(options: ReassemblerOptions = {}) {
@@ -293,13 +351,19 @@ export class Reassembler {
 
   /** A snapshot of the counters. */
   stats(): ReassemblyStats {
-    return { ...this.#stats, bufferedBytes: this.#buffered, pending: this.#partials.size };
+    return {
+      ...this.#stats,
+      bufferedBytes: this.#held,
+      reservedBytes: this.#announced,
+      pending: this.#partials.size,
+    };
   }
 
   /**
    * Takes one chunk frame; returns the whole payload once its last missing chunk arrived, else
    * `null`.
-   * @throws {WireError} `bad-chunk` (the message, if known, is dropped) or `assembled-too-large`.
+   * @throws {WireError} `bad-chunk` (the message, if known, is dropped), `assembled-too-large`, or
+   * `reassembly-busy` (the message is refused and its later chunks are ignored).
    */
   accept(frame: Uint8Array): Uint8Array | null {
     let header: ChunkHeader;
@@ -314,8 +378,10 @@ export class Reassembler {
     const { messageId: id, index, count, totalBytes } = header;
     let partial = this.#partials.get(id);
     if (!partial) {
-      if (this.#recent.includes(id)) {
-        this.#stats.duplicates++;
+      const completed = this.#recent.get(id);
+      if (completed !== undefined) {
+        if (completed) this.#stats.duplicates++;
+        else this.#stats.ignored++;
         return null;
       }
       partial = this.#start(header);
@@ -329,27 +395,32 @@ export class Reassembler {
       );
     }
     this.#stats.chunks++;
-    partial.lastAt = this.#clock.now();
-    if (partial.seen[index]) {
+    if (partial.chunks[index] !== undefined) {
+      // A duplicate is not progress: it neither re-arms the timeout nor costs memory.
       this.#stats.duplicates++;
       return null;
     }
-    partial.seen[index] = 1;
+    // No budget check here: the message's reservation covers every chunk of it.
+    const body = frame.subarray(CHUNK_HEADER_BYTES);
+    // Keep the chunk without copying when the frame owns its buffer (17 header bytes extra);
+    // a view into a larger buffer is copied, so that held bytes are the bytes kept alive.
+    partial.chunks[index] = frame.byteOffset === 0 && frame.buffer.byteLength === frame.byteLength
+      ? body
+      : body.slice();
     partial.received++;
-    partial.buffer.set(
-      frame.subarray(CHUNK_HEADER_BYTES),
-      chunkRange(index, count, totalBytes)[0],
-    );
+    partial.held += body.byteLength;
+    this.#held += body.byteLength;
+    partial.lastAt = this.#clock.now();
     if (partial.received < count) return null;
-    this.#drop(id);
-    this.#recent.push(id);
-    if (this.#recent.length > RECENT_IDS) this.#recent.shift();
+    const whole = assemble(partial);
+    this.#drop(id, true);
+    this.#remember(id, true);
     this.#stats.messages++;
-    return partial.buffer;
+    return whole;
   }
 
   #start({ messageId: id, count, totalBytes }: ChunkHeader): Incomplete {
-    const { maxChunks, maxAssembledBytes, maxBufferedBytes } = this.#options;
+    const { maxChunks, maxAssembledBytes, maxBufferedBytes, maxPendingMessages } = this.#options;
     if (count > maxChunks) {
       this.#stats.corrupt++;
       throw new WireError("bad-chunk", `message ${id} has ${count} chunks, over ${maxChunks}`, {
@@ -363,72 +434,116 @@ export class Reassembler {
         { messageId: id },
       );
     }
-    for (const oldest of this.#partials.keys()) {
-      if (this.#buffered + totalBytes <= maxBufferedBytes) break;
-      this.#evict(oldest);
+    // Reserve the announced size, own bounds first: once admitted, the message can complete.
+    let refusal: string | undefined;
+    if (this.#partials.size >= maxPendingMessages) {
+      refusal = `this connection already has ${maxPendingMessages} incomplete messages`;
+    } else if (this.#announced + totalBytes > maxBufferedBytes) {
+      refusal =
+        `this connection's incomplete messages already announce ${this.#announced} of ${maxBufferedBytes} bytes`;
+    } else if (this.#budget && !this.#budget.reserve(totalBytes)) {
+      refusal = `the server's reassembly memory (${this.#budget.maxBytes} bytes) is reserved`;
     }
+    if (refusal !== undefined) {
+      this.#remember(id, false);
+      this.#stats.refused++;
+      throw this.#busy(id, refusal);
+    }
+    const now = this.#clock.now();
     const partial: Incomplete = {
       id,
       count,
       total: totalBytes,
-      buffer: new Uint8Array(totalBytes),
-      seen: new Uint8Array(count),
+      chunks: new Array(count),
       received: 0,
-      lastAt: this.#clock.now(),
+      held: 0,
+      startAt: now,
+      graceMs: this.#graced ? this.#options.graceMs : 0,
+      lastAt: now,
       timer: undefined,
     };
     this.#partials.set(id, partial);
-    this.#buffered += totalBytes;
-    this.#budget?.reserve(partial, totalBytes, () => this.#evict(id, true));
-    this.#arm(partial, this.#options.timeoutMs);
+    this.#announced += totalBytes;
+    this.#arm(partial);
     return partial;
   }
 
-  #arm(partial: Incomplete, ms: number): void {
-    partial.timer = this.#clock.setTimeout(() => {
-      // Lazily re-armed: a chunk only updates lastAt, so the hot path never touches timers.
-      const idle = this.#clock.now() - partial.lastAt;
-      if (idle < this.#options.timeoutMs) {
-        this.#arm(partial, this.#options.timeoutMs - idle);
-        return;
-      }
-      this.#drop(partial.id);
-      this.#stats.timeouts++;
-      this.#onDrop?.(
-        new WireError(
-          "chunk-timeout",
-          `message ${partial.id} got ${partial.received} of ${partial.count} chunks, then none for ${this.#options.timeoutMs} ms`,
-          { messageId: partial.id },
-        ),
-      );
-    }, ms);
+  #busy(id: number, why: string): WireError {
+    return new WireError("reassembly-busy", `message ${id} refused: ${why}`, { messageId: id });
   }
 
-  #evict(id: number, released = false): void {
-    const partial = this.#partials.get(id);
-    if (!partial) return;
-    this.#drop(id, released);
-    this.#stats.evictions++;
+  #remember(id: number, completed: boolean): void {
+    this.#recent.delete(id);
+    this.#recent.set(id, completed);
+    if (this.#recent.size > RECENT_IDS) this.#recent.delete(this.#recent.keys().next().value!);
+  }
+
+  /**
+   * The first millisecond at which `partial` is behind: `minRate × (t − startAt − graceMs)`, the
+   * bytes required by `t`, passes the bytes it received.
+   */
+  #dueAt(partial: Incomplete): number {
+    return partial.startAt + partial.graceMs +
+      Math.floor(partial.held * 1000 / this.#options.minRate) + 1;
+  }
+
+  /** Arms the check for the earlier of the idle timeout and the moment of falling behind. */
+  #arm(partial: Incomplete): void {
+    const now = this.#clock.now();
+    const at = Math.min(partial.lastAt + this.#options.timeoutMs, this.#dueAt(partial));
+    partial.timer = this.#clock.setTimeout(() => this.#check(partial), Math.max(0, at - now));
+  }
+
+  #check(partial: Incomplete): void {
+    // Lazily re-armed: a chunk only updates lastAt and held, so the hot path never touches timers.
+    const now = this.#clock.now();
+    const idle = now - partial.lastAt >= this.#options.timeoutMs;
+    const behind = now >= this.#dueAt(partial);
+    if (!idle && !behind) return this.#arm(partial);
+    const { id, received, count, held, total, graceMs } = partial;
+    const elapsed = now - partial.startAt;
+    this.#drop(id);
+    this.#remember(id, false);
+    this.#stats.timeouts++;
     this.#onDrop?.(
       new WireError(
-        "chunk-evicted",
-        `message ${id} (${partial.received} of ${partial.count} chunks) was evicted to bound reassembly memory`,
+        "chunk-timeout",
+        idle
+          ? `message ${id} got ${received} of ${count} chunks, then none for ${this.#options.timeoutMs} ms`
+          : `message ${id} got ${held} of ${total} bytes in ${elapsed} ms, slower than ${this.#options.minRate} bytes/s after ${graceMs} ms`,
         { messageId: id },
       ),
     );
   }
 
-  #drop(id: number, released = false): void {
+  /** Forgets message `id` and releases its bytes; `completed` decides the grace of later ones. */
+  #drop(id: number, completed = false): void {
     const partial = this.#partials.get(id);
     if (!partial) return;
+    this.#graced = completed;
     this.#partials.delete(id);
-    this.#buffered -= partial.total;
+    this.#held -= partial.held;
+    this.#announced -= partial.total;
+    this.#budget?.release(partial.total);
+    partial.held = 0;
+    partial.chunks.length = 0;
     if (partial.timer !== undefined) this.#clock.clearTimeout(partial.timer);
-    if (!released) this.#budget?.release(partial);
   }
 
   /** Drops every incomplete message and cancels their timers (the connection closed). */
   close(): void {
     for (const id of [...this.#partials.keys()]) this.#drop(id);
   }
+}
+
+/** Joins the chunks of a complete message, letting go of each chunk once it is copied. */
+function assemble(partial: Incomplete): Uint8Array {
+  const { chunks, count, total } = partial;
+  if (count === 1) return chunks[0]!;
+  const whole = new Uint8Array(total);
+  for (let i = 0; i < count; i++) {
+    whole.set(chunks[i]!, chunkRange(i, count, total)[0]);
+    chunks[i] = undefined;
+  }
+  return whole;
 }

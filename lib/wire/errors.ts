@@ -39,12 +39,18 @@ export const WIRE_ERRORS = {
   },
   "chunk-timeout": {
     fatal: false,
-    description: "An incomplete chunked message got no chunk for `reassemblyTimeoutMs`; dropped.",
+    description:
+      "An incomplete chunked message got no chunk for `reassemblyTimeoutMs`, or fell behind `reassemblyMinRate` after `reassemblyGraceMs`; dropped and its reservation released.",
   },
   "chunk-evicted": {
     fatal: false,
     description:
-      "An incomplete chunked message was dropped to keep reassembly memory within its bounds.",
+      "Not sent after 0.1.0 (admitted messages are never evicted; a new one is refused with `reassembly-busy`). Kept so the code stays stable.",
+  },
+  "reassembly-busy": {
+    fatal: false,
+    description:
+      "A new chunked message was refused: its announced size does not fit its connection's bound (`maxBufferedBytes`, `maxPendingMessages`) or what is left of the server-wide `totalReassemblyBytes`. Later chunks of it are ignored; send it again later.",
   },
 } as const satisfies Record<string, ProtocolErrorSpec>;
 

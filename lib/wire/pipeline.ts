@@ -77,9 +77,22 @@ export interface WireOptions {
   maxAssembledBytes?: number;
   /** An incomplete chunked message with no chunk for this long is dropped. @default {30000} */
   reassemblyTimeoutMs?: number;
-  /** Bytes of incomplete chunked messages held per connection. @default {67108864} */
+  /**
+   * Announced bytes of incomplete chunked messages per connection; a new message past it is
+   * refused (`reassembly-busy`). @default {67108864}
+   */
   maxBufferedBytes?: number;
-  /** A bound on reassembly memory shared by all connections. @default {undefined} (none) */
+  /** Incomplete chunked messages at once per connection; more are refused. @default {4} */
+  maxPendingMessages?: number;
+  /**
+   * Slowest chunked transfer accepted, in bytes per second: `t` ms after its first chunk a message
+   * must have received `(t − reassemblyGraceMs) × reassemblyMinRate / 1000` bytes, else it is
+   * dropped (`chunk-timeout`). @default {65536}
+   */
+  reassemblyMinRate?: number;
+  /** How long a chunked message may lag before `reassemblyMinRate` applies. @default {5000} */
+  reassemblyGraceMs?: number;
+  /** The server-wide bound on bytes reserved for reassembly. @default {undefined} (none) */
   budget?: ReassemblyBudget;
   /** Bulk chunks are sent only while `bufferedAmount` is below this. @default {262144} */
   bulkHighWaterMark?: number;
@@ -106,6 +119,9 @@ export const WIRE_DEFAULTS = {
   maxAssembledBytes: 64 * 1024 * 1024,
   reassemblyTimeoutMs: 30_000,
   maxBufferedBytes: 64 * 1024 * 1024,
+  maxPendingMessages: 4,
+  reassemblyMinRate: 64 * 1024,
+  reassemblyGraceMs: 5_000,
   bulkHighWaterMark: 256 * 1024,
   bulkSliceChunks: 8,
   pollMs: 2,
@@ -469,7 +485,10 @@ export class WireReceiver {
         maxChunks: this.#limits.maxChunks,
         maxAssembledBytes: this.#limits.maxAssembledBytes,
         maxBufferedBytes: this.#limits.maxBufferedBytes,
+        maxPendingMessages: this.#limits.maxPendingMessages,
         timeoutMs: this.#limits.reassemblyTimeoutMs,
+        minRate: this.#limits.reassemblyMinRate,
+        graceMs: this.#limits.reassemblyGraceMs,
         budget: options.budget,
         clock: options.clock,
         onDrop: (e) => this.#error(e),
@@ -579,9 +598,11 @@ export class WireReceiver {
         duplicates: 0,
         messages: 0,
         timeouts: 0,
-        evictions: 0,
+        refused: 0,
+        ignored: 0,
         corrupt: 0,
         bufferedBytes: 0,
+        reservedBytes: 0,
         pending: 0,
       },
     };

@@ -319,7 +319,7 @@ const WIRE_ANSWERS = new Set([
   "bad-frame",
   "decompress-failed",
   "bad-chunk",
-  "chunk-evicted",
+  "reassembly-busy",
   "chunk-timeout",
   "unpack-failed",
   "bad-envelope",

@@ -88,9 +88,11 @@ Deno.test("Reassembler ignores duplicate chunks, also after the message complete
     duplicates: 2,
     messages: 1,
     timeouts: 0,
-    evictions: 0,
+    refused: 0,
+    ignored: 0,
     corrupt: 0,
     bufferedBytes: 0,
+    reservedBytes: 0,
     pending: 0,
   });
 });
@@ -120,7 +122,13 @@ Deno.test("Reassembler rejects corrupted chunks with bad-chunk and drops their m
 Deno.test("Reassembler drops a message missing a chunk after timeoutMs of silence", () => {
   const clock = new VirtualClock();
   const dropped: WireError[] = [];
-  const r = new Reassembler({ clock, timeoutMs: 30_000, onDrop: (e) => dropped.push(e) });
+  // minRate 1 B/s: the deadline (30 s + 300 s) is far, this is about the idle timeout.
+  const r = new Reassembler({
+    clock,
+    timeoutMs: 30_000,
+    minRate: 1,
+    onDrop: (e) => dropped.push(e),
+  });
   const chunks = splitIntoChunks(bytes(300), { chunkSize: 100, messageId: 11 });
   r.accept(chunks[0]);
   clock.tick(20_000);
@@ -134,8 +142,10 @@ Deno.test("Reassembler drops a message missing a chunk after timeoutMs of silenc
   assert.equal(r.stats().timeouts, 1);
   assert.equal(r.stats().bufferedBytes, 0);
   assert.equal(clock.pending, 0);
-  // A late chunk starts over and never completes on its own.
+  // A late chunk of the dropped message is ignored: no restart, no memory, no second error.
   assert.equal(r.accept(chunks[1]), null);
+  assert.equal(r.stats().pending, 0);
+  assert.equal(r.stats().ignored, 1);
   r.close();
   assert.equal(clock.pending, 0);
 });
@@ -152,56 +162,223 @@ Deno.test("Reassembler rejects a message over maxAssembledBytes on its first chu
   assert.equal(r.stats().bufferedBytes, 0);
 });
 
-Deno.test("Reassembler evicts the oldest incomplete message past maxBufferedBytes", () => {
+/** The chunks of a message of `total` bytes in chunks of `size`, with id `id`. */
+const message = (total: number, size: number, id: number, seed = id) =>
+  splitIntoChunks(bytes(total, seed), { chunkSize: size, messageId: id, maxChunks: 10_000 });
+
+const busy = (e: unknown) => e instanceof WireError && e.code === "reassembly-busy" && !e.fatal;
+
+Deno.test("Reassembler reserves the announced size but holds only the bytes received", () => {
+  const budget = new ReassemblyBudget(64 * 1024 * 1024 + 1000);
+  const r = new Reassembler({ clock: new VirtualClock(), budget, maxBufferedBytes: 2 ** 27 });
+  // A liar announces 64 MiB and sends one 64 KiB chunk: 64 MiB is reserved, 64 KiB is held.
+  const liar = encodeChunk(new Uint8Array(64 * 1024 * 1024), 1, 0, 1000);
+  assert.equal(readChunkHeader(liar).totalBytes, 64 * 1024 * 1024);
+  assert.equal(r.accept(liar), null);
+  const first = liar.length - CHUNK_HEADER_BYTES; // 67108 bytes
+  assert.equal(r.stats().bufferedBytes, first);
+  assert.equal(r.stats().reservedBytes, 64 * 1024 * 1024);
+  assert.equal(budget.used, 64 * 1024 * 1024);
+  // An honest message: reserved once, held bytes grow with every chunk, the whole is right.
+  const chunks = message(1000, 300, 2);
+  let held = first;
+  for (const chunk of chunks.slice(0, -1)) {
+    r.accept(chunk);
+    held += chunk.length - CHUNK_HEADER_BYTES;
+    assert.equal(r.stats().bufferedBytes, held);
+    assert.equal(budget.used, 64 * 1024 * 1024 + 1000);
+  }
+  assert.deepEqual(r.accept(chunks.at(-1)!), bytes(1000, 2));
+  assert.equal(r.stats().bufferedBytes, first, "released on completion");
+  assert.equal(budget.used, 64 * 1024 * 1024);
+  r.close();
+  assert.equal(r.stats().bufferedBytes, 0, "released on close");
+  assert.equal(r.stats().reservedBytes, 0);
+  assert.equal(budget.used, 0);
+});
+
+Deno.test("Reassembler copies a chunk whose frame is a view into a larger buffer", () => {
+  const r = new Reassembler({ clock: new VirtualClock() });
+  const chunks = message(100, 50, 1);
+  const big = new Uint8Array(1000);
+  big.set(chunks[0], 10);
+  r.accept(big.subarray(10, 10 + chunks[0].length));
+  big.fill(0); // the owner reuses its buffer
+  assert.deepEqual(r.accept(chunks[1]), bytes(100, 1));
+});
+
+Deno.test("Reassembler refuses a new message past its own bounds and never evicts its own", () => {
   const dropped: WireError[] = [];
   const r = new Reassembler({
     clock: new VirtualClock(),
     maxAssembledBytes: 1000,
     maxBufferedBytes: 2500,
+    maxPendingMessages: 3,
     onDrop: (e) => dropped.push(e),
   });
-  const a = splitIntoChunks(bytes(1000), { chunkSize: 100, messageId: 1 });
-  const b = splitIntoChunks(bytes(1000), { chunkSize: 100, messageId: 2 });
-  const c = splitIntoChunks(bytes(1000), { chunkSize: 100, messageId: 3 });
+  const a = message(1000, 100, 1);
+  const b = message(1000, 100, 2);
+  const c = message(1000, 100, 3);
   r.accept(a[0]);
   r.accept(b[0]);
-  r.accept(c[0]);
-  assert.deepEqual(dropped.map((e) => [e.code, e.messageId]), [["chunk-evicted", 1]]);
-  assert.equal(r.stats().bufferedBytes, 2000);
-  for (const chunk of b.slice(1)) r.accept(chunk);
-  assert.equal(r.stats().messages, 1);
-  assert.equal(r.stats().evictions, 1);
+  // 2000 announced + 1000 > 2500: c is refused, a and b stay.
+  assert.throws(() => r.accept(c[0]), (e) => busy(e) && (e as WireError).messageId === 3);
+  // Later chunks of c are ignored, without another error.
+  for (const chunk of c.slice(1)) assert.equal(r.accept(chunk), null);
+  assert.deepEqual(r.stats().ignored, 9);
+  assert.equal(r.stats().bufferedBytes, 200);
+  assert.equal(r.stats().reservedBytes, 2000);
+  for (const chunk of b.slice(1, -1)) r.accept(chunk);
+  assert.deepEqual(r.accept(b.at(-1)!), bytes(1000, 2));
+  for (const chunk of a.slice(1, -1)) r.accept(chunk);
+  assert.deepEqual(r.accept(a.at(-1)!), bytes(1000, 1));
+  assert.deepEqual(dropped, []);
+  // At most maxPendingMessages incomplete at once, whatever their size.
+  r.accept(message(10, 5, 4)[0]);
+  r.accept(message(10, 5, 5)[0]);
+  r.accept(message(10, 5, 6)[0]);
+  assert.throws(() => r.accept(message(10, 5, 7)[0]), busy);
+  assert.deepEqual(r.stats().refused, 2);
+  r.close();
 });
 
-Deno.test("ReassemblyBudget evicts the globally oldest message across connections", () => {
+Deno.test("ReassemblyBudget: an admitted message completes whatever others send; new ones are refused", () => {
   const budget = new ReassemblyBudget(2000);
-  const dropped: string[] = [];
+  const dropped: WireError[] = [];
   const clock = new VirtualClock();
-  const r1 = new Reassembler({
+  const options = {
     clock,
     budget,
     maxAssembledBytes: 1000,
-    onDrop: (e) => dropped.push(`r1:${e.messageId}`),
-  });
-  const r2 = new Reassembler({
-    clock,
-    budget,
-    maxAssembledBytes: 1000,
-    onDrop: (e) => dropped.push(`r2:${e.messageId}`),
-  });
-  r1.accept(splitIntoChunks(bytes(1000), { chunkSize: 100, messageId: 1 })[0]);
-  r2.accept(splitIntoChunks(bytes(800), { chunkSize: 100, messageId: 1 })[0]);
-  assert.equal(budget.used, 1800);
-  r2.accept(splitIntoChunks(bytes(500), { chunkSize: 100, messageId: 2 })[0]);
-  assert.deepEqual(dropped, ["r1:1"]);
-  assert.equal(budget.used, 1300);
-  assert.equal(r1.stats().bufferedBytes, 0);
-  r2.close();
+    onDrop: (e: WireError) => dropped.push(e),
+  };
+  const victim = new Reassembler(options);
+  const attacker = new Reassembler(options);
+  const late = new Reassembler(options);
+  const v = message(1000, 100, 1);
+  victim.accept(v[0]);
+  assert.equal(budget.used, 1000, "the victim's whole message is reserved");
+  const a = message(1000, 100, 1);
+  attacker.accept(a[0]);
+  assert.equal(budget.used, 2000);
+  // The budget is reserved: new messages are refused, on any connection, whatever their size.
+  const serverFull = (e: unknown) => busy(e) && /server's/.test((e as WireError).message);
+  assert.throws(() => attacker.accept(message(10, 5, 2)[0]), serverFull);
+  assert.throws(() => late.accept(message(500, 100, 9)[0]), serverFull);
+  // The attacker fills memory with bytes it really sends: its chunks are never refused...
+  for (const chunk of a.slice(1, -1)) assert.equal(attacker.accept(chunk), null);
+  assert.equal(attacker.stats().bufferedBytes, 900);
+  // ...and the victim's admitted message still completes, chunk by chunk.
+  for (const chunk of v.slice(1, -1)) assert.equal(victim.accept(chunk), null);
+  assert.deepEqual(victim.accept(v.at(-1)!), bytes(1000, 1));
+  assert.equal(budget.used, 1000);
+  assert.deepEqual(dropped, []);
+  // Its reservation released, a new message fits again (a fresh id: 9 stays refused).
+  assert.equal(late.accept(message(500, 100, 9)[0]), null);
+  assert.equal(late.stats().ignored, 1);
+  assert.equal(late.accept(message(500, 100, 10)[0]), null);
+  assert.equal(budget.used, 1500);
+  assert.equal(late.stats().refused, 1);
+  attacker.close();
+  late.close();
+  victim.close();
   assert.equal(budget.used, 0);
+});
+
+Deno.test("Reassembler: a message that falls behind minRate after graceMs is dropped", () => {
+  const clock = new VirtualClock();
+  const budget = new ReassemblyBudget(100_000);
+  const dropped: WireError[] = [];
+  const r = new Reassembler({
+    clock,
+    budget,
+    timeoutMs: 30_000,
+    graceMs: 1000,
+    minRate: 1000, // bytes/s: 100 bytes buy 100 ms
+    maxAssembledBytes: 100_000,
+    onDrop: (e) => dropped.push(e),
+  });
+  // An honest sender at exactly minRate (100 bytes every 100 ms) completes, with one timer.
+  const honest = message(10_000, 100, 1);
+  let whole: Uint8Array | null = null;
+  for (const chunk of honest) {
+    whole = r.accept(chunk);
+    if (whole === null) assert.equal(clock.pending, 1, "no timer per chunk");
+    clock.tick(100);
+  }
+  assert.deepEqual(whole, bytes(10_000, 1));
+  // Ahead of the rate, a sender may pause: 5000 bytes at once buy 1 s + 5 s.
+  const bursty = message(10_000, 100, 2);
+  for (const chunk of bursty.slice(0, 50)) r.accept(chunk);
+  clock.tick(5999);
+  for (const chunk of bursty.slice(50)) r.accept(chunk);
+  assert.equal(dropped.length, 0);
+  // A liar announces 10 000 bytes and sends 100: it owes 100 bytes per 100 ms after 1 s.
+  const liar = message(10_000, 100, 3);
+  r.accept(liar[0]);
+  assert.equal(budget.used, 10_000);
+  clock.tick(1100);
+  assert.equal(dropped.length, 0);
+  clock.tick(1);
+  assert.deepEqual(dropped.map((e) => e.code), ["chunk-timeout"]);
+  assert.match(dropped[0].message, /got 100 of 10000 bytes in 1101 ms, slower than 1000 bytes\/s/);
+  assert.equal(budget.used, 0, "its reservation is released");
+  assert.equal(clock.pending, 0);
+  // The grace is spent: the next message must keep the rate from its first chunk, so announcing
+  // again costs the liar minRate too. Resending a chunk is no progress.
+  const again = message(10_000, 100, 4);
+  r.accept(again[0]);
+  clock.tick(50);
+  r.accept(again[0]);
+  clock.tick(51);
+  assert.equal(dropped.length, 2);
+  assert.match(dropped[1].message, /in 101 ms, slower than 1000 bytes\/s after 0 ms/);
+  // Completing a message (at the rate, without grace) earns the grace back.
+  const paid = message(1000, 100, 5);
+  for (const chunk of paid) {
+    whole = r.accept(chunk);
+    clock.tick(100);
+  }
+  assert.deepEqual(whole, bytes(1000, 5));
+  r.accept(message(10_000, 100, 6)[0]);
+  clock.tick(1100);
+  assert.equal(dropped.length, 2);
+  clock.tick(1);
+  assert.equal(dropped.length, 3);
+  assert.equal(r.stats().timeouts, 3);
+  assert.equal(r.stats().messages, 3);
+  assert.equal(r.stats().bufferedBytes, 0);
+  assert.equal(budget.used, 0);
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("Reassembler: the idle timeout still applies to a message ahead of minRate", () => {
+  const clock = new VirtualClock();
+  const dropped: WireError[] = [];
+  const r = new Reassembler({
+    clock,
+    timeoutMs: 30_000,
+    graceMs: 1000,
+    minRate: 100,
+    onDrop: (e) => dropped.push(e),
+  });
+  // 5000 bytes at 100 B/s are worth 1 s + 50 s; silence ends the message at 30 s.
+  const big = message(10_000, 100, 1);
+  for (const chunk of big.slice(0, 50)) r.accept(chunk);
+  clock.tick(29_999);
+  assert.equal(dropped.length, 0);
+  clock.tick(1);
+  assert.equal(dropped.length, 1);
+  assert.match(dropped[0].message, /then none for 30000 ms/);
+  assert.equal(clock.pending, 0);
 });
 
 Deno.test("Reassembler checks its options with RangeError", () => {
   assert.throws(() => new Reassembler({ timeoutMs: 0 }), RangeError);
+  assert.throws(() => new Reassembler({ minRate: 0 }), RangeError);
+  assert.throws(() => new Reassembler({ graceMs: -1 }), RangeError);
+  assert.throws(() => new Reassembler({ maxPendingMessages: 1.5 }), RangeError);
+  assert.throws(() => new ReassemblyBudget(0), RangeError);
   assert.throws(() => new Reassembler({ maxAssembledBytes: 10, maxBufferedBytes: 5 }), RangeError);
   assert.throws(
     () => new Reassembler({ maxAssembledBytes: 10, budget: new ReassemblyBudget(5) }),
