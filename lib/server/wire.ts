@@ -9,6 +9,7 @@ import type { Event } from "../protocol/event.ts";
 import type { Clock } from "../util/clock.ts";
 import { Batcher, type BatcherOptions } from "../wire/batcher.ts";
 import type { ReassemblyBudget } from "../wire/chunking.ts";
+import type { InflationLimiter } from "../wire/inflation.ts";
 import { COMPRESSION_FORMATS, type CompressionFormat } from "../wire/compression.ts";
 import {
   negotiate,
@@ -21,7 +22,7 @@ import type { WireError } from "../wire/errors.ts";
 import { WIRE_DEFAULTS, type WireOptions, WireReceiver, WireSender } from "../wire/pipeline.ts";
 
 /** What the server offers; each feature is used only when a client asks for it. */
-export interface WireServerOptions extends WireOptions {
+export interface WireServerOptions extends Omit<WireOptions, "maxMessageBytes" | "inflation"> {
   /**
    * Batch server→client pushes for clients that asked (Sente's batched-push shape).
    * @default {true}
@@ -43,6 +44,12 @@ export interface WireServerOptions extends WireOptions {
    * @default {268435456}
    */
   totalReassemblyBytes?: number;
+  /**
+   * Compressed messages being inflated at once, across all connections (others wait their turn):
+   * bounds the memory and event-loop time decompression can take.
+   * @default {2}
+   */
+  maxConcurrentInflations?: number;
   /**
    * When a batch of pushes is flushed.
    * @default {{ maxCount: 10, maxBytes: 4096, intervalMs: 10, idleMs: 1 }}
@@ -106,6 +113,14 @@ export interface WireTotals {
   reassembledIn: number;
   /** Chunk frames received. */
   chunksIn: number;
+  /** Server-wide bound on concurrent inflations (`maxConcurrentInflations`; 0: no compression). */
+  inflateBound: number;
+  /** The most inflations that ever ran at once: never above `inflateBound`. */
+  inflatePeak: number;
+  /** The most inflations that ever waited for a slot at once. */
+  inflateWaitingPeak: number;
+  /** Inflations started (compressed messages and chunked compressed payloads). */
+  inflations: number;
 }
 
 /** All-zero {@linkcode WireTotals}. */
@@ -121,6 +136,10 @@ export function emptyWireTotals(): WireTotals {
     chunksOut: 0,
     reassembledIn: 0,
     chunksIn: 0,
+    inflateBound: 0,
+    inflatePeak: 0,
+    inflateWaitingPeak: 0,
+    inflations: 0,
   };
 }
 
@@ -144,13 +163,24 @@ export class ConnectionWire {
       flushPushes(events: Event[]): void;
       clock: Clock;
       budget: ReassemblyBudget | undefined;
+      inflation: InflationLimiter | undefined;
+      /** The server's `maxMessageBytes`: the most one inflated frame may hold. */
+      maxMessageBytes: number;
+      /** Charges inflated bytes to the connection's byte rate (`false`: over the rate). */
+      charge(bytes: number): boolean;
     },
   ) {
-    const o: WireOptions = { ...(options || {}), clock: io.clock, budget: io.budget };
+    const o: WireOptions = {
+      ...(options || {}),
+      clock: io.clock,
+      budget: io.budget,
+      inflation: io.inflation,
+      maxMessageBytes: io.maxMessageBytes,
+    };
     const flags = usesFlags(settings);
     this.sender = flags ? new WireSender(settings, io.socket, o) : null;
     this.receiver = flags
-      ? new WireReceiver(settings, { frame: io.frame, error: io.error }, o)
+      ? new WireReceiver(settings, { frame: io.frame, error: io.error, charge: io.charge }, o)
       : null;
     this.batcher = settings.batching
       ? new Batcher<Event>((events) => io.flushPushes(events), {
