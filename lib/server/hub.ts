@@ -195,7 +195,10 @@ export class Hub {
       this.#reassemblyBudget = new ReassemblyBudget(wire.totalReassemblyBytes);
     }
     if (wire && wire.compression !== false) {
-      this.#inflation = new InflationLimiter(wire.maxConcurrentInflations);
+      this.#inflation = new InflationLimiter({
+        maxConcurrent: wire.maxConcurrentInflations,
+        bytesPerSecond: wire.inflateBytesPerSecond,
+      }); // on real time: its pauses are real timers
     }
   }
 
@@ -439,8 +442,9 @@ export class Hub {
       budget: this.#reassemblyBudget,
       inflation: this.#inflation,
       maxMessageBytes: this.options.maxMessageBytes,
-      // Inflated bytes count against the byte rate, so amplification cannot outrun it.
-      charge: (bytes) => !conn.byteBucket || conn.byteBucket.take(bytes),
+      // Inflated bytes count against the byte rate, so amplification cannot outrun it. They are
+      // charged even into debt: until it is paid back every frame is refused before inflating.
+      charge: (bytes) => !conn.byteBucket || conn.byteBucket.charge(bytes),
     });
   }
 
@@ -1112,6 +1116,8 @@ export class Hub {
       wire.inflatePeak = inflation.peakActive;
       wire.inflateWaitingPeak = inflation.peakWaiting;
       wire.inflations = inflation.started;
+      wire.inflatedBytes = inflation.inflatedBytes;
+      wire.inflateThrottledMs = inflation.throttledMs;
     }
     return { ...this.#stats, errors: { ...this.#stats.errors }, bufferedBytes, queuedBytes, wire };
   }

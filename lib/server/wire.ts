@@ -51,6 +51,12 @@ export interface WireServerOptions extends Omit<WireOptions, "maxMessageBytes" |
    */
   maxConcurrentInflations?: number;
   /**
+   * Inflated bytes per second across all connections (bursts of an eighth); past it inflations
+   * pause, so decompression cannot take the whole event loop. `0` for no rate.
+   * @default {67108864}
+   */
+  inflateBytesPerSecond?: number;
+  /**
    * When a batch of pushes is flushed.
    * @default {{ maxCount: 10, maxBytes: 4096, intervalMs: 10, idleMs: 1 }}
    */
@@ -121,6 +127,10 @@ export interface WireTotals {
   inflateWaitingPeak: number;
   /** Inflations started (compressed messages and chunked compressed payloads). */
   inflations: number;
+  /** Bytes inflated. */
+  inflatedBytes: number;
+  /** Milliseconds inflations paused to keep to `inflateBytesPerSecond` (summed). */
+  inflateThrottledMs: number;
 }
 
 /** All-zero {@linkcode WireTotals}. */
@@ -140,6 +150,8 @@ export function emptyWireTotals(): WireTotals {
     inflatePeak: 0,
     inflateWaitingPeak: 0,
     inflations: 0,
+    inflatedBytes: 0,
+    inflateThrottledMs: 0,
   };
 }
 

@@ -105,6 +105,11 @@ export interface DecompressOptions {
    * is spent). @default {undefined}
    */
   charge?: (bytes: number) => boolean;
+  /**
+   * Told of every inflated step's size after `charge`; returns milliseconds to pause before the
+   * next step (a shared rate, see `InflationLimiter.spend`). @default {undefined}
+   */
+  pace?: (bytes: number) => number;
   /** Stops the inflation (`decompress-failed`) when aborted, e.g. when the socket closed. */
   signal?: AbortSignal;
   /**
@@ -127,7 +132,7 @@ export async function decompress(
   format: CompressionFormat,
   options: DecompressOptions,
 ): Promise<Uint8Array> {
-  const { maxBytes, charge, signal, yieldBytes = 256 * 1024 } = options;
+  const { maxBytes, charge, pace, signal, yieldBytes = 256 * 1024 } = options;
   const stream = new DecompressionStream(format);
   const writer = stream.writable.getWriter();
   const reader = stream.readable.getReader();
@@ -153,7 +158,12 @@ export async function decompress(
         );
       }
       sinceTurn += step;
-      if (sinceTurn >= yieldBytes) {
+      const wait = pace ? pace(step) : 0;
+      if (wait > 0) {
+        sinceTurn = 0;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        if (signal?.aborted) throw new Error("aborted");
+      } else if (sinceTurn >= yieldBytes) {
         sinceTurn = 0;
         await turn();
         if (signal?.aborted) throw new Error("aborted");

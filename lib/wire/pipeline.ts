@@ -592,6 +592,7 @@ export class WireReceiver {
             maxBytes,
             stats: this.#compression,
             charge: this.#handlers.charge?.bind(this.#handlers),
+            pace: this.#inflation && ((n) => this.#inflation!.spend(n)),
             signal: this.#abort.signal,
           });
         } catch (e) {

@@ -10,7 +10,7 @@ import type { Frame } from "../../lib/packers/packer.ts";
 const zeros = (n: number) => new Uint8Array(n);
 
 Deno.test("InflationLimiter runs at most maxConcurrent at once, then the waiters in FIFO order", async () => {
-  const limiter = new InflationLimiter(2);
+  const limiter = new InflationLimiter({ maxConcurrent: 2 });
   const a = await limiter.acquire();
   const b = await limiter.acquire();
   const order: string[] = [];
@@ -36,9 +36,27 @@ Deno.test("InflationLimiter runs at most maxConcurrent at once, then the waiters
     waiting: 0,
     peakWaiting: 2,
     started: 4,
+    bytesPerSecond: 64 * 1024 * 1024,
+    inflatedBytes: 0,
+    throttledMs: 0,
   });
-  assert.throws(() => new InflationLimiter(0), RangeError);
-  assert.throws(() => new InflationLimiter(1.5), RangeError);
+  assert.throws(() => new InflationLimiter({ maxConcurrent: 0 }), RangeError);
+  assert.throws(() => new InflationLimiter({ maxConcurrent: 1.5 }), RangeError);
+});
+
+Deno.test("InflationLimiter.spend() asks for a pause past its shared rate", () => {
+  let now = 0;
+  const limiter = new InflationLimiter({ bytesPerSecond: 8000, now: () => now });
+  assert.equal(limiter.spend(1000), 0, "within the burst (an eighth of the rate)");
+  assert.equal(limiter.spend(1000), 125, "1000 bytes over: 125 ms at 8000 B/s");
+  now += 125;
+  assert.equal(limiter.spend(0), 0);
+  assert.equal(new InflationLimiter({ bytesPerSecond: 0 }).spend(1 << 30), 0, "no rate");
+  assert.deepEqual(
+    [limiter.stats().inflatedBytes, limiter.stats().throttledMs],
+    [2000, 125],
+  );
+  assert.throws(() => new InflationLimiter({ bytesPerSecond: -1 }), RangeError);
 });
 
 Deno.test("decompress() stops a bomb within one step of the limit, for gzip and deflate-raw", async () => {
@@ -124,7 +142,7 @@ Deno.test("WireReceiver: one frame inflates to maxMessageBytes, a chunked one to
 });
 
 Deno.test("WireReceiver inflates one message at a time, within the shared limiter, and bounds its queue", async () => {
-  const inflation = new InflationLimiter(1);
+  const inflation = new InflationLimiter({ maxConcurrent: 1 });
   const held = await inflation.acquire(); // another connection is inflating
   const { r, frames, errors } = receiver({ inflation, maxQueuedInflations: 3 });
   const frame = await flagged(10_000);
@@ -167,7 +185,7 @@ Deno.test("WireReceiver charges inflated bytes and reports inflate-rate-limited 
 });
 
 Deno.test("WireReceiver.close() aborts the inflation in progress and frees the limiter slot", async () => {
-  const inflation = new InflationLimiter(1);
+  const inflation = new InflationLimiter({ maxConcurrent: 1 });
   const { r, frames } = receiver({ inflation, maxMessageBytes: 64 << 20 });
   r.receive(await flagged(32 << 20));
   await turn();
