@@ -12,6 +12,8 @@
  * - `chunked`: a chunked transfer of a compressed payload that inflates to 60 MiB.
  *
  * Prints p50/p99/max latency per phase, RSS baseline/peak/after, and one JSON line.
+ * `ATTACK_SERVER_FLAGS` adds `deno run` flags to the server (e.g. `--cpu-prof`), and
+ * `ATTACK_GC_LOG=<file>` keeps its non-JSON output (e.g. with `--v8-flags=--trace-gc`).
  */
 import { createServer } from "../server.ts";
 import { compress } from "../lib/wire/compression.ts";
@@ -30,6 +32,7 @@ async function serverMain(): Promise<void> {
   // Small answers: the bench measures what inflation costs, not compressing big replies.
   server.on("bench/echo", (msg) => typeof msg.data === "string" ? msg.data.length : msg.data);
   const handle = await server.serve({ port: 0, hostname: "127.0.0.1" });
+  Deno.addSignalListener("SIGTERM", () => Deno.exit(0)); // lets --cpu-prof write its profile
   console.log(JSON.stringify({ ready: true, port: handle.port, pid: Deno.pid }));
   setInterval(() => {
     const s = server.stats();
@@ -134,8 +137,12 @@ function lines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => voi
 }
 
 function spawn(args: string[], onLine: (line: string) => void): Deno.ChildProcess {
+  // ATTACK_SERVER_FLAGS: extra `deno run` flags for the server (e.g. --cpu-prof).
+  const extra = args[0] === "--server"
+    ? (Deno.env.get("ATTACK_SERVER_FLAGS") ?? "").split(" ").filter(Boolean)
+    : [];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SELF, ...args],
+    args: ["run", "-A", ...extra, SELF, ...args],
     stdout: "piped",
     stderr: "inherit",
     stdin: "null",
@@ -154,7 +161,9 @@ async function main(attackSeconds: number, perMode: number, modes: Mode[]): Prom
   let ready: (v: { port: number; pid: number }) => void;
   const started = new Promise<{ port: number; pid: number }>((r) => (ready = r));
   let lastStats: unknown = null;
+  const gcLines: string[] = [];
   const server = spawn(["--server"], (line) => {
+    if (!line.startsWith("{")) return void gcLines.push(line); // e.g. --v8-flags=--trace-gc
     const msg = JSON.parse(line);
     if (msg.ready) ready(msg);
     if (msg.stats) lastStats = msg.stats;
@@ -227,6 +236,8 @@ async function main(attackSeconds: number, perMode: number, modes: Mode[]): Prom
   server.kill("SIGTERM");
   await server.status;
 
+  const gcPath = Deno.env.get("ATTACK_GC_LOG");
+  if (gcPath) Deno.writeTextFileSync(gcPath, gcLines.join("\n"));
   const peak = Math.max(after.hwm, ...samples.map((s) => s.rss));
   const summary = (p: Phase) => {
     const sorted = latencies[p].slice().sort((a, b) => a - b);
