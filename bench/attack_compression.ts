@@ -257,7 +257,10 @@ async function main(attackSeconds: number, perMode: number, modes: Mode[]): Prom
   clearInterval(sampler);
   ws.close();
   server.kill("SIGTERM");
+  // A stalled server (the old code under attack) may not get to its SIGTERM listener.
+  const killer = setTimeout(() => server.kill("SIGKILL"), 2000);
   await server.status;
+  clearTimeout(killer);
 
   const gcPath = Deno.env.get("ATTACK_GC_LOG");
   if (gcPath) Deno.writeTextFileSync(gcPath, gcLines.join("\n"));
