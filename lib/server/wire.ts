@@ -190,7 +190,12 @@ export class ConnectionWire {
       maxMessageBytes: io.maxMessageBytes,
     };
     const flags = usesFlags(settings);
-    this.sender = flags ? new WireSender(settings, io.socket, o) : null;
+    // The client's one-frame limit is not announced: chunk what a client with the default
+    // limit would refuse as one frame.
+    const sendLimit = Math.min(io.maxMessageBytes, WIRE_DEFAULTS.maxMessageBytes);
+    this.sender = flags
+      ? new WireSender(settings, io.socket, { ...o, maxMessageBytes: sendLimit })
+      : null;
     this.receiver = flags
       ? new WireReceiver(settings, { frame: io.frame, error: io.error, charge: io.charge }, o)
       : null;
