@@ -46,6 +46,7 @@ import {
 import { decodeClientBatch } from "../wire/batch_frame.ts";
 import { ReassemblyBudget } from "../wire/chunking.ts";
 import { SharedFrame } from "../wire/compression.ts";
+import { InflationLimiter } from "../wire/inflation.ts";
 import { offeredProtocols, SUBPROTOCOL } from "../protocol/token.ts";
 import { readResumeToken } from "../protocol/resume_token.ts";
 import { Connection } from "./connection.ts";
@@ -146,6 +147,8 @@ export class Hub {
   #channelHost: ChannelHost;
   /** Reassembly memory shared by every connection (chunked messages in flight). */
   #reassemblyBudget: ReassemblyBudget | undefined;
+  /** Bounds concurrent inflations of compressed frames across every connection. */
+  #inflation: InflationLimiter | undefined;
   #packers: Map<string, Packer>;
   #observers: ServerObserver[] = [];
   /** The library's own signals; free (one compare) while no telemetry handler listens. */
@@ -204,6 +207,12 @@ export class Hub {
     const wire = this.options.wire;
     if (wire && wire.chunking !== false) {
       this.#reassemblyBudget = new ReassemblyBudget(wire.totalReassemblyBytes);
+    }
+    if (wire && wire.compression !== false) {
+      this.#inflation = new InflationLimiter({
+        maxConcurrent: wire.maxConcurrentInflations,
+        bytesPerSecond: wire.inflateBytesPerSecond,
+      }); // on real time: its pauses are real timers
     }
   }
 
@@ -506,12 +515,19 @@ export class Hub {
         }
       },
       error: (error) => {
-        if (error.fatal) this.#fatal(conn, error as unknown as ProtocolError);
+        if (conn.closed) return;
+        if (error.code === "inflate-rate-limited") this.#rateLimited(conn, null);
+        else if (error.fatal) this.#fatal(conn, error as unknown as ProtocolError);
         else this.#protocolError(conn, error as unknown as ProtocolError);
       },
       flushPushes: (events) => conn.sendNow({ type: "push", events }),
       clock: this.options.clock,
       budget: this.#reassemblyBudget,
+      inflation: this.#inflation,
+      maxMessageBytes: this.options.maxMessageBytes,
+      // Inflated bytes count against the byte rate, so amplification cannot outrun it. They are
+      // charged even into debt: until it is paid back every frame is refused before inflating.
+      charge: (bytes) => !conn.byteBucket || conn.byteBucket.charge(bytes),
     });
   }
 
@@ -548,13 +564,15 @@ export class Hub {
       this.#rateLimited(conn, frame);
       return;
     }
-    conn.violations = 0;
     if (conn.wire?.receiver) conn.wire.receiver.receive(frame); // delivers to #receiveLogical
     else this.#receiveLogical(conn, frame);
   }
 
   /** One logical frame (after decompression and reassembly): unpack, decode, route. */
   #receiveLogical(conn: Connection, frame: Frame): void {
+    // Reset here, not when the frame arrives: a compressed frame may still be refused as over the
+    // byte rate once inflated.
+    conn.violations = 0;
     let value: unknown;
     try {
       value = conn.packerImpl.unpack(frame);
@@ -596,7 +614,7 @@ export class Hub {
   }
 
   /** Answers a frame over the rate (with its cbId when readable), closing after maxViolations. */
-  #rateLimited(conn: Connection, frame: Frame): void {
+  #rateLimited(conn: Connection, frame: Frame | null): void {
     const limits = this.options.rateLimit as { maxViolations: number };
     if (++conn.violations > limits.maxViolations) {
       this.#fatal(
@@ -610,7 +628,7 @@ export class Hub {
     }
     let cbId: string | null = null;
     try {
-      cbId = conn.dialect.decode(conn.packerImpl.unpack(frame)).cbId;
+      if (frame !== null) cbId = conn.dialect.decode(conn.packerImpl.unpack(frame)).cbId;
     } catch {
       // Unreadable frames are answered without a cbId.
     }
@@ -1221,6 +1239,15 @@ export class Hub {
       bufferedBytes += conn.socket.bufferedAmount;
       queuedBytes += conn.gate?.queuedBytes ?? 0;
       conn.wire?.addTo(wire);
+    }
+    if (this.#inflation) {
+      const inflation = this.#inflation.stats();
+      wire.inflateBound = inflation.maxConcurrent;
+      wire.inflatePeak = inflation.peakActive;
+      wire.inflateWaitingPeak = inflation.peakWaiting;
+      wire.inflations = inflation.started;
+      wire.inflatedBytes = inflation.inflatedBytes;
+      wire.inflateThrottledMs = inflation.throttledMs;
     }
     const pendingUpgrades = this.#admission.pending;
     const deliveryBytes = this.#delivery?.bytes ?? 0;
