@@ -34,6 +34,7 @@ import { sendRequest, settleReply } from "./requests.ts";
 import { channelEvent, type ChannelHost } from "./channel_events.ts";
 import { originAllowed } from "./origin.ts";
 import { TokenBucket } from "./rate_limit.ts";
+import { IpBudget } from "./ip_budget.ts";
 import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
 import { ConnectionWire, emptyWireTotals, negotiateWire, wireLimits } from "./wire.ts";
 import {
@@ -147,6 +148,8 @@ export class Hub {
   #channelHost: ChannelHost;
   /** Reassembly memory shared by every connection (chunked messages in flight). */
   #reassemblyBudget: ReassemblyBudget | undefined;
+  /** Inflated bytes per remote IP (`rateLimit.bytesPerIp`), outliving connections. */
+  #ipBudget: IpBudget | undefined;
   /** Bounds concurrent inflations of compressed frames across every connection. */
   #inflation: InflationLimiter | undefined;
   #packers: Map<string, Packer>;
@@ -203,6 +206,10 @@ export class Hub {
         ack: (conn, seq) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq }]] }),
         ended: (session) => this.#forgetChannels(session),
       }, this.#stats);
+    }
+    const rates = this.options.rateLimit;
+    if (rates && rates.bytesPerIp) {
+      this.#ipBudget = new IpBudget(rates.bytesPerIp, this.options.clock);
     }
     const wire = this.options.wire;
     if (wire && wire.chunking !== false) {
@@ -441,7 +448,8 @@ export class Hub {
     const limits = this.options.rateLimit;
     if (limits) {
       conn.messageBucket = new TokenBucket(limits.messages, this.options.clock);
-      conn.byteBucket = new TokenBucket(limits.bytes, this.options.clock);
+      const ipBucket = this.#ipBudget?.forIp(conn.remoteIp); // charged with inflated bytes
+      conn.byteBucket = new TokenBucket(limits.bytes, this.options.clock, ipBucket);
     }
     const settings = pending.wire;
     let attachment: Attachment<Connection> | null = null;
