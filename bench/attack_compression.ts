@@ -46,7 +46,17 @@ async function serverMain(): Promise<void> {
     lags.push(Math.max(0, now - expected));
     expected = now + 5;
   }, 5);
+  // ATTACK_SERVER_GC=1 with ATTACK_SERVER_FLAGS=--v8-flags=--expose-gc: a full GC every second,
+  // to tell garbage the GC has not collected yet from memory the allocator keeps.
+  const gc = Deno.env.get("ATTACK_SERVER_GC") ? (globalThis as { gc?: () => void }).gc : undefined;
+  // ATTACK_SERVER_TRIM=1: glibc's malloc_trim(0) every second (FFI), to tell memory glibc keeps
+  // from memory still in use.
+  const trim = Deno.env.get("ATTACK_SERVER_TRIM")
+    ? Deno.dlopen("libc.so.6", { malloc_trim: { parameters: ["usize"], result: "i32" } })
+    : undefined;
   setInterval(() => {
+    gc?.();
+    trim?.symbols.malloc_trim(0);
     const s = server.stats();
     const lag = lags.splice(0).sort((a, b) => a - b);
     console.log(JSON.stringify({
