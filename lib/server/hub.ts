@@ -65,7 +65,7 @@ import {
 import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
 import { NIL_UID, resolveServerOptions } from "./options.ts";
 import type { ResolvedServerOptions, ServerOptions } from "./options.ts";
-import type { ConnectionSink, ServerSocket } from "./socket.ts";
+import type { ConnectionSink, PendingUpgrade, ServerSocket } from "./socket.ts";
 import type {
   ConnectionInfo,
   EventHandler,
@@ -76,33 +76,7 @@ import type {
 } from "./types.ts";
 import { type ConnectedUids, UidRegistry } from "./uids.ts";
 
-/** An upgrade that passed every check and waits for the runtime to open the socket. */
-export interface PendingUpgrade {
-  /** The client id from the query. */
-  readonly clientId: string;
-  /** The authenticated uid. */
-  readonly uid: string;
-  /** The negotiated packer. */
-  readonly packer: Packer;
-  /** The dialect of this peer. */
-  readonly dialect: ServerDialect;
-  /** The upgrade request. */
-  readonly request: Request;
-  /** Application handshake data. */
-  readonly handshakeData: Record<string, unknown> | undefined;
-  /** The subprotocol to select in the upgrade response, if the client offered one. */
-  readonly protocol: string | undefined;
-  /** The peer's IP address, when the adapter knows it. */
-  readonly remoteIp: string | null;
-  /** Batching, compression and chunking as negotiated with the `wire` parameter. */
-  readonly wire: WireSettings;
-  /** The client's last server seq when it asked to resume (`resume` parameter), else `null`. */
-  readonly resume?: number | null;
-  /** The resume token the client offered (subprotocol `sente-lite.resume.<token>`), else `null`. */
-  readonly resumeToken?: string | null;
-  /** Its place in the connection counts, taken before `authenticate` (lib/server/admission.ts). */
-  readonly slot?: Slot;
-}
+export type { PendingUpgrade } from "./socket.ts";
 
 /** Options of broadcasts. */
 export interface BroadcastOptions {
