@@ -32,10 +32,10 @@ export class Connections {
   readonly #inbound: Inbound;
   readonly #router: Router;
   readonly #resume: Resume;
-  #heartbeats = new Map<Connection, Heartbeat>();
-  #slots = new Map<Connection, Slot>();
+  readonly #heartbeats = new Map<Connection, Heartbeat>();
+  readonly #slots = new Map<Connection, Slot>();
   /** Dropped after a close timeout while the runtime still holds their socket (Deno). */
-  #held = new Set<Connection>();
+  readonly #held = new Set<Connection>();
 
   /** Connections whose frames go to `inbound`, internal events to `router`. */
   constructor(ctx: ServerContext, inbound: Inbound, router: Router, resume: Resume) {

@@ -50,12 +50,12 @@ export interface BroadcastOptions {
 export class Hub {
   /** The options in force. */
   readonly options: ResolvedServerOptions;
-  #ctx: ServerContext;
-  #upgrades: Upgrades;
-  #connections: Connections;
-  #router: Router;
-  #local: LocalDelivery;
-  #resume: Resume;
+  readonly #ctx: ServerContext;
+  readonly #upgrades: Upgrades;
+  readonly #connections: Connections;
+  readonly #router: Router;
+  readonly #local: LocalDelivery;
+  readonly #resume: Resume;
 
   /** Makes a hub; see {@linkcode ServerOptions} for the defaults. */
   constructor(options: ServerOptions = {}) {
