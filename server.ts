@@ -80,6 +80,7 @@ export type { CompressionFormat } from "./lib/wire/compression.ts";
 export type { BatcherOptions } from "./lib/wire/batcher.ts";
 export type { WireOptions } from "./lib/wire/pipeline.ts";
 export type { ReassemblyBudget } from "./lib/wire/chunking.ts";
+export type { InflationLimiter, InflationStats } from "./lib/wire/inflation.ts";
 export type { ConnectedUids } from "./lib/server/uids.ts";
 export type { ConnectionSink, ServerSocket } from "./lib/server/socket.ts";
 export type { AdmissionSlot } from "./lib/server/admission.ts";

@@ -906,6 +906,7 @@ export class Client {
       },
       error: (error) => this.#options.onError(error),
       clock: this.#options.clock,
+      peerMaxMessageBytes: info.maxMessageBytes,
     });
   }
 

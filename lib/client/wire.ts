@@ -13,7 +13,7 @@ import { Batcher, type BatcherOptions } from "../wire/batcher.ts";
 import { COMPRESSION_FORMATS, type CompressionFormat } from "../wire/compression.ts";
 import { usesFlags, type WireFeatures, type WireSettings } from "../wire/capabilities.ts";
 import type { WireError } from "../wire/errors.ts";
-import { type WireOptions, WireReceiver, WireSender } from "../wire/pipeline.ts";
+import { WIRE_DEFAULTS, type WireOptions, WireReceiver, WireSender } from "../wire/pipeline.ts";
 
 /** What the client asks the server for. */
 export interface ClientWireOptions extends WireOptions {
@@ -65,12 +65,21 @@ export class ClientWire {
     readonly settings: WireSettings,
     socket: { send(frame: Frame): void; readonly bufferedAmount: number },
     options: ClientWireOptions | false,
-    io: { frame(frame: Frame): void; error(error: WireError): void; clock: Clock },
+    io: {
+      frame(frame: Frame): void;
+      error(error: WireError): void;
+      clock: Clock;
+      /** The server's `max-message-bytes`: a larger message is chunked even when compressed. */
+      peerMaxMessageBytes?: number;
+    },
   ) {
     this.#socket = socket;
     const o: WireOptions = { ...(options || {}), clock: io.clock };
     const flags = usesFlags(settings);
-    this.#sender = flags ? new WireSender(settings, socket, o) : null;
+    const own = o.maxMessageBytes ?? WIRE_DEFAULTS.maxMessageBytes;
+    const peer = io.peerMaxMessageBytes;
+    const sendOptions = peer && peer > 0 ? { ...o, maxMessageBytes: Math.min(own, peer) } : o;
+    this.#sender = flags ? new WireSender(settings, socket, sendOptions) : null;
     this.#receiver = flags ? new WireReceiver(settings, io, o) : null;
     this.#batcher = settings.batching
       ? new Batcher<string>((frames) => this.#write(joinBatch(frames)), {

@@ -53,6 +53,7 @@ export class Hub {
   readonly #ctx: ServerContext;
   readonly #upgrades: Upgrades;
   readonly #connections: Connections;
+  readonly #inbound: Inbound;
   readonly #router: Router;
   readonly #local: LocalDelivery;
   readonly #resume: Resume;
@@ -65,7 +66,8 @@ export class Hub {
     const local = this.#local = new LocalDelivery(ctx, resume);
     const router = this.#router = new Router(ctx, local, resume);
     this.#upgrades = new Upgrades(ctx, resume.enabled);
-    this.#connections = new Connections(ctx, new Inbound(ctx, router), router, resume);
+    const inbound = this.#inbound = new Inbound(ctx, router);
+    this.#connections = new Connections(ctx, inbound, router, resume);
   }
 
   // ---------------------------------------------------------------- handlers
@@ -193,6 +195,7 @@ export class Hub {
       queuedBytes += conn.gate?.queuedBytes ?? 0;
       conn.wire?.addTo(wire);
     }
+    this.#inbound.addInflationStats(wire);
     const pendingUpgrades = ctx.admission.pending;
     const deliveryBytes = this.#resume.bytes;
     const errors = { ...ctx.stats.errors };

@@ -11,11 +11,12 @@ import { frameByteLength } from "../util/utf8.ts";
 import { decodeClientBatch } from "../wire/batch_frame.ts";
 import type { WireSettings } from "../wire/capabilities.ts";
 import { ReassemblyBudget } from "../wire/chunking.ts";
+import { InflationLimiter } from "../wire/inflation.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { Router } from "./router.ts";
 import type { ServerSocket } from "./socket.ts";
-import { ConnectionWire } from "./wire.ts";
+import { ConnectionWire, type WireTotals } from "./wire.ts";
 
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -27,6 +28,8 @@ export class Inbound {
   readonly #router: Router;
   /** Reassembly memory shared by every connection (chunked messages in flight). */
   readonly #reassemblyBudget: ReassemblyBudget | undefined;
+  /** Bounds concurrent inflations of compressed frames across every connection. */
+  readonly #inflation: InflationLimiter | undefined;
 
   /** Routes what arrives to `router`. */
   constructor(ctx: ServerContext, router: Router) {
@@ -36,6 +39,24 @@ export class Inbound {
     if (wire && wire.chunking !== false) {
       this.#reassemblyBudget = new ReassemblyBudget(wire.totalReassemblyBytes);
     }
+    if (wire && wire.compression !== false) {
+      this.#inflation = new InflationLimiter({
+        maxConcurrent: wire.maxConcurrentInflations,
+        bytesPerSecond: wire.inflateBytesPerSecond,
+      }); // on real time: its pauses are real timers
+    }
+  }
+
+  /** Puts the inflation figures (server-wide) into `wire`. */
+  addInflationStats(wire: WireTotals): void {
+    if (!this.#inflation) return;
+    const inflation = this.#inflation.stats();
+    wire.inflateBound = inflation.maxConcurrent;
+    wire.inflatePeak = inflation.peakActive;
+    wire.inflateWaitingPeak = inflation.peakWaiting;
+    wire.inflations = inflation.started;
+    wire.inflatedBytes = inflation.inflatedBytes;
+    wire.inflateThrottledMs = inflation.throttledMs;
   }
 
   /** Puts the negotiated transforms between the connection and its socket. */
@@ -53,12 +74,19 @@ export class Inbound {
         }
       },
       error: (error) => {
-        if (error.fatal) ctx.fatal(conn, error as unknown as ProtocolError);
+        if (conn.closed) return;
+        if (error.code === "inflate-rate-limited") this.#rateLimited(conn, null);
+        else if (error.fatal) ctx.fatal(conn, error as unknown as ProtocolError);
         else ctx.protocolError(conn, error as unknown as ProtocolError);
       },
       flushPushes: (events) => conn.sendNow({ type: "push", events }),
       clock: ctx.clock,
       budget: this.#reassemblyBudget,
+      inflation: this.#inflation,
+      maxMessageBytes: ctx.options.maxMessageBytes,
+      // Inflated bytes count against the byte rate, so amplification cannot outrun it. They are
+      // charged even into debt: until it is paid back every frame is refused before inflating.
+      charge: (bytes) => !conn.byteBucket || conn.byteBucket.charge(bytes),
     });
   }
 
@@ -95,13 +123,15 @@ export class Inbound {
       this.#rateLimited(conn, frame);
       return;
     }
-    conn.violations = 0;
     if (conn.wire?.receiver) conn.wire.receiver.receive(frame); // delivers to #receiveLogical
     else this.#receiveLogical(conn, frame);
   }
 
   /** One logical frame (after decompression and reassembly): unpack, decode, route. */
   #receiveLogical(conn: Connection, frame: Frame): void {
+    // Reset here, not when the frame arrives: a compressed frame may still be refused as over the
+    // byte rate once inflated.
+    conn.violations = 0;
     let value: unknown;
     try {
       value = conn.packerImpl.unpack(frame);
@@ -143,7 +173,7 @@ export class Inbound {
   }
 
   /** Answers a frame over the rate (with its cbId when readable), closing after maxViolations. */
-  #rateLimited(conn: Connection, frame: Frame): void {
+  #rateLimited(conn: Connection, frame: Frame | null): void {
     const ctx = this.#ctx;
     const limits = ctx.options.rateLimit as { maxViolations: number };
     if (++conn.violations > limits.maxViolations) {
@@ -158,7 +188,7 @@ export class Inbound {
     }
     let cbId: string | null = null;
     try {
-      cbId = conn.dialect.decode(conn.packerImpl.unpack(frame)).cbId;
+      if (frame !== null) cbId = conn.dialect.decode(conn.packerImpl.unpack(frame)).cbId;
     } catch {
       // Unreadable frames are answered without a cbId.
     }

@@ -44,7 +44,18 @@ export class TokenBucket {
     return true;
   }
 
-  /** Tokens available now (for tests and stats). */
+  /**
+   * Takes `n` tokens for work already done (bytes already inflated), even into debt: until the
+   * debt is refilled, {@linkcode TokenBucket.take} refuses everything. Returns `false` when the
+   * bucket is in debt afterwards, telling the caller to stop.
+   */
+  charge(n: number, now: number = this.clock.now()): boolean {
+    this.take(0, now); // refills
+    this.#tokens -= n;
+    return this.#tokens >= 0;
+  }
+
+  /** Tokens available now (for tests and stats); negative while in debt. */
   get tokens(): number {
     return this.#tokens;
   }

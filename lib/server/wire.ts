@@ -9,6 +9,7 @@ import type { Event } from "../protocol/event.ts";
 import type { Clock } from "../util/clock.ts";
 import { Batcher, type BatcherOptions } from "../wire/batcher.ts";
 import type { ReassemblyBudget } from "../wire/chunking.ts";
+import type { InflationLimiter } from "../wire/inflation.ts";
 import { COMPRESSION_FORMATS, type CompressionFormat } from "../wire/compression.ts";
 import {
   negotiate,
@@ -21,7 +22,7 @@ import type { WireError } from "../wire/errors.ts";
 import { WIRE_DEFAULTS, type WireOptions, WireReceiver, WireSender } from "../wire/pipeline.ts";
 
 /** What the server offers; each feature is used only when a client asks for it. */
-export interface WireServerOptions extends WireOptions {
+export interface WireServerOptions extends Omit<WireOptions, "maxMessageBytes" | "inflation"> {
   /**
    * Batch server→client pushes for clients that asked (Sente's batched-push shape).
    * @default {true}
@@ -44,6 +45,18 @@ export interface WireServerOptions extends WireOptions {
    * @default {268435456}
    */
   totalReassemblyBytes?: number;
+  /**
+   * Compressed messages being inflated at once, across all connections (others wait their turn):
+   * bounds the memory and event-loop time decompression can take.
+   * @default {2}
+   */
+  maxConcurrentInflations?: number;
+  /**
+   * Inflated bytes per second across all connections (bursts of an eighth); past it inflations
+   * pause, so decompression cannot take the whole event loop. `0` for no rate.
+   * @default {67108864}
+   */
+  inflateBytesPerSecond?: number;
   /**
    * When a batch of pushes is flushed.
    * @default {{ maxCount: 10, maxBytes: 4096, intervalMs: 10, idleMs: 1 }}
@@ -107,6 +120,18 @@ export interface WireTotals {
   reassembledIn: number;
   /** Chunk frames received. */
   chunksIn: number;
+  /** Server-wide bound on concurrent inflations (`maxConcurrentInflations`; 0: no compression). */
+  inflateBound: number;
+  /** The most inflations that ever ran at once: never above `inflateBound`. */
+  inflatePeak: number;
+  /** The most inflations that ever waited for a slot at once. */
+  inflateWaitingPeak: number;
+  /** Inflations started (compressed messages and chunked compressed payloads). */
+  inflations: number;
+  /** Bytes inflated. */
+  inflatedBytes: number;
+  /** Milliseconds inflations paused to keep to `inflateBytesPerSecond` (summed). */
+  inflateThrottledMs: number;
 }
 
 /** All-zero {@linkcode WireTotals}. */
@@ -122,6 +147,12 @@ export function emptyWireTotals(): WireTotals {
     chunksOut: 0,
     reassembledIn: 0,
     chunksIn: 0,
+    inflateBound: 0,
+    inflatePeak: 0,
+    inflateWaitingPeak: 0,
+    inflations: 0,
+    inflatedBytes: 0,
+    inflateThrottledMs: 0,
   };
 }
 
@@ -145,13 +176,29 @@ export class ConnectionWire {
       flushPushes(events: Event[]): void;
       clock: Clock;
       budget: ReassemblyBudget | undefined;
+      inflation: InflationLimiter | undefined;
+      /** The server's `maxMessageBytes`: the most one inflated frame may hold. */
+      maxMessageBytes: number;
+      /** Charges inflated bytes to the connection's byte rate (`false`: over the rate). */
+      charge(bytes: number): boolean;
     },
   ) {
-    const o: WireOptions = { ...(options || {}), clock: io.clock, budget: io.budget };
+    const o: WireOptions = {
+      ...(options || {}),
+      clock: io.clock,
+      budget: io.budget,
+      inflation: io.inflation,
+      maxMessageBytes: io.maxMessageBytes,
+    };
     const flags = usesFlags(settings);
-    this.sender = flags ? new WireSender(settings, io.socket, o) : null;
+    // The client's one-frame limit is not announced: chunk what a client with the default
+    // limit would refuse as one frame.
+    const sendLimit = Math.min(io.maxMessageBytes, WIRE_DEFAULTS.maxMessageBytes);
+    this.sender = flags
+      ? new WireSender(settings, io.socket, { ...o, maxMessageBytes: sendLimit })
+      : null;
     this.receiver = flags
-      ? new WireReceiver(settings, { frame: io.frame, error: io.error }, o)
+      ? new WireReceiver(settings, { frame: io.frame, error: io.error, charge: io.charge }, o)
       : null;
     this.batcher = settings.batching
       ? new Batcher<Event>((events) => io.flushPushes(events), {

@@ -7,8 +7,10 @@
  * Guarantees:
  * - Only frames of at least `threshold` bytes are compressed; a frame whose compressed form is
  *   not smaller is sent raw, so compression never makes a frame larger than one flag byte.
- * - {@linkcode decompress} stops reading as soon as the output passes `maxBytes` and throws
- *   {@linkcode DecompressionBombError}: a bomb never inflates beyond the limit in memory.
+ * - {@linkcode decompress} streams: it stops as soon as the output passes `maxBytes` (throwing
+ *   {@linkcode DecompressionBombError}) or its `charge` hook refuses a step (the byte rate), so a
+ *   bomb never inflates much beyond the limit in memory; it takes an event-loop turn every
+ *   `yieldBytes` so a large inflation does not stall other sockets.
  *
  * @example
  * ```ts
@@ -24,6 +26,7 @@
 import { DecompressionBombError, WireError } from "./errors.ts";
 import { FLAG_DEFLATE_RAW, FLAG_GZIP, FLAG_RAW, payloadBytes } from "./flags.ts";
 import type { Payload } from "./flags.ts";
+import { turn } from "./inflation.ts";
 
 /** A compression format both `CompressionStream` and Sente-compatible peers can use. */
 export type CompressionFormat = "deflate-raw" | "gzip";
@@ -92,16 +95,44 @@ export async function compress(bytes: Uint8Array, format: CompressionFormat): Pr
   return await readAll(stream.readable.getReader(), Infinity, () => {});
 }
 
+/** Options of {@linkcode decompress}. */
+export interface DecompressOptions {
+  /** The most bytes the output may have; past it {@linkcode DecompressionBombError}. */
+  maxBytes: number;
+  /**
+   * Told of every inflated step's size, before the step is kept; returning `false` stops the
+   * inflation with a {@linkcode WireError} `inflate-rate-limited` (the connection's byte rate
+   * is spent). @default {undefined}
+   */
+  charge?: (bytes: number) => boolean;
+  /**
+   * Told of every inflated step's size after `charge`; returns milliseconds to pause before the
+   * next step (a shared rate, see `InflationLimiter.spend`). @default {undefined}
+   */
+  pace?: (bytes: number) => number;
+  /** Stops the inflation (`decompress-failed`) when aborted, e.g. when the socket closed. */
+  signal?: AbortSignal;
+  /**
+   * An event-loop turn is taken after this many inflated bytes, so one inflation never holds the
+   * loop for long. @default {262144}
+   */
+  yieldBytes?: number;
+}
+
 /**
- * Decompresses `bytes`, stopping as soon as the output passes `maxBytes`.
+ * Decompresses `bytes`, streaming: the output is checked (and charged) after every step of at most
+ * about 1032 × {@linkcode INFLATE_SLICE} bytes and the inflation is aborted as soon as a limit is
+ * crossed, so a bomb never inflates much beyond `maxBytes` in memory.
  * @throws {DecompressionBombError} when the output would exceed `maxBytes`.
- * @throws {WireError} (`decompress-failed`) when `bytes` is not a valid stream of `format`.
+ * @throws {WireError} `inflate-rate-limited` when `charge` refused a step; `decompress-failed`
+ *   when `bytes` is not a valid stream of `format` or `signal` aborted.
  */
 export async function decompress(
   bytes: Uint8Array,
   format: CompressionFormat,
-  options: { maxBytes: number },
+  options: DecompressOptions,
 ): Promise<Uint8Array> {
+  const { maxBytes, charge, pace, signal, yieldBytes = 256 * 1024 } = options;
   const stream = new DecompressionStream(format);
   const writer = stream.writable.getWriter();
   const reader = stream.readable.getReader();
@@ -114,9 +145,29 @@ export async function decompress(
     await writer.close();
   })();
   feeding.catch(() => {});
+  let sinceTurn = 0;
   try {
-    const out = await readAll(reader, options.maxBytes, () => {
-      throw new DecompressionBombError(options.maxBytes);
+    const out = await readAll(reader, maxBytes, () => {
+      throw new DecompressionBombError(maxBytes);
+    }, async (step) => {
+      if (signal?.aborted) throw new Error("aborted");
+      if (charge && !charge(step)) {
+        throw new WireError(
+          "inflate-rate-limited",
+          "a compressed frame inflates to more bytes than the connection's byte rate allows",
+        );
+      }
+      sinceTurn += step;
+      const wait = pace ? pace(step) : 0;
+      if (wait > 0) {
+        sinceTurn = 0;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        if (signal?.aborted) throw new Error("aborted");
+      } else if (sinceTurn >= yieldBytes) {
+        sinceTurn = 0;
+        await turn();
+        if (signal?.aborted) throw new Error("aborted");
+      }
     });
     await feeding;
     return out;
@@ -130,31 +181,44 @@ export async function decompress(
   }
 }
 
-/** Compressed bytes written to a `DecompressionStream` per step (bounds one step's output). */
-export const INFLATE_SLICE = 4096;
+/**
+ * Compressed bytes written to a `DecompressionStream` per step: one step inflates to at most
+ * about 1 MiB (deflate's top ratio is about 1032:1).
+ */
+export const INFLATE_SLICE = 1024;
 
+/**
+ * Reads a stream into one buffer; `onLimit` runs (and should throw) once the total passes
+ * `maxBytes`, `onStep` (which may throw) sees each step's size before it is kept.
+ */
 async function readAll(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   maxBytes: number,
   onLimit: () => void,
+  onStep?: (bytes: number) => Promise<void>,
 ): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
+  let parts: Uint8Array[] = [];
   let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (length > maxBytes) onLimit();
-    parts.push(value);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      length += value.byteLength;
+      if (length > maxBytes) onLimit();
+      if (onStep) await onStep(value.byteLength);
+      parts.push(value);
+    }
+    if (parts.length === 1) return parts[0];
+    const out = new Uint8Array(length);
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.byteLength;
+    }
+    return out;
+  } finally {
+    parts = []; // nothing of an aborted inflation stays reachable from this frame
   }
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 /**
@@ -195,8 +259,7 @@ export async function compressFrame(
 export async function decodePayload(
   flag: number,
   body: Uint8Array,
-  options: {
-    maxBytes: number;
+  options: DecompressOptions & {
     accept?: readonly CompressionFormat[];
     stats?: CompressionStats;
   },

@@ -25,7 +25,19 @@ export const WIRE_ERRORS = {
   "decompression-bomb": {
     fatal: true,
     closeCode: 1009,
-    description: "A compressed frame inflates beyond `maxAssembledBytes` (default 64 MiB).",
+    description:
+      "A compressed message inflates beyond its limit: `maxMessageBytes` (default 1 MiB) for a single frame, `maxAssembledBytes` (default 64 MiB) for a chunked one. Inflation stops at the limit.",
+  },
+  "inflate-rate-limited": {
+    fatal: false,
+    description:
+      "A compressed frame inflates to more bytes than the connection's byte rate allows (inflated bytes are charged); the message is dropped and answered like `rate-limited`.",
+  },
+  "inflate-backlog": {
+    fatal: true,
+    closeCode: 4029,
+    description:
+      "More than `maxQueuedInflations` (default 32) compressed messages of one connection wait to be inflated.",
   },
   "bad-chunk": {
     fatal: false,

@@ -18,6 +18,11 @@
  * {@linkcode WireReceiver} guarantees:
  * - Logical frames are delivered in the order their last frame arrived, even when an earlier one
  *   is still being decompressed.
+ * - Against compression amplification: a single frame inflates to `maxMessageBytes` at most, a
+ *   chunked one to `maxAssembledBytes`; a connection inflates one message at a time (at most
+ *   `maxQueuedInflations` wait), within a slot of the shared `inflation` limiter; every inflation
+ *   step is charged through `handlers.charge` and the inflation stops as soon as a limit is
+ *   crossed; a close aborts the inflation in progress.
  * - Every bad input ends in exactly one `error` call with a {@linkcode WireError}; nothing throws
  *   out of `receive`.
  *
@@ -53,6 +58,7 @@ import {
   SharedFrame,
 } from "./compression.ts";
 import type { CompressionStats } from "./compression.ts";
+import type { InflationLimiter } from "./inflation.ts";
 import { WireError } from "./errors.ts";
 import { FLAG_CHUNK, FLAG_DEFLATE_RAW, FLAG_GZIP, FLAG_RAW, payloadBytes } from "./flags.ts";
 import type { Payload } from "./flags.ts";
@@ -73,8 +79,24 @@ export interface WireOptions {
   chunkSize?: number;
   /** Most chunks per message (64 MiB at the default chunk size). @default {1000} */
   maxChunks?: number;
-  /** Largest reassembled or decompressed message, in bytes. @default {67108864} */
+  /** Largest chunked message (reassembled, then inflated), in bytes. @default {67108864} */
   maxAssembledBytes?: number;
+  /**
+   * Largest message in one (not chunked) frame once inflated, in bytes; the Hub passes its
+   * `maxMessageBytes`. The sender chunks a larger message (when chunking is on) even if it
+   * compresses below `chunkSize`, so the peer's receiver accepts it. @default {1048576}
+   */
+  maxMessageBytes?: number;
+  /**
+   * Compressed messages of one connection waiting to be inflated (one inflates at a time); one
+   * more is a fatal `inflate-backlog` (close 4029). @default {32}
+   */
+  maxQueuedInflations?: number;
+  /**
+   * Bounds concurrent inflations across the connections sharing it (the Hub passes one).
+   * @default {undefined} (no shared bound: each connection inflates one message at a time)
+   */
+  inflation?: InflationLimiter;
   /** An incomplete chunked message with no chunk for this long is dropped. @default {30000} */
   reassemblyTimeoutMs?: number;
   /**
@@ -117,6 +139,8 @@ export const WIRE_DEFAULTS = {
   chunkSize: 65536,
   maxChunks: 1000,
   maxAssembledBytes: 64 * 1024 * 1024,
+  maxMessageBytes: 1024 * 1024,
+  maxQueuedInflations: 32,
   reassemblyTimeoutMs: 30_000,
   maxBufferedBytes: 64 * 1024 * 1024,
   maxPendingMessages: 4,
@@ -172,6 +196,8 @@ interface Entry {
   frame?: Frame;
   /** A payload to send in chunks. */
   payload?: Payload;
+  /** Over `maxMessageBytes` before compression: always chunked, so the peer's limit holds. */
+  large: boolean;
   id: number;
   count: number;
   next: number;
@@ -244,7 +270,8 @@ export class WireSender {
     this.#stats.bytesIn += size;
     const { chunkSize, compressThreshold } = this.#limits;
     const bulk = this.settings.chunking && size + 1 > chunkSize;
-    const entry: Entry = { ready: false, original, id: 0, count: 0, next: 0 };
+    const large = size > this.#limits.maxMessageBytes;
+    const entry: Entry = { ready: false, original, large, id: 0, count: 0, next: 0 };
     (bulk ? this.#bulk : this.#control).push(entry);
     const format = this.settings.compression;
     if (format !== null && size >= compressThreshold) {
@@ -279,7 +306,7 @@ export class WireSender {
     const original = entry.original instanceof SharedFrame ? entry.original.frame : entry.original;
     const raw = payload === null || payload.flag === FLAG_RAW;
     const length = payload ? payload.body.byteLength + 1 : frameBytesLength(original) + 1;
-    if (this.settings.chunking && length > this.#limits.chunkSize) {
+    if (this.settings.chunking && (entry.large || length > this.#limits.chunkSize)) {
       const p = payload ?? { flag: FLAG_RAW, body: frameBytesOf(entry.original) };
       const count = chunkCount(length, this.#limits.chunkSize);
       if (count > this.#limits.maxChunks) {
@@ -436,6 +463,11 @@ export interface WireHandlers {
   frame(frame: Frame): void;
   /** A bad frame or a dropped message; fatal errors must close the connection. */
   error(error: WireError): void;
+  /**
+   * Charges inflated bytes (every inflation step) to the connection's byte rate; `false` stops the
+   * inflation with a non-fatal `inflate-rate-limited` error. @default {undefined} (no rate)
+   */
+  charge?(bytes: number): boolean;
 }
 
 /** Counters of a {@linkcode WireReceiver}. */
@@ -450,6 +482,8 @@ export interface WireReceiverStats {
   errors: number;
   /** Decompression done. */
   compression: CompressionStats;
+  /** Compressed messages waiting to be inflated now (including the one inflating). */
+  queuedInflations: number;
   /** Reassembly of chunked messages. */
   reassembly: ReassemblyStats;
 }
@@ -458,6 +492,8 @@ interface Slot {
   done: boolean;
   frame?: Frame;
   error?: WireError;
+  /** A compressed payload waiting to be inflated (dropped once inflated). */
+  inflate?: { flag: number; body: Uint8Array; maxBytes: number };
 }
 
 /** The inbound half of a connection's pipeline. See the module doc for guarantees. */
@@ -469,6 +505,11 @@ export class WireReceiver {
   readonly #reassembler: Reassembler | undefined;
   readonly #flags: boolean;
   readonly #slots: Slot[] = [];
+  /** Slots waiting to be inflated, oldest first; the first one may be inflating. */
+  readonly #inflateQueue: Slot[] = [];
+  readonly #inflation: InflationLimiter | undefined;
+  readonly #abort = new AbortController();
+  #inflating = false;
   #idle: (() => void)[] = [];
   #closed = false;
   #stats = { frames: 0, bytesIn: 0, messages: 0, errors: 0 };
@@ -480,6 +521,7 @@ export class WireReceiver {
     this.#handlers = handlers;
     this.#limits = resolveLimits(options);
     this.#flags = usesFlags(settings);
+    this.#inflation = options.inflation;
     if (settings.chunking) {
       this.#reassembler = new Reassembler({
         maxChunks: this.#limits.maxChunks,
@@ -507,7 +549,11 @@ export class WireReceiver {
     }
     let flag = frame[0];
     let body = frame.subarray(1);
+    // One frame inflates to maxMessageBytes at most; only a chunked transfer (whose total was
+    // announced and checked) may inflate up to maxAssembledBytes.
+    let maxBytes = this.#limits.maxMessageBytes;
     if (flag === FLAG_CHUNK) {
+      maxBytes = this.#limits.maxAssembledBytes;
       if (!this.#reassembler) {
         return this.#error(new WireError("bad-frame", "a chunk frame, but chunking is off"));
       }
@@ -535,24 +581,53 @@ export class WireReceiver {
         ),
       );
     }
-    const slot: Slot = { done: false };
+    if (this.#inflateQueue.length >= this.#limits.maxQueuedInflations) {
+      return this.#error(
+        new WireError(
+          "inflate-backlog",
+          `over ${this.#limits.maxQueuedInflations} compressed messages wait to be inflated`,
+        ),
+      );
+    }
+    const slot: Slot = { done: false, inflate: { flag, body, maxBytes } };
     this.#slots.push(slot);
-    decodePayload(flag, body, {
-      maxBytes: this.#limits.maxAssembledBytes,
-      stats: this.#compression,
-    }).then(
-      (bytes) => {
-        slot.frame = bytes;
-      },
-      (e) => {
-        slot.error = e instanceof WireError
-          ? e
-          : new WireError("decompress-failed", String(e), { cause: e });
-      },
-    ).finally(() => {
-      slot.done = true;
-      this.#flush();
-    });
+    this.#inflateQueue.push(slot);
+    this.#inflateNext().catch((e) => this.#error(new WireError("decompress-failed", String(e))));
+  }
+
+  /** Inflates queued payloads one at a time, each within a slot of the shared limiter. */
+  async #inflateNext(): Promise<void> {
+    if (this.#inflating) return;
+    this.#inflating = true;
+    try {
+      while (!this.#closed && this.#inflateQueue.length > 0) {
+        const slot = this.#inflateQueue[0];
+        const release = this.#inflation ? await this.#inflation.acquire() : null;
+        try {
+          if (this.#closed) break;
+          const { flag, body, maxBytes } = slot.inflate!;
+          slot.inflate = undefined;
+          slot.frame = await decodePayload(flag, body, {
+            maxBytes,
+            stats: this.#compression,
+            charge: this.#handlers.charge?.bind(this.#handlers),
+            pace: this.#inflation && ((n) => this.#inflation!.spend(n)),
+            signal: this.#abort.signal,
+          });
+        } catch (e) {
+          slot.error = e instanceof WireError
+            ? e
+            : new WireError("decompress-failed", String(e), { cause: e });
+        } finally {
+          release?.();
+        }
+        this.#inflateQueue.shift();
+        slot.done = true;
+        this.#flush();
+      }
+    } finally {
+      this.#inflating = false;
+    }
   }
 
   #deliver(frame: Frame): void {
@@ -593,6 +668,7 @@ export class WireReceiver {
     return {
       ...this.#stats,
       compression: { ...this.#compression },
+      queuedInflations: this.#inflateQueue.length,
       reassembly: this.#reassembler?.stats() ?? {
         chunks: 0,
         duplicates: 0,
@@ -612,8 +688,10 @@ export class WireReceiver {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#abort.abort();
     this.#reassembler?.close();
     this.#slots.length = 0;
+    this.#inflateQueue.length = 0;
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 }

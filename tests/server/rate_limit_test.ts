@@ -30,3 +30,16 @@ Deno.test("TokenBucket rejects nonsensical rates with RangeError", () => {
   assert.throws(() => new TokenBucket({ perSecond: 0, burst: 1 }, clock), RangeError);
   assert.throws(() => new TokenBucket({ perSecond: 1, burst: 0 }, clock), RangeError);
 });
+
+Deno.test("TokenBucket.charge() takes work already done into debt; take() refuses until repaid", () => {
+  const clock = new VirtualClock();
+  const bucket = new TokenBucket({ perSecond: 100, burst: 100 }, clock);
+  assert.ok(bucket.charge(60));
+  assert.equal(bucket.charge(60), false, "in debt");
+  assert.equal(bucket.tokens, -20);
+  assert.equal(bucket.take(1), false);
+  clock.tick(200); // +20: debt repaid, nothing left
+  assert.equal(bucket.take(1), false);
+  clock.tick(10);
+  assert.ok(bucket.take(1));
+});
