@@ -42,7 +42,7 @@ import {
   wireQueryValue,
 } from "../wire/capabilities.ts";
 import { backoffDelay } from "./backoff.ts";
-import { Liveness } from "./liveness.ts";
+import { Liveness } from "../util/liveness.ts";
 import { ClientChannels } from "./channels.ts";
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
 import type { UrlProvider } from "./options.ts";
