@@ -23,6 +23,26 @@
 import type { Clock } from "../util/clock.ts";
 import { type ChargeParent, type Rate, TokenBucket } from "./rate_limit.ts";
 
+/**
+ * The key an address is budgeted under: an IPv4 address itself (IPv4-mapped IPv6 too), an IPv6
+ * address by its /64, the smallest block a host is usually given (else one host would have 2^64
+ * fresh budgets).
+ */
+export function ipKey(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const addr = ip.toLowerCase().replace(/^\[|\]$/g, "").replace(/%.*$/, ""); // brackets, zone
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(addr);
+  if (mapped) return mapped[1];
+  const [head, tail] = addr.split("::", 2);
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = tail === undefined
+    ? h
+    : [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t];
+  const prefix = groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16));
+  return `${prefix.join(":")}::/64`;
+}
+
 /** Default bound on the IPs tracked at once. */
 export const DEFAULT_MAX_IPS = 10_000;
 
@@ -48,10 +68,15 @@ export class IpBudget {
 
   /** What a connection from `ip` charges (`undefined` when the IP is unknown: no bound). */
   forIp(ip: string | null): ChargeParent | undefined {
-    return ip === null ? undefined : { charge: (n, now) => this.charge(ip, n, now) };
+    if (ip === null) return undefined;
+    const key = ipKey(ip);
+    return { charge: (n, now) => this.charge(key, n, now) };
   }
 
-  /** Charges `n` inflated bytes to `ip`, even into debt; `false` when it is in debt afterwards. */
+  /**
+   * Charges `n` inflated bytes to `ip` (a key: see {@linkcode ipKey}), even into debt; `false`
+   * when it is in debt afterwards.
+   */
   charge(ip: string, n: number, now: number = this.clock.now()): boolean {
     this.#sweep(now);
     let bucket = this.#buckets.get(ip);

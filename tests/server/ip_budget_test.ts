@@ -3,7 +3,7 @@
  * sockets (an attacker reconnecting to get a fresh byte burst on every connection).
  */
 import assert from "node:assert/strict";
-import { IpBudget } from "../../lib/server/ip_budget.ts";
+import { IpBudget, ipKey } from "../../lib/server/ip_budget.ts";
 import { TokenBucket } from "../../lib/server/rate_limit.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
 import { rawPeer } from "../_peer.ts";
@@ -42,6 +42,19 @@ Deno.test("IpBudget: entries are dropped once refilled, and never more than maxI
   assert.ok(budget.tokens("10.0.0.9") < RATE.burst, "an IP in debt is kept");
   assert.throws(() => new IpBudget({ perSecond: 0, burst: 1 }, clock), RangeError);
   assert.throws(() => new IpBudget(RATE, clock, 0), RangeError);
+});
+
+Deno.test("ipKey: IPv4 as is, IPv6 by its /64 (a host's usual block), IPv4-mapped as IPv4", () => {
+  assert.equal(ipKey("192.0.2.7"), "192.0.2.7");
+  assert.equal(ipKey("::ffff:192.0.2.7"), "192.0.2.7");
+  assert.equal(ipKey("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+  assert.equal(ipKey("2001:DB8:1:2:bbbb:cccc:dddd:eeee"), "2001:db8:1:2::/64");
+  assert.equal(ipKey("[2001:db8::1%eth0]"), "2001:db8:0:0::/64");
+  assert.equal(ipKey("::1"), "0:0:0:0::/64");
+  const budget = new IpBudget(RATE, new VirtualClock());
+  budget.forIp("2001:db8:1:2::1")!.charge(5000, 0);
+  assert.equal(budget.forIp("2001:db8:1:2::99")!.charge(0, 0), false, "same /64, same budget");
+  assert.equal(budget.forIp("2001:db8:1:3::1")!.charge(0, 0), true);
 });
 
 /** A compressed frame of `[["test/echo","aaa…"],cbId]`: about 600 bytes that inflate to 600 kB. */
