@@ -45,8 +45,8 @@ export interface RateLimitOptions {
    * Inflated bytes per remote IP, across all its connections and outliving them, so reconnecting
    * does not buy a fresh budget; charged alongside `bytes`. While the IP is in debt its compressed
    * messages are refused (`rate-limited`) before inflating; raw frames are not affected. IPv6
-   * addresses count by their /64. At most 10,000 IPs are tracked (least recently used dropped first, and any once refilled). `false`:
-   * none. Behind a proxy every client has the proxy's IP.
+   * addresses count by their /64. At most 10,000 IPs are tracked (least recently charged dropped
+   * first, and any once refilled). `false`: none. Behind a proxy every client has the proxy's IP.
    * @default {{ perSecond: 16777216, burst: 67108864 }}
    */
   bytesPerIp?: Rate | false;
