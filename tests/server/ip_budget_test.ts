@@ -8,6 +8,7 @@ import { TokenBucket } from "../../lib/server/rate_limit.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
 import { rawPeer } from "../_peer.ts";
 import { startServer } from "../_server.ts";
+import { createServer } from "../../lib/server/server.ts";
 import { compress } from "../../lib/wire/compression.ts";
 import { FLAG_DEFLATE_RAW } from "../../lib/wire/flags.ts";
 
@@ -42,6 +43,8 @@ Deno.test("IpBudget: entries are dropped once refilled, and never more than maxI
   assert.ok(budget.tokens("10.0.0.9") < RATE.burst, "an IP in debt is kept");
   assert.throws(() => new IpBudget({ perSecond: 0, burst: 1 }, clock), RangeError);
   assert.throws(() => new IpBudget(RATE, clock, 0), RangeError);
+  const bad = { rateLimit: { bytesPerIp: { perSecond: -1, burst: 10 } } };
+  assert.throws(() => createServer(bad), RangeError, "checked when the server is made");
 });
 
 Deno.test("ipKey: IPv4 as is, IPv6 by its /64 (a host's usual block), IPv4-mapped as IPv4", () => {
