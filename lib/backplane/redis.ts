@@ -19,6 +19,7 @@ import type {
 import { type LinkStatus, LinkTracker } from "./link.ts";
 import { PRESENCE_TOPIC, RedisPresence } from "./redis_presence.ts";
 import { RedisStore, type ScriptRunner } from "./redis_store.ts";
+import * as SCRIPTS from "./redis_scripts.ts";
 import { positiveInteger, resolveStoreOptions, type StoreOptions } from "./store_options.ts";
 import { randomHex } from "../util/ids.ts";
 
@@ -183,7 +184,13 @@ class RedisBackplane implements Backplane {
       });
     });
     this.#link.watch((c) => {
-      if (c.to === "up") this.#presence.resync().catch(() => {});
+      if (c.to !== "up") return;
+      this.#presence.resync().catch(() => {});
+      // A restarted Redis has an empty script cache: load them all once instead of letting every
+      // call in flight miss (NOSCRIPT) and send its script again.
+      for (const script of Object.values(SCRIPTS)) {
+        this.#cmd.sendCommand(["SCRIPT", "LOAD", script]).catch(() => {});
+      }
     });
     this.#presence.start();
     this.#cmd.connect().catch(() => {});
