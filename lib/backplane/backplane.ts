@@ -112,6 +112,12 @@ export interface SessionRecord {
   readonly outSeq: number;
   /** The highest client seq recorded (inbound dedup high-water mark). */
   readonly inAck: number;
+  /**
+   * The channels the session kept while detached (given to {@linkcode DeliveryStore.detach}):
+   * the caller subscribes the new connection to them; the session no longer keeps them. Empty for
+   * a new session.
+   */
+  readonly channels: readonly string[];
 }
 
 /** What {@linkcode DeliveryStore.open} decided. */
@@ -192,8 +198,17 @@ export interface DeliveryStore {
    * never lowers it). Call it before acknowledging them to the client; returns the mark.
    */
   markInbound(uid: string, sessionId: string, seq: number): Promise<number>;
-  /** The connection `at` left: the session starts its TTL (unless another attached since). */
-  detach(uid: string, sessionId: string, at: Attachment): Promise<void>;
+  /**
+   * The connection `at` left: the session starts its TTL (unless another attached since) and
+   * keeps `channels` (the connection's subscriptions): their messages are numbered into it while
+   * it is away ({@linkcode holdChannel}), and {@linkcode open} hands them to the next connection.
+   */
+  detach(
+    uid: string,
+    sessionId: string,
+    at: Attachment,
+    channels?: readonly string[],
+  ): Promise<void>;
   /** Drops the session and its messages. */
   end(uid: string, sessionId: string): Promise<void>;
   /**
@@ -203,6 +218,11 @@ export interface DeliveryStore {
   hold(uid: string, payload: Payload, offline: boolean): Promise<HoldResult>;
   /** Takes the uid's offline buffer (one caller gets each message) with the losses since. */
   drain(uid: string): Promise<OfflineDrain>;
+  /**
+   * A message published on `channel`: numbered into each detached session that keeps the
+   * channel; returns how many. (Connected subscribers get it through the topic, not from here.)
+   */
+  holdChannel(channel: string, payload: Payload): Promise<number>;
 }
 
 /** Counters of a backplane. */

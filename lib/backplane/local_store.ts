@@ -34,6 +34,8 @@ interface Kept {
   inAck: number;
   messages: StoredMessage[];
   at: Attachment | null;
+  /** Channels kept while detached. */
+  channels: Set<string>;
   /** When a detached session ends (clock ms); `Infinity` while attached. */
   until: number;
 }
@@ -49,6 +51,8 @@ export class LocalStore implements DeliveryStore {
   /** Sessions by uid, then by session id (so `hold` visits only the uid's). */
   #sessions = new Map<string, Map<string, Kept>>();
   #offline = new Map<string, Offline>();
+  /** channel → the sessions keeping it, as `[uid, session id]` by `uid\0sid`. */
+  #keptBy = new Map<string, Map<string, [string, string]>>();
   #max: number;
   #ttl: number;
 
@@ -78,7 +82,15 @@ export class LocalStore implements DeliveryStore {
     const token = newResumeToken(sessionId);
     s.previous = s.secret === "" ? null : s.secret;
     s.secret = token.secret;
-    return { sessionId, token: formatResumeToken(token), outSeq: s.outSeq, inAck: s.inAck };
+    const channels = [...s.channels];
+    s.channels.clear();
+    return {
+      sessionId,
+      token: formatResumeToken(token),
+      outSeq: s.outSeq,
+      inAck: s.inAck,
+      channels,
+    };
   }
 
   /** Makes a session attached to `at`. */
@@ -93,6 +105,7 @@ export class LocalStore implements DeliveryStore {
       inAck: 0,
       messages: [],
       at,
+      channels: new Set(),
       until: Infinity,
     };
     let ofUid = this.#sessions.get(uid);
@@ -164,13 +177,41 @@ export class LocalStore implements DeliveryStore {
   }
 
   /** Starts the TTL, unless the session is attached elsewhere now. */
-  detach(uid: string, sessionId: string, at: Attachment): Promise<void> {
+  detach(
+    uid: string,
+    sessionId: string,
+    at: Attachment,
+    channels: readonly string[] = [],
+  ): Promise<void> {
     const s = this.#get(uid, sessionId);
     if (s?.at && s.at.nodeId === at.nodeId && s.at.connId === at.connId) {
       s.at = null;
       s.until = this.now() + this.#ttl;
+      s.channels = new Set(channels);
+      for (const channel of channels) {
+        let kept = this.#keptBy.get(channel);
+        if (!kept) this.#keptBy.set(channel, kept = new Map());
+        kept.set(`${uid}\u0000${sessionId}`, [uid, sessionId]);
+      }
     }
     return Promise.resolve();
+  }
+
+  /** Numbers into the detached sessions keeping `channel` (stale entries are pruned). */
+  holdChannel(channel: string, payload: Payload): Promise<number> {
+    const kept = this.#keptBy.get(channel);
+    let n = 0;
+    for (const [key, [uid, sessionId]] of kept ?? []) {
+      const s = this.#get(uid, sessionId);
+      if (!s || s.at !== null || !s.channels.has(channel)) {
+        kept!.delete(key);
+        continue;
+      }
+      this.#append(s, payload);
+      n++;
+    }
+    if (kept?.size === 0) this.#keptBy.delete(channel);
+    return Promise.resolve(n);
   }
 
   /** Drops the session. */

@@ -9,6 +9,9 @@
  * - `P:s:<sid>` hash: `client`, `cur`/`prev` (SHA-256 of the newest and previous secret),
  *   `out` (last seq), `in` (inbound high-water mark), `at` (`node|conn`, "" when detached);
  * - `P:q:<sid>` stream: the unacknowledged messages, entry id `<seq>-0`, field `p`;
+ * - `P:c:<sid>` set: the channels a detached session keeps; each such channel has an index
+ *   `<prefix>:{c:<escaped channel>}:k` of `<sid><uid>` members (its own slot: a channel's
+ *   publishes visit the sessions one script each);
  * - `P:o` stream: the offline buffer (auto ids: their ms part dates each message), `P:oc` hash:
  *   `n` (messages buffered) and `overflow` (trimmed by length) since the last drain; it lives
  *   `2 × ttl` after the last message, so what expired (`n` − delivered − overflow) is still
@@ -26,9 +29,10 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1`;
 
 /**
- * KEYS: index, meta, stream. ARGV: sid, client id, presented hash, new hash, attachment, ttl.
- * Returns {'unknown'} | {'rejected'} | {'opened', out, in, previous attachment}. Compares SHA-256
- * digests, so the comparison's timing says nothing about the secret.
+ * KEYS: index, meta, stream, kept channels. ARGV: sid, client id, presented hash, new hash,
+ * attachment, ttl. Returns {'unknown'} | {'rejected'} | {'opened', out, in, previous attachment,
+ * channel…} (the kept channels move to the caller). Compares SHA-256 digests, so the
+ * comparison's timing says nothing about the secret.
  */
 export const OPEN = `
 if redis.call('EXISTS', KEYS[2]) == 0 then return {'unknown'} end
@@ -39,7 +43,10 @@ redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 redis.call('HSET', KEYS[1], ARGV[1], '1')
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return {'opened', m[4], m[5], m[6] or ''}`;
+local res = {'opened', m[4], m[5], m[6] or ''}
+for _, c in ipairs(redis.call('SMEMBERS', KEYS[4])) do res[#res + 1] = c end
+redis.call('DEL', KEYS[4])
+return res`;
 
 /** The append of one message to one session (shared by APPEND and HOLD). */
 const APPEND_ONE = `
@@ -76,13 +83,31 @@ local seq = tonumber(ARGV[1])
 if seq > cur then redis.call('HSET', KEYS[1], 'in', seq) return seq end
 return cur`;
 
-/** KEYS: meta, stream. ARGV: attachment, ttl. Detaches only the named attachment. */
+/**
+ * KEYS: meta, stream, kept channels. ARGV: attachment, ttl, channel…. Detaches only the named
+ * attachment; the session then keeps the channels. Returns 1 when it detached.
+ */
 export const DETACH = `
 if redis.call('HGET', KEYS[1], 'at') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'at', '')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[3])
+if #ARGV > 2 then
+  redis.call('SADD', KEYS[3], unpack(ARGV, 3))
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
+end
 return 1`;
+
+/**
+ * KEYS: meta, stream, kept channels. ARGV: payload, max, channel. Numbers the payload into the
+ * session when it is detached and keeps the channel: returns the seq, or -1 when it does not (the
+ * caller drops it from the channel's index).
+ */
+export const APPEND_KEPT = `${APPEND_ONE}
+if redis.call('HGET', KEYS[1], 'at') ~= '' then return -1 end
+if redis.call('SISMEMBER', KEYS[3], ARGV[3]) == 0 then return -1 end
+return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2])`;
 
 /**
  * KEYS: index, offline stream, offline counters. ARGV: payload, offline (1/0), max, ttl, session

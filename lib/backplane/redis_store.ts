@@ -23,6 +23,7 @@ import {
   newResumeToken,
   newSessionId,
   parseResumeToken,
+  SESSION_ID_LENGTH,
 } from "../protocol/resume_token.ts";
 
 /** What the store needs from a Redis connection. */
@@ -69,9 +70,22 @@ export class RedisStore implements DeliveryStore {
     return `${this.prefix}:{u:${encodeURIComponent(uid)}}`;
   }
 
-  #keys(uid: string, sessionId: string): { index: string; meta: string; stream: string } {
+  #keys(
+    uid: string,
+    sessionId: string,
+  ): { index: string; meta: string; stream: string; channels: string } {
     const h = this.#head(uid);
-    return { index: `${h}:s`, meta: `${h}:s:${sessionId}`, stream: `${h}:q:${sessionId}` };
+    return {
+      index: `${h}:s`,
+      meta: `${h}:s:${sessionId}`,
+      stream: `${h}:q:${sessionId}`,
+      channels: `${h}:c:${sessionId}`,
+    };
+  }
+
+  /** The index of the detached sessions keeping `channel` (in the channel's own slot). */
+  #keptBy(channel: string): string {
+    return `${this.prefix}:{c:${encodeURIComponent(channel)}}:k`;
   }
 
   /** Keeps refreshing the TTL of a session attached here. */
@@ -96,7 +110,7 @@ export class RedisStore implements DeliveryStore {
     for (const { uid, sessionId } of this.#attached.values()) {
       const k = this.#keys(uid, sessionId);
       // Best effort: a failure (Redis down) is retried at the next tick, well inside the TTL.
-      for (const key of [k.meta, k.stream, k.index]) {
+      for (const key of [k.meta, k.stream, k.index, k.channels]) {
         this.redis.command(["PEXPIRE", key, ttl]).catch(() => {});
       }
     }
@@ -121,7 +135,7 @@ export class RedisStore implements DeliveryStore {
       this.ttlMs,
     ]);
     this.#hold(uid, sessionId);
-    return { sessionId, token: formatResumeToken(token), outSeq: 0, inAck: 0 };
+    return { sessionId, token: formatResumeToken(token), outSeq: 0, inAck: 0, channels: [] };
   }
 
   async open(uid: string, clientId: string, token: string, at: Attachment): Promise<OpenResult> {
@@ -129,7 +143,7 @@ export class RedisStore implements DeliveryStore {
     if (!parsed) return { status: "unknown" };
     const next = newResumeToken(parsed.sessionId);
     const k = this.#keys(uid, parsed.sessionId);
-    const res = await this.redis.run(S.OPEN, [k.index, k.meta, k.stream], [
+    const res = await this.redis.run(S.OPEN, [k.index, k.meta, k.stream, k.channels], [
       parsed.sessionId,
       clientId,
       await digest(parsed.secret),
@@ -146,6 +160,7 @@ export class RedisStore implements DeliveryStore {
         token: formatResumeToken(next),
         outSeq: Number(res[1]),
         inAck: Number(res[2]),
+        channels: res.slice(4).map(String),
       },
       superseded: parseAttachment(res[3]),
     };
@@ -183,16 +198,48 @@ export class RedisStore implements DeliveryStore {
     return Number(await this.redis.run(S.MARK_INBOUND, [k.meta], [Math.floor(seq)]));
   }
 
-  async detach(uid: string, sessionId: string, at: Attachment): Promise<void> {
+  async detach(
+    uid: string,
+    sessionId: string,
+    at: Attachment,
+    channels: readonly string[] = [],
+  ): Promise<void> {
     this.#release(uid, sessionId);
     const k = this.#keys(uid, sessionId);
-    await this.redis.run(S.DETACH, [k.meta, k.stream], [attachment(at), this.ttlMs]);
+    const detached = await this.redis.run(S.DETACH, [k.meta, k.stream, k.channels], [
+      attachment(at),
+      this.ttlMs,
+      ...channels,
+    ]);
+    if (Number(detached) !== 1) return;
+    const member = sessionId + uid;
+    await Promise.all(channels.map(async (channel) => {
+      const index = this.#keptBy(channel);
+      await this.redis.command(["SADD", index, member]);
+      await this.redis.command(["PEXPIRE", index, String(this.ttlMs)]);
+    }));
+  }
+
+  async holdChannel(channel: string, payload: Payload): Promise<number> {
+    const index = this.#keptBy(channel);
+    const members = await this.redis.command(["SMEMBERS", index]) as string[];
+    const seqs = await Promise.all(members.map((member) => {
+      const k = this.#keys(member.slice(SESSION_ID_LENGTH), member.slice(0, SESSION_ID_LENGTH));
+      return this.redis.run(S.APPEND_KEPT, [k.meta, k.stream, k.channels], [
+        payload,
+        this.max,
+        channel,
+      ]);
+    }));
+    const stale = members.filter((_, i) => Number(seqs[i]) < 0);
+    if (stale.length > 0) await this.redis.command(["SREM", index, ...stale]);
+    return seqs.length - stale.length;
   }
 
   async end(uid: string, sessionId: string): Promise<void> {
     this.#release(uid, sessionId);
     const k = this.#keys(uid, sessionId);
-    await this.redis.command(["DEL", k.meta, k.stream]);
+    await this.redis.command(["DEL", k.meta, k.stream, k.channels]);
     await this.redis.command(["HDEL", k.index, sessionId]);
   }
 

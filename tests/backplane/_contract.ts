@@ -227,6 +227,31 @@ export function backplaneContract(name: string, make: MakeCluster, ignore = fals
     assert.equal(drained.expired, 1);
   });
 
+  test("a detached session keeps its channels' messages; the next connection gets them", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const s = await a.store.create("u", "t", at(a, "c1"));
+    await a.store.append("u", s.sessionId, "before");
+    await a.store.detach("u", s.sessionId, at(a, "c1"), ["room", "lobby"]);
+    assert.equal(await b.store.holdChannel("room", "r1"), 1);
+    assert.equal(await b.store.holdChannel("elsewhere", "x"), 0);
+    assert.equal(await a.store.holdChannel("lobby", "l1"), 1);
+    const opened = await b.store.open("u", "t", s.token, at(b, "c2"));
+    assert.equal(opened.status, "opened");
+    if (opened.status !== "opened") return;
+    assert.deepEqual([...opened.session.channels].sort(), ["lobby", "room"]);
+    assert.deepEqual((await b.store.replay("u", s.sessionId, 0)).messages, [
+      { seq: 1, payload: "before" },
+      { seq: 2, payload: "r1" },
+      { seq: 3, payload: "l1" },
+    ]);
+    // Attached again: its connection gets channel messages through the topic, not the store.
+    assert.equal(await a.store.holdChannel("room", "r2"), 0);
+    await b.store.detach("u", s.sessionId, at(b, "c2"));
+    assert.equal(await a.store.holdChannel("room", "r3"), 0);
+    assert.equal((await b.store.replay("u", s.sessionId, 0)).outSeq, 3);
+  });
+
   test("hold: detached sessions get the message numbered, else the offline buffer", async () => {
     await using c = await make(2, { maxMessages: 10 });
     const [a, b] = c.nodes;
