@@ -192,6 +192,35 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "redis: started while Redis is down: down, store calls fail after connectTimeoutMs, then up",
+  ignore: IGNORE_REDIS,
+  async fn() {
+    await using redis = await startRedis();
+    await redis.kill();
+    const a = redisBackplane({
+      url: redis.url,
+      prefix: `t${++clusters}`,
+      reconnectInitialMs: 20,
+      reconnectMaxMs: 100,
+      connectTimeoutMs: 300,
+    });
+    try {
+      await linkReaches(a, "down", "a down");
+      await assert.rejects(a.store.drain("u"));
+      assert.equal(a.publish("b", "x"), false);
+      const up = linkReaches(a, "up", "a up");
+      await redis.restart();
+      const change = await up;
+      assert.equal(change?.gap?.dropped, 1, "the publish dropped before the first up is announced");
+      assert.deepEqual(await a.store.drain("u"), { messages: [], overflow: 0, expired: 0 });
+    } finally {
+      await a.close();
+    }
+  },
+});
+
+Deno.test({
   name: "redis: stop the shared redis-server",
   ignore: IGNORE_REDIS,
   async fn() {
