@@ -132,8 +132,9 @@ export type OpenResult =
   }
   | {
     /**
-     * `unknown`: no such session (expired, evicted, never existed); `rejected`: it exists but the
-     * secret, uid or client id did not match — it was left untouched.
+     * `unknown`: no such session under this uid (expired, ended, never existed, or another uid's:
+     * sessions are looked up under the uid, so a token never reaches another uid's session);
+     * `rejected`: it exists but the secret or the client id did not match — it was left untouched.
      */
     readonly status: "unknown" | "rejected";
   };
