@@ -235,9 +235,15 @@ class RedisBackplane implements Backplane {
     ]).finally(() => clearTimeout(timer));
   }
 
-  async #command(args: string[]): Promise<unknown> {
-    await this.#started();
-    return await this.#cmd.sendCommand(args);
+  /**
+   * Sends a command. Once started it is written to the connection synchronously, so commands keep
+   * the order of the calls (presence relies on it: its set rewrite must not overtake an add).
+   */
+  #command(args: string[]): Promise<unknown> {
+    if (this.#link.state === "connecting") {
+      return this.#started().then(() => this.#cmd.sendCommand(args));
+    }
+    return this.#cmd.sendCommand(args);
   }
 
   async #run(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {

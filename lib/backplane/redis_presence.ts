@@ -16,6 +16,16 @@ import type { ScriptRunner } from "./redis_store.ts";
 /** The presence topic (not one of `TOPICS`: those start with `u:`, `n:`, `c:` or are `b`). */
 export const PRESENCE_TOPIC = "p";
 
+/** KEYS: alive, uids. ARGV: ttl, uid…. Marks the node alive and replaces its uid set. */
+const REGISTER = `
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('DEL', KEYS[2])
+if #ARGV > 1 then
+  redis.call('SADD', KEYS[2], unpack(ARGV, 2))
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+end
+return 1`;
+
 /** What presence needs from its backplane. */
 export interface PresenceHost {
   /** Redis commands. */
@@ -35,8 +45,12 @@ export class RedisPresence implements Presence {
   #remote = new Map<string, { seen: number; uids: Set<string> }>();
   #watchers = new Set<(change: PresenceChange) => void>();
   #timer: ReturnType<typeof setInterval> | undefined;
-  /** Messages received while a resync is in flight: applied after its snapshot. */
-  #pending: [string, string][] | null = null;
+  /**
+   * Messages received while snapshots (resync, reload) are in flight: applied after them, so an
+   * older snapshot never undoes a newer `+uid`/`-uid` (applying one twice is harmless).
+   */
+  #pending: [string, string][] = [];
+  #loading = 0;
   #closed = false;
 
   constructor(
@@ -100,7 +114,7 @@ export class RedisPresence implements Presence {
   /** A message of another node on the presence topic. */
   receive(payload: string, from: string): void {
     if (this.#closed || from === this.nodeId) return;
-    if (this.#pending !== null) {
+    if (this.#loading > 0) {
       this.#pending.push([payload, from]);
       return;
     }
@@ -180,14 +194,21 @@ export class RedisPresence implements Presence {
 
   // ------------------------------------------------------------------ heartbeat and resync
 
+  /** Rewrites this node's keys in one script, so no reader ever sees the set half-written. */
   async #register(): Promise<void> {
-    const ttl = String(this.heartbeatTtlMs);
-    const uids = this.#key(this.nodeId, "uids");
     const r = this.host.redis;
-    await r.command(["SET", this.#key(this.nodeId, "alive"), "1", "PX", ttl]);
+    // EVAL, not the cached EVALSHA path: that awaits a digest first, and an add made meanwhile
+    // would be written before this rewrite that does not contain it.
+    await r.command([
+      "EVAL",
+      REGISTER,
+      "2",
+      this.#key(this.nodeId, "alive"),
+      this.#key(this.nodeId, "uids"),
+      String(this.heartbeatTtlMs),
+      ...this.#counts.keys(),
+    ]);
     await r.command(["SADD", `${this.prefix}:nodes`, this.nodeId]);
-    if (this.#counts.size > 0) await r.command(["SADD", uids, ...this.#counts.keys()]);
-    await r.command(["PEXPIRE", uids, ttl]);
   }
 
   #tick(): void {
@@ -208,10 +229,9 @@ export class RedisPresence implements Presence {
    */
   async resync(): Promise<void> {
     if (this.#closed) return;
-    this.#pending = [];
+    this.#loading++;
     try {
       // The local set is rewritten whole: removes made while down are not in it any more.
-      await this.host.redis.command(["DEL", this.#key(this.nodeId, "uids")]);
       await this.#register();
       const nodes = await this.host.redis.command(["SMEMBERS", `${this.prefix}:nodes`]) as string[];
       const seen = new Map<string, Set<string>>();
@@ -235,22 +255,33 @@ export class RedisPresence implements Presence {
       // Nodes that resynced before we re-registered read our set now.
       this.host.publish("r");
     } finally {
-      const pending = this.#pending ?? [];
-      this.#pending = null;
-      for (const [payload, from] of pending) this.receive(payload, from);
+      this.#loaded();
     }
   }
 
   /** Replaces the view of `node`'s uids with its set in Redis. */
   async #reload(node: string): Promise<void> {
-    const uids = new Set(
-      await this.host.redis.command(["SMEMBERS", this.#key(node, "uids")]) as string[],
-    );
-    const r = this.#remote.get(node);
-    if (this.#closed || !r) return;
-    for (const uid of r.uids) if (!uids.has(uid)) this.#unhold(uid, node);
-    r.uids = uids;
-    for (const uid of uids) this.#hold(uid, node);
+    this.#loading++;
+    try {
+      const uids = new Set(
+        await this.host.redis.command(["SMEMBERS", this.#key(node, "uids")]) as string[],
+      );
+      const r = this.#remote.get(node);
+      if (this.#closed || !r) return;
+      for (const uid of r.uids) if (!uids.has(uid)) this.#unhold(uid, node);
+      r.uids = uids;
+      for (const uid of uids) this.#hold(uid, node);
+    } finally {
+      this.#loaded();
+    }
+  }
+
+  /** A snapshot landed: when none is in flight any more, apply what arrived meanwhile. */
+  #loaded(): void {
+    if (--this.#loading > 0) return;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const [payload, from] of pending) this.receive(payload, from);
   }
 
   /** Leaves: deletes this node's keys (best effort), tells the others, stops the timer. */

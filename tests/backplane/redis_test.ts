@@ -221,6 +221,30 @@ Deno.test({
 });
 
 Deno.test({
+  name: "redis: a uid added while the node re-registers (link just up) is not lost",
+  ignore: IGNORE_REDIS,
+  async fn() {
+    const opts = { url: shared!.url, prefix: `t${++clusters}`, heartbeatMs: 100 };
+    const b = redisBackplane({ ...opts, heartbeatTtlMs: 1000 });
+    await linkReaches(b, "up", "b up");
+    const a = redisBackplane({ ...opts, heartbeatTtlMs: 1000 });
+    // Runs right after the backplane's own watcher started the resync (which rewrites a's set).
+    a.link.watch((c) => c.to === "up" && a.presence.add("early"));
+    try {
+      await linkReaches(a, "up", "a up");
+      const uids = `${opts.prefix}:{n:${a.nodeId}}:uids`;
+      await waitFor(
+        async () => (await shared!.command("SMEMBERS", uids)).includes("early") ? true : undefined,
+        "early in a's uid set",
+      );
+      await waitFor(() => b.presence.has("early") ? true : undefined, "early at b");
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  },
+});
+
+Deno.test({
   name: "redis: stop the shared redis-server",
   ignore: IGNORE_REDIS,
   async fn() {
