@@ -194,9 +194,9 @@ export function backplaneContract(name: string, make: MakeCluster, ignore = fals
     const [a, b] = c.nodes;
     const s = await a.store.create("u", "t", at(a, "c1"));
     const total = 250;
-    await Promise.all(
-      Array.from({ length: total }, (_, i) => a.store.append("u", s.sessionId, `m${i + 1}`)),
-    );
+    // One writer appends in order (the Hub chains a connection's pushes); concurrent appends
+    // get their seqs in the order they reach the store, not the order they were called.
+    for (let i = 1; i <= total; i++) await a.store.append("u", s.sessionId, `m${i}`);
     const r = await b.store.replay("u", s.sessionId, 0);
     assert.equal(r.outSeq, total);
     assert.equal(r.dropped + r.messages.length, total);
