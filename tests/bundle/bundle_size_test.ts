@@ -23,6 +23,8 @@ Deno.test("the minimal client app bundles to at most 12 KB min+gz, without opt-i
 });
 
 Deno.test("the client app with every opt-in (wire transforms, telemetry) bundles; size reported", async () => {
+  const wire = await minifiedBundle(new URL("./_wire_app.ts", import.meta.url));
+  console.log(`app with wire: ${kb(wire.size.min)} min, ${kb(wire.size.gz)} min+gz`);
   const { code, size } = await minifiedBundle(new URL("./_full_app.ts", import.meta.url));
   console.log(`app with wire + telemetry: ${kb(size.min)} min, ${kb(size.gz)} min+gz`);
   for (const marker of OPT_IN_MARKERS) {
