@@ -1,7 +1,7 @@
 /**
  * `deno task bundle`: the browser builds of the client, as minified ES modules in `dist/`, with
  * their sizes (minified, and minified + gzip) printed as a table and written to
- * `dist/sizes.json`. Also runs under Bun (`bun scripts/bundle.ts`), which bundles with Bun.build.
+ * `dist/sizes.json`.
  *
  * Usage: `deno task bundle [--out dir]`
  *
