@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { Hub, PendingUpgrade } from "../server/hub.ts";
-import type { ConnectionSink } from "../server/socket.ts";
+import type { ConnectionSink, PendingUpgrade, UpgradeTarget } from "../server/socket.ts";
 import type { ServeHandle, ServeOptions } from "./types.ts";
 
 /** What the adapter keeps on each Bun socket. */
@@ -63,7 +62,7 @@ export interface BunServeConfig {
 }
 
 /** Makes the `Bun.serve` configuration for a Hub. */
-export function bunConfig(hub: Hub): BunServeConfig {
+export function bunConfig(hub: UpgradeTarget): BunServeConfig {
   return {
     async fetch(request, server) {
       const prepared = await hub.prepare(request, server.requestIP(request)?.address ?? null);
@@ -105,7 +104,7 @@ export function bunConfig(hub: Hub): BunServeConfig {
  * Bun.serve's HTTP `idleTimeout` (seconds, at most 255) from the handshake timeout: it closes
  * connections that stall in their request headers, which the Hub never sees.
  */
-export function bunIdleTimeout(hub: Hub): number {
+export function bunIdleTimeout(hub: UpgradeTarget): number {
   return Math.min(255, Math.max(1, Math.ceil(hub.options.handshakeTimeoutMs / 1000)));
 }
 
@@ -114,7 +113,7 @@ interface BunGlobal {
 }
 
 /** Serves with `Bun.serve`; resolves once listening. */
-export function bunServe(hub: Hub, options: ServeOptions): Promise<ServeHandle> {
+export function bunServe(hub: UpgradeTarget, options: ServeOptions): Promise<ServeHandle> {
   const bun = (globalThis as unknown as { Bun: BunGlobal }).Bun;
   const config = bunConfig(hub);
   const server = bun.serve({

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import type { Hub } from "../server/hub.ts";
-import type { ConnectionSink } from "../server/socket.ts";
+import type { ConnectionSink, UpgradeTarget } from "../server/socket.ts";
 import type { ServeHandle, ServeOptions } from "./types.ts";
 import { type ListenerEvent, serveResilient } from "./deno_listener.ts";
 
@@ -16,7 +15,7 @@ export interface RequestInfo {
 
 /** Answers one HTTP request: upgrades it for the Hub's path, or returns the Hub's response. */
 export async function denoHandler(
-  hub: Hub,
+  hub: UpgradeTarget,
   request: Request,
   info?: RequestInfo,
 ): Promise<Response> {
@@ -61,7 +60,7 @@ export async function denoHandler(
  * Reports listener trouble (the accept loop failing, e.g. out of file descriptors) to the Hub's
  * telemetry (`sente-lite.server`) and, once per outage, to `onError`.
  */
-export function reportListener(hub: Hub): (event: ListenerEvent) => void {
+export function reportListener(hub: UpgradeTarget): (event: ListenerEvent) => void {
   const tel = hub.options.telemetry.scope("sente-lite.server");
   return (event) => {
     if (event.type === "accept-failed") {
@@ -86,7 +85,7 @@ export function reportListener(hub: Hub): (event: ListenerEvent) => void {
 
 /** Serves with `Deno.serve`; resolves once listening. */
 export function denoServe(
-  hub: Hub,
+  hub: UpgradeTarget,
   options: ServeOptions,
   handler: (request: Request, info?: RequestInfo) => Response | Promise<Response>,
 ): Promise<ServeHandle> {

@@ -34,7 +34,7 @@ import { SUBPROTOCOL, tokenProtocol } from "../protocol/token.ts";
 import { parseResumeToken, resumeProtocol } from "../protocol/resume_token.ts";
 import type { ClientTelemetryScope, ClientWirePipeline } from "./transforms.ts";
 import { backoffDelay } from "./backoff.ts";
-import { Liveness } from "./liveness.ts";
+import { Liveness } from "../util/liveness.ts";
 import { ClientChannels } from "./channels.ts";
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
 import type { UrlProvider } from "./options.ts";

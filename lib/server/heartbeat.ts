@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { Liveness } from "../client/liveness.ts";
+import { Liveness } from "../util/liveness.ts";
 import { CLOSE_HEARTBEAT_TIMEOUT } from "../protocol/close_codes.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
 import type { Clock } from "../util/clock.ts";

@@ -1,10 +1,16 @@
 /**
- * The runtime-neutral socket the Hub talks to. Runtime adapters (Deno.serve, Bun.serve) turn
- * their native WebSocket into this and forward its events to a {@linkcode ConnectionSink}.
+ * The boundary between the Hub and the runtime adapters (Deno.serve, Bun.serve): the neutral
+ * socket the Hub talks to, the sink an adapter forwards its socket's events to, and
+ * {@linkcode UpgradeTarget}, the part of the Hub an adapter uses. Adapters import this module,
+ * never the Hub, so lib/adapters and lib/server do not import each other.
  *
  * @module
  */
-import type { Frame } from "../packers/packer.ts";
+import type { Frame, Packer } from "../packers/packer.ts";
+import type { ServerDialect } from "../dialects/dialect.ts";
+import type { WireSettings } from "../wire/capabilities.ts";
+import type { AdmissionSlot as Slot } from "./admission.ts";
+import type { ResolvedServerOptions } from "./options.ts";
 
 /** The outbound half of a server-side WebSocket, as the Hub sees it. */
 export interface ServerSocket {
@@ -27,4 +33,50 @@ export interface ConnectionSink {
   message(frame: Frame): void;
   /** The socket closed (for any reason, exactly once). */
   closed(code: number, reason: string): void;
+}
+
+/** An upgrade that passed every check and waits for the runtime to open the socket. */
+export interface PendingUpgrade {
+  /** The client id from the query. */
+  readonly clientId: string;
+  /** The authenticated uid. */
+  readonly uid: string;
+  /** The negotiated packer. */
+  readonly packer: Packer;
+  /** The dialect of this peer. */
+  readonly dialect: ServerDialect;
+  /** The upgrade request. */
+  readonly request: Request;
+  /** Application handshake data. */
+  readonly handshakeData: Record<string, unknown> | undefined;
+  /** The subprotocol to select in the upgrade response, if the client offered one. */
+  readonly protocol: string | undefined;
+  /** The peer's IP address, when the adapter knows it. */
+  readonly remoteIp: string | null;
+  /** Batching, compression and chunking as negotiated with the `wire` parameter. */
+  readonly wire: WireSettings;
+  /** The client's last server seq when it asked to resume (`resume` parameter), else `null`. */
+  readonly resume?: number | null;
+  /** The resume token the client offered (subprotocol `sente-lite.resume.<token>`), else `null`. */
+  readonly resumeToken?: string | null;
+  /** Its place in the connection counts, taken before `authenticate` (lib/server/admission.ts). */
+  readonly slot?: Slot;
+}
+
+/** The options an adapter reads. */
+export type UpgradeTargetOptions = Pick<
+  ResolvedServerOptions,
+  "path" | "clock" | "maxMessageBytes" | "handshakeTimeoutMs" | "telemetry" | "onError"
+>;
+
+/** What a runtime adapter needs of the server; the Hub has it. */
+export interface UpgradeTarget {
+  /** The options in force. */
+  readonly options: UpgradeTargetOptions;
+  /** Checks an upgrade request: a `Response` to send instead, or the upgrade to perform. */
+  prepare(request: Request, remoteIp: string | null): Promise<Response | PendingUpgrade>;
+  /** The socket of an upgrade opened: returns where its events go. */
+  open(pending: PendingUpgrade, socket: ServerSocket): ConnectionSink;
+  /** Closes every connection (shutdown). */
+  closeAll(): number;
 }

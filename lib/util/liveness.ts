@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Clock, TimerHandle } from "../util/clock.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
 
 /** Timing of a {@linkcode Liveness} watch. */
 export interface LivenessTiming {

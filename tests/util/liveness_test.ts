@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Liveness } from "../../lib/client/liveness.ts";
+import { Liveness } from "../../lib/util/liveness.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
 
 function watch(intervalMs = 30, timeoutMs = 60) {

@@ -1,0 +1,220 @@
+/**
+ * A connection's life: `open` (the Connection, its heartbeat, outbound gate, rate buckets, wire
+ * transforms, the handshake, resume, registries, `chsk/uidport-open`, `onOpen`) and the close
+ * path (registries, pending requests, kept channels, connection slot, close timeout,
+ * `chsk/uidport-close`, `onClose`).
+ *
+ * @module
+ */
+import { ClosedError } from "../protocol/errors.ts";
+import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
+import { randomHex } from "../util/ids.ts";
+import { capabilityNames, PLAIN, wireHandshakeEntry } from "../wire/capabilities.ts";
+import type { AdmissionSlot as Slot } from "./admission.ts";
+import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
+import { Connection } from "./connection.ts";
+import type { ServerContext } from "./context.ts";
+import { CAP_RESUME } from "./delivery.ts";
+import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
+import type { Inbound } from "./inbound.ts";
+import { TokenBucket } from "./rate_limit.ts";
+import type { Resume } from "./resume.ts";
+import type { Router } from "./router.ts";
+import type { ConnectionSink, PendingUpgrade, ServerSocket } from "./socket.ts";
+import { wireLimits } from "./wire.ts";
+
+/** Capabilities announced in the handshake. */
+const CAPABILITIES = ["channels", "server-requests", "error-frames"];
+
+/** Opens and closes the connections of one Hub. */
+export class Connections {
+  readonly #ctx: ServerContext;
+  readonly #inbound: Inbound;
+  readonly #router: Router;
+  readonly #resume: Resume;
+  readonly #heartbeats = new Map<Connection, Heartbeat>();
+  readonly #slots = new Map<Connection, Slot>();
+  /** Dropped after a close timeout while the runtime still holds their socket (Deno). */
+  readonly #held = new Set<Connection>();
+
+  /** Connections whose frames go to `inbound`, internal events to `router`. */
+  constructor(ctx: ServerContext, inbound: Inbound, router: Router, resume: Resume) {
+    this.#ctx = ctx;
+    this.#inbound = inbound;
+    this.#router = router;
+    this.#resume = resume;
+  }
+
+  /** Opens a connection over an adapter's socket and sends the handshake. */
+  open(pending: PendingUpgrade, socket: ServerSocket): ConnectionSink {
+    const ctx = this.#ctx;
+    const options = ctx.options;
+    const slot = pending.slot ?? ctx.admission.adopt(pending.remoteIp);
+    if (!slot.open(ctx.clock)) {
+      // Opened after the handshake timeout freed its slot: refuse it, try again later.
+      try {
+        socket.close(1013, "handshake timeout");
+      } catch {
+        // Already closing.
+      }
+      return { message: () => {}, closed: () => {} };
+    }
+    const conn = new Connection(
+      randomHex(12),
+      pending.uid,
+      pending.clientId,
+      pending.request,
+      pending.packer,
+      pending.dialect,
+      socket,
+      ctx.clock.now(),
+      ctx.stats,
+    );
+    ctx.conns.set(conn.id, conn);
+    ctx.stats.connections = ctx.conns.size;
+    const hb = options.heartbeat;
+    if (hb) {
+      const timedOut = () => this.closed(conn, 4008, "heartbeat timeout");
+      this.#heartbeats.set(conn, startHeartbeat(ctx.clock, hb, conn, timedOut));
+    }
+    conn.remoteIp = pending.remoteIp;
+    this.#slots.set(conn, slot);
+    conn.clock = ctx.clock;
+    conn.closeTimeoutMs = options.closeTimeoutMs;
+    conn.onCloseTimeout = () => this.#closeTimedOut(conn);
+    const bp = options.backpressure;
+    if (bp) {
+      const stats = ctx.stats;
+      conn.gate = new OutboundGate(bp, {
+        get bufferedAmount() {
+          return socket.bufferedAmount;
+        },
+        write: (frame, bytes) => conn.write(frame, bytes),
+        gapFrame: (dropped) =>
+          conn.frames({ type: "push", events: [["sente-lite/gap", { dropped }]] })[0],
+        closeSlow: () => {
+          if (conn.closed) return;
+          stats.slowConsumerCloses++;
+          ctx.tel.event("sente-lite/slow-consumer", {
+            level: "warn",
+            data: () => ({ connId: conn.id, uid: conn.uid, buffered: socket.bufferedAmount }),
+          });
+          conn.close(CLOSE_SLOW_CONSUMER, "slow consumer: outbound buffer full");
+        },
+        dropped: (n) => void (stats.droppedFrames += n),
+      }, ctx.clock);
+    }
+    const limits = options.rateLimit;
+    if (limits) {
+      conn.messageBucket = new TokenBucket(limits.messages, ctx.clock);
+      conn.byteBucket = new TokenBucket(limits.bytes, ctx.clock);
+    }
+    const settings = pending.wire;
+    const attachment = this.#resume.attach(conn, pending);
+    const data = buildHandshakeData(pending.handshakeData, {
+      version: PROTOCOL_VERSION,
+      connId: conn.id,
+      maxMessageBytes: options.maxMessageBytes,
+      capabilities: [
+        ...CAPABILITIES,
+        ...capabilityNames(settings),
+        ...(attachment ? [CAP_RESUME] : []),
+      ],
+      wire: wireHandshakeEntry(settings, wireLimits(options.wire)),
+      resume: attachment?.state,
+    });
+    // The handshake goes out plain: the client learns the settings from it.
+    conn.send({ type: "handshake", uid: conn.uid, data });
+    if (settings !== PLAIN) this.#inbound.attachWire(conn, settings, socket);
+    if (attachment) this.#resume.resume(conn, attachment);
+    this.#resume.deliverOffline(conn);
+    if (ctx.uids.add(conn.uid, conn)) {
+      ctx.stats.uids = ctx.uids.size;
+      this.#router.internal("chsk/uidport-open", conn.uid, conn);
+    }
+    ctx.hook("onOpen", () => options.onOpen?.(conn));
+    ctx.observe((o) => o.open?.(conn));
+    ctx.tel.event("sente-lite/conn-open", {
+      level: "debug",
+      data: () => ({
+        connId: conn.id,
+        uid: conn.uid,
+        clientId: conn.clientId,
+        dialect: conn.dialect.name,
+        packer: conn.packer,
+      }),
+    });
+    const inbound = this.#inbound;
+    return {
+      message: (frame) => {
+        // The last line of defence: nothing a peer sends may throw into the runtime's event loop.
+        try {
+          inbound.receive(conn, frame);
+        } catch (e) {
+          options.onError(e, { where: "receive" });
+          ctx.tel.error(e, { id: "sente-lite/internal-error" });
+          conn.close(1011, "internal error");
+        }
+      },
+      closed: (code, reason) => {
+        this.closed(conn, code, reason);
+        if (this.#held.delete(conn)) this.#releaseSlot(conn); // the runtime let go at last
+      },
+    };
+  }
+
+  /** The connection is gone (socket closed, heartbeat or close timeout); runs once. */
+  closed(conn: Connection, code: number, reason: string): void {
+    const ctx = this.#ctx;
+    if (!ctx.conns.delete(conn.id)) return;
+    conn.closed = true;
+    this.#resume.detach(conn);
+    ctx.tel.event("sente-lite/conn-close", {
+      level: "debug",
+      data: () => ({ connId: conn.id, uid: conn.uid, code, reason }),
+    });
+    this.#heartbeats.get(conn)?.stop();
+    conn.gate?.close();
+    conn.wire?.addTo(ctx.stats.wire);
+    conn.wire?.close();
+    this.#heartbeats.delete(conn);
+    conn.closeDone();
+    if (!this.#held.has(conn)) this.#releaseSlot(conn);
+    ctx.stats.connections = ctx.conns.size;
+    for (const channel of conn.channels) ctx.channels.remove(channel, conn);
+    this.#resume.keepChannels(conn);
+    conn.channels.clear();
+    ctx.stats.channels = ctx.channels.size;
+    for (const pending of [...conn.pending.values()]) {
+      pending.cleanup();
+      pending.reject(new ClosedError(`connection ${conn.id} closed (${code})`));
+    }
+    if (ctx.uids.remove(conn.uid, conn)) {
+      ctx.stats.uids = ctx.uids.size;
+      this.#router.internal("chsk/uidport-close", conn.uid, conn);
+    }
+    ctx.hook("onClose", () => ctx.options.onClose?.(conn, code, reason));
+    ctx.observe((o) => o.close?.(conn, code, reason));
+  }
+
+  /** A close the server started was not answered in time: the connection is dropped now. */
+  #closeTimedOut(conn: Connection): void {
+    const ctx = this.#ctx;
+    if (!ctx.conns.has(conn.id)) return;
+    ctx.count("close-timeout");
+    ctx.tel.event("sente-lite/close-timeout", {
+      level: "warn",
+      data: () => ({ connId: conn.id, uid: conn.uid, code: conn.closeCode }),
+    });
+    // Where the socket cannot be terminated (Deno) the runtime keeps its descriptor until the
+    // peer goes: the slot stays counted against maxConnections/maxConnectionsPerIp until then.
+    if (!conn.socket.terminate) this.#held.add(conn);
+    // The runtime's own close event may still come later: closed() runs once.
+    this.closed(conn, conn.closeCode ?? 1006, "close timeout: the peer did not answer");
+  }
+
+  #releaseSlot(conn: Connection): void {
+    this.#slots.get(conn)?.release(this.#ctx.clock);
+    this.#slots.delete(conn);
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The state every part of the Hub shares (upgrade, connections, inbound, router, fan-out,
+ * resume): one {@linkcode ServerContext} made by the Hub. It holds data and the few answers they
+ * all give (counting an error code, calling a hook, answering a bad frame); the behaviour lives in
+ * the modules that use it.
+ *
+ * @module
+ */
+import { ProtocolError } from "../protocol/errors.ts";
+import type { Scope } from "../telemetry/telemetry.ts";
+import type { Clock } from "../util/clock.ts";
+import { Admission } from "./admission.ts";
+import { ChannelRegistry } from "./channels.ts";
+import type { Connection } from "./connection.ts";
+import type { ResolvedServerOptions } from "./options.ts";
+import type { ServerObserver, ServerStats } from "./types.ts";
+import { UidRegistry } from "./uids.ts";
+import { emptyWireTotals } from "./wire.ts";
+
+/** Counters at start. */
+function newStats(): ServerStats {
+  return {
+    connections: 0,
+    pendingUpgrades: 0,
+    uids: 0,
+    channels: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    repliesIgnored: 0,
+    largeMessages: 0,
+    errors: {},
+    bufferedBytes: 0,
+    wire: emptyWireTotals(),
+    queuedBytes: 0,
+    droppedFrames: 0,
+    slowConsumerCloses: 0,
+    deliveryBytes: 0,
+    offlineBuffered: 0,
+    offlineDropped: 0,
+    offlineExpired: 0,
+    resumed: 0,
+    resumeFailed: 0,
+    duplicatesDropped: 0,
+  };
+}
+
+/** What the parts of one Hub share. */
+export class ServerContext {
+  /** The options in force. */
+  readonly options: ResolvedServerOptions;
+  /** `options.clock`. */
+  readonly clock: Clock;
+  /** The counters (`stats()` adds the live figures). */
+  readonly stats: ServerStats = newStats();
+  /** The library's own signals; free (one compare) while no telemetry handler listens. */
+  readonly tel: Scope;
+  /** Open connections by id. */
+  readonly conns: Map<string, Connection> = new Map();
+  /** Connections by uid. */
+  readonly uids: UidRegistry<Connection> = new UidRegistry<Connection>();
+  /** Subscribers by channel. */
+  readonly channels: ChannelRegistry<Connection> = new ChannelRegistry<Connection>();
+  /** The server-wide and per-IP connection counts, upgrades in progress included. */
+  readonly admission: Admission;
+  /** Observers (metrics); replaced, never mutated, so a loop over it is safe. */
+  observers: ServerObserver[] = [];
+
+  /** Makes the shared state of a Hub. */
+  constructor(options: ResolvedServerOptions) {
+    this.options = options;
+    this.clock = options.clock;
+    this.tel = options.telemetry.scope("sente-lite.server");
+    this.admission = new Admission(options, options.clock);
+  }
+
+  /** Counts an error code in `stats().errors`. */
+  count(code: string): void {
+    this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1;
+  }
+
+  /** Calls an application hook; what it throws goes to `onError`, never further. */
+  hook(where: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.options.onError(e, { where });
+    }
+  }
+
+  /** Calls `fn` for each observer, as a hook. */
+  observe(fn: (observer: ServerObserver) => void): void {
+    for (const o of this.observers) this.hook("observer", () => fn(o));
+  }
+
+  /** Sends an error event without counting it as the peer's fault. */
+  sendError(conn: Connection, error: ProtocolError): void {
+    const message = conn.dialect.errorMessage(error);
+    if (message) conn.send(message);
+  }
+
+  /** Answers a bad frame: counted, limited to `maxProtocolErrors`, sent as an error event. */
+  protocolError(conn: Connection, error: ProtocolError): void {
+    if (error.fatal) return this.fatal(conn, error);
+    this.count(error.code);
+    this.tel.event("sente-lite/protocol-error", {
+      level: "debug",
+      data: () => ({ connId: conn.id, uid: conn.uid, code: error.code, message: error.message }),
+    });
+    if (++conn.protocolErrors > this.options.maxProtocolErrors) {
+      return this.fatal(
+        conn,
+        new ProtocolError(
+          "too-many-errors",
+          `more than ${this.options.maxProtocolErrors} bad frames`,
+        ),
+      );
+    }
+    this.sendError(conn, error);
+  }
+
+  /** Closes the connection with the error's close code (1008 by default). */
+  fatal(conn: Connection, error: ProtocolError): void {
+    this.count(error.code);
+    this.tel.event("sente-lite/protocol-error", {
+      level: "warn",
+      data: () => ({ connId: conn.id, uid: conn.uid, code: error.code, close: error.closeCode }),
+    });
+    conn.close(error.closeCode ?? 1008, `${error.code}: ${error.message}`.slice(0, 120));
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The inbound path of every connection: a frame arrives → size limit, large-message report, rate
+ * limit → the wire receiver (decompression, reassembly) → unpack → client batch → dialect decode
+ * → the router. Also puts the negotiated wire transforms between a connection and its socket.
+ *
+ * @module
+ */
+import type { Frame } from "../packers/packer.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { frameByteLength } from "../util/utf8.ts";
+import { decodeClientBatch } from "../wire/batch_frame.ts";
+import type { WireSettings } from "../wire/capabilities.ts";
+import { ReassemblyBudget } from "../wire/chunking.ts";
+import { InflationLimiter } from "../wire/inflation.ts";
+import type { Connection } from "./connection.ts";
+import type { ServerContext } from "./context.ts";
+import type { Router } from "./router.ts";
+import type { ServerSocket } from "./socket.ts";
+import { ConnectionWire, type WireTotals } from "./wire.ts";
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Reads, checks and routes what connections receive. */
+export class Inbound {
+  readonly #ctx: ServerContext;
+  readonly #router: Router;
+  /** Reassembly memory shared by every connection (chunked messages in flight). */
+  readonly #reassemblyBudget: ReassemblyBudget | undefined;
+  /** Bounds concurrent inflations of compressed frames across every connection. */
+  readonly #inflation: InflationLimiter | undefined;
+
+  /** Routes what arrives to `router`. */
+  constructor(ctx: ServerContext, router: Router) {
+    this.#ctx = ctx;
+    this.#router = router;
+    const wire = ctx.options.wire;
+    if (wire && wire.chunking !== false) {
+      this.#reassemblyBudget = new ReassemblyBudget(wire.totalReassemblyBytes);
+    }
+    if (wire && wire.compression !== false) {
+      this.#inflation = new InflationLimiter({
+        maxConcurrent: wire.maxConcurrentInflations,
+        bytesPerSecond: wire.inflateBytesPerSecond,
+      }); // on real time: its pauses are real timers
+    }
+  }
+
+  /** Puts the inflation figures (server-wide) into `wire`. */
+  addInflationStats(wire: WireTotals): void {
+    if (!this.#inflation) return;
+    const inflation = this.#inflation.stats();
+    wire.inflateBound = inflation.maxConcurrent;
+    wire.inflatePeak = inflation.peakActive;
+    wire.inflateWaitingPeak = inflation.peakWaiting;
+    wire.inflations = inflation.started;
+    wire.inflatedBytes = inflation.inflatedBytes;
+    wire.inflateThrottledMs = inflation.throttledMs;
+  }
+
+  /** Puts the negotiated transforms between the connection and its socket. */
+  attachWire(conn: Connection, settings: WireSettings, socket: ServerSocket): void {
+    const ctx = this.#ctx;
+    conn.clock = ctx.clock;
+    conn.wire = new ConnectionWire(settings, ctx.options.wire, {
+      socket,
+      frame: (frame) => {
+        try {
+          if (!conn.closed) this.#receiveLogical(conn, frame);
+        } catch (e) {
+          ctx.options.onError(e, { where: "receive" });
+          conn.close(1011, "internal error");
+        }
+      },
+      error: (error) => {
+        if (conn.closed) return;
+        if (error.code === "inflate-rate-limited") this.#rateLimited(conn, null);
+        else if (error.fatal) ctx.fatal(conn, error as unknown as ProtocolError);
+        else ctx.protocolError(conn, error as unknown as ProtocolError);
+      },
+      flushPushes: (events) => conn.sendNow({ type: "push", events }),
+      clock: ctx.clock,
+      budget: this.#reassemblyBudget,
+      inflation: this.#inflation,
+      maxMessageBytes: ctx.options.maxMessageBytes,
+      // Inflated bytes count against the byte rate, so amplification cannot outrun it. They are
+      // charged even into debt: until it is paid back every frame is refused before inflating.
+      charge: (bytes) => !conn.byteBucket || conn.byteBucket.charge(bytes),
+    });
+  }
+
+  /** One frame from the socket. */
+  receive(conn: Connection, frame: Frame): void {
+    const ctx = this.#ctx;
+    const bytes = frameByteLength(frame);
+    ctx.stats.messagesIn++;
+    ctx.stats.bytesIn += bytes;
+    const now = ctx.clock.now();
+    conn.lastSeen = now;
+    if (conn.closed) return;
+    if (bytes > ctx.options.maxMessageBytes) {
+      ctx.fatal(
+        conn,
+        new ProtocolError("too-large", `frame of ${bytes} bytes is over the limit`),
+      );
+      return;
+    }
+    if (bytes >= ctx.options.largeMessageBytes) {
+      ctx.stats.largeMessages++;
+      ctx.tel.event("sente-lite/large-message", {
+        level: "info",
+        data: () => ({ connId: conn.id, uid: conn.uid, bytes }),
+      });
+      ctx.hook(
+        "onLargeMessage",
+        () => ctx.options.onLargeMessage?.({ connection: conn, bytes }),
+      );
+    }
+    if (
+      conn.messageBucket && !(conn.messageBucket.take(1, now) && conn.byteBucket!.take(bytes, now))
+    ) {
+      this.#rateLimited(conn, frame);
+      return;
+    }
+    if (conn.wire?.receiver) conn.wire.receiver.receive(frame); // delivers to #receiveLogical
+    else this.#receiveLogical(conn, frame);
+  }
+
+  /** One logical frame (after decompression and reassembly): unpack, decode, route. */
+  #receiveLogical(conn: Connection, frame: Frame): void {
+    // Reset here, not when the frame arrives: a compressed frame may still be refused as over the
+    // byte rate once inflated.
+    conn.violations = 0;
+    let value: unknown;
+    try {
+      value = conn.packerImpl.unpack(frame);
+    } catch (e) {
+      this.#ctx.protocolError(
+        conn,
+        new ProtocolError(
+          "unpack-failed",
+          `the ${conn.packer} packer could not read the frame: ${errorMessage(e)}`,
+        ),
+      );
+      return;
+    }
+    if (conn.wire?.settings.batching) {
+      let batch: unknown[] | null;
+      try {
+        batch = decodeClientBatch(value);
+      } catch (e) {
+        this.#ctx.protocolError(conn, e as ProtocolError);
+        return;
+      }
+      if (batch) {
+        for (const envelope of batch) this.#decodeAndRoute(conn, envelope);
+        return;
+      }
+    }
+    this.#decodeAndRoute(conn, value);
+  }
+
+  #decodeAndRoute(conn: Connection, value: unknown): void {
+    let ev;
+    try {
+      ev = conn.dialect.decode(value);
+    } catch (e) {
+      this.#ctx.protocolError(conn, e as ProtocolError);
+      return;
+    }
+    this.#router.route(conn, ev.id, ev.data, ev.cbId);
+  }
+
+  /** Answers a frame over the rate (with its cbId when readable), closing after maxViolations. */
+  #rateLimited(conn: Connection, frame: Frame | null): void {
+    const ctx = this.#ctx;
+    const limits = ctx.options.rateLimit as { maxViolations: number };
+    if (++conn.violations > limits.maxViolations) {
+      ctx.fatal(
+        conn,
+        new ProtocolError(
+          "rate-limit-exceeded",
+          `over the rate for ${limits.maxViolations} frames`,
+        ),
+      );
+      return;
+    }
+    let cbId: string | null = null;
+    try {
+      if (frame !== null) cbId = conn.dialect.decode(conn.packerImpl.unpack(frame)).cbId;
+    } catch {
+      // Unreadable frames are answered without a cbId.
+    }
+    ctx.count("rate-limited");
+    ctx.sendError(
+      conn,
+      new ProtocolError("rate-limited", "slow down: frame not processed", cbId),
+    );
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Local delivery: the sends of the public API (to a uid, a connection, everyone, a channel, and
+ * server→client requests) carried out on the connections of this process. The Hub's send methods
+ * validate their arguments and call only this; a backplane spreading sends over several nodes
+ * would call it on each node.
+ *
+ * @module
+ */
+import type { Event } from "../protocol/event.ts";
+import { ClosedError } from "../protocol/errors.ts";
+import type { ServerContext } from "./context.ts";
+import { fanOut } from "./fanout.ts";
+import { sendRequest } from "./requests.ts";
+import type { Resume } from "./resume.ts";
+import type { RequestOptions } from "./types.ts";
+
+/** The sends of one Hub to its own connections. */
+export class LocalDelivery {
+  readonly #ctx: ServerContext;
+  readonly #resume: Resume;
+
+  /** Sends over the connections in `ctx`, resuming ones through `resume`. */
+  constructor(ctx: ServerContext, resume: Resume) {
+    this.#ctx = ctx;
+    this.#resume = resume;
+  }
+
+  /** Pushes to every connection of `uid` (and keeps it for its sessions or offline). */
+  toUid(uid: string, event: Event): number {
+    const ctx = this.#ctx;
+    const n = fanOut(ctx.options, this.#resume, ctx.uids.connections(uid), {
+      type: "push",
+      events: [event],
+    });
+    this.#resume.hold(uid, event, n);
+    return n;
+  }
+
+  /** Pushes to one connection; `false` when it is not open here. */
+  toConnection(connId: string, event: Event): boolean {
+    const conn = this.#ctx.conns.get(connId);
+    return conn ? this.#resume.push(conn, event) : false;
+  }
+
+  /** Pushes to every connection but those in `except`. */
+  toAll(event: Event, except: ReadonlySet<string> | undefined): number {
+    const ctx = this.#ctx;
+    return fanOut(ctx.options, this.#resume, ctx.conns.values(), {
+      type: "push",
+      events: [event],
+    }, except);
+  }
+
+  /** Publishes to a channel's subscribers and the away sessions that keep it. */
+  toChannel(channel: string, data: unknown, from: string | null, except: string[]): number {
+    const msg = { "channel-id": channel, data: data ?? null, from };
+    const event: Event = ["sente-lite/channel-msg", msg];
+    const ctx = this.#ctx;
+    const n = fanOut(
+      ctx.options,
+      this.#resume,
+      ctx.channels.members(channel),
+      { type: "push", events: [event] },
+      except.length ? new Set(except) : undefined,
+    );
+    return n + this.#resume.keep(channel, event);
+  }
+
+  /** Sends a request to one connection and resolves with its reply (see `Hub.request`). */
+  request(
+    connId: string,
+    id: string,
+    data: unknown,
+    options: RequestOptions,
+  ): Promise<unknown> {
+    const conn = this.#ctx.conns.get(connId);
+    if (!conn || conn.closed) {
+      return Promise.reject(new ClosedError(`connection ${connId} is not open`));
+    }
+    const timeoutMs = options.timeoutMs ?? this.#ctx.options.requestTimeoutMs;
+    if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
+    options.signal?.throwIfAborted();
+    return sendRequest(conn, this.#ctx.clock, id, data, timeoutMs, options.signal);
+  }
+}

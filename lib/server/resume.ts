@@ -1,0 +1,236 @@
+/**
+ * The Hub's side of delivery and resume (docs/delivery.md): attaching a connection to its resume
+ * session, replaying what it missed, offline buffers, numbered pushes, `sente-lite/msg` and
+ * `sente-lite/ack` from clients, the channel subscriptions an away session keeps, and loss
+ * reports. The books themselves (sessions, buffers, budgets) are lib/server/delivery.ts, reached
+ * only through here.
+ *
+ * @module
+ */
+import { eventValue } from "../protocol/envelope.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { type Event, isEventId } from "../protocol/event.ts";
+import type { Connection } from "./connection.ts";
+import type { ServerContext } from "./context.ts";
+import {
+  type Attachment,
+  type Buffered,
+  CLOSE_SUPERSEDED,
+  Delivery,
+  type DeliveryLoss,
+  estimateBytes,
+  type Session,
+} from "./delivery.ts";
+import type { Sequencer } from "./fanout.ts";
+import type { PendingUpgrade } from "./socket.ts";
+
+/** Delivery glue of one Hub; without `delivery` (option `false`) only plain pushes remain. */
+export class Resume implements Sequencer {
+  readonly #ctx: ServerContext;
+  /** Offline buffers and resume sessions, unless `delivery: false`. */
+  readonly #delivery: Delivery<Connection> | null = null;
+  /** Resume sessions keeping channel subscriptions while disconnected, by channel. */
+  readonly #keptSubs = new Map<string, Set<Session<Connection>>>();
+
+  /** Makes the glue; the delivery books exist when `options.delivery` is on. */
+  constructor(ctx: ServerContext) {
+    this.#ctx = ctx;
+    const options = ctx.options;
+    if (options.delivery) {
+      this.#delivery = new Delivery<Connection>(options.delivery, options.clock, {
+        loss: (loss) => this.#deliveryLoss(loss),
+        ack: (conn, seq) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq }]] }),
+        ended: (session) => this.#forgetChannels(session),
+      }, ctx.stats);
+    }
+  }
+
+  /** `true` when delivery is on (sessions, offline buffers). */
+  get enabled(): boolean {
+    return this.#delivery !== null;
+  }
+
+  /** Bytes the delivery books hold. */
+  get bytes(): number {
+    return this.#delivery?.bytes ?? 0;
+  }
+
+  /** Attaches a resuming connection to its session (new or found); `null` when it does not resume. */
+  attach(conn: Connection, pending: PendingUpgrade): Attachment<Connection> | null {
+    if (this.#delivery === null || pending.resume == null) return null;
+    const { uid, clientId } = conn;
+    const attachment = this.#delivery.attach(
+      uid,
+      clientId,
+      conn,
+      pending.resume,
+      pending.resumeToken,
+    );
+    conn.session = attachment.session;
+    return attachment;
+  }
+
+  /** After the handshake of a resuming client: supersede its old socket, send what it missed. */
+  resume(conn: Connection, attachment: Attachment<Connection>): void {
+    const ctx = this.#ctx;
+    const old = attachment.superseded;
+    if (old && !old.closed) {
+      old.close(CLOSE_SUPERSEDED, "superseded by a newer connection of this session");
+    }
+    if (attachment.rejected) {
+      ctx.tel.event("sente-lite/resume-denied", {
+        level: "warn",
+        data: () => ({ connId: conn.id, uid: conn.uid, clientId: conn.clientId }),
+      });
+    }
+    for (const entry of attachment.replay) this.#sendSequenced(conn, entry);
+    const session = attachment.session;
+    for (const channel of session.channels) {
+      this.#keptSubs.get(channel)?.delete(session);
+      if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
+      if (ctx.channels.add(channel, conn)) conn.channels.add(channel);
+    }
+    session.channels.clear();
+    ctx.stats.channels = ctx.channels.size;
+    // The token is a secret: it stays out of telemetry and logs.
+    const { token: _token, ...state } = attachment.state;
+    ctx.tel.event("sente-lite/resume", {
+      level: state.gap ? "info" : "debug",
+      data: () => ({ connId: conn.id, uid: conn.uid, clientId: conn.clientId, ...state }),
+    });
+  }
+
+  /** A uid's first connection gets what was buffered while it had none (gaps first). */
+  deliverOffline(conn: Connection): void {
+    if (this.#delivery === null) return;
+    const held = this.#delivery.takeOffline(conn.uid);
+    if (!held) return;
+    for (const reason of ["overflow", "expired"] as const) {
+      const dropped = held[reason];
+      if (dropped > 0) {
+        conn.send({ type: "push", events: [["sente-lite/gap", { dropped, reason }]] });
+      }
+    }
+    for (const m of held.messages) this.push(conn, m.event, m.bytes);
+  }
+
+  /** A closed connection leaves its session (which then waits for a resume). */
+  detach(conn: Connection): void {
+    if (conn.session !== null) this.#delivery!.detach(conn.session, conn);
+  }
+
+  /** A resumable client keeps its channels: messages wait in its session until it is back. */
+  keepChannels(conn: Connection): void {
+    const session = conn.session;
+    if (session === null || session.conn !== null || session.expired) return;
+    for (const channel of conn.channels) {
+      session.channels.add(channel);
+      let set = this.#keptSubs.get(channel);
+      if (!set) this.#keptSubs.set(channel, set = new Set());
+      set.add(session);
+    }
+  }
+
+  /** Keeps a channel message for the away sessions subscribed to it; returns how many. */
+  keep(channel: string, event: Event): number {
+    const kept = this.#keptSubs.get(channel);
+    if (!kept || !this.#delivery) return 0;
+    const bytes = estimateBytes(event);
+    let n = 0;
+    for (const session of kept) {
+      const entry = this.#delivery.sequence(session, event);
+      this.#delivery.account(session, entry, bytes);
+      n++;
+    }
+    return n;
+  }
+
+  /** Keeps a push to a uid for its away sessions, or offline when it reached nobody. */
+  hold(uid: string, event: Event, delivered: number): void {
+    if (this.#delivery !== null) this.#delivery.hold(uid, event, delivered);
+  }
+
+  /** A session that will not resume gives up the channels it kept. */
+  #forgetChannels(session: Session<Connection>): void {
+    for (const channel of session.channels) {
+      const set = this.#keptSubs.get(channel);
+      set?.delete(session);
+      if (set?.size === 0) this.#keptSubs.delete(channel);
+    }
+    session.channels.clear();
+  }
+
+  /** An application push to one connection: numbered and kept when it resumes. */
+  push(conn: Connection, event: Event, bytes = -1): boolean {
+    const session = conn.session;
+    if (session === null) return conn.send({ type: "push", events: [event] });
+    return this.sequenced(conn, session, event, bytes < 0 ? estimateBytes(event) : bytes);
+  }
+
+  /**
+   * Numbers and keeps `event` in the session, then sends it if the socket is open. `true` means
+   * the client gets it, now or on resume (also while its closed socket awaits cleanup).
+   */
+  sequenced(conn: Connection, session: Session<Connection>, event: Event, bytes: number): boolean {
+    if (session.conn !== conn) return false; // superseded: the newer connection gets it
+    const delivery = this.#delivery!;
+    const entry = delivery.sequence(session, event);
+    delivery.account(session, entry, bytes);
+    if (!conn.closed) this.#sendSequenced(conn, entry);
+    return true;
+  }
+
+  #sendSequenced(conn: Connection, entry: Buffered): void {
+    const [id, data] = entry.event;
+    const body = { seq: entry.seq, event: eventValue(id, data) };
+    conn.send({ type: "push", events: [["sente-lite/msg", body]] });
+  }
+
+  /**
+   * `sente-lite/msg` from a client: deduplicated by seq. Returns its inner event to route, or
+   * `null` (answered as a bad request, or a re-sent duplicate).
+   */
+  sequencedIn(conn: Connection, data: unknown, cbId: string | null): unknown[] | null {
+    const d = data as Record<string, unknown> | null;
+    const seq = typeof d === "object" && d !== null ? d["seq"] : undefined;
+    const ev = typeof d === "object" && d !== null ? d["event"] : undefined;
+    if (
+      typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1 || !Array.isArray(ev) ||
+      ev.length < 1 || ev.length > 2 || !isEventId(ev[0]) || ev[0] === "sente-lite/msg"
+    ) {
+      this.#ctx.protocolError(
+        conn,
+        new ProtocolError(
+          "bad-request",
+          `sente-lite/msg needs {"seq": n >= 1, "event": [id, data]}`,
+          cbId,
+        ),
+      );
+      return null;
+    }
+    const session = conn.session;
+    if (session !== null && !this.#delivery!.received(session, seq)) return null; // a duplicate
+    return ev;
+  }
+
+  /** `sente-lite/ack` from a client: it has every message up to `seq`. */
+  ackIn(conn: Connection, data: unknown): void {
+    const d = data as Record<string, unknown> | null;
+    const seq = typeof d === "object" && d !== null ? d["seq"] : undefined;
+    if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) {
+      this.#ctx.protocolError(
+        conn,
+        new ProtocolError("bad-request", `sente-lite/ack needs {"seq": n}`),
+      );
+      return;
+    }
+    if (conn.session !== null && conn.session.conn === conn) {
+      this.#delivery!.acked(conn.session, seq);
+    }
+  }
+
+  #deliveryLoss(loss: DeliveryLoss): void {
+    this.#ctx.tel.event("sente-lite/delivery-loss", { level: "warn", data: () => ({ ...loss }) });
+    this.#ctx.hook("onDeliveryLoss", () => this.#ctx.options.onDeliveryLoss?.(loss));
+  }
+}

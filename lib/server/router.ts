@@ -1,0 +1,232 @@
+/**
+ * Routing of decoded events: the handler registry (`on`, catch-all), internal and reserved
+ * events, the built-in `sente-lite/*` extensions, `authorizeEvent`, the {@linkcode EventMessage}
+ * a handler gets (with `reply` and `send`), dispatch and slow-handler timing.
+ *
+ * @module
+ */
+import { PONG } from "../protocol/envelope.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { assertEventId, isExtensionId, isReservedId } from "../protocol/event.ts";
+import { channelEvent, type ChannelHost } from "./channel_events.ts";
+import type { Connection } from "./connection.ts";
+import type { ServerContext } from "./context.ts";
+import type { LocalDelivery } from "./local.ts";
+import { settleReply } from "./requests.ts";
+import type { Resume } from "./resume.ts";
+import type { EventHandler, EventMessage } from "./types.ts";
+
+/** The handlers of one Hub and the routing of events to them. */
+export class Router {
+  readonly #ctx: ServerContext;
+  readonly #resume: Resume;
+  #handlers = new Map<string, EventHandler[]>();
+  #catchAll: EventHandler[] = [];
+  /** What the channel events (lib/server/channel_events.ts) use of the Hub. */
+  readonly #channelHost: ChannelHost;
+
+  /** Routes with the handlers registered by `on`; channel messages go out through `local`. */
+  constructor(ctx: ServerContext, local: LocalDelivery, resume: Resume) {
+    this.#ctx = ctx;
+    this.#resume = resume;
+    this.#channelHost = {
+      registry: ctx.channels,
+      maxSubscriptions: ctx.options.maxSubscriptionsPerConnection,
+      authorize: ctx.options.authorizeChannel,
+      count: (code) => ctx.count(code),
+      protocolError: (conn, error) => ctx.protocolError(conn, error),
+      sendError: (conn, error) => ctx.sendError(conn, error),
+      publish: (channel, data, from, except) => local.toChannel(channel, data, from, except),
+      changed: () => void (ctx.stats.channels = ctx.channels.size),
+    };
+  }
+
+  /** Registers a handler (see `Hub.on`); returns an unsubscribe function. */
+  on(id: string, handler: EventHandler): () => void {
+    if (typeof handler !== "function") {
+      throw new TypeError(`handler must be a function, got ${typeof handler}`);
+    }
+    if (id === "*") {
+      this.#catchAll = [...this.#catchAll, handler];
+      return () => {
+        this.#catchAll = this.#catchAll.filter((h) => h !== handler);
+      };
+    }
+    assertEventId(id);
+    this.#handlers.set(id, [...(this.#handlers.get(id) ?? []), handler]);
+    return () => {
+      const left = (this.#handlers.get(id) ?? []).filter((h) => h !== handler);
+      if (left.length) this.#handlers.set(id, left);
+      else this.#handlers.delete(id);
+    };
+  }
+
+  /** Routes one decoded event from `conn`. */
+  route(conn: Connection, id: string, data: unknown, cbId: string | null): void {
+    if (isReservedId(id)) {
+      if (id === "chsk/ws-ping") {
+        if (cbId !== null) conn.send({ type: "reply", cbId, value: PONG });
+        this.internal(id, undefined, conn);
+      } else if (id === "chsk/ws-pong") {
+        this.internal(id, undefined, conn);
+      } else {
+        this.#ctx.protocolError(
+          conn,
+          new ProtocolError("reserved-event", `clients may not send ${id}`, cbId),
+        );
+      }
+      return;
+    }
+    if (isExtensionId(id) && this.#extension(conn, id, data, cbId)) return;
+    // authorizeEvent also sees sente-lite/* events handled by plug-ins (e.g. telemetry).
+    const handlers = this.#handlers.get(id) ?? this.#catchAll;
+    if (handlers.length === 0) {
+      const answer = conn.dialect.unhandled?.({ id, data, cbId }, conn.id, conn.lastSeen);
+      if (answer) return void conn.send(answer);
+      this.#ctx.protocolError(conn, new ProtocolError("no-handler", `no handler for ${id}`, cbId));
+      return;
+    }
+    const msg = this.#message(conn, id, data, cbId);
+    if (this.#ctx.options.authorizeEvent && !this.#authorized(msg)) {
+      this.#ctx.protocolError(conn, new ProtocolError("forbidden", `${id} is not allowed`, cbId));
+      return;
+    }
+    this.#dispatch(handlers, msg, cbId, conn);
+  }
+
+  /** Delivers internal events only to handlers registered for their id. */
+  internal(id: string, data: unknown, conn: Connection): void {
+    const handlers = this.#handlers.get(id);
+    if (handlers) this.#dispatch(handlers, this.#message(conn, id, data, null), null, conn);
+  }
+
+  #authorized(msg: EventMessage): boolean {
+    try {
+      return this.#ctx.options.authorizeEvent!(msg) === true;
+    } catch (e) {
+      this.#ctx.options.onError(e, { message: msg, where: "authorizeEvent" });
+      return false;
+    }
+  }
+
+  #message(conn: Connection, id: string, data: unknown, cbId: string | null): EventMessage {
+    let replied = false;
+    const ctx = this.#ctx;
+    const stats = ctx.stats;
+    const receivedAt = conn.lastSeen; // set from the clock when the frame arrived
+    const observed = ctx.observers.length > 0;
+    if (cbId !== null && observed) ctx.observe((o) => o.request?.(conn, id));
+    return {
+      event: [id, data],
+      id,
+      data,
+      uid: conn.uid,
+      clientId: conn.clientId,
+      connId: conn.id,
+      connection: conn,
+      reply: cbId === null ? undefined : (value: unknown): boolean => {
+        if (replied) {
+          stats.repliesIgnored++;
+          return false;
+        }
+        replied = true;
+        if (observed) {
+          const latencyMs = ctx.clock.now() - receivedAt;
+          ctx.observe((o) => o.reply?.(conn, id, latencyMs));
+        }
+        try {
+          return conn.send({ type: "reply", cbId, value });
+        } catch (e) {
+          // The value could not be packed (a BigInt in JSON, a cycle…): the caller still learns.
+          ctx.options.onError(e, { where: `reply to ${id}` });
+          ctx.sendError(
+            conn,
+            new ProtocolError("handler-error", `the reply to ${id} could not be packed`, cbId),
+          );
+          return false;
+        }
+      },
+      send: (eventId: string, eventData?: unknown): boolean => {
+        assertEventId(eventId, "id");
+        return this.#resume.push(conn, [eventId, eventData]);
+      },
+    };
+  }
+
+  #dispatch(
+    handlers: EventHandler[],
+    msg: EventMessage,
+    cbId: string | null,
+    conn: Connection,
+  ): void {
+    const timed = this.#ctx.tel.enabled("warn", "event");
+    for (const handler of handlers) {
+      let result: unknown;
+      const start = timed ? performance.now() : 0;
+      try {
+        result = handler(msg);
+      } catch (e) {
+        this.#handlerError(conn, msg, cbId, e);
+        continue;
+      }
+      if (timed) this.#timeHandler(msg, performance.now() - start);
+      if (result === undefined) continue;
+      if (result instanceof Promise) {
+        result.then(
+          (value) => {
+            if (value !== undefined && msg.reply) msg.reply(value);
+          },
+          (e) => this.#handlerError(conn, msg, cbId, e),
+        );
+      } else if (msg.reply) {
+        msg.reply(result);
+      }
+    }
+  }
+
+  /** Reports handlers that block the event loop longer than `slowHandlerMs`. */
+  #timeHandler(msg: EventMessage, ms: number): void {
+    if (ms < this.#ctx.options.slowHandlerMs) return;
+    this.#ctx.tel.event("sente-lite/slow-handler", {
+      level: "warn",
+      data: () => ({ eventId: msg.id, connId: msg.connId, ms: Math.round(ms * 10) / 10 }),
+    });
+  }
+
+  #handlerError(conn: Connection, msg: EventMessage, cbId: string | null, e: unknown): void {
+    const ctx = this.#ctx;
+    ctx.tel.error(e, { id: "sente-lite/handler-error", data: () => ({ eventId: msg.id }) });
+    ctx.options.onError(e, { message: msg, where: `handler for ${msg.id}` });
+    ctx.sendError(conn, new ProtocolError("handler-error", `handler for ${msg.id} failed`, cbId));
+  }
+
+  /** Handles built-in `sente-lite/*` events; returns `false` for ids it does not own. */
+  #extension(conn: Connection, id: string, data: unknown, cbId: string | null): boolean {
+    switch (id) {
+      case "sente-lite/subscribe":
+      case "sente-lite/unsubscribe":
+      case "sente-lite/publish":
+        channelEvent(this.#channelHost, conn, id, data, cbId).catch((e) => {
+          this.#ctx.options.onError(e, { where: id });
+          this.#ctx.sendError(conn, new ProtocolError("handler-error", `${id} failed`, cbId));
+        });
+        return true;
+      case "sente-lite/reply":
+        {
+          const error = settleReply(conn, data);
+          if (error) this.#ctx.protocolError(conn, error);
+        }
+        return true;
+      case "sente-lite/msg": {
+        const ev = this.#resume.sequencedIn(conn, data, cbId);
+        if (ev !== null) this.route(conn, ev[0] as string, ev[1], cbId);
+        return true;
+      }
+      case "sente-lite/ack":
+        this.#resume.ackIn(conn, data);
+        return true;
+      default:
+        return false;
+    }
+  }
+}
