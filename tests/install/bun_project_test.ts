@@ -93,43 +93,72 @@ async function run(
   return { ok: out.success, out: text };
 }
 
+/** Makes a Bun project in a temp dir depending on `dependency`, runs {@linkcode APP}, checks it. */
+async function consumer(bun: string, dependency: (dir: string) => Promise<string>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "sente-lite-bun-project-" });
+  try {
+    assert.ok(!dir.startsWith(ROOT), `${dir} must be outside the repository`);
+    await Deno.writeTextFile(
+      `${dir}/package.json`,
+      JSON.stringify({ name: "consumer", private: true, type: "module" }),
+    );
+    const dep = await dependency(dir);
+    const add = await run(bun, ["add", dep], dir, INSTALL_MS);
+    assert.ok(add.ok, `bun add ${dep} failed:\n${add.out}`);
+    const pkg = JSON.parse(await Deno.readTextFile(`${dir}/package.json`));
+    assert.ok("@sente-lite/sente-lite" in pkg.dependencies, JSON.stringify(pkg));
+
+    await Deno.writeTextFile(`${dir}/app.ts`, APP);
+    const app = await run(bun, ["app.ts"], dir, RUN_MS);
+    assert.ok(app.ok, `the app failed:\n${app.out}`);
+    const line = app.out.split("\n").find((l) => l.startsWith("RESULT "));
+    assert.ok(line, `no RESULT line in:\n${app.out}`);
+    const result = JSON.parse(line.slice("RESULT ".length));
+    assert.equal(result.exports.length, ENTRYPOINTS.length);
+    for (const [i, n] of result.exports.entries()) {
+      assert.ok(n > 0, `${ENTRYPOINTS[i]} exports nothing`);
+    }
+    assert.deepEqual(result.uids, ["alice", "bob"]);
+    assert.deepEqual(result.reply, { hi: 1 });
+    assert.equal(result.plainReplyLength, 5000);
+    assert.equal(result.push, "pushed");
+    assert.equal(result.channel, "hello room");
+    assert.ok(result.fullCaps.includes("compression"), JSON.stringify(result.fullCaps));
+    assert.equal(result.plainWire, null);
+    assert.ok(result.signals > 0, "the client reported to the telemetry it was given");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const BUN_HINT = "run `npm ci` (the bun package) or set BUN_PATH";
+
 Deno.test({
   name: "a Bun project outside the repo depends on it by path and imports every entrypoint by name",
   ignore: ignoreWithoutTool("Bun", BUN),
   async fn() {
-    const bun = requireTool("Bun", BUN, "run `npm ci` (the bun package) or set BUN_PATH");
-    const dir = await Deno.makeTempDir({ prefix: "sente-lite-bun-project-" });
-    try {
-      assert.ok(!dir.startsWith(ROOT), `${dir} must be outside the repository`);
-      await Deno.writeTextFile(
-        `${dir}/package.json`,
-        JSON.stringify({ name: "consumer", private: true, type: "module" }),
-      );
-      const add = await run(bun, ["add", ROOT], dir, INSTALL_MS);
-      assert.ok(add.ok, `bun add ${ROOT} failed:\n${add.out}`);
-      const pkg = JSON.parse(await Deno.readTextFile(`${dir}/package.json`));
-      assert.ok("@sente-lite/sente-lite" in pkg.dependencies, JSON.stringify(pkg));
+    await consumer(requireTool("Bun", BUN, BUN_HINT), () => Promise.resolve(ROOT));
+  },
+});
 
-      await Deno.writeTextFile(`${dir}/app.ts`, APP);
-      const app = await run(bun, ["app.ts"], dir, RUN_MS);
-      assert.ok(app.ok, `the app failed:\n${app.out}`);
-      const line = app.out.split("\n").find((l) => l.startsWith("RESULT "));
-      assert.ok(line, `no RESULT line in:\n${app.out}`);
-      const result = JSON.parse(line.slice("RESULT ".length));
-      assert.equal(result.exports.length, ENTRYPOINTS.length);
-      for (const [i, n] of result.exports.entries()) {
-        assert.ok(n > 0, `${ENTRYPOINTS[i]} exports nothing`);
-      }
-      assert.deepEqual(result.uids, ["alice", "bob"]);
-      assert.deepEqual(result.reply, { hi: 1 });
-      assert.equal(result.plainReplyLength, 5000);
-      assert.equal(result.push, "pushed");
-      assert.equal(result.channel, "hello room");
-      assert.ok(result.fullCaps.includes("compression"), JSON.stringify(result.fullCaps));
-      assert.equal(result.plainWire, null);
-      assert.ok(result.signals > 0, "the client reported to the telemetry it was given");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+Deno.test({
+  name:
+    "the packed package (package.json `files`) holds every entrypoint and runs in a Bun project",
+  ignore: ignoreWithoutTool("Bun", BUN),
+  async fn() {
+    const bun = requireTool("Bun", BUN, BUN_HINT);
+    await consumer(bun, async (dir) => {
+      // What a registry or a git dependency gets: the files `package.json` lists, no more.
+      const pack = await run(
+        bun,
+        ["pm", "pack", "--quiet", "--destination", dir],
+        ROOT,
+        INSTALL_MS,
+      );
+      assert.ok(pack.ok, `bun pm pack failed:\n${pack.out}`);
+      const tarball = [...Deno.readDirSync(dir)].find((e) => e.name.endsWith(".tgz"));
+      assert.ok(tarball, `no tarball in ${dir}:\n${pack.out}`);
+      return `file:${dir}/${tarball.name}`;
+    });
   },
 });
