@@ -17,6 +17,7 @@ import type { ServerContext } from "./context.ts";
 import { CAP_RESUME } from "./delivery.ts";
 import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
 import type { Inbound } from "./inbound.ts";
+import { IpBudget } from "./ip_budget.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import type { Resume } from "./resume.ts";
 import type { Router } from "./router.ts";
@@ -36,6 +37,8 @@ export class Connections {
   readonly #slots = new Map<Connection, Slot>();
   /** Dropped after a close timeout while the runtime still holds their socket (Deno). */
   readonly #held = new Set<Connection>();
+  /** Inflated bytes per remote IP (`rateLimit.bytesPerIp`), outliving connections. */
+  readonly #ipBudget: IpBudget | undefined;
 
   /** Connections whose frames go to `inbound`, internal events to `router`. */
   constructor(ctx: ServerContext, inbound: Inbound, router: Router, resume: Resume) {
@@ -43,6 +46,8 @@ export class Connections {
     this.#inbound = inbound;
     this.#router = router;
     this.#resume = resume;
+    const rates = ctx.options.rateLimit;
+    if (rates && rates.bytesPerIp) this.#ipBudget = new IpBudget(rates.bytesPerIp, ctx.clock);
   }
 
   /** Opens a connection over an adapter's socket and sends the handshake. */
@@ -107,7 +112,8 @@ export class Connections {
     const limits = options.rateLimit;
     if (limits) {
       conn.messageBucket = new TokenBucket(limits.messages, ctx.clock);
-      conn.byteBucket = new TokenBucket(limits.bytes, ctx.clock);
+      const ipBucket = this.#ipBudget?.forIp(conn.remoteIp); // charged with inflated bytes
+      conn.byteBucket = new TokenBucket(limits.bytes, ctx.clock, ipBucket);
     }
     const settings = pending.wire;
     const attachment = this.#resume.attach(conn, pending);

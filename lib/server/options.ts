@@ -42,6 +42,15 @@ export interface RateLimitOptions {
    */
   bytes?: Rate;
   /**
+   * Inflated bytes per remote IP, across all its connections and outliving them, so reconnecting
+   * does not buy a fresh budget; charged alongside `bytes`. While the IP is in debt its compressed
+   * messages are refused (`rate-limited`) before inflating; raw frames are not affected. IPv6
+   * addresses count by their /64. At most 10,000 IPs are tracked (least recently charged dropped
+   * first, and any once refilled). `false`: none. Behind a proxy every client has the proxy's IP.
+   * @default {{ perSecond: 16777216, burst: 67108864 }}
+   */
+  bytesPerIp?: Rate | false;
+  /**
    * Frames refused in a row (each answered with a `rate-limited` error event) before the
    * connection is closed with 4029.
    * @default {50}
@@ -168,7 +177,7 @@ export interface ServerOptions {
   authorizeEvent?: (message: EventMessage) => boolean;
   /**
    * Per-connection rate limits, or `false` for none.
-   * @default {{ messages: { perSecond: 2000, burst: 4000 }, bytes: { perSecond: 16 MiB, burst: 32 MiB }, maxViolations: 50 }}
+   * @default {{ messages: { perSecond: 2000, burst: 4000 }, bytes: { perSecond: 16 MiB, burst: 32 MiB }, bytesPerIp: { perSecond: 16 MiB, burst: 64 MiB }, maxViolations: 50 }}
    */
   rateLimit?: RateLimitOptions | false;
   /**
@@ -311,6 +320,7 @@ export type OptionalHooks =
 const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
   messages: { perSecond: 2000, burst: 4000 },
   bytes: { perSecond: 16 * 1024 * 1024, burst: 32 * 1024 * 1024 },
+  bytesPerIp: { perSecond: 16 * 1024 * 1024, burst: 64 * 1024 * 1024 },
   maxViolations: 50,
 };
 

@@ -31,6 +31,7 @@ const ENTRYPOINTS = [
   "@sente-lite/sente-lite/transit",
   "@sente-lite/sente-lite/edn",
   "@sente-lite/sente-lite/lifecycle",
+  "@sente-lite/sente-lite/redis",
 ];
 
 const APP = `
