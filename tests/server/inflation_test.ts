@@ -131,7 +131,7 @@ Deno.test("a compressible message over the server's maxMessageBytes is chunked b
 Deno.test("a 48 MiB compressible chunked message passes under the default limits (it started within the burst)", async () => {
   await using t = await startServer(); // default rate limit: 32 MiB byte burst; 64 MiB assembled
   t.server.on("test/size", (msg) => (msg.data as string).length);
-  const client = connect(t.url, { onError: () => {} });
+  const client = connect(t.url, { onError: () => {}, wire: wireTransforms() });
   await client.ready;
   const big = "y".repeat(48 * 1024 * 1024); // ~50 KB once compressed
   assert.equal(await client.request("test/size", big, { timeoutMs: 30_000 }), big.length);
