@@ -62,7 +62,8 @@ export function notFound(request: Request): Response {
 
 /**
  * Runs an example from the command line: `--port` (default 3000, 0 picks a free one) and `--host`
- * (default 127.0.0.1); serves until SIGINT, then runs `stop` and exits.
+ * (default 127.0.0.1); serves until SIGINT, then runs `stop` and exits. Other options are left to
+ * the example (see {@linkcode exampleOption}).
  */
 export async function runExample(
   name: string,
@@ -75,16 +76,27 @@ export async function runExample(
       port: { type: "string", default: "3000" },
       host: { type: "string", default: "127.0.0.1" },
     },
+    strict: false,
   });
-  const handle: ServeHandle = await server.serve({
-    port: Number(values.port),
-    hostname: values.host,
-  });
-  console.log(`sente-lite ${name} example: http://${values.host}:${handle.port}/`);
+  const port = Number(values.port);
+  const hostname = String(values.host);
+  const handle: ServeHandle = await server.serve({ port, hostname });
+  console.log(`sente-lite ${name} example: http://${hostname}:${handle.port}/`);
   Deno.addSignalListener("SIGINT", async () => {
     server.closeAll();
     await stop();
     await handle.close();
     Deno.exit(0);
   });
+}
+
+/** The value of the command line option `--<name> VALUE`, if given. */
+export function exampleOption(name: string): string | undefined {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { [name]: { type: "string" } },
+    strict: false,
+  });
+  const value = values[name];
+  return typeof value === "string" ? value : undefined;
 }

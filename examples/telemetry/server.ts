@@ -2,7 +2,8 @@
  * Telemetry pipeline example: browser and server signals into JSONL files, and a page that tails
  * the files live.
  *
- * Run it with `deno task example:telemetry`, open http://127.0.0.1:3000/ (a tiny shop) and
+ * Run it with `deno task example:telemetry` (`--dir DIR` for the files, default
+ * logs/telemetry-example), open http://127.0.0.1:3000/ (a tiny shop) and
  * http://127.0.0.1:3000/tail side by side, and click.
  *
  * - Browser: the page's `Telemetry` ships its signals with `remoteHandler` over the page's
@@ -17,7 +18,14 @@
  */
 import { createServer, type Server } from "../../server.ts";
 import { fileHandler, Telemetry, telemetryPlugin } from "../../telemetry.ts";
-import { bundleAtStartup, html, notFound, runExample, script } from "../_shared/serve.ts";
+import {
+  bundleAtStartup,
+  exampleOption,
+  html,
+  notFound,
+  runExample,
+  script,
+} from "../_shared/serve.ts";
 
 /** Options of {@linkcode createTelemetryServer}. */
 export interface TelemetryExampleOptions {
@@ -158,6 +166,6 @@ const TAIL_PAGE = `<!doctype html>
 `;
 
 if (import.meta.main) {
-  const { server, stop } = createTelemetryServer();
+  const { server, stop } = createTelemetryServer({ dir: exampleOption("dir") });
   await runExample("telemetry", server, stop);
 }
