@@ -15,7 +15,8 @@ client.on(STATE_EVENT, (change) => {
 function show({ file, record }: TailLine): void {
   const row = document.createElement("tr");
   row.dataset.id = String(record.id ?? "");
-  const data = record.error ?? record.data;
+  const error = record.error as { name?: string; message?: string } | undefined;
+  const data = error ? `${error.name}: ${error.message}` : record.data;
   for (
     const cell of [
       String(record.time ?? "").slice(11, 23),
@@ -23,7 +24,7 @@ function show({ file, record }: TailLine): void {
       record.level,
       record.id ?? record.kind,
       record.uid ?? "",
-      data === undefined ? "" : JSON.stringify(data),
+      typeof data === "string" ? data : JSON.stringify(data) ?? "",
     ]
   ) {
     const td = document.createElement("td");

@@ -57,3 +57,19 @@ for (const [name, assets] of Object.entries(EXAMPLES)) {
     }
   });
 }
+
+Deno.test("the examples' page scripts type-check (they are bundled unchecked)", async () => {
+  const pages = Object.keys(EXAMPLES).flatMap((name) =>
+    [...Deno.readDirSync(`${ROOT}examples/${name}`)]
+      .map((entry) => `examples/${name}/${entry.name}`)
+      .filter((path) => path.endsWith(".ts"))
+  );
+  const out = await new Deno.Command(`${ROOT}scripts/deno`, {
+    args: ["check", ...pages],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(START_MS),
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+});
