@@ -24,6 +24,8 @@ export interface ClientsConfig {
   concurrency: number;
   channel?: boolean;
   seconds?: number;
+  /** Frames shorter than this are not counted (sente-lite's heartbeat pings). */
+  minBytes?: number;
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -35,16 +37,16 @@ function urlFor(config: ClientsConfig): string {
 }
 
 /** Opens one connection; resolves with it once ready (see the module doc). */
-function open(config: ClientsConfig, onFrame: () => void): Promise<WebSocket> {
+function open(config: ClientsConfig, onFrame: (data: string) => void): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(urlFor(config));
     let setupFrames = config.side === "sente" && config.channel ? 2 : 1;
-    ws.onmessage = () => {
+    ws.onmessage = (e) => {
       if (setupFrames > 0) {
         setupFrames--;
         if (setupFrames === 1) ws.send(SUBSCRIBE);
         if (setupFrames === 0) resolve(ws);
-      } else onFrame();
+      } else onFrame(e.data as string);
     };
     ws.onerror = () => reject(new Error("connection failed"));
     ws.onclose = (e) => reject(new Error(`closed ${e.code} before ready`));
@@ -55,7 +57,9 @@ async function hold(config: ClientsConfig): Promise<void> {
   let received = 0;
   let first = 0;
   let last = 0;
-  const onFrame = () => {
+  const minBytes = config.minBytes ?? 0;
+  const onFrame = (data: string) => {
+    if (data.length < minBytes) return;
     const t = now();
     if (received++ === 0) first = t;
     last = t;
@@ -93,6 +97,7 @@ async function hold(config: ClientsConfig): Promise<void> {
     received = 0;
     first = last = 0;
   }
+  process.exit(0); // stdin closed: the orchestrator is gone
 }
 
 async function churn(config: ClientsConfig): Promise<void> {

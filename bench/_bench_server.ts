@@ -188,6 +188,7 @@ async function main(): Promise<void> {
       process.exit(0);
     }
   }
+  process.exit(0); // stdin closed: the orchestrator is gone
 }
 
 if (import.meta.main) await main();

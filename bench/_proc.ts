@@ -150,7 +150,7 @@ export interface ServerStats {
 /** Asks the server for stats (after a full GC when `gc`). */
 export async function serverStats(proc: Proc, gc = false): Promise<ServerStats> {
   await proc.send({ op: gc ? "gc" : "stats" });
-  return await proc.next<ServerStats>("rss", 30_000);
+  return await proc.next<ServerStats>("rss", 120_000);
 }
 
 /** Request→reply latency of one connection, one request in flight at a time. */

@@ -94,6 +94,7 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
     count: config.clients,
     concurrency: 50,
     channel: true,
+    minBytes: config.bytes,
   });
   const results: BurstResult[] = [];
   let probe: Probe | null = null;
