@@ -4,8 +4,8 @@
  * option.
  *
  * Why: Deno's own `WebSocket` client does not set `TCP_NODELAY`, so every client→server frame
- * between about 1.5 KB and 64 KB waits for the server's delayed ACK (Nagle's algorithm): about
- * 44 ms per frame on Linux. `ws` sets `TCP_NODELAY`, and the same frames take well under a
+ * of about 1 KB or more waits for the server's delayed ACK (Nagle's algorithm): 44 ms per frame
+ * on Linux. `ws` sets `TCP_NODELAY`, and the same frames take well under a
  * millisecond (figures in docs/performance.md). Browsers and Bun are not affected; this module
  * is for server-side scripts only and is not part of the browser-safe client entrypoint.
  *

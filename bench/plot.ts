@@ -77,8 +77,8 @@ for (const s of memory?.summary ?? []) {
 const connrate = read("connrate") as {
   summary: {
     runtime: string;
-    raw: { connectionsPerSec: number };
-    sente: { connectionsPerSec: number };
+    raw: { connectionsPerSec: number; serverCpuUsPerConn: number };
+    sente: { connectionsPerSec: number; serverCpuUsPerConn: number };
   }[];
 } | null;
 for (const s of connrate?.summary ?? []) {
@@ -87,6 +87,14 @@ for (const s of connrate?.summary ?? []) {
     value: s.sente.connectionsPerSec / s.raw.connectionsPerSec,
     goal: 0.85,
     note: `${k(s.sente.connectionsPerSec)}/s vs ${k(s.raw.connectionsPerSec)}/s`,
+  });
+  bars.push({
+    label: `server CPU per connection, ${s.runtime}`,
+    value: s.raw.serverCpuUsPerConn / s.sente.serverCpuUsPerConn,
+    goal: 0.85,
+    note: `${Math.round(s.sente.serverCpuUsPerConn)} µs vs ${
+      Math.round(s.raw.serverCpuUsPerConn)
+    } µs`,
   });
 }
 const rpc = read("rpc") as {
