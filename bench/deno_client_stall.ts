@@ -55,6 +55,11 @@ function payload(bytes: number): string {
 /** Client process: measures each size and prints one JSON line. */
 async function clientMain(args: string[]): Promise<void> {
   const [transport, url, sizesArg, requestsArg] = args;
+  // Bounded: a client that hangs (no server, a lost reply) ends the run instead of blocking it.
+  setTimeout(() => {
+    console.error(`${transport} client: no result within 120 s`);
+    process.exit(2);
+  }, 120_000);
   const WebSocketImpl: WebSocketConstructor | undefined = transport === "ws"
     ? (await import("../ws.ts")).NodeWebSocket
     : undefined;
