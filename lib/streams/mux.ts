@@ -115,6 +115,7 @@ export class StreamMux {
   #nextId: number;
   #maxPeerId = 0;
   #pumping = false;
+  #pumpQueued = false;
   #timer: TimerHandle | undefined;
   #closed = false;
   #stats = {
@@ -371,7 +372,15 @@ export class StreamMux {
       this.#readySet.add(stream);
       this.#ready.push(stream);
     }
-    if (!this.#pumping && this.#timer === undefined) this.#pump();
+    // Pump in a microtask, so every stream woken in this turn (reads that completed together, a
+    // burst of credits) is ready before the round-robin starts.
+    if (!this.#pumpQueued && this.#timer === undefined) {
+      this.#pumpQueued = true;
+      queueMicrotask(() => {
+        this.#pumpQueued = false;
+        this.#pump();
+      });
+    }
   }
 
   #pump(): void {

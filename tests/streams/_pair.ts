@@ -3,7 +3,10 @@
  * macrotask (like a socket), `bufferedAmount` counts what is queued, and the pair can be cut
  * (queued frames are lost) and joined again with fresh transports.
  */
-import type { StreamMux, StreamTransport } from "../../lib/streams/mux.ts";
+import { StreamMux } from "../../lib/streams/mux.ts";
+import type { StreamTransport } from "../../lib/streams/mux.ts";
+import type { StreamMuxOptions } from "../../lib/streams/options.ts";
+import type { IncomingStream } from "../../lib/streams/incoming.ts";
 
 /** One direction of the pair. */
 export class MemoryTransport implements StreamTransport {
@@ -89,7 +92,7 @@ export function join(a: StreamMux, b: StreamMux): Joined {
 }
 
 /** Deterministic bytes. */
-export function bytes(n: number, seed = 1): Uint8Array {
+export function bytes(n: number, seed = 1): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
   let x = seed;
   for (let i = 0; i < n; i++) {
@@ -107,4 +110,57 @@ export async function readAll(readable: ReadableStream<Uint8Array>): Promise<Uin
 /** A macrotask turn. */
 export function turn(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** A client and a server mux; the server's incoming streams are pushed to `incoming`. */
+export function pair(
+  options: Partial<StreamMuxOptions> = {},
+  accept: (s: IncomingStream) => void = (s) => s.accept(),
+) {
+  const incoming: IncomingStream[] = [];
+  const waiters: (() => void)[] = [];
+  const server = new StreamMux({
+    ...options,
+    side: "server",
+    onStream: (s) => {
+      accept(s);
+      incoming.push(s);
+      for (const w of waiters.splice(0)) w();
+    },
+  });
+  const client = new StreamMux({ ...options, side: "client" });
+  const joined = join(client, server);
+  const next = async (n = 1): Promise<IncomingStream> => {
+    while (incoming.length < n) await new Promise<void>((r) => waiters.push(r));
+    return incoming[n - 1];
+  };
+  return { client, server, joined, incoming, next };
+}
+
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/** A ReadableStream of `total` bytes in `chunk`-byte pieces that counts what was pulled. */
+export function counted(total: number, chunk: number) {
+  const data = bytes(total, 3);
+  const seen = { pulled: 0, cancelled: undefined as unknown };
+  const stream = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (seen.pulled >= total) return c.close();
+      const piece = data.slice(seen.pulled, seen.pulled + chunk);
+      seen.pulled += piece.byteLength;
+      c.enqueue(piece);
+    },
+    cancel(reason) {
+      seen.cancelled = reason;
+    },
+  });
+  return { data, stream, seen };
 }

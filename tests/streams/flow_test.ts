@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { DATA_HEADER_BYTES, decodeStreamFrame } from "../../lib/streams/frames.ts";
+import { bytes, concat, counted, pair, readAll, turn } from "./_pair.ts";
+
+Deno.test("StreamMux.open() sends a Uint8Array, a Blob and a ReadableStream intact, with SHA-256", async () => {
+  const { client, next } = pair();
+  const data = bytes(300_000);
+  const bodies = [data, new Blob([data]), counted(300_000, 10_000).stream, new Uint8Array(0)];
+  const expected = [data, data, counted(300_000, 10_000).data, new Uint8Array(0)];
+  for (let i = 0; i < bodies.length; i++) {
+    const out = client.open("app/up", bodies[i], { integrity: true, meta: new Uint8Array([i]) });
+    const inc = await next(i + 1);
+    assert.equal(inc.name, "app/up");
+    assert.deepEqual(inc.meta, new Uint8Array([i]));
+    assert.equal(inc.integrity, true);
+    assert.equal(
+      inc.total,
+      bodies[i] instanceof ReadableStream ? undefined : expected[i].byteLength,
+    );
+    assert.deepEqual(await readAll(inc.readable), expected[i]);
+    await out.done;
+    await inc.done;
+    assert.equal(out.state, "closed");
+    assert.equal(inc.state, "closed");
+  }
+  assert.equal(client.stats().completed, 4);
+  assert.equal(client.stats().outgoing, 0);
+});
+
+Deno.test("StreamMux keeps in-flight and unread bytes within the window and the socket within highWaterMark + one frame", async () => {
+  const windowBytes = 64 * 1024;
+  const frameBytes = 8 * 1024;
+  const highWaterMark = 16 * 1024;
+  const { client, joined, next } = pair({ windowBytes, frameBytes, highWaterMark });
+  joined.ab.perTurn = 2; // a slow network: bufferedAmount builds up
+  const data = bytes(1024 * 1024);
+  const out = client.open("app/up", data);
+  const inc = await next();
+  const reader = inc.readable.getReader();
+  const got: Uint8Array[] = [];
+  for (let i = 0;; i++) {
+    if (i % 3 === 0) await turn(); // a slow reader
+    const { done, value } = await reader.read();
+    if (done) break;
+    got.push(value);
+  }
+  await out.done;
+  assert.deepEqual(concat(got), data);
+  assert.ok(out.maxInFlight <= windowBytes, `in flight ${out.maxInFlight}`);
+  assert.ok(inc.maxQueued <= windowBytes, `unread ${inc.maxQueued}`);
+  assert.ok(
+    joined.ab.maxBuffered <= highWaterMark + frameBytes + DATA_HEADER_BYTES + 64,
+    `buffered ${joined.ab.maxBuffered}`,
+  );
+});
+
+Deno.test("StreamMux: a reader that stops reading stops the sender's pulls after one window", async () => {
+  const windowBytes = 64 * 1024;
+  const { client, next } = pair({ windowBytes, frameBytes: 4096 });
+  const source = counted(10 * 1024 * 1024, 4096);
+  const out = client.open("app/up", source.stream);
+  const inc = await next();
+  for (let i = 0; i < 50; i++) await turn();
+  // one window, the piece being sent and the stream's own one-chunk read-ahead
+  assert.ok(source.seen.pulled <= windowBytes + 2 * 4096, `pulled ${source.seen.pulled}`);
+  assert.ok(source.seen.pulled >= windowBytes, `pulled ${source.seen.pulled}`);
+  const reader = inc.readable.getReader();
+  await reader.read();
+  for (let i = 0; i < 50; i++) await turn();
+  assert.ok(source.seen.pulled <= 2 * windowBytes + 2 * 4096, `pulled ${source.seen.pulled}`);
+  await reader.cancel("done");
+  await assert.rejects(out.done);
+});
+
+Deno.test("StreamMux sends the frames of concurrent streams round-robin", async () => {
+  const { client, joined, next } = pair({ frameBytes: 4096, windowBytes: 1024 * 1024 });
+  joined.ab.record = true;
+  const outs = [1, 2, 3].map(() => client.open("app/up", bytes(256 * 1024)));
+  const incs = await Promise.all([1, 2, 3].map((n) => next(n)));
+  await Promise.all(incs.map((s) => readAll(s.readable)));
+  await Promise.all(outs.map((o) => o.done));
+  const ids = joined.ab.sent.filter((f) => f[0] === 0x10).map((f) => decodeStreamFrame(f).id);
+  assert.equal(ids.length, 3 * 64);
+  // While all three send, no stream gets a second frame before the others got theirs.
+  const firstDone = Math.min(...[1, 3, 5].map((id) => ids.lastIndexOf(id)));
+  for (let i = 0; i + 3 <= firstDone; i += 3) {
+    assert.equal(
+      new Set(ids.slice(i, i + 3)).size,
+      3,
+      `frames ${i}..${i + 2}: ${ids.slice(i, i + 3)}`,
+    );
+  }
+});
+
+Deno.test("StreamMux reports progress on both sides, ending at 100 %", async () => {
+  const received: number[] = [];
+  const { client, next } = pair({}, (s) => s.accept({ onProgress: (p) => received.push(p.bytes) }));
+  const sent: number[] = [];
+  const out = client.open("app/up", bytes(200_000), {
+    onProgress: (p) => sent.push(p.percentage!),
+  });
+  await readAll((await next()).readable);
+  await out.done;
+  assert.equal(sent.at(-1), 100);
+  assert.equal(received.at(-1), 200_000);
+});
