@@ -125,8 +125,8 @@ export class IncomingStream {
     }
     this.#limit = this.#link.limits.windowBytes;
     if (this.#state === "opening") {
-      this.#link.control(encodeCredit(this.id, 0, this.#limit));
       this.#to("accepted");
+      this.#link.control(encodeCredit(this.id, 0, this.#limit));
     } else if (this.#state === "open") {
       // resumed before it was accepted: the RESUME carried no credit
       this.#link.control(encodeCredit(this.id, this.#consumed, this.#limit));
@@ -207,8 +207,8 @@ export class IncomingStream {
         return this.#fail("stream-integrity", "the SHA-256 of the bytes differs from END's");
       }
     }
-    this.#link.control(encodeEnd(this.id, total));
     this.#to("end-received");
+    this.#link.control(encodeEnd(this.id, total));
     this.#progress?.finish();
     this.#deliver();
   }

@@ -227,8 +227,8 @@ export class OutgoingStream {
   #end(): void {
     if (this.#hash) this.#digest ??= this.#hash.digest();
     this.#endSent = true;
+    this.#to("end-sent"); // first: a synchronous transport may bring the confirmation at once
     this.#link.control(encodeEnd(this.id, this.#sent, this.#digest));
-    this.#to("end-sent");
   }
 
   /** A CREDIT frame arrived (internal). */

@@ -191,7 +191,7 @@ export class Sha256 implements IncrementalHash {
 }
 
 /** The default {@linkcode HashFactory}. */
-export const sha256: HashFactory = () => new Sha256();
+export const sha256: HashFactory = (): IncrementalHash => new Sha256();
 
 /** Constant-time equality of two digests. */
 export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {

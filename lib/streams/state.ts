@@ -70,16 +70,17 @@ export const STREAM_EVENTS: readonly StreamEvent[] = [
   "resumed",
 ];
 
-type Row = Readonly<Record<StreamEvent, StreamState | null>>;
+/** One row of the table: the next state for every event (`null`: ignored). */
+export type StreamRow = Readonly<Record<StreamEvent, StreamState | null>>;
 
-const IGNORE_ALL: Row = Object.fromEntries(STREAM_EVENTS.map((e) => [e, null])) as Row;
+const IGNORE_ALL: StreamRow = Object.fromEntries(STREAM_EVENTS.map((e) => [e, null])) as StreamRow;
 const ENDS = { cancel: "cancelled", error: "failed" } as const;
 
 /**
  * The transition table. `half-closed-remote` survives a transport drop: the receiver holds every
  * byte and has confirmed; if the confirmation was lost, the sender asks again after resuming.
  */
-export const STREAM_TRANSITIONS: Readonly<Record<StreamState, Row>> = {
+export const STREAM_TRANSITIONS: Readonly<Record<StreamState, StreamRow>> = {
   opening: { ...IGNORE_ALL, ...ENDS, accepted: "open", "transport-lost": "suspended" },
   open: {
     ...IGNORE_ALL,

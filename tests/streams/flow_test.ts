@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { DATA_HEADER_BYTES, decodeStreamFrame } from "../../lib/streams/frames.ts";
+import { StreamError } from "../../lib/streams/errors.ts";
+import type { IncomingStream } from "../../lib/streams/incoming.ts";
+import { StreamMux } from "../../lib/streams/mux.ts";
+import { VirtualClock } from "../../lib/util/clock.ts";
 import { bytes, concat, counted, pair, readAll, turn } from "./_pair.ts";
 
 Deno.test("StreamMux.open() sends a Uint8Array, a Blob and a ReadableStream intact, with SHA-256", async () => {
@@ -103,4 +107,51 @@ Deno.test("StreamMux reports progress on both sides, ending at 100 %", async () 
   await out.done;
   assert.equal(sent.at(-1), 100);
   assert.equal(received.at(-1), 200_000);
+});
+
+Deno.test("StreamMux works over a transport that delivers synchronously (re-entrant receive)", async () => {
+  const incoming: IncomingStream[] = [];
+  const server = new StreamMux({
+    side: "server",
+    windowBytes: 8192,
+    frameBytes: 1024,
+    onStream: (s) => {
+      s.accept();
+      incoming.push(s);
+    },
+  });
+  const client = new StreamMux({ side: "client", windowBytes: 8192, frameBytes: 1024 });
+  client.attach({ send: (f) => server.receive(f), bufferedAmount: 0 });
+  server.attach({ send: (f) => client.receive(f), bufferedAmount: 0 });
+  const data = bytes(100_000);
+  const a = client.open("app/up", data, { integrity: true });
+  const b = client.open("app/up", counted(50_000, 1000).stream);
+  assert.equal(incoming.length, 2, "OPEN arrived synchronously");
+  const [got] = await Promise.all([
+    readAll(incoming[0].readable),
+    incoming[1].readable.cancel("no"),
+  ]);
+  assert.deepEqual(got, data);
+  await a.done;
+  await assert.rejects(b.done, (e) => e instanceof StreamError && e.code === "stream-cancelled");
+  assert.equal(client.stats().outgoing + server.stats().incoming, 0);
+});
+
+Deno.test("StreamMux reports progress at most every progressIntervalMs of its clock", async () => {
+  const clock = new VirtualClock();
+  const at: number[] = [];
+  const { client, next } = pair({ clock, windowBytes: 16 * 1024, frameBytes: 1024 });
+  const out = client.open("app/up", bytes(300_000), { onProgress: () => at.push(clock.now()) });
+  const inc = await next();
+  const reading = readAll(inc.readable);
+  let settled = false;
+  out.done.then(() => settled = true);
+  for (let i = 0; i < 5000 && !settled; i++) {
+    clock.tick(7); // the mux yields and polls on this clock
+    await turn();
+  }
+  assert.ok(settled);
+  await reading;
+  assert.ok(at.length >= 3, `${at.length} reports`);
+  for (let i = 1; i < at.length - 1; i++) assert.ok(at[i] - at[i - 1] >= 100, `${at}`);
 });
