@@ -15,7 +15,10 @@ export type StreamBody = ReadableStream<Uint8Array> | Blob | Uint8Array;
 export interface BodySource {
   /** The size, when the body knows it (`Uint8Array`, `Blob`). */
   readonly size: number | undefined;
-  /** The next piece (at most `maxBytes` for the bodies that can choose), or `null` at the end. */
+  /**
+   * The next piece (at most `maxBytes` for the bodies that can choose), or `null` at the end. A
+   * read still pending when {@linkcode BodySource.seek} is called is stale: ignore its result.
+   */
   read(maxBytes: number): Promise<Uint8Array | null>;
   /** Moves to `offset` for the next read; `false` when the body cannot (a one-shot stream). */
   seek(offset: number): boolean;
@@ -64,9 +67,10 @@ class BlobSource implements BodySource {
     this.size = blob.size;
   }
   async read(): Promise<Uint8Array | null> {
-    this.#reader ??= this.#blob.slice(this.#at).stream().getReader();
-    const { done, value } = await this.#reader.read();
-    if (done) return null;
+    const reader = this.#reader ??= this.#blob.slice(this.#at).stream().getReader();
+    const { done, value } = await reader.read();
+    // A seek while this read was pending made it stale: its bytes are from the old position.
+    if (done || reader !== this.#reader) return null;
     this.#at += value.byteLength;
     return value;
   }

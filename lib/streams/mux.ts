@@ -11,9 +11,10 @@
  * - Priority for everything else: control frames (OPEN, CREDIT, END, CANCEL, RESUME) are written
  *   at once, and DATA only while the transport's `bufferedAmount` is below `highWaterMark`, so a
  *   message written straight to the socket waits behind at most `highWaterMark` plus one slice.
- * - Bounded memory: per stream, at most `windowBytes` unread on the receiving end and at most
- *   `windowBytes` in flight on the sending end (whatever credit the peer grants), plus the piece
- *   of the body being sent; nothing a peer sends makes the mux buffer more.
+ * - Bounded memory: per stream, at most `windowBytes` unread on the receiving end and the piece
+ *   of the body being sent on the sending end, plus the socket's `highWaterMark` and one frame
+ *   per connection; nothing a peer sends (lying sizes, floods of credit) makes the mux buffer
+ *   more.
  * - Limits are checked at OPEN, before any credit is granted: `maxIncomingStreams`, the shared
  *   `budget`, `maxStreamBytes` against the announced total, `maxMetaBytes`.
  * - Resume: {@linkcode StreamMux.detach} suspends every stream; {@linkcode StreamMux.attach}
@@ -44,7 +45,7 @@ import type { StreamLink } from "./_link.ts";
 import type { StreamBody } from "./body.ts";
 import { StreamError } from "./errors.ts";
 import type { StreamErrorCode } from "./errors.ts";
-import { decodeStreamFrame, encodeCancel, encodeEnd } from "./frames.ts";
+import { DATA_HEADER_BYTES, decodeStreamFrame, encodeCancel, encodeEnd } from "./frames.ts";
 import type { StreamFrame } from "./frames.ts";
 import { IncomingStream } from "./incoming.ts";
 import { resolveStreamLimits } from "./options.ts";
@@ -88,7 +89,7 @@ export interface StreamMuxStats {
   bytesIn: number;
   /** Frames for streams that no longer exist (late after a cancel), dropped. */
   dropped: number;
-  /** Malformed frames and flow-control violations. */
+  /** Malformed frames, and frames that failed their stream (beyond credit, wrong offset, too large). */
   protocolErrors: number;
   /** Live streams now, each way. */
   outgoing: number;
@@ -145,7 +146,7 @@ export class StreamMux {
       limits: this.#limits,
       clock: this.#clock,
       hash,
-      control: (frame) => this.#transport?.send(frame),
+      control: (frame) => this.#write(frame),
       wake: (stream) => this.#wake(stream as OutgoingStream),
       finished: (stream) => this.#finished(stream as OutgoingStream | IncomingStream),
     };
@@ -398,9 +399,9 @@ export class StreamMux {
         this.#readySet.delete(stream);
         const frame = stream.next(this.#limits.frameBytes);
         if (frame !== null) {
-          transport.send(frame);
+          if (!this.#write(frame)) return;
           this.#stats.framesOut++;
-          this.#stats.bytesOut += frame.byteLength - 13;
+          this.#stats.bytesOut += frame.byteLength - DATA_HEADER_BYTES;
           budget--;
         }
         if (stream.ready && !this.#readySet.has(stream)) {
@@ -411,6 +412,29 @@ export class StreamMux {
       }
     } finally {
       this.#pumping = false;
+    }
+  }
+
+  /**
+   * Writes a frame; `false` when there is no transport. A transport whose `send` throws (a socket
+   * that closed under us) counts as dropped: the streams are suspended, in a microtask so that
+   * no stream changes state in the middle of its own handler.
+   */
+  #write(frame: Uint8Array): boolean {
+    const transport = this.#transport;
+    if (transport === null) return false;
+    try {
+      transport.send(frame);
+      return true;
+    } catch {
+      this.#transport = null;
+      this.#cancelTimer();
+      queueMicrotask(() => {
+        if (this.#transport !== null) return; // a new transport was attached meanwhile
+        this.#transport = transport;
+        this.detach();
+      });
+      return false;
     }
   }
 

@@ -47,8 +47,8 @@ export interface StreamMuxOptions {
   /** Which end: clients open odd stream ids, servers even ones, so ids never collide. */
   side: "client" | "server";
   /**
-   * The credit window: a receiver holds at most this many unread bytes per stream, and a sender
-   * has at most this many unacknowledged bytes in flight whatever credit the peer grants.
+   * The credit window: a receiver grants credit for (and so holds) at most this many unread bytes
+   * per stream.
    * @default {1048576}
    */
   windowBytes?: number;

@@ -3,9 +3,10 @@
  * The sending end of one stream. Made by {@linkcode StreamMux.open}.
  *
  * Guarantees:
- * - The body is read only while the stream has credit: at most `min(limit, consumed +
- *   windowBytes)` bytes are ever sent, so a slow receiver slows the body's pulls and a peer
- *   granting absurd credit still gets at most `windowBytes` in flight.
+ * - The body is read only while the stream has credit (bytes below the receiver's `limit`) and
+ *   the mux writes DATA only while the socket's `bufferedAmount` is low, so a slow receiver slows
+ *   the body's pulls, and even absurd credit makes the sender hold no more than the piece of the
+ *   body being sent: the bytes in flight are the receiver's to bound, and it granted them.
  * - Bytes leave in order, each exactly once per transport; after a resume the stream continues
  *   from the receiver's offset (re-reading a `Uint8Array`/`Blob` body; a `ReadableStream` body
  *   only when nothing was lost, else `stream-resume-failed`).
@@ -152,7 +153,7 @@ export class OutgoingStream {
   }
 
   #allowance(): number {
-    return Math.min(this.#limit, this.#consumed + this.#link.limits.windowBytes) - this.#sent;
+    return this.#limit - this.#sent;
   }
 
   /** Whether the scheduler should visit this stream (internal). */

@@ -4,7 +4,7 @@ import { StreamError } from "../../lib/streams/errors.ts";
 import type { IncomingStream } from "../../lib/streams/incoming.ts";
 import { StreamMux } from "../../lib/streams/mux.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
-import { bytes, concat, counted, pair, readAll, turn } from "./_pair.ts";
+import { bytes, concat, counted, join, pair, readAll, turn } from "./_pair.ts";
 
 Deno.test("StreamMux.open() sends a Uint8Array, a Blob and a ReadableStream intact, with SHA-256", async () => {
   const { client, next } = pair();
@@ -154,4 +154,51 @@ Deno.test("StreamMux reports progress at most every progressIntervalMs of its cl
   await reading;
   assert.ok(at.length >= 3, `${at.length} reports`);
   for (let i = 1; i < at.length - 1; i++) assert.ok(at[i] - at[i - 1] >= 100, `${at}`);
+});
+
+Deno.test("StreamMux suspends its streams when the transport's send throws", async () => {
+  const server = new StreamMux({
+    side: "server",
+    onStream: (s) => {
+      s.accept();
+      readAll(s.readable).catch(() => {});
+    },
+  });
+  const client = new StreamMux({ side: "client", windowBytes: 4096, frameBytes: 1024 });
+  let sends = 0;
+  client.attach({
+    send: (f) => {
+      if (++sends > 20) throw new Error("socket closed");
+      server.receive(f);
+    },
+    bufferedAmount: 0,
+  });
+  server.attach({ send: (f) => client.receive(f), bufferedAmount: 0 });
+  const out = client.open("app/up", bytes(100_000));
+  for (let i = 0; i < 20 && out.state !== "suspended"; i++) await turn();
+  assert.equal(out.state, "suspended");
+  assert.equal(client.attached, false);
+  client.close();
+  server.close();
+  await assert.rejects(out.done);
+});
+
+Deno.test("StreamMux completes when the two sides have different windows", async () => {
+  for (const [mine, theirs] of [[4096, 1024 * 1024], [1024 * 1024, 4096]]) {
+    const client = new StreamMux({ side: "client", windowBytes: mine, frameBytes: 1024 });
+    const incoming: Promise<Uint8Array>[] = [];
+    const server = new StreamMux({
+      side: "server",
+      windowBytes: theirs,
+      onStream: (s) => {
+        s.accept();
+        incoming.push(readAll(s.readable));
+      },
+    });
+    join(client, server);
+    const data = bytes(200_000);
+    const out = client.open("app/up", data);
+    await out.done;
+    assert.deepEqual(await incoming[0], data);
+  }
 });
