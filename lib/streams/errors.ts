@@ -57,6 +57,11 @@ export const STREAM_ERRORS = {
     description:
       "The sender's body failed: its `ReadableStream` errored, or it ended before (or ran past) the total it announced.",
   },
+  "stream-idle": {
+    wire: 9,
+    description:
+      "The stream made no progress for `idleTimeoutMs` (default 30 s) while it waited on the peer: no DATA although credit was granted, or no credit (or END confirmation) although bytes were ready.",
+  },
 } as const satisfies Record<string, StreamErrorSpec>;
 
 /** A stable stream error code. */

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { IdleWatch } from "./_idle.ts";
 import type { StreamLink } from "./_link.ts";
 import { StreamError } from "./errors.ts";
 import type { StreamErrorCode } from "./errors.ts";
@@ -65,6 +66,7 @@ export class IncomingStream {
   #progress: ProgressMeter | undefined;
   #resumeTimer: TimerHandle | undefined;
   #resumeSent = false;
+  readonly #idle: IdleWatch;
 
   /** Made by the mux for an OPEN frame (internal). */
   constructor(
@@ -82,6 +84,13 @@ export class IncomingStream {
     this.integrity = integrity;
     this.meta = meta;
     this.#hash = integrity ? link.hash() : undefined;
+    this.#idle = new IdleWatch(
+      link.clock,
+      link.limits.idleTimeoutMs,
+      // the sender holds it up when it has credit and sends nothing
+      () => this.#state === "open" && this.#accepted && this.#received < this.#limit,
+      () => this.#fail("stream-idle", `no DATA for ${link.limits.idleTimeoutMs} ms`),
+    );
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -124,6 +133,7 @@ export class IncomingStream {
       );
     }
     this.#limit = this.#link.limits.windowBytes;
+    this.#idle.touch();
     if (this.#state === "opening") {
       this.#to("accepted");
       this.#link.control(encodeCredit(this.id, 0, this.#limit));
@@ -181,6 +191,7 @@ export class IncomingStream {
     }
     this.#hash?.update(data);
     this.#received = end;
+    this.#idle.touch();
     if (data.byteLength > 0) {
       this.#queue.push(data);
       this.#queued += data.byteLength;
@@ -230,6 +241,7 @@ export class IncomingStream {
   transportLost(): void {
     this.#resumeSent = false;
     if (!this.#to("transport-lost")) return;
+    this.#idle.stop();
     this.#resumeTimer = this.#link.clock.setTimeout(() => {
       this.#resumeTimer = undefined;
       this.fail(
@@ -246,6 +258,7 @@ export class IncomingStream {
   resumed(): void {
     if (!this.#to("resumed")) return;
     this.#clearTimer();
+    if (this.#accepted) this.#idle.touch();
     this.#sendResume();
   }
 
@@ -295,6 +308,7 @@ export class IncomingStream {
     const window = this.#link.limits.windowBytes;
     if (this.#limit - this.#consumed > window / 2) return;
     this.#limit = this.#consumed + window;
+    this.#idle.touch(); // the sender's clock starts with the credit
     this.#link.control(encodeCredit(this.id, this.#consumed, this.#limit));
   }
 
@@ -321,6 +335,7 @@ export class IncomingStream {
 
   #settle(): void {
     this.#clearTimer();
+    this.#idle.stop();
     this.#link.finished(this);
   }
 

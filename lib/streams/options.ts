@@ -70,6 +70,11 @@ export interface StreamMuxOptions {
   pollMs?: number;
   /** A stream whose transport dropped fails unless a new one is attached within this. @default {30000} */
   resumeTimeoutMs?: number;
+  /**
+   * A stream that waits on its peer this long without progress fails with `stream-idle` (0: never).
+   * @default {30000}
+   */
+  idleTimeoutMs?: number;
   /** Progress is reported at most this often. @default {100} */
   progressIntervalMs?: number;
   /** Server-wide cap on concurrent incoming streams. @default {undefined} (none) */
@@ -99,6 +104,7 @@ export const STREAM_DEFAULTS = {
   sliceFrames: 16,
   pollMs: 2,
   resumeTimeoutMs: 30_000,
+  idleTimeoutMs: 30_000,
   progressIntervalMs: 100,
 } as const;
 
@@ -110,7 +116,7 @@ export function resolveStreamLimits(options: StreamMuxOptions): StreamLimits {
   const limits = { ...STREAM_DEFAULTS } as StreamLimits;
   for (const key of Object.keys(STREAM_DEFAULTS) as (keyof StreamLimits)[]) {
     const value = options[key] ?? STREAM_DEFAULTS[key];
-    const min = key === "pollMs" || key === "progressIntervalMs" ? 0 : 1;
+    const min = key === "pollMs" || key === "progressIntervalMs" || key === "idleTimeoutMs" ? 0 : 1;
     if (!(Number.isSafeInteger(value) && value >= min)) {
       throw new RangeError(`${key} must be an integer ≥ ${min}, got ${value}`);
     }

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { IdleWatch } from "./_idle.ts";
 import type { StreamLink } from "./_link.ts";
 import { bodySource } from "./body.ts";
 import type { BodySource, StreamBody } from "./body.ts";
@@ -77,6 +78,7 @@ export class OutgoingStream {
   #digest: Uint8Array | undefined;
   #resumeTimer: TimerHandle | undefined;
   #maxInFlight = 0;
+  readonly #idle: IdleWatch;
 
   /** Opens a stream (internal: use {@linkcode StreamMux.open}). */
   constructor(
@@ -116,6 +118,13 @@ export class OutgoingStream {
         this.total,
       );
     }
+    this.#idle = new IdleWatch(
+      link.clock,
+      link.limits.idleTimeoutMs,
+      () => this.#waitingOnPeer(),
+      () =>
+        this.#fail("stream-idle", `no credit or confirmation for ${link.limits.idleTimeoutMs} ms`),
+    );
     this.#signal = options.signal;
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
@@ -148,8 +157,18 @@ export class OutgoingStream {
   /** Starts: sends OPEN, or cancels at once when the signal is already aborted (internal). */
   start(attached: boolean): void {
     if (this.#signal?.aborted) return this.cancel(this.#signal.reason);
-    if (attached) this.#link.control(this.openFrame());
-    else this.transportLost();
+    if (attached) {
+      this.#idle.touch();
+      this.#link.control(this.openFrame());
+    } else this.transportLost();
+  }
+
+  /** Whether the peer holds the stream up: no accept, no credit for ready bytes, no confirmation. */
+  #waitingOnPeer(): boolean {
+    if (this.#state === "opening" || this.#state === "half-closed-local") return true;
+    if (this.#state !== "open" || this.#endSent) return false;
+    return this.#awaitingResume ||
+      (this.#allowance() <= 0 && (this.#pending !== null || !this.#eof));
   }
 
   #allowance(): number {
@@ -182,6 +201,7 @@ export class OutgoingStream {
       this.#hashed = this.#sent + n;
     }
     const frame = encodeData(this.id, this.#sent, piece);
+    this.#idle.touch();
     this.#sent += n;
     this.#maxInFlight = Math.max(this.#maxInFlight, this.#sent - this.#consumed);
     this.#progress?.set(this.#sent);
@@ -247,6 +267,7 @@ export class OutgoingStream {
     }
     this.#consumed = consumed;
     this.#limit = limit;
+    this.#idle.touch();
     if (!this.#accepted) {
       this.#accepted = true;
       this.#to("accepted");
@@ -294,6 +315,7 @@ export class OutgoingStream {
     this.#endSent = false;
     this.#accepted = true;
     this.#awaitingResume = false;
+    this.#idle.touch();
     this.#progress?.set(received);
     this.#link.wake(this);
   }
@@ -326,6 +348,7 @@ export class OutgoingStream {
   /** The transport dropped (internal). */
   transportLost(): void {
     if (!this.#to("transport-lost")) return;
+    this.#idle.stop();
     this.#resumeTimer = this.#link.clock.setTimeout(() => {
       this.#resumeTimer = undefined;
       this.#finish(
@@ -343,6 +366,7 @@ export class OutgoingStream {
   resumed(): void {
     if (!this.#to("resumed")) return;
     this.#clearTimer();
+    this.#idle.touch();
     this.#awaitingResume = true;
     if (this.#endSent) this.#to("end-sent"); // back to waiting for the confirmation
     // A receiver that never saw OPEN gets it again; one that did answers with RESUME (and ignores
@@ -369,6 +393,7 @@ export class OutgoingStream {
 
   #settle(): void {
     this.#clearTimer();
+    this.#idle.stop();
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#link.finished(this);
   }

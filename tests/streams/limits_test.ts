@@ -16,6 +16,7 @@ import type { IncomingStream } from "../../lib/streams/incoming.ts";
 import { StreamMux } from "../../lib/streams/mux.ts";
 import { StreamBudget } from "../../lib/streams/options.ts";
 import type { StreamMuxOptions } from "../../lib/streams/options.ts";
+import { VirtualClock } from "../../lib/util/clock.ts";
 import { bytes, counted, pair, turn } from "./_pair.ts";
 
 /** A mux whose peer is the test: frames the mux writes land in `frames`. */
@@ -188,4 +189,50 @@ Deno.test("StreamMux.open() throws stream-limit over maxOutgoingStreams and Rang
   assert.throws(() => new StreamMux({ side: "client", windowBytes: 0 }), RangeError);
   assert.throws(() => new StreamMux({ side: "peer" as "client" }), RangeError);
   client.close();
+});
+
+Deno.test("IncomingStream fails with stream-idle when the sender holds credit and sends nothing", () => {
+  const clock = new VirtualClock();
+  const { mux, cancels, incoming } = raw({ clock, idleTimeoutMs: 1000 });
+  mux.receive(encodeOpen(1, "x", undefined, false, empty)); // a slow-loris: OPEN, then silence
+  clock.tick(999);
+  assert.equal(cancels().length, 0);
+  mux.receive(encodeData(1, 0, new Uint8Array(10))); // progress pushes the deadline back
+  clock.tick(999);
+  assert.equal(cancels().length, 0);
+  clock.tick(1);
+  assert.deepEqual(cancels().map((f) => [f.id, f.code]), [[1, "stream-idle"]]);
+  assert.equal(incoming[0].state, "failed");
+  assert.equal(mux.stats().incoming, 0, "the slot is free again");
+});
+
+Deno.test("IncomingStream does not blame the sender while its own reader is slow", async () => {
+  const clock = new VirtualClock();
+  const { mux, cancels, incoming } = raw({ clock, idleTimeoutMs: 1000, windowBytes: 100 });
+  mux.receive(encodeOpen(1, "x", undefined, false, empty));
+  mux.receive(encodeData(1, 0, new Uint8Array(100))); // the whole window: now it waits on its reader
+  clock.tick(5000);
+  assert.equal(cancels().length, 0);
+  const reader = incoming[0].readable.getReader();
+  await reader.read(); // reads: a credit goes out and the sender's clock starts then
+  clock.tick(999);
+  assert.equal(cancels().length, 0);
+  clock.tick(1);
+  assert.deepEqual(cancels().map((f) => f.code), ["stream-idle"]);
+});
+
+Deno.test("OutgoingStream fails with stream-idle when the receiver never accepts or grants credit", async () => {
+  const clock = new VirtualClock();
+  const { mux } = raw({ side: "client", clock, idleTimeoutMs: 1000 });
+  const a = mux.open("app/up", bytes(100)); // never accepted
+  const b = mux.open("app/up", bytes(100_000));
+  mux.receive(encodeCredit(b.id, 0, 10)); // accepted, then starved
+  await turn(); // b sends its 10 bytes
+  clock.tick(1000);
+  await assert.rejects(a.done, (e) => e instanceof StreamError && e.code === "stream-idle");
+  await assert.rejects(b.done, (e) => e instanceof StreamError && e.code === "stream-idle");
+  const off = raw({ side: "client", clock, idleTimeoutMs: 0 });
+  const c = off.mux.open("app/up", bytes(100));
+  clock.tick(10 ** 9);
+  assert.equal(c.state, "opening");
 });
