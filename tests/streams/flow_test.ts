@@ -202,3 +202,31 @@ Deno.test("StreamMux completes when the two sides have different windows", async
     assert.deepEqual(await incoming[0], data);
   }
 });
+
+Deno.test("Broadcast: one body to three subscribers; a stalled one holds neither the others nor memory", async () => {
+  const body = bytes(500_000);
+  const windowBytes = 32 * 1024;
+  const subscribers = [0, 1, 2].map(() => {
+    const hub = new StreamMux({ side: "server", windowBytes });
+    let stream!: IncomingStream;
+    const client = new StreamMux({
+      side: "client",
+      windowBytes,
+      onStream: (s) => {
+        s.accept();
+        stream = s;
+      },
+    });
+    join(hub, client);
+    return { hub, out: hub.open("app/broadcast", body), stream: () => stream };
+  });
+  for (let i = 0; i < 10 && !subscribers[2].stream(); i++) await turn();
+  const fast = await Promise.all(subscribers.slice(0, 2).map((s) => readAll(s.stream().readable)));
+  for (const got of fast) assert.deepEqual(got, body);
+  await Promise.all(subscribers.slice(0, 2).map((s) => s.out.done));
+  const slow = subscribers[2];
+  assert.equal(slow.out.state, "open", "the stalled subscriber is still at its window");
+  assert.ok(slow.stream().maxQueued <= windowBytes);
+  slow.out.cancel("slow subscriber dropped"); // the policy: drop it
+  await assert.rejects(slow.stream().done, (e) => e instanceof StreamError && e.remote);
+});
