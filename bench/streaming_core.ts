@@ -1,5 +1,5 @@
 /**
- * The streaming core's overhead (docs/streaming.md §10): `total` bytes go from one StreamMux to
+ * The streaming core's overhead (docs/streaming.md §11): `total` bytes go from one StreamMux to
  * another over an in-memory transport (frames delivered on the next macrotask, `bufferedAmount`
  * counted), and, as the baseline in the same run, the same bytes as raw 64 KiB frames over the
  * same transport with the same high-water mark. A third run adds SHA-256 integrity.
