@@ -56,6 +56,7 @@ export class IncomingStream {
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #waiting: (() => void) | null = null;
   #state: StreamState = "opening";
+  #error: StreamError | undefined;
   #accepted = false;
   #received = 0;
   #consumed = 0;
@@ -108,6 +109,11 @@ export class IncomingStream {
   /** The current state. */
   get state(): StreamState {
     return this.#state;
+  }
+
+  /** Why the stream was cancelled or failed (`undefined` while live or once completed). */
+  get error(): StreamError | undefined {
+    return this.#error;
   }
 
   /** Bytes received so far. */
@@ -321,6 +327,7 @@ export class IncomingStream {
 
   #finish(event: "cancel" | "error", error: StreamError): void {
     if (!this.#to(event)) return;
+    this.#error = error;
     this.#queue = [];
     this.#queued = 0;
     try {

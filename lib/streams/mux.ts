@@ -97,8 +97,11 @@ export interface StreamMuxStats {
   incoming: number;
 }
 
-/** Closed streams whose END confirmation may have to be repeated after a resume. */
-const RECENT_LIMIT = 256;
+/** How many ended streams are remembered, to answer their peer after a resume. */
+const ENDED_LIMIT = 256;
+
+/** How a stream ended: its total (completed) or its error (cancelled, failed). */
+type Ended = { total: number } | { code: StreamErrorCode; reason: string };
 
 /** Streams over one transport. See the module doc for guarantees. */
 export class StreamMux {
@@ -108,7 +111,7 @@ export class StreamMux {
   readonly #parity: number;
   readonly #outgoing = new Map<number, OutgoingStream>();
   readonly #incoming = new Map<number, IncomingStream>();
-  readonly #recent = new Map<number, number>();
+  readonly #ended = new Map<number, Ended>();
   readonly #ready: OutgoingStream[] = [];
   readonly #readySet = new Set<OutgoingStream>();
   readonly #link: StreamLink;
@@ -236,7 +239,7 @@ export class StreamMux {
           if (stream) {
             return this.#watch(stream, () => stream.onResume(f.received, f.consumed, f.limit));
           }
-          return this.#reply(f.id, "stream-resume-failed", "the sender no longer has this stream");
+          return this.#gone(f.id, "the sender no longer has this stream");
         }
         const stream = this.#incoming.get(f.id);
         if (stream) return stream.onProbe();
@@ -295,9 +298,7 @@ export class StreamMux {
 
   #open(f: Extract<StreamFrame, { type: "open" }>): void {
     if (this.#incoming.has(f.id)) return; // sent again after a resume; our RESUME answers it
-    if (f.id <= this.#maxPeerId) {
-      return this.#reply(f.id, "stream-resume-failed", "this stream already ended here");
-    }
+    if (f.id <= this.#maxPeerId) return this.#gone(f.id, "this stream already ended here");
     this.#maxPeerId = f.id;
     const limits = this.#limits;
     const refuse = (code: StreamErrorCode, reason: string): void => {
@@ -332,11 +333,18 @@ export class StreamMux {
     }
   }
 
-  /** A frame about a stream we do not hold: repeat a lost END confirmation, or say it is gone. */
+  /** A frame from the sender of a stream we do not hold: repeat a lost END confirmation, or say how it ended. */
   #lost(id: number): void {
-    const total = this.#recent.get(id);
-    if (total !== undefined) this.#link.control(encodeEnd(id, total));
-    else this.#reply(id, "stream-resume-failed", "the receiver no longer has this stream");
+    const ended = this.#ended.get(id);
+    if (ended && "total" in ended) this.#link.control(encodeEnd(id, ended.total));
+    else this.#gone(id, "the receiver no longer has this stream");
+  }
+
+  /** Tells the peer how a stream it asks about ended (its CANCEL may have been lost in a drop). */
+  #gone(id: number, reason: string): void {
+    const ended = this.#ended.get(id);
+    if (ended && "code" in ended) this.#reply(id, ended.code, ended.reason);
+    else if (!ended) this.#reply(id, "stream-resume-failed", reason);
   }
 
   #reply(id: number, code: StreamErrorCode, reason: string): void {
@@ -355,17 +363,16 @@ export class StreamMux {
     if (state === "closed") this.#stats.completed++;
     else if (state === "cancelled") this.#stats.cancelled++;
     else this.#stats.failed++;
-    if (stream instanceof OutgoingStream) {
-      this.#outgoing.delete(stream.id);
-      return;
-    }
-    if (this.#incoming.delete(stream.id)) this.#options.budget?.release();
-    if (state === "closed") {
-      this.#recent.set(stream.id, stream.received);
-      if (this.#recent.size > RECENT_LIMIT) {
-        this.#recent.delete(this.#recent.keys().next().value!);
-      }
-    }
+    const error = stream.error;
+    this.#ended.set(
+      stream.id,
+      error ? { code: error.streamCode, reason: error.message } : {
+        total: stream instanceof OutgoingStream ? stream.sent : stream.received,
+      },
+    );
+    if (this.#ended.size > ENDED_LIMIT) this.#ended.delete(this.#ended.keys().next().value!);
+    if (stream instanceof OutgoingStream) this.#outgoing.delete(stream.id);
+    else if (this.#incoming.delete(stream.id)) this.#options.budget?.release();
   }
 
   #wake(stream: OutgoingStream): void {

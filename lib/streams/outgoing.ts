@@ -63,6 +63,7 @@ export class OutgoingStream {
   #resolve!: () => void;
   #reject!: (error: StreamError) => void;
   #state: StreamState = "opening";
+  #error: StreamError | undefined;
   #accepted = false;
   #sent = 0;
   #readEnd = 0;
@@ -132,6 +133,11 @@ export class OutgoingStream {
   /** The current state. */
   get state(): StreamState {
     return this.#state;
+  }
+
+  /** Why the stream was cancelled or failed (`undefined` while live or once completed). */
+  get error(): StreamError | undefined {
+    return this.#error;
   }
 
   /** Bytes sent (the next offset). */
@@ -384,6 +390,7 @@ export class OutgoingStream {
 
   #finish(event: "cancel" | "error", error: StreamError): void {
     if (!this.#to(event)) return;
+    this.#error = error;
     this.#generation++;
     this.#pending = null;
     this.#source.cancel(error);

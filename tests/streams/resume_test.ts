@@ -148,3 +148,28 @@ Deno.test("StreamMux answers a RESUME for a stream it no longer has with stream-
     (e) => e instanceof StreamError && e.code === "stream-resume-failed",
   );
 });
+
+Deno.test("A cancel made while the transport was down reaches the peer on resume, with its reason", async () => {
+  const { client, server, joined, next } = pair({ windowBytes: 4096 });
+  const a = client.open("app/up", bytes(100_000));
+  const b = client.open("app/up", bytes(100_000));
+  const incA = await next(1);
+  const incB = await next(2);
+  for (let i = 0; i < 20 && (a.sent === 0 || b.sent === 0); i++) await turn();
+  joined.cut();
+  incA.cancel("the user closed the tab"); // the receiver cancels while down
+  b.cancel("upload aborted"); // the sender cancels while down
+  join(client, server);
+  await assert.rejects(a.done, (e) => {
+    assert.ok(e instanceof StreamError);
+    assert.equal(e.code, "stream-cancelled");
+    assert.equal(e.message, "the user closed the tab");
+    return true;
+  });
+  await assert.rejects(incB.done, (e) => {
+    assert.ok(e instanceof StreamError);
+    assert.equal(e.code, "stream-cancelled");
+    assert.equal(e.message, "upload aborted");
+    return true;
+  });
+});
