@@ -230,3 +230,25 @@ Deno.test("Broadcast: one body to three subscribers; a stalled one holds neither
   slow.out.cancel("slow subscriber dropped"); // the policy: drop it
   await assert.rejects(slow.stream().done, (e) => e instanceof StreamError && e.remote);
 });
+
+Deno.test("StreamMux carries streams both ways at once on one transport", async () => {
+  const got: Promise<Uint8Array>[] = [];
+  const accept = (s: IncomingStream) => {
+    s.accept();
+    got.push(readAll(s.readable));
+  };
+  const client = new StreamMux({ side: "client", onStream: accept, frameBytes: 4096 });
+  const server = new StreamMux({ side: "server", onStream: accept, frameBytes: 4096 });
+  join(client, server);
+  const up = bytes(300_000, 1);
+  const down = bytes(300_000, 2);
+  const a = client.open("app/up", up);
+  const b = server.open("app/down", down);
+  assert.equal(a.id % 2, 1);
+  assert.equal(b.id % 2, 0);
+  await Promise.all([a.done, b.done]);
+  const results = await Promise.all(got);
+  assert.equal(results.length, 2);
+  assert.ok(results.some((r) => r.every((x, i) => x === up[i])));
+  assert.ok(results.some((r) => r.every((x, i) => x === down[i])));
+});
