@@ -190,6 +190,19 @@ export class StreamMux {
   /** Takes one stream frame from the transport. Never throws. */
   receive(frame: Uint8Array): void {
     if (this.#closed) return;
+    try {
+      this.#receive(frame);
+    } catch (e) {
+      // A bug or an application callback that threw: report it, keep the connection.
+      this.#options.onError?.(
+        new StreamError("stream-protocol", `a stream frame could not be handled: ${e}`, {
+          cause: e,
+        }),
+      );
+    }
+  }
+
+  #receive(frame: Uint8Array): void {
     this.#stats.framesIn++;
     let f: StreamFrame;
     try {

@@ -75,6 +75,10 @@ export class ProgressMeter {
       progress.percentage = total === 0 ? 100 : Math.min(100, (100 * this.#bytes) / total);
       if (this.#rate > 0) progress.etaMs = Math.round(((total - this.#bytes) * 1000) / this.#rate);
     }
-    this.#report(progress);
+    try {
+      this.#report(progress);
+    } catch {
+      // a throwing progress callback must not break the transfer
+    }
   }
 }

@@ -128,3 +128,19 @@ Deno.test("StreamMux.close() fails every live stream", async () => {
   await assert.rejects(inc.done, isStreamError("stream-resume-failed", true));
   assert.throws(() => client.open("app/up", bytes(1)), StreamError);
 });
+
+Deno.test("A throwing onProgress callback does not break the transfer", async () => {
+  const { client, next } = pair({}, (s) =>
+    s.accept({
+      onProgress: () => {
+        throw new Error("ui gone");
+      },
+    }));
+  const out = client.open("app/up", bytes(300_000), {
+    onProgress: () => {
+      throw new Error("ui gone");
+    },
+  });
+  assert.equal((await readAll((await next()).readable)).byteLength, 300_000);
+  await out.done;
+});
