@@ -52,13 +52,26 @@ function source(total: number): ReadableStream<Uint8Array> {
   });
 }
 
-/** One run: MB/s and the largest socket buffer. */
+/** One run: MB/s, the largest socket buffer and the peak RSS growth (both ends, one process). */
 interface Run {
   label: string;
   mib: number;
   ms: number;
   mbPerSec: number;
   maxBufferedKiB: number;
+  peakRssGrowthMiB: number;
+}
+
+/** Samples RSS every 50 ms until stopped; returns the peak growth over the start. */
+function rssWatch(): () => number {
+  const start = Deno.memoryUsage().rss;
+  let peak = start;
+  const timer = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 50);
+  return () => {
+    clearInterval(timer);
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+    return Math.round((peak - start) / 2 ** 20);
+  };
 }
 
 async function baseline(total: number): Promise<Run> {
@@ -69,6 +82,7 @@ async function baseline(total: number): Promise<Run> {
     received += f.byteLength - 13;
     if (received >= total) done();
   });
+  const rss = rssWatch();
   const start = performance.now();
   const reader = source(total).getReader();
   let offset = 0;
@@ -84,7 +98,7 @@ async function baseline(total: number): Promise<Run> {
     pipe.send(frame);
   }
   await finished;
-  return result("raw frames", total, performance.now() - start, pipe.maxBuffered);
+  return result("raw frames", total, performance.now() - start, pipe.maxBuffered, rss());
 }
 
 async function streamed(total: number, integrity: boolean): Promise<Run> {
@@ -104,6 +118,7 @@ async function streamed(total: number, integrity: boolean): Promise<Run> {
   const up = new Pipe((f) => server.receive(f));
   client.attach(up);
   server.attach(new Pipe((f) => client.receive(f)));
+  const rss = rssWatch();
   const start = performance.now();
   const out = client.open("bench/up", source(total), { integrity, total });
   await out.done;
@@ -114,16 +129,24 @@ async function streamed(total: number, integrity: boolean): Promise<Run> {
     total,
     performance.now() - start,
     up.maxBuffered,
+    rss(),
   );
 }
 
-function result(label: string, total: number, ms: number, maxBuffered: number): Run {
+function result(
+  label: string,
+  total: number,
+  ms: number,
+  maxBuffered: number,
+  peakRssGrowthMiB: number,
+): Run {
   return {
     label,
     mib: total / 2 ** 20,
     ms: Math.round(ms),
     mbPerSec: Math.round(total / 1e6 / (ms / 1000)),
     maxBufferedKiB: Math.round(maxBuffered / 1024),
+    peakRssGrowthMiB,
   };
 }
 
