@@ -18,6 +18,16 @@
  *
  * @module
  */
+export type {
+  AnyEvents,
+  ChannelData,
+  ChannelId,
+  Direction,
+  EventData,
+  EventId,
+  EventMap,
+  EventReply,
+} from "./lib/protocol/event_map.ts";
 export { Client, connect, type ConnectionState } from "./lib/client/client.ts";
 export {
   type ChannelContext,
@@ -27,6 +37,7 @@ export {
   type Handshake,
   HANDSHAKE_EVENT,
   type PushContext,
+  type PushData,
   type PushHandler,
   QueueFullError,
   type RequestHandler,

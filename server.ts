@@ -25,6 +25,16 @@ import { startSystem } from "./lib/lifecycle/system.ts";
 import { serverComponent, type ServerInstance } from "./lib/lifecycle/server_component.ts";
 import { installShutdown } from "./lib/lifecycle/shutdown.ts";
 
+export type {
+  AnyEvents,
+  ChannelData,
+  ChannelId,
+  Direction,
+  EventData,
+  EventId,
+  EventMap,
+  EventReply,
+} from "./lib/protocol/event_map.ts";
 export { createServer, Server } from "./lib/server/server.ts";
 export { type BroadcastOptions, Hub, type PendingUpgrade } from "./lib/server/hub.ts";
 export {

@@ -27,6 +27,15 @@ import { classifyClose, CLOSE_HEARTBEAT_TIMEOUT } from "../protocol/close_codes.
 import { ClosedError, ServerError, TimeoutError } from "../protocol/errors.ts";
 import { assertEventId } from "../protocol/event.ts";
 import type { Event } from "../protocol/event.ts";
+import type {
+  AnyEvents,
+  ChannelData,
+  ChannelId,
+  EventData,
+  EventId,
+  EventMap,
+  EventReply,
+} from "../protocol/event_map.ts";
 import { parseHandshakeData, type ResumeGap, type ServerInfo } from "../protocol/handshake.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
@@ -46,9 +55,11 @@ import {
   type ClientStats,
   type Handshake,
   HANDSHAKE_EVENT,
+  type PushData,
   type PushHandler,
   QueueFullError,
   type RequestHandler,
+  type RESUBSCRIBE_FAILED_EVENT,
   type SendResult,
   STATE_EVENT,
   type StateChange,
@@ -97,7 +108,7 @@ function closeEvent(code: number): SessionEvent {
 }
 
 /** A connection to a sente-lite server. Make one with {@linkcode connect}. */
-export class Client {
+export class Client<E extends EventMap = AnyEvents> {
   /** This client's id (sent as `client-id`). */
   readonly clientId: string;
   /**
@@ -181,7 +192,7 @@ export class Client {
     this.#isSente = this.#options.dialect === "sente";
     this.#tel = this.#options.telemetry.scope("sente-lite.client");
     this.#channels = new ClientChannels({
-      request: (id, data, options) => this.request(id, data, options),
+      request: (id, data, options) => this.#request(id, data, options ?? {}),
       state: () => this.#state,
       onError: (error) => this.#options.onError(error),
       emit: (id, data) => this.#emit(id, data),
@@ -924,7 +935,19 @@ export class Client {
    * outside `chsk/` and `sente-lite/`). `"chsk/handshake"` and `"chsk/state"` deliver lifecycle
    * events. Returns an unsubscribe function.
    */
-  on(id: string, handler: PushHandler): () => void {
+  on<
+    K extends
+      | EventId<E, "serverToClient">
+      | "*"
+      | typeof HANDSHAKE_EVENT
+      | typeof STATE_EVENT
+      | typeof RESUBSCRIBE_FAILED_EVENT
+      | "sente-lite/gap",
+  >(id: K, handler: PushHandler<PushData<E, K>>): () => void {
+    return this.#on(id, handler as PushHandler);
+  }
+
+  #on(id: string, handler: PushHandler): () => void {
     if (typeof handler !== "function") throw new TypeError("handler must be a function");
     if (id === "*") {
       this.#any.add(handler);
@@ -941,12 +964,16 @@ export class Client {
    * Answers server→client requests for `id`; one handler per id. Returns an unsubscribe function.
    * Unused in the `"sente"` dialect: Sente servers never send requests.
    */
-  onRequest(id: string, handler: RequestHandler): () => void {
+  onRequest<K extends EventId<E, "serverToClient">>(
+    id: K,
+    handler: RequestHandler<EventData<E, "serverToClient", K>, EventReply<E, "serverToClient", K>>,
+  ): () => void {
     assertEventId(id);
     if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    this.#requestHandlers.set(id, handler);
+    const h = handler as RequestHandler;
+    this.#requestHandlers.set(id, h);
     return () => {
-      if (this.#requestHandlers.get(id) === handler) this.#requestHandlers.delete(id);
+      if (this.#requestHandlers.get(id) === h) this.#requestHandlers.delete(id);
     };
   }
 
@@ -956,7 +983,10 @@ export class Client {
    * @throws {QueueFullError} when not open and `maxQueuedMessages` are already queued.
    * @throws {ClosedError} when `closed`, `closing` or `failed` (or queueing is off).
    */
-  send(id: string, data?: unknown): SendResult {
+  send<K extends EventId<E, "clientToServer">>(
+    id: K,
+    data?: EventData<E, "clientToServer", K>,
+  ): SendResult {
     assertEventId(id);
     // Numbered when resuming, or while it is not yet known whether the next socket will.
     if (this.#options.resume && (this.#resumeOn || this.#state !== "open")) {
@@ -976,7 +1006,15 @@ export class Client {
    * @throws {QueueFullError} when not open and the queue is full.
    * @throws {ServerError} when the server answers with an error (no handler, handler failed…).
    */
-  request(id: string, data?: unknown, options: ClientRequestOptions = {}): Promise<unknown> {
+  request<K extends EventId<E, "clientToServer">>(
+    id: K,
+    data?: EventData<E, "clientToServer", K>,
+    options: ClientRequestOptions = {},
+  ): Promise<EventReply<E, "clientToServer", K>> {
+    return this.#request(id, data, options) as Promise<EventReply<E, "clientToServer", K>>;
+  }
+
+  #request(id: string, data: unknown, options: ClientRequestOptions): Promise<unknown> {
     assertEventId(id);
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
@@ -1069,9 +1107,12 @@ export class Client {
    * `forbidden`, `max-subscriptions-per-conn`…) when the server refuses, and with `TypeError`
    * in the `"sente"` dialect.
    */
-  async subscribe(channel: string, handler: ChannelHandler): Promise<void> {
+  async subscribe<C extends ChannelId<E>>(
+    channel: C,
+    handler: ChannelHandler<ChannelData<E, C>>,
+  ): Promise<void> {
     this.#assertChannels("subscribe");
-    return await this.#channels.subscribe(channel, handler);
+    return await this.#channels.subscribe(channel, handler as ChannelHandler);
   }
 
   /**
@@ -1089,9 +1130,9 @@ export class Client {
    * @throws {ServerError} `forbidden` when the server refuses.
    * @throws {TypeError} in the `"sente"` dialect.
    */
-  async publish(
-    channel: string,
-    data?: unknown,
+  async publish<C extends ChannelId<E>>(
+    channel: C,
+    data?: ChannelData<E, C>,
     options: { excludeSender?: boolean } = {},
   ): Promise<number> {
     this.#assertChannels("publish");
@@ -1109,6 +1150,9 @@ export class Client {
  * Clojure Sente 1.21 server. The client connects in the background; await
  * {@linkcode Client.ready} for the handshake.
  */
-export function connect(url: UrlProvider, options: ClientOptions = {}): Client {
-  return new Client(url, options);
+export function connect<E extends EventMap = AnyEvents>(
+  url: UrlProvider,
+  options: ClientOptions = {},
+): Client<E> {
+  return new Client<E>(url, options);
 }

@@ -18,6 +18,15 @@
  * @module
  */
 import { assertEventId, type Event } from "../protocol/event.ts";
+import type {
+  AnyEvents,
+  ChannelData,
+  ChannelId,
+  EventData,
+  EventId,
+  EventMap,
+  EventReply,
+} from "../protocol/event_map.ts";
 import { isChannelId } from "./channels.ts";
 import { Connections } from "./connections.ts";
 import { ServerContext } from "./context.ts";
@@ -47,7 +56,7 @@ export interface BroadcastOptions {
 }
 
 /** The runtime-neutral server core. Adapters call {@linkcode Hub.prepare} and {@linkcode Hub.open}. */
-export class Hub {
+export class Hub<E extends EventMap = AnyEvents> {
   /** The options in force. */
   readonly options: ResolvedServerOptions;
   readonly #ctx: ServerContext;
@@ -77,8 +86,11 @@ export class Hub {
    * Internal events `chsk/uidport-open`, `chsk/uidport-close`, `chsk/ws-ping` and `chsk/ws-pong`
    * go only to handlers registered for them by id. Returns an unsubscribe function.
    */
-  on(id: string, handler: EventHandler): () => void {
-    return this.#router.on(id, handler);
+  on<K extends EventId<E, "clientToServer"> | "*" | `chsk/${string}`>(
+    id: K,
+    handler: EventHandler<EventData<E, "clientToServer", K>, EventReply<E, "clientToServer", K>>,
+  ): () => void {
+    return this.#router.on(id, handler as EventHandler);
   }
 
   // ---------------------------------------------------------------- upgrade
@@ -117,27 +129,43 @@ export class Hub {
    * and when it reached no connection and no session it waits in the uid's offline buffer for
    * the next connection (`stats().offlineBuffered`); 0 then means "buffered", not "lost".
    */
-  send(uid: string, id: string, data?: unknown): number {
+  send<K extends EventId<E, "serverToClient">>(
+    uid: string,
+    id: K,
+    data?: EventData<E, "serverToClient", K>,
+  ): number {
     assertEventId(id);
     const event: Event = [id, data];
     return this.#local.toUid(uid, event);
   }
 
   /** Pushes an event to one connection; returns `false` when it is not open. */
-  sendTo(connId: string, id: string, data?: unknown): boolean {
+  sendTo<K extends EventId<E, "serverToClient">>(
+    connId: string,
+    id: K,
+    data?: EventData<E, "serverToClient", K>,
+  ): boolean {
     assertEventId(id);
     return this.#local.toConnection(connId, [id, data]);
   }
 
   /** Pushes an event to every open connection but those in `except`; returns the count. */
-  broadcast(id: string, data?: unknown, options: BroadcastOptions = {}): number {
+  broadcast<K extends EventId<E, "serverToClient">>(
+    id: K,
+    data?: EventData<E, "serverToClient", K>,
+    options: BroadcastOptions = {},
+  ): number {
     assertEventId(id);
     const except = options.except ? new Set(options.except) : undefined;
     return this.#local.toAll([id, data], except);
   }
 
   /** Publishes to a channel's subscribers as `sente-lite/channel-msg`; returns the count. */
-  publish(channel: string, data?: unknown, options: BroadcastOptions = {}): number {
+  publish<C extends ChannelId<E>>(
+    channel: C,
+    data?: ChannelData<E, C>,
+    options: BroadcastOptions = {},
+  ): number {
     if (!isChannelId(channel)) {
       throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
     }
@@ -150,14 +178,16 @@ export class Hub {
    * @throws {ClosedError} when the connection is not open or closes while waiting.
    * @throws {TimeoutError} after `timeoutMs` (default `requestTimeoutMs`).
    */
-  request(
+  request<K extends EventId<E, "serverToClient">>(
     connId: string,
-    id: string,
-    data?: unknown,
+    id: K,
+    data?: EventData<E, "serverToClient", K>,
     options: RequestOptions = {},
-  ): Promise<unknown> {
+  ): Promise<EventReply<E, "serverToClient", K>> {
     assertEventId(id);
-    return this.#local.request(connId, id, data, options);
+    return this.#local.request(connId, id, data, options) as Promise<
+      EventReply<E, "serverToClient", K>
+    >;
   }
 
   // ---------------------------------------------------------------- queries and close

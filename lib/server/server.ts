@@ -7,6 +7,7 @@
 import { bunConfig, bunServe, type BunServeConfig } from "../adapters/bun.ts";
 import { denoHandler, denoServe, type RequestInfo } from "../adapters/deno.ts";
 import type { ServeHandle, ServeOptions } from "../adapters/types.ts";
+import type { AnyEvents, EventMap } from "../protocol/event_map.ts";
 import { Hub } from "./hub.ts";
 import type { ServerOptions } from "./options.ts";
 
@@ -18,7 +19,7 @@ function isBun(): boolean {
 /**
  * A sente-lite server: handlers, routing and sends (from {@linkcode Hub}) plus runtime glue.
  */
-export class Server extends Hub {
+export class Server<E extends EventMap = AnyEvents> extends Hub<E> {
   /**
    * A fetch-style handler (`(Request) => Response`) to mount in any Deno app: upgrades requests
    * for `path`, answers others with `fallback` or 404. Under Bun use {@linkcode Server.bun}.
@@ -50,6 +51,8 @@ export class Server extends Hub {
 }
 
 /** Creates a server; see {@linkcode ServerOptions} for every option and its default. */
-export function createServer(options: ServerOptions = {}): Server {
-  return new Server(options);
+export function createServer<E extends EventMap = AnyEvents>(
+  options: ServerOptions = {},
+): Server<E> {
+  return new Server<E>(options);
 }
