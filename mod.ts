@@ -26,6 +26,7 @@ export type {
   EventId,
   EventMap,
   EventReply,
+  EventSection,
 } from "./lib/protocol/event_map.ts";
 export type { Frame, Packer } from "./lib/packers/packer.ts";
 export { jsonPacker } from "./lib/packers/json.ts";

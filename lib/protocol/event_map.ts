@@ -70,8 +70,21 @@ export interface AnyEvents {
 /** A direction of an {@linkcode EventMap}: `"clientToServer"` or `"serverToClient"`. */
 export type Direction = "clientToServer" | "serverToClient";
 
-/** The section `S` of `E`, or the untyped one when `E` leaves it out. */
-type Section<E, S extends keyof AnyEvents> = E extends { [P in S]: infer T } ? T
+/**
+ * The section `S` of the event map `E`, or the untyped one of {@linkcode AnyEvents} when `E`
+ * leaves it out (so a map may type only the events of one direction).
+ *
+ * @example
+ * ```ts
+ * import type { EventSection } from "@sente-lite/sente-lite";
+ *
+ * type Events = { serverToClient: { "chat/notice": { data: string } } };
+ * const notices: EventSection<Events, "serverToClient"> = { "chat/notice": { data: "hi" } };
+ * const anyChannel: EventSection<Events, "channels"> = { lobby: 1 }; // untyped
+ * console.log(notices, anyChannel);
+ * ```
+ */
+export type EventSection<E, S extends keyof AnyEvents> = E extends { [P in S]: infer T } ? T
   : AnyEvents[S];
 
 /**
@@ -86,7 +99,7 @@ type Section<E, S extends keyof AnyEvents> = E extends { [P in S]: infer T } ? T
  * console.log(id);
  * ```
  */
-export type EventId<E, D extends Direction> = keyof Section<E, D> & string;
+export type EventId<E, D extends Direction> = keyof EventSection<E, D> & string;
 
 /**
  * The data of event `K` in direction `D` of `E` (`undefined` when the event declares no `data`,
@@ -101,8 +114,8 @@ export type EventId<E, D extends Direction> = keyof Section<E, D> & string;
  * console.log(data);
  * ```
  */
-export type EventData<E, D extends Direction, K extends string> = K extends keyof Section<E, D>
-  ? "data" extends keyof Section<E, D>[K] ? Section<E, D>[K]["data"] : undefined
+export type EventData<E, D extends Direction, K extends string> = K extends keyof EventSection<E, D>
+  ? "data" extends keyof EventSection<E, D>[K] ? EventSection<E, D>[K]["data"] : undefined
   : unknown;
 
 /**
@@ -118,8 +131,9 @@ export type EventData<E, D extends Direction, K extends string> = K extends keyo
  * console.log(reply);
  * ```
  */
-export type EventReply<E, D extends Direction, K extends string> = K extends keyof Section<E, D>
-  ? "reply" extends keyof Section<E, D>[K] ? Section<E, D>[K]["reply"] : unknown
+export type EventReply<E, D extends Direction, K extends string> = K extends
+  keyof EventSection<E, D>
+  ? "reply" extends keyof EventSection<E, D>[K] ? EventSection<E, D>[K]["reply"] : unknown
   : unknown;
 
 /**
@@ -134,7 +148,7 @@ export type EventReply<E, D extends Direction, K extends string> = K extends key
  * console.log(ids);
  * ```
  */
-export type ChannelId<E> = keyof Section<E, "channels"> & string;
+export type ChannelId<E> = keyof EventSection<E, "channels"> & string;
 
 /**
  * The data published on channel `C` of `E` (`unknown` when untyped).
@@ -148,6 +162,6 @@ export type ChannelId<E> = keyof Section<E, "channels"> & string;
  * console.log(data);
  * ```
  */
-export type ChannelData<E, C extends string> = C extends keyof Section<E, "channels">
-  ? Section<E, "channels">[C]
+export type ChannelData<E, C extends string> = C extends keyof EventSection<E, "channels">
+  ? EventSection<E, "channels">[C]
   : unknown;

@@ -55,9 +55,16 @@ export interface BroadcastOptions {
   except?: Iterable<string>;
 }
 
-/** The runtime-neutral server core. Adapters call {@linkcode Hub.prepare} and {@linkcode Hub.open}. */
+/**
+ * The server's API: handlers, sends, requests, channels, queries and closes. Applications use it
+ * through {@linkcode Server} (made by `createServer()`), which adds `serve()`, `handler` and
+ * `bun()`. `E` is the application's `EventMap` (untyped by default).
+ */
 export class Hub<E extends EventMap = AnyEvents> {
-  /** The options in force. */
+  /**
+   * The options in force, every default filled in (for adapters and lifecycle components).
+   * @ignore
+   */
   readonly options: ResolvedServerOptions;
   readonly #ctx: ServerContext;
   readonly #upgrades: Upgrades;
@@ -97,7 +104,9 @@ export class Hub<E extends EventMap = AnyEvents> {
 
   /**
    * Runs every check before an upgrade: path, `client-id`, packer, `authenticate`, handshake data.
-   * Returns a `Response` to send instead of upgrading, or a {@linkcode PendingUpgrade}.
+   * Returns a `Response` to send instead of upgrading, or a `PendingUpgrade`. Called by the
+   * runtime adapters (lib/adapters/).
+   * @ignore
    */
   async prepare(
     request: Request,
@@ -106,7 +115,11 @@ export class Hub<E extends EventMap = AnyEvents> {
     return await this.#upgrades.prepare(request, remoteIp);
   }
 
-  /** Opens a connection over an adapter's socket and sends the handshake. */
+  /**
+   * Opens a connection over an adapter's socket and sends the handshake. Called by the runtime
+   * adapters (lib/adapters/).
+   * @ignore
+   */
   open(pending: PendingUpgrade, socket: ServerSocket): ConnectionSink {
     return this.#connections.open(pending, socket);
   }
