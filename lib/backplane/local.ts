@@ -224,6 +224,7 @@ class LocalBackplane implements Backplane {
  * An in-process backplane node. Without `bus` it is a cluster of one (the server's default);
  * nodes given the same `bus` see each other's topics, presence and store.
  */
-export function localBackplane(options: LocalBackplaneOptions = {}): Backplane {
+export function localBackplane(options?: LocalBackplaneOptions): Backplane {
+  options ??= {};
   return new LocalBackplane(options);
 }

@@ -250,7 +250,9 @@ export class Client<E extends EventMap = AnyEvents> {
    * Closes the connection (code 1000 by default) and stops reconnecting; pending requests and
    * queued sends reject with `ClosedError`. Call {@linkcode Client.reconnect} to start again.
    */
-  close(code = 1000, reason = "client closed"): void {
+  close(code?: number, reason?: string): void {
+    code ??= 1000;
+    reason ??= "client closed";
     // Browsers throw on any other code a client may not send; fail early and the same everywhere.
     if (code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
       throw new RangeError(`close code must be 1000 or 3000–4999, got ${code}`);
@@ -1009,8 +1011,9 @@ export class Client<E extends EventMap = AnyEvents> {
   request<K extends EventId<E, "clientToServer">>(
     id: K,
     data?: EventData<E, "clientToServer", K>,
-    options: ClientRequestOptions = {},
+    options?: ClientRequestOptions,
   ): Promise<EventReply<E, "clientToServer", K>> {
+    options ??= {};
     return this.#request(id, data, options) as Promise<EventReply<E, "clientToServer", K>>;
   }
 
@@ -1133,8 +1136,9 @@ export class Client<E extends EventMap = AnyEvents> {
   async publish<C extends ChannelId<E>>(
     channel: C,
     data?: ChannelData<E, C>,
-    options: { excludeSender?: boolean } = {},
+    options?: { excludeSender?: boolean },
   ): Promise<number> {
+    options ??= {};
     this.#assertChannels("publish");
     return await this.#channels.publish(channel, data, options.excludeSender ?? false);
   }
@@ -1152,7 +1156,8 @@ export class Client<E extends EventMap = AnyEvents> {
  */
 export function connect<E extends EventMap = AnyEvents>(
   url: UrlProvider,
-  options: ClientOptions = {},
+  options?: ClientOptions,
 ): Client<E> {
+  options ??= {};
   return new Client<E>(url, options);
 }

@@ -145,7 +145,8 @@ const SERVER_KEYS = [
  * {@linkcode installShutdown}.
  * @throws {TypeError} for a wrong type or unknown key, naming it; {RangeError} out of range.
  */
-export function parseConfig(input: unknown, name = "config"): LifecycleConfig {
+export function parseConfig(input: unknown, name?: string): LifecycleConfig {
+  name ??= "config";
   const top = section(input, name, {
     server: () => {},
     operations: () => {},

@@ -122,8 +122,9 @@ function json(status: number, body: unknown, head: boolean): Response {
 /** Makes the handler of `system`'s operations endpoints. */
 export function operationsHandler(
   system: SystemView,
-  options: OperationsOptions = {},
+  options?: OperationsOptions,
 ): OperationsHandler {
+  options ??= {};
   const o = resolveOperationsOptions(options);
   const paths = new Set([o.healthPath, o.readyPath, o.metricsPath, o.statsPath].filter(Boolean));
   // The health checks in flight: /ready requests that arrive meanwhile wait for these.

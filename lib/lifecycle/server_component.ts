@@ -39,7 +39,7 @@ export interface ServerComponentOptions {
   hostname?: string;
   /**
    * Options of the server it creates.
-   * @default {{}}
+   * @default {no options: every ServerOptions default}
    */
   server?: ServerOptions;
   /**
@@ -59,7 +59,7 @@ export interface ServerComponentOptions {
   drainTimeoutMs?: number;
   /**
    * The operations endpoints on the server's port, or `false` for none.
-   * @default {{ healthPath: "/health", readyPath: "/ready", metricsPath: "/metrics", statsPath: "/stats" }}
+   * @default {healthPath: "/health", readyPath: "/ready", metricsPath: "/metrics", statsPath: "/stats"}
    */
   operations?: OperationsOptions | false;
   /**
@@ -133,8 +133,9 @@ function checkOptions(o: ServerComponentOptions): void {
 
 /** The sente-lite server as a component of a system. */
 export function serverComponent(
-  options: ServerComponentOptions = {},
+  options?: ServerComponentOptions,
 ): Component<ServerInstance, ServerComponentOptions> {
+  options ??= {};
   checkOptions(options);
   return {
     config: options,

@@ -52,7 +52,7 @@ export interface ServerMetricsOptions {
   maxTrackedClientIds?: number;
   /**
    * Labels on every sample (e.g. `{ server: "main" }`).
-   * @default {{}}
+   * @default {none}
    */
   labels?: Labels;
 }

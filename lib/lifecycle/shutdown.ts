@@ -101,9 +101,11 @@ function checkMs(name: string, value: number | undefined, min = 0): void {
 /** Drains, flushes and stops `system`; never throws (errors are in the report). */
 export async function shutdownSystem(
   system: System,
-  options: ShutdownSystemOptions = {},
-  reason = "shutdown",
+  options?: ShutdownSystemOptions,
+  reason?: string,
 ): Promise<ShutdownReport> {
+  options ??= {};
+  reason ??= "shutdown";
   checkMs("drainTimeoutMs", options.drainTimeoutMs);
   checkMs("flushTimeoutMs", options.flushTimeoutMs);
   const errors: Record<string, string> = {};
@@ -137,7 +139,8 @@ export async function shutdownSystem(
  * Runs {@linkcode shutdownSystem} on the first of `signals`, then exits 0 (1 if a phase failed).
  * A second signal, or `timeoutMs` passing, exits at once with `128 + signal number`.
  */
-export function installShutdown(system: System, options: ShutdownOptions = {}): ShutdownHandle {
+export function installShutdown(system: System, options?: ShutdownOptions): ShutdownHandle {
+  options ??= {};
   checkMs("timeoutMs", options.timeoutMs, 1);
   checkMs("drainTimeoutMs", options.drainTimeoutMs);
   checkMs("flushTimeoutMs", options.flushTimeoutMs);

@@ -386,8 +386,9 @@ function checkOptions(options: StartSystemOptions): void {
  */
 export async function startSystem(
   map: SystemMap,
-  options: StartSystemOptions = {},
+  options?: StartSystemOptions,
 ): Promise<System> {
+  options ??= {};
   checkOptions(options);
   const system = new System(planSystem(map), options);
   await system.start(map);

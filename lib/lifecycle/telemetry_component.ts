@@ -37,9 +37,9 @@ export interface TelemetryInstance<T extends FlushableTelemetry = FlushableTelem
 /** Wraps `telemetry` (or a function making it at start) as a component. */
 export function telemetryComponent<T extends FlushableTelemetry>(
   telemetry: T | (() => T | Promise<T>),
-  options: TelemetryComponentOptions = {},
+  options?: TelemetryComponentOptions,
 ): Component<TelemetryInstance<T>> {
-  const flushTimeoutMs = options.flushTimeoutMs ?? 5000;
+  const flushTimeoutMs = options?.flushTimeoutMs ?? 5000;
   if (!(Number.isFinite(flushTimeoutMs) && flushTimeoutMs > 0)) {
     throw new RangeError(
       `TelemetryComponentOptions.flushTimeoutMs must be a number > 0, got ${flushTimeoutMs}`,

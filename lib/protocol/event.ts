@@ -20,7 +20,8 @@ export function isEventId(id: unknown): id is string {
 }
 
 /** Throws a `TypeError` naming the argument when `id` is not a valid event id. */
-export function assertEventId(id: unknown, argument = "id"): asserts id is string {
+export function assertEventId(id: unknown, argument?: string): asserts id is string {
+  argument ??= "id";
   if (!isEventId(id)) {
     throw new TypeError(
       `${argument} must be a namespaced event id "ns/name", got ${JSON.stringify(id)}`,

@@ -166,8 +166,9 @@ export class Hub<E extends EventMap = AnyEvents> {
   broadcast<K extends EventId<E, "serverToClient">>(
     id: K,
     data?: EventData<E, "serverToClient", K>,
-    options: BroadcastOptions = {},
+    options?: BroadcastOptions,
   ): number {
+    options ??= {};
     assertEventId(id);
     const except = options.except ? new Set(options.except) : undefined;
     return this.#local.toAll([id, data], except);
@@ -177,8 +178,9 @@ export class Hub<E extends EventMap = AnyEvents> {
   publish<C extends ChannelId<E>>(
     channel: C,
     data?: ChannelData<E, C>,
-    options: BroadcastOptions = {},
+    options?: BroadcastOptions,
   ): number {
+    options ??= {};
     if (!isChannelId(channel)) {
       throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
     }
@@ -195,8 +197,9 @@ export class Hub<E extends EventMap = AnyEvents> {
     connId: string,
     id: K,
     data?: EventData<E, "serverToClient", K>,
-    options: RequestOptions = {},
+    options?: RequestOptions,
   ): Promise<EventReply<E, "serverToClient", K>> {
+    options ??= {};
     assertEventId(id);
     return this.#local.request(connId, id, data, options) as Promise<
       EventReply<E, "serverToClient", K>
@@ -254,7 +257,9 @@ export class Hub<E extends EventMap = AnyEvents> {
   }
 
   /** Closes one connection; returns `false` if it is not open. */
-  closeConnection(connId: string, code = 1000, reason = ""): boolean {
+  closeConnection(connId: string, code?: number, reason?: string): boolean {
+    code ??= 1000;
+    reason ??= "";
     const conn = this.#ctx.conns.get(connId);
     if (!conn || conn.closed) return false;
     conn.close(code, reason);
@@ -262,7 +267,9 @@ export class Hub<E extends EventMap = AnyEvents> {
   }
 
   /** Closes every connection of `uid` (Sente's `[:chsk/close]`); returns how many. */
-  closeUid(uid: string, code = 1000, reason = ""): number {
+  closeUid(uid: string, code?: number, reason?: string): number {
+    code ??= 1000;
+    reason ??= "";
     let n = 0;
     for (const conn of [...this.#ctx.uids.connections(uid)]) {
       if (!conn.closed) {
@@ -274,7 +281,9 @@ export class Hub<E extends EventMap = AnyEvents> {
   }
 
   /** Closes every connection (default 1001 "going away", so clients reconnect). */
-  closeAll(code = 1001, reason = "server shutting down"): number {
+  closeAll(code?: number, reason?: string): number {
+    code ??= 1001;
+    reason ??= "server shutting down";
     let n = 0;
     for (const conn of [...this.#ctx.conns.values()]) {
       if (!conn.closed) {

@@ -42,7 +42,8 @@ export class Server<E extends EventMap = AnyEvents> extends Hub<E> {
   }
 
   /** Listens on `hostname:port` with the current runtime (Deno or Bun). */
-  serve(options: ServeOptions = {}): Promise<ServeHandle> {
+  serve(options?: ServeOptions): Promise<ServeHandle> {
+    options ??= {};
     if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0)) {
       throw new RangeError(`port must be an integer >= 0, got ${options.port}`);
     }
@@ -52,7 +53,8 @@ export class Server<E extends EventMap = AnyEvents> extends Hub<E> {
 
 /** Creates a server; see {@linkcode ServerOptions} for every option and its default. */
 export function createServer<E extends EventMap = AnyEvents>(
-  options: ServerOptions = {},
+  options?: ServerOptions,
 ): Server<E> {
+  options ??= {};
   return new Server<E>(options);
 }

@@ -32,7 +32,8 @@ export interface CaptureHandler {
  *
  * @throws {RangeError} if `max` is not a positive integer.
  */
-export function captureHandler(options: CaptureHandlerOptions = {}): CaptureHandler {
+export function captureHandler(options?: CaptureHandlerOptions): CaptureHandler {
+  options ??= {};
   const { max } = { ...CAPTURE_DEFAULTS, ...options };
   if (!Number.isInteger(max) || max < 1) {
     throw new RangeError(`max must be a positive integer, got ${max}`);

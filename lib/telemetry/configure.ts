@@ -48,7 +48,8 @@ const CONFIGURE_DEFAULTS = {
  *
  * @throws {TypeError} if `output` or `format` is unknown, or `level` is not a level.
  */
-export async function configure(options: ConfigureOptions = {}): Promise<void> {
+export async function configure(options?: ConfigureOptions): Promise<void> {
+  options ??= {};
   const o = { ...CONFIGURE_DEFAULTS, ...options };
   const tel = options.telemetry ?? defaultTelemetry;
   if (!["console", "file", "both", "none"].includes(o.output)) {

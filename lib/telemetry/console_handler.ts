@@ -88,7 +88,8 @@ export interface ConsoleHandler {
 }
 
 /** Creates a console handler. */
-export function consoleHandler(options: ConsoleHandlerOptions = {}): ConsoleHandler {
+export function consoleHandler(options?: ConsoleHandlerOptions): ConsoleHandler {
+  options ??= {};
   const o = { format: "pretty", console: globalThis.console, colors: "auto", ...options };
   if (o.format !== "pretty" && o.format !== "json") {
     throw new TypeError(`format must be "pretty" or "json", got ${String(o.format)}`);

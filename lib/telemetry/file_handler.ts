@@ -266,7 +266,8 @@ export interface FileHandler extends HandlerObject {
  * Creates a handler appending one JSON line per signal to a file, with rotation (see
  * {@linkcode JsonlWriter}). Serialization happens on the drain side, never on the caller's.
  */
-export function fileHandler(options: FileHandlerOptions = {}): FileHandler {
+export function fileHandler(options?: FileHandlerOptions): FileHandler {
+  options ??= {};
   const { path = "logs/telemetry.jsonl", format = toJsonLine, ...writerOptions } = options;
   const writer = new JsonlWriter(path, writerOptions);
   return {

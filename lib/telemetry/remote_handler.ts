@@ -112,8 +112,9 @@ export interface RemoteHandler {
  */
 export function remoteHandler(
   client: TelemetryTransport,
-  options: RemoteHandlerOptions = {},
+  options?: RemoteHandlerOptions,
 ): RemoteHandler {
+  options ??= {};
   if (client === null || typeof client !== "object" || typeof client.send !== "function") {
     throw new TypeError(`client must have a send(id, data) function, got ${String(client)}`);
   }

@@ -83,7 +83,7 @@ export interface TelemetryPluginOptions {
    * @default {realClock} */
   clock?: Clock;
   /** Options of each session file's writer.
-   * @default {{}} */
+   * @default {none} */
   writer?: JsonlWriterOptions;
 }
 
@@ -164,7 +164,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  *
  * @throws {RangeError} if a rate or size is out of range.
  */
-export function telemetryPlugin(options: TelemetryPluginOptions = {}): TelemetryPlugin {
+export function telemetryPlugin(options?: TelemetryPluginOptions): TelemetryPlugin {
+  options ??= {};
   const o = { ...PLUGIN_DEFAULTS, ...options };
   if (!Number.isInteger(o.maxBatch) || o.maxBatch < 1) {
     throw new RangeError(`maxBatch must be a positive integer, got ${o.maxBatch}`);

@@ -347,7 +347,9 @@ export class Scope {
   }
 
   /** Whether a signal of this level (and kind, namespace) would pass the level filters. */
-  enabled(level: Level, kind: SignalKind = "log", ns: string | undefined = this.ns): boolean {
+  enabled(level: Level, kind?: SignalKind, ns?: string): boolean {
+    kind ??= "log";
+    ns ??= this.ns;
     const lv = levelValue(level);
     const core = this.#core;
     return lv >= core.floor && lv >= core.mins.minFor(kind, ns);
@@ -558,7 +560,8 @@ export class Telemetry extends Scope {
   }
 
   /** Removes the handler `id` and stops it (draining its queue). Resolves `false` if unknown. */
-  async removeHandler(id: string, timeoutMs = 5000): Promise<boolean> {
+  async removeHandler(id: string, timeoutMs?: number): Promise<boolean> {
+    timeoutMs ??= 5000;
     const core = coreOf(this);
     const runner = core.runners.find((r) => r.id === id);
     if (runner === undefined) return false;
@@ -581,13 +584,15 @@ export class Telemetry extends Scope {
   }
 
   /** Drains every handler's queue and flushes it; resolves `false` if any timed out. */
-  async flush(timeoutMs = 5000): Promise<boolean> {
+  async flush(timeoutMs?: number): Promise<boolean> {
+    timeoutMs ??= 5000;
     const results = await Promise.all(coreOf(this).runners.map((r) => r.flush(timeoutMs)));
     return results.every(Boolean);
   }
 
   /** Removes and stops every handler (drain, flush, `stop`); resolves `false` if any timed out. */
-  async stop(timeoutMs = 5000): Promise<boolean> {
+  async stop(timeoutMs?: number): Promise<boolean> {
+    timeoutMs ??= 5000;
     const core = coreOf(this);
     const runners = core.runners;
     core.runners = [];
