@@ -186,8 +186,8 @@ export class Client<E extends EventMap = AnyEvents> {
   };
 
   /** Use {@linkcode connect}. */
-  constructor(url: UrlProvider, options: ClientOptions = {}) {
-    this.#options = resolveClientOptions(options);
+  constructor(url: UrlProvider, options?: ClientOptions) {
+    this.#options = resolveClientOptions(options ?? {});
     this.clientId = this.#options.clientId;
     this.#isSente = this.#options.dialect === "sente";
     this.#tel = this.#options.telemetry.scope("sente-lite.client");
@@ -241,7 +241,17 @@ export class Client<E extends EventMap = AnyEvents> {
     return this.#handshake;
   }
 
-  /** A snapshot of the counters. */
+  /**
+   * A snapshot of the counters.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * console.log(client.stats().reconnects);
+   * ```
+   */
   stats(): ClientStats {
     return { ...this.#stats };
   }
@@ -249,6 +259,15 @@ export class Client<E extends EventMap = AnyEvents> {
   /**
    * Closes the connection (code 1000 by default) and stops reconnecting; pending requests and
    * queued sends reject with `ClosedError`. Call {@linkcode Client.reconnect} to start again.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * client.close(); // 1000 "client closed"
+   * client.close(4000, "signed out"); // or an application code (3000–4999)
+   * ```
    */
   close(code?: number, reason?: string): void {
     code ??= 1000;
@@ -267,6 +286,14 @@ export class Client<E extends EventMap = AnyEvents> {
   /**
    * Connects again now, from any state: drops the current connection or attempt, resets the
    * attempt counter and skips the backoff. From `failed` or `closed` this is the way back.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * globalThis.addEventListener("online", () => client.reconnect());
+   * ```
    */
   reconnect(): void {
     this.#dispatch("reconnect()", "reconnect() called");
@@ -936,6 +963,16 @@ export class Client<E extends EventMap = AnyEvents> {
    * Registers a handler for pushes of one event id, or `"*"` for every application push (ids
    * outside `chsk/` and `sente-lite/`). `"chsk/handshake"` and `"chsk/state"` deliver lifecycle
    * events. Returns an unsubscribe function.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * const off = client.on("chat/said", (data) => console.log(data));
+   * client.on("chsk/state", ({ from, to, reason }) => console.log(from, "→", to, reason));
+   * off();
+   * ```
    */
   on<
     K extends
@@ -965,6 +1002,14 @@ export class Client<E extends EventMap = AnyEvents> {
   /**
    * Answers server→client requests for `id`; one handler per id. Returns an unsubscribe function.
    * Unused in the `"sente"` dialect: Sente servers never send requests.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * client.onRequest("app/confirm", (question) => globalThis.confirm(String(question)));
+   * ```
    */
   onRequest<K extends EventId<E, "serverToClient">>(
     id: K,
@@ -984,6 +1029,14 @@ export class Client<E extends EventMap = AnyEvents> {
    * @returns `"sent"`, or `"queued"` while connecting or reconnecting (sent after the handshake).
    * @throws {QueueFullError} when not open and `maxQueuedMessages` are already queued.
    * @throws {ClosedError} when `closed`, `closing` or `failed` (or queueing is off).
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * client.send("chat/typing", { room: "lobby" }); // "sent", or "queued" until connected
+   * ```
    */
   send<K extends EventId<E, "clientToServer">>(
     id: K,
@@ -1007,6 +1060,15 @@ export class Client<E extends EventMap = AnyEvents> {
    * @throws {ClosedError} when closed, or the connection drops while waiting (unless `retry`).
    * @throws {QueueFullError} when not open and the queue is full.
    * @throws {ServerError} when the server answers with an error (no handler, handler failed…).
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * const reply = await client.request("demo/echo", { hello: "world" }, { timeoutMs: 5000 });
+   * console.log(reply);
+   * ```
    */
   request<K extends EventId<E, "clientToServer">>(
     id: K,
@@ -1109,6 +1171,14 @@ export class Client<E extends EventMap = AnyEvents> {
    * Subscribes to a channel; `handler` gets its messages. Rejects with `ServerError` (code
    * `forbidden`, `max-subscriptions-per-conn`…) when the server refuses, and with `TypeError`
    * in the `"sente"` dialect.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * await client.subscribe("room/42", (data, { from }) => console.log(from, data));
+   * ```
    */
   async subscribe<C extends ChannelId<E>>(
     channel: C,
@@ -1122,6 +1192,14 @@ export class Client<E extends EventMap = AnyEvents> {
    * Unsubscribes from a channel and drops its handlers; it is no longer re-subscribed after
    * reconnects. When `closed`, `closing` or `failed` the server has forgotten it already, so
    * this resolves at once. Rejects with `TypeError` in the `"sente"` dialect.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * await client.unsubscribe("room/42");
+   * ```
    */
   async unsubscribe(channel: string): Promise<void> {
     this.#assertChannels("unsubscribe");
@@ -1132,6 +1210,15 @@ export class Client<E extends EventMap = AnyEvents> {
    * Publishes to a channel; resolves with the number of subscribers it reached.
    * @throws {ServerError} `forbidden` when the server refuses.
    * @throws {TypeError} in the `"sente"` dialect.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * const reached = await client.publish("room/42", { text: "hi" }, { excludeSender: true });
+   * console.log(reached);
+   * ```
    */
   async publish<C extends ChannelId<E>>(
     channel: C,
@@ -1143,7 +1230,17 @@ export class Client<E extends EventMap = AnyEvents> {
     return await this.#channels.publish(channel, data, options.excludeSender ?? false);
   }
 
-  /** The channels this client is subscribed to. */
+  /**
+   * The channels this client is subscribed to.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * console.log(client.channels()); // e.g. ["room/42"]
+   * ```
+   */
   channels(): string[] {
     return this.#channels.list();
   }
@@ -1152,7 +1249,30 @@ export class Client<E extends EventMap = AnyEvents> {
 /**
  * Connects to a sente-lite server, or with `{ dialect: "sente", packer: ednPacker() }` to a
  * Clojure Sente 1.21 server. The client connects in the background; await
- * {@linkcode Client.ready} for the handshake.
+ * {@linkcode Client.ready} for the handshake. Pass an `EventMap` as `E` to type `send`,
+ * `request`, `on`, `onRequest`, `subscribe` and `publish`.
+ *
+ * @example Untyped
+ * ```ts ignore
+ * import { connect } from "@sente-lite/sente-lite/client";
+ *
+ * const client = connect("ws://127.0.0.1:3000/chsk");
+ * console.log(await client.request("demo/echo", { hello: "world" })); // unknown
+ * client.close();
+ * ```
+ *
+ * @example Typed
+ * ```ts ignore
+ * import { connect } from "@sente-lite/sente-lite/client";
+ *
+ * interface Events {
+ *   clientToServer: { "chat/say": { data: { text: string }; reply: { ok: boolean } } };
+ *   serverToClient: { "chat/said": { data: { uid: string; text: string } } };
+ * }
+ * const client = connect<Events>("ws://127.0.0.1:3000/chsk");
+ * client.on("chat/said", ({ uid, text }) => console.log(uid, text));
+ * const { ok } = await client.request("chat/say", { text: "hi" });
+ * ```
  */
 export function connect<E extends EventMap = AnyEvents>(
   url: UrlProvider,

@@ -75,8 +75,8 @@ export class Hub<E extends EventMap = AnyEvents> {
   readonly #resume: Resume;
 
   /** Makes a hub; see {@linkcode ServerOptions} for the defaults. */
-  constructor(options: ServerOptions = {}) {
-    this.options = resolveServerOptions(options);
+  constructor(options?: ServerOptions) {
+    this.options = resolveServerOptions(options ?? {});
     const ctx = this.#ctx = new ServerContext(this.options);
     const resume = this.#resume = new Resume(ctx);
     const local = this.#local = new LocalDelivery(ctx, resume);
@@ -92,6 +92,18 @@ export class Hub<E extends EventMap = AnyEvents> {
    * Registers a handler for an event id, or for every event without a handler with `"*"`.
    * Internal events `chsk/uidport-open`, `chsk/uidport-close`, `chsk/ws-ping` and `chsk/ws-pong`
    * go only to handlers registered for them by id. Returns an unsubscribe function.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("demo/echo", (msg) => msg.data); // a request's reply is the return value
+   * const off = server.on("chat/say", (msg) => {
+   *   server.broadcast("chat/said", { uid: msg.uid, text: msg.data }, { except: [msg.connId] });
+   * });
+   * off(); // unregisters it
+   * ```
    */
   on<K extends EventId<E, "clientToServer"> | "*" | `chsk/${string}`>(
     id: K,
@@ -124,7 +136,18 @@ export class Hub<E extends EventMap = AnyEvents> {
     return this.#connections.open(pending, socket);
   }
 
-  /** Adds an observer (metrics, see `./lifecycle`); returns a function that removes it. */
+  /**
+   * Adds an observer (metrics, see `./lifecycle`); returns a function that removes it.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * const stop = server.observe({ open: (connection) => console.log("open", connection.uid) });
+   * stop();
+   * ```
+   */
   observe(observer: ServerObserver): () => void {
     const ctx = this.#ctx;
     ctx.observers = [...ctx.observers, observer];
@@ -141,6 +164,15 @@ export class Hub<E extends EventMap = AnyEvents> {
    * `delivery` on (the default) the event is also kept for the uid's disconnected resume sessions,
    * and when it reached no connection and no session it waits in the uid's offline buffer for
    * the next connection (`stats().offlineBuffered`); 0 then means "buffered", not "lost".
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * const delivered = server.send("alice", "chat/notice", "you have mail");
+   * console.log(delivered); // the number of alice's connections (0 while she is offline)
+   * ```
    */
   send<K extends EventId<E, "serverToClient">>(
     uid: string,
@@ -152,7 +184,17 @@ export class Hub<E extends EventMap = AnyEvents> {
     return this.#local.toUid(uid, event);
   }
 
-  /** Pushes an event to one connection; returns `false` when it is not open. */
+  /**
+   * Pushes an event to one connection; returns `false` when it is not open.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("chat/join", (msg) => void server.sendTo(msg.connId, "chat/welcome", "hello"));
+   * ```
+   */
   sendTo<K extends EventId<E, "serverToClient">>(
     connId: string,
     id: K,
@@ -162,7 +204,19 @@ export class Hub<E extends EventMap = AnyEvents> {
     return this.#local.toConnection(connId, [id, data]);
   }
 
-  /** Pushes an event to every open connection but those in `except`; returns the count. */
+  /**
+   * Pushes an event to every open connection but those in `except`; returns the count.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("chat/say", (msg) => {
+   *   server.broadcast("chat/said", msg.data, { except: [msg.connId] }); // everyone but the sender
+   * });
+   * ```
+   */
   broadcast<K extends EventId<E, "serverToClient">>(
     id: K,
     data?: EventData<E, "serverToClient", K>,
@@ -174,7 +228,18 @@ export class Hub<E extends EventMap = AnyEvents> {
     return this.#local.toAll([id, data], except);
   }
 
-  /** Publishes to a channel's subscribers as `sente-lite/channel-msg`; returns the count. */
+  /**
+   * Publishes to a channel's subscribers as `sente-lite/channel-msg`; returns the count.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * const reached = server.publish("room/42", { from: "server", text: "welcome" });
+   * console.log(reached); // subscribers of room/42
+   * ```
+   */
   publish<C extends ChannelId<E>>(
     channel: C,
     data?: ChannelData<E, C>,
@@ -192,6 +257,17 @@ export class Hub<E extends EventMap = AnyEvents> {
    * extension: Sente has no server→client requests).
    * @throws {ClosedError} when the connection is not open or closes while waiting.
    * @throws {TimeoutError} after `timeoutMs` (default `requestTimeoutMs`).
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("chsk/uidport-open", async (msg) => {
+   *   const answer = await server.request(msg.connId, "app/confirm", "ready?", { timeoutMs: 5000 });
+   *   console.log(msg.uid, "answered", answer);
+   * });
+   * ```
    */
   request<K extends EventId<E, "serverToClient">>(
     connId: string,
@@ -208,29 +284,83 @@ export class Hub<E extends EventMap = AnyEvents> {
 
   // ---------------------------------------------------------------- queries and close
 
-  /** The connected uids (observable). */
+  /**
+   * The connected uids (observable).
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * console.log([...server.connectedUids.current()]); // the uids with an open connection
+   * const unwatch = server.connectedUids.watch((uids) => console.log(uids.size, "online"));
+   * unwatch();
+   * ```
+   */
   get connectedUids(): ConnectedUids {
     return this.#ctx.uids;
   }
 
-  /** Open connections, optionally only those of one uid. */
+  /**
+   * Open connections, optionally only those of one uid.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * for (const connection of server.connections("alice")) console.log(connection.id);
+   * ```
+   */
   connections(uid?: string): ConnectionInfo[] {
     const ctx = this.#ctx;
     const conns = uid === undefined ? ctx.conns.values() : ctx.uids.connections(uid);
     return [...conns].map((c) => c.info());
   }
 
-  /** Channel ids that have subscribers, or the subscribers' connection ids of one channel. */
+  /**
+   * The channel ids that have at least one subscriber (see {@linkcode Hub.subscribers} for the
+   * connections of one channel).
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * console.log(server.channels()); // e.g. ["lobby", "room/42"]
+   * ```
+   */
   channels(): string[] {
     return this.#ctx.channels.ids();
   }
 
-  /** Connection ids subscribed to `channel`. */
+  /**
+   * Connection ids subscribed to `channel`.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * console.log(server.subscribers("lobby").length);
+   * ```
+   */
   subscribers(channel: string): string[] {
     return [...this.#ctx.channels.members(channel)].map((c) => c.id);
   }
 
-  /** A snapshot of the counters. */
+  /**
+   * A snapshot of the counters.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * const { connections, messagesIn, messagesOut } = server.stats();
+   * console.log(connections, messagesIn, messagesOut);
+   * ```
+   */
   stats(): ServerStats {
     const ctx = this.#ctx;
     let bufferedBytes = 0;
@@ -256,7 +386,17 @@ export class Hub<E extends EventMap = AnyEvents> {
     };
   }
 
-  /** Closes one connection; returns `false` if it is not open. */
+  /**
+   * Closes one connection; returns `false` if it is not open.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("admin/kick", (msg) => void server.closeConnection(String(msg.data), 4000, "kicked"));
+   * ```
+   */
   closeConnection(connId: string, code?: number, reason?: string): boolean {
     code ??= 1000;
     reason ??= "";
@@ -266,7 +406,17 @@ export class Hub<E extends EventMap = AnyEvents> {
     return true;
   }
 
-  /** Closes every connection of `uid` (Sente's `[:chsk/close]`); returns how many. */
+  /**
+   * Closes every connection of `uid` (Sente's `[:chsk/close]`); returns how many.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("auth/logout", (msg) => void server.closeUid(msg.uid, 4001, "logged out"));
+   * ```
+   */
   closeUid(uid: string, code?: number, reason?: string): number {
     code ??= 1000;
     reason ??= "";
@@ -280,7 +430,17 @@ export class Hub<E extends EventMap = AnyEvents> {
     return n;
   }
 
-  /** Closes every connection (default 1001 "going away", so clients reconnect). */
+  /**
+   * Closes every connection (default 1001 "going away", so clients reconnect).
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * Deno.addSignalListener("SIGTERM", () => server.closeAll()); // 1001: clients reconnect elsewhere
+   * ```
+   */
   closeAll(code?: number, reason?: string): number {
     code ??= 1001;
     reason ??= "server shutting down";

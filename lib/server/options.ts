@@ -74,7 +74,13 @@ export interface ChannelAuthorization {
   action: "subscribe" | "publish";
   /** The channel id. */
   channel: string;
-  /** The asking connection. */
+  /** The asking connection's uid (as `uid` of an {@linkcode EventMessage}). */
+  uid: string;
+  /** The asking connection's client id (self-declared: not a credential). */
+  clientId: string;
+  /** The asking connection's id. */
+  connId: string;
+  /** The asking connection (also holds `uid`, `clientId` and its id, kept for compatibility). */
   connection: ConnectionInfo;
   /** The data being published (for `"publish"`). */
   data?: unknown;
