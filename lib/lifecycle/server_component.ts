@@ -131,7 +131,19 @@ function checkOptions(o: ServerComponentOptions): void {
   }
 }
 
-/** The sente-lite server as a component of a system. */
+/**
+ * The sente-lite server as a component of a system.
+ *
+ * @example
+ * ```ts
+ * import { serverComponent, startSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const system = await startSystem({
+ *   server: serverComponent({ port: 0, setup: (server) => void server.on("demo/echo", (msg) => msg.data) }),
+ * });
+ * await system.stop();
+ * ```
+ */
 export function serverComponent(
   options?: ServerComponentOptions,
 ): Component<ServerInstance, ServerComponentOptions> {

@@ -142,7 +142,19 @@ export class ServerMetrics {
     return n;
   }
 
-  /** Every figure as a plain object. */
+  /**
+   * Every figure as a plain object.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   * import { ServerMetrics } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const metrics = new ServerMetrics(createServer());
+   * console.log(metrics.stats());
+   * metrics.dispose();
+   * ```
+   */
   stats(): ServerMetricsStats {
     return {
       ...this.#hub.stats(),
@@ -154,7 +166,19 @@ export class ServerMetrics {
     };
   }
 
-  /** The same figures as Prometheus families. */
+  /**
+   * The same figures as Prometheus families.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   * import { renderPrometheus, ServerMetrics } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const metrics = new ServerMetrics(createServer(), { labels: { server: "main" } });
+   * console.log(renderPrometheus(metrics.collect()));
+   * metrics.dispose();
+   * ```
+   */
   collect(): MetricFamily[] {
     const s = this.stats();
     const l = this.#labels;
@@ -258,7 +282,18 @@ export class ServerMetrics {
     return families;
   }
 
-  /** Stops observing the server. */
+  /**
+   * Stops observing the server.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   * import { ServerMetrics } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const metrics = new ServerMetrics(createServer());
+   * metrics.dispose(); // stops observing the server
+   * ```
+   */
   dispose(): void {
     this.#unobserve();
   }

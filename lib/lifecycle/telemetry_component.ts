@@ -34,7 +34,18 @@ export interface TelemetryInstance<T extends FlushableTelemetry = FlushableTelem
   readonly stopped: boolean;
 }
 
-/** Wraps `telemetry` (or a function making it at start) as a component. */
+/**
+ * Wraps `telemetry` (or a function making it at start) as a component.
+ *
+ * @example
+ * ```ts
+ * import { startSystem, telemetryComponent } from "@sente-lite/sente-lite/lifecycle";
+ * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+ *
+ * const system = await startSystem({ telemetry: telemetryComponent(new Telemetry(), { flushTimeoutMs: 2000 }) });
+ * await system.stop();
+ * ```
+ */
 export function telemetryComponent<T extends FlushableTelemetry>(
   telemetry: T | (() => T | Promise<T>),
   options?: TelemetryComponentOptions,

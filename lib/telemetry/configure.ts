@@ -47,6 +47,13 @@ const CONFIGURE_DEFAULTS = {
  * (other handlers are left alone). Resolves once replaced handlers have been stopped.
  *
  * @throws {TypeError} if `output` or `format` is unknown, or `level` is not a level.
+ *
+ * @example
+ * ```ts
+ * import { configure } from "@sente-lite/sente-lite/telemetry";
+ *
+ * await configure({ level: "info", output: "both", file: "logs/app.jsonl" });
+ * ```
  */
 export async function configure(options?: ConfigureOptions): Promise<void> {
   options ??= {};

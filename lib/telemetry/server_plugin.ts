@@ -163,6 +163,17 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  *   latter) are refused with `telemetry/quota-exceeded`; nothing is written.
  *
  * @throws {RangeError} if a rate or size is out of range.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "@sente-lite/sente-lite/server";
+ * import { telemetryPlugin } from "@sente-lite/sente-lite/telemetry";
+ *
+ * const server = createServer();
+ * const plugin = telemetryPlugin({ dir: "logs/clients" });
+ * const uninstall = plugin.install(server); // browser batches → one JSONL file per client
+ * uninstall();
+ * ```
  */
 export function telemetryPlugin(options?: TelemetryPluginOptions): TelemetryPlugin {
   options ??= {};
