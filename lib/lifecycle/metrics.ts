@@ -111,7 +111,8 @@ export class Histogram {
   #count = 0;
 
   /** Makes a histogram with the given upper bounds (ascending, `+Inf` implied). */
-  constructor(buckets: readonly number[] = DEFAULT_LATENCY_BUCKETS) {
+  constructor(buckets?: readonly number[]) {
+    buckets ??= DEFAULT_LATENCY_BUCKETS;
     checkBuckets(buckets);
     this.#buckets = [...buckets];
     this.#counts = buckets.map(() => 0);

@@ -94,7 +94,8 @@ export class ServerMetrics {
   #unobserve: () => void;
 
   /** Starts observing `hub`; {@linkcode ServerMetrics.dispose} stops. */
-  constructor(hub: Hub, options: ServerMetricsOptions = {}) {
+  constructor(hub: Hub, options?: ServerMetricsOptions) {
+    options ??= {};
     this.#hub = hub;
     this.#latency = new Histogram(options.latencyBuckets ?? DEFAULT_LATENCY_BUCKETS);
     this.#labels = { ...options.labels };

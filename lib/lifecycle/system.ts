@@ -198,7 +198,8 @@ export class System implements SystemView, AsyncDisposable {
   #resolveStopped!: () => void;
 
   /** Use {@linkcode startSystem}. */
-  constructor(order: string[], options: StartSystemOptions = {}) {
+  constructor(order: string[], options?: StartSystemOptions) {
+    options ??= {};
     this.order = order;
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.#options = { ...DEFAULTS, ...definedOnly(options) };

@@ -137,7 +137,8 @@ export class JsonlWriter {
    * @throws {RangeError} if a size option is out of range.
    * @throws {TypeError} outside a server runtime.
    */
-  constructor(path: string, options: JsonlWriterOptions = {}) {
+  constructor(path: string, options?: JsonlWriterOptions) {
+    options ??= {};
     if (typeof path !== "string" || path === "") {
       throw new TypeError(`path must be a non-empty string, got ${String(path)}`);
     }

@@ -607,8 +607,8 @@ export class Scope {
  */
 export class Telemetry extends Scope {
   /** Creates an instance with no handlers. */
-  constructor(options: TelemetryOptions = {}) {
-    super(options.ns, options);
+  constructor(options?: TelemetryOptions) {
+    super(options?.ns, options ?? {});
   }
 
   /** Sets the minimum level: globally, for one kind, for a namespace pattern, or both. Pass

@@ -53,8 +53,8 @@ export class VirtualClock implements Clock {
   #timers: VirtualTimer[] = [];
 
   /** Starts at `start` ms (default 0). */
-  constructor(start = 0) {
-    this.#now = start;
+  constructor(start?: number) {
+    this.#now = start ?? 0;
   }
 
   /**
