@@ -58,7 +58,10 @@ export interface EventMessage<T = unknown, R = unknown> {
   readonly connection: ConnectionInfo;
   /** Replies to a request; returns `false` if already replied or the connection closed. */
   readonly reply?: (value: R) => boolean;
-  /** Pushes an event to the sender's connection. */
+  /**
+   * Pushes an event to the sender's connection. Untyped even with an `EventMap` (so handlers can
+   * keep the plain `EventMessage` type); for a typed push use `server.sendTo(msg.connId, …)`.
+   */
   send(id: string, data?: unknown): boolean;
 }
 
