@@ -11,7 +11,7 @@ function splitSpans(markdown: string): string[] {
   const found: string[] = [];
   // Fenced blocks are code already; blank them out, keeping the line count.
   const text = markdown.replace(
-    /^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm,
+    /^( *)(```|~~~)[^\n]*\n[\s\S]*?^\1\2[^\n]*$/gm,
     (m) => m.replace(/[^\n]/g, " "),
   );
   const span = /(`+)([\s\S]*?[^`])\1(?!`)/g;
@@ -27,6 +27,8 @@ function splitSpans(markdown: string): string[] {
 Deno.test("splitSpans finds a span across lines and ignores fenced blocks", () => {
   assert.deepEqual(splitSpans("a `b\nc` d"), ["1: `b c`"]);
   assert.deepEqual(splitSpans("```ts\nconst a = `x\ny`;\n```\n`ok`"), []);
+  // A fenced block indented inside a list item is code too.
+  assert.deepEqual(splitSpans("- item:\n\n  ```ts\n  f(`x\n  y`);\n  ```\n"), []);
 });
 
 Deno.test("README.md and docs/*.md: no inline code span crosses a line", async () => {
