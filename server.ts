@@ -26,8 +26,15 @@ import { serverComponent, type ServerInstance } from "./lib/lifecycle/server_com
 import { installShutdown } from "./lib/lifecycle/shutdown.ts";
 
 export { createServer, Server } from "./lib/server/server.ts";
+export {
+  CLOSE_FORBIDDEN,
+  CLOSE_UNAUTHENTICATED,
+  reject,
+  Rejection,
+} from "./lib/server/rejection.ts";
 export { type BroadcastOptions, Hub, type PendingUpgrade } from "./lib/server/hub.ts";
 export {
+  type AuthResult,
   type ChannelAuthorization,
   type DialectOptions,
   NIL_UID,

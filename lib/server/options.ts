@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Rejection } from "./rejection.ts";
 import type { Packer } from "../packers/packer.ts";
 import { jsonPacker } from "../packers/json.ts";
 import { ednPacker } from "../packers/edn.ts";
@@ -105,6 +106,9 @@ export interface DialectOptions {
   original?: boolean;
 }
 
+/** What `authenticate` answers: a uid, anonymous, a {@linkcode Rejection} or an HTTP response. */
+export type AuthResult = string | null | undefined | Rejection | Response;
+
 /** Options of {@linkcode createServer}. */
 export interface ServerOptions {
   /**
@@ -114,13 +118,15 @@ export interface ServerOptions {
   path?: string;
   /**
    * Identifies the user before the upgrade. Return a uid, `null`/`undefined` for anonymous
-   * ({@linkcode NIL_UID}), or a `Response` to reject the upgrade with it.
+   * ({@linkcode NIL_UID}), `reject(4001 | 4003, reason)` (returned or thrown) to accept the
+   * upgrade and close at once with that code, which sente-lite clients treat as final, or a
+   * `Response` to refuse the upgrade with it (browsers see only 1006 and retry).
    * @default {anonymous for everyone}
    */
   authenticate?: (
     request: Request,
     context: { clientId: string },
-  ) => string | null | undefined | Response | Promise<string | null | undefined | Response>;
+  ) => AuthResult | Promise<AuthResult>;
   /**
    * Application data for the handshake (Sente's `handshake-data-fn`).
    * @default {none}

@@ -17,6 +17,7 @@ import { parseResumeParam, RESUME_PARAM } from "./delivery.ts";
 import { originAllowed } from "./origin.ts";
 import { NIL_UID } from "./options.ts";
 import type { PendingUpgrade } from "./socket.ts";
+import { Rejection } from "./rejection.ts";
 import { negotiateWire } from "./wire.ts";
 
 function textResponse(status: number, body: string): Response {
@@ -103,11 +104,28 @@ export class Upgrades {
         }`,
       );
     }
+    // A Rejection upgrades, then closes at once with its code: clients understand 4001/4003.
+    const rejected = (r: Rejection): PendingUpgrade => ({
+      wire: PLAIN,
+      clientId,
+      uid: NIL_UID,
+      packer,
+      dialect,
+      request,
+      handshakeData: undefined,
+      protocol,
+      remoteIp,
+      slot,
+      rejection: { code: r.code, reason: r.reason },
+    });
     let uid: string;
     let handshakeData: Record<string, unknown> | undefined;
+    const offered = offeredProtocols(request);
+    const protocol = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined;
     try {
       const auth = await options.authenticate(request, { clientId });
       if (auth instanceof Response) return auth;
+      if (auth instanceof Rejection) return rejected(auth);
       uid = auth === null || auth === undefined || auth === "" ? NIL_UID : String(auth);
       if (uid !== NIL_UID && ctx.uids.connections(uid).size >= options.maxConnectionsPerUid) {
         ctx.count("too-many-connections");
@@ -115,11 +133,10 @@ export class Upgrades {
       }
       handshakeData = await options.handshakeData(request, uid);
     } catch (e) {
+      if (e instanceof Rejection) return rejected(e);
       options.onError(e, { where: "authenticate/handshakeData" });
       return textResponse(500, "Internal error while authenticating the connection");
     }
-    const offered = offeredProtocols(request);
-    const protocol = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined;
     // Only our own dialect speaks the wire transforms; Sente and original peers get plain frames.
     const wire = dialect === senteLiteDialect
       ? negotiateWire(options.wire, url.searchParams.get(WIRE_PARAM))
