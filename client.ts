@@ -20,6 +20,12 @@
  */
 export { Client, connect, type ConnectionState } from "./lib/client/client.ts";
 export {
+  onPresence,
+  presence,
+  type PresenceEvent,
+  type PresenceMember,
+} from "./lib/client/presence.ts";
+export {
   type ChannelContext,
   type ChannelHandler,
   type ClientRequestOptions,

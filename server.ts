@@ -33,6 +33,12 @@ export {
   Rejection,
 } from "./lib/server/rejection.ts";
 export { type BroadcastOptions, Hub, type PendingUpgrade } from "./lib/server/hub.ts";
+export type {
+  MembershipCause,
+  MembershipTarget,
+  SubscriptionEvent,
+} from "./lib/server/membership.ts";
+export type { PresenceChannels, PresenceMember } from "./lib/server/presence.ts";
 export {
   type AuthResult,
   type ChannelAuthorization,

@@ -119,6 +119,27 @@ export class ClientChannels {
     }
   }
 
+  /**
+   * The server subscribed this client (`server.join`, a `sente-lite/subscribed` push with
+   * `"server": true`): listed and re-subscribed after reconnects like the client's own.
+   */
+  joined(data: unknown): void {
+    const d = (data ?? {}) as Record<string, unknown>;
+    const channel = d["channel-id"];
+    if (d.server !== true || d.success !== true || typeof channel !== "string" || !channel) return;
+    if (!this.#handlers.has(channel)) this.#handlers.set(channel, new Set());
+    this.#confirmed.add(channel);
+  }
+
+  /** The server unsubscribed this client (`server.leave`): the channel and its handlers go. */
+  left(data: unknown): void {
+    const d = (data ?? {}) as Record<string, unknown>;
+    const channel = d["channel-id"];
+    if (d.server !== true || typeof channel !== "string") return;
+    this.#handlers.delete(channel);
+    this.#confirmed.delete(channel);
+  }
+
   /** After a handshake: subscribes again to every confirmed channel. */
   resubscribeAll(): void {
     for (const channel of this.#confirmed) this.#resubscribe(channel);

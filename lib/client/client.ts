@@ -698,6 +698,12 @@ export class Client {
       case "sente-lite/channel-msg":
         this.#channels.deliver(data);
         break;
+      case "sente-lite/subscribed":
+        this.#channels.joined(data);
+        break;
+      case "sente-lite/unsubscribed":
+        this.#channels.left(data);
+        break;
     }
     this.#emit(id, data);
   }

@@ -4,6 +4,8 @@
  * @module
  */
 import type { Rejection } from "./rejection.ts";
+import type { SubscriptionEvent } from "./membership.ts";
+import type { PresenceChannels } from "./presence.ts";
 import type { Packer } from "../packers/packer.ts";
 import { jsonPacker } from "../packers/json.ts";
 import { ednPacker } from "../packers/edn.ts";
@@ -176,6 +178,22 @@ export interface ServerOptions {
    */
   authorizeChannel?: (request: ChannelAuthorization) => boolean | Promise<boolean>;
   /**
+   * Channels with presence (lib/server/presence.ts): ids, `"prefix*"` patterns or a predicate.
+   * Their subscribers get `sente-lite/presence` join/leave pushes and may ask who is there.
+   * @default {none}
+   */
+  presence?: PresenceChannels;
+  /**
+   * Called after a connection joined a channel (it subscribed, `server.join`, a resume).
+   * @default {none}
+   */
+  onSubscribe?: (event: SubscriptionEvent) => void;
+  /**
+   * Called after a connection left a channel (it unsubscribed, `server.leave`, it closed).
+   * @default {none}
+   */
+  onUnsubscribe?: (event: SubscriptionEvent) => void;
+  /**
    * Origins allowed to open a WebSocket (against cross-site WebSocket hijacking): `"*"`, a list
    * of exact origins (`"https://app.example"`), or a predicate. Requests without `Origin`
    * (non-browser clients) always pass.
@@ -323,6 +341,9 @@ export type ResolvedServerOptions =
 export type OptionalHooks =
   | "onLargeMessage"
   | "authorizeChannel"
+  | "presence"
+  | "onSubscribe"
+  | "onUnsubscribe"
   | "authorizeEvent"
   | "allowedOrigins"
   | "onOpen"
