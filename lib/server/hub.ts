@@ -26,6 +26,8 @@ import { LocalDelivery } from "./local.ts";
 import { resolveServerOptions } from "./options.ts";
 import type { ResolvedServerOptions, ServerOptions } from "./options.ts";
 import { Resume } from "./resume.ts";
+import { clientBundleRoute, clientScriptPath } from "./client_bundle.ts";
+import { operationsRoute } from "./operations_route.ts";
 import { Membership, type MembershipTarget } from "./membership.ts";
 import { Presence, type PresenceMember } from "./presence.ts";
 import { Router } from "./router.ts";
@@ -77,6 +79,11 @@ export class Hub {
       void resume.push(conn, [id, data]);
     router.presence = this.#presence = new Presence(ctx, push);
     this.#membership = new Membership(ctx, this.#presence, push);
+    const o = this.options;
+    const onError = (e: unknown) => o.onError(e, { where: "clientScript" });
+    const script = clientBundleRoute(clientScriptPath(o.clientScript, o.path), onError);
+    const ops = operationsRoute(this, o.operations);
+    this.#upgrades.routes = [script, ops].filter((r) => r !== null);
   }
 
   // ---------------------------------------------------------------- handlers

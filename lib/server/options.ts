@@ -6,6 +6,7 @@
 import type { Rejection } from "./rejection.ts";
 import type { SubscriptionEvent } from "./membership.ts";
 import type { PresenceChannels } from "./presence.ts";
+import type { OperationsOptions } from "../lifecycle/operations.ts";
 import type { Packer } from "../packers/packer.ts";
 import { jsonPacker } from "../packers/json.ts";
 import { ednPacker } from "../packers/edn.ts";
@@ -194,6 +195,18 @@ export interface ServerOptions {
    */
   onUnsubscribe?: (event: SubscriptionEvent) => void;
   /**
+   * URL path where the server serves the browser client as one ES module, with an ETag
+   * (lib/server/client_bundle.ts), or `false` for none. Default: `<path>/client.js`.
+   * @default {"/chsk/client.js"}
+   */
+  clientScript?: string | false;
+  /**
+   * `/health`, `/ready`, `/metrics` and `/stats` on this server's port (`true`, or their paths);
+   * they show counts only (docs/lifecycle.md). The `./lifecycle` system serves its own.
+   * @default {false}
+   */
+  operations?: boolean | OperationsOptions;
+  /**
    * Origins allowed to open a WebSocket (against cross-site WebSocket hijacking): `"*"`, a list
    * of exact origins (`"https://app.example"`), or a predicate. Requests without `Origin`
    * (non-browser clients) always pass.
@@ -342,6 +355,8 @@ export type OptionalHooks =
   | "onLargeMessage"
   | "authorizeChannel"
   | "presence"
+  | "clientScript"
+  | "operations"
   | "onSubscribe"
   | "onUnsubscribe"
   | "authorizeEvent"

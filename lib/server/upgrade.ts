@@ -17,6 +17,7 @@ import { parseResumeParam, RESUME_PARAM } from "./delivery.ts";
 import { originAllowed } from "./origin.ts";
 import { NIL_UID } from "./options.ts";
 import type { PendingUpgrade } from "./socket.ts";
+import type { Route } from "./operations_route.ts";
 import { Rejection } from "./rejection.ts";
 import { negotiateWire } from "./wire.ts";
 
@@ -34,6 +35,8 @@ export class Upgrades {
   /** Whether resume is offered (delivery on). */
   readonly #resumable: boolean;
   #lastFullReport = -Infinity;
+  /** Plain HTTP routes tried before `fallback` (client bundle, operations; set by the Hub). */
+  routes: Route[] = [];
 
   /** Checks upgrades against `ctx`'s options; `resumable` when delivery is on. */
   constructor(ctx: ServerContext, resumable: boolean) {
@@ -74,6 +77,10 @@ export class Upgrades {
     const options = ctx.options;
     const url = new URL(request.url);
     if (url.pathname !== options.path) {
+      for (const route of this.routes) {
+        const answer = route(request);
+        if (answer) return await answer;
+      }
       return options.fallback ? await options.fallback(request) : textResponse(404, "Not found");
     }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
