@@ -71,6 +71,7 @@ Deno.test("a client rejected with 4001 goes to failed after one attempt instead 
   assert.equal(attempts, 1);
   const failed = states.find((s) => s.to === "failed");
   assert.equal(failed?.code, 4001);
+  assert.match(failed?.reason ?? "", /token expired/);
   client.close();
 });
 
