@@ -34,12 +34,38 @@ interface Built {
   etag: string;
 }
 
+/** The part of Deno this module uses. */
+interface DenoLike {
+  readTextFile(p: URL): Promise<string>;
+  execPath(): string;
+  permissions: {
+    querySync(d: { name: "read"; path: URL } | { name: "run"; command: string }): {
+      state: string;
+    };
+  };
+}
+
+const deno = (globalThis as { Deno?: DenoLike }).Deno;
+
+/**
+ * `true` when Deno may use `what` without asking: an anonymous request must never raise a
+ * permission prompt that blocks the server at its terminal.
+ */
+function granted(what: { name: "read"; path: URL } | { name: "run"; command: string }): boolean {
+  try {
+    return deno!.permissions.querySync(what).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
 /** Reads the prebuilt bundle when the package is on disk and has one. */
 async function prebuilt(): Promise<string | null> {
   if (PREBUILT.protocol !== "file:") return null;
   try {
-    const deno = (globalThis as { Deno?: { readTextFile(p: URL): Promise<string> } }).Deno;
-    if (deno) return await deno.readTextFile(PREBUILT);
+    if (deno) {
+      return granted({ name: "read", path: PREBUILT }) ? await deno.readTextFile(PREBUILT) : null;
+    }
     const bun = (globalThis as {
       Bun?: { file(p: string): { exists(): Promise<boolean>; text(): Promise<string> } };
     }).Bun;
@@ -52,7 +78,14 @@ async function prebuilt(): Promise<string | null> {
 
 /** The code to serve: the prebuilt file, else a fresh minified bundle of `client.ts`. */
 export async function buildClientScript(): Promise<string> {
-  return await prebuilt() ?? await bundleModule(ENTRY, { minify: true });
+  const code = await prebuilt();
+  if (code !== null) return code;
+  if (deno && !granted({ name: "run", command: deno.execPath() })) {
+    throw new Error(
+      "serving the client needs dist/client.min.js (deno task bundle) or --allow-run to bundle it",
+    );
+  }
+  return await bundleModule(ENTRY, { minify: true });
 }
 
 async function seal(code: string): Promise<Built> {

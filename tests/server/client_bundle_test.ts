@@ -62,3 +62,18 @@ Deno.test("the bundle is built once for concurrent requests; a failed build is n
   assert.equal(failures, 1);
   assert.equal(errors.length, 1);
 });
+
+Deno.test("without --allow-run (and no prebuilt file) the route answers 503 at once, never a permission prompt", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", new URL("./_client_script_server.ts", import.meta.url).pathname],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const result = JSON.parse(text.trim().split("\n").at(-1)!);
+  assert.equal(result.status, 503);
+  assert.match(result.errors[0], /--allow-run/);
+});
