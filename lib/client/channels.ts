@@ -62,6 +62,8 @@ export class ClientChannels {
     let set = this.#handlers.get(channel);
     if (!set) this.#handlers.set(channel, set = new Set());
     set.add(handler);
+    // A channel the server already confirmed (or joined) stays when this request fails.
+    const member = this.#confirmed.has(channel);
     try {
       // Subscribing is idempotent on the server, so a drop mid-request simply retries.
       const reply = await this.host.request("sente-lite/subscribe", { "channel-id": channel }, {
@@ -71,7 +73,7 @@ export class ClientChannels {
       if (this.#handlers.get(channel) === set) this.#confirmed.add(channel);
     } catch (e) {
       set.delete(handler);
-      if (set.size === 0 && this.#handlers.get(channel) === set) {
+      if (!member && set.size === 0 && this.#handlers.get(channel) === set) {
         this.#handlers.delete(channel);
         this.#confirmed.delete(channel);
       }

@@ -108,3 +108,39 @@ Deno.test("presence: members, join and leave events to the other subscribers, on
   a.close();
   c.close();
 });
+
+Deno.test("a private channel the server joins in onOpen survives reconnects though clients may not subscribe to it themselves", async () => {
+  // deno-lint-ignore prefer-const
+  let t: Awaited<ReturnType<typeof startServer>>;
+  t = await startServer({
+    authenticate,
+    rateLimit: false,
+    delivery: false,
+    authorizeChannel: ({ channel }) => !channel.startsWith("user:"),
+    onOpen: (c) => void t.server.join(c.id, `user:${c.uid}`),
+  });
+  await using _t = t;
+  const a = await client(t.url, "alice");
+  const failures: unknown[] = [];
+  a.on("chsk/resubscribe-failed", (f) => void failures.push(f));
+  await until(() => a.channels().includes("user:alice"), "the join");
+  const got: unknown[] = [];
+  await a.subscribe("user:alice", (d) => void got.push(d)); // a member already: no authorization
+  t.server.publish("user:alice", 1);
+  await until(() => got.length === 1, "the first message");
+  const b = await client(t.url, "bob");
+  await assert.rejects(b.subscribe("user:alice", () => {}), ServerError); // still private
+  const back = new Promise((r) => a.on("chsk/handshake", r));
+  t.server.closeUid("alice", 1012, "restart");
+  await back;
+  await until(
+    () => t.server.subscribers("user:alice").length === 1,
+    "the join after the reconnect",
+  );
+  t.server.publish("user:alice", 2);
+  await until(() => got.length === 2, "the second message");
+  assert.deepEqual(a.channels(), ["user:alice"]);
+  assert.deepEqual(failures, []);
+  a.close();
+  b.close();
+});
