@@ -31,8 +31,21 @@ export type {
   EventSection,
 } from "./lib/protocol/event_map.ts";
 export { createServer, Server } from "./lib/server/server.ts";
-export { type BroadcastOptions, Hub } from "./lib/server/hub.ts";
 export {
+  CLOSE_FORBIDDEN,
+  CLOSE_UNAUTHENTICATED,
+  reject,
+  Rejection,
+} from "./lib/server/rejection.ts";
+export { type BroadcastOptions, Hub } from "./lib/server/hub.ts";
+export type {
+  MembershipCause,
+  MembershipTarget,
+  SubscriptionEvent,
+} from "./lib/server/membership.ts";
+export type { PresenceChannels, PresenceMember } from "./lib/server/presence.ts";
+export {
+  type AuthResult,
   type ChannelAuthorization,
   type DialectOptions,
   NIL_UID,

@@ -103,6 +103,17 @@ function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
+/**
+ * The WebSocket URL of `raw`: in a page a path (`"/chsk"`) is resolved against the page, and
+ * `http(s):` becomes `ws(s):`.
+ */
+function wsUrl(raw: string | URL): URL {
+  const url = new URL(raw, (globalThis as { location?: { href: string } }).location?.href);
+  if (url.protocol === "http:") url.protocol = "ws:";
+  else if (url.protocol === "https:") url.protocol = "wss:";
+  return url;
+}
+
 function closeEvent(code: number): SessionEvent {
   return `close:${classifyClose(code)}`;
 }
@@ -200,10 +211,12 @@ export class Client<E extends EventMap = AnyEvents> {
     if (typeof url === "string" || url instanceof URL) {
       let u: URL;
       try {
-        u = new URL(url);
+        u = wsUrl(url);
       } catch (e) {
         throw new TypeError(
-          `url must be an absolute ws(s) URL, got ${JSON.stringify(String(url))}`,
+          `url must be an absolute ws(s) URL (or, in a page, a path), got ${
+            JSON.stringify(String(url))
+          }`,
           {
             cause: e,
           },
@@ -401,7 +414,7 @@ export class Client<E extends EventMap = AnyEvents> {
       let ws: WebSocket;
       let href = String(raw);
       try {
-        const url = new URL(raw);
+        const url = wsUrl(raw);
         for (const [k, v] of Object.entries(this.#options.params)) url.searchParams.set(k, v);
         url.searchParams.set("client-id", this.clientId);
         if (this.#isSente) {
@@ -737,6 +750,12 @@ export class Client<E extends EventMap = AnyEvents> {
         return;
       case "sente-lite/channel-msg":
         this.#channels.deliver(data);
+        break;
+      case "sente-lite/subscribed":
+        this.#channels.joined(data);
+        break;
+      case "sente-lite/unsubscribed":
+        this.#channels.left(data);
         break;
     }
     this.#emit(id, data);

@@ -71,7 +71,13 @@ export async function channelEvent(
     return;
   }
   const action = id === "sente-lite/subscribe" ? "subscribe" : "publish";
-  if (action === "subscribe" && !conn.channels.has(channel)) {
+  if (action === "subscribe" && conn.channels.has(channel)) {
+    // Already a member (subscribed, joined by the server, or restored by a resume): idempotent,
+    // and not asked again, so a client's re-subscribe never drops what the server joined.
+    answer({ success: true });
+    return;
+  }
+  if (action === "subscribe") {
     if (conn.channels.size >= host.maxSubscriptions) {
       host.count("limit-exceeded");
       answer({ success: false, error: "max-subscriptions-per-conn" });

@@ -13,9 +13,14 @@ export function isChannelId(id: unknown): id is string {
   return typeof id === "string" && id.length > 0 && id.length <= MAX_CHANNEL_ID_LENGTH;
 }
 
+/** Told of every membership change, whoever made it (client, server, close, resume). */
+export type MembershipListener<C> = (channel: string, member: C, added: boolean) => void;
+
 /** Subscriber sets keyed by channel id. Empty channels are removed at once. */
 export class ChannelRegistry<C> {
   #channels = new Map<string, Set<C>>();
+  /** Told after each change (lib/server/membership.ts: hooks and presence). */
+  listener: MembershipListener<C> | null = null;
 
   /** Adds `member`; returns `false` when it was already subscribed. */
   add(channel: string, member: C): boolean {
@@ -23,6 +28,7 @@ export class ChannelRegistry<C> {
     if (!set) this.#channels.set(channel, set = new Set());
     if (set.has(member)) return false;
     set.add(member);
+    this.listener?.(channel, member, true);
     return true;
   }
 
@@ -31,6 +37,7 @@ export class ChannelRegistry<C> {
     const set = this.#channels.get(channel);
     if (!set?.delete(member)) return false;
     if (set.size === 0) this.#channels.delete(channel);
+    this.listener?.(channel, member, false);
     return true;
   }
 

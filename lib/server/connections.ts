@@ -20,6 +20,7 @@ import type { Inbound } from "./inbound.ts";
 import { IpBudget } from "./ip_budget.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import type { Resume } from "./resume.ts";
+import { openRejected } from "./rejection.ts";
 import type { Router } from "./router.ts";
 import type { ConnectionSink, PendingUpgrade, ServerSocket } from "./socket.ts";
 import { wireLimits } from "./wire.ts";
@@ -64,6 +65,7 @@ export class Connections {
       }
       return { message: () => {}, closed: () => {} };
     }
+    if (pending.rejection) return openRejected(ctx, slot, socket, pending.rejection);
     const conn = new Connection(
       randomHex(12),
       pending.uid,

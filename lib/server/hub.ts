@@ -35,7 +35,12 @@ import { LocalDelivery } from "./local.ts";
 import { resolveServerOptions } from "./options.ts";
 import type { ResolvedServerOptions, ServerOptions } from "./options.ts";
 import { Resume } from "./resume.ts";
+import { clientBundleRoute, clientScriptPath } from "./client_bundle.ts";
+import { operationsRoute } from "./operations_route.ts";
+import { Membership, type MembershipTarget } from "./membership.ts";
+import { Presence, type PresenceMember } from "./presence.ts";
 import { Router } from "./router.ts";
+import type { Connection } from "./connection.ts";
 import type { ConnectionSink, PendingUpgrade, ServerSocket } from "./socket.ts";
 import type {
   ConnectionInfo,
@@ -73,6 +78,8 @@ export class Hub<E extends EventMap = AnyEvents> {
   readonly #router: Router;
   readonly #local: LocalDelivery;
   readonly #resume: Resume;
+  readonly #presence: Presence;
+  readonly #membership: Membership;
 
   /** Makes a hub; see {@linkcode ServerOptions} for the defaults. */
   constructor(options?: ServerOptions) {
@@ -84,6 +91,15 @@ export class Hub<E extends EventMap = AnyEvents> {
     this.#upgrades = new Upgrades(ctx, resume.enabled);
     const inbound = this.#inbound = new Inbound(ctx, router);
     this.#connections = new Connections(ctx, inbound, router, resume);
+    const push = (conn: Connection, id: string, data: unknown) =>
+      void resume.push(conn, [id, data]);
+    router.presence = this.#presence = new Presence(ctx, push);
+    this.#membership = new Membership(ctx, this.#presence, push);
+    const o = this.options;
+    const onError = (e: unknown) => o.onError(e, { where: "clientScript" });
+    const script = clientBundleRoute(clientScriptPath(o.clientScript, o.path), onError);
+    const ops = operationsRoute(this as unknown as Hub, o.operations);
+    this.#upgrades.routes = [script, ops].filter((r) => r !== null);
   }
 
   // ---------------------------------------------------------------- handlers
@@ -280,6 +296,52 @@ export class Hub<E extends EventMap = AnyEvents> {
     return this.#local.request(connId, id, data, options) as Promise<
       EventReply<E, "serverToClient", K>
     >;
+  }
+
+  /**
+   * Subscribes a connection (by id), or every open connection of a uid, to `channel` from the
+   * server side (Socket.IO's `socket.join`); the client is told and lists it in `channels()`.
+   * Returns how many connections were newly subscribed. No `authorizeChannel`: the server decides.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "./server.ts";
+   * const server = createServer({ onOpen: (c) => void server.join(c.id, `user:${c.uid}`) });
+   * server.join({ uid: "alice" }, "room:lobby");
+   * ```
+   */
+  join(target: MembershipTarget, channel: string): number {
+    return this.#membership.join(target, channel);
+  }
+
+  /**
+   * Removes a connection, or every connection of a uid, from `channel` (the client is told);
+   * returns how many were subscribed.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "./server.ts";
+   * const server = createServer();
+   * server.leave({ uid: "alice" }, "room:lobby");
+   * ```
+   */
+  leave(target: MembershipTarget, channel: string): number {
+    return this.#membership.leave(target, channel);
+  }
+
+  /**
+   * Who is subscribed to `channel` on this server, or `null` when the `presence` option does not
+   * name it (presence is per process until the backplane carries it).
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "./server.ts";
+   * const server = createServer({ presence: ["room:*"] });
+   * server.presence("room:lobby"); // [] until someone subscribes
+   * ```
+   */
+  presence(channel: string): PresenceMember[] | null {
+    return this.#presence.members(channel);
   }
 
   // ---------------------------------------------------------------- queries and close

@@ -3,6 +3,10 @@
  *
  * @module
  */
+import type { Rejection } from "./rejection.ts";
+import type { SubscriptionEvent } from "./membership.ts";
+import type { PresenceChannels } from "./presence.ts";
+import type { OperationsOptions } from "../lifecycle/operations.ts";
 import type { Packer } from "../packers/packer.ts";
 import { jsonPacker } from "../packers/json.ts";
 import { ednPacker } from "../packers/edn.ts";
@@ -111,6 +115,9 @@ export interface DialectOptions {
   original?: boolean;
 }
 
+/** What `authenticate` answers: a uid, anonymous, a {@linkcode Rejection} or an HTTP response. */
+export type AuthResult = string | null | undefined | Rejection | Response;
+
 /** Options of {@linkcode createServer}. */
 export interface ServerOptions {
   /**
@@ -120,13 +127,15 @@ export interface ServerOptions {
   path?: string;
   /**
    * Identifies the user before the upgrade. Return a uid, `null`/`undefined` for anonymous
-   * ({@linkcode NIL_UID}), or a `Response` to reject the upgrade with it.
+   * ({@linkcode NIL_UID}), `reject(4001 | 4003, reason)` (returned or thrown) to accept the
+   * upgrade and close at once with that code, which sente-lite clients treat as final, or a
+   * `Response` to refuse the upgrade with it (browsers see only 1006 and retry).
    * @default {anonymous for everyone}
    */
   authenticate?: (
     request: Request,
     context: { clientId: string },
-  ) => string | null | undefined | Response | Promise<string | null | undefined | Response>;
+  ) => AuthResult | Promise<AuthResult>;
   /**
    * Application data for the handshake (Sente's `handshake-data-fn`).
    * @default {none}
@@ -175,6 +184,34 @@ export interface ServerOptions {
    * @default {everything allowed}
    */
   authorizeChannel?: (request: ChannelAuthorization) => boolean | Promise<boolean>;
+  /**
+   * Channels with presence (lib/server/presence.ts): ids, `"prefix*"` patterns or a predicate.
+   * Their subscribers get `sente-lite/presence` join/leave pushes and may ask who is there.
+   * @default {none}
+   */
+  presence?: PresenceChannels;
+  /**
+   * Called after a connection joined a channel (it subscribed, `server.join`, a resume).
+   * @default {none}
+   */
+  onSubscribe?: (event: SubscriptionEvent) => void;
+  /**
+   * Called after a connection left a channel (it unsubscribed, `server.leave`, it closed).
+   * @default {none}
+   */
+  onUnsubscribe?: (event: SubscriptionEvent) => void;
+  /**
+   * URL path where the server serves the browser client as one ES module, with an ETag
+   * (lib/server/client_bundle.ts), or `false` for none. Default: `<path>/client.js`.
+   * @default {"/chsk/client.js"}
+   */
+  clientScript?: string | false;
+  /**
+   * `/health`, `/ready`, `/metrics` and `/stats` on this server's port (`true`, or their paths);
+   * they show counts only (docs/lifecycle.md). The `./lifecycle` system serves its own.
+   * @default {false}
+   */
+  operations?: boolean | OperationsOptions;
   /**
    * Origins allowed to open a WebSocket (against cross-site WebSocket hijacking): `"*"`, a list
    * of exact origins (`"https://app.example"`), or a predicate. Requests without `Origin`
@@ -328,6 +365,11 @@ export type ResolvedServerOptions =
 export type OptionalHooks =
   | "onLargeMessage"
   | "authorizeChannel"
+  | "presence"
+  | "clientScript"
+  | "operations"
+  | "onSubscribe"
+  | "onUnsubscribe"
   | "authorizeEvent"
   | "allowedOrigins"
   | "onOpen"

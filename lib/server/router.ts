@@ -12,6 +12,7 @@ import { channelEvent, type ChannelHost } from "./channel_events.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { LocalDelivery } from "./local.ts";
+import { type Presence, PRESENCE_EVENT } from "./presence.ts";
 import { settleReply } from "./requests.ts";
 import type { Resume } from "./resume.ts";
 import type { EventHandler, EventMessage } from "./types.ts";
@@ -22,6 +23,8 @@ export class Router {
   readonly #resume: Resume;
   #handlers = new Map<string, EventHandler[]>();
   #catchAll: EventHandler[] = [];
+  /** Answers `sente-lite/presence` requests (set by the Hub). */
+  presence: Presence | null = null;
   /** What the channel events (lib/server/channel_events.ts) use of the Hub. */
   readonly #channelHost: ChannelHost;
 
@@ -210,6 +213,10 @@ export class Router {
           this.#ctx.options.onError(e, { where: id });
           this.#ctx.sendError(conn, new ProtocolError("handler-error", `${id} failed`, cbId));
         });
+        return true;
+      case PRESENCE_EVENT:
+        if (!this.presence) return false;
+        this.presence.request(conn, data, cbId);
         return true;
       case "sente-lite/reply":
         {

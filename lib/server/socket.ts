@@ -61,6 +61,8 @@ export interface PendingUpgrade {
   readonly resumeToken?: string | null;
   /** Its place in the connection counts, taken before `authenticate` (lib/server/admission.ts). */
   readonly slot?: Slot;
+  /** Set when `authenticate` rejected it: the socket is closed with this at once (lib/server/rejection.ts). */
+  readonly rejection?: { readonly code: number; readonly reason: string };
 }
 
 /** The options an adapter reads. */

@@ -17,6 +17,8 @@ import { parseResumeParam, RESUME_PARAM } from "./delivery.ts";
 import { originAllowed } from "./origin.ts";
 import { NIL_UID } from "./options.ts";
 import type { PendingUpgrade } from "./socket.ts";
+import type { Route } from "./operations_route.ts";
+import { Rejection } from "./rejection.ts";
 import { negotiateWire } from "./wire.ts";
 
 function textResponse(status: number, body: string): Response {
@@ -33,6 +35,8 @@ export class Upgrades {
   /** Whether resume is offered (delivery on). */
   readonly #resumable: boolean;
   #lastFullReport = -Infinity;
+  /** Plain HTTP routes tried before `fallback` (client bundle, operations; set by the Hub). */
+  routes: Route[] = [];
 
   /** Checks upgrades against `ctx`'s options; `resumable` when delivery is on. */
   constructor(ctx: ServerContext, resumable: boolean) {
@@ -73,6 +77,10 @@ export class Upgrades {
     const options = ctx.options;
     const url = new URL(request.url);
     if (url.pathname !== options.path) {
+      for (const route of this.routes) {
+        const answer = route(request);
+        if (answer) return await answer;
+      }
       return options.fallback ? await options.fallback(request) : textResponse(404, "Not found");
     }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -103,11 +111,28 @@ export class Upgrades {
         }`,
       );
     }
+    // A Rejection upgrades, then closes at once with its code: clients understand 4001/4003.
+    const rejected = (r: Rejection): PendingUpgrade => ({
+      wire: PLAIN,
+      clientId,
+      uid: NIL_UID,
+      packer,
+      dialect,
+      request,
+      handshakeData: undefined,
+      protocol,
+      remoteIp,
+      slot,
+      rejection: { code: r.code, reason: r.reason },
+    });
     let uid: string;
     let handshakeData: Record<string, unknown> | undefined;
+    const offered = offeredProtocols(request);
+    const protocol = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined;
     try {
       const auth = await options.authenticate(request, { clientId });
       if (auth instanceof Response) return auth;
+      if (auth instanceof Rejection) return rejected(auth);
       uid = auth === null || auth === undefined || auth === "" ? NIL_UID : String(auth);
       if (uid !== NIL_UID && ctx.uids.connections(uid).size >= options.maxConnectionsPerUid) {
         ctx.count("too-many-connections");
@@ -115,11 +140,10 @@ export class Upgrades {
       }
       handshakeData = await options.handshakeData(request, uid);
     } catch (e) {
+      if (e instanceof Rejection) return rejected(e);
       options.onError(e, { where: "authenticate/handshakeData" });
       return textResponse(500, "Internal error while authenticating the connection");
     }
-    const offered = offeredProtocols(request);
-    const protocol = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined;
     // Only our own dialect speaks the wire transforms; Sente and original peers get plain frames.
     const wire = dialect === senteLiteDialect
       ? negotiateWire(options.wire, url.searchParams.get(WIRE_PARAM))
