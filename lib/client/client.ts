@@ -32,7 +32,15 @@ import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
 import { SUBPROTOCOL, tokenProtocol } from "../protocol/token.ts";
 import { parseResumeToken, resumeProtocol } from "../protocol/resume_token.ts";
-import type { ClientTelemetryScope, ClientWirePipeline } from "./transforms.ts";
+import type {
+  ClientStreamHandler,
+  ClientStreams,
+  ClientTelemetryScope,
+  ClientWirePipeline,
+  DownloadOptions,
+  StreamBodyLike,
+  UploadOptions,
+} from "./transforms.ts";
 import { backoffDelay } from "./backoff.ts";
 import { Liveness } from "../util/liveness.ts";
 import { ClientChannels } from "./channels.ts";
@@ -217,6 +225,12 @@ export class Client {
       dead: () =>
         this.#dispatch("heartbeat-timeout", `no frame for ${heartbeat.timeoutMs} ms (heartbeat)`),
     });
+    this.#options.streams?.bind({
+      request: (id, data, o) => this.request(id, data, o),
+      on: (id, handler) => this.on(id, handler),
+      packer: this.#options.packer,
+      clock: this.#options.clock,
+    });
     this.#dispatch("reconnect()", "connect");
   }
 
@@ -373,6 +387,7 @@ export class Client {
           url.searchParams.set("packer", this.#options.packer.name);
           const offer = this.#options.wire?.offer(this.#options.packer.name) ?? null;
           if (offer !== null) url.searchParams.set("wire", offer);
+          if (this.#options.streams) url.searchParams.set("streams", this.#options.streams.offer());
           if (this.#options.resume) url.searchParams.set("resume", String(this.#inSeq));
         }
         href = url.href;
@@ -397,6 +412,7 @@ export class Client {
       ws.onmessage = (e: MessageEvent) => {
         if (this.#ws !== ws) return;
         const frame = typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
+        if (typeof frame !== "string" && this.#options.streams?.receive(frame)) return;
         // After the handshake, negotiated transforms decode frames (and call #receive).
         if (this.#wire?.receives) this.#wire.receive(frame);
         else this.#receive(frame);
@@ -405,6 +421,7 @@ export class Client {
         if (this.#ws !== ws) return;
         this.#ws = null;
         this.#dropWire();
+        this.#options.streams?.drop();
         this.#attemptActive = false;
         const why = `close ${e.code}${e.reason ? ` ${e.reason}` : ""}`;
         this.#dispatch(closeEvent(e.code), why, e.code);
@@ -554,6 +571,7 @@ export class Client {
     }
     this.#queue = [];
     this.#outbox = [];
+    this.#options.streams?.close();
     if (!this.#everOpened) this.#readyReject(error);
   }
 
@@ -646,6 +664,15 @@ export class Client {
   #onHandshake(uid: string, raw: unknown): void {
     const { app, info } = parseHandshakeData(raw);
     this.#startWire(info);
+    const ws = this.#ws;
+    if (ws && !this.#isSente) {
+      this.#options.streams?.open(info, {
+        send: (frame) => ws.send(frame as Uint8Array<ArrayBuffer>),
+        get bufferedAmount() {
+          return ws.bufferedAmount;
+        },
+      });
+    }
     const handshake: Handshake = { uid, data: app, server: info, first: !this.#everOpened };
     if (this.#state === "connecting" || this.#state === "reconnecting") this.#everOpened = true;
     this.#dispatch(
@@ -948,6 +975,41 @@ export class Client {
     return () => {
       if (this.#requestHandlers.get(id) === handler) this.#requestHandlers.delete(id);
     };
+  }
+
+  /**
+   * Uploads `body` as a stream named `id` (needs `connect(url, { streams: clientStreams() })`);
+   * resolves with the reply of the server's `onStream(id, …)` handler. Memory stays bounded by
+   * the credit window whatever the size; rejects with a `StreamError` (cancel, limits, errors).
+   */
+  upload(id: string, body: StreamBodyLike, options?: UploadOptions): Promise<unknown> {
+    assertEventId(id);
+    return this.#streams().upload(id, body, options);
+  }
+
+  /**
+   * Asks the server's handler of `id` for a body (it returns a `ReadableStream`, `Blob` or
+   * `Uint8Array`) and resolves with it as a `ReadableStream`, read as the bytes arrive.
+   */
+  download(
+    id: string,
+    data?: unknown,
+    options?: DownloadOptions,
+  ): Promise<ReadableStream<Uint8Array>> {
+    assertEventId(id);
+    return this.#streams().download(id, data, options);
+  }
+
+  /** Receives the server's push streams named `id` (`server.streamTo()`); one handler per id. */
+  onStream(id: string, handler: ClientStreamHandler): () => void {
+    assertEventId(id);
+    return this.#streams().onStream(id, handler);
+  }
+
+  #streams(): ClientStreams {
+    const streams = this.#options.streams;
+    if (!streams) throw new TypeError("streams need connect(url, { streams: clientStreams() })");
+    return streams;
   }
 
   /**

@@ -37,6 +37,7 @@ import type {
 } from "./types.ts";
 import type { ConnectedUids } from "./uids.ts";
 import { Upgrades } from "./upgrade.ts";
+import { ServerStreams, type StreamHandler, type StreamToOptions } from "./streams.ts";
 
 export type { PendingUpgrade } from "./socket.ts";
 
@@ -68,6 +69,7 @@ export class Hub {
     this.#upgrades = new Upgrades(ctx, resume.enabled);
     const inbound = this.#inbound = new Inbound(ctx, router);
     this.#connections = new Connections(ctx, inbound, router, resume);
+    ctx.streams = new ServerStreams(ctx, this.options.streams);
   }
 
   // ---------------------------------------------------------------- handlers
@@ -79,6 +81,31 @@ export class Hub {
    */
   on(id: string, handler: EventHandler): () => void {
     return this.#router.on(id, handler);
+  }
+
+  /**
+   * Registers the handler of uploads named `id` (`client.upload(id, body)`): it gets
+   * `{ stream, meta, uid, clientId, connId, … }` once `authorizeEvent` allowed the stream, and
+   * its return value (or resolved value) is the upload's result. Returns an unsubscribe function.
+   */
+  onStream(id: string, handler: StreamHandler): () => void {
+    assertEventId(id);
+    return this.#ctx.streams!.onStream(id, handler);
+  }
+
+  /**
+   * Streams `body` to one connection (`client.onStream(id, …)`); resolves once the client
+   * confirmed every byte. Rejects with a `StreamError` (`stream-refused` when the connection is
+   * not open with streams).
+   */
+  streamTo(
+    connId: string,
+    id: string,
+    body: ReadableStream<Uint8Array> | Blob | Uint8Array,
+    options: StreamToOptions = {},
+  ): Promise<void> {
+    assertEventId(id);
+    return this.#ctx.streams!.streamTo(connId, id, body, options);
   }
 
   // ---------------------------------------------------------------- upgrade
@@ -207,6 +234,7 @@ export class Hub {
       wire,
       pendingUpgrades,
       deliveryBytes,
+      streams: ctx.streams?.stats(),
     };
   }
 

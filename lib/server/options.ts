@@ -28,6 +28,7 @@ import {
 import { FALLBACK_MAX_CONNECTIONS, maxConnectionsFor, openFileLimit } from "./admission.ts";
 import { telemetry as defaultTelemetry } from "../telemetry/default.ts";
 import type { Telemetry } from "../telemetry/telemetry.ts";
+import type { ServerStreamOptions } from "./streams.ts";
 
 /** Per-connection rate limits (token buckets). */
 export interface RateLimitOptions {
@@ -194,6 +195,11 @@ export interface ServerOptions {
    */
   wire?: WireServerOptions | false;
   /**
+   * Streams (docs/streaming.md) for clients that offer them, or `false` for none.
+   * @default {{ maxStreams: 1024, windowBytes: 1 MiB, maxIncomingStreams: 16 }}
+   */
+  streams?: ServerStreamOptions | false;
+  /**
    * The outbound bound of each connection (slow consumers), or `false` for none.
    * @default {{ maxBufferedBytes: 4 MiB, policy: "close", maxQueuedBytes: 4 MiB, drainIntervalMs: 10 }}
    */
@@ -302,7 +308,14 @@ export type ResolvedServerOptions =
   & Required<
     Omit<
       ServerOptions,
-      OptionalHooks | "rateLimit" | "heartbeat" | "dialects" | "backpressure" | "wire" | "delivery"
+      | OptionalHooks
+      | "rateLimit"
+      | "heartbeat"
+      | "dialects"
+      | "backpressure"
+      | "wire"
+      | "delivery"
+      | "streams"
     >
   >
   & { delivery: Required<DeliveryOptions> | false }
@@ -310,6 +323,7 @@ export type ResolvedServerOptions =
   & { rateLimit: Required<RateLimitOptions> | false }
   & { backpressure: Required<BackpressureOptions> | false }
   & { wire: WireServerOptions | false }
+  & { streams?: ServerStreamOptions | false }
   & { heartbeat: Required<HeartbeatOptions> | false }
   & { dialects: DialectConfig };
 
