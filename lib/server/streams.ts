@@ -107,6 +107,8 @@ interface Session {
   timer: TimerHandle | undefined;
   /** Upload replies that found no connection: sent on the next attach. */
   replies: unknown[];
+  /** The last bad frame's description, for the error event. */
+  lastError: string;
 }
 
 const encoder = new TextEncoder();
@@ -226,10 +228,10 @@ export class ServerStreams {
     const s = this.#byConn.get(conn);
     if (!s || !isStreamFrame(frame)) return false;
     const before = s.mux.stats().protocolErrors;
+    s.lastError = "a bad stream frame (it failed its stream)";
     s.mux.receive(frame);
-    const after = s.mux.stats().protocolErrors;
-    for (let i = before; i < after && !conn.closed; i++) {
-      this.#ctx.protocolError(conn, new ProtocolError("stream-protocol", "bad stream frame"));
+    if (s.mux.stats().protocolErrors > before && !conn.closed) {
+      this.#ctx.protocolError(conn, new ProtocolError("stream-protocol", s.lastError));
     }
     return true;
   }
@@ -310,6 +312,7 @@ export class ServerStreams {
       conn: null,
       timer: undefined,
       replies: [],
+      lastError: "",
       mux: null as unknown as StreamMux,
     };
     (s as { mux: StreamMux }).mux = new StreamMux({
@@ -318,11 +321,8 @@ export class ServerStreams {
       budget: this.#budget,
       clock: this.#ctx.clock,
       onStream: (stream) => this.#incoming(s, stream),
-      onError: (error) => {
-        if (s.conn && !s.conn.closed) {
-          this.#ctx.protocolError(s.conn, new ProtocolError("stream-protocol", error.message));
-        }
-      },
+      // Bad frames are counted in receive() (the mux's protocolErrors), once each.
+      onError: (error) => void (s.lastError = error.message),
     });
     return s;
   }

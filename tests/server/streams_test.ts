@@ -6,6 +6,7 @@ import { StreamError } from "../../lib/streams/errors.ts";
 import { sha256 } from "../../lib/streams/sha256.ts";
 import type { StreamProgress } from "../../lib/streams/progress.ts";
 import { startServer, until } from "../_server.ts";
+import { rawPeer } from "../_peer.ts";
 
 const MiB = 1024 * 1024;
 
@@ -278,6 +279,78 @@ Deno.test("streams: a client without clientStreams() is unaffected; plain client
     const h = await client.ready;
     assert.ok(!h.server?.capabilities.includes("streams"));
     assert.throws(() => client.onStream("app/x", () => {}), TypeError);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("streams: bad stream frames count toward maxProtocolErrors and close the connection", async () => {
+  await using t = await startServer({ maxProtocolErrors: 3 });
+  const { peer, handshake } = await rawPeer(`${t.url}?streams=raw-session`);
+  try {
+    const caps = JSON.stringify(handshake);
+    assert.match(caps, /"streams"/);
+    // OPEN frames cut short: each is malformed (and names no stream the server has).
+    for (let i = 0; i < 4; i++) peer.send(new Uint8Array([0x11, 0, 0, 0]));
+    for (let i = 0; i < 3; i++) assert.match(await peer.next(), /stream-protocol/);
+    const closed = await peer.closed();
+    assert.equal(closed.code, 1008);
+    assert.match(closed.reason, /too-many-errors/);
+    assert.equal(t.server.stats().errors["stream-protocol"], 4); // the 4th closes
+  } finally {
+    peer.ws.close();
+  }
+});
+
+Deno.test("streams: maxIncomingStreams refuses a second concurrent upload with stream-limit", async () => {
+  await using t = await startServer({ streams: { maxIncomingStreams: 1 } });
+  const release = Promise.withResolvers<void>();
+  let started = 0;
+  t.server.onStream("app/upload", async (msg) => {
+    started++;
+    await release.promise;
+    return (await digest(msg.stream))[1];
+  });
+  const client = connect(t.url, { streams: clientStreams() });
+  try {
+    await client.ready;
+    const first = client.upload("app/upload", bytes(1000));
+    await until(() => started === 1, "the first upload");
+    await assert.rejects(
+      client.upload("app/upload", bytes(10)),
+      (e: unknown) => e instanceof StreamError && e.code === "stream-limit",
+    );
+    release.resolve();
+    assert.equal(await first, 1000);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("streams: a session the server no longer holds fails the client's streams with stream-resume-failed", async () => {
+  await using t = await startServer({ streams: { resumeTimeoutMs: 1 } });
+  const gate = Promise.withResolvers<void>();
+  t.server.onStream("app/upload", async (msg) => {
+    await gate.promise;
+    return (await digest(msg.stream))[1];
+  });
+  const client = connect(t.url, {
+    streams: clientStreams(),
+    reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+  });
+  try {
+    await client.ready;
+    const upload = client.upload("app/upload", bytes(4 * MiB));
+    upload.catch(() => {});
+    await until(() => t.server.stats().streams!.incoming === 1, "the upload to open");
+    t.server.closeConnection(t.server.connections()[0].id, 1001, "drop");
+    await until(() => t.server.stats().streams!.sessions === 0, "the session to expire");
+    client.reconnect();
+    await assert.rejects(
+      upload,
+      (e: unknown) => e instanceof StreamError && e.code === "stream-resume-failed",
+    );
+    gate.resolve();
   } finally {
     client.close();
   }
