@@ -27,10 +27,11 @@ import type {
 } from "./transforms.ts";
 
 /** Options of {@linkcode clientStreams}: the mux options (windows, frame size, limits, timeouts). */
-export type ClientStreamsOptions = Omit<
-  StreamMuxOptions,
-  "side" | "onStream" | "onError" | "budget" | "clock"
->;
+export interface ClientStreamsOptions
+  extends Omit<StreamMuxOptions, "side" | "onStream" | "onError" | "budget" | "clock"> {
+  /** DATA is written only while the socket's `bufferedAmount` is below this. @default {1048576} */
+  highWaterMark?: number;
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -78,8 +79,10 @@ export function clientStreams(options: ClientStreamsOptions = {}): ClientStreams
   if (options === null || typeof options !== "object") {
     throw new TypeError(`clientStreams options must be an object, got ${options}`);
   }
-  new StreamMux({ ...options, side: "client" }).close(); // range-checks now
-  return new Streams(options);
+  // 1 MiB rather than the core's 256 KiB: see WIRED_HIGH_WATER_MARK in lib/server/streams.ts.
+  const o = { highWaterMark: 1024 * 1024, ...options };
+  new StreamMux({ ...o, side: "client" }).close(); // range-checks now
+  return new Streams(o);
 }
 
 class Streams implements ClientStreams {
