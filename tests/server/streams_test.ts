@@ -138,9 +138,10 @@ Deno.test("streams: a request is answered during a large upload (no head-of-line
 Deno.test("streams: aborting an upload cancels it on the server with the reason", async () => {
   await using t = await startServer();
   const serverError = Promise.withResolvers<unknown>();
+  let received = 0;
   t.server.onStream("app/upload", async (msg) => {
     try {
-      for await (const _ of msg.stream) { /* read */ }
+      for await (const chunk of msg.stream) received += chunk.byteLength;
     } catch (e) {
       serverError.resolve(e);
     }
@@ -150,14 +151,18 @@ Deno.test("streams: aborting an upload cancels it on the server with the reason"
   try {
     await client.ready;
     const abort = new AbortController();
-    let sent = 0;
-    const upload = client.upload("app/upload", bytes(32 * MiB), {
-      signal: abort.signal,
-      onProgress: (p) => {
-        sent = p.bytes;
-        if (sent >= MiB) abort.abort("user cancelled");
+    // A ReadableStream body that stops producing after 1 MiB: the upload cannot finish first.
+    let produced = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (produced >= MiB) return new Promise(() => {});
+        produced += 64 * 1024;
+        c.enqueue(new Uint8Array(64 * 1024));
       },
-    });
+    }, { highWaterMark: 0 });
+    const upload = client.upload("app/upload", body, { signal: abort.signal });
+    await until(() => received >= MiB, "1 MiB at the server", 10_000);
+    abort.abort("user cancelled");
     await assert.rejects(upload, (e: unknown) => e instanceof StreamError);
     const e = await serverError.promise as StreamError;
     assert.equal(e.code, "stream-cancelled");
