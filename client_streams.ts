@@ -20,11 +20,13 @@
  */
 export { clientStreams, type ClientStreamsOptions } from "./lib/client/streams.ts";
 export type {
+  BidiStream,
   ClientStreamHandler,
   ClientStreamIo,
   ClientStreams,
   ClientStreamSocket,
   DownloadOptions,
+  OpenBidiOptions,
   StreamBodyLike,
   StreamProgressInfo,
   UploadOptions,

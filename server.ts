@@ -76,6 +76,7 @@ export type { Event } from "./lib/protocol/event.ts";
 export type { Telemetry } from "./lib/telemetry/telemetry.ts";
 export type { WireServerOptions, WireTotals } from "./lib/server/wire.ts";
 export type {
+  ChannelStreamResult,
   ServerStreamOptions,
   ServerStreamStats,
   StreamHandler,

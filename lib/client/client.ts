@@ -33,11 +33,13 @@ import { callbackId } from "../util/ids.ts";
 import { SUBPROTOCOL, tokenProtocol } from "../protocol/token.ts";
 import { parseResumeToken, resumeProtocol } from "../protocol/resume_token.ts";
 import type {
+  BidiStream,
   ClientStreamHandler,
   ClientStreams,
   ClientTelemetryScope,
   ClientWirePipeline,
   DownloadOptions,
+  OpenBidiOptions,
   StreamBodyLike,
   UploadOptions,
 } from "./transforms.ts";
@@ -228,6 +230,7 @@ export class Client {
     this.#options.streams?.bind({
       request: (id, data, o) => this.request(id, data, o),
       on: (id, handler) => this.on(id, handler),
+      send: (id, data) => this.send(id, data),
       packer: this.#options.packer,
       clock: this.#options.clock,
     });
@@ -1004,6 +1007,16 @@ export class Client {
   onStream(id: string, handler: ClientStreamHandler): () => void {
     assertEventId(id);
     return this.#streams().onStream(id, handler);
+  }
+
+  /**
+   * Opens a bidirectional stream named `id`: bytes written to `writable` reach the server's
+   * `onStream(id, …)` handler as `msg.stream`, the body the handler returns arrives on `readable`,
+   * and control messages go both ways (`send`/`onControl` here, `msg.send`/`msg.onControl` there).
+   */
+  openStream(id: string, options?: OpenBidiOptions): BidiStream {
+    assertEventId(id);
+    return this.#streams().openStream(id, options);
   }
 
   #streams(): ClientStreams {

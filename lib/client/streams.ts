@@ -17,11 +17,13 @@ import type { IncomingStream } from "../streams/incoming.ts";
 import { StreamMux } from "../streams/mux.ts";
 import type { StreamMuxOptions } from "../streams/options.ts";
 import type {
+  BidiStream,
   ClientStreamHandler,
   ClientStreamIo,
   ClientStreams,
   ClientStreamSocket,
   DownloadOptions,
+  OpenBidiOptions,
   StreamBodyLike,
   UploadOptions,
 } from "./transforms.ts";
@@ -100,6 +102,8 @@ class Streams implements ClientStreams {
   /** Download streams that arrived before their reply was claimed, by stream id. */
   readonly #downloads = new Map<number, IncomingStream>();
   readonly #claims = new Map<number, (stream: IncomingStream) => void>();
+  /** Control handlers of bidirectional streams, by stream id. */
+  readonly #controls = new Map<number, (control: unknown) => void>();
 
   constructor(options: ClientStreamsOptions) {
     this.#options = options;
@@ -109,6 +113,10 @@ class Streams implements ClientStreams {
     if (this.#io) throw new Error("clientStreams() values belong to one client");
     this.#io = io;
     io.on("sente-lite/stream-reply", (data) => this.#reply(data));
+    io.on("sente-lite/stream-control", (data) => {
+      const d = (data ?? {}) as { stream?: number; data?: unknown };
+      if (typeof d.stream === "number") this.#controls.get(d.stream)?.(d.data);
+    });
   }
 
   offer(): string {
@@ -132,8 +140,10 @@ class Streams implements ClientStreams {
   }
 
   receive(frame: Uint8Array): boolean {
-    if (!this.#socket || !this.#mux || !isStreamFrame(frame)) return false;
-    this.#mux.receive(frame);
+    // On a socket that negotiated streams every such frame is a stream frame: one that arrives
+    // after close() (the socket is still closing) is dropped, not unpacked.
+    if (!this.#socket || !isStreamFrame(frame)) return false;
+    this.#mux?.receive(frame);
     return true;
   }
 
@@ -143,32 +153,89 @@ class Streams implements ClientStreams {
   }
 
   close(): void {
-    this.#closed = true;
+    this.#closed = true; // #socket stays: its late stream frames are still ours
     this.#reset(new StreamError("stream-cancelled", "the client closed"));
   }
 
   upload(id: string, body: StreamBodyLike, options: UploadOptions = {}): Promise<unknown> {
+    return this.#upload(id, body, options, false).done;
+  }
+
+  openStream(id: string, options: OpenBidiOptions = {}): BidiStream {
+    const pipe = new TransformStream<Uint8Array, Uint8Array>();
+    const answer = new TransformStream<Uint8Array, Uint8Array>();
+    const { sid, done, reply } = this.#upload(id, pipe.readable, options, true);
     const io = this.#bound();
-    if (this.#closed) return Promise.reject(new StreamError("stream-cancelled", "client closed"));
+    // The reply (it may come before the upload ends) names the server's answer stream; its bytes
+    // flow into `readable`.
+    const replied = reply.then(async (value) => {
+      const n = (value as Record<string, unknown>)?.["sente-lite/stream"];
+      if (typeof n !== "number") {
+        await answer.writable.close();
+        return value;
+      }
+      const stream = await this.#claim(n, options.signal);
+      stream.accept();
+      stream.readable.pipeTo(answer.writable).catch(() => {});
+      stream.done.catch(() => {}).finally(() => this.#controls.delete(sid));
+      return value;
+    });
+    replied.catch((e) => {
+      this.#controls.delete(sid);
+      answer.writable.abort(e).catch(() => {});
+    });
+    done.catch((e) => answer.writable.abort(e).catch(() => {}));
+    return {
+      readable: answer.readable,
+      writable: pipe.writable,
+      done: Promise.all([done, replied]).then(([, value]) => value),
+      send: (control) => {
+        if (sid < 0) return false;
+        try {
+          io.send("sente-lite/stream-control", { stream: sid, data: control });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      onControl: (fn) => void (sid >= 0 && this.#controls.set(sid, fn)),
+    };
+  }
+
+  #upload(
+    id: string,
+    body: StreamBodyLike,
+    options: UploadOptions,
+    bidi: boolean,
+  ): { sid: number; done: Promise<unknown>; reply: Promise<unknown> } {
+    const io = this.#bound();
+    const failed = (e: unknown) => {
+      const p = Promise.reject(e);
+      p.catch(() => {});
+      return { sid: -1, done: p, reply: p };
+    };
+    if (this.#closed) return failed(new StreamError("stream-cancelled", "the client closed"));
     const { meta, ...rest } = options;
     let out;
     try {
-      out = this.#muxOrNew().open(id, body, { ...rest, meta: packMeta(io.packer, { meta }) });
+      const packed = packMeta(io.packer, bidi ? { meta, bidi } : { meta });
+      out = this.#muxOrNew().open(id, body, { ...rest, meta: packed });
     } catch (e) {
-      return Promise.reject(e);
+      return failed(e);
     }
     const sid = out.id;
     const reply = new Promise<unknown>((resolve, reject) => {
       this.#replies.set(sid, { resolve, reject });
     });
     reply.catch(() => {});
-    return out.done.then(
+    const done = out.done.then(
       () => reply,
       (e) => {
         this.#replies.delete(sid);
         throw e;
       },
     );
+    return { sid, done, reply };
   }
 
   async download(
@@ -235,7 +302,7 @@ class Streams implements ClientStreams {
   #incoming(stream: IncomingStream): void {
     const io = this.#bound();
     const meta = unpackMeta(io.packer, stream.meta);
-    if (meta.reply === true) {
+    if (meta.reply === true || typeof meta.answer === "number") {
       const claim = this.#claims.get(stream.id);
       if (claim) {
         this.#claims.delete(stream.id);

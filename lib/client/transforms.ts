@@ -68,6 +68,8 @@ export interface ClientStreamIo {
   request(id: string, data: unknown, options: { signal?: AbortSignal }): Promise<unknown>;
   /** `client.on()`: upload replies come as a push. */
   on(id: string, handler: (data: unknown) => void): () => void;
+  /** `client.send()`: control messages of bidirectional streams. */
+  send(id: string, data: unknown): unknown;
   /** The client's packer, for stream metadata. */
   packer: Packer;
   /** The client's clock. */
@@ -110,6 +112,30 @@ export interface ClientStreams {
   ): Promise<ReadableStream<Uint8Array>>;
   /** See `Client.onStream`. */
   onStream(id: string, handler: ClientStreamHandler): () => void;
+  /** See `Client.openStream`. */
+  openStream(id: string, options?: OpenBidiOptions): BidiStream;
+}
+
+/** Options of `client.openStream()`. */
+export interface OpenBidiOptions {
+  /** Metadata for the server's handler (`msg.meta`). @default {undefined} */
+  meta?: unknown;
+  /** Aborting cancels both directions. @default {undefined} */
+  signal?: AbortSignal;
+}
+
+/** A bidirectional stream: bytes both ways plus control messages (`client.openStream()`). */
+export interface BidiStream {
+  /** What the server's handler returned as its body. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the server's handler (`msg.stream`); close it to end the upload. */
+  readonly writable: WritableStream<Uint8Array>;
+  /** Resolves with the handler's reply once the upload completed (or the answer stream started). */
+  readonly done: Promise<unknown>;
+  /** Sends a control message (`msg.onControl` on the server); `false` when not sent. */
+  send(control: unknown): boolean;
+  /** Receives the server's control messages (`msg.send`). */
+  onControl(fn: (control: unknown) => void): void;
 }
 
 /** A body to stream. */

@@ -37,7 +37,13 @@ import type {
 } from "./types.ts";
 import type { ConnectedUids } from "./uids.ts";
 import { Upgrades } from "./upgrade.ts";
-import { ServerStreams, type StreamHandler, type StreamToOptions } from "./streams.ts";
+import {
+  type ChannelStreamResult,
+  ServerStreams,
+  STREAM_CONTROL_EVENT,
+  type StreamHandler,
+  type StreamToOptions,
+} from "./streams.ts";
 
 export type { PendingUpgrade } from "./socket.ts";
 
@@ -70,6 +76,10 @@ export class Hub {
     const inbound = this.#inbound = new Inbound(ctx, router);
     this.#connections = new Connections(ctx, inbound, router, resume);
     ctx.streams = new ServerStreams(ctx, this.options.streams);
+    router.on(
+      STREAM_CONTROL_EVENT,
+      (msg) => ctx.streams!.control(msg.connection as never, msg.data),
+    );
   }
 
   // ---------------------------------------------------------------- handlers
@@ -106,6 +116,21 @@ export class Hub {
   ): Promise<void> {
     assertEventId(id);
     return this.#ctx.streams!.streamTo(connId, id, body, options);
+  }
+
+  /**
+   * Streams a `Blob` or `Uint8Array` to every subscriber of `channel` with streams, each with its
+   * own credit window; a subscriber without progress for `idleTimeoutMs` is dropped from the stream
+   * (`stream-idle`) and never holds the others back. Resolves when every stream ended.
+   */
+  streamToChannel(
+    channel: string,
+    id: string,
+    body: Blob | Uint8Array,
+    options: StreamToOptions = {},
+  ): Promise<ChannelStreamResult> {
+    assertEventId(id);
+    return this.#ctx.streams!.streamToChannel(channel, id, body, options);
   }
 
   // ---------------------------------------------------------------- upgrade

@@ -42,6 +42,8 @@ export const CAP_STREAMS = "streams";
 export const CAP_STREAMS_RESUMED = "streams-resumed";
 /** The push that carries an upload handler's reply: `{stream, value}` or `{stream, error}`. */
 export const STREAM_REPLY_EVENT = "sente-lite/stream-reply";
+/** Control messages of a bidirectional stream, both ways: `{stream, data}` (the client's id). */
+export const STREAM_CONTROL_EVENT = "sente-lite/stream-control";
 /** The reply key that names the stream carrying a download: `{"sente-lite/stream": id}`. */
 export const STREAM_REPLY_KEY = "sente-lite/stream";
 /** The reply key of a download that could not start: `{"sente-lite/stream-error": {code, message}}`. */
@@ -76,6 +78,15 @@ export interface StreamMessage {
   readonly connId: string;
   /** Progress of the bytes received; set it before reading. */
   onProgress?: (progress: StreamProgress) => void;
+  /**
+   * `true` for `client.openStream()`: a body (`ReadableStream`, `Blob`, `Uint8Array`) the handler
+   * returns is streamed back as the client's `readable`, and control messages flow both ways.
+   */
+  readonly bidirectional: boolean;
+  /** Sends a control message to the client (`onControl` there); `false` when it is gone. */
+  send(control: unknown): boolean;
+  /** Receives the client's control messages (`send()` there); one function. */
+  onControl(fn: (control: unknown) => void): void;
 }
 
 /** An upload handler; its return value (or resolved value) is the client's `upload()` result. */
@@ -91,6 +102,14 @@ export interface StreamToOptions {
   signal?: AbortSignal;
   /** Progress of the bytes sent. @default {undefined} */
   onProgress?: (progress: StreamProgress) => void;
+}
+
+/** What `server.streamToChannel()` did, per subscriber. */
+export interface ChannelStreamResult {
+  /** Subscribers that got every byte. */
+  delivered: number;
+  /** Subscribers whose stream failed or was cancelled (slow: `stream-idle`), by connection id. */
+  failed: Record<string, string>;
 }
 
 /** Stream counters of a server (`stats().streams`): live muxes plus those already closed. */
@@ -111,6 +130,8 @@ interface Session {
   replies: unknown[];
   /** The last bad frame's description, for the error event. */
   lastError: string;
+  /** Control handlers of bidirectional streams, by the client's stream id. */
+  controls: Map<number, (control: unknown) => void>;
 }
 
 /**
@@ -299,6 +320,45 @@ export class ServerStreams {
     return s.mux.open(id, body, { ...rest, meta: packMeta(s.packer, { meta }) }).done;
   }
 
+  /**
+   * Streams `body` to every subscriber of `channel` that has streams. Each subscriber gets its own
+   * stream and credit window over the shared body (a `Blob` or `Uint8Array`: read again per
+   * subscriber, never copied per subscriber), so a slow one never holds the others back or grows
+   * memory. Policy for a slow subscriber: it is dropped from the stream once it makes no progress
+   * for `idleTimeoutMs` (`stream-idle`); there is no skipping ahead.
+   */
+  async streamToChannel(
+    channel: string,
+    id: string,
+    body: Blob | Uint8Array,
+    options: StreamToOptions = {},
+  ): Promise<ChannelStreamResult> {
+    if (!(body instanceof Uint8Array || (typeof Blob !== "undefined" && body instanceof Blob))) {
+      throw new TypeError("a channel stream's body must be a Blob or a Uint8Array");
+    }
+    const conns = [...this.#ctx.channels.members(channel)].filter((c) => this.#byConn.has(c));
+    const results = await Promise.allSettled(
+      conns.map((c) => this.streamTo(c.id, id, body, options)),
+    );
+    const failed: Record<string, string> = {};
+    results.forEach((r, i) => {
+      if (r.status === "rejected") failed[conns[i].id] = String(r.reason?.code ?? r.reason);
+    });
+    return { delivered: results.length - Object.keys(failed).length, failed };
+  }
+
+  /** A `sente-lite/stream-control` event from a client. */
+  control(conn: Connection, data: unknown): void {
+    const s = this.#byConn.get(conn);
+    const d = (data ?? {}) as { stream?: unknown; data?: unknown };
+    const fn = s && typeof d.stream === "number" ? s.controls.get(d.stream) : undefined;
+    try {
+      fn?.(d.data);
+    } catch (e) {
+      this.#ctx.options.onError(e, { where: "stream control handler" });
+    }
+  }
+
   /** Counters, or `undefined` when streams are off. */
   stats(): ServerStreamStats | undefined {
     if (!this.enabled) return undefined;
@@ -322,6 +382,7 @@ export class ServerStreams {
       timer: undefined,
       replies: [],
       lastError: "",
+      controls: new Map(),
       mux: null as unknown as StreamMux,
     };
     (s as { mux: StreamMux }).mux = new StreamMux({
@@ -340,7 +401,9 @@ export class ServerStreams {
     const conn = s.conn;
     const handler = this.#handlers.get(stream.name);
     if (!conn || !handler) return stream.refuse(`no stream handler for ${stream.name}`);
-    const meta = unpackMeta(s.packer, stream.meta).meta;
+    const packed = unpackMeta(s.packer, stream.meta);
+    const meta = packed.meta;
+    const bidirectional = packed.bidi === true;
     const authorize = this.#ctx.options.authorizeEvent;
     if (authorize) {
       const msg: EventMessage = {
@@ -370,9 +433,35 @@ export class ServerStreams {
       uid: conn.uid,
       clientId: conn.clientId,
       connId: conn.id,
+      bidirectional,
+      send: (control) => {
+        const c = s.conn;
+        if (!c || c.closed) return false;
+        return c.send({
+          type: "push",
+          events: [[STREAM_CONTROL_EVENT, { stream: stream.id, data: control }]],
+        });
+      },
+      onControl: (fn) => void s.controls.set(stream.id, fn),
     };
+    let answering = false;
+    stream.done.catch(() => {}).finally(() => answering || s.controls.delete(stream.id));
     stream.accept({ onProgress: (p) => message.onProgress?.(p) });
-    const reply = (value: unknown) => this.#push(s, { stream: stream.id, value });
+    const reply = (value: unknown) => {
+      const answer = bidirectional ? asStreamBody(value) : null;
+      if (!answer) return this.#push(s, { stream: stream.id, value });
+      // The answer of a bidirectional stream: the client's readable.
+      try {
+        const out = s.mux.open(stream.name, answer, {
+          meta: packMeta(s.packer, { answer: stream.id }),
+        });
+        answering = true;
+        out.done.catch(() => {}).finally(() => s.controls.delete(stream.id));
+        this.#push(s, { stream: stream.id, value: { [STREAM_REPLY_KEY]: out.id } });
+      } catch (e) {
+        fail(e);
+      }
+    };
     const fail = (e: unknown) => {
       this.#ctx.options.onError(e, { where: `stream handler for ${stream.name}` });
       if (stream.state === "open" || stream.state === "opening") stream.cancel("handler failed");

@@ -360,3 +360,64 @@ Deno.test("streams: a session the server no longer holds fails the client's stre
     client.close();
   }
 });
+
+Deno.test("streams: openStream carries bytes both ways at once, with control messages", async () => {
+  await using t = await startServer();
+  t.server.onStream("app/echo", (msg) => {
+    assert.equal(msg.bidirectional, true);
+    msg.onControl((control) => msg.send({ echo: control }));
+    // The answer starts at once: every chunk read is sent back, doubled.
+    return msg.stream.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, c) {
+          c.enqueue(chunk.map((b) => (b * 2) & 255));
+        },
+      }),
+    );
+  });
+  const client = connect(t.url, { streams: clientStreams() });
+  try {
+    await client.ready;
+    const bidi = client.openStream("app/echo", { meta: { codec: "x" } });
+    const controls: unknown[] = [];
+    bidi.onControl((c) => controls.push(c));
+    const writer = bidi.writable.getWriter();
+    const reader = bidi.readable.getReader();
+    // Round trips while the stream stays open: the answer flows before the upload ends.
+    for (let i = 1; i <= 3; i++) {
+      await writer.write(new Uint8Array([i, i, i]));
+      const { value } = await reader.read();
+      assert.deepEqual([...value!], [i * 2, i * 2, i * 2]);
+      assert.equal(bidi.send({ n: i }), true);
+      await until(() => controls.length === i, `control ${i}`);
+    }
+    assert.deepEqual(controls, [{ echo: { n: 1 } }, { echo: { n: 2 } }, { echo: { n: 3 } }]);
+    await writer.close();
+    assert.equal((await reader.read()).done, true);
+    await bidi.done;
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("streams: streamToChannel reaches every subscriber; a subscriber that stops reading is dropped", async () => {
+  await using t = await startServer({ streams: { idleTimeoutMs: 200, windowBytes: 64 * 1024 } });
+  const fast = connect(t.url, { streams: clientStreams() });
+  const slow = connect(t.url, { streams: clientStreams() });
+  try {
+    await Promise.all([fast.ready, slow.ready]);
+    await fast.subscribe("room", () => {});
+    await slow.subscribe("room", () => {});
+    const got = Promise.withResolvers<[string, number]>();
+    fast.onStream("app/file", (stream) => void digest(stream).then(got.resolve, got.reject));
+    slow.onStream("app/file", (stream) => void stream.getReader()); // locked, never read
+    const body = bytes(2 * MiB, 5);
+    const result = await t.server.streamToChannel("room", "app/file", body);
+    assert.deepEqual(await got.promise, [hex(body), body.byteLength]);
+    assert.equal(result.delivered, 1);
+    assert.deepEqual(Object.values(result.failed), ["stream-idle"]);
+  } finally {
+    fast.close();
+    slow.close();
+  }
+});
