@@ -421,3 +421,40 @@ Deno.test("streams: streamToChannel reaches every subscriber; a subscriber that 
     slow.close();
   }
 });
+
+Deno.test("streams: a download of a Uint8Array survives a dropped connection (resume)", async () => {
+  await using t = await startServer();
+  const body = bytes(8 * MiB, 11);
+  t.server.on("app/download", () => body);
+  const client = connect(t.url, {
+    streams: clientStreams(),
+    reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
+  });
+  try {
+    await client.ready;
+    const reader = (await client.download("app/download")).getReader();
+    const h = sha256();
+    let n = 0;
+    while (n < 2 * MiB) {
+      const { value } = await reader.read();
+      h.update(value!);
+      n += value!.byteLength;
+    }
+    const first = t.server.connections()[0].id;
+    t.server.closeConnection(first, 1001, "drop");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      h.update(value);
+      n += value.byteLength;
+    }
+    assert.equal(n, body.byteLength);
+    assert.equal(
+      Array.from(h.digest(), (b) => b.toString(16).padStart(2, "0")).join(""),
+      hex(body),
+    );
+    assert.ok(t.server.connections().some((c) => c.id !== first), "it reconnected");
+  } finally {
+    client.close();
+  }
+});
