@@ -75,6 +75,24 @@ export type { Clock, TimerHandle } from "./lib/util/clock.ts";
 export type { Event } from "./lib/protocol/event.ts";
 export type { Telemetry } from "./lib/telemetry/telemetry.ts";
 export type { WireServerOptions, WireTotals } from "./lib/server/wire.ts";
+export type {
+  ChannelStreamResult,
+  ServerStreamOptions,
+  ServerStreamStats,
+  StreamHandler,
+  StreamMessage,
+  StreamToOptions,
+} from "./lib/server/streams.ts";
+export { STREAM_ERRORS, StreamError } from "./lib/streams/errors.ts";
+export type { StreamErrorSpec } from "./lib/streams/errors.ts";
+export type { StreamMuxOptions } from "./lib/streams/options.ts";
+export type { StreamBudget } from "./lib/streams/options.ts";
+export type { AcceptStreamOptions, IncomingStream } from "./lib/streams/incoming.ts";
+export type { StreamState } from "./lib/streams/state.ts";
+export type { StreamErrorCode } from "./lib/streams/errors.ts";
+export type { StreamMuxStats } from "./lib/streams/mux.ts";
+export type { StreamProgress } from "./lib/streams/progress.ts";
+export type { HashFactory, IncrementalHash } from "./lib/streams/sha256.ts";
 export type { CompressionFormat } from "./lib/wire/compression.ts";
 export type { ConnectedUids } from "./lib/server/uids.ts";
 export type { ServeHandle, ServeOptions } from "./lib/adapters/types.ts";

@@ -127,6 +127,7 @@ export class Connections {
         ...CAPABILITIES,
         ...capabilityNames(settings),
         ...(attachment ? [CAP_RESUME] : []),
+        ...(ctx.streams?.open(conn, pending) ?? []),
       ],
       wire: wireHandshakeEntry(settings, wireLimits(options.wire)),
       resume: attachment?.state,
@@ -135,6 +136,7 @@ export class Connections {
     conn.send({ type: "handshake", uid: conn.uid, data });
     if (settings !== PLAIN) this.#inbound.attachWire(conn, settings, socket);
     if (attachment) this.#resume.resume(conn, attachment);
+    ctx.streams?.attach(conn);
     this.#resume.deliverOffline(conn);
     if (ctx.uids.add(conn.uid, conn)) {
       ctx.stats.uids = ctx.uids.size;
@@ -179,6 +181,7 @@ export class Connections {
     if (!ctx.conns.delete(conn.id)) return;
     conn.closed = true;
     this.#resume.detach(conn);
+    ctx.streams?.closed(conn);
     ctx.tel.event("sente-lite/conn-close", {
       level: "debug",
       data: () => ({ connId: conn.id, uid: conn.uid, code, reason }),

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ServerStreams } from "./streams.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import type { Scope } from "../telemetry/telemetry.ts";
 import type { Clock } from "../util/clock.ts";
@@ -64,6 +65,8 @@ export class ServerContext {
   readonly channels: ChannelRegistry<Connection> = new ChannelRegistry<Connection>();
   /** The server-wide and per-IP connection counts, upgrades in progress included. */
   readonly admission: Admission;
+  /** Streams (lib/server/streams.ts), set by the Hub. */
+  streams: ServerStreams | null = null;
   /** Observers (metrics); replaced, never mutated, so a loop over it is safe. */
   observers: ServerObserver[] = [];
 

@@ -51,6 +51,13 @@ import type {
 } from "./types.ts";
 import type { ConnectedUids } from "./uids.ts";
 import { Upgrades } from "./upgrade.ts";
+import {
+  type ChannelStreamResult,
+  ServerStreams,
+  STREAM_CONTROL_EVENT,
+  type StreamHandler,
+  type StreamToOptions,
+} from "./streams.ts";
 
 export type { PendingUpgrade } from "./socket.ts";
 
@@ -100,6 +107,11 @@ export class Hub<E extends EventMap = AnyEvents> {
     const script = clientBundleRoute(clientScriptPath(o.clientScript, o.path), onError);
     const ops = operationsRoute(this as unknown as Hub, o.operations);
     this.#upgrades.routes = [script, ops].filter((r) => r !== null);
+    ctx.streams = new ServerStreams(ctx, this.options.streams);
+    router.on(
+      STREAM_CONTROL_EVENT,
+      (msg) => ctx.streams!.control(msg.connection as never, msg.data),
+    );
   }
 
   // ---------------------------------------------------------------- handlers
@@ -126,6 +138,46 @@ export class Hub<E extends EventMap = AnyEvents> {
     handler: EventHandler<EventData<E, "clientToServer", K>, EventReply<E, "clientToServer", K>>,
   ): () => void {
     return this.#router.on(id, handler as EventHandler);
+  }
+
+  /**
+   * Registers the handler of uploads named `id` (`client.upload(id, body)`): it gets
+   * `{ stream, meta, uid, clientId, connId, … }` once `authorizeEvent` allowed the stream, and
+   * its return value (or resolved value) is the upload's result. Returns an unsubscribe function.
+   */
+  onStream(id: string, handler: StreamHandler): () => void {
+    assertEventId(id);
+    return this.#ctx.streams!.onStream(id, handler);
+  }
+
+  /**
+   * Streams `body` to one connection (`client.onStream(id, …)`); resolves once the client
+   * confirmed every byte. Rejects with a `StreamError` (`stream-refused` when the connection is
+   * not open with streams).
+   */
+  streamTo(
+    connId: string,
+    id: string,
+    body: ReadableStream<Uint8Array> | Blob | Uint8Array,
+    options: StreamToOptions = {},
+  ): Promise<void> {
+    assertEventId(id);
+    return this.#ctx.streams!.streamTo(connId, id, body, options);
+  }
+
+  /**
+   * Streams a `Blob` or `Uint8Array` to every subscriber of `channel` with streams, each with its
+   * own credit window; a subscriber without progress for `idleTimeoutMs` is dropped from the stream
+   * (`stream-idle`) and never holds the others back. Resolves when every stream ended.
+   */
+  streamToChannel(
+    channel: string,
+    id: string,
+    body: Blob | Uint8Array,
+    options: StreamToOptions = {},
+  ): Promise<ChannelStreamResult> {
+    assertEventId(id);
+    return this.#ctx.streams!.streamToChannel(channel, id, body, options);
   }
 
   // ---------------------------------------------------------------- upgrade
@@ -445,6 +497,7 @@ export class Hub<E extends EventMap = AnyEvents> {
       wire,
       pendingUpgrades,
       deliveryBytes,
+      streams: ctx.streams?.stats(),
     };
   }
 

@@ -32,6 +32,7 @@ import {
 import { FALLBACK_MAX_CONNECTIONS, maxConnectionsFor, openFileLimit } from "./admission.ts";
 import { telemetry as defaultTelemetry } from "../telemetry/default.ts";
 import type { Telemetry } from "../telemetry/telemetry.ts";
+import type { ServerStreamOptions } from "./streams.ts";
 
 /** Per-connection rate limits (token buckets). */
 export interface RateLimitOptions {
@@ -239,6 +240,12 @@ export interface ServerOptions {
    */
   wire?: WireServerOptions | false;
   /**
+   * Streams (docs/streaming.md) for clients that offer them, or `false` for none. Each field's
+   * default is on {@linkcode ServerStreamOptions}.
+   * @default {on: 1024 streams per server, 16 per connection, 1 MiB windows}
+   */
+  streams?: ServerStreamOptions | false;
+  /**
    * The outbound bound of each connection (slow consumers), or `false` for none. Each field's
    * default is on {@linkcode BackpressureOptions}.
    * @default {policy: "close" past 4 MiB buffered}
@@ -350,7 +357,14 @@ export type ResolvedServerOptions =
   & Required<
     Omit<
       ServerOptions,
-      OptionalHooks | "rateLimit" | "heartbeat" | "dialects" | "backpressure" | "wire" | "delivery"
+      | OptionalHooks
+      | "rateLimit"
+      | "heartbeat"
+      | "dialects"
+      | "backpressure"
+      | "wire"
+      | "delivery"
+      | "streams"
     >
   >
   & { delivery: Required<DeliveryOptions> | false }
@@ -358,6 +372,7 @@ export type ResolvedServerOptions =
   & { rateLimit: Required<RateLimitOptions> | false }
   & { backpressure: Required<BackpressureOptions> | false }
   & { wire: WireServerOptions | false }
+  & { streams?: ServerStreamOptions | false }
   & { heartbeat: Required<HeartbeatOptions> | false }
   & { dialects: DialectConfig };
 

@@ -138,6 +138,8 @@ export class Router {
           ctx.observe((o) => o.reply?.(conn, id, latencyMs));
         }
         try {
+          // A body (download) on a connection with streams is streamed; the reply names it.
+          if (ctx.streams) value = ctx.streams.replyValue(conn, id, value);
           return conn.send({ type: "reply", cbId, value });
         } catch (e) {
           // The value could not be packed (a BigInt in JSON, a cycle…): the caller still learns.

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ServerStreamStats } from "./streams.ts";
 import type { Event } from "../protocol/event.ts";
 import type { DeliveryCounters } from "./delivery.ts";
 import type { WireTotals } from "./wire.ts";
@@ -85,6 +86,8 @@ export type EventHandler<T = unknown, R = unknown> = (
 export interface ServerStats extends DeliveryCounters {
   /** Batching, compression and chunking counters (docs/wire.md); zero when nothing negotiated. */
   wire: WireTotals;
+  /** Stream counters (docs/streaming.md), absent when streams are off. */
+  streams?: ServerStreamStats;
   /** Open connections. */
   connections: number;
   /**
