@@ -11,11 +11,12 @@ import type { Clock, TimerHandle } from "../util/clock.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import type { ServerSocket } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
-import type { OutboundGate } from "./backpressure.ts";
+import type { GateTarget, OutboundGate } from "./backpressure.ts";
 import type { ConnectionWire } from "./wire.ts";
 import type { SharedFrame } from "../wire/compression.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
 import type { Session } from "./delivery.ts";
+import type { AdmissionSlot } from "./admission.ts";
 
 /** The longest a close waits for queued wire output (compression is asynchronous), in ms. */
 const CLOSE_FLUSH_MS = 5000;
@@ -28,12 +29,22 @@ export interface PendingRequest {
   cleanup(): void;
 }
 
+/** What every connection of one Hub shares: the answers to its slow consumer and close timeout. */
+export interface ConnectionHost {
+  /** The connection is a slow consumer under the `"close"` policy. */
+  closeSlow(conn: Connection): void;
+  /** A close was not done within `closeTimeoutMs` (the Hub cleans up). */
+  closeTimedOut(conn: Connection): void;
+}
+
+/** The channels of a connection with none (shared: never mutated). */
+const NO_CHANNELS: ReadonlySet<string> = new Set();
+
 /** A live connection. */
-export class Connection implements ConnectionInfo {
-  /** Channels this connection is subscribed to. */
-  readonly channels: Set<string> = new Set();
-  /** Server→client requests in flight, by callback id. */
-  readonly pending: Map<string, PendingRequest> = new Map();
+export class Connection implements ConnectionInfo, GateTarget {
+  // Made on first use: most connections never subscribe nor get a server→client request.
+  #channels: Set<string> | null = null;
+  #pending: Map<string, PendingRequest> | null = null;
   /** Bad frames seen so far. */
   protocolErrors = 0;
   /** Clock time of the last received frame. */
@@ -60,8 +71,12 @@ export class Connection implements ConnectionInfo {
   clock: Clock | null = null;
   /** How long a close may take before the socket is dropped, in ms. */
   closeTimeoutMs = CLOSE_FLUSH_MS;
-  /** Runs when a close was not done within `closeTimeoutMs` (the Hub cleans up). */
-  onCloseTimeout: (() => void) | null = null;
+  /** Its place in the connection counts (lib/server/admission.ts), until released. */
+  slot: AdmissionSlot | null = null;
+  /** The Hub's shared answers (slow consumer, close timeout); `null` outside a Hub. */
+  host: ConnectionHost | null = null;
+  /** Fan-outs still owed to this connection, oldest first (lib/server/fanout_queue.ts). */
+  owed: unknown[] | null = null;
   #closeTimer: TimerHandle | null = null;
   /** The resume session of this client id, when resume was negotiated (docs/delivery.md). */
   session: Session<Connection> | null = null;
@@ -71,7 +86,7 @@ export class Connection implements ConnectionInfo {
     readonly id: string,
     readonly uid: string,
     readonly clientId: string,
-    readonly request: Request,
+    request: Request,
     readonly packerImpl: Packer,
     readonly dialect: ServerDialect,
     readonly socket: ServerSocket,
@@ -79,6 +94,85 @@ export class Connection implements ConnectionInfo {
     readonly stats: ServerStats,
   ) {
     this.lastSeen = openedAt;
+    // Not the Request itself: it holds the runtime's upgrade state for the connection's life.
+    this.#url = request.url;
+    this.#headers = request.headers;
+  }
+
+  readonly #url: string;
+  readonly #headers: Headers;
+
+  /**
+   * The upgrade request as a snapshot: its URL and headers (GET, no body), made when read; the
+   * runtime's own Request is not kept.
+   */
+  get request(): Request {
+    return new Request(this.#url, { headers: this.#headers });
+  }
+
+  /** Channels this connection is subscribed to. */
+  get channels(): ReadonlySet<string> {
+    return this.#channels ?? NO_CHANNELS;
+  }
+
+  /** Records a subscription; `false` when it was there. */
+  subscribe(channel: string): boolean {
+    const set = this.#channels ??= new Set();
+    if (set.has(channel)) return false;
+    set.add(channel);
+    return true;
+  }
+
+  /** Forgets a subscription. */
+  unsubscribe(channel: string): void {
+    this.#channels?.delete(channel);
+  }
+
+  /** Forgets every subscription (closed). */
+  clearChannels(): void {
+    this.#channels = null;
+  }
+
+  /** The server→client request waiting under `cb`. */
+  pendingRequest(cb: string): PendingRequest | undefined {
+    return this.#pending?.get(cb);
+  }
+
+  /** Records a server→client request in flight. */
+  addPending(cb: string, request: PendingRequest): void {
+    (this.#pending ??= new Map()).set(cb, request);
+  }
+
+  /** Forgets a settled server→client request. */
+  deletePending(cb: string): void {
+    this.#pending?.delete(cb);
+  }
+
+  /** Takes every server→client request in flight (closed). */
+  takePending(): PendingRequest[] {
+    const all = this.#pending ? [...this.#pending.values()] : [];
+    this.#pending = null;
+    return all;
+  }
+
+  /** Bytes the runtime holds for the socket (the gate reads it). */
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  /** The frame telling the client `dropped` frames were lost (the gate sends it). */
+  gapFrame(dropped: number): Frame | undefined {
+    return this.frames({ type: "push", events: [["sente-lite/gap", { dropped }]] })[0];
+  }
+
+  /** Closes as a slow consumer (the gate calls it). */
+  closeSlow(): void {
+    if (!this.closed) this.host?.closeSlow(this);
+  }
+
+  /** Counts frames the gate dropped. */
+  dropped(n: number): void {
+    this.stats.droppedFrames += n;
   }
 
   /** The packer name. */
@@ -90,9 +184,8 @@ export class Connection implements ConnectionInfo {
    * Sends an already packed frame through the backpressure gate; returns `false` when closed,
    * refused as a slow consumer, or the runtime refused it.
    */
-  sendFrame(frame: Frame): boolean {
+  sendFrame(frame: Frame, bytes: number = frameByteLength(frame)): boolean {
     if (this.closed) return false;
-    const bytes = frameByteLength(frame);
     return this.gate ? this.gate.send(frame, bytes) : this.write(frame, bytes);
   }
 
@@ -128,17 +221,17 @@ export class Connection implements ConnectionInfo {
   }
 
   /** Sends a frame shared with other connections (a broadcast), reusing its compression. */
-  sendShared(shared: SharedFrame): boolean {
+  sendShared(shared: SharedFrame, bytes: number = frameByteLength(shared.frame)): boolean {
     if (this.closed) return false;
     this.wire?.batcher?.flush();
     const sender = this.wire?.sender;
     // A full socket goes through the backpressure gate with the plain frame instead.
     if (!sender || (this.gate && this.socket.bufferedAmount > this.gate.options.maxBufferedBytes)) {
-      return this.sendFrame(shared.frame);
+      return this.sendFrame(shared.frame, bytes);
     }
     sender.sendShared(shared);
     this.stats.messagesOut++;
-    this.stats.bytesOut += frameByteLength(shared.frame);
+    this.stats.bytesOut += bytes;
     return true;
   }
 
@@ -180,7 +273,8 @@ export class Connection implements ConnectionInfo {
       }
     };
     const clock = this.clock;
-    if (clock && this.onCloseTimeout) {
+    const host = this.host;
+    if (clock && host) {
       // A peer that never reads never answers the close frame: the whole close is bounded.
       this.#closeTimer = clock.setTimeout(() => {
         this.#closeTimer = null;
@@ -190,7 +284,7 @@ export class Connection implements ConnectionInfo {
         } catch {
           // Already gone.
         }
-        this.onCloseTimeout?.();
+        host.closeTimedOut(this);
       }, this.closeTimeoutMs);
     }
     const sender = this.wire?.sender;
@@ -216,13 +310,16 @@ export class Connection implements ConnectionInfo {
 
   /** A plain snapshot for applications. */
   info(): ConnectionInfo {
+    const conn = this;
     return {
       id: this.id,
       uid: this.uid,
       clientId: this.clientId,
       packer: this.packer,
       openedAt: this.openedAt,
-      request: this.request,
+      get request(): Request {
+        return conn.request;
+      },
     };
   }
 }

@@ -11,10 +11,9 @@
  *
  * @module
  */
-import { Liveness } from "../util/liveness.ts";
 import { CLOSE_HEARTBEAT_TIMEOUT } from "../protocol/close_codes.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
-import type { Clock } from "../util/clock.ts";
+import type { Clock, TimerHandle } from "../util/clock.ts";
 
 /** Server heartbeat timings. */
 export interface HeartbeatOptions {
@@ -68,31 +67,167 @@ export interface HeartbeatTarget {
   close(code: number, reason: string): void;
 }
 
-/** A running heartbeat; stop it when the connection closes. */
-export interface Heartbeat {
-  /** Stops the timer. */
-  stop(): void;
+/** One watched connection: its place in the heap and when it is looked at next. */
+class Watch<T extends HeartbeatTarget> {
+  /** Clock time of the next look. */
+  at = 0;
+  /** Clock time of the last ping; `-Infinity` before the first. */
+  pingedAt = -Infinity;
+  /** Index in the heap; -1 once out of it. */
+  index = -1;
+  constructor(readonly target: T) {}
 }
 
+const PING: ServerMessage = { type: "ping" };
+
 /**
- * Starts the heartbeat of one connection. On timeout it closes the socket with 4008 and calls
- * `timedOut` at once, so the Hub cleans up without waiting for a dead peer's close handshake.
+ * The heartbeats of every connection of a server on ONE clock timer: the connections wait in a
+ * min-heap by the time of their next look, and the timer is armed for the earliest. A connection
+ * costs one small record and no timer of its own; opening or closing one is O(log n), and a
+ * received frame costs nothing (its `lastSeen` is read when its time comes).
+ *
+ * Same timing as a timer per connection: a ping `intervalMs` after the last frame (once per
+ * silence), and `timedOut` (after a close with 4008) `timeoutMs` after it.
  */
-export function startHeartbeat(
-  clock: Clock,
-  timing: Required<HeartbeatOptions>,
-  target: HeartbeatTarget,
-  timedOut: () => void,
-): Heartbeat {
-  const ping: ServerMessage = { type: "ping" };
-  const liveness = new Liveness(clock, timing, {
-    lastSeen: () => target.lastSeen,
-    ping: () => void target.send(ping),
-    dead: () => {
-      target.close(CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
-      timedOut();
-    },
-  });
-  liveness.start();
-  return { stop: () => liveness.stop() };
+export class HeartbeatScheduler<T extends HeartbeatTarget> {
+  readonly #clock: Clock;
+  readonly #timing: Required<HeartbeatOptions>;
+  readonly #timedOut: (target: T) => void;
+  readonly #heap: Watch<T>[] = [];
+  readonly #watches = new Map<T, Watch<T>>();
+  #timer: TimerHandle | undefined;
+  #timerAt = Infinity;
+
+  /** `timedOut` runs after the socket was closed with 4008, so the Hub cleans up at once. */
+  constructor(clock: Clock, timing: Required<HeartbeatOptions>, timedOut: (target: T) => void) {
+    this.#clock = clock;
+    this.#timing = timing;
+    this.#timedOut = timedOut;
+  }
+
+  /** Connections watched. */
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  /** Starts watching `target` (counted as seen at its `lastSeen`). */
+  add(target: T): void {
+    if (this.#watches.has(target)) return;
+    const watch = new Watch(target);
+    this.#watches.set(target, watch);
+    watch.at = this.#next(watch);
+    this.#push(watch);
+    this.#arm();
+  }
+
+  /** Stops watching `target`. */
+  remove(target: T): void {
+    const watch = this.#watches.get(target);
+    if (!watch) return;
+    this.#watches.delete(target);
+    if (watch.index >= 0) this.#removeAt(watch.index);
+    this.#arm();
+  }
+
+  /** When `watch` must be looked at next. */
+  #next(watch: Watch<T>): number {
+    const { intervalMs, timeoutMs } = this.#timing;
+    const lastSeen = watch.target.lastSeen;
+    let at = lastSeen + timeoutMs;
+    if (watch.pingedAt <= lastSeen) at = Math.min(at, lastSeen + intervalMs);
+    return at;
+  }
+
+  #arm(): void {
+    const at = this.#heap.length ? this.#heap[0].at : Infinity;
+    if (at === this.#timerAt) return;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at === Infinity) return;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#fire();
+    }, Math.max(0, at - this.#clock.now()));
+  }
+
+  #fire(): void {
+    const { intervalMs, timeoutMs } = this.#timing;
+    const heap = this.#heap;
+    while (heap.length && heap[0].at <= this.#clock.now()) {
+      const watch = heap[0];
+      const now = this.#clock.now();
+      const target = watch.target;
+      const idle = now - target.lastSeen;
+      if (idle >= timeoutMs) {
+        this.#watches.delete(target);
+        this.#removeAt(0);
+        target.close(CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
+        this.#timedOut(target);
+        continue;
+      }
+      if (idle >= intervalMs && watch.pingedAt <= target.lastSeen) {
+        watch.pingedAt = now;
+        target.send(PING);
+        if (watch.index < 0) continue; // the ping's send closed it
+      }
+      watch.at = this.#next(watch);
+      this.#down(watch.index);
+    }
+    this.#arm();
+  }
+
+  // ---- the min-heap by `at`
+
+  #push(watch: Watch<T>): void {
+    watch.index = this.#heap.length;
+    this.#heap.push(watch);
+    this.#up(watch.index);
+  }
+
+  #removeAt(i: number): void {
+    const heap = this.#heap;
+    const gone = heap[i];
+    const last = heap.pop()!;
+    gone.index = -1;
+    if (i < heap.length) {
+      heap[i] = last;
+      last.index = i;
+      this.#down(i);
+      this.#up(last.index);
+    }
+  }
+
+  #up(i: number): void {
+    const heap = this.#heap;
+    const watch = heap[i];
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p].at <= watch.at) break;
+      heap[i] = heap[p];
+      heap[i].index = i;
+      i = p;
+    }
+    heap[i] = watch;
+    watch.index = i;
+  }
+
+  #down(i: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
+    const watch = heap[i];
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && heap[r].at < heap[l].at ? r : l;
+      if (heap[c].at >= watch.at) break;
+      heap[i] = heap[c];
+      heap[i].index = i;
+      i = c;
+    }
+    heap[i] = watch;
+    watch.index = i;
+  }
 }
