@@ -310,7 +310,8 @@ export class Connection implements ConnectionInfo, GateTarget {
 
   /** A plain snapshot for applications. */
   info(): ConnectionInfo {
-    const conn = this;
+    const url = this.#url;
+    const headers = this.#headers;
     return {
       id: this.id,
       uid: this.uid,
@@ -318,7 +319,7 @@ export class Connection implements ConnectionInfo, GateTarget {
       packer: this.packer,
       openedAt: this.openedAt,
       get request(): Request {
-        return conn.request;
+        return new Request(url, { headers });
       },
     };
   }
