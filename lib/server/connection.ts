@@ -37,6 +37,18 @@ export interface ConnectionHost {
   closeTimedOut(conn: Connection): void;
 }
 
+/** A fan-out still owed to a connection (lib/server/fanout.ts). */
+export interface OwedFanOut {
+  /** Sends it to `conn`. */
+  deliverTo(conn: Connection): boolean;
+}
+
+/**
+ * `delivering` is `true` while the fan-out queue itself sends: then a send does not first settle
+ * what the connection is owed (the queue sends in order).
+ */
+export const FANOUT: { delivering: boolean } = { delivering: false };
+
 /** The channels of a connection with none (shared: never mutated). */
 const NO_CHANNELS: ReadonlySet<string> = new Set();
 
@@ -75,8 +87,13 @@ export class Connection implements ConnectionInfo, GateTarget {
   slot: AdmissionSlot | null = null;
   /** The Hub's shared answers (slow consumer, close timeout); `null` outside a Hub. */
   host: ConnectionHost | null = null;
-  /** Fan-outs still owed to this connection, oldest first (lib/server/fanout_queue.ts). */
-  owed: unknown[] | null = null;
+  /** Fan-outs still owed to this connection, oldest first (lib/server/fanout.ts). */
+  owed: OwedFanOut[] | null = null;
+  /**
+   * Its frame variant (dialect × packer) when its frames are everyone's and the socket has
+   * native topics: it is subscribed to the variant's topics (lib/server/fanout.ts).
+   */
+  variant: string | null = null;
   #closeTimer: TimerHandle | null = null;
   /** The resume session of this client id, when resume was negotiated (docs/delivery.md). */
   session: Session<Connection> | null = null;
@@ -96,18 +113,17 @@ export class Connection implements ConnectionInfo, GateTarget {
     this.lastSeen = openedAt;
     // Not the Request itself: it holds the runtime's upgrade state for the connection's life.
     this.#url = request.url;
-    this.#headers = request.headers;
   }
 
   readonly #url: string;
-  readonly #headers: Headers;
 
   /**
-   * The upgrade request as a snapshot: its URL and headers (GET, no body), made when read; the
-   * runtime's own Request is not kept.
+   * The upgrade request's URL as a Request (GET, no headers, no body), made when read: the
+   * runtime's own Request is not kept (Deno cannot read its headers after the upgrade anyway).
+   * Read headers (cookies…) in `authenticate` or `handshakeData`.
    */
   get request(): Request {
-    return new Request(this.#url, { headers: this.#headers });
+    return new Request(this.#url);
   }
 
   /** Channels this connection is subscribed to. */
@@ -120,12 +136,53 @@ export class Connection implements ConnectionInfo, GateTarget {
     const set = this.#channels ??= new Set();
     if (set.has(channel)) return false;
     set.add(channel);
+    if (this.variant !== null) this.#native("subscribe", `${this.variant}\n${channel}`);
     return true;
   }
 
   /** Forgets a subscription. */
   unsubscribe(channel: string): void {
-    this.#channels?.delete(channel);
+    if (this.#channels?.delete(channel) && this.variant !== null) {
+      this.#native("unsubscribe", `${this.variant}\n${channel}`);
+    }
+  }
+
+  /** Joins its variant's broadcast topic (its frames are everyone's: lib/server/fanout.ts). */
+  joinTopics(variant: string): void {
+    this.variant = variant;
+    this.#native("subscribe", variant);
+    for (const channel of this.channels) this.#native("subscribe", `${variant}\n${channel}`);
+  }
+
+  /** Leaves every native topic (closing: nothing more may reach it that way). */
+  leaveTopics(): void {
+    const variant = this.variant;
+    if (variant === null) return;
+    this.variant = null;
+    this.#native("unsubscribe", variant);
+    for (const channel of this.channels) this.#native("unsubscribe", `${variant}\n${channel}`);
+  }
+
+  #native(op: "subscribe" | "unsubscribe", topic: string): void {
+    try {
+      this.socket[op]?.(topic);
+    } catch {
+      // A closing socket: its topics go with it.
+    }
+  }
+
+  /** Sends what queued fan-outs still owe this connection, before anything else. */
+  settleOwed(): void {
+    const owed = this.owed;
+    if (owed === null) return;
+    this.owed = null;
+    const was = FANOUT.delivering;
+    FANOUT.delivering = true;
+    try {
+      for (const job of owed) job.deliverTo(this);
+    } finally {
+      FANOUT.delivering = was;
+    }
   }
 
   /** Forgets every subscription (closed). */
@@ -186,6 +243,7 @@ export class Connection implements ConnectionInfo, GateTarget {
    */
   sendFrame(frame: Frame, bytes: number = frameByteLength(frame)): boolean {
     if (this.closed) return false;
+    if (this.owed !== null && !FANOUT.delivering) this.settleOwed();
     return this.gate ? this.gate.send(frame, bytes) : this.write(frame, bytes);
   }
 
@@ -209,6 +267,7 @@ export class Connection implements ConnectionInfo, GateTarget {
    */
   send(message: ServerMessage): boolean {
     if (this.closed) return false;
+    if (this.owed !== null && !FANOUT.delivering) this.settleOwed();
     const batcher = this.wire?.batcher;
     if (batcher) {
       if (message.type === "push") {
@@ -223,6 +282,7 @@ export class Connection implements ConnectionInfo, GateTarget {
   /** Sends a frame shared with other connections (a broadcast), reusing its compression. */
   sendShared(shared: SharedFrame, bytes: number = frameByteLength(shared.frame)): boolean {
     if (this.closed) return false;
+    if (this.owed !== null && !FANOUT.delivering) this.settleOwed();
     this.wire?.batcher?.flush();
     const sender = this.wire?.sender;
     // A full socket goes through the backpressure gate with the plain frame instead.
@@ -238,6 +298,7 @@ export class Connection implements ConnectionInfo, GateTarget {
   /** Encodes, packs and sends `message` now, bypassing the batch. */
   sendNow(message: ServerMessage): boolean {
     if (this.closed) return false;
+    if (this.owed !== null && !FANOUT.delivering) this.settleOwed();
     let ok = true;
     for (const value of this.dialect.encode(message)) {
       ok = this.sendFrame(this.packerImpl.pack(value)) && ok;
@@ -257,8 +318,10 @@ export class Connection implements ConnectionInfo, GateTarget {
    */
   close(code: number, reason: string): void {
     if (this.closed) return;
-    // What was sent before the close goes out before it: the batch, then the wire sender's
-    // queue (compression is asynchronous), bounded for a peer that stopped reading.
+    // What was sent before the close goes out before it: queued fan-outs, the batch, then the
+    // wire sender's queue (compression is asynchronous), bounded for a peer that stopped reading.
+    if (this.owed !== null && !FANOUT.delivering) this.settleOwed();
+    this.leaveTopics();
     this.wire?.batcher?.flush();
     this.closed = true;
     this.closeCode = code;
@@ -311,7 +374,6 @@ export class Connection implements ConnectionInfo, GateTarget {
   /** A plain snapshot for applications. */
   info(): ConnectionInfo {
     const url = this.#url;
-    const headers = this.#headers;
     return {
       id: this.id,
       uid: this.uid,
@@ -319,7 +381,7 @@ export class Connection implements ConnectionInfo, GateTarget {
       packer: this.packer,
       openedAt: this.openedAt,
       get request(): Request {
-        return new Request(url, { headers });
+        return new Request(url);
       },
     };
   }

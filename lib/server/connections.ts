@@ -34,6 +34,7 @@ export class Connections {
   readonly #resume: Resume;
   /** Every connection's heartbeat on one timer (none with `heartbeat: false`). */
   readonly #heartbeats: HeartbeatScheduler<Connection> | null;
+  readonly #variants = new Map<string, string>();
   /** The answers every connection shares (no closures per connection). */
   readonly #host: ConnectionHost;
   /** Dropped after a close timeout while the runtime still holds their socket (Deno). */
@@ -124,6 +125,8 @@ export class Connections {
     conn.send({ type: "handshake", uid: conn.uid, data });
     if (settings !== PLAIN) this.#inbound.attachWire(conn, settings, socket);
     if (attachment) this.#resume.resume(conn, attachment);
+    const variant = this.#variant(conn);
+    if (variant !== null) conn.joinTopics(variant);
     this.#resume.deliverOffline(conn);
     if (ctx.uids.add(conn.uid, conn)) {
       ctx.stats.uids = ctx.uids.size;
@@ -161,6 +164,23 @@ export class Connections {
   socketClosed(conn: Connection, code: number, reason: string): void {
     this.closed(conn, code, reason);
     if (this.#held.delete(conn)) this.#releaseSlot(conn); // the runtime let go at last
+  }
+
+  /**
+   * The frame variant of a connection whose frames are everyone's, when its socket has native
+   * topics: no resume session (numbered pushes), no batching, compression or chunking, and the
+   * backpressure policy `"close"` (or none; `"drop-oldest"` queues per connection).
+   */
+  #variant(conn: Connection): string | null {
+    const socket = conn.socket;
+    if (!socket.publish || !socket.subscribe || !socket.unsubscribe) return null;
+    if (conn.session !== null || conn.wire !== null) return null;
+    const bp = this.#ctx.options.backpressure;
+    if (bp && bp.policy !== "close") return null;
+    const key = `${conn.dialect.name}/${conn.packerImpl.name}`;
+    let variant = this.#variants.get(key);
+    if (variant === undefined) this.#variants.set(key, variant = key);
+    return variant; // one string per variant, shared by its connections
   }
 
   /** The connection is gone (socket closed, heartbeat or close timeout); runs once. */

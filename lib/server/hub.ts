@@ -94,6 +94,17 @@ export class Hub {
     return await this.#upgrades.prepare(request, remoteIp);
   }
 
+  /**
+   * {@linkcode Hub.prepare} without a promise when none is needed: synchronous unless a hook
+   * (`fallback`, `authenticate`, `handshakeData`) returns a promise. Adapters call this.
+   */
+  prepareNow(
+    request: Request,
+    remoteIp: string | null = null,
+  ): Response | PendingUpgrade | Promise<Response | PendingUpgrade> {
+    return this.#upgrades.prepare(request, remoteIp);
+  }
+
   /** Opens a connection over an adapter's socket and sends the handshake. */
   open(pending: PendingUpgrade, socket: ServerSocket): ConnectionSink {
     return this.#connections.open(pending, socket);

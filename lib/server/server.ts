@@ -32,7 +32,7 @@ export class Server extends Hub {
         new Response("Under Bun, pass server.bun() to Bun.serve\n", { status: 500 }),
       );
     }
-    return denoHandler(this, request, info);
+    return Promise.resolve(denoHandler(this, request, info));
   };
 
   /** The `fetch` and `websocket` options to spread into `Bun.serve({...})`. */
@@ -45,7 +45,9 @@ export class Server extends Hub {
     if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0)) {
       throw new RangeError(`port must be an integer >= 0, got ${options.port}`);
     }
-    return isBun() ? bunServe(this, options) : denoServe(this, options, this.handler);
+    return isBun()
+      ? bunServe(this, options)
+      : denoServe(this, options, (request, info) => denoHandler(this, request, info));
   }
 }
 
