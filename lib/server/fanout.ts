@@ -114,6 +114,9 @@ export class FanOutJob implements OwedFanOut {
   }
 }
 
+/** Recipients a fan-out may serve at once while others wait in the queue. */
+const SMALL_FANOUT = 16;
+
 /** A fan-out whose remaining recipients wait for their turn. */
 interface Queued {
   job: FanOutJob;
@@ -192,8 +195,14 @@ export class FanOutQueue {
       list.push(conn);
     }
     if (variants) n += this.#publish(job, variants, channel ?? null);
+    // Now: the first slice when nothing waits; with fan-outs waiting only a small one (a push to
+    // a uid), whose recipients first get what they are owed: the turn's work stays bounded.
     const slice = this.#slice;
-    const first = list.length <= slice ? list.length : slice;
+    const first = this.#queue.length === 0
+      ? Math.min(list.length, slice)
+      : list.length <= SMALL_FANOUT
+      ? list.length
+      : 0;
     for (let i = 0; i < first; i++) if (job.deliverTo(list[i])) n++;
     const deferred = first < list.length;
     if (deferred) {
