@@ -37,10 +37,12 @@ export interface ConnectionHost {
   closeTimedOut(conn: Connection): void;
 }
 
-/** A fan-out still owed to a connection (lib/server/fanout.ts). */
-export interface OwedFanOut {
-  /** Sends it to `conn`. */
-  deliverTo(conn: Connection): boolean;
+/** The per-server fan-out queue, as a connection sees it (lib/server/fanout.ts). */
+export interface FanOutBacklog {
+  /** The number of the last queued fan-out; 0 while none waits. */
+  readonly lastSeq: number;
+  /** Sends `conn` every queued fan-out it is owed, in order. */
+  settle(conn: Connection): void;
 }
 
 /**
@@ -87,8 +89,12 @@ export class Connection implements ConnectionInfo, GateTarget {
   slot: AdmissionSlot | null = null;
   /** The Hub's shared answers (slow consumer, close timeout); `null` outside a Hub. */
   host: ConnectionHost | null = null;
-  /** Fan-outs still owed to this connection, oldest first (lib/server/fanout.ts). */
-  owed: OwedFanOut[] | null = null;
+  /** The server's fan-out queue (lib/server/fanout.ts); `null` outside a Hub. */
+  fanOuts: FanOutBacklog | null = null;
+  /** Fan-outs numbered up to this one were made before it opened: not for it. */
+  openSeq = 0;
+  /** Fan-outs numbered up to this one were sent to it (or were not for it). */
+  servedSeq = 0;
   /**
    * Its frame variant (dialect × packer) when its frames are everyone's and the socket has
    * native topics: it is subscribed to the variant's topics (lib/server/fanout.ts).
@@ -173,16 +179,8 @@ export class Connection implements ConnectionInfo, GateTarget {
 
   /** Sends what queued fan-outs still owe this connection, before anything else. */
   settleOwed(): void {
-    const owed = this.owed;
-    if (owed === null) return;
-    this.owed = null;
-    const was = FANOUT.delivering;
-    FANOUT.delivering = true;
-    try {
-      for (const job of owed) job.deliverTo(this);
-    } finally {
-      FANOUT.delivering = was;
-    }
+    const q = this.fanOuts;
+    if (q !== null && q.lastSeq > this.servedSeq) q.settle(this);
   }
 
   /** Forgets every subscription (closed). */
@@ -243,7 +241,7 @@ export class Connection implements ConnectionInfo, GateTarget {
    */
   sendFrame(frame: Frame, bytes: number = frameByteLength(frame)): boolean {
     if (this.closed) return false;
-    if (this.owed !== null && !FANOUT.delivering) this.settleOwed();
+    if (!FANOUT.delivering) this.settleOwed();
     return this.gate ? this.gate.send(frame, bytes) : this.write(frame, bytes);
   }
 
@@ -267,7 +265,7 @@ export class Connection implements ConnectionInfo, GateTarget {
    */
   send(message: ServerMessage): boolean {
     if (this.closed) return false;
-    if (this.owed !== null && !FANOUT.delivering) this.settleOwed();
+    if (!FANOUT.delivering) this.settleOwed();
     const batcher = this.wire?.batcher;
     if (batcher) {
       if (message.type === "push") {
@@ -282,7 +280,7 @@ export class Connection implements ConnectionInfo, GateTarget {
   /** Sends a frame shared with other connections (a broadcast), reusing its compression. */
   sendShared(shared: SharedFrame, bytes: number = frameByteLength(shared.frame)): boolean {
     if (this.closed) return false;
-    if (this.owed !== null && !FANOUT.delivering) this.settleOwed();
+    if (!FANOUT.delivering) this.settleOwed();
     this.wire?.batcher?.flush();
     const sender = this.wire?.sender;
     // A full socket goes through the backpressure gate with the plain frame instead.
@@ -298,7 +296,7 @@ export class Connection implements ConnectionInfo, GateTarget {
   /** Encodes, packs and sends `message` now, bypassing the batch. */
   sendNow(message: ServerMessage): boolean {
     if (this.closed) return false;
-    if (this.owed !== null && !FANOUT.delivering) this.settleOwed();
+    if (!FANOUT.delivering) this.settleOwed();
     let ok = true;
     for (const value of this.dialect.encode(message)) {
       ok = this.sendFrame(this.packerImpl.pack(value)) && ok;
@@ -320,7 +318,7 @@ export class Connection implements ConnectionInfo, GateTarget {
     if (this.closed) return;
     // What was sent before the close goes out before it: queued fan-outs, the batch, then the
     // wire sender's queue (compression is asynchronous), bounded for a peer that stopped reading.
-    if (this.owed !== null && !FANOUT.delivering) this.settleOwed();
+    if (!FANOUT.delivering) this.settleOwed();
     this.leaveTopics();
     this.wire?.batcher?.flush();
     this.closed = true;

@@ -16,6 +16,7 @@ import { Connection, type ConnectionHost } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import { CAP_RESUME } from "./delivery.ts";
 import { HeartbeatScheduler } from "./heartbeat.ts";
+import type { FanOutQueue } from "./fanout.ts";
 import type { Inbound } from "./inbound.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import type { Resume } from "./resume.ts";
@@ -35,13 +36,21 @@ export class Connections {
   /** Every connection's heartbeat on one timer (none with `heartbeat: false`). */
   readonly #heartbeats: HeartbeatScheduler<Connection> | null;
   readonly #variants = new Map<string, string>();
+  readonly #fanOuts: FanOutQueue;
   /** The answers every connection shares (no closures per connection). */
   readonly #host: ConnectionHost;
   /** Dropped after a close timeout while the runtime still holds their socket (Deno). */
   readonly #held = new Set<Connection>();
 
   /** Connections whose frames go to `inbound`, internal events to `router`. */
-  constructor(ctx: ServerContext, inbound: Inbound, router: Router, resume: Resume) {
+  constructor(
+    ctx: ServerContext,
+    inbound: Inbound,
+    router: Router,
+    resume: Resume,
+    fanOuts: FanOutQueue,
+  ) {
+    this.#fanOuts = fanOuts;
     this.#ctx = ctx;
     this.#inbound = inbound;
     this.#router = router;
@@ -92,6 +101,7 @@ export class Connections {
       ctx.clock.now(),
       ctx.stats,
     );
+    this.#fanOuts.opened(conn); // it gets the fan-outs made from now on
     ctx.conns.set(conn.id, conn);
     ctx.stats.connections = ctx.conns.size;
     this.#heartbeats?.add(conn);
@@ -187,6 +197,8 @@ export class Connections {
   closed(conn: Connection, code: number, reason: string): void {
     const ctx = this.#ctx;
     if (!ctx.conns.delete(conn.id)) return;
+    // A resuming connection keeps in its session what queued fan-outs owe it.
+    if (conn.session !== null) conn.settleOwed();
     conn.closed = true;
     this.#resume.detach(conn);
     ctx.tel.event("sente-lite/conn-close", {

@@ -23,7 +23,7 @@ import type { Event } from "../protocol/event.ts";
 import type { ServerDialect } from "../dialects/dialect.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import { SharedFrame } from "../wire/compression.ts";
-import { type Connection, FANOUT, type OwedFanOut } from "./connection.ts";
+import { type Connection, FANOUT, type FanOutBacklog } from "./connection.ts";
 import { estimateBytes, type Session } from "./delivery.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 
@@ -48,7 +48,7 @@ export function topicOf(variant: string, channel: string | null): string {
 }
 
 /** One message on its way to many connections: frames made once, delivered per recipient. */
-export class FanOutJob implements OwedFanOut {
+export class FanOutJob {
   #cache: Map<ServerDialect, Map<Packer, Packed>> | undefined;
   // One SharedFrame per packed frame: compressed once for every recipient that compresses.
   #shared: Map<Frame, SharedFrame> | undefined;
@@ -117,11 +117,65 @@ export class FanOutJob implements OwedFanOut {
 /** Recipients a fan-out may serve at once while others wait in the queue. */
 const SMALL_FANOUT = 16;
 
-/** A fan-out whose remaining recipients wait for their turn. */
+/**
+ * Who a fan-out is for: a live collection (the server's connections, a channel's or a uid's) and
+ * the test a connection must pass when its turn comes.
+ */
+export interface Audience {
+  /** The recipients, iterated live when the fan-out's turn comes. */
+  readonly members: Iterable<Connection>;
+  /** How many there are now (the count a queued fan-out returns). */
+  readonly size: number;
+  /** Some members are left out (`except`): a native topic would reach them too. */
+  readonly partial: boolean;
+  /** Still a recipient of fan-out number `seq`? */
+  includes(conn: Connection, seq: number): boolean;
+}
+
+/** Every connection open before the fan-out was made, but `except`. */
+export function everyone(
+  conns: ReadonlyMap<string, Connection>,
+  except?: ReadonlySet<string>,
+): Audience {
+  return {
+    members: conns.values(),
+    size: conns.size - (except?.size ?? 0),
+    partial: except !== undefined && except.size > 0,
+    includes: (c, seq) => c.openSeq < seq && !except?.has(c.id),
+  };
+}
+
+/** A channel's subscribers (when its turn comes), but `except`. */
+export function subscribers(
+  members: ReadonlySet<Connection>,
+  channel: string,
+  except?: ReadonlySet<string>,
+): Audience {
+  return {
+    members,
+    size: members.size,
+    partial: except !== undefined && except.size > 0,
+    includes: (c, seq) => c.openSeq < seq && c.channels.has(channel) && !except?.has(c.id),
+  };
+}
+
+/** The connections of a uid open before the fan-out was made. */
+export function ofUid(members: ReadonlySet<Connection>, uid: string): Audience {
+  return {
+    members,
+    size: members.size,
+    partial: false,
+    includes: (c, seq) => c.openSeq < seq && c.uid === uid,
+  };
+}
+
+/** A fan-out waiting for its turn (or part sent). */
 interface Queued {
   job: FanOutJob;
-  list: Connection[];
-  next: number;
+  seq: number;
+  audience: Audience;
+  /** Where its turn got to; made when its turn comes (the audience as it is then). */
+  cursor: Iterator<Connection> | null;
 }
 
 /** Lets the event loop turn (I/O, timers) without the 4 ms clamp of nested timers. */
@@ -134,14 +188,21 @@ function macrotask(fn: () => void): void {
   port2.postMessage(null);
 }
 
-/** The fan-outs of one server, in order. */
-export class FanOutQueue {
+/**
+ * The fan-outs of one server, numbered and sent in order. A fan-out is numbered when made; each
+ * connection records the number it was opened at and the last one it was served, so "what is it
+ * still owed" is one comparison and queueing a fan-out costs nothing per recipient.
+ */
+export class FanOutQueue implements FanOutBacklog {
   readonly #options: ResolvedServerOptions;
   readonly #sequencer: Sequencer;
   readonly #slice: number;
   readonly #schedule: (fn: () => void) => void;
   readonly #queue: Queued[] = [];
+  #seq = 0;
   #scheduled = false;
+  /** The number of the last queued fan-out; 0 while none waits. */
+  lastSeq = 0;
 
   /** Fans out `fanOutSlice` recipients per event-loop turn (`schedule` runs the next slice). */
   constructor(
@@ -160,26 +221,47 @@ export class FanOutQueue {
     return this.#queue.length;
   }
 
+  /** Numbers a connection opening now: it gets the fan-outs made from now on. */
+  opened(conn: Connection): void {
+    conn.fanOuts = this;
+    conn.openSeq = conn.servedSeq = this.#seq;
+  }
+
   /**
-   * Sends `message` to `conns` but those in `except`; returns how many get it (those still
-   * waiting in the queue are counted as getting it). `channel` names the native topic (`null`:
-   * everyone's). Throws only when no recipient could be sent it.
+   * Sends `message` to `audience`; returns how many get it (those still waiting in the queue are
+   * counted as getting it). `channel` names the native topic (`null`: everyone's; `undefined`:
+   * none). Throws only when no recipient could be sent it.
    */
-  run(
-    conns: Iterable<Connection>,
-    message: ServerMessage,
-    except?: ReadonlySet<string>,
-    channel?: string | null,
-  ): number {
+  run(audience: Audience, message: ServerMessage, channel?: string | null): number {
     const job = new FanOutJob(this.#sequencer, message);
-    let n = 0;
-    const list: Connection[] = [];
-    const native = channel !== undefined && except === undefined && message.type === "push" &&
-      this.#queue.length === 0; // a queued fan-out goes per connection, in its turn
+    const seq = ++this.#seq;
+    if (this.#queue.length > 0 && audience.size > SMALL_FANOUT) {
+      // Behind the others, untouched until its turn: nothing done per recipient now.
+      this.#enqueue({ job, seq, audience, cursor: null });
+      return audience.size;
+    }
+    // Now: what nobody waits for, or a small fan-out (a uid's connections) whose recipients first
+    // get what they are owed. The first `fanOutSlice` recipients; the rest wait their turn.
+    const native = channel !== undefined && !audience.partial && message.type === "push" &&
+      this.#queue.length === 0;
     let variants: Map<string, { rep: Connection; count: number }> | undefined;
-    for (const conn of conns) {
-      if (except?.has(conn.id)) continue;
+    let n = 0;
+    let budget = this.#slice;
+    const cursor = audience.members[Symbol.iterator]();
+    let sent = 0;
+    for (;;) {
+      if (budget === 0) {
+        this.#enqueue({ job, seq, audience, cursor });
+        n += Math.max(0, audience.size - sent);
+        break;
+      }
+      const next = cursor.next();
+      if (next.done) break;
+      const conn = next.value;
+      if (!audience.includes(conn, seq)) continue;
+      sent++;
       if (native && conn.variant !== null) {
+        conn.servedSeq = seq;
         if (conn.closed) continue;
         const gate = conn.gate;
         if (gate && conn.socket.bufferedAmount > gate.options.maxBufferedBytes) {
@@ -192,36 +274,54 @@ export class FanOutQueue {
         else variants.set(conn.variant, { rep: conn, count: 1 });
         continue;
       }
-      list.push(conn);
+      budget--;
+      if (this.#deliver(job, seq, conn, false)) n++;
     }
     if (variants) n += this.#publish(job, variants, channel ?? null);
-    // Now: the first slice when nothing waits; with fan-outs waiting only a small one (a push to
-    // a uid), whose recipients first get what they are owed: the turn's work stays bounded.
-    const slice = this.#slice;
-    const first = this.#queue.length === 0
-      ? Math.min(list.length, slice)
-      : list.length <= SMALL_FANOUT
-      ? list.length
-      : 0;
-    for (let i = 0; i < first; i++) if (job.deliverTo(list[i])) n++;
-    const deferred = first < list.length;
-    if (deferred) {
-      // The rest waits; each of them is owed this job, so a send to it meanwhile gets it first.
-      for (let i = first; i < list.length; i++) {
-        const conn = list[i];
-        if (conn.closed && conn.session === null) continue;
-        (conn.owed ??= []).push(job);
-        n++;
-      }
-      this.#queue.push({ job, list, next: first });
-      this.#kick();
-    }
     const unpackable = job.unpackable;
-    if (unpackable && !deferred) {
+    if (unpackable && this.#queue.at(-1)?.job !== job) {
       if (n === 0) throw unpackable.error;
       this.#report(unpackable);
     }
     return n;
+  }
+
+  /**
+   * Sends `job` to `conn`, after what it is owed when `job` is not queued (queued ones are sent
+   * in order already); records it served.
+   */
+  #deliver(job: FanOutJob, seq: number, conn: Connection, queued: boolean): boolean {
+    if (!queued && this.lastSeq > conn.servedSeq) this.settle(conn);
+    const was = FANOUT.delivering;
+    FANOUT.delivering = true;
+    try {
+      return job.deliverTo(conn);
+    } finally {
+      FANOUT.delivering = was;
+      conn.servedSeq = seq;
+    }
+  }
+
+  /** Sends `conn` every queued fan-out it is owed, in order. */
+  settle(conn: Connection): void {
+    const was = FANOUT.delivering;
+    FANOUT.delivering = true;
+    try {
+      for (const q of this.#queue) {
+        if (conn.servedSeq >= q.seq || !q.audience.includes(conn, q.seq)) continue;
+        conn.servedSeq = q.seq;
+        q.job.deliverTo(conn);
+      }
+    } finally {
+      FANOUT.delivering = was;
+    }
+    if (this.lastSeq > conn.servedSeq) conn.servedSeq = this.lastSeq;
+  }
+
+  #enqueue(entry: Queued): void {
+    this.#queue.push(entry);
+    this.lastSeq = entry.seq;
+    this.#kick();
   }
 
   /** One publish per frame variant; returns the connections it reached. */
@@ -269,29 +369,30 @@ export class FanOutQueue {
     const queue = this.#queue;
     while (budget > 0 && queue.length > 0) {
       const head = queue[0];
-      const { job, list } = head;
-      while (budget > 0 && head.next < list.length) {
-        const conn = list[head.next++];
-        const owed = conn.owed;
-        if (owed === null || owed[0] !== job) continue; // got it already (or closed)
-        if (owed.length === 1) conn.owed = null;
-        else owed.shift();
+      const { job, seq, audience } = head;
+      const cursor = head.cursor ??= audience.members[Symbol.iterator]();
+      let done = false;
+      while (budget > 0) {
+        const next = cursor.next();
+        if (next.done) {
+          done = true;
+          break;
+        }
+        const conn = next.value;
+        if (conn.servedSeq >= seq || !audience.includes(conn, seq)) continue;
         budget--;
-        const was = FANOUT.delivering;
-        FANOUT.delivering = true;
         try {
-          job.deliverTo(conn);
+          this.#deliver(job, seq, conn, true);
         } catch (e) {
           this.#options.onError(e, { where: "fan-out" });
-        } finally {
-          FANOUT.delivering = was;
         }
       }
-      if (head.next < list.length) break;
+      if (!done) break;
       queue.shift();
       if (job.unpackable) this.#report(job.unpackable);
     }
     if (queue.length > 0) this.#kick();
+    else this.lastSeq = 0;
   }
 }
 

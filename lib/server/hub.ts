@@ -67,7 +67,7 @@ export class Hub {
     const router = this.#router = new Router(ctx, local, resume);
     this.#upgrades = new Upgrades(ctx, resume.enabled);
     const inbound = this.#inbound = new Inbound(ctx, router);
-    this.#connections = new Connections(ctx, inbound, router, resume);
+    this.#connections = new Connections(ctx, inbound, router, resume, local.fanOuts);
   }
 
   // ---------------------------------------------------------------- handlers

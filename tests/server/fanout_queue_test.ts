@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FanOutQueue, type Sequencer, topicOf } from "../../lib/server/fanout.ts";
+import { everyone, FanOutQueue, ofUid, type Sequencer, topicOf } from "../../lib/server/fanout.ts";
 import { Connection } from "../../lib/server/connection.ts";
 import { resolveServerOptions } from "../../lib/server/options.ts";
 import { ServerContext } from "../../lib/server/context.ts";
@@ -25,8 +25,8 @@ function conn(ctx: ServerContext, id: string, packer: Packer = jsonPacker) {
   return { c, sent };
 }
 
-/** A queue whose slices run when the test says so. */
-function manualQueue(slice: number) {
+/** A queue whose slices run when the test says so, and `n` connections opened on it. */
+function manualQueue(slice: number, n: number) {
   const ctx = new ServerContext(resolveServerOptions({ fanOutSlice: slice }));
   const turns: (() => void)[] = [];
   const queue = new FanOutQueue(ctx.options, NO_SEQUENCER, (fn) => void turns.push(fn));
@@ -35,15 +35,21 @@ function manualQueue(slice: number) {
     for (const fn of fns) fn();
     return fns.length;
   };
-  return { ctx, queue, turn };
+  const conns = new Map<string, Connection>();
+  const cs = Array.from({ length: n }, (_, i) => {
+    const x = conn(ctx, `c${i}`);
+    queue.opened(x.c);
+    conns.set(x.c.id, x.c);
+    return x;
+  });
+  return { ctx, queue, turn, cs, all: () => everyone(conns) };
 }
 
 const push = (n: number) => ({ type: "push" as const, events: [["app/m", n] as [string, number]] });
 
 Deno.test("FanOutQueue serves fanOutSlice recipients per turn and counts the waiting ones", () => {
-  const { ctx, queue, turn } = manualQueue(2);
-  const cs = ["a", "b", "c", "d", "e"].map((id) => conn(ctx, id));
-  assert.equal(queue.run(cs.map((x) => x.c), push(1)), 5);
+  const { queue, turn, cs, all } = manualQueue(2, 5);
+  assert.equal(queue.run(all(), push(1)), 5);
   assert.deepEqual(cs.map((x) => x.sent.length), [1, 1, 0, 0, 0]);
   assert.equal(turn(), 1);
   assert.deepEqual(cs.map((x) => x.sent.length), [1, 1, 1, 1, 0]);
@@ -59,18 +65,16 @@ function ns(sent: string[]): number[] {
 }
 
 Deno.test("FanOutQueue keeps order per connection: a later send gets what it is owed first", () => {
-  const { ctx, queue, turn } = manualQueue(2);
-  const cs = Array.from({ length: 20 }, (_, i) => conn(ctx, `c${i}`));
-  const all = cs.map((x) => x.c);
+  const { queue, turn, cs, all } = manualQueue(2, 20);
   const last = cs[19];
-  queue.run(all, push(1)); // two now, 18 wait
-  assert.equal(queue.run(all, push(2)), 20); // over SMALL_FANOUT (16): everything waits
+  queue.run(all(), push(1)); // two now, 18 wait
+  assert.equal(queue.run(all(), push(2)), 20); // over SMALL_FANOUT (16): everything waits
   assert.deepEqual(ns(cs[0].sent), [1]);
   assert.deepEqual(ns(last.sent), []);
   last.c.send(push(99)); // a direct send: it first gets 1 and 2
   assert.deepEqual(ns(last.sent), [1, 2, 99]);
   // A small fan-out while others wait: its recipients get what they are owed first, now.
-  assert.equal(queue.run([cs[5].c], push(3)), 1);
+  assert.equal(queue.run(ofUid(new Set([cs[5].c]), "u"), push(3)), 1);
   assert.deepEqual(ns(cs[5].sent), [1, 2, 3]);
   let turns = 0;
   while (turn() > 0) assert.ok(++turns < 50);
@@ -82,8 +86,7 @@ Deno.test("FanOutQueue keeps order per connection: a later send gets what it is 
 });
 
 Deno.test("FanOutQueue: closing a connection sends what it is owed before the close", () => {
-  const { ctx, queue, turn } = manualQueue(1);
-  const cs = ["a", "b"].map((id) => conn(ctx, id));
+  const { queue, turn, cs, all } = manualQueue(1, 2);
   const events: string[] = [];
   cs[1].c.socket.close = () => void events.push("close");
   const send = cs[1].c.socket.send;
@@ -91,7 +94,7 @@ Deno.test("FanOutQueue: closing a connection sends what it is owed before the cl
     events.push("frame");
     send(f);
   };
-  queue.run(cs.map((x) => x.c), push(1));
+  queue.run(all(), push(1));
   cs[1].c.close(1000, "bye");
   assert.deepEqual(events, ["frame", "close"]);
   turn();
@@ -201,4 +204,18 @@ Deno.test("Hub closes a native subscriber over maxBufferedBytes (1013) instead o
   assert.equal(sockets[1].topics.size, 0);
   assert.equal(hub.stats().slowConsumerCloses, 1);
   hub.closeAll();
+});
+
+Deno.test("FanOutQueue: a queued fan-out costs nothing per recipient and skips later connections", () => {
+  const { ctx, queue, turn, cs, all } = manualQueue(2, 20);
+  queue.run(all(), push(1)); // two now, the rest queued
+  assert.ok(queue.lastSeq > 0);
+  const late = conn(ctx, "late");
+  queue.opened(late.c); // opened after the fan-out was made
+  late.c.send(push(7)); // owes nothing
+  assert.deepEqual(ns(late.sent), [7]);
+  while (turn() > 0) { /* drain */ }
+  assert.deepEqual(ns(late.sent), [7]);
+  assert.ok(cs.every((x) => ns(x.sent).length === 1));
+  assert.equal(queue.lastSeq, 0);
 });
