@@ -63,6 +63,13 @@ export type { Event } from "./lib/protocol/event.ts";
 export type { Clock, TimerHandle } from "./lib/util/clock.ts";
 export type { Frame } from "./lib/packers/packer.ts";
 export type { ClientWireOptions } from "./lib/client/wire.ts";
+export type {
+  ClientTelemetry,
+  ClientTelemetryScope,
+  ClientWireIo,
+  ClientWirePipeline,
+  WireTransforms,
+} from "./lib/client/transforms.ts";
 export type { ClientResumeOptions } from "./lib/client/options.ts";
 export type { ResumeGap, ResumeState } from "./lib/protocol/handshake.ts";
 export { ClosedError, SenteLiteError, ServerError, TimeoutError } from "./lib/protocol/errors.ts";

@@ -9,7 +9,9 @@
  * Attack modes, each on its own connections, reconnecting whenever closed:
  * - `big`: one frame of ~60 KiB deflate-raw/gzip (alternating) that inflates to 60 MiB;
  * - `under`: frames that inflate to just under 1 MiB (the one-frame limit), back to back;
- * - `chunked`: a chunked transfer of a compressed payload that inflates to 60 MiB.
+ * - `chunked`: a chunked transfer of a compressed payload that inflates to 60 MiB;
+ * - `raw` (not in the default set): the control, uncompressed frames of just under 1 MiB, back to
+ *   back: what the same traffic costs without any inflation.
  *
  * Prints p50/p99/max latency per phase, RSS baseline/peak/after, and one JSON line.
  * The attackers run under `nice -n 10` (`ATTACK_NICE=0`: not): on a small machine they would
@@ -44,12 +46,23 @@ async function serverMain(): Promise<void> {
     lags.push(Math.max(0, now - expected));
     expected = now + 5;
   }, 5);
+  // ATTACK_SERVER_GC=1 with ATTACK_SERVER_FLAGS=--v8-flags=--expose-gc: a full GC every second,
+  // to tell garbage the GC has not collected yet from memory the allocator keeps.
+  const gc = Deno.env.get("ATTACK_SERVER_GC") ? (globalThis as { gc?: () => void }).gc : undefined;
+  // ATTACK_SERVER_TRIM=1: glibc's malloc_trim(0) every second (FFI), to tell memory glibc keeps
+  // from memory still in use.
+  const trim = Deno.env.get("ATTACK_SERVER_TRIM")
+    ? Deno.dlopen("libc.so.6", { malloc_trim: { parameters: ["usize"], result: "i32" } })
+    : undefined;
   setInterval(() => {
+    gc?.();
+    trim?.symbols.malloc_trim(0);
     const s = server.stats();
     const lag = lags.splice(0).sort((a, b) => a - b);
     console.log(JSON.stringify({
       stats: { wire: s.wire, errors: s.errors, conns: s.connections },
       lag: { p99: quantile(lag, 0.99), max: lag.at(-1) ?? 0 },
+      mem: Deno.memoryUsage(), // which part of the RSS is the JS heap and its ArrayBuffers
     }));
   }, 1000);
 }
@@ -65,7 +78,7 @@ async function flagged(size: number, format: "gzip" | "deflate-raw"): Promise<Ui
   return frame;
 }
 
-type Mode = "big" | "under" | "chunked";
+type Mode = "big" | "under" | "chunked" | "raw";
 
 async function attackerMain(
   url: string,
@@ -75,6 +88,9 @@ async function attackerMain(
 ): Promise<void> {
   const big = [await flagged(60 << 20, "deflate-raw"), await flagged(60 << 20, "gzip")];
   const under = [await flagged(1_000_000, "deflate-raw"), await flagged(1_000_000, "gzip")];
+  const rawEvent = new TextEncoder().encode(`[["bench/echo","${"a".repeat(1_000_000)}"],null]`);
+  const raw = new Uint8Array(rawEvent.byteLength + 1); // flag 0x00: raw
+  raw.set(rawEvent, 1);
   let id = 0;
   const chunked = () => splitIntoChunks(big[id % 2], { chunkSize: 16 * 1024, messageId: id++ });
   const counts = { frames: 0, bytes: 0, connects: 0, closes: {} as Record<string, number> };
@@ -100,6 +116,8 @@ async function attackerMain(
             ? [big[n % 2]]
             : mode === "under"
             ? [under[n % 2]]
+            : mode === "raw"
+            ? [raw]
             : chunked();
           n++;
           for (const f of frames) {
@@ -180,6 +198,7 @@ async function main(attackSeconds: number, perMode: number, modes: Mode[]): Prom
   let ready: (v: { port: number; pid: number }) => void;
   const started = new Promise<{ port: number; pid: number }>((r) => (ready = r));
   let lastStats: unknown = null;
+  let lastMem: Record<string, number> = {};
   const loopLag: Record<Phase, { p99: number; max: number }[]> = {
     baseline: [],
     attack: [],
@@ -191,6 +210,7 @@ async function main(attackSeconds: number, perMode: number, modes: Mode[]): Prom
     const msg = JSON.parse(line);
     if (msg.ready) ready(msg);
     if (msg.stats) lastStats = msg.stats;
+    if (msg.mem) lastMem = msg.mem;
     if (msg.lag) loopLag[phase].push(msg.lag);
   });
   const { port, pid } = await started;
@@ -291,6 +311,13 @@ async function main(attackSeconds: number, perMode: number, modes: Mode[]): Prom
       afterSeconds: +afterAt.toFixed(1),
       peakGrowth: +((peak - baselineRss) / MB).toFixed(1),
       afterGrowth: +((after.rss - baselineRss) / MB).toFixed(1),
+      // The server's own view at the end: V8 heap (total/used) and ArrayBuffers outside it.
+      afterHeapTotal: +((lastMem.heapTotal ?? 0) / MB).toFixed(1),
+      afterHeapUsed: +((lastMem.heapUsed ?? 0) / MB).toFixed(1),
+      afterExternal: +((lastMem.external ?? 0) / MB).toFixed(1),
+      // RSS each second after the attackers left: does it come back, and how fast.
+      afterSeries: samples.filter((s) => s.phase === "after" && Math.round(s.t / 100) % 10 === 0)
+        .map((s) => +(s.rss / MB).toFixed(0)),
     },
     ratios: {
       p99AttackOverBaseline: 0,
@@ -312,7 +339,9 @@ async function main(attackSeconds: number, perMode: number, modes: Mode[]): Prom
   }
   const r = result.rssMB;
   console.log(
-    `RSS baseline ${r.baseline} MB, peak ${r.peak} MB (+${r.peakGrowth}), after ${r.afterSeconds} s ${r.after} MB (+${r.afterGrowth})`,
+    `RSS baseline ${r.baseline} MB, peak ${r.peak} MB (+${r.peakGrowth}), after ${r.afterSeconds} s ${r.after} MB (+${r.afterGrowth}); heap ${r.afterHeapUsed}/${r.afterHeapTotal} MB, external ${r.afterExternal} MB; after, each s: ${
+      r.afterSeries.join(" ")
+    }`,
   );
   const goals = {
     p99: result.latency.attack.p99Ms <= 50,

@@ -32,15 +32,7 @@ import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
 import { SUBPROTOCOL, tokenProtocol } from "../protocol/token.ts";
 import { parseResumeToken, resumeProtocol } from "../protocol/resume_token.ts";
-import type { Scope } from "../telemetry/telemetry.ts";
-import { clientFeatures, ClientWire } from "./wire.ts";
-import {
-  settingsFromHandshake,
-  usesFlags,
-  WIRE_PARAM,
-  type WireFeatures,
-  wireQueryValue,
-} from "../wire/capabilities.ts";
+import type { ClientTelemetryScope, ClientWirePipeline } from "./transforms.ts";
 import { backoffDelay } from "./backoff.ts";
 import { Liveness } from "../util/liveness.ts";
 import { ClientChannels } from "./channels.ts";
@@ -118,10 +110,9 @@ export class Client {
   #isSente: boolean;
   #url: UrlProvider;
   #ws: WebSocket | null = null;
-  #tel: Scope;
+  #tel: ClientTelemetryScope;
   /** The negotiated transforms of the current socket, if any. */
-  #wire: ClientWire | null = null;
-  #wireFeatures: WireFeatures;
+  #wire: ClientWirePipeline | null = null;
   #state: ConnectionState = "closed";
   #handshake: Handshake | null = null;
   #everOpened = false;
@@ -195,10 +186,6 @@ export class Client {
       onError: (error) => this.#options.onError(error),
       emit: (id, data) => this.#emit(id, data),
     });
-    this.#wireFeatures = clientFeatures(
-      this.#isSente ? false : this.#options.wire,
-      this.#options.packer.name,
-    );
     if (typeof url === "string" || url instanceof URL) {
       let u: URL;
       try {
@@ -384,8 +371,8 @@ export class Client {
         } else {
           // sente-lite-only parameters go here.
           url.searchParams.set("packer", this.#options.packer.name);
-          const offer = wireQueryValue(this.#wireFeatures);
-          if (offer !== null) url.searchParams.set(WIRE_PARAM, offer);
+          const offer = this.#options.wire?.offer(this.#options.packer.name) ?? null;
+          if (offer !== null) url.searchParams.set("wire", offer);
           if (this.#options.resume) url.searchParams.set("resume", String(this.#inSeq));
         }
         href = url.href;
@@ -891,22 +878,20 @@ export class Client {
   #startWire(info: ServerInfo | null): void {
     this.#dropWire();
     const ws = this.#ws;
-    if (!info || !ws || this.#isSente) return;
-    const settings = settingsFromHandshake(this.#wireFeatures, info.capabilities, info.wire);
-    if (!settings.batching && !usesFlags(settings)) return;
-    const socket = {
-      send: (frame: Frame) => ws.send(frame as string),
-      get bufferedAmount() {
-        return ws.bufferedAmount;
+    const transforms = this.#options.wire;
+    if (!info || !ws || this.#isSente || !transforms) return;
+    this.#wire = transforms.open(info, this.#options.packer.name, {
+      socket: {
+        send: (frame: Frame) => ws.send(frame as string),
+        get bufferedAmount() {
+          return ws.bufferedAmount;
+        },
       },
-    };
-    this.#wire = new ClientWire(settings, socket, this.#options.wire, {
       frame: (frame) => {
         if (this.#ws === ws) this.#receive(frame);
       },
       error: (error) => this.#options.onError(error),
       clock: this.#options.clock,
-      peerMaxMessageBytes: info.maxMessageBytes,
     });
   }
 

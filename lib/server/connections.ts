@@ -18,6 +18,7 @@ import { CAP_RESUME } from "./delivery.ts";
 import { HeartbeatScheduler } from "./heartbeat.ts";
 import type { FanOutQueue } from "./fanout.ts";
 import type { Inbound } from "./inbound.ts";
+import { IpBudget } from "./ip_budget.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import type { Resume } from "./resume.ts";
 import type { Router } from "./router.ts";
@@ -41,6 +42,8 @@ export class Connections {
   readonly #host: ConnectionHost;
   /** Dropped after a close timeout while the runtime still holds their socket (Deno). */
   readonly #held = new Set<Connection>();
+  /** Inflated bytes per remote IP (`rateLimit.bytesPerIp`), outliving connections. */
+  readonly #ipBudget: IpBudget | undefined;
 
   /** Connections whose frames go to `inbound`, internal events to `router`. */
   constructor(
@@ -74,6 +77,8 @@ export class Connections {
       },
       closeTimedOut: (conn) => this.#closeTimedOut(conn),
     };
+    const rates = ctx.options.rateLimit;
+    if (rates && rates.bytesPerIp) this.#ipBudget = new IpBudget(rates.bytesPerIp, ctx.clock);
   }
 
   /** Opens a connection over an adapter's socket and sends the handshake. */
@@ -115,7 +120,8 @@ export class Connections {
     const limits = options.rateLimit;
     if (limits) {
       conn.messageBucket = new TokenBucket(limits.messages, ctx.clock);
-      conn.byteBucket = new TokenBucket(limits.bytes, ctx.clock);
+      const ipBucket = this.#ipBudget?.forIp(conn.remoteIp); // charged with inflated bytes
+      conn.byteBucket = new TokenBucket(limits.bytes, ctx.clock, ipBucket);
     }
     const settings = pending.wire;
     const attachment = this.#resume.attach(conn, pending);
@@ -172,7 +178,9 @@ export class Connections {
 
   /** The runtime reported `conn`'s socket closed. */
   socketClosed(conn: Connection, code: number, reason: string): void {
-    this.closed(conn, code, reason);
+    // A peer that drops TCP instead of answering our close frame shows up as 1006: the
+    // connection ended with the code the server sent.
+    this.closed(conn, code === 1006 && conn.closeCode !== null ? conn.closeCode : code, reason);
     if (this.#held.delete(conn)) this.#releaseSlot(conn); // the runtime let go at last
   }
 

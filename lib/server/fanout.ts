@@ -275,7 +275,7 @@ export class FanOutQueue implements FanOutBacklog {
         continue;
       }
       budget--;
-      if (this.#deliver(job, seq, conn, false)) n++;
+      if (this.#deliver(job, seq, conn)) n++;
     }
     if (variants) n += this.#publish(job, variants, channel ?? null);
     const unpackable = job.unpackable;
@@ -286,12 +286,9 @@ export class FanOutQueue implements FanOutBacklog {
     return n;
   }
 
-  /**
-   * Sends `job` to `conn`, after what it is owed when `job` is not queued (queued ones are sent
-   * in order already); records it served.
-   */
-  #deliver(job: FanOutJob, seq: number, conn: Connection, queued: boolean): boolean {
-    if (!queued && this.lastSeq > conn.servedSeq) this.settle(conn);
+  /** Sends `job` (not queued) to `conn` after what it is owed; records it served. */
+  #deliver(job: FanOutJob, seq: number, conn: Connection): boolean {
+    if (this.lastSeq > conn.servedSeq) this.settle(conn);
     const was = FANOUT.delivering;
     FANOUT.delivering = true;
     try {
@@ -302,20 +299,23 @@ export class FanOutQueue implements FanOutBacklog {
     }
   }
 
-  /** Sends `conn` every queued fan-out it is owed, in order. */
-  settle(conn: Connection): void {
+  /** Sends `conn` every queued fan-out it is owed, in order; returns how many. */
+  settle(conn: Connection): number {
     const was = FANOUT.delivering;
     FANOUT.delivering = true;
+    let n = 0;
     try {
       for (const q of this.#queue) {
         if (conn.servedSeq >= q.seq || !q.audience.includes(conn, q.seq)) continue;
         conn.servedSeq = q.seq;
+        n++;
         q.job.deliverTo(conn);
       }
     } finally {
       FANOUT.delivering = was;
     }
     if (this.lastSeq > conn.servedSeq) conn.servedSeq = this.lastSeq;
+    return n;
   }
 
   #enqueue(entry: Queued): void {
@@ -368,6 +368,7 @@ export class FanOutQueue implements FanOutBacklog {
     let budget = this.#slice;
     const queue = this.#queue;
     while (budget > 0 && queue.length > 0) {
+      // (budget counts frames; one connection's backlog may overshoot it)
       const head = queue[0];
       const { job, seq, audience } = head;
       const cursor = head.cursor ??= audience.members[Symbol.iterator]();
@@ -380,9 +381,11 @@ export class FanOutQueue implements FanOutBacklog {
         }
         const conn = next.value;
         if (conn.servedSeq >= seq || !audience.includes(conn, seq)) continue;
-        budget--;
+        // Everything queued for this connection goes out together: consecutive frames to one
+        // socket leave in few writes (a slice of one fan-out per socket would mean one small
+        // write per frame). The connection's order is the queue's order.
         try {
-          this.#deliver(job, seq, conn, true);
+          budget -= Math.max(1, this.settle(conn));
         } catch (e) {
           this.#options.onError(e, { where: "fan-out" });
         }

@@ -42,11 +42,27 @@ export interface RateLimitOptions {
    */
   bytes?: Rate;
   /**
-   * Frames refused in a row (each answered with a `rate-limited` error event) before the
-   * connection is closed with 4029.
+   * Inflated bytes per remote IP, across all its connections and outliving them, so reconnecting
+   * does not buy a fresh budget; charged alongside `bytes`. While the IP is in debt its compressed
+   * messages are refused (`rate-limited`) before inflating; raw frames are not affected. IPv6
+   * addresses count by their /64. At most 10,000 IPs are tracked (least recently charged dropped
+   * first, and any once refilled). `false`: none. Behind a proxy every client has the proxy's IP.
+   * @default {{ perSecond: 16777216, burst: 67108864 }}
+   */
+  bytesPerIp?: Rate | false;
+  /**
+   * Frames refused (each answered with a `rate-limited` error event) before the connection is
+   * closed with 4029. The count starts again only once the peer backed off: `backoffMs` without a
+   * refused frame; frames accepted in between do not reset it (a peer sending at full speed gets
+   * one frame through per refill and would otherwise never be closed).
    * @default {50}
    */
   maxViolations?: number;
+  /**
+   * How long (ms) a peer must send nothing over the rate before its refusal count is reset.
+   * @default {1000}
+   */
+  backoffMs?: number;
 }
 
 /** The uid of connections that `authenticate` did not identify, as Sente's `:sente/nil-uid`. */
@@ -175,7 +191,7 @@ export interface ServerOptions {
   authorizeEvent?: (message: EventMessage) => boolean;
   /**
    * Per-connection rate limits, or `false` for none.
-   * @default {{ messages: { perSecond: 2000, burst: 4000 }, bytes: { perSecond: 16 MiB, burst: 32 MiB }, maxViolations: 50 }}
+   * @default {{ messages: { perSecond: 2000, burst: 4000 }, bytes: { perSecond: 16 MiB, burst: 32 MiB }, bytesPerIp: { perSecond: 16 MiB, burst: 64 MiB }, maxViolations: 50, backoffMs: 1000 }}
    */
   rateLimit?: RateLimitOptions | false;
   /**
@@ -318,7 +334,9 @@ export type OptionalHooks =
 const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
   messages: { perSecond: 2000, burst: 4000 },
   bytes: { perSecond: 16 * 1024 * 1024, burst: 32 * 1024 * 1024 },
+  bytesPerIp: { perSecond: 16 * 1024 * 1024, burst: 64 * 1024 * 1024 },
   maxViolations: 50,
+  backoffMs: 1000,
 };
 
 const DEFAULTS = {
@@ -384,6 +402,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (options.rateLimit !== undefined && options.rateLimit !== false) {
     o.rateLimit = { ...RATE_LIMIT_DEFAULTS, ...options.rateLimit };
     positiveInt("rateLimit.maxViolations", o.rateLimit.maxViolations);
+    positiveInt("rateLimit.backoffMs", o.rateLimit.backoffMs);
   }
   o.heartbeat = resolveHeartbeatOptions(options.heartbeat);
   o.dialects = resolveDialectOptions(options.dialects);

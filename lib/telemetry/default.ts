@@ -18,9 +18,12 @@ import {
   type SignalOptions,
   Telemetry,
 } from "./telemetry.ts";
+import { defaultTelemetrySlot } from "./_default_slot.ts";
 
 /** The process-wide default instance behind the module functions. */
 export const telemetry: Telemetry = new Telemetry();
+// Clients created without a `telemetry` option report here once this module is loaded.
+defaultTelemetrySlot.current = telemetry;
 
 /** Records a log signal on the default instance. See {@linkcode Scope.log}. */
 export function log(level: Level, msg: Msg, options?: SignalOptions): void {

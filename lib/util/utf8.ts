@@ -6,7 +6,7 @@
  */
 
 /** Any character outside ASCII (a regular expression runs as native code: fast on long text). */
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** The number of bytes `s` takes in UTF-8, without allocating. */
 export function utf8ByteLength(s: string): number {

@@ -464,8 +464,10 @@ export interface WireHandlers {
   /** A bad frame or a dropped message; fatal errors must close the connection. */
   error(error: WireError): void;
   /**
-   * Charges inflated bytes (every inflation step) to the connection's byte rate; `false` stops the
-   * inflation with a non-fatal `inflate-rate-limited` error. @default {undefined} (no rate)
+   * Charges inflated bytes (every inflation step) to the connection's byte rate; returns `false`
+   * when it is in debt. Asked with 0 before a message inflates: `false` refuses the message with a
+   * non-fatal `inflate-rate-limited` error, uninflated. Later steps are charged whatever it
+   * returns. @default {undefined} (no rate)
    */
   charge?(bytes: number): boolean;
 }
@@ -607,10 +609,18 @@ export class WireReceiver {
           if (this.#closed) break;
           const { flag, body, maxBytes } = slot.inflate!;
           slot.inflate = undefined;
+          const charge = this.#handlers.charge?.bind(this.#handlers);
+          if (flag !== FLAG_RAW && charge && !charge(0)) {
+            throw new WireError(
+              "inflate-rate-limited",
+              "the byte rate is spent: a compressed message waits until it is paid back",
+            );
+          }
           slot.frame = await decodePayload(flag, body, {
             maxBytes,
             stats: this.#compression,
-            charge: this.#handlers.charge?.bind(this.#handlers),
+            // Into debt: a message that started inflating completes (bounded by maxBytes).
+            charge: charge && ((n) => (charge(n), true)),
             pace: this.#inflation && ((n) => this.#inflation!.spend(n)),
             signal: this.#abort.signal,
           });

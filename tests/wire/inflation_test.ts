@@ -161,7 +161,7 @@ Deno.test("WireReceiver inflates one message at a time, within the shared limite
   assert.equal(r.stats().queuedInflations, 0);
 });
 
-Deno.test("WireReceiver charges inflated bytes and reports inflate-rate-limited when refused", async () => {
+Deno.test("WireReceiver charges inflated bytes; a message that finds the rate in debt is refused uninflated", async () => {
   let budget = 50_000;
   const { r, frames, errors } = receiver({}, () => budget >= 0);
   const charged: number[] = [];
@@ -175,12 +175,17 @@ Deno.test("WireReceiver charges inflated bytes and reports inflate-rate-limited 
   );
   const frame = await flagged(40_000);
   rr.receive(frame);
-  rr.receive(frame);
+  rr.receive(frame); // starts within the budget (10 kB left): completes, into debt
+  rr.receive(frame); // finds the debt: refused before inflating
   await rr.idle();
-  assert.equal(frames.length, 1);
+  assert.equal(frames.length, 2);
   assert.equal(errors.length, 1);
   assert.equal(errors[0].code, "inflate-rate-limited");
-  assert.ok(charged.reduce((a, b) => a + b, 0) >= 40_000, "the first message was charged");
+  const total = charged.reduce((a, b) => a + b, 0);
+  assert.ok(
+    total >= 80_000 && total < 120_000,
+    `the first two were charged, not the third: ${total}`,
+  );
   r.close();
 });
 

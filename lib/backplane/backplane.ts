@@ -1,0 +1,271 @@
+/**
+ * The backplane: what a Hub needs from the other nodes of its cluster, behind one interface with
+ * an in-process implementation (`local.ts`, the default: a single server) and a Redis one
+ * (`redis.ts`). Three parts:
+ *
+ * - **Topics** ({@linkcode Backplane.publish}/{@linkcode Backplane.subscribe}): at-most-once
+ *   messages to the other nodes. A fan-out is encoded **once per cluster**: the Hub publishes the
+ *   logical message as JSON text (`{"id":…,"data":…}` plus routing fields such as `except`), never
+ *   per-connection frames; each receiving node packs it per connection as it does for local
+ *   sends. Topic names come from {@linkcode TOPICS}.
+ * - **Presence** ({@linkcode Presence}): this node's uids, the cluster-wide connected uids and
+ *   node liveness; a dead node's uids vanish within `heartbeatTtlMs + heartbeatMs`.
+ * - **Durable delivery** ({@linkcode DeliveryStore}): resume sessions and offline buffers that
+ *   outlive the node that made them, so a client resumes on any node.
+ *
+ * Plus the link state ({@linkcode Backplane.link}) for `/ready`, `/metrics` and telemetry, and the
+ * gaps announced when cross-node messages may have been lost.
+ *
+ * @module
+ */
+import type { LinkStatus } from "./link.ts";
+
+/** A message's encoded form on the backplane: text (the logical message as JSON). */
+export type Payload = string;
+
+/** Receives a topic's messages; `from` is the publishing node's id. */
+export type TopicHandler = (payload: Payload, from: string) => void;
+
+/**
+ * The topics the Hub uses. Each is one pub/sub channel (a sharded one on Redis ≥ 7), so in a
+ * Redis Cluster every topic lives on one shard and the topics spread over the shards.
+ */
+export const TOPICS: {
+  /** `send(uid)`: the nodes holding a connection of `uid` subscribe while they hold one. */
+  readonly uid: (uid: string) => string;
+  /**
+   * Node-addressed traffic: `sendTo(connId)`, server→client `request(connId)` and the reply routed
+   * back to the requesting node, closes of superseded connections. Connection ids carry no node,
+   * so the Hub finds the node in presence or asks all (`broadcast` topic) once.
+   */
+  readonly node: (nodeId: string) => string;
+  /** `broadcast`: every node subscribes. */
+  readonly broadcast: string;
+  /** `publish(channel)` and client publishes: the nodes with a subscriber of `channel`. */
+  readonly channel: (channel: string) => string;
+} = Object.freeze({
+  uid: (uid: string): string => `u:${uid}`,
+  node: (nodeId: string): string => `n:${nodeId}`,
+  broadcast: "b",
+  channel: (channel: string): string => `c:${channel}`,
+});
+
+/** A cluster-wide change of a uid's presence. */
+export interface PresenceChange {
+  /** The uid. */
+  readonly uid: string;
+  /** `true`: its first connection in the cluster opened; `false`: its last one closed. */
+  readonly online: boolean;
+}
+
+/**
+ * Presence: who is connected where. Counts are per node and kept by the node itself; the cluster
+ * view is a set per uid of the nodes that hold it, updated by notifications and rebuilt from the
+ * engine after every reconnect.
+ */
+export interface Presence {
+  /**
+   * Counts a connection of `uid` on this node; returns `true` when it is the node's first.
+   * Synchronous: the local view changes at once, the engine is told in the background.
+   */
+  add(uid: string): boolean;
+  /** Uncounts a connection of `uid` on this node; returns `true` when it was the node's last. */
+  remove(uid: string): boolean;
+  /** The uids connected anywhere in the cluster (as this node last heard), a snapshot. */
+  current(): ReadonlySet<string>;
+  /** Whether `uid` is connected anywhere (as this node last heard). */
+  has(uid: string): boolean;
+  /** The nodes that hold `uid` (this node included), as last heard. */
+  nodesOf(uid: string): ReadonlySet<string>;
+  /** The live nodes (this one included). */
+  nodes(): ReadonlySet<string>;
+  /**
+   * Calls `listener` for every cluster-wide open (first connection anywhere) and close (last one
+   * anywhere, or its node died); returns an unsubscribe function.
+   */
+  watch(listener: (change: PresenceChange) => void): () => void;
+}
+
+/** A message kept in a session, with its number. */
+export interface StoredMessage {
+  /** Its number in the session, from 1, without holes (a hole is a loss). */
+  readonly seq: number;
+  /** The message. */
+  readonly payload: Payload;
+}
+
+/** Where a session's connection is attached: a node and a connection id. */
+export interface Attachment {
+  /** The node holding the connection. */
+  readonly nodeId: string;
+  /** The connection. */
+  readonly connId: string;
+}
+
+/** A session as the store keeps it. */
+export interface SessionRecord {
+  /** The session id (the head of its resume tokens). */
+  readonly sessionId: string;
+  /** The newest resume token (wire form): handed to the client in the handshake. */
+  readonly token: string;
+  /** The last seq numbered for the client. */
+  readonly outSeq: number;
+  /** The highest client seq recorded (inbound dedup high-water mark). */
+  readonly inAck: number;
+  /**
+   * The channels the session kept while detached (given to {@linkcode DeliveryStore.detach}):
+   * the caller subscribes the new connection to them; the session no longer keeps them. Empty for
+   * a new session.
+   */
+  readonly channels: readonly string[];
+}
+
+/** What {@linkcode DeliveryStore.open} decided. */
+export type OpenResult =
+  | {
+    /** The token matched: the session is attached to the caller, with a new token. */
+    readonly status: "opened";
+    /** The session. */
+    readonly session: SessionRecord;
+    /** The connection the session was attached to before (to close, as superseded), if any. */
+    readonly superseded: Attachment | null;
+  }
+  | {
+    /**
+     * `unknown`: no such session under this uid (expired, ended, never existed, or another uid's:
+     * sessions are looked up under the uid, so a token never reaches another uid's session);
+     * `rejected`: it exists but the secret or the client id did not match — it was left untouched.
+     */
+    readonly status: "unknown" | "rejected";
+  };
+
+/** What {@linkcode DeliveryStore.replay} returns. */
+export interface Replay {
+  /** The kept messages after the requested seq, oldest first. */
+  readonly messages: StoredMessage[];
+  /** Messages after the requested seq that are gone (trimmed by length or age): a gap. */
+  readonly dropped: number;
+  /** The session's last seq. */
+  readonly outSeq: number;
+}
+
+/** What {@linkcode DeliveryStore.hold} did with a message for a uid. */
+export interface HoldResult {
+  /** Detached sessions of the uid that got it (numbered). */
+  readonly sessions: number;
+  /** Whether it went to the uid's offline buffer (no session, and the caller allowed it). */
+  readonly buffered: boolean;
+}
+
+/** What {@linkcode DeliveryStore.drain} returns: a uid's offline buffer, now emptied. */
+export interface OfflineDrain {
+  /** The messages, oldest first. */
+  readonly messages: Payload[];
+  /** Lost to the length bound since the last drain. */
+  readonly overflow: number;
+  /** Lost to the age bound since the last drain. */
+  readonly expired: number;
+}
+
+/**
+ * Durable delivery: resume sessions and offline buffers, kept where every node reaches them.
+ * Every session lives under its uid (so a Redis Cluster keeps a uid's sessions and buffer in one
+ * slot). Guarantees, for both implementations:
+ * - seqs of a session are 1, 2, 3… without holes; a message trimmed before it was acknowledged
+ *   shows as `dropped` in the next {@linkcode replay}, never silently;
+ * - a session holds at least its newest `maxMessages` unacknowledged messages (at most that plus
+ *   one Redis stream node, ≤ 100 more, on Redis);
+ * - a session lives while attached and for `ttlMs` after it is detached or its node died; an
+ *   offline-buffered message lives `ttlMs`;
+ * - tokens are checked with the secret, uid and client id; a mismatch never changes the session;
+ *   the store keeps only a SHA-256 of each secret.
+ */
+export interface DeliveryStore {
+  /** Makes a session for `uid`/`clientId` attached to `at`; returns it with its first token. */
+  create(uid: string, clientId: string, at: Attachment): Promise<SessionRecord>;
+  /**
+   * Opens the session a token names, if the token (the newest or the one before it), the uid and
+   * the client id match; it is then attached to `at` and gets a new token.
+   */
+  open(uid: string, clientId: string, token: string, at: Attachment): Promise<OpenResult>;
+  /** Numbers `payload` in the session and keeps it until acknowledged; returns its seq. */
+  append(uid: string, sessionId: string, payload: Payload): Promise<number>;
+  /** The kept messages with seq > `afterSeq`, and how many after it are gone. */
+  replay(uid: string, sessionId: string, afterSeq: number): Promise<Replay>;
+  /** The client has every message through `seq`: they are dropped. */
+  ack(uid: string, sessionId: string, seq: number): Promise<void>;
+  /**
+   * Records that client messages through `seq` were handled (raises the dedup high-water mark,
+   * never lowers it). Call it before acknowledging them to the client; returns the mark.
+   */
+  markInbound(uid: string, sessionId: string, seq: number): Promise<number>;
+  /**
+   * The connection `at` left: the session starts its TTL (unless another attached since) and
+   * keeps `channels` (the connection's subscriptions): their messages are numbered into it while
+   * it is away ({@linkcode holdChannel}), and {@linkcode open} hands them to the next connection.
+   */
+  detach(
+    uid: string,
+    sessionId: string,
+    at: Attachment,
+    channels?: readonly string[],
+  ): Promise<void>;
+  /** Drops the session and its messages. */
+  end(uid: string, sessionId: string): Promise<void>;
+  /**
+   * A message sent to `uid`: numbered into each of its detached sessions; when it has none and
+   * `offline` is true (the uid is connected nowhere), kept in its offline buffer instead.
+   */
+  hold(uid: string, payload: Payload, offline: boolean): Promise<HoldResult>;
+  /** Takes the uid's offline buffer (one caller gets each message) with the losses since. */
+  drain(uid: string): Promise<OfflineDrain>;
+  /**
+   * A message published on `channel`: numbered into each detached session that keeps the
+   * channel; returns how many. (Connected subscribers get it through the topic, not from here.)
+   */
+  holdChannel(channel: string, payload: Payload): Promise<number>;
+}
+
+/** Counters of a backplane. */
+export interface BackplaneStats {
+  /** Messages published to other nodes. */
+  published: number;
+  /** Publishes dropped because the link was not up (each also counted in the next gap). */
+  publishDropped: number;
+  /** Messages received from other nodes. */
+  received: number;
+  /** Topics this node is subscribed to. */
+  topics: number;
+}
+
+/** The cluster seam the Hub talks to. */
+export interface Backplane {
+  /** This node's id (random, unique per process start). */
+  readonly nodeId: string;
+  /**
+   * Sends `payload` to the subscribers of `topic` on the **other** nodes (the caller delivers to
+   * its own recipients itself, synchronously). At most once, in publish order per topic and
+   * publisher. Returns `false` when it was dropped because the link is not up (counted, and
+   * announced in the link's next gap).
+   */
+  publish(topic: string, payload: Payload): boolean;
+  /**
+   * Receives the other nodes' messages on `topic` until the returned function is called. Several
+   * handlers may share a topic; the engine subscription is made once and re-made after every
+   * reconnect. Resolves once the subscription is active (messages published after that arrive).
+   */
+  subscribe(topic: string, handler: TopicHandler): Promise<() => void>;
+  /** Presence: this node's uids and the cluster's. */
+  readonly presence: Presence;
+  /** Durable delivery: resume sessions and offline buffers. */
+  readonly store: DeliveryStore;
+  /** The link to the engine: state and transitions (with gaps). */
+  readonly link: LinkStatus;
+  /** Counters. */
+  stats(): BackplaneStats;
+  /**
+   * Leaves the cluster: this node's presence is removed at once (other nodes see its uids close),
+   * subscriptions end, connections close. Idempotent.
+   */
+  close(): Promise<void>;
+}

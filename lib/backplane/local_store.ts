@@ -1,0 +1,269 @@
+/**
+ * The in-process delivery store: the same contract as the Redis store, in memory (what a single
+ * node, or several nodes in one process, share). Ages are checked lazily on access, so it runs no
+ * timers.
+ *
+ * @module
+ */
+import type {
+  Attachment,
+  DeliveryStore,
+  HoldResult,
+  OfflineDrain,
+  OpenResult,
+  Payload,
+  Replay,
+  SessionRecord,
+  StoredMessage,
+} from "./backplane.ts";
+import { resolveStoreOptions, type StoreOptions } from "./store_options.ts";
+import {
+  formatResumeToken,
+  newResumeToken,
+  newSessionId,
+  parseResumeToken,
+} from "../protocol/resume_token.ts";
+import { timingSafeEqual } from "../util/secret.ts";
+
+interface Kept {
+  uid: string;
+  clientId: string;
+  secret: string;
+  previous: string | null;
+  outSeq: number;
+  inAck: number;
+  messages: StoredMessage[];
+  at: Attachment | null;
+  /** Channels kept while detached. */
+  channels: Set<string>;
+  /** When a detached session ends (clock ms); `Infinity` while attached. */
+  until: number;
+}
+
+interface Offline {
+  messages: { payload: Payload; at: number }[];
+  overflow: number;
+  expired: number;
+}
+
+/** An in-memory {@linkcode DeliveryStore}; `now` is the clock (ms). */
+export class LocalStore implements DeliveryStore {
+  /** Sessions by uid, then by session id (so `hold` visits only the uid's). */
+  #sessions = new Map<string, Map<string, Kept>>();
+  #offline = new Map<string, Offline>();
+  /** channel → the sessions keeping it, as `[uid, session id]` by `uid\0sid`. */
+  #keptBy = new Map<string, Map<string, [string, string]>>();
+  #max: number;
+  #ttl: number;
+
+  /** Makes an empty store with these bounds. */
+  constructor(options: StoreOptions = {}, readonly now: () => number = Date.now) {
+    const o = resolveStoreOptions(options);
+    this.#max = o.maxMessages;
+    this.#ttl = o.ttlMs;
+  }
+
+  /** The live session, or `undefined` (an expired one is dropped here). */
+  #get(uid: string, sessionId: string): Kept | undefined {
+    const s = this.#sessions.get(uid)?.get(sessionId);
+    if (s && s.until <= this.now()) {
+      this.#delete(uid, sessionId);
+      return undefined;
+    }
+    return s;
+  }
+
+  #delete(uid: string, sessionId: string): void {
+    const ofUid = this.#sessions.get(uid);
+    if (ofUid?.delete(sessionId) && ofUid.size === 0) this.#sessions.delete(uid);
+  }
+
+  #record(sessionId: string, s: Kept): SessionRecord {
+    const token = newResumeToken(sessionId);
+    s.previous = s.secret === "" ? null : s.secret;
+    s.secret = token.secret;
+    const channels = [...s.channels];
+    s.channels.clear();
+    return {
+      sessionId,
+      token: formatResumeToken(token),
+      outSeq: s.outSeq,
+      inAck: s.inAck,
+      channels,
+    };
+  }
+
+  /** Makes a session attached to `at`. */
+  create(uid: string, clientId: string, at: Attachment): Promise<SessionRecord> {
+    const sessionId = newSessionId();
+    const s: Kept = {
+      uid,
+      clientId,
+      secret: "",
+      previous: null,
+      outSeq: 0,
+      inAck: 0,
+      messages: [],
+      at,
+      channels: new Set(),
+      until: Infinity,
+    };
+    let ofUid = this.#sessions.get(uid);
+    if (!ofUid) this.#sessions.set(uid, ofUid = new Map());
+    ofUid.set(sessionId, s);
+    const record = this.#record(sessionId, s);
+    s.previous = null;
+    return Promise.resolve(record);
+  }
+
+  /** Opens the session `token` names when it matches. */
+  open(uid: string, clientId: string, token: string, at: Attachment): Promise<OpenResult> {
+    const parsed = parseResumeToken(token);
+    const s = parsed ? this.#get(uid, parsed.sessionId) : undefined;
+    if (!parsed || !s) return Promise.resolve({ status: "unknown" });
+    const current = timingSafeEqual(parsed.secret, s.secret);
+    const previous = s.previous !== null && timingSafeEqual(parsed.secret, s.previous);
+    if (!(current || previous) || s.clientId !== clientId) {
+      return Promise.resolve({ status: "rejected" });
+    }
+    const superseded = s.at;
+    s.at = at;
+    s.until = Infinity;
+    const record = this.#record(parsed.sessionId, s);
+    s.previous = parsed.secret;
+    return Promise.resolve({ status: "opened", session: record, superseded });
+  }
+
+  #append(s: Kept, payload: Payload): number {
+    const seq = ++s.outSeq;
+    s.messages.push({ seq, payload });
+    if (s.messages.length > this.#max) s.messages.splice(0, s.messages.length - this.#max);
+    return seq;
+  }
+
+  /** Numbers and keeps `payload`; a missing session gets seq 0 (nothing kept). */
+  append(uid: string, sessionId: string, payload: Payload): Promise<number> {
+    const s = this.#get(uid, sessionId);
+    return Promise.resolve(s ? this.#append(s, payload) : 0);
+  }
+
+  /** The kept messages after `afterSeq` and the count gone. */
+  replay(uid: string, sessionId: string, afterSeq: number): Promise<Replay> {
+    const s = this.#get(uid, sessionId);
+    if (!s) return Promise.resolve({ messages: [], dropped: 0, outSeq: 0 });
+    const messages = s.messages.filter((m) => m.seq > afterSeq);
+    const first = messages[0]?.seq ?? s.outSeq + 1;
+    const dropped = Math.max(0, first - Math.max(afterSeq, 0) - 1);
+    return Promise.resolve({ messages, dropped, outSeq: s.outSeq });
+  }
+
+  /** Drops the messages through `seq`. */
+  ack(uid: string, sessionId: string, seq: number): Promise<void> {
+    const s = this.#get(uid, sessionId);
+    if (s) {
+      let n = 0;
+      while (n < s.messages.length && s.messages[n].seq <= seq) n++;
+      if (n > 0) s.messages.splice(0, n);
+    }
+    return Promise.resolve();
+  }
+
+  /** Raises the inbound high-water mark. */
+  markInbound(uid: string, sessionId: string, seq: number): Promise<number> {
+    const s = this.#get(uid, sessionId);
+    if (!s) return Promise.resolve(0);
+    if (seq > s.inAck) s.inAck = seq;
+    return Promise.resolve(s.inAck);
+  }
+
+  /** Starts the TTL, unless the session is attached elsewhere now. */
+  detach(
+    uid: string,
+    sessionId: string,
+    at: Attachment,
+    channels: readonly string[] = [],
+  ): Promise<void> {
+    const s = this.#get(uid, sessionId);
+    if (s?.at && s.at.nodeId === at.nodeId && s.at.connId === at.connId) {
+      s.at = null;
+      s.until = this.now() + this.#ttl;
+      s.channels = new Set(channels);
+      for (const channel of channels) {
+        let kept = this.#keptBy.get(channel);
+        if (!kept) this.#keptBy.set(channel, kept = new Map());
+        kept.set(`${uid}\u0000${sessionId}`, [uid, sessionId]);
+      }
+    }
+    return Promise.resolve();
+  }
+
+  /** Numbers into the detached sessions keeping `channel` (stale entries are pruned). */
+  holdChannel(channel: string, payload: Payload): Promise<number> {
+    const kept = this.#keptBy.get(channel);
+    let n = 0;
+    for (const [key, [uid, sessionId]] of kept ?? []) {
+      const s = this.#get(uid, sessionId);
+      if (!s || s.at !== null || !s.channels.has(channel)) {
+        kept!.delete(key);
+        continue;
+      }
+      this.#append(s, payload);
+      n++;
+    }
+    if (kept?.size === 0) this.#keptBy.delete(channel);
+    return Promise.resolve(n);
+  }
+
+  /** Drops the session. */
+  end(uid: string, sessionId: string): Promise<void> {
+    this.#delete(uid, sessionId);
+    return Promise.resolve();
+  }
+
+  /** Numbers into detached sessions of `uid`, or keeps offline. */
+  hold(uid: string, payload: Payload, offline: boolean): Promise<HoldResult> {
+    let sessions = 0;
+    for (const [sessionId, s] of this.#sessions.get(uid) ?? []) {
+      if (s.at !== null) continue;
+      if (s.until <= this.now()) {
+        this.#delete(uid, sessionId);
+        continue;
+      }
+      this.#append(s, payload);
+      sessions++;
+    }
+    if (sessions > 0 || !offline) return Promise.resolve({ sessions, buffered: false });
+    let buf = this.#offline.get(uid);
+    if (!buf) this.#offline.set(uid, buf = { messages: [], overflow: 0, expired: 0 });
+    this.#expire(buf);
+    buf.messages.push({ payload, at: this.now() });
+    if (buf.messages.length > this.#max) {
+      buf.overflow += buf.messages.length - this.#max;
+      buf.messages.splice(0, buf.messages.length - this.#max);
+    }
+    return Promise.resolve({ sessions: 0, buffered: true });
+  }
+
+  #expire(buf: Offline): void {
+    const cutoff = this.now() - this.#ttl;
+    let n = 0;
+    while (n < buf.messages.length && buf.messages[n].at <= cutoff) n++;
+    if (n > 0) {
+      buf.messages.splice(0, n);
+      buf.expired += n;
+    }
+  }
+
+  /** Takes the offline buffer. */
+  drain(uid: string): Promise<OfflineDrain> {
+    const buf = this.#offline.get(uid);
+    if (!buf) return Promise.resolve({ messages: [], overflow: 0, expired: 0 });
+    this.#expire(buf);
+    this.#offline.delete(uid);
+    return Promise.resolve({
+      messages: buf.messages.map((m) => m.payload),
+      overflow: buf.overflow,
+      expired: buf.expired,
+    });
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * The Redis backplane: topics on (sharded) pub/sub, presence on heartbeated keys, durable delivery
+ * on streams (`redis_store.ts`), all through node-redis (`@redis/client`). Two connections per
+ * node: one for commands and publishes, one subscriber. Both reconnect with exponential backoff
+ * and jitter; commands fail fast while a connection is down (no offline queue: a queued publish
+ * would arrive late and out of order, a failed one is counted and announced as a gap).
+ *
+ * @module
+ */
+import { createClient } from "@redis/client";
+import type {
+  Backplane,
+  BackplaneStats,
+  DeliveryStore,
+  Payload,
+  Presence,
+  TopicHandler,
+} from "./backplane.ts";
+import { type LinkStatus, LinkTracker } from "./link.ts";
+import { PRESENCE_TOPIC, RedisPresence } from "./redis_presence.ts";
+import { RedisStore, type ScriptRunner } from "./redis_store.ts";
+import * as SCRIPTS from "./redis_scripts.ts";
+import { positiveInteger, resolveStoreOptions, type StoreOptions } from "./store_options.ts";
+import { randomHex } from "../util/ids.ts";
+
+/** Options of {@linkcode redisBackplane}. */
+export interface RedisBackplaneOptions extends StoreOptions {
+  /** The Redis server, e.g. `redis://127.0.0.1:6379` (`rediss://` for TLS, user:pass@ for ACL). */
+  url: string;
+  /**
+   * Head of every key and channel name, so several clusters can share one Redis.
+   * @default {"sl"}
+   */
+  prefix?: string;
+  /**
+   * This node's id (letters, digits, `.`, `_`, `-`); must be unique in the cluster.
+   * @default {16 random hex digits}
+   */
+  nodeId?: string;
+  /**
+   * Interval of this node's heartbeat, in ms.
+   * @default {2000}
+   */
+  heartbeatMs?: number;
+  /**
+   * A node not heard of for this long is dead (its uids close), in ms; ≥ 2 × `heartbeatMs`.
+   * @default {10000}
+   */
+  heartbeatTtlMs?: number;
+  /**
+   * Use sharded pub/sub (SPUBLISH/SSUBSCRIBE): `"auto"` = when the server is Redis ≥ 7.
+   * @default {"auto"}
+   */
+  sharded?: boolean | "auto";
+  /**
+   * First reconnect delay, in ms (doubles per attempt, ± 25 % jitter).
+   * @default {100}
+   */
+  reconnectInitialMs?: number;
+  /**
+   * Largest reconnect delay, in ms.
+   * @default {5000}
+   */
+  reconnectMaxMs?: number;
+  /**
+   * Timeout of one connection attempt, and how long store calls wait for the first connection.
+   * @default {5000}
+   */
+  connectTimeoutMs?: number;
+}
+
+/** The defaults of {@linkcode RedisBackplaneOptions} (besides `url`). */
+export const REDIS_BACKPLANE_DEFAULTS: Readonly<
+  Required<Omit<RedisBackplaneOptions, "url" | "nodeId" | keyof StoreOptions>>
+> = Object.freeze({
+  prefix: "sl",
+  heartbeatMs: 2000,
+  heartbeatTtlMs: 10_000,
+  sharded: "auto",
+  reconnectInitialMs: 100,
+  reconnectMaxMs: 5000,
+  connectTimeoutMs: 5000,
+});
+
+const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+type Client = ReturnType<typeof createClient>;
+
+class RedisBackplane implements Backplane {
+  readonly nodeId: string;
+  readonly presence: Presence;
+  readonly store: DeliveryStore;
+  readonly #link = new LinkTracker("connecting");
+  readonly #cmd: Client;
+  readonly #sub: Client;
+  readonly #prefix: string;
+  readonly #presence: RedisPresence;
+  readonly #redisStore: RedisStore;
+  readonly #handlers = new Map<string, Set<TopicHandler>>();
+  #sharded: boolean | undefined;
+  #stats: BackplaneStats = { published: 0, publishDropped: 0, received: 0, topics: 0 };
+  #closed = false;
+  #firstUp: Promise<void>;
+  #shas = new Map<string, string>();
+  #connectTimeoutMs: number;
+
+  constructor(options: RedisBackplaneOptions) {
+    const o = { ...REDIS_BACKPLANE_DEFAULTS, ...options };
+    const store = resolveStoreOptions(options);
+    if (typeof o.url !== "string" || !/^rediss?:\/\//.test(o.url)) {
+      throw new TypeError(`url must be a redis:// or rediss:// URL, got ${JSON.stringify(o.url)}`);
+    }
+    for (
+      const k of [
+        "heartbeatMs",
+        "heartbeatTtlMs",
+        "reconnectInitialMs",
+        "reconnectMaxMs",
+        "connectTimeoutMs",
+      ] as const
+    ) positiveInteger(k, o[k]);
+    if (o.heartbeatTtlMs < 2 * o.heartbeatMs) {
+      throw new RangeError(`heartbeatTtlMs must be >= 2 × heartbeatMs, got ${o.heartbeatTtlMs}`);
+    }
+    if (o.reconnectMaxMs < o.reconnectInitialMs) {
+      throw new RangeError(`reconnectMaxMs must be >= reconnectInitialMs`);
+    }
+    if (!/^[A-Za-z0-9._-]{1,32}$/.test(o.prefix)) {
+      throw new RangeError(
+        `prefix must be 1-32 of [A-Za-z0-9._-], got ${JSON.stringify(o.prefix)}`,
+      );
+    }
+    this.nodeId = o.nodeId ?? randomHex(16);
+    if (!NODE_ID.test(this.nodeId)) {
+      throw new RangeError(
+        `nodeId must be 1-64 of [A-Za-z0-9._-], got ${JSON.stringify(o.nodeId)}`,
+      );
+    }
+    this.#prefix = o.prefix;
+    this.#connectTimeoutMs = o.connectTimeoutMs;
+    if (o.sharded !== "auto") this.#sharded = o.sharded;
+
+    const reconnectStrategy = (retries: number): number => {
+      const base = Math.min(o.reconnectMaxMs, o.reconnectInitialMs * 2 ** Math.min(retries, 30));
+      return Math.round(base * (0.75 + Math.random() * 0.5));
+    };
+    const clientOptions = {
+      url: o.url,
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy, connectTimeout: o.connectTimeoutMs },
+    };
+    this.#cmd = createClient(clientOptions);
+    this.#sub = createClient(clientOptions);
+    for (const c of [this.#cmd, this.#sub]) {
+      // Without an `error` listener an EventEmitter throws: a Redis outage must never crash us.
+      c.on("error", () => this.#update());
+      for (const e of ["ready", "end", "reconnecting", "connect"]) c.on(e, () => this.#update());
+    }
+
+    const runner: ScriptRunner = {
+      run: (script, keys, args) => this.#run(script, keys, args),
+      command: (args) => this.#command(args),
+    };
+    this.#redisStore = new RedisStore(runner, o.prefix, store.maxMessages, store.ttlMs);
+    this.store = this.#redisStore;
+    this.#presence = new RedisPresence(
+      {
+        redis: runner,
+        publish: (payload) => this.publish(PRESENCE_TOPIC, payload),
+        ready: () => this.#cmd.isReady,
+      },
+      o.prefix,
+      this.nodeId,
+      o.heartbeatMs,
+      o.heartbeatTtlMs,
+    );
+    this.presence = this.#presence;
+    this.#firstUp = new Promise<void>((resolve) => {
+      const stop = this.#link.watch((c) => {
+        if (c.to === "up" || c.to === "closed") {
+          stop();
+          resolve();
+        }
+      });
+    });
+    this.#link.watch((c) => {
+      if (c.to !== "up") return;
+      this.#presence.resync().catch(() => {});
+      // A restarted Redis has an empty script cache: load them all once instead of letting every
+      // call in flight miss (NOSCRIPT) and send its script again.
+      for (const script of Object.values(SCRIPTS)) {
+        this.#cmd.sendCommand(["SCRIPT", "LOAD", script]).catch(() => {});
+      }
+    });
+    this.#presence.start();
+    this.#cmd.connect().catch(() => {});
+    this.#sub.connect().catch(() => {});
+    this.subscribe(PRESENCE_TOPIC, (p, from) => this.#presence.receive(p, from)).catch(() => {});
+  }
+
+  get link(): LinkStatus {
+    return this.#link;
+  }
+
+  /** Feeds the link table from the two clients' readiness. */
+  #update(): void {
+    if (this.#closed) return;
+    const cmd = this.#cmd.isReady;
+    const ready = Number(cmd) + Number(this.#sub.isReady);
+    if (cmd && this.#sharded === undefined) {
+      // Decide once, before reporting `up`: topics need to know which commands to use.
+      this.#detectSharded().then(() => this.#update(), () => {});
+      return;
+    }
+    this.#link.apply(ready === 2 ? "ready" : ready === 1 ? "partial" : "lost");
+  }
+
+  async #detectSharded(): Promise<void> {
+    const info = String(await this.#cmd.sendCommand(["INFO", "server"]));
+    const major = Number(/redis_version:(\d+)/.exec(info)?.[1] ?? 0);
+    this.#sharded ??= major >= 7;
+  }
+
+  #channel(topic: string): string {
+    return `${this.#prefix}:t:${topic}`;
+  }
+
+  /** Waits for the first `up` (bounded), so calls made at startup do not fail needlessly. */
+  async #started(): Promise<void> {
+    if (this.#link.state !== "connecting") return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#firstUp,
+      new Promise<void>((r) => timer = setTimeout(r, this.#connectTimeoutMs)),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Sends a command. Once started it is written to the connection synchronously, so commands keep
+   * the order of the calls (presence relies on it: its set rewrite must not overtake an add).
+   */
+  #command(args: string[]): Promise<unknown> {
+    if (this.#link.state === "connecting") {
+      return this.#started().then(() => this.#cmd.sendCommand(args));
+    }
+    return this.#cmd.sendCommand(args);
+  }
+
+  async #run(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+    await this.#started();
+    const tail = [String(keys.length), ...keys, ...args.map(String)];
+    let sha = this.#shas.get(script);
+    if (sha === undefined) {
+      const hash = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script));
+      sha = [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      this.#shas.set(script, sha);
+    }
+    try {
+      return await this.#cmd.sendCommand(["EVALSHA", sha, ...tail]);
+    } catch (e) {
+      // Not cached on this server yet (or it restarted empty): EVAL caches it.
+      if (!String((e as Error)?.message).startsWith("NOSCRIPT")) throw e;
+      return await this.#cmd.sendCommand(["EVAL", script, ...tail]);
+    }
+  }
+
+  publish(topic: string, payload: Payload): boolean {
+    if (this.#closed) return false;
+    if (!this.#cmd.isReady || this.#sharded === undefined) {
+      this.#stats.publishDropped++;
+      this.#link.dropped();
+      return false;
+    }
+    this.#stats.published++;
+    const channel = this.#channel(topic);
+    const message = `${this.nodeId}|${payload}`;
+    const sent = this.#sharded
+      ? this.#cmd.sPublish(channel, message)
+      : this.#cmd.publish(channel, message);
+    sent.catch(() => {
+      this.#stats.publishDropped++;
+      this.#link.dropped();
+    });
+    return true;
+  }
+
+  #listener = (message: string, channel: string): void => {
+    const bar = message.indexOf("|");
+    const from = message.slice(0, bar);
+    if (bar < 0 || from === this.nodeId) return;
+    const handlers = this.#handlers.get(channel.slice(this.#prefix.length + 3));
+    if (!handlers) return;
+    const payload = message.slice(bar + 1);
+    for (const h of handlers) {
+      try {
+        h(payload, from);
+      } catch (e) {
+        console.error("sente-lite: backplane topic handler threw:", e);
+      }
+    }
+  };
+
+  /** Subscribes on the engine, retrying across outages until it is active (or closed). */
+  async #engineSubscribe(topic: string): Promise<void> {
+    const channel = this.#channel(topic);
+    for (let delay = 50; !this.#closed; delay = Math.min(delay * 2, 1000)) {
+      try {
+        await this.#started();
+        if (this.#sharded === undefined) throw new Error("not connected yet");
+        if (this.#sharded) await this.#sub.sSubscribe(channel, this.#listener);
+        else await this.#sub.subscribe(channel, this.#listener);
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  async subscribe(topic: string, handler: TopicHandler): Promise<() => void> {
+    if (this.#closed) throw new Error("backplane is closed");
+    let set = this.#handlers.get(topic);
+    const first = set === undefined;
+    if (!set) this.#handlers.set(topic, set = new Set());
+    const counted: TopicHandler = (payload, from) => {
+      this.#stats.received++;
+      handler(payload, from);
+    };
+    set.add(counted);
+    if (first) {
+      this.#stats.topics++;
+      await this.#engineSubscribe(topic);
+    }
+    const handlers = set;
+    return () => {
+      if (!handlers.delete(counted) || handlers.size > 0) return;
+      if (this.#handlers.get(topic) !== handlers) return;
+      this.#handlers.delete(topic);
+      this.#stats.topics--;
+      if (this.#closed || !this.#sub.isReady) return;
+      const channel = this.#channel(topic);
+      (this.#sharded ? this.#sub.sUnsubscribe(channel) : this.#sub.unsubscribe(channel))
+        .catch(() => {});
+    };
+  }
+
+  stats(): BackplaneStats {
+    return { ...this.#stats, topics: Math.max(0, this.#stats.topics - 1) };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#presence.close();
+    this.#closed = true;
+    this.#redisStore.close();
+    this.#handlers.clear();
+    this.#link.apply("close()");
+    for (const c of [this.#sub, this.#cmd]) {
+      try {
+        if (c.isReady) await c.close();
+        else c.destroy();
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+/**
+ * A backplane node on Redis. Returns at once; the link starts `connecting` and reports `up` once
+ * both connections are ready (store calls made before wait up to `connectTimeoutMs` for it).
+ * @throws {TypeError} when `url` is not a redis:// or rediss:// URL.
+ * @throws {RangeError} when an option is out of range.
+ */
+export function redisBackplane(options: RedisBackplaneOptions): Backplane {
+  return new RedisBackplane(options);
+}

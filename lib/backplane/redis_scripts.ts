@@ -1,0 +1,166 @@
+/**
+ * The Lua scripts of the Redis delivery store. Each runs atomically on the server. All keys of
+ * one uid share the hash tag `{u:<uid>}`, so in a Redis Cluster a uid's sessions, streams and
+ * offline buffer live in one slot and a script may touch the uid's session keys it derives from
+ * the index (they are in the declared keys' slot).
+ *
+ * Key layout (`P` = `<prefix>:{u:<escaped uid>}`):
+ * - `P:s` hash session id → "1": the uid's sessions (stale entries pruned lazily);
+ * - `P:s:<sid>` hash: `client`, `cur`/`prev` (SHA-256 of the newest and previous secret),
+ *   `out` (last seq), `in` (inbound high-water mark), `at` (`node|conn`, "" when detached);
+ * - `P:q:<sid>` stream: the unacknowledged messages, entry id `<seq>-0`, field `p`;
+ * - `P:c:<sid>` set: the channels a detached session keeps; each such channel has an index
+ *   `<prefix>:{c:<escaped channel>}:k` of `<sid><uid>` members (its own slot: a channel's
+ *   publishes visit the sessions one script each);
+ * - `P:o` stream: the offline buffer (auto ids: their ms part dates each message), `P:oc` hash:
+ *   `n` (messages buffered) and `overflow` (trimmed by length) since the last drain; it lives
+ *   `2 × ttl` after the last message, so what expired (`n` − delivered − overflow) is still
+ *   reported after the stream itself expired.
+ *
+ * @module
+ */
+
+/** KEYS: index, meta. ARGV: sid, client id, secret hash, attachment, ttl ms. */
+export const CREATE = `
+redis.call('HSET', KEYS[2], 'client', ARGV[2], 'cur', ARGV[3], 'prev', '', 'out', 0, 'in', 0, 'at', ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('HSET', KEYS[1], ARGV[1], '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1`;
+
+/**
+ * KEYS: index, meta, stream, kept channels. ARGV: sid, client id, presented hash, new hash,
+ * attachment, ttl. Returns {'unknown'} | {'rejected'} | {'opened', out, in, previous attachment,
+ * channel…} (the kept channels move to the caller). Compares SHA-256 digests, so the
+ * comparison's timing says nothing about the secret.
+ */
+export const OPEN = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'unknown'} end
+local m = redis.call('HMGET', KEYS[2], 'client', 'cur', 'prev', 'out', 'in', 'at')
+if m[1] ~= ARGV[2] or (m[2] ~= ARGV[3] and m[3] ~= ARGV[3]) then return {'rejected'} end
+redis.call('HSET', KEYS[2], 'cur', ARGV[4], 'prev', ARGV[3], 'at', ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('PEXPIRE', KEYS[3], ARGV[6])
+redis.call('HSET', KEYS[1], ARGV[1], '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+local res = {'opened', m[4], m[5], m[6] or ''}
+for _, c in ipairs(redis.call('SMEMBERS', KEYS[4])) do res[#res + 1] = c end
+redis.call('DEL', KEYS[4])
+return res`;
+
+/** The append of one message to one session (shared by APPEND and HOLD). */
+const APPEND_ONE = `
+local function append(meta, stream, payload, max)
+  local seq = redis.call('HINCRBY', meta, 'out', 1)
+  redis.call('XADD', stream, 'MAXLEN', '~', max, seq .. '-0', 'p', payload)
+  local ttl = redis.call('PTTL', meta)
+  if ttl > 0 then redis.call('PEXPIRE', stream, ttl) end
+  return seq
+end`;
+
+/** KEYS: meta, stream. ARGV: payload, max. Returns the seq (0: no such session). */
+export const APPEND = `${APPEND_ONE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2])`;
+
+/** KEYS: meta, stream. ARGV: first seq wanted, max count. Returns {out, seq, payload, …}. */
+export const REPLAY = `
+local out = redis.call('HGET', KEYS[1], 'out')
+if not out then return {-1} end
+local res = {tonumber(out)}
+for _, e in ipairs(redis.call('XRANGE', KEYS[2], ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])) do
+  res[#res + 1] = tonumber(string.match(e[1], '^(%d+)'))
+  res[#res + 1] = e[2][2]
+end
+return res`;
+
+/** KEYS: meta. ARGV: seq. Returns the high-water mark after raising it. */
+export const MARK_INBOUND = `
+local cur = redis.call('HGET', KEYS[1], 'in')
+if not cur then return 0 end
+cur = tonumber(cur)
+local seq = tonumber(ARGV[1])
+if seq > cur then redis.call('HSET', KEYS[1], 'in', seq) return seq end
+return cur`;
+
+/**
+ * KEYS: meta, stream, kept channels. ARGV: attachment, ttl, channel…. Detaches only the named
+ * attachment; the session then keeps the channels. Returns 1 when it detached.
+ */
+export const DETACH = `
+if redis.call('HGET', KEYS[1], 'at') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'at', '')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[3])
+if #ARGV > 2 then
+  redis.call('SADD', KEYS[3], unpack(ARGV, 3))
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
+end
+return 1`;
+
+/**
+ * KEYS: meta, stream, kept channels. ARGV: payload, max, channel. Numbers the payload into the
+ * session when it is detached and keeps the channel: returns the seq, or -1 when it does not (the
+ * caller drops it from the channel's index).
+ */
+export const APPEND_KEPT = `${APPEND_ONE}
+if redis.call('HGET', KEYS[1], 'at') ~= '' then return -1 end
+if redis.call('SISMEMBER', KEYS[3], ARGV[3]) == 0 then return -1 end
+return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2])`;
+
+/**
+ * KEYS: index, offline stream, offline counters. ARGV: payload, offline (1/0), max, ttl, session
+ * key head (`P:s:`), stream key head (`P:q:`). Numbers the payload into each detached session;
+ * with none and offline = 1 it goes to the offline buffer. Returns {sessions, buffered}.
+ */
+export const HOLD = `${APPEND_ONE}
+local n = 0
+for _, sid in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local meta = ARGV[5] .. sid
+  local at = redis.call('HGET', meta, 'at')
+  if not at then
+    redis.call('HDEL', KEYS[1], sid)
+  elseif at == '' then
+    append(meta, ARGV[6] .. sid, ARGV[1], ARGV[3])
+    n = n + 1
+  end
+end
+if n > 0 or ARGV[2] ~= '1' then return {n, 0} end
+redis.call('XADD', KEYS[2], '*', 'p', ARGV[1])
+redis.call('HINCRBY', KEYS[3], 'n', 1)
+local t = redis.call('TIME')
+local cutoff = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[4])
+redis.call('XTRIM', KEYS[2], 'MINID', '~', cutoff)
+local overflow = redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[3])
+if overflow > 0 then redis.call('HINCRBY', KEYS[3], 'overflow', overflow) end
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], 2 * tonumber(ARGV[4]))
+return {0, 1}`;
+
+/**
+ * KEYS: offline stream, counters. ARGV: max, ttl. Takes the buffer (deletes it), dropping what is
+ * past the TTL or beyond the newest `max`. Returns {overflow, expired, payload, …}.
+ */
+export const DRAIN = `
+local entries = redis.call('XRANGE', KEYS[1], '-', '+')
+local c = redis.call('HMGET', KEYS[2], 'n', 'overflow')
+redis.call('DEL', KEYS[1], KEYS[2])
+local n = tonumber(c[1] or 0)
+local overflow = tonumber(c[2] or 0)
+local t = redis.call('TIME')
+local cutoff = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[2])
+local kept = {}
+for _, e in ipairs(entries) do
+  if tonumber(string.match(e[1], '^(%d+)')) > cutoff then kept[#kept + 1] = e[2][2] end
+end
+local max = tonumber(ARGV[1])
+local skip = 0
+if #kept > max then skip = #kept - max end
+overflow = overflow + skip
+local delivered = #kept - skip
+local expired = n - delivered - overflow
+if expired < 0 then expired = 0 end
+local res = {overflow, expired}
+for i = skip + 1, #kept do res[#res + 1] = kept[i] end
+return res`;

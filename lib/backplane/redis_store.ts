@@ -1,0 +1,271 @@
+/**
+ * The Redis delivery store: resume sessions as a hash plus a stream each, offline buffers as a
+ * stream per uid (see `redis_scripts.ts` for the key layout). Every operation is one Lua script,
+ * so it is atomic; a session attached on this node has its TTL refreshed every `ttlMs / 3`, so it
+ * outlives its connection (or this node's death) by at most `ttlMs`.
+ *
+ * @module
+ */
+import type {
+  Attachment,
+  DeliveryStore,
+  HoldResult,
+  OfflineDrain,
+  OpenResult,
+  Payload,
+  Replay,
+  SessionRecord,
+  StoredMessage,
+} from "./backplane.ts";
+import * as S from "./redis_scripts.ts";
+import {
+  formatResumeToken,
+  newResumeToken,
+  newSessionId,
+  parseResumeToken,
+  SESSION_ID_LENGTH,
+} from "../protocol/resume_token.ts";
+
+/** What the store needs from a Redis connection. */
+export interface ScriptRunner {
+  /** Runs a Lua script (cached by its SHA-1 on the server). */
+  run(script: string, keys: string[], args: (string | number)[]): Promise<unknown>;
+  /** Sends one command. */
+  command(args: string[]): Promise<unknown>;
+}
+
+/** The SHA-256 of a secret, hex: what the store keeps instead of the secret. */
+async function digest(secret: string): Promise<string> {
+  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret));
+  let hex = "";
+  for (const b of new Uint8Array(hash)) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+function attachment(at: Attachment): string {
+  return `${at.nodeId}|${at.connId}`;
+}
+
+function parseAttachment(value: unknown): Attachment | null {
+  if (typeof value !== "string" || value === "") return null;
+  const bar = value.indexOf("|");
+  return { nodeId: value.slice(0, bar), connId: value.slice(bar + 1) };
+}
+
+/** A {@linkcode DeliveryStore} on Redis. */
+export class RedisStore implements DeliveryStore {
+  #attached = new Map<string, { uid: string; sessionId: string }>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  /** `prefix` heads every key; `max`/`ttlMs` are the store bounds. */
+  constructor(
+    readonly redis: ScriptRunner,
+    readonly prefix: string,
+    readonly max: number,
+    readonly ttlMs: number,
+  ) {}
+
+  /** The hash-tagged head of every key of `uid` (escaped: a uid cannot forge another's keys). */
+  #head(uid: string): string {
+    return `${this.prefix}:{u:${encodeURIComponent(uid)}}`;
+  }
+
+  #keys(
+    uid: string,
+    sessionId: string,
+  ): { index: string; meta: string; stream: string; channels: string } {
+    const h = this.#head(uid);
+    return {
+      index: `${h}:s`,
+      meta: `${h}:s:${sessionId}`,
+      stream: `${h}:q:${sessionId}`,
+      channels: `${h}:c:${sessionId}`,
+    };
+  }
+
+  /** The index of the detached sessions keeping `channel` (in the channel's own slot). */
+  #keptBy(channel: string): string {
+    return `${this.prefix}:{c:${encodeURIComponent(channel)}}:k`;
+  }
+
+  /** Keeps refreshing the TTL of a session attached here. */
+  #hold(uid: string, sessionId: string): void {
+    this.#attached.set(`${uid}\u0000${sessionId}`, { uid, sessionId });
+    this.#timer ??= setInterval(() => this.#touch(), Math.max(1, Math.floor(this.ttlMs / 3)));
+    // Refreshing must not keep a process alive that has nothing else to do.
+    if (typeof this.#timer === "number") Deno.unrefTimer(this.#timer);
+    else (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  #release(uid: string, sessionId: string): void {
+    this.#attached.delete(`${uid}\u0000${sessionId}`);
+    if (this.#attached.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #touch(): void {
+    const ttl = String(this.ttlMs);
+    for (const { uid, sessionId } of this.#attached.values()) {
+      const k = this.#keys(uid, sessionId);
+      // Best effort: a failure (Redis down) is retried at the next tick, well inside the TTL.
+      for (const key of [k.meta, k.stream, k.index, k.channels]) {
+        this.redis.command(["PEXPIRE", key, ttl]).catch(() => {});
+      }
+    }
+  }
+
+  /** Stops refreshing (the node leaves); sessions then expire after `ttlMs`. */
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#attached.clear();
+  }
+
+  async create(uid: string, clientId: string, at: Attachment): Promise<SessionRecord> {
+    const sessionId = newSessionId();
+    const token = newResumeToken(sessionId);
+    const k = this.#keys(uid, sessionId);
+    await this.redis.run(S.CREATE, [k.index, k.meta], [
+      sessionId,
+      clientId,
+      await digest(token.secret),
+      attachment(at),
+      this.ttlMs,
+    ]);
+    this.#hold(uid, sessionId);
+    return { sessionId, token: formatResumeToken(token), outSeq: 0, inAck: 0, channels: [] };
+  }
+
+  async open(uid: string, clientId: string, token: string, at: Attachment): Promise<OpenResult> {
+    const parsed = parseResumeToken(token);
+    if (!parsed) return { status: "unknown" };
+    const next = newResumeToken(parsed.sessionId);
+    const k = this.#keys(uid, parsed.sessionId);
+    const res = await this.redis.run(S.OPEN, [k.index, k.meta, k.stream, k.channels], [
+      parsed.sessionId,
+      clientId,
+      await digest(parsed.secret),
+      await digest(next.secret),
+      attachment(at),
+      this.ttlMs,
+    ]) as unknown[];
+    if (res[0] !== "opened") return { status: res[0] === "rejected" ? "rejected" : "unknown" };
+    this.#hold(uid, parsed.sessionId);
+    return {
+      status: "opened",
+      session: {
+        sessionId: parsed.sessionId,
+        token: formatResumeToken(next),
+        outSeq: Number(res[1]),
+        inAck: Number(res[2]),
+        channels: res.slice(4).map(String),
+      },
+      superseded: parseAttachment(res[3]),
+    };
+  }
+
+  async append(uid: string, sessionId: string, payload: Payload): Promise<number> {
+    const k = this.#keys(uid, sessionId);
+    return Number(await this.redis.run(S.APPEND, [k.meta, k.stream], [payload, this.max]));
+  }
+
+  async replay(uid: string, sessionId: string, afterSeq: number): Promise<Replay> {
+    const k = this.#keys(uid, sessionId);
+    const from = Math.max(0, Math.floor(afterSeq)) + 1;
+    const res = await this.redis.run(S.REPLAY, [k.meta, k.stream], [
+      from,
+      this.max + 1000,
+    ]) as unknown[];
+    const outSeq = Number(res[0]);
+    if (outSeq < 0) return { messages: [], dropped: 0, outSeq: 0 };
+    const messages: StoredMessage[] = [];
+    for (let i = 1; i < res.length; i += 2) {
+      messages.push({ seq: Number(res[i]), payload: String(res[i + 1]) });
+    }
+    const first = messages[0]?.seq ?? outSeq + 1;
+    return { messages, dropped: Math.max(0, first - from), outSeq };
+  }
+
+  async ack(uid: string, sessionId: string, seq: number): Promise<void> {
+    const k = this.#keys(uid, sessionId);
+    await this.redis.command(["XTRIM", k.stream, "MINID", `${Math.floor(seq) + 1}-0`]);
+  }
+
+  async markInbound(uid: string, sessionId: string, seq: number): Promise<number> {
+    const k = this.#keys(uid, sessionId);
+    return Number(await this.redis.run(S.MARK_INBOUND, [k.meta], [Math.floor(seq)]));
+  }
+
+  async detach(
+    uid: string,
+    sessionId: string,
+    at: Attachment,
+    channels: readonly string[] = [],
+  ): Promise<void> {
+    this.#release(uid, sessionId);
+    const k = this.#keys(uid, sessionId);
+    const detached = await this.redis.run(S.DETACH, [k.meta, k.stream, k.channels], [
+      attachment(at),
+      this.ttlMs,
+      ...channels,
+    ]);
+    if (Number(detached) !== 1) return;
+    const member = sessionId + uid;
+    await Promise.all(channels.map(async (channel) => {
+      const index = this.#keptBy(channel);
+      await this.redis.command(["SADD", index, member]);
+      await this.redis.command(["PEXPIRE", index, String(this.ttlMs)]);
+    }));
+  }
+
+  async holdChannel(channel: string, payload: Payload): Promise<number> {
+    const index = this.#keptBy(channel);
+    const members = await this.redis.command(["SMEMBERS", index]) as string[];
+    const seqs = await Promise.all(members.map((member) => {
+      const k = this.#keys(member.slice(SESSION_ID_LENGTH), member.slice(0, SESSION_ID_LENGTH));
+      return this.redis.run(S.APPEND_KEPT, [k.meta, k.stream, k.channels], [
+        payload,
+        this.max,
+        channel,
+      ]);
+    }));
+    const stale = members.filter((_, i) => Number(seqs[i]) < 0);
+    if (stale.length > 0) await this.redis.command(["SREM", index, ...stale]);
+    return seqs.length - stale.length;
+  }
+
+  async end(uid: string, sessionId: string): Promise<void> {
+    this.#release(uid, sessionId);
+    const k = this.#keys(uid, sessionId);
+    await this.redis.command(["DEL", k.meta, k.stream, k.channels]);
+    await this.redis.command(["HDEL", k.index, sessionId]);
+  }
+
+  async hold(uid: string, payload: Payload, offline: boolean): Promise<HoldResult> {
+    const h = this.#head(uid);
+    const res = await this.redis.run(S.HOLD, [`${h}:s`, `${h}:o`, `${h}:oc`], [
+      payload,
+      offline ? "1" : "0",
+      this.max,
+      this.ttlMs,
+      `${h}:s:`,
+      `${h}:q:`,
+    ]) as unknown[];
+    return { sessions: Number(res[0]), buffered: Number(res[1]) === 1 };
+  }
+
+  async drain(uid: string): Promise<OfflineDrain> {
+    const h = this.#head(uid);
+    const res = await this.redis.run(S.DRAIN, [`${h}:o`, `${h}:oc`], [
+      this.max,
+      this.ttlMs,
+    ]) as unknown[];
+    return {
+      overflow: Number(res[0]),
+      expired: Number(res[1]),
+      messages: res.slice(2).map(String),
+    };
+  }
+}

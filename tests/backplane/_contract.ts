@@ -1,0 +1,277 @@
+/**
+ * The backplane contract, written once and run on every implementation (local_test.ts,
+ * redis_test.ts): two nodes of one cluster, topics, presence, the durable store.
+ */
+import { strict as assert } from "node:assert";
+import type { Backplane, PresenceChange } from "../../lib/backplane/backplane.ts";
+import type { StoreOptions } from "../../lib/backplane/store_options.ts";
+import { waitFor, withTimeout } from "../_util.ts";
+
+/** Two (or more) nodes of one fresh cluster. */
+export interface Cluster extends AsyncDisposable {
+  readonly nodes: Backplane[];
+}
+
+/** Makes a fresh cluster of `n` nodes whose store has these bounds. */
+export type MakeCluster = (n: number, store?: StoreOptions) => Promise<Cluster>;
+
+/** An async queue of what a handler received, to wait on. */
+function inbox<T>(): { push: (v: T) => void; next: (what: string) => Promise<T>; items: T[] } {
+  const items: T[] = [];
+  const waiters: ((v: T) => void)[] = [];
+  let read = 0;
+  return {
+    items,
+    push(v) {
+      items.push(v);
+      waiters.shift()?.(v);
+    },
+    next(what) {
+      if (read < items.length) return Promise.resolve(items[read++]);
+      return withTimeout(
+        new Promise<T>((r) => waiters.push((v) => (read++, r(v)))),
+        10_000,
+        what,
+      );
+    },
+  };
+}
+
+const at = (node: Backplane, connId: string) => ({ nodeId: node.nodeId, connId });
+
+/** Registers the contract tests for one implementation. */
+export function backplaneContract(name: string, make: MakeCluster, ignore = false): void {
+  const test = (title: string, fn: () => Promise<void>) =>
+    Deno.test({ name: `${name}: ${title}`, ignore, fn });
+
+  test("a topic reaches the other nodes in order, not the publisher", async () => {
+    await using c = await make(3);
+    const [a, b, d] = c.nodes;
+    const atB = inbox<[string, string]>();
+    const atD = inbox<[string, string]>();
+    const atA: string[] = [];
+    await b.subscribe("c:room", (p, from) => atB.push([p, from]));
+    await d.subscribe("c:room", (p, from) => atD.push([p, from]));
+    await a.subscribe("c:room", (p) => atA.push(p));
+    for (let i = 1; i <= 3; i++) assert.equal(a.publish("c:room", `{"n":${i}}`), true);
+    for (const box of [atB, atD]) {
+      for (let i = 1; i <= 3; i++) {
+        assert.deepEqual(await box.next(`message ${i}`), [`{"n":${i}}`, a.nodeId]);
+      }
+    }
+    // A message b publishes after a's arrived at a: a's own three never came back to it.
+    const echo = inbox<string>();
+    await a.subscribe("c:echo", (p) => echo.push(p));
+    b.publish("c:echo", "done");
+    assert.equal(await echo.next("b's message at a"), "done");
+    assert.deepEqual(atA, []);
+  });
+
+  test("unsubscribe stops delivery; other handlers of the topic keep theirs", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const first: string[] = [];
+    const second = inbox<string>();
+    const stop = await b.subscribe("u:x", (p) => first.push(p));
+    await b.subscribe("u:x", (p) => second.push(p));
+    a.publish("u:x", "1");
+    assert.equal(await second.next("1"), "1");
+    stop();
+    a.publish("u:x", "2");
+    assert.equal(await second.next("2"), "2");
+    assert.deepEqual(first, ["1"]);
+    assert.ok(b.stats().received >= 3);
+  });
+
+  test("presence is cluster-wide: open once, close at the last connection anywhere", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const seenAtB = inbox<PresenceChange>();
+    b.presence.watch((ch) => seenAtB.push(ch));
+    assert.equal(a.presence.add("alice"), true);
+    assert.equal(a.presence.add("alice"), false);
+    assert.deepEqual(await seenAtB.next("alice online at b"), { uid: "alice", online: true });
+    assert.equal(b.presence.has("alice"), true);
+    assert.deepEqual([...b.presence.nodesOf("alice")], [a.nodeId]);
+    // A second node holding alice: no new open anywhere.
+    assert.equal(b.presence.add("alice"), true);
+    assert.equal(a.presence.remove("alice"), false);
+    assert.equal(a.presence.remove("alice"), true);
+    await waitFor(
+      () => b.presence.nodesOf("alice").size === 1 ? true : undefined,
+      "a's release of alice at b",
+    );
+    assert.equal(b.presence.has("alice"), true);
+    assert.equal(b.presence.remove("alice"), true);
+    assert.deepEqual(await seenAtB.next("alice offline"), { uid: "alice", online: false });
+    assert.deepEqual(seenAtB.items.length, 2);
+    assert.ok(a.presence.nodes().has(b.nodeId) || a.presence.nodes().size >= 1);
+  });
+
+  test("close() releases the node's uids at the others", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const seenAtB = inbox<PresenceChange>();
+    b.presence.watch((ch) => seenAtB.push(ch));
+    a.presence.add("bob");
+    assert.deepEqual(await seenAtB.next("bob online"), { uid: "bob", online: true });
+    await a.close();
+    assert.deepEqual(await seenAtB.next("bob offline"), { uid: "bob", online: false });
+    assert.equal(a.link.state, "closed");
+    assert.equal(a.publish("b", "x"), false);
+  });
+
+  test("a session made on one node resumes on another, in order, from any seq", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const s = await a.store.create("alice", "tab", at(a, "c1"));
+    assert.equal(s.outSeq, 0);
+    for (let i = 1; i <= 3; i++) {
+      assert.equal(await a.store.append("alice", s.sessionId, `m${i}`), i);
+    }
+    const opened = await b.store.open("alice", "tab", s.token, at(b, "c2"));
+    assert.equal(opened.status, "opened");
+    if (opened.status !== "opened") return;
+    assert.equal(opened.session.outSeq, 3);
+    assert.deepEqual(opened.superseded, at(a, "c1"));
+    assert.notEqual(opened.session.token, s.token);
+    const r = await b.store.replay("alice", s.sessionId, 1);
+    assert.deepEqual(r, {
+      messages: [{ seq: 2, payload: "m2" }, { seq: 3, payload: "m3" }],
+      dropped: 0,
+      outSeq: 3,
+    });
+    await b.store.ack("alice", s.sessionId, 2);
+    const after = await a.store.replay("alice", s.sessionId, 2);
+    assert.deepEqual(after.messages, [{ seq: 3, payload: "m3" }]);
+    // Detaching the old attachment does not detach the new one.
+    await a.store.detach("alice", s.sessionId, at(a, "c1"));
+    assert.equal(await b.store.append("alice", s.sessionId, "m4"), 4);
+  });
+
+  test("tokens: wrong secret or client id rejected and harmless; previous token once", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const s = await a.store.create("alice", "tab", at(a, "c1"));
+    const forged = s.token.slice(0, 16) + "0".repeat(32);
+    assert.deepEqual(await b.store.open("alice", "tab", forged, at(b, "x")), {
+      status: "rejected",
+    });
+    assert.deepEqual(await b.store.open("alice", "evil", s.token, at(b, "x")), {
+      status: "rejected",
+    });
+    assert.deepEqual(await b.store.open("mallory", "tab", s.token, at(b, "x")), {
+      status: "unknown",
+    });
+    assert.deepEqual(await b.store.open("alice", "tab", "not-a-token", at(b, "x")), {
+      status: "unknown",
+    });
+    const first = await b.store.open("alice", "tab", s.token, at(b, "c2"));
+    assert.equal(first.status, "opened");
+    if (first.status !== "opened") return;
+    // The client may have lost the handshake with the new token: the presented one works again.
+    const again = await a.store.open("alice", "tab", s.token, at(a, "c3"));
+    assert.equal(again.status, "opened");
+    // …but the token that `first` issued is now two rotations old.
+    assert.equal(
+      (await a.store.open("alice", "tab", first.session.token, at(a, "c4"))).status,
+      "rejected",
+    );
+  });
+
+  test("the dedup high-water mark only rises and survives a node change", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const s = await a.store.create("u", "t", at(a, "c1"));
+    assert.equal(await a.store.markInbound("u", s.sessionId, 5), 5);
+    assert.equal(await a.store.markInbound("u", s.sessionId, 3), 5);
+    const opened = await b.store.open("u", "t", s.token, at(b, "c2"));
+    assert.equal(opened.status === "opened" && opened.session.inAck, 5);
+  });
+
+  test("a session keeps a bounded number of messages; the rest is an exact gap", async () => {
+    await using c = await make(2, { maxMessages: 10 });
+    const [a, b] = c.nodes;
+    const s = await a.store.create("u", "t", at(a, "c1"));
+    const total = 250;
+    // One writer appends in order (the Hub chains a connection's pushes); concurrent appends
+    // get their seqs in the order they reach the store, not the order they were called.
+    for (let i = 1; i <= total; i++) await a.store.append("u", s.sessionId, `m${i}`);
+    const r = await b.store.replay("u", s.sessionId, 0);
+    assert.equal(r.outSeq, total);
+    assert.equal(r.dropped + r.messages.length, total);
+    // Exact in memory; Redis trims whole stream nodes (≤ 100 entries more).
+    assert.ok(r.messages.length >= 10 && r.messages.length <= 110, `${r.messages.length} kept`);
+    r.messages.forEach((m, i) => assert.equal(m.seq, r.dropped + i + 1));
+    assert.equal(r.messages.at(-1)?.payload, `m${total}`);
+  });
+
+  test("detached sessions and offline buffers expire after ttlMs; attached ones stay", async () => {
+    await using c = await make(2, { ttlMs: 300 });
+    const [a, b] = c.nodes;
+    const kept = await a.store.create("u", "kept", at(a, "c1"));
+    const gone = await a.store.create("u", "gone", at(a, "c2"));
+    await a.store.detach("u", gone.sessionId, at(a, "c2"));
+    await b.store.hold("v", "old", true);
+    // Probed with append (0 = no such session): opening it would attach it again.
+    await waitFor(
+      async () => (await b.store.append("u", gone.sessionId, "probe")) === 0 ? true : undefined,
+      "the detached session to expire",
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    assert.equal((await b.store.open("u", "gone", gone.token, at(b, "x"))).status, "unknown");
+    const stay = await b.store.open("u", "kept", kept.token, at(b, "c3"));
+    assert.equal(stay.status, "opened");
+    const drained = await a.store.drain("v");
+    assert.deepEqual(drained.messages, []);
+    assert.equal(drained.expired, 1);
+  });
+
+  test("a detached session keeps its channels' messages; the next connection gets them", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const s = await a.store.create("u", "t", at(a, "c1"));
+    await a.store.append("u", s.sessionId, "before");
+    await a.store.detach("u", s.sessionId, at(a, "c1"), ["room", "lobby"]);
+    assert.equal(await b.store.holdChannel("room", "r1"), 1);
+    assert.equal(await b.store.holdChannel("elsewhere", "x"), 0);
+    assert.equal(await a.store.holdChannel("lobby", "l1"), 1);
+    const opened = await b.store.open("u", "t", s.token, at(b, "c2"));
+    assert.equal(opened.status, "opened");
+    if (opened.status !== "opened") return;
+    assert.deepEqual([...opened.session.channels].sort(), ["lobby", "room"]);
+    assert.deepEqual((await b.store.replay("u", s.sessionId, 0)).messages, [
+      { seq: 1, payload: "before" },
+      { seq: 2, payload: "r1" },
+      { seq: 3, payload: "l1" },
+    ]);
+    // Attached again: its connection gets channel messages through the topic, not the store.
+    assert.equal(await a.store.holdChannel("room", "r2"), 0);
+    await b.store.detach("u", s.sessionId, at(b, "c2"));
+    assert.equal(await a.store.holdChannel("room", "r3"), 0);
+    assert.equal((await b.store.replay("u", s.sessionId, 0)).outSeq, 3);
+  });
+
+  test("hold: detached sessions get the message numbered, else the offline buffer", async () => {
+    await using c = await make(2, { maxMessages: 10 });
+    const [a, b] = c.nodes;
+    assert.deepEqual(await a.store.hold("nobody", "x", false), { sessions: 0, buffered: false });
+    for (let i = 1; i <= 15; i++) {
+      assert.deepEqual(await a.store.hold("off", `o${i}`, true), { sessions: 0, buffered: true });
+    }
+    const d = await b.store.drain("off");
+    assert.deepEqual(d.messages, Array.from({ length: 10 }, (_, i) => `o${i + 6}`));
+    assert.deepEqual([d.overflow, d.expired], [5, 0]);
+    assert.deepEqual(await a.store.drain("off"), { messages: [], overflow: 0, expired: 0 });
+
+    const attached = await a.store.create("u", "t1", at(a, "c1"));
+    const away = await a.store.create("u", "t2", at(a, "c2"));
+    await a.store.detach("u", away.sessionId, at(a, "c2"));
+    assert.deepEqual(await b.store.hold("u", "while-away", true), { sessions: 1, buffered: false });
+    const r = await b.store.replay("u", away.sessionId, 0);
+    assert.deepEqual(r.messages, [{ seq: 1, payload: "while-away" }]);
+    assert.equal((await b.store.replay("u", attached.sessionId, 0)).outSeq, 0);
+    await b.store.end("u", away.sessionId);
+    assert.deepEqual(await b.store.hold("u", "later", false), { sessions: 0, buffered: false });
+  });
+}
