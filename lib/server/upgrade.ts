@@ -72,6 +72,8 @@ export class Upgrades {
   /** Whether resume is offered (delivery on). */
   readonly #resumable: boolean;
   #lastFullReport = -Infinity;
+  /** What a handshake timeout does (one function for every upgrade). */
+  readonly #expired = (ip: string | null): void => this.#handshakeExpired(ip);
 
   /** Checks upgrades against `ctx`'s options; `resumable` when delivery is on. */
   constructor(ctx: ServerContext, resumable: boolean) {
@@ -134,7 +136,7 @@ export class Upgrades {
       ctx.count("bad-origin");
       return textResponse(403, "Unauthorized origin");
     }
-    const slot = ctx.admission.reserve(remoteIp, () => this.#handshakeExpired(remoteIp));
+    const slot = ctx.admission.reserve(remoteIp, this.#expired);
     if (typeof slot === "string") return this.#refuse(slot);
     admit.slot = slot;
     const query = new URLSearchParams(target.query);
