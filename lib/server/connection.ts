@@ -43,6 +43,10 @@ export interface FanOutBacklog {
   readonly lastSeq: number;
   /** Sends `conn` every queued fan-out it is owed, in order. */
   settle(conn: Connection): void;
+  /** `conn` joined its variant's native topics. */
+  nativeJoined(conn: Connection): void;
+  /** `conn` left its variant's native topics. */
+  nativeLeft(conn: Connection, variant: string): void;
 }
 
 /**
@@ -159,6 +163,7 @@ export class Connection implements ConnectionInfo, GateTarget {
   joinTopics(variant: string): void {
     this.variant = variant;
     this.#native("subscribe", variant);
+    this.fanOuts?.nativeJoined(this);
     for (const channel of this.channels) this.#native("subscribe", `${variant}\n${channel}`);
   }
 
@@ -167,6 +172,7 @@ export class Connection implements ConnectionInfo, GateTarget {
     const variant = this.variant;
     if (variant === null) return;
     this.variant = null;
+    this.fanOuts?.nativeLeft(this, variant);
     this.#native("unsubscribe", variant);
     for (const channel of this.channels) this.#native("unsubscribe", `${variant}\n${channel}`);
   }

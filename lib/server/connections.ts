@@ -207,6 +207,7 @@ export class Connections {
     if (!ctx.conns.delete(conn.id)) return;
     // A resuming connection keeps in its session what queued fan-outs owe it.
     if (conn.session !== null) conn.settleOwed();
+    conn.leaveTopics(); // no-op unless it was native (closed by the peer)
     conn.closed = true;
     this.#resume.detach(conn);
     ctx.tel.event("sente-lite/conn-close", {

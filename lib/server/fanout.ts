@@ -128,6 +128,8 @@ export interface Audience {
   readonly size: number;
   /** Some members are left out (`except`): a native topic would reach them too. */
   readonly partial: boolean;
+  /** Every open connection (a broadcast): native recipients are their variant's topic. */
+  readonly all?: boolean;
   /** Still a recipient of fan-out number `seq`? */
   includes(conn: Connection, seq: number): boolean;
 }
@@ -141,6 +143,7 @@ export function everyone(
     members: conns.values(),
     size: conns.size - (except?.size ?? 0),
     partial: except !== undefined && except.size > 0,
+    all: true,
     includes: (c, seq) => c.openSeq < seq && !except?.has(c.id),
   };
 }
@@ -178,6 +181,16 @@ interface Queued {
   cursor: Iterator<Connection> | null;
 }
 
+/** The native subscribers of one frame variant's broadcast topic. */
+interface NativeGroup {
+  readonly conns: Set<Connection>;
+  /** Bytes published since their buffers were last looked at. */
+  sinceCheck: number;
+}
+
+/** Bytes published to a variant between two looks at its sockets' buffers (as the gate does). */
+const CHECK_EVERY_BYTES = 64 * 1024;
+
 /** Lets the event loop turn (I/O, timers) without the 4 ms clamp of nested timers. */
 function macrotask(fn: () => void): void {
   const { port1, port2 } = new MessageChannel();
@@ -201,6 +214,8 @@ export class FanOutQueue implements FanOutBacklog {
   readonly #queue: Queued[] = [];
   #seq = 0;
   #scheduled = false;
+  /** Native broadcast subscribers by frame variant. */
+  readonly #natives = new Map<string, NativeGroup>();
   /** The number of the last queued fan-out; 0 while none waits. */
   lastSeq = 0;
 
@@ -219,6 +234,58 @@ export class FanOutQueue implements FanOutBacklog {
   /** Fan-outs waiting (or partly sent). */
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** `conn` joined its variant's native topics. */
+  nativeJoined(conn: Connection): void {
+    const variant = conn.variant!;
+    let group = this.#natives.get(variant);
+    // A new group is looked at on its first broadcast.
+    if (!group) {
+      this.#natives.set(variant, group = { conns: new Set(), sinceCheck: CHECK_EVERY_BYTES });
+    }
+    group.conns.add(conn);
+  }
+
+  /** `conn` left its variant's native topics. */
+  nativeLeft(conn: Connection, variant: string): void {
+    const group = this.#natives.get(variant);
+    if (group?.conns.delete(conn) && group.conns.size === 0) this.#natives.delete(variant);
+  }
+
+  /**
+   * A broadcast to the native subscribers: one publish per variant, no work per connection but a
+   * look at their buffers every 64 KiB published (slow ones closed with 1013 first).
+   */
+  #broadcastNative(job: FanOutJob): number {
+    let n = 0;
+    for (const [variant, group] of this.#natives) {
+      if (group.sinceCheck >= CHECK_EVERY_BYTES) {
+        group.sinceCheck = 0;
+        for (const conn of group.conns) {
+          const gate = conn.gate;
+          if (gate && conn.socket.bufferedAmount > gate.options.maxBufferedBytes) {
+            conn.closeSlow(); // leaves the group
+          }
+        }
+      }
+      const count = group.conns.size;
+      if (count === 0) continue;
+      const rep = group.conns.values().next().value!;
+      const packed = job.packed(rep);
+      if (packed.frames.length === 0) {
+        job.unpackable!.skipped += count;
+        continue;
+      }
+      for (let i = 0; i < packed.frames.length; i++) {
+        rep.socket.publish!(variant, packed.frames[i]);
+        rep.stats.messagesOut += count;
+        rep.stats.bytesOut += packed.bytes[i] * count;
+        group.sinceCheck += packed.bytes[i];
+      }
+      n += count;
+    }
+    return n;
   }
 
   /** Numbers a connection opening now: it gets the fan-outs made from now on. */
@@ -242,10 +309,23 @@ export class FanOutQueue implements FanOutBacklog {
     }
     // Now: what nobody waits for, or a small fan-out (a uid's connections) whose recipients first
     // get what they are owed. The first `fanOutSlice` recipients; the rest wait their turn.
-    const native = channel !== undefined && !audience.partial && message.type === "push" &&
+    let native = channel !== undefined && !audience.partial && message.type === "push" &&
       this.#queue.length === 0;
     let variants: Map<string, { rep: Connection; count: number }> | undefined;
     let n = 0;
+    if (native && audience.all) {
+      // A broadcast: the natives get it through their topics now; the loop below skips them, and
+      // so does the rest of it if it has to wait (they are not owed it).
+      n += this.#broadcastNative(job);
+      native = false;
+      const base = audience;
+      audience = {
+        members: base.members,
+        size: base.size - n,
+        partial: true,
+        includes: (c, s) => c.variant === null && base.includes(c, s),
+      };
+    }
     let budget = this.#slice;
     const cursor = audience.members[Symbol.iterator]();
     let sent = 0;

@@ -219,3 +219,38 @@ Deno.test("FanOutQueue: a queued fan-out costs nothing per recipient and skips l
   assert.ok(cs.every((x) => ns(x.sent).length === 1));
   assert.equal(queue.lastSeq, 0);
 });
+
+Deno.test("Hub: a broadcast whose per-connection part waits is not sent again to native subscribers", async () => {
+  const hub = new Hub({ fanOutSlice: 1, onError: () => {} });
+  const registry = new Set<TopicSocket>();
+  const publishes: string[] = [];
+  const open = async (query: string) => {
+    const req = new Request(`http://127.0.0.1/chsk?${query}`, {
+      headers: { upgrade: "websocket" },
+    });
+    const pending = await hub.prepare(req);
+    const socket = new TopicSocket(registry, publishes);
+    hub.open(pending as PendingUpgrade, socket);
+    socket.sent.length = 0;
+    return socket;
+  };
+  const natives = [await open("client-id=n1&packer=json"), await open("client-id=n2&packer=json")];
+  const resuming: TopicSocket[] = [];
+  for (const id of ["r1", "r2", "r3"]) {
+    resuming.push(await open(`client-id=${id}&packer=json&resume=0`));
+  }
+  assert.equal(hub.broadcast("app/hi", 1), 5);
+  assert.deepEqual(publishes, ["sente-lite/json"]);
+  assert.deepEqual(resuming.map((s) => s.sent.length), [1, 0, 0]); // one now, two wait
+  const n1 = hub.connections().find((c) => c.clientId === "n1")!.id;
+  assert.ok(hub.sendTo(n1, "app/direct", 2));
+  assert.equal(natives[0].sent.length, 2); // the broadcast (published) and the push: no copy
+  assert.match(natives[0].sent[1], /app\/direct/);
+  // The queue runs a slice per event-loop turn: wait turns (bounded), not time.
+  for (let i = 0; i < 100 && resuming.some((s) => s.sent.length === 0); i++) {
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.deepEqual(resuming.map((s) => s.sent.length), [1, 1, 1]);
+  assert.equal(natives[1].sent.length, 1);
+  hub.closeAll();
+});
