@@ -19,7 +19,7 @@
  * @module
  */
 export { type ClientWireOptions, wireTransforms } from "./lib/client/wire.ts";
-export type { ClientWireIo, ClientWirePipeline, WireTransforms } from "./lib/client/transforms.ts";
+export type { WireTransforms } from "./lib/client/transforms.ts";
 export type { CompressionFormat } from "./lib/wire/compression.ts";
 export type { BatcherOptions } from "./lib/wire/batcher.ts";
 export type { WireOptions } from "./lib/wire/pipeline.ts";

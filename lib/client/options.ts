@@ -103,7 +103,7 @@ export interface ClientOptions {
   packer?: Packer;
   /**
    * Extra query parameters on the upgrade URL.
-   * @default {{}}
+   * @default {none}
    */
   params?: Record<string, string>;
   /**
@@ -136,14 +136,14 @@ export interface ClientOptions {
   /**
    * Reconnection after an unexpected close; `false` never reconnects (a lost connection goes to
    * `failed`).
-   * @default {{ initialDelayMs: 1000, maxDelayMs: 30000, factor: 2, jitter: 0.25, maxAttempts: Infinity, minUptimeMs: 5000 }}
+   * @default {initialDelayMs: 1000, maxDelayMs: 30000, factor: 2, jitter: 0.25, maxAttempts: Infinity, minUptimeMs: 5000}
    */
   reconnect?: ReconnectOptions | false;
   /**
    * Client-side liveness; `false` turns it off (the server's heartbeat still runs). The `"sente"`
    * dialect defaults to Sente's client keep-alive: a `[[:chsk/ws-ping] cb]` after 10 s idle
    * (`:ws-kalive-ms` 20000, halved), reconnecting 5 s later (`:ws-ping-timeout-ms`) if no frame came.
-   * @default {{ intervalMs: 35000, timeoutMs: 50000 }} (`"sente"`: `{ intervalMs: 10000, timeoutMs: 15000 }`)
+   * @default {intervalMs: 35000, timeoutMs: 50000 (dialect "sente": 10000 and 15000)}
    */
   heartbeat?: ClientHeartbeatOptions | false;
   /**
@@ -184,7 +184,7 @@ export interface ClientOptions {
    * numbered and acknowledged, so a reconnect gets exactly what was missed; `send()` events are
    * numbered too and re-sent until the server acknowledges them (it drops duplicates). `false`
    * turns it off. Ignored in the Sente dialect.
-   * @default {{ ackEvery: 16, ackDelayMs: 100 }}
+   * @default {ackEvery: 16, ackDelayMs: 100}
    */
   resume?: ClientResumeOptions | boolean;
 }

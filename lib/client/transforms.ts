@@ -41,11 +41,15 @@ export interface ClientWireIo {
  * `connect(url, { wire })`.
  */
 export interface WireTransforms {
-  /** The upgrade's `wire` parameter for a client using the packer `packerName`, or `null`. */
+  /**
+   * The upgrade's `wire` parameter for a client using the packer `packerName`, or `null`.
+   * @ignore
+   */
   offer(packerName: string): string | null;
   /**
    * The pipeline of a socket whose handshake announced `server`, or `null` when the server agreed
    * to nothing (plain frames).
+   * @ignore
    */
   open(server: ServerInfo, packerName: string, io: ClientWireIo): ClientWirePipeline | null;
 }

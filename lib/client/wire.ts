@@ -41,7 +41,7 @@ export interface ClientWireOptions extends WireOptions {
   chunking?: boolean;
   /**
    * When a batch of events is flushed.
-   * @default {{ maxCount: 10, maxBytes: 4096, intervalMs: 10, idleMs: 1 }}
+   * @default {maxCount: 10, maxBytes: 4096, intervalMs: 10, idleMs: 1}
    */
   batch?: Omit<BatcherOptions<string>, "clock" | "sizeOf">;
 }
@@ -61,7 +61,8 @@ export interface ClientWireOptions extends WireOptions {
  * });
  * ```
  */
-export function wireTransforms(options: ClientWireOptions = {}): WireTransforms {
+export function wireTransforms(options?: ClientWireOptions): WireTransforms {
+  options ??= {};
   if (options === null || typeof options !== "object") {
     throw new TypeError(`wireTransforms options must be an object, got ${options}`);
   }

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { createDemoServer } from "../../server.ts";
+import { createDemoServer } from "../../lib/demo/demo.ts";
 import type { ServeHandle } from "../../server.ts";
 import { ignoreWithoutTool, requireTool, withTimeout } from "../_util.ts";
 import { bundleModule } from "../../lib/demo/bundle.ts";

@@ -32,6 +32,7 @@ const ENTRYPOINTS = [
   "@sente-lite/sente-lite/edn",
   "@sente-lite/sente-lite/lifecycle",
   "@sente-lite/sente-lite/redis",
+  "@sente-lite/sente-lite/ws",
 ];
 
 const APP = `
