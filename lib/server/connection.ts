@@ -67,6 +67,12 @@ export class Connection implements ConnectionInfo, GateTarget {
   protocolErrors = 0;
   /** Clock time of the last received frame. */
   lastSeen: number;
+  /** Heartbeat bookkeeping (lib/server/heartbeat.ts): next look, last ping, heap index. */
+  hbAt = 0;
+  /** See `hbAt`. */
+  hbPingedAt = -Infinity;
+  /** See `hbAt`. */
+  hbIndex = -1;
   /** `true` once the socket closed or close was requested. */
   closed = false;
   /** The code the server closed this connection with, if it did. */

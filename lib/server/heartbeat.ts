@@ -65,17 +65,16 @@ export interface HeartbeatTarget {
   send(message: ServerMessage): boolean;
   /** Closes the socket. */
   close(code: number, reason: string): void;
-}
-
-/** One watched connection: its place in the heap and when it is looked at next. */
-class Watch<T extends HeartbeatTarget> {
-  /** Clock time of the next look. */
-  at = 0;
-  /** Clock time of the last ping; `-Infinity` before the first. */
-  pingedAt = -Infinity;
-  /** Index in the heap; -1 once out of it. */
-  index = -1;
-  constructor(readonly target: T) {}
+  /**
+   * The scheduler's bookkeeping, kept on the target so a connection costs no record of its own:
+   * when it is looked at next, when it was last pinged (`-Infinity` before the first), its place
+   * in the heap (-1 when not watched). Start them at `0`, `-Infinity`, `-1`.
+   */
+  hbAt: number;
+  /** See `hbAt`. */
+  hbPingedAt: number;
+  /** See `hbAt`. */
+  hbIndex: number;
 }
 
 const PING: ServerMessage = { type: "ping" };
@@ -83,8 +82,8 @@ const PING: ServerMessage = { type: "ping" };
 /**
  * The heartbeats of every connection of a server on ONE clock timer: the connections wait in a
  * min-heap by the time of their next look, and the timer is armed for the earliest. A connection
- * costs one small record and no timer of its own; opening or closing one is O(log n), and a
- * received frame costs nothing (its `lastSeen` is read when its time comes).
+ * costs three numbers on itself and no timer; opening or closing one is O(log n), and a received
+ * frame costs nothing (its `lastSeen` is read when its time comes).
  *
  * Same timing as a timer per connection: a ping `intervalMs` after the last frame (once per
  * silence), and `timedOut` (after a close with 4008) `timeoutMs` after it.
@@ -93,8 +92,7 @@ export class HeartbeatScheduler<T extends HeartbeatTarget> {
   readonly #clock: Clock;
   readonly #timing: Required<HeartbeatOptions>;
   readonly #timedOut: (target: T) => void;
-  readonly #heap: Watch<T>[] = [];
-  readonly #watches = new Map<T, Watch<T>>();
+  readonly #heap: T[] = [];
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
 
@@ -112,34 +110,31 @@ export class HeartbeatScheduler<T extends HeartbeatTarget> {
 
   /** Starts watching `target` (counted as seen at its `lastSeen`). */
   add(target: T): void {
-    if (this.#watches.has(target)) return;
-    const watch = new Watch(target);
-    this.#watches.set(target, watch);
-    watch.at = this.#next(watch);
-    this.#push(watch);
+    if (target.hbIndex >= 0) return;
+    target.hbPingedAt = -Infinity;
+    target.hbAt = this.#next(target);
+    this.#push(target);
     this.#arm();
   }
 
   /** Stops watching `target`. */
   remove(target: T): void {
-    const watch = this.#watches.get(target);
-    if (!watch) return;
-    this.#watches.delete(target);
-    if (watch.index >= 0) this.#removeAt(watch.index);
+    if (target.hbIndex < 0) return;
+    this.#removeAt(target.hbIndex);
     this.#arm();
   }
 
-  /** When `watch` must be looked at next. */
-  #next(watch: Watch<T>): number {
+  /** When `target` must be looked at next. */
+  #next(target: T): number {
     const { intervalMs, timeoutMs } = this.#timing;
-    const lastSeen = watch.target.lastSeen;
+    const lastSeen = target.lastSeen;
     let at = lastSeen + timeoutMs;
-    if (watch.pingedAt <= lastSeen) at = Math.min(at, lastSeen + intervalMs);
+    if (target.hbPingedAt <= lastSeen) at = Math.min(at, lastSeen + intervalMs);
     return at;
   }
 
   #arm(): void {
-    const at = this.#heap.length ? this.#heap[0].at : Infinity;
+    const at = this.#heap.length ? this.#heap[0].hbAt : Infinity;
     if (at === this.#timerAt) return;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -155,79 +150,77 @@ export class HeartbeatScheduler<T extends HeartbeatTarget> {
   #fire(): void {
     const { intervalMs, timeoutMs } = this.#timing;
     const heap = this.#heap;
-    while (heap.length && heap[0].at <= this.#clock.now()) {
-      const watch = heap[0];
+    while (heap.length && heap[0].hbAt <= this.#clock.now()) {
+      const target = heap[0];
       const now = this.#clock.now();
-      const target = watch.target;
       const idle = now - target.lastSeen;
       if (idle >= timeoutMs) {
-        this.#watches.delete(target);
         this.#removeAt(0);
         target.close(CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
         this.#timedOut(target);
         continue;
       }
-      if (idle >= intervalMs && watch.pingedAt <= target.lastSeen) {
-        watch.pingedAt = now;
+      if (idle >= intervalMs && target.hbPingedAt <= target.lastSeen) {
+        target.hbPingedAt = now;
         target.send(PING);
-        if (watch.index < 0) continue; // the ping's send closed it
+        if (target.hbIndex < 0) continue; // the ping's send closed it
       }
-      watch.at = this.#next(watch);
-      this.#down(watch.index);
+      target.hbAt = this.#next(target);
+      this.#down(target.hbIndex);
     }
     this.#arm();
   }
 
-  // ---- the min-heap by `at`
+  // ---- the min-heap by `hbAt`
 
-  #push(watch: Watch<T>): void {
-    watch.index = this.#heap.length;
-    this.#heap.push(watch);
-    this.#up(watch.index);
+  #push(target: T): void {
+    target.hbIndex = this.#heap.length;
+    this.#heap.push(target);
+    this.#up(target.hbIndex);
   }
 
   #removeAt(i: number): void {
     const heap = this.#heap;
     const gone = heap[i];
     const last = heap.pop()!;
-    gone.index = -1;
+    gone.hbIndex = -1;
     if (i < heap.length) {
       heap[i] = last;
-      last.index = i;
+      last.hbIndex = i;
       this.#down(i);
-      this.#up(last.index);
+      this.#up(last.hbIndex);
     }
   }
 
   #up(i: number): void {
     const heap = this.#heap;
-    const watch = heap[i];
+    const target = heap[i];
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (heap[p].at <= watch.at) break;
+      if (heap[p].hbAt <= target.hbAt) break;
       heap[i] = heap[p];
-      heap[i].index = i;
+      heap[i].hbIndex = i;
       i = p;
     }
-    heap[i] = watch;
-    watch.index = i;
+    heap[i] = target;
+    target.hbIndex = i;
   }
 
   #down(i: number): void {
     const heap = this.#heap;
     const n = heap.length;
-    const watch = heap[i];
+    const target = heap[i];
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && heap[r].at < heap[l].at ? r : l;
-      if (heap[c].at >= watch.at) break;
+      const c = r < n && heap[r].hbAt < heap[l].hbAt ? r : l;
+      if (heap[c].hbAt >= target.hbAt) break;
       heap[i] = heap[c];
-      heap[i].index = i;
+      heap[i].hbIndex = i;
       i = c;
     }
-    heap[i] = watch;
-    watch.index = i;
+    heap[i] = target;
+    target.hbIndex = i;
   }
 }

@@ -4,6 +4,9 @@ import { VirtualClock } from "../../lib/util/clock.ts";
 import type { ServerMessage } from "../../lib/protocol/envelope.ts";
 
 class Target implements HeartbeatTarget {
+  hbAt = 0;
+  hbPingedAt = -Infinity;
+  hbIndex = -1;
   pings: number[] = [];
   closed: number | null = null;
   constructor(readonly clock: VirtualClock, public lastSeen: number) {}
