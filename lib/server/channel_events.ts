@@ -35,7 +35,7 @@ export interface ChannelHost {
 /** Removes `conn` from `channel`. */
 export function unsubscribe(host: ChannelHost, conn: Connection, channel: string): void {
   host.registry.remove(channel, conn);
-  conn.channels.delete(channel);
+  conn.unsubscribe(channel);
   host.changed();
 }
 
@@ -102,7 +102,7 @@ export async function channelEvent(
   }
   if (conn.closed) return;
   if (action === "subscribe") {
-    if (host.registry.add(channel, conn)) conn.channels.add(channel);
+    if (host.registry.add(channel, conn)) conn.subscribe(channel);
     host.changed();
     answer({ success: true });
   } else {

@@ -97,7 +97,7 @@ export class Hub<E extends EventMap = AnyEvents> {
     const router = this.#router = new Router(ctx, local, resume);
     this.#upgrades = new Upgrades(ctx, resume.enabled);
     const inbound = this.#inbound = new Inbound(ctx, router);
-    this.#connections = new Connections(ctx, inbound, router, resume);
+    this.#connections = new Connections(ctx, inbound, router, resume, local.fanOuts);
     const push = (conn: Connection, id: string, data: unknown) =>
       void resume.push(conn, [id, data]);
     router.presence = this.#presence = new Presence(ctx, push);
@@ -193,6 +193,18 @@ export class Hub<E extends EventMap = AnyEvents> {
     remoteIp: string | null = null,
   ): Promise<Response | PendingUpgrade> {
     return await this.#upgrades.prepare(request, remoteIp);
+  }
+
+  /**
+   * `prepare` without a promise when none is needed: synchronous unless a hook (`fallback`,
+   * `authenticate`, `handshakeData`) returns a promise. Called by the runtime adapters.
+   * @ignore
+   */
+  prepareNow(
+    request: Request,
+    remoteIp: string | null = null,
+  ): Response | PendingUpgrade | Promise<Response | PendingUpgrade> {
+    return this.#upgrades.prepare(request, remoteIp);
   }
 
   /**

@@ -9,7 +9,7 @@
 import type { Event } from "../protocol/event.ts";
 import { ClosedError } from "../protocol/errors.ts";
 import type { ServerContext } from "./context.ts";
-import { fanOut } from "./fanout.ts";
+import { everyone, FanOutQueue, ofUid, subscribers } from "./fanout.ts";
 import { sendRequest } from "./requests.ts";
 import type { Resume } from "./resume.ts";
 import type { RequestOptions } from "./types.ts";
@@ -18,17 +18,20 @@ import type { RequestOptions } from "./types.ts";
 export class LocalDelivery {
   readonly #ctx: ServerContext;
   readonly #resume: Resume;
+  /** Large fan-outs in slices, in order; native topics where the socket has them. */
+  readonly fanOuts: FanOutQueue;
 
   /** Sends over the connections in `ctx`, resuming ones through `resume`. */
   constructor(ctx: ServerContext, resume: Resume) {
     this.#ctx = ctx;
     this.#resume = resume;
+    this.fanOuts = new FanOutQueue(ctx.options, resume);
   }
 
   /** Pushes to every connection of `uid` (and keeps it for its sessions or offline). */
   toUid(uid: string, event: Event): number {
     const ctx = this.#ctx;
-    const n = fanOut(ctx.options, this.#resume, ctx.uids.connections(uid), {
+    const n = this.fanOuts.run(ofUid(ctx.uids.connections(uid), uid), {
       type: "push",
       events: [event],
     });
@@ -45,10 +48,7 @@ export class LocalDelivery {
   /** Pushes to every connection but those in `except`. */
   toAll(event: Event, except: ReadonlySet<string> | undefined): number {
     const ctx = this.#ctx;
-    return fanOut(ctx.options, this.#resume, ctx.conns.values(), {
-      type: "push",
-      events: [event],
-    }, except);
+    return this.fanOuts.run(everyone(ctx.conns, except), { type: "push", events: [event] }, null);
   }
 
   /** Publishes to a channel's subscribers and the away sessions that keep it. */
@@ -56,12 +56,14 @@ export class LocalDelivery {
     const msg = { "channel-id": channel, data: data ?? null, from };
     const event: Event = ["sente-lite/channel-msg", msg];
     const ctx = this.#ctx;
-    const n = fanOut(
-      ctx.options,
-      this.#resume,
-      ctx.channels.members(channel),
+    const n = this.fanOuts.run(
+      subscribers(
+        ctx.channels.members(channel),
+        channel,
+        except.length ? new Set(except) : undefined,
+      ),
       { type: "push", events: [event] },
-      except.length ? new Set(except) : undefined,
+      channel,
     );
     return n + this.#resume.keep(channel, event);
   }

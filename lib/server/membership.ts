@@ -83,7 +83,7 @@ export class Membership {
       } finally {
         this.#serverChange = false;
       }
-      conn.channels.add(channel);
+      conn.subscribe(channel);
       n++;
       this.#push(conn, "sente-lite/subscribed", {
         "channel-id": channel,
@@ -106,7 +106,7 @@ export class Membership {
       } finally {
         this.#serverChange = false;
       }
-      conn.channels.delete(channel);
+      conn.unsubscribe(channel);
       n++;
       if (!conn.closed) {
         this.#push(conn, "sente-lite/unsubscribed", { "channel-id": channel, server: true });

@@ -166,6 +166,13 @@ export interface ServerOptions {
    */
   onLargeMessage?: (info: { connection: ConnectionInfo; bytes: number }) => void;
   /**
+   * Recipients a fan-out (broadcast, channel publish, push to a uid) serves per event-loop turn;
+   * the rest wait in a per-server queue and go out in the next turns, so a large fan-out never
+   * freezes the server (docs/delivery.md "Fan-out").
+   * @default {256}
+   */
+  fanOutSlice?: number;
+  /**
    * Bad frames one connection may send before it is closed with 1008.
    * @default {100}
    */
@@ -408,6 +415,7 @@ const DEFAULTS = {
   maxMessageBytes: 1024 * 1024,
   largeMessageBytes: 512 * 1024,
   maxProtocolErrors: 100,
+  fanOutSlice: 256,
   requestTimeoutMs: 10_000,
   maxSubscriptionsPerConnection: 100,
   maxConnectionsPerUid: 100,
@@ -447,6 +455,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   positiveInt("maxMessageBytes", o.maxMessageBytes);
   positiveInt("largeMessageBytes", o.largeMessageBytes);
   positiveInt("maxProtocolErrors", o.maxProtocolErrors);
+  positiveInt("fanOutSlice", o.fanOutSlice);
   positiveInt("requestTimeoutMs", o.requestTimeoutMs);
   positiveInt("maxSubscriptionsPerConnection", o.maxSubscriptionsPerConnection);
   positiveInt("maxConnectionsPerUid", o.maxConnectionsPerUid);

@@ -88,7 +88,7 @@ export class Resume implements Sequencer {
     for (const channel of session.channels) {
       this.#keptSubs.get(channel)?.delete(session);
       if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
-      if (ctx.channels.add(channel, conn)) conn.channels.add(channel);
+      if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
     }
     session.channels.clear();
     ctx.stats.channels = ctx.channels.size;

@@ -14,6 +14,7 @@ import type { ServerContext } from "./context.ts";
 import type { LocalDelivery } from "./local.ts";
 import { type Presence, PRESENCE_EVENT } from "./presence.ts";
 import { settleReply } from "./requests.ts";
+import { InboundMessage, type MessageHost } from "./event_message.ts";
 import type { Resume } from "./resume.ts";
 import type { EventHandler, EventMessage } from "./types.ts";
 
@@ -27,11 +28,14 @@ export class Router {
   presence: Presence | null = null;
   /** What the channel events (lib/server/channel_events.ts) use of the Hub. */
   readonly #channelHost: ChannelHost;
+  /** What every {@linkcode InboundMessage} shares. */
+  readonly #messageHost: MessageHost;
 
   /** Routes with the handlers registered by `on`; channel messages go out through `local`. */
   constructor(ctx: ServerContext, local: LocalDelivery, resume: Resume) {
     this.#ctx = ctx;
     this.#resume = resume;
+    this.#messageHost = { ctx, resume };
     this.#channelHost = {
       registry: ctx.channels,
       maxSubscriptions: ctx.options.maxSubscriptionsPerConnection,
@@ -112,55 +116,15 @@ export class Router {
     }
   }
 
-  #message(conn: Connection, id: string, data: unknown, cbId: string | null): EventMessage {
-    let replied = false;
+  #message(conn: Connection, id: string, data: unknown, cbId: string | null): InboundMessage {
     const ctx = this.#ctx;
-    const stats = ctx.stats;
-    const receivedAt = conn.lastSeen; // set from the clock when the frame arrived
-    const observed = ctx.observers.length > 0;
-    if (cbId !== null && observed) ctx.observe((o) => o.request?.(conn, id));
-    return {
-      event: [id, data],
-      id,
-      data,
-      uid: conn.uid,
-      clientId: conn.clientId,
-      connId: conn.id,
-      connection: conn,
-      reply: cbId === null ? undefined : (value: unknown): boolean => {
-        if (replied) {
-          stats.repliesIgnored++;
-          return false;
-        }
-        replied = true;
-        if (observed) {
-          const latencyMs = ctx.clock.now() - receivedAt;
-          ctx.observe((o) => o.reply?.(conn, id, latencyMs));
-        }
-        try {
-          // A body (download) on a connection with streams is streamed; the reply names it.
-          if (ctx.streams) value = ctx.streams.replyValue(conn, id, value);
-          return conn.send({ type: "reply", cbId, value });
-        } catch (e) {
-          // The value could not be packed (a BigInt in JSON, a cycle…): the caller still learns.
-          ctx.options.onError(e, { where: `reply to ${id}` });
-          ctx.sendError(
-            conn,
-            new ProtocolError("handler-error", `the reply to ${id} could not be packed`, cbId),
-          );
-          return false;
-        }
-      },
-      send: (eventId: string, eventData?: unknown): boolean => {
-        assertEventId(eventId, "id");
-        return this.#resume.push(conn, [eventId, eventData]);
-      },
-    };
+    if (cbId !== null && ctx.observers.length > 0) ctx.observe((o) => o.request?.(conn, id));
+    return new InboundMessage(this.#messageHost, conn, id, data, cbId);
   }
 
   #dispatch(
     handlers: EventHandler[],
-    msg: EventMessage,
+    msg: InboundMessage,
     cbId: string | null,
     conn: Connection,
   ): void {
@@ -179,12 +143,12 @@ export class Router {
       if (result instanceof Promise) {
         result.then(
           (value) => {
-            if (value !== undefined && msg.reply) msg.reply(value);
+            if (value !== undefined) msg.answer(value);
           },
           (e) => this.#handlerError(conn, msg, cbId, e),
         );
-      } else if (msg.reply) {
-        msg.reply(result);
+      } else {
+        msg.answer(result);
       }
     }
   }

@@ -23,7 +23,11 @@ export interface ConnectionInfo {
   readonly packer: string;
   /** When the handshake was sent (clock ms). */
   readonly openedAt: number;
-  /** The upgrade request. */
+  /**
+   * The upgrade request's URL (query included) as a Request without headers or body: the
+   * runtime's Request is not kept for the connection's life. Read headers in `authenticate` or
+   * `handshakeData`.
+   */
   readonly request: Request;
 }
 
