@@ -32,7 +32,8 @@ export function adminPage(path: string): string {
     <div>messages/s in · out<b id="msg-rate">0 · 0</b></div>
     <div>bytes/s in · out<b id="byte-rate">0 · 0</b></div>
   </section>
-  <section class="card"><h3>Wire savings <small>compressed bytes before → after</small></h3>
+  <section class="card"><h3>Wire savings <small><b class="before">before</b> → <b class="after">after</b> compression,
+    the last minute</small></h3>
     <svg id="chart" viewBox="0 0 600 120" preserveAspectRatio="none">
       <polyline id="line-before" class="before" points=""/>
       <polyline id="line-after" class="after" points=""/></svg>

@@ -145,10 +145,15 @@ export function createDemoServer(options: ServerOptions = {}, demo: DemoOptions 
   // the answer took.
   server.on("demo/ask", async (msg) => {
     const asked = Date.now();
-    const answer = await server.request(msg.connId, "demo/question", {
-      text: `Hello ${msg.uid}, do you like sente-lite so far?`,
-    }, { timeoutMs: 60_000 });
-    return { answer, ms: Date.now() - asked };
+    try {
+      const answer = await server.request(msg.connId, "demo/question", {
+        text: `Hello ${msg.uid}, do you like sente-lite so far?`,
+      }, { timeoutMs: 60_000 });
+      return { answer, ms: Date.now() - asked };
+    } catch (e) {
+      // The page went away or never answered: nothing to report to anyone.
+      return { answer: null, error: (e as Error).message, ms: Date.now() - asked };
+    }
   });
   // Many pushes at once, repetitive enough to compress: the server batches and deflates them.
   server.on("demo/burst", (msg) => {

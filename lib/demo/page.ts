@@ -46,8 +46,8 @@ export function demoPage(path: string): string {
         <button id="yes">Yes</button> <button id="no">No</button></div>
       <p><button id="burst">Burst of 20 pushes</button> <span id="burst-result"></span></p></section>
   </aside>
-  <section class="card wide"><h3>Wire savings <small>bytes before → after compression,
-    every second (server)</small></h3>
+  <section class="card wide"><h3>Wire savings <small><b class="before">before</b> → <b class="after">after</b>
+    compression, bytes sent by the server, the last minute</small></h3>
     <svg id="chart" viewBox="0 0 600 120" preserveAspectRatio="none" role="img"
       aria-label="bytes before and after compression">
       <polyline id="line-before" class="before" points=""/>
