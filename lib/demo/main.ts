@@ -19,6 +19,7 @@ Options:
   --port PORT         TCP port; 0 picks a free one (default 3000)
   --port-file PATH    write the actual port to PATH once listening
   --path PATH         WebSocket endpoint path (default /chsk)
+  --admin-token TOKEN turn on the admin page at /admin (or set ADMIN_TOKEN); off by default
   -h, --help          show this help
 `;
 
@@ -33,6 +34,7 @@ export async function main(args: string[]): Promise<number> {
         port: { type: "string", default: "3000" },
         "port-file": { type: "string" },
         path: { type: "string", default: "/chsk" },
+        "admin-token": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -50,11 +52,12 @@ export async function main(args: string[]): Promise<number> {
     console.error(`--port must be an integer from 0 to 65535, got ${values.port}`);
     return 2;
   }
+  const adminToken = values["admin-token"] ?? envToken();
   // The demo runs as a lifecycle system: /health, /ready, /metrics and /stats, and a graceful
   // shutdown on SIGTERM/SIGINT (drain, close with 1001, stop; a second signal forces the exit).
   const system = await startSystem({
     server: serverComponent({
-      create: createDemoServer,
+      create: (options) => createDemoServer(options, { adminToken }),
       server: { path: values.path },
       port,
       hostname: values.host,
@@ -63,7 +66,13 @@ export async function main(args: string[]): Promise<number> {
   const handle = system.instance<ServerInstance>("server");
   if (values["port-file"]) await Deno.writeTextFile(values["port-file"], String(handle.port));
   const host = handle.hostname.includes(":") ? `[${handle.hostname}]` : handle.hostname;
-  console.log(`sente-lite demo: http://${host}:${handle.port}/  (WebSocket ${handle.url})`);
+  const origin = `http://${host}:${handle.port}`;
+  console.log(`sente-lite demo: ${origin}/  (WebSocket ${handle.url})`);
+  console.log(
+    adminToken
+      ? `admin page: ${origin}/admin#token=<your admin token>`
+      : "admin page: off (start with --admin-token TOKEN or ADMIN_TOKEN=TOKEN to serve /admin)",
+  );
   const shutdown = installShutdown(system, {
     exit: false,
     log: (line) => console.log(line),
@@ -71,4 +80,13 @@ export async function main(args: string[]): Promise<number> {
   const code = await shutdown.done;
   console.log("shutting down: done");
   return code;
+}
+
+/** `ADMIN_TOKEN`, or "" when it is unset or the environment may not be read. */
+function envToken(): string {
+  try {
+    return Deno.env.get("ADMIN_TOKEN") ?? "";
+  } catch {
+    return "";
+  }
 }
