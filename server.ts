@@ -26,7 +26,36 @@ import { serverComponent, type ServerInstance } from "./lib/lifecycle/server_com
 import { installShutdown } from "./lib/lifecycle/shutdown.ts";
 
 export { createServer, Server } from "./lib/server/server.ts";
-export { type BroadcastOptions, Hub, type PendingUpgrade } from "./lib/server/hub.ts";
+export {
+  type BroadcastOptions,
+  type ClusterInfo,
+  Hub,
+  type PendingUpgrade,
+} from "./lib/server/hub.ts";
+export { localBackplane, type LocalBackplaneOptions, LocalBus } from "./lib/backplane/local.ts";
+export type {
+  Attachment as BackplaneAttachment,
+  Backplane,
+  BackplaneStats,
+  DeliveryStore,
+  HoldResult,
+  OfflineDrain,
+  OpenResult,
+  Payload,
+  Presence,
+  PresenceChange,
+  Replay,
+  SessionRecord,
+  StoredMessage,
+  TopicHandler,
+} from "./lib/backplane/backplane.ts";
+export type {
+  LinkChange,
+  LinkEvent,
+  LinkGap,
+  LinkState,
+  LinkStatus,
+} from "./lib/backplane/link.ts";
 export {
   type ChannelAuthorization,
   type DialectOptions,

@@ -8,7 +8,6 @@
  */
 import { ClosedError } from "../protocol/errors.ts";
 import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
-import { randomHex } from "../util/ids.ts";
 import { capabilityNames, PLAIN, wireHandshakeEntry } from "../wire/capabilities.ts";
 import type { AdmissionSlot as Slot } from "./admission.ts";
 import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
@@ -65,7 +64,7 @@ export class Connections {
       return { message: () => {}, closed: () => {} };
     }
     const conn = new Connection(
-      randomHex(12),
+      ctx.newConnId(),
       pending.uid,
       pending.clientId,
       pending.request,

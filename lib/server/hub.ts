@@ -12,12 +12,16 @@
  *
  * The Hub holds the public API and delegates: the shared state is lib/server/context.ts, upgrades
  * lib/server/upgrade.ts, open and close lib/server/connections.ts, what arrives
- * lib/server/inbound.ts, handlers lib/server/router.ts, sends lib/server/local.ts (fan-out in
+ * lib/server/inbound.ts, handlers lib/server/router.ts, sends lib/server/cluster.ts (to every node
+ * of the backplane) and lib/server/local.ts (this node's connections; fan-out in
  * lib/server/fanout.ts), delivery and resume lib/server/resume.ts.
  *
  * @module
  */
+import type { BackplaneStats } from "../backplane/backplane.ts";
+import type { LinkState } from "../backplane/link.ts";
 import { assertEventId, type Event } from "../protocol/event.ts";
+import { Cluster } from "./cluster.ts";
 import { isChannelId } from "./channels.ts";
 import { Connections } from "./connections.ts";
 import { ServerContext } from "./context.ts";
@@ -46,6 +50,20 @@ export interface BroadcastOptions {
   except?: Iterable<string>;
 }
 
+/** The cluster as one node sees it (`Hub.cluster()`). */
+export interface ClusterInfo extends BackplaneStats {
+  /** This node's id. */
+  nodeId: string;
+  /** The backplane link's state (`up` for a server alone). */
+  link: LinkState;
+  /** Live nodes this node knows of (itself included). */
+  nodes: number;
+  /** Backplane topics this node listens to. */
+  listening: number;
+  /** Gaps announced to this node's connections (`sente-lite/gap` with reason `backplane`). */
+  gaps: number;
+}
+
 /** The runtime-neutral server core. Adapters call {@linkcode Hub.prepare} and {@linkcode Hub.open}. */
 export class Hub {
   /** The options in force. */
@@ -55,7 +73,7 @@ export class Hub {
   readonly #connections: Connections;
   readonly #inbound: Inbound;
   readonly #router: Router;
-  readonly #local: LocalDelivery;
+  readonly #cluster: Cluster;
   readonly #resume: Resume;
 
   /** Makes a hub; see {@linkcode ServerOptions} for the defaults. */
@@ -63,8 +81,9 @@ export class Hub {
     this.options = resolveServerOptions(options);
     const ctx = this.#ctx = new ServerContext(this.options);
     const resume = this.#resume = new Resume(ctx);
-    const local = this.#local = new LocalDelivery(ctx, resume);
-    const router = this.#router = new Router(ctx, local, resume);
+    const local = new LocalDelivery(ctx, resume);
+    const cluster = this.#cluster = new Cluster(ctx, local);
+    const router = this.#router = new Router(ctx, cluster, resume);
     this.#upgrades = new Upgrades(ctx, resume.enabled);
     const inbound = this.#inbound = new Inbound(ctx, router);
     this.#connections = new Connections(ctx, inbound, router, resume);
@@ -120,20 +139,20 @@ export class Hub {
   send(uid: string, id: string, data?: unknown): number {
     assertEventId(id);
     const event: Event = [id, data];
-    return this.#local.toUid(uid, event);
+    return this.#cluster.toUid(uid, event);
   }
 
   /** Pushes an event to one connection; returns `false` when it is not open. */
   sendTo(connId: string, id: string, data?: unknown): boolean {
     assertEventId(id);
-    return this.#local.toConnection(connId, [id, data]);
+    return this.#cluster.toConnection(connId, [id, data]);
   }
 
   /** Pushes an event to every open connection but those in `except`; returns the count. */
   broadcast(id: string, data?: unknown, options: BroadcastOptions = {}): number {
     assertEventId(id);
     const except = options.except ? new Set(options.except) : undefined;
-    return this.#local.toAll([id, data], except);
+    return this.#cluster.toAll([id, data], except);
   }
 
   /** Publishes to a channel's subscribers as `sente-lite/channel-msg`; returns the count. */
@@ -141,7 +160,7 @@ export class Hub {
     if (!isChannelId(channel)) {
       throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
     }
-    return this.#local.toChannel(channel, data, null, options.except ? [...options.except] : []);
+    return this.#cluster.toChannel(channel, data, null, options.except ? [...options.except] : []);
   }
 
   /**
@@ -157,7 +176,7 @@ export class Hub {
     options: RequestOptions = {},
   ): Promise<unknown> {
     assertEventId(id);
-    return this.#local.request(connId, id, data, options);
+    return this.#cluster.request(connId, id, data, options);
   }
 
   // ---------------------------------------------------------------- queries and close
@@ -210,12 +229,34 @@ export class Hub {
     };
   }
 
-  /** Closes one connection; returns `false` if it is not open. */
+  /**
+   * Closes one connection (on whichever node of the cluster holds it); returns `false` if it is
+   * not open here (for another node's connection: if the close could not be sent there).
+   */
   closeConnection(connId: string, code = 1000, reason = ""): boolean {
-    const conn = this.#ctx.conns.get(connId);
-    if (!conn || conn.closed) return false;
-    conn.close(code, reason);
-    return true;
+    return this.#cluster.close(connId, code, reason);
+  }
+
+  /** The cluster as this node sees it: node id, link state, backplane counters. */
+  cluster(): ClusterInfo {
+    const backplane = this.#cluster.backplane;
+    return {
+      nodeId: backplane.nodeId,
+      link: backplane.link.state,
+      nodes: backplane.presence.nodes().size,
+      listening: this.#ctx.topics.size,
+      gaps: this.#cluster.gaps,
+      ...backplane.stats(),
+    };
+  }
+
+  /**
+   * Leaves the cluster: this node's uids vanish from the other nodes' presence, its topics end,
+   * requests waiting for other nodes reject with `ClosedError`, and the backplane is closed.
+   * Connections stay open (close them first with {@linkcode closeAll}). Idempotent.
+   */
+  leaveCluster(): Promise<void> {
+    return this.#cluster.leave();
   }
 
   /** Closes every connection of `uid` (Sente's `[:chsk/close]`); returns how many. */

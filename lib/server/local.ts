@@ -1,8 +1,8 @@
 /**
  * Local delivery: the sends of the public API (to a uid, a connection, everyone, a channel, and
  * server→client requests) carried out on the connections of this process. The Hub's send methods
- * validate their arguments and call only this; a backplane spreading sends over several nodes
- * would call it on each node.
+ * validate their arguments and go through lib/server/cluster.ts, which calls this on the origin
+ * node and on every other node that receives the send from the backplane.
  *
  * @module
  */
@@ -25,14 +25,18 @@ export class LocalDelivery {
     this.#resume = resume;
   }
 
-  /** Pushes to every connection of `uid` (and keeps it for its sessions or offline). */
-  toUid(uid: string, event: Event): number {
+  /**
+   * Pushes to every connection of `uid` (and keeps it for its sessions or offline); `elsewhere`:
+   * the uid is reached on another node (or this is another node's send), so it is not buffered
+   * offline here.
+   */
+  toUid(uid: string, event: Event, elsewhere = false): number {
     const ctx = this.#ctx;
     const n = fanOut(ctx.options, this.#resume, ctx.uids.connections(uid), {
       type: "push",
       events: [event],
     });
-    this.#resume.hold(uid, event, n);
+    this.#resume.hold(uid, event, elsewhere ? n + 1 : n);
     return n;
   }
 

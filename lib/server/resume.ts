@@ -31,6 +31,11 @@ export class Resume implements Sequencer {
   readonly #delivery: Delivery<Connection> | null = null;
   /** Resume sessions keeping channel subscriptions while disconnected, by channel. */
   readonly #keptSubs = new Map<string, Set<Session<Connection>>>();
+  /**
+   * Sessions away (detached, not ended): each keeps its uid's backplane topic, so sends to the uid
+   * from other nodes are kept for it (docs/scaling.md).
+   */
+  readonly #away = new Set<Session<Connection>>();
 
   /** Makes the glue; the delivery books exist when `options.delivery` is on. */
   constructor(ctx: ServerContext) {
@@ -67,6 +72,7 @@ export class Resume implements Sequencer {
       pending.resumeToken,
     );
     conn.session = attachment.session;
+    this.#back(attachment.session);
     return attachment;
   }
 
@@ -89,6 +95,7 @@ export class Resume implements Sequencer {
       this.#keptSubs.get(channel)?.delete(session);
       if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
       if (ctx.channels.add(channel, conn)) conn.channels.add(channel);
+      ctx.topics.releaseChannel(channel); // the connection's subscription holds it now
     }
     session.channels.clear();
     ctx.stats.channels = ctx.channels.size;
@@ -116,7 +123,18 @@ export class Resume implements Sequencer {
 
   /** A closed connection leaves its session (which then waits for a resume). */
   detach(conn: Connection): void {
-    if (conn.session !== null) this.#delivery!.detach(conn.session, conn);
+    const session = conn.session;
+    if (session === null) return;
+    this.#delivery!.detach(session, conn);
+    if (session.conn === null && !session.expired && !this.#away.has(session)) {
+      this.#away.add(session);
+      this.#ctx.topics.retainUid(session.uid);
+    }
+  }
+
+  /** The session is attached again, or ended: it no longer keeps its uid's topic. */
+  #back(session: Session<Connection>): void {
+    if (this.#away.delete(session)) this.#ctx.topics.releaseUid(session.uid);
   }
 
   /** A resumable client keeps its channels: messages wait in its session until it is back. */
@@ -124,7 +142,9 @@ export class Resume implements Sequencer {
     const session = conn.session;
     if (session === null || session.conn !== null || session.expired) return;
     for (const channel of conn.channels) {
+      if (session.channels.has(channel)) continue;
       session.channels.add(channel);
+      this.#ctx.topics.retainChannel(channel);
       let set = this.#keptSubs.get(channel);
       if (!set) this.#keptSubs.set(channel, set = new Set());
       set.add(session);
@@ -145,14 +165,19 @@ export class Resume implements Sequencer {
     return n;
   }
 
-  /** Keeps a push to a uid for its away sessions, or offline when it reached nobody. */
+  /**
+   * Keeps a push to a uid for its away sessions, or offline when it reached nobody (`delivered`
+   * counts 1 more when the uid is connected on another node, so it is not buffered here).
+   */
   hold(uid: string, event: Event, delivered: number): void {
     if (this.#delivery !== null) this.#delivery.hold(uid, event, delivered);
   }
 
   /** A session that will not resume gives up the channels it kept. */
   #forgetChannels(session: Session<Connection>): void {
+    this.#back(session);
     for (const channel of session.channels) {
+      this.#ctx.topics.releaseChannel(channel);
       const set = this.#keptSubs.get(channel);
       set?.delete(session);
       if (set?.size === 0) this.#keptSubs.delete(channel);

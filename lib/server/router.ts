@@ -11,7 +11,7 @@ import { assertEventId, isExtensionId, isReservedId } from "../protocol/event.ts
 import { channelEvent, type ChannelHost } from "./channel_events.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
-import type { LocalDelivery } from "./local.ts";
+import type { Cluster } from "./cluster.ts";
 import { settleReply } from "./requests.ts";
 import type { Resume } from "./resume.ts";
 import type { EventHandler, EventMessage } from "./types.ts";
@@ -25,8 +25,8 @@ export class Router {
   /** What the channel events (lib/server/channel_events.ts) use of the Hub. */
   readonly #channelHost: ChannelHost;
 
-  /** Routes with the handlers registered by `on`; channel messages go out through `local`. */
-  constructor(ctx: ServerContext, local: LocalDelivery, resume: Resume) {
+  /** Routes with the handlers registered by `on`; channel messages go out through `cluster`. */
+  constructor(ctx: ServerContext, cluster: Pick<Cluster, "toChannel">, resume: Resume) {
     this.#ctx = ctx;
     this.#resume = resume;
     this.#channelHost = {
@@ -36,7 +36,7 @@ export class Router {
       count: (code) => ctx.count(code),
       protocolError: (conn, error) => ctx.protocolError(conn, error),
       sendError: (conn, error) => ctx.sendError(conn, error),
-      publish: (channel, data, from, except) => local.toChannel(channel, data, from, except),
+      publish: (channel, data, from, except) => cluster.toChannel(channel, data, from, except),
       changed: () => void (ctx.stats.channels = ctx.channels.size),
     };
   }
