@@ -52,6 +52,8 @@ export interface BroadcastOptions {
 
 /** The cluster as one node sees it (`Hub.cluster()`). */
 export interface ClusterInfo extends BackplaneStats {
+  /** `false` for a server alone (the default private backplane): nothing crosses nodes. */
+  clustered: boolean;
   /** This node's id. */
   nodeId: string;
   /** The backplane link's state (`up` for a server alone). */
@@ -241,6 +243,7 @@ export class Hub {
   cluster(): ClusterInfo {
     const backplane = this.#cluster.backplane;
     return {
+      clustered: this.#ctx.topics.clustered,
       nodeId: backplane.nodeId,
       link: backplane.link.state,
       nodes: backplane.presence.nodes().size,
