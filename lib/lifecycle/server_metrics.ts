@@ -82,7 +82,6 @@ const KNOWN = new Set([
   "deliveryBytes",
 ]);
 
-/** Observes one server and reports its figures. */
 /** The backplane's figures (a node of a cluster only): link state, traffic, gaps. */
 function clusterFamilies(c: ClusterInfo, l: Labels): MetricFamily[] {
   const fam = (
@@ -120,6 +119,7 @@ function clusterFamilies(c: ClusterInfo, l: Labels): MetricFamily[] {
   ];
 }
 
+/** Observes one server and reports its figures. */
 export class ServerMetrics {
   /** The port facts, set by whoever starts listening. */
   port: PortInfo | null = null;
