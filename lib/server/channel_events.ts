@@ -30,6 +30,11 @@ export interface ChannelHost {
   publish(channel: string, data: unknown, from: string | null, except: string[]): number;
   /** The number of channels changed. */
   changed(): void;
+  /**
+   * Resolves once a new subscription of `conn` takes effect everywhere (a node of a cluster
+   * records it in the shared store and listens to the channel's topic); awaited before the reply.
+   */
+  settled?(conn: Connection): Promise<void> | undefined;
 }
 
 /** Removes `conn` from `channel`. */
@@ -90,6 +95,7 @@ export async function channelEvent(
   if (action === "subscribe") {
     if (host.registry.add(channel, conn)) conn.channels.add(channel);
     host.changed();
+    await host.settled?.(conn);
     answer({ success: true });
   } else {
     const except = d["exclude-sender?"] === true ? [conn.id] : [];

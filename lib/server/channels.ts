@@ -19,6 +19,8 @@ export interface ChannelHooks {
   first(channel: string): void;
   /** `channel` lost its last subscriber. */
   last(channel: string): void;
+  /** `member` joined (`true`) or left `channel`. */
+  member?(channel: string, member: unknown, joined: boolean): void;
 }
 
 /** Subscriber sets keyed by channel id. Empty channels are removed at once. */
@@ -40,6 +42,7 @@ export class ChannelRegistry<C> {
     }
     if (set.has(member)) return false;
     set.add(member);
+    this.#hooks?.member?.(channel, member, true);
     return true;
   }
 
@@ -47,6 +50,7 @@ export class ChannelRegistry<C> {
   remove(channel: string, member: C): boolean {
     const set = this.#channels.get(channel);
     if (!set?.delete(member)) return false;
+    this.#hooks?.member?.(channel, member, false);
     if (set.size === 0) {
       this.#channels.delete(channel);
       this.#hooks?.last(channel);

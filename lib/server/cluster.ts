@@ -17,7 +17,8 @@ import type { Event } from "../protocol/event.ts";
 import { ClosedError, ServerError, TimeoutError } from "../protocol/errors.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import type { ServerContext } from "./context.ts";
-import type { LocalDelivery } from "./local.ts";
+import type { Durable } from "./durable.ts";
+import { LocalDelivery } from "./local.ts";
 import type { RequestOptions } from "./types.ts";
 
 /** A request to a connection on another node, waiting for its reply. */
@@ -31,6 +32,7 @@ interface RemoteRequest {
 type NodeMessage =
   | { t: "to"; c: string; e: Event }
   | { t: "close"; c: string; code: number; reason: string }
+  | { t: "sup"; a: string }
   | { t: "req"; c: string; r: string; e: [string, unknown]; ms: number }
   | { t: "res"; r: string; v?: unknown; err?: { name: string; code: string; message: string } };
 
@@ -38,6 +40,7 @@ type NodeMessage =
 export class Cluster {
   readonly #ctx: ServerContext;
   readonly #local: LocalDelivery;
+  readonly #durable: Durable | null;
   readonly #backplane: Backplane;
   /** `false` for a server alone: every send is local. */
   readonly #clustered: boolean;
@@ -46,28 +49,40 @@ export class Cluster {
   #nextRequest = 0;
   #unwatch: () => void = () => {};
   #left = false;
+  /** The link went `down` (every connection lost) since it was last `up`. */
+  #wentDown = false;
   /** Gaps announced to this node's connections. */
   gaps = 0;
 
-  /** Routes over `ctx.options.backplane`, delivering locally through `local`. */
-  constructor(ctx: ServerContext, local: LocalDelivery) {
+  /**
+   * Routes over `ctx.options.backplane`, delivering locally through `local`; `durable`: the
+   * store-first books of a node with delivery on (sends are numbered in the store first).
+   */
+  constructor(ctx: ServerContext, local: LocalDelivery, durable: Durable | null) {
     this.#ctx = ctx;
     this.#local = local;
+    this.#durable = durable;
     this.#backplane = ctx.options.backplane;
     this.#nodeId = this.#backplane.nodeId;
     this.#clustered = ctx.topics.clustered;
     if (!this.#clustered) return;
     const topics = ctx.topics;
+    // Another node's send: delivered here; kept in this node's memory books only without a store.
+    const keep = durable === null;
     topics.routes = {
       uid: (uid, payload) => {
         const m = JSON.parse(payload) as { e: Event };
-        local.toUid(uid, m.e, true);
+        local.toUid(uid, m.e, true, keep);
       },
       channel: (channel, payload) => {
         const m = JSON.parse(payload) as { d: unknown; f: string | null; x?: string[] };
-        local.toChannel(channel, m.d, m.f, m.x ?? []);
+        local.toChannel(channel, m.d, m.f, m.x ?? [], keep);
       },
     };
+    if (durable) {
+      durable.closeRemote = (nodeId, attachId) =>
+        this.#publish(TOPICS.node(nodeId), JSON.stringify({ t: "sup", a: attachId }));
+    }
     topics.retain(TOPICS.broadcast, (payload) => this.#onBroadcast(payload));
     topics.retain(TOPICS.node(this.#nodeId), (payload, from) => this.#onNode(payload, from));
     this.#unwatch = this.#backplane.link.watch((change) => this.#onLink(change));
@@ -83,8 +98,22 @@ export class Cluster {
     if (!this.#clustered) return this.#local.toUid(uid, event);
     const payload = JSON.stringify({ e: event }); // before any delivery: a bad value throws first
     const elsewhere = this.#elsewhere(uid);
-    const n = this.#local.toUid(uid, event, elsewhere);
-    this.#publish(TOPICS.uid(uid), payload);
+    const durable = this.#durable;
+    if (durable === null) {
+      const n = this.#local.toUid(uid, event, elsewhere);
+      this.#publish(TOPICS.uid(uid), payload);
+      return n;
+    }
+    // Store first: numbered into every session of the uid, then the other nodes are told.
+    const offline = !elsewhere && this.#ctx.uids.connections(uid).size === 0;
+    const held = durable.holdUid(uid, event, offline);
+    const n = durable.during(
+      held,
+      event,
+      [],
+      () => this.#local.toUid(uid, event, elsewhere, false),
+    );
+    held.then(() => this.#publish(TOPICS.uid(uid), payload));
     return n;
   }
 
@@ -117,8 +146,21 @@ export class Cluster {
       ? { d: data ?? null, f: from, x: except }
       : { d: data ?? null, f: from };
     const payload = JSON.stringify(m);
-    const n = this.#local.toChannel(channel, data, from, except);
-    this.#publish(TOPICS.channel(channel), payload);
+    const durable = this.#durable;
+    if (durable === null) {
+      const n = this.#local.toChannel(channel, data, from, except);
+      this.#publish(TOPICS.channel(channel), payload);
+      return n;
+    }
+    const event = LocalDelivery.channelEvent(channel, data, from);
+    const held = durable.holdChannel(channel, event, except);
+    const n = durable.during(
+      held,
+      event,
+      except,
+      () => this.#local.toChannel(channel, data, from, except, false),
+    );
+    held.then(() => this.#publish(TOPICS.channel(channel), payload));
     return n;
   }
 
@@ -227,6 +269,9 @@ export class Cluster {
       case "close":
         this.#ctx.conns.get(m.c)?.close(m.code, m.reason);
         return;
+      case "sup":
+        this.#durable?.supersede(m.a);
+        return;
       case "req": {
         const reply = (res: object) =>
           this.#publish(TOPICS.node(from), JSON.stringify({ t: "res", r: m.r, ...res }));
@@ -272,9 +317,13 @@ export class Cluster {
       level: change.gap || change.to === "down" || change.to === "degraded" ? "warn" : "info",
       data: () => ({ nodeId: this.#nodeId, from: change.from, to: change.to, gap: change.gap }),
     });
+    if (change.to === "down") this.#wentDown = true;
     const gap = change.gap;
     if (!gap) return;
     this.#announceGap(gap);
+    // What the topics missed is in the store, unless the store itself may have restarted.
+    this.#durable?.afterGap(this.#wentDown);
+    this.#wentDown = false;
     // Other nodes' clients missed what this node could not publish: they hear of it too.
     if (gap.dropped > 0) this.#publish(TOPICS.broadcast, JSON.stringify({ g: gap }));
   }

@@ -69,6 +69,8 @@ export class ServerContext {
   readonly channels: ChannelRegistry<Connection>;
   /** The server-wide and per-IP connection counts, upgrades in progress included. */
   readonly admission: Admission;
+  /** Told when a connection joins or leaves a channel (durable delivery records it). */
+  onChannelMember: ((channel: string, conn: Connection, joined: boolean) => void) | null = null;
   /** Observers (metrics); replaced, never mutated, so a loop over it is safe. */
   observers: ServerObserver[] = [];
 
@@ -92,6 +94,8 @@ export class ServerContext {
       alone ? null : {
         first: (channel) => topics.retainChannel(channel),
         last: (channel) => topics.releaseChannel(channel),
+        member: (channel, conn, joined) =>
+          this.onChannelMember?.(channel, conn as Connection, joined),
       },
     );
   }

@@ -84,7 +84,7 @@ export class Hub {
     const ctx = this.#ctx = new ServerContext(this.options);
     const resume = this.#resume = new Resume(ctx);
     const local = new LocalDelivery(ctx, resume);
-    const cluster = this.#cluster = new Cluster(ctx, local);
+    const cluster = this.#cluster = new Cluster(ctx, local, resume.durable);
     const router = this.#router = new Router(ctx, cluster, resume);
     this.#upgrades = new Upgrades(ctx, resume.enabled);
     const inbound = this.#inbound = new Inbound(ctx, router);
@@ -112,7 +112,10 @@ export class Hub {
     request: Request,
     remoteIp: string | null = null,
   ): Promise<Response | PendingUpgrade> {
-    return await this.#upgrades.prepare(request, remoteIp);
+    const prepared = await this.#upgrades.prepare(request, remoteIp);
+    // A node of a cluster opens the resume session in the shared store before the handshake.
+    if (!(prepared instanceof Response)) await this.#resume.prepare(prepared);
+    return prepared;
   }
 
   /** Opens a connection over an adapter's socket and sends the handshake. */

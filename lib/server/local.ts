@@ -25,18 +25,23 @@ export class LocalDelivery {
     this.#resume = resume;
   }
 
+  /** The event a channel publish pushes. */
+  static channelEvent(channel: string, data: unknown, from: string | null): Event {
+    return ["sente-lite/channel-msg", { "channel-id": channel, data: data ?? null, from }];
+  }
+
   /**
    * Pushes to every connection of `uid` (and keeps it for its sessions or offline); `elsewhere`:
    * the uid is reached on another node (or this is another node's send), so it is not buffered
    * offline here.
    */
-  toUid(uid: string, event: Event, elsewhere = false): number {
+  toUid(uid: string, event: Event, elsewhere = false, hold = true): number {
     const ctx = this.#ctx;
-    const n = fanOut(ctx.options, this.#resume, ctx.uids.connections(uid), {
+    const n = fanOut(ctx.options, this.#resume.stored, ctx.uids.connections(uid), {
       type: "push",
       events: [event],
     });
-    this.#resume.hold(uid, event, elsewhere ? n + 1 : n);
+    if (hold) this.#resume.hold(uid, event, elsewhere ? n + 1 : n);
     return n;
   }
 
@@ -55,19 +60,26 @@ export class LocalDelivery {
     }, except);
   }
 
-  /** Publishes to a channel's subscribers and the away sessions that keep it. */
-  toChannel(channel: string, data: unknown, from: string | null, except: string[]): number {
-    const msg = { "channel-id": channel, data: data ?? null, from };
-    const event: Event = ["sente-lite/channel-msg", msg];
+  /**
+   * Publishes to a channel's subscribers and (`hold`) the away sessions of this node that keep it.
+   */
+  toChannel(
+    channel: string,
+    data: unknown,
+    from: string | null,
+    except: string[],
+    hold = true,
+  ): number {
+    const event = LocalDelivery.channelEvent(channel, data, from);
     const ctx = this.#ctx;
     const n = fanOut(
       ctx.options,
-      this.#resume,
+      this.#resume.stored,
       ctx.channels.members(channel),
       { type: "push", events: [event] },
       except.length ? new Set(except) : undefined,
     );
-    return n + this.#resume.keep(channel, event);
+    return hold ? n + this.#resume.keep(channel, event) : n;
   }
 
   /** Sends a request to one connection and resolves with its reply (see `Hub.request`). */

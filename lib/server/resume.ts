@@ -3,7 +3,8 @@
  * session, replaying what it missed, offline buffers, numbered pushes, `sente-lite/msg` and
  * `sente-lite/ack` from clients, the channel subscriptions an away session keeps, and loss
  * reports. The books themselves (sessions, buffers, budgets) are lib/server/delivery.ts, reached
- * only through here.
+ * only through here. On a node of a cluster the books are the backplane's store instead
+ * (lib/server/durable.ts), so a client resumes on any node.
  *
  * @module
  */
@@ -21,6 +22,7 @@ import {
   estimateBytes,
   type Session,
 } from "./delivery.ts";
+import { Durable } from "./durable.ts";
 import type { Sequencer } from "./fanout.ts";
 import type { PendingUpgrade } from "./socket.ts";
 
@@ -29,6 +31,8 @@ export class Resume implements Sequencer {
   readonly #ctx: ServerContext;
   /** Offline buffers and resume sessions, unless `delivery: false`. */
   readonly #delivery: Delivery<Connection> | null = null;
+  /** The store-backed books of a node of a cluster (with `delivery` on), else `null`. */
+  readonly durable: Durable | null = null;
   /** Resume sessions keeping channel subscriptions while disconnected, by channel. */
   readonly #keptSubs = new Map<string, Set<Session<Connection>>>();
   /**
@@ -47,7 +51,18 @@ export class Resume implements Sequencer {
         ack: (conn, seq) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq }]] }),
         ended: (session) => this.#forgetChannels(session),
       }, ctx.stats);
+      if (ctx.topics.clustered) this.durable = new Durable(ctx);
     }
+  }
+
+  /** Where uid sends and channel publishes are numbered on this node. */
+  get stored(): Sequencer {
+    return this.durable?.stored ?? this;
+  }
+
+  /** Before an upgrade (async): a node of a cluster opens the session in the store. */
+  async prepare(pending: PendingUpgrade): Promise<void> {
+    if (this.durable) await this.durable.prepare(pending);
   }
 
   /** `true` when delivery is on (sessions, offline buffers). */
@@ -62,6 +77,7 @@ export class Resume implements Sequencer {
 
   /** Attaches a resuming connection to its session (new or found); `null` when it does not resume. */
   attach(conn: Connection, pending: PendingUpgrade): Attachment<Connection> | null {
+    if (this.durable) return this.durable.attach(conn, pending);
     if (this.#delivery === null || pending.resume == null) return null;
     const { uid, clientId } = conn;
     const attachment = this.#delivery.attach(
@@ -78,6 +94,7 @@ export class Resume implements Sequencer {
 
   /** After the handshake of a resuming client: supersede its old socket, send what it missed. */
   resume(conn: Connection, attachment: Attachment<Connection>): void {
+    if (this.durable) return this.durable.resume(conn, attachment);
     const ctx = this.#ctx;
     const old = attachment.superseded;
     if (old && !old.closed) {
@@ -109,6 +126,7 @@ export class Resume implements Sequencer {
 
   /** A uid's first connection gets what was buffered while it had none (gaps first). */
   deliverOffline(conn: Connection): void {
+    if (this.durable) return this.durable.deliverOffline(conn);
     if (this.#delivery === null) return;
     const held = this.#delivery.takeOffline(conn.uid);
     if (!held) return;
@@ -123,6 +141,7 @@ export class Resume implements Sequencer {
 
   /** A closed connection leaves its session (which then waits for a resume). */
   detach(conn: Connection): void {
+    if (this.durable) return this.durable.detach(conn);
     const session = conn.session;
     if (session === null) return;
     this.#delivery!.detach(session, conn);
@@ -139,6 +158,7 @@ export class Resume implements Sequencer {
 
   /** A resumable client keeps its channels: messages wait in its session until it is back. */
   keepChannels(conn: Connection): void {
+    if (this.durable) return; // the store keeps them (detach)
     const session = conn.session;
     if (session === null || session.conn !== null || session.expired) return;
     for (const channel of conn.channels) {
@@ -154,7 +174,7 @@ export class Resume implements Sequencer {
   /** Keeps a channel message for the away sessions subscribed to it; returns how many. */
   keep(channel: string, event: Event): number {
     const kept = this.#keptSubs.get(channel);
-    if (!kept || !this.#delivery) return 0;
+    if (!kept || !this.#delivery || this.durable) return 0;
     const bytes = estimateBytes(event);
     let n = 0;
     for (const session of kept) {
@@ -170,7 +190,7 @@ export class Resume implements Sequencer {
    * counts 1 more when the uid is connected on another node, so it is not buffered here).
    */
   hold(uid: string, event: Event, delivered: number): void {
-    if (this.#delivery !== null) this.#delivery.hold(uid, event, delivered);
+    if (this.#delivery !== null && !this.durable) this.#delivery.hold(uid, event, delivered);
   }
 
   /** A session that will not resume gives up the channels it kept. */
@@ -197,6 +217,7 @@ export class Resume implements Sequencer {
    * the client gets it, now or on resume (also while its closed socket awaits cleanup).
    */
   sequenced(conn: Connection, session: Session<Connection>, event: Event, bytes: number): boolean {
+    if (this.durable) return this.durable.push(conn, event);
     if (session.conn !== conn) return false; // superseded: the newer connection gets it
     const delivery = this.#delivery!;
     const entry = delivery.sequence(session, event);
@@ -234,6 +255,7 @@ export class Resume implements Sequencer {
       return null;
     }
     const session = conn.session;
+    if (this.durable) return this.durable.received(conn, seq) ? ev : null;
     if (session !== null && !this.#delivery!.received(session, seq)) return null; // a duplicate
     return ev;
   }
@@ -249,7 +271,8 @@ export class Resume implements Sequencer {
       );
       return;
     }
-    if (conn.session !== null && conn.session.conn === conn) {
+    if (this.durable) this.durable.acked(conn, seq);
+    else if (conn.session !== null && conn.session.conn === conn) {
       this.#delivery!.acked(conn.session, seq);
     }
   }

@@ -38,6 +38,7 @@ export class Router {
       sendError: (conn, error) => ctx.sendError(conn, error),
       publish: (channel, data, from, except) => cluster.toChannel(channel, data, from, except),
       changed: () => void (ctx.stats.channels = ctx.channels.size),
+      settled: resume.durable ? (conn) => resume.durable!.settled(conn) : undefined,
     };
   }
 

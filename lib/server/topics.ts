@@ -94,6 +94,11 @@ export class Topics {
     ref.unsubscribe.then((u) => u?.());
   }
 
+  /** Resolves once every subscription made so far is active (or failed). */
+  ready(): Promise<void> {
+    return Promise.all([...this.#refs.values()].map((r) => r.unsubscribe)).then(() => {});
+  }
+
   /** How many topics are held. */
   get size(): number {
     return this.#refs.size;

