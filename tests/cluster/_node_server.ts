@@ -60,6 +60,10 @@ server.on("ctl/publish", (m) => {
 server.on("ctl/close", (m) => server.closeConnection((m.data as D).connId as string, 1012, "ctl"));
 server.on("ctl/uids", () => [...server.connectedUids.current()].sort());
 server.on("ctl/cluster", () => server.cluster());
+server.on("ctl/stats", () => {
+  const s = server.stats();
+  return { resumed: s.resumed, resumeFailed: s.resumeFailed, connections: s.connections };
+});
 // `count` sends numbered 1…count to each uid (event `s/n`) and channel, `everyMs` apart.
 server.on("ctl/stream", (m) => {
   const d = m.data as { uids: string[]; channels: string[]; count: number; everyMs: number };

@@ -5,6 +5,7 @@
  * SIGKILLed and restarted while the nodes send (no crash, local traffic served, gaps announced).
  */
 import assert from "node:assert/strict";
+import { type Client, connect } from "../../client.ts";
 import { IGNORE_REDIS, startRedis } from "../_redis.ts";
 import { waitFor } from "../_util.ts";
 import { BUN, ctl, EVENT_MS, NO_BUN, type Node, type Peer, peer, startNode } from "./_cluster.ts";
@@ -190,6 +191,108 @@ Deno.test({
       assert.equal(nodes[1].child.status, null, "node B alive");
     } finally {
       await stopAll(nodes, peers);
+    }
+  },
+});
+
+Deno.test({
+  name: "redis cluster: a node SIGKILLed under load: its clients resume on the others, 0 lost",
+  ignore: IGNORE_REDIS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using redis = await startRedis();
+    const prefix = "t3";
+    const nodes = await Promise.all([
+      startNode("deno", redis.url, prefix),
+      startNode("deno", redis.url, prefix),
+      startNode(BUN && !NO_BUN ? "bun" : "deno", redis.url, prefix),
+    ]);
+    const CLIENTS = 100;
+    const COUNT = 60;
+    const CHANNELS = ["ch0", "ch1", "ch2", "ch3"];
+    const dead = new Set<number>();
+    const clients: Client[] = [];
+    const byUid: number[][] = [];
+    const byChannel: number[][] = [];
+    try {
+      // Clients spread over the three nodes; a reconnect goes to the next live node.
+      for (let i = 0; i < CLIENTS; i++) {
+        let attempt = 0;
+        const url = () => {
+          const live = [0, 1, 2].filter((k) => !dead.has(k));
+          const k = dead.size === 0 ? i % 3 : live[(i + attempt++) % live.length];
+          return `${nodes[k].url}?user=u${i}`;
+        };
+        const c = connect(url, {
+          onError: () => {},
+          reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+        });
+        byUid[i] = [];
+        byChannel[i] = [];
+        c.on("s/n", (n) => void byUid[i].push(n as number));
+        clients.push(c);
+      }
+      await Promise.all(clients.map((c) => c.ready));
+      await Promise.all(
+        clients.map((c, i) =>
+          c.subscribe(CHANNELS[i % 4], (n) => void byChannel[i].push(n as number))
+        ),
+      );
+      const driver = await peer(nodes[0], "driver");
+      // The stream: COUNT numbered sends to every uid and publishes on every channel, 20 ms apart.
+      await ctl(driver, "stream", {
+        uids: clients.map((_, i) => `u${i}`),
+        channels: CHANNELS,
+        count: COUNT,
+        everyMs: 20,
+      });
+      await waitFor(
+        () => byUid.every((l) => l.length >= 10) ? true : undefined,
+        "the stream reaching every client",
+        { timeoutMs: EVENT_MS, intervalMs: 10 },
+      );
+      dead.add(2);
+      const atKill = byUid.map((l) => l.length);
+      await nodes[2].child.stop("SIGKILL");
+      const complete = () =>
+        byUid.every((l) => l.includes(COUNT)) && byChannel.every((l) => l.includes(COUNT));
+      await waitFor(() => complete() ? true : undefined, "every client's last message", {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+      }).catch((e) => {
+        const short = byUid.map((l, i) => [i, l.length, byChannel[i].length]).filter(
+          ([, a, b]) => a < COUNT || b < COUNT,
+        );
+        throw new Error(`${e.message}: ${JSON.stringify(short.slice(0, 10))}`);
+      });
+      let lost = 0, duplicated = 0, outOfOrder = 0;
+      for (const list of [...byUid, ...byChannel]) {
+        const seen = new Set<number>();
+        for (let k = 0; k < list.length; k++) {
+          if (seen.has(list[k])) duplicated++;
+          seen.add(list[k]);
+          if (k > 0 && list[k] < list[k - 1]) outOfOrder++;
+        }
+        for (let n = 1; n <= COUNT; n++) if (!seen.has(n)) lost++;
+      }
+      const resumed = [
+        await ctl<{ resumed: number }>(driver, "stats"),
+        await ctl<{ resumed: number }>(await peer(nodes[1], "driver2"), "stats"),
+      ].map((s) => s.resumed);
+      console.log(
+        `${CLIENTS} clients × ${COUNT} × 2 (uid + channel), a node SIGKILLed mid-stream: ` +
+          `lost ${lost}, duplicated ${duplicated}, out of order ${outOfOrder}; ` +
+          `resumed on the two live nodes: ${resumed.join(" + ")}; at the kill the clients had ` +
+          `${Math.min(...atKill)}–${Math.max(...atKill)} of ${COUNT}`,
+      );
+      assert.deepEqual({ lost, duplicated, outOfOrder }, { lost: 0, duplicated: 0, outOfOrder: 0 });
+      assert.ok(resumed[0] > 0 && resumed[1] > 0, "the moved clients resumed on both live nodes");
+      assert.ok(Math.max(...atKill) < COUNT, "the node died mid-stream");
+      driver.client.close();
+    } finally {
+      for (const c of clients) c.close();
+      await Promise.all(nodes.map((n) => n.child.stop("SIGKILL")));
     }
   },
 });
