@@ -111,3 +111,36 @@ Deno.test("cluster: uidport-open/close fire once per cluster; an offline send is
   await until(() => later.length === 1, "offline delivery");
   c3.close();
 });
+
+Deno.test("cluster: a client resumes on another node: what was sent meanwhile, in order", async () => {
+  const bus = new LocalBus();
+  const a = await startServer({ authenticate: byUser, backplane: localBackplane({ bus }) });
+  const b = await startServer({ authenticate: byUser, backplane: localBackplane({ bus }) });
+  await using _b = b;
+  let target = a.url;
+  const client = connect(() => `${target}?user=erin`, {
+    onError: () => {},
+    reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+  });
+  const got: unknown[] = [];
+  client.on("t/n", (n) => void got.push(n));
+  const room: unknown[] = [];
+  await client.ready;
+  await client.subscribe("room", (d) => void room.push(d));
+  b.server.send("erin", "t/n", 1);
+  b.server.publish("room", 1);
+  await until(() => got.length === 1 && room.length === 1, "before the move");
+  // Node A goes away (its sockets close); the client's next attempt lands on B.
+  target = b.url;
+  const resumed = new Promise<unknown>((r) => client.on("chsk/handshake", (hs) => r(hs)));
+  await a.handle.close();
+  b.server.send("erin", "t/n", 2); // while erin is away: kept in her session
+  b.server.publish("room", 2);
+  const hs = await resumed as { server: { resume: { resumed: boolean } } };
+  assert.equal(hs.server.resume.resumed, true);
+  b.server.send("erin", "t/n", 3);
+  b.server.publish("room", 3);
+  await until(() => got.length === 3 && room.length === 3, "after the move");
+  assert.deepEqual([got, room], [[1, 2, 3], [1, 2, 3]]);
+  client.close();
+});
