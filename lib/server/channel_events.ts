@@ -95,7 +95,8 @@ export async function channelEvent(
   if (action === "subscribe") {
     if (host.registry.add(channel, conn)) conn.channels.add(channel);
     host.changed();
-    await host.settled?.(conn);
+    const settled = host.settled?.(conn);
+    if (settled) await settled; // no extra turn where nothing needs settling
     answer({ success: true });
   } else {
     const except = d["exclude-sender?"] === true ? [conn.id] : [];

@@ -30,6 +30,8 @@ export class Topics {
   readonly #backplane: Backplane | null;
   readonly #onError: (error: unknown, where: string) => void;
   readonly #refs = new Map<string, Ref>();
+  /** Subscriptions not active yet. */
+  readonly #pending = new Set<Promise<unknown>>();
 
   /** Subscribes through `backplane`, or nothing when it is `null` (a server alone). */
   constructor(backplane: Backplane | null, onError: (error: unknown, where: string) => void) {
@@ -84,6 +86,8 @@ export class Topics {
       return null;
     });
     this.#refs.set(topic, { n: 1, unsubscribe });
+    this.#pending.add(unsubscribe);
+    unsubscribe.then(() => this.#pending.delete(unsubscribe));
   }
 
   /** Releases one retain of `topic`. */
@@ -96,7 +100,7 @@ export class Topics {
 
   /** Resolves once every subscription made so far is active (or failed). */
   ready(): Promise<void> {
-    return Promise.all([...this.#refs.values()].map((r) => r.unsubscribe)).then(() => {});
+    return Promise.all(this.#pending).then(() => {});
   }
 
   /** How many topics are held. */
