@@ -8,14 +8,16 @@
  * `ctl/request`, `ctl/broadcast`, `ctl/publish`, `ctl/close`, `ctl/uids`, `ctl/cluster`,
  * `ctl/whoami`, `ctl/echo`, and `ctl/stream` (numbered sends to uids and channels).
  */
-import { createServer } from "../../server.ts";
+import { createServer, localBackplane } from "../../server.ts";
 import { redisBackplane } from "../../redis.ts";
 
 const args = typeof Deno !== "undefined"
   ? Deno.args
   : (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
-const [url, prefix] = args;
-const backplane = redisBackplane({
+const [url, prefix, mode] = args;
+// "alone": the same server without a backplane (the single-node baseline of bench/backplane.ts).
+const alone = url === "alone";
+const backplane = alone ? localBackplane() : redisBackplane({
   url,
   prefix,
   heartbeatMs: 100,
@@ -24,7 +26,8 @@ const backplane = redisBackplane({
   reconnectMaxMs: 300,
 });
 const server = createServer({
-  backplane,
+  backplane: alone ? undefined : backplane,
+  delivery: mode === "no-delivery" ? false : undefined,
   authenticate: (req) => new URL(req.url).searchParams.get("user"),
   onError: (e, ctx) => console.error(`onError ${ctx.where}:`, e),
   rateLimit: false,
@@ -60,6 +63,15 @@ server.on("ctl/publish", (m) => {
 server.on("ctl/close", (m) => server.closeConnection((m.data as D).connId as string, 1012, "ctl"));
 server.on("ctl/uids", () => [...server.connectedUids.current()].sort());
 server.on("ctl/cluster", () => server.cluster());
+// `count` publishes of `bytes` bytes on `channel` in one go, each stamped with the wall clock.
+server.on("ctl/burst", (m) => {
+  const d = m.data as { channel: string; count: number; bytes: number };
+  const pad = "x".repeat(d.bytes);
+  for (let i = 0; i < d.count; i++) {
+    server.publish(d.channel, { i, t: performance.timeOrigin + performance.now(), pad });
+  }
+  return true;
+});
 server.on("ctl/stats", () => {
   const s = server.stats();
   return { resumed: s.resumed, resumeFailed: s.resumeFailed, connections: s.connections };

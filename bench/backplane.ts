@@ -1,0 +1,126 @@
+/**
+ * Cross-node fan-out (docs/scaling.md): `clients` sente-lite clients subscribed to one channel,
+ * `publishes` server publishes of 64 B made at once on one node; deliveries/s and publish →
+ * delivery latency (p50/p99), for
+ *
+ * - `single`: one node without a backplane (every client on it: the baseline, same run);
+ * - `cluster`: two nodes on one private redis-server, clients split over them, publishing on the
+ *   first (half the deliveries cross Redis);
+ * - `cluster_durable`: the same with resuming clients (store-first delivery: every publish is
+ *   numbered into every session in Redis).
+ *
+ *   deno run -A bench/backplane.ts [clients=1000] [publishes=1000]
+ *
+ * Server nodes are separate processes (tests/cluster/_node_server.ts); the clients run in this
+ * process. Prints one JSON object. Not compared here: Socket.IO with its redis adapter (issue 12).
+ */
+import { type Client, connect } from "../client.ts";
+import { startRedis } from "../tests/_redis.ts";
+import { startNode } from "../tests/cluster/_cluster.ts";
+
+const CLIENTS = Number(Deno.args[0] ?? 1000);
+const PUBLISHES = Number(Deno.args[1] ?? 1000);
+const BYTES = 64;
+/** Optional third argument: run only the scenario of that name. */
+const ONLY = Deno.args[2];
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return +s[Math.min(s.length - 1, Math.floor(s.length * p))].toFixed(2);
+}
+
+async function run(
+  name: string,
+  urls: string[],
+  resume: boolean,
+): Promise<Record<string, unknown>> {
+  const clients: Client[] = [];
+  const latencies: number[] = [];
+  let got = 0;
+  const total = CLIENTS * PUBLISHES;
+  let done = () => {};
+  const all = new Promise<void>((r) => done = r);
+  for (let i = 0; i < CLIENTS; i++) {
+    const c = connect(`${urls[i % urls.length]}?user=b${i}`, {
+      onError: () => {},
+      resume: resume ? undefined : false,
+    });
+    clients.push(c);
+  }
+  await Promise.all(clients.map((c) => c.ready));
+  await Promise.all(clients.map((c) =>
+    c.subscribe("bench", (d) => {
+      const t = (d as { t: number }).t;
+      if (got % 10 === 0) latencies.push(performance.timeOrigin + performance.now() - t);
+      if (++got === total) done();
+    })
+  ));
+  const driver = clients[0];
+  const t0 = performance.now();
+  // Not awaited first: the reply queues behind the burst's own deliveries to the driver.
+  const burst = driver.request("ctl/burst", { channel: "bench", count: PUBLISHES, bytes: BYTES }, {
+    timeoutMs: 600_000,
+  }).catch(() => {});
+  // Bounded: a stall is reported (with how many arrived), never waited on forever.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const finished = await Promise.race([
+    all.then(() => true),
+    new Promise<boolean>((r) => timer = setTimeout(() => r(false), 120_000)),
+  ]);
+  clearTimeout(timer);
+  const ms = performance.now() - t0;
+  await burst;
+  if (!finished) {
+    for (const c of clients) c.close();
+    return { name, stalled: true, delivered: got, deliveries: total, ms: Math.round(ms) };
+  }
+  for (const c of clients) c.close();
+  return {
+    name,
+    deliveries: total,
+    deliveries_per_s: Math.round(total / ms * 1000),
+    ms: Math.round(ms),
+    latency_ms_p50: pct(latencies, 0.5),
+    latency_ms_p99: pct(latencies, 0.99),
+  };
+}
+
+const out: Record<string, unknown> = {
+  runtime: `deno ${Deno.version.deno}`,
+  clients: CLIENTS,
+  publishes: PUBLISHES,
+  bytes: BYTES,
+};
+const results: Record<string, unknown>[] = [];
+if (!ONLY || ONLY === "single") {
+  const node = await startNode("deno", "alone", "x");
+  try {
+    results.push(await run("single", [node.url], false));
+  } finally {
+    await node.child.stop("SIGKILL");
+  }
+}
+{
+  await using redis = await startRedis();
+  for (const [name, resume] of [["cluster", false], ["cluster_durable", true]] as const) {
+    if (ONLY && ONLY !== name) continue;
+    const nodes = await Promise.all([
+      startNode("deno", redis.url, name),
+      startNode("deno", redis.url, name),
+    ]);
+    try {
+      results.push(await run(name, nodes.map((n) => n.url), resume));
+    } finally {
+      await Promise.all(nodes.map((n) => n.child.stop("SIGKILL")));
+    }
+  }
+}
+out.results = results;
+const rate = (name: string) => results.find((r) => r.name === name)?.deliveries_per_s as number;
+if (rate("single") && rate("cluster")) {
+  out.cluster_vs_single = +(rate("cluster") / rate("single")).toFixed(2);
+}
+if (rate("single") && rate("cluster_durable")) {
+  out.cluster_durable_vs_single = +(rate("cluster_durable") / rate("single")).toFixed(2);
+}
+console.log(JSON.stringify(out, null, 2));
