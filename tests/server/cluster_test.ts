@@ -144,3 +144,34 @@ Deno.test("cluster: a client resumes on another node: what was sent meanwhile, i
   assert.deepEqual([got, room], [[1, 2, 3], [1, 2, 3]]);
   client.close();
 });
+
+Deno.test("cluster: client→server dedup moves with the session (the new node's ack)", async () => {
+  const bus = new LocalBus();
+  const a = await startServer({ authenticate: byUser, backplane: localBackplane({ bus }) });
+  const b = await startServer({ authenticate: byUser, backplane: localBackplane({ bus }) });
+  await using _b = b;
+  const handled: unknown[] = [];
+  for (const t of [a, b]) t.server.on("c/n", (m) => void handled.push(m.data));
+  let target = a.url;
+  const client = connect(() => `${target}?user=finn`, {
+    onError: () => {},
+    reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+  });
+  await client.ready;
+  for (let n = 1; n <= 3; n++) client.send("c/n", n);
+  await until(() => handled.length === 3, "handled on A");
+  await until(() => a.server.stats().messagesIn >= 3, "A read them");
+  target = b.url;
+  const moved = new Promise<unknown>((r) => client.on("chsk/handshake", (hs) => r(hs)));
+  // A records each client seq in the store (in-process: settled within the turn) before
+  // acknowledging it.
+  await new Promise((r) => setTimeout(r, 0));
+  await a.handle.close();
+  const hs = await moved as { server: { resume: { resumed: boolean; ack: number } } };
+  assert.equal(hs.server.resume.resumed, true);
+  assert.equal(hs.server.resume.ack, 3); // B knows A handled 1–3: the client re-sends none
+  client.send("c/n", 4);
+  await until(() => handled.length === 4, "handled on B");
+  assert.deepEqual(handled, [1, 2, 3, 4]);
+  client.close();
+});
