@@ -18,6 +18,17 @@
  *
  * @module
  */
+export type {
+  AnyEvents,
+  ChannelData,
+  ChannelId,
+  Direction,
+  EventData,
+  EventId,
+  EventMap,
+  EventReply,
+  EventSection,
+} from "./lib/protocol/event_map.ts";
 export { Client, connect, type ConnectionState } from "./lib/client/client.ts";
 export {
   type ChannelContext,
@@ -27,6 +38,7 @@ export {
   type Handshake,
   HANDSHAKE_EVENT,
   type PushContext,
+  type PushData,
   type PushHandler,
   QueueFullError,
   type RequestHandler,
@@ -40,30 +52,23 @@ export type {
   ClientDialect,
   ClientHeartbeatOptions,
   ClientOptions,
+  ClientResumeOptions,
   CsrfTokenProvider,
   ReconnectOptions,
   TokenProvider,
   UrlProvider,
   WebSocketConstructor,
 } from "./lib/client/options.ts";
-export {
-  BACKOFF_DEFAULTS,
-  backoffDelay,
-  type BackoffOptions,
-  type ResolvedBackoffOptions,
-} from "./lib/client/backoff.ts";
-export {
-  classifyClose,
-  CLOSE_CODES,
-  type CloseClass,
-  type CloseCodeSpec,
-} from "./lib/protocol/close_codes.ts";
+export { CLOSE_CODES, type CloseClass, type CloseCodeSpec } from "./lib/protocol/close_codes.ts";
 export type { ServerInfo } from "./lib/protocol/handshake.ts";
 export type { Event } from "./lib/protocol/event.ts";
 export type { Clock, TimerHandle } from "./lib/util/clock.ts";
-export type { Frame } from "./lib/packers/packer.ts";
-export type { ClientWireOptions } from "./lib/client/wire.ts";
-export type { ClientResumeOptions } from "./lib/client/options.ts";
+export type {
+  ClientTelemetry,
+  ClientTelemetryScope,
+  WireTransforms,
+} from "./lib/client/transforms.ts";
+export type { BackoffOptions } from "./lib/client/backoff.ts";
 export type { ResumeGap, ResumeState } from "./lib/protocol/handshake.ts";
 export { ClosedError, SenteLiteError, ServerError, TimeoutError } from "./lib/protocol/errors.ts";
 export type { Packer } from "./lib/packers/packer.ts";

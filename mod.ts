@@ -17,6 +17,17 @@
  *
  * @module
  */
+export type {
+  AnyEvents,
+  ChannelData,
+  ChannelId,
+  Direction,
+  EventData,
+  EventId,
+  EventMap,
+  EventReply,
+  EventSection,
+} from "./lib/protocol/event_map.ts";
 export type { Frame, Packer } from "./lib/packers/packer.ts";
 export { jsonPacker } from "./lib/packers/json.ts";
 export {

@@ -30,18 +30,65 @@
  * @module
  */
 
-export * from "./lib/telemetry/levels.ts";
-export * from "./lib/telemetry/signal.ts";
-export * from "./lib/telemetry/ids.ts";
-export * from "./lib/telemetry/filter.ts";
-export * from "./lib/telemetry/rate_limit.ts";
-export * from "./lib/telemetry/handler.ts";
-export * from "./lib/telemetry/telemetry.ts";
+export type { Level, LevelLike } from "./lib/telemetry/levels.ts";
+export type {
+  SerializedError,
+  Signal,
+  SignalKind,
+  SignalRecord,
+  TraceRef,
+} from "./lib/telemetry/signal.ts";
+export type {
+  MinLevelScope,
+  NameFilterLike,
+  NameFilterSpec,
+  Pattern,
+  SignalFilterOptions,
+} from "./lib/telemetry/filter.ts";
+export type { RateLimitSpec, RateWindow } from "./lib/telemetry/rate_limit.ts";
+export type {
+  Handler,
+  HandlerErrorInfo,
+  HandlerFn,
+  HandlerObject,
+  HandlerOptions,
+  HandlerStats,
+  QueueMode,
+} from "./lib/telemetry/handler.ts";
+export {
+  type ContextStorage,
+  type GenericSignalOptions,
+  type Msg,
+  Scope,
+  type SignalOptions,
+  Telemetry,
+  type TelemetryOptions,
+} from "./lib/telemetry/telemetry.ts";
 export * from "./lib/telemetry/default.ts";
 export * from "./lib/telemetry/capture_handler.ts";
-export * from "./lib/telemetry/console_handler.ts";
+export {
+  type ConsoleHandler,
+  consoleHandler,
+  type ConsoleHandlerOptions,
+  type ConsoleLike,
+} from "./lib/telemetry/console_handler.ts";
 export * from "./lib/telemetry/remote_handler.ts";
-export * from "./lib/telemetry/file_handler.ts";
+export {
+  type FileHandler,
+  fileHandler,
+  type FileHandlerOptions,
+  JsonlWriter,
+  type JsonlWriterOptions,
+} from "./lib/telemetry/file_handler.ts";
 export * from "./lib/telemetry/configure.ts";
-export * from "./lib/telemetry/server_plugin.ts";
+export {
+  type TelemetryErrorCode,
+  type TelemetryMessage,
+  type TelemetryPlugin,
+  telemetryPlugin,
+  type TelemetryPluginOptions,
+  type TelemetryPluginStats,
+  type TelemetryReply,
+  type TelemetryServer,
+} from "./lib/telemetry/server_plugin.ts";
 export { type Clock, realClock, type TimerHandle, VirtualClock } from "./lib/util/clock.ts";

@@ -4,6 +4,7 @@
  * then either sends `total` 64-byte events in bursts (c2s) or counts pushes until `total` (s2c).
  */
 import { connect } from "../client.ts";
+import { wireTransforms } from "../client_wire.ts";
 import { turn } from "./_turn.ts";
 
 self.onmessage = async (e: MessageEvent) => {
@@ -15,7 +16,9 @@ self.onmessage = async (e: MessageEvent) => {
     burst: number;
   };
   const client = connect(url, {
-    wire: batching ? { batching: true, compression: false, chunking: false } : false,
+    wire: batching
+      ? wireTransforms({ batching: true, compression: false, chunking: false })
+      : false,
     resume: false,
     onError: () => {},
   });

@@ -9,6 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { connect } from "../client.ts";
+import { wireTransforms } from "../client_wire.ts";
 import { createServer } from "../server.ts";
 import { telemetryPlugin } from "../lib/telemetry/server_plugin.ts";
 
@@ -49,7 +50,7 @@ async function runSenteLite(dir: string, compress: boolean): Promise<Result> {
   const handle = await server.serve({ port: 0 });
   const clients = Array.from(
     { length: CLIENTS },
-    () => connect(handle.url, { onError: () => {}, wire: compress ? {} : false }),
+    () => connect(handle.url, { onError: () => {}, wire: compress ? wireTransforms() : false }),
   );
   await Promise.all(clients.map((c) => c.ready));
   let batches = 0;

@@ -9,9 +9,15 @@ import type { ServeHandle, ServeOptions } from "./types.ts";
 
 /** What the adapter keeps on each Bun socket. */
 export interface SocketData {
-  /** The upgrade that passed the Hub's checks. */
+  /**
+   * The upgrade that passed the Hub's checks.
+   * @ignore
+   */
   pending: PendingUpgrade;
-  /** The Hub's inbound side once the socket opened. */
+  /**
+   * The Hub's inbound side once the socket opened.
+   * @ignore
+   */
   sink?: ConnectionSink;
 }
 

@@ -45,7 +45,17 @@ export const LINK_TRANSITIONS: Readonly<
   closed: { "ready": null, "partial": null, "lost": null, "close()": null },
 };
 
-/** The next state after `event` in `state`, or `null` when the event is ignored there. */
+/**
+ * The next state after `event` in `state`, or `null` when the event is ignored there.
+ *
+ * @example
+ * ```ts
+ * import { linkTransition } from "@sente-lite/sente-lite/redis";
+ *
+ * console.log(linkTransition("up", "lost")); // "down"
+ * console.log(linkTransition("closed", "ready")); // null: ignored
+ * ```
+ */
 export function linkTransition(state: LinkState, event: LinkEvent): LinkState | null {
   return LINK_TRANSITIONS[state][event];
 }

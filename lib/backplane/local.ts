@@ -33,11 +33,21 @@ export class LocalBus {
   readonly store: DeliveryStore;
 
   /** Makes an empty bus; `store` bounds its delivery store. */
-  constructor(store: StoreOptions = {}, now: () => number = Date.now) {
-    this.store = new LocalStore(store, now);
+  constructor(store?: StoreOptions, now?: () => number) {
+    this.store = new LocalStore(store ?? {}, now ?? Date.now);
   }
 
-  /** Tells every node's presence watchers. */
+  /**
+   * Tells every node's presence watchers.
+   *
+   * @example
+   * ```ts
+   * import { LocalBus } from "@sente-lite/sente-lite/redis";
+   *
+   * const bus = new LocalBus();
+   * bus.notify({ uid: "alice", online: true }); // every node's presence watchers hear it
+   * ```
+   */
   notify(change: PresenceChange): void {
     for (const watchers of this.nodes.values()) {
       for (const w of watchers) {
@@ -223,7 +233,18 @@ class LocalBackplane implements Backplane {
 /**
  * An in-process backplane node. Without `bus` it is a cluster of one (the server's default);
  * nodes given the same `bus` see each other's topics, presence and store.
+ *
+ * @example
+ * ```ts
+ * import { LocalBus, localBackplane } from "@sente-lite/sente-lite/redis";
+ *
+ * const bus = new LocalBus(); // two nodes of one in-process cluster
+ * const a = localBackplane({ bus });
+ * const b = localBackplane({ bus });
+ * console.log(a !== b);
+ * ```
  */
-export function localBackplane(options: LocalBackplaneOptions = {}): Backplane {
+export function localBackplane(options?: LocalBackplaneOptions): Backplane {
+  options ??= {};
   return new LocalBackplane(options);
 }

@@ -370,6 +370,14 @@ class RedisBackplane implements Backplane {
  * both connections are ready (store calls made before wait up to `connectTimeoutMs` for it).
  * @throws {TypeError} when `url` is not a redis:// or rediss:// URL.
  * @throws {RangeError} when an option is out of range.
+ *
+ * @example
+ * ```ts
+ * import { redisBackplane } from "@sente-lite/sente-lite/redis";
+ *
+ * const backplane = redisBackplane({ url: "redis://127.0.0.1:6379", prefix: "chat" });
+ * console.log(typeof backplane);
+ * ```
  */
 export function redisBackplane(options: RedisBackplaneOptions): Backplane {
   return new RedisBackplane(options);

@@ -27,20 +27,21 @@ import { classifyClose, CLOSE_HEARTBEAT_TIMEOUT } from "../protocol/close_codes.
 import { ClosedError, ServerError, TimeoutError } from "../protocol/errors.ts";
 import { assertEventId } from "../protocol/event.ts";
 import type { Event } from "../protocol/event.ts";
+import type {
+  AnyEvents,
+  ChannelData,
+  ChannelId,
+  EventData,
+  EventId,
+  EventMap,
+  EventReply,
+} from "../protocol/event_map.ts";
 import { parseHandshakeData, type ResumeGap, type ServerInfo } from "../protocol/handshake.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
 import { SUBPROTOCOL, tokenProtocol } from "../protocol/token.ts";
 import { parseResumeToken, resumeProtocol } from "../protocol/resume_token.ts";
-import type { Scope } from "../telemetry/telemetry.ts";
-import { clientFeatures, ClientWire } from "./wire.ts";
-import {
-  settingsFromHandshake,
-  usesFlags,
-  WIRE_PARAM,
-  type WireFeatures,
-  wireQueryValue,
-} from "../wire/capabilities.ts";
+import type { ClientTelemetryScope, ClientWirePipeline } from "./transforms.ts";
 import { backoffDelay } from "./backoff.ts";
 import { Liveness } from "../util/liveness.ts";
 import { ClientChannels } from "./channels.ts";
@@ -54,9 +55,11 @@ import {
   type ClientStats,
   type Handshake,
   HANDSHAKE_EVENT,
+  type PushData,
   type PushHandler,
   QueueFullError,
   type RequestHandler,
+  type RESUBSCRIBE_FAILED_EVENT,
   type SendResult,
   STATE_EVENT,
   type StateChange,
@@ -105,7 +108,7 @@ function closeEvent(code: number): SessionEvent {
 }
 
 /** A connection to a sente-lite server. Make one with {@linkcode connect}. */
-export class Client {
+export class Client<E extends EventMap = AnyEvents> {
   /** This client's id (sent as `client-id`). */
   readonly clientId: string;
   /**
@@ -118,10 +121,9 @@ export class Client {
   #isSente: boolean;
   #url: UrlProvider;
   #ws: WebSocket | null = null;
-  #tel: Scope;
+  #tel: ClientTelemetryScope;
   /** The negotiated transforms of the current socket, if any. */
-  #wire: ClientWire | null = null;
-  #wireFeatures: WireFeatures;
+  #wire: ClientWirePipeline | null = null;
   #state: ConnectionState = "closed";
   #handshake: Handshake | null = null;
   #everOpened = false;
@@ -184,21 +186,17 @@ export class Client {
   };
 
   /** Use {@linkcode connect}. */
-  constructor(url: UrlProvider, options: ClientOptions = {}) {
-    this.#options = resolveClientOptions(options);
+  constructor(url: UrlProvider, options?: ClientOptions) {
+    this.#options = resolveClientOptions(options ?? {});
     this.clientId = this.#options.clientId;
     this.#isSente = this.#options.dialect === "sente";
     this.#tel = this.#options.telemetry.scope("sente-lite.client");
     this.#channels = new ClientChannels({
-      request: (id, data, options) => this.request(id, data, options),
+      request: (id, data, options) => this.#request(id, data, options ?? {}),
       state: () => this.#state,
       onError: (error) => this.#options.onError(error),
       emit: (id, data) => this.#emit(id, data),
     });
-    this.#wireFeatures = clientFeatures(
-      this.#isSente ? false : this.#options.wire,
-      this.#options.packer.name,
-    );
     if (typeof url === "string" || url instanceof URL) {
       let u: URL;
       try {
@@ -243,7 +241,17 @@ export class Client {
     return this.#handshake;
   }
 
-  /** A snapshot of the counters. */
+  /**
+   * A snapshot of the counters.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * console.log(client.stats().reconnects);
+   * ```
+   */
   stats(): ClientStats {
     return { ...this.#stats };
   }
@@ -251,8 +259,19 @@ export class Client {
   /**
    * Closes the connection (code 1000 by default) and stops reconnecting; pending requests and
    * queued sends reject with `ClosedError`. Call {@linkcode Client.reconnect} to start again.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * client.close(); // 1000 "client closed"
+   * client.close(4000, "signed out"); // or an application code (3000–4999)
+   * ```
    */
-  close(code = 1000, reason = "client closed"): void {
+  close(code?: number, reason?: string): void {
+    code ??= 1000;
+    reason ??= "client closed";
     // Browsers throw on any other code a client may not send; fail early and the same everywhere.
     if (code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
       throw new RangeError(`close code must be 1000 or 3000–4999, got ${code}`);
@@ -267,6 +286,14 @@ export class Client {
   /**
    * Connects again now, from any state: drops the current connection or attempt, resets the
    * attempt counter and skips the backoff. From `failed` or `closed` this is the way back.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * globalThis.addEventListener("online", () => client.reconnect());
+   * ```
    */
   reconnect(): void {
     this.#dispatch("reconnect()", "reconnect() called");
@@ -384,8 +411,8 @@ export class Client {
         } else {
           // sente-lite-only parameters go here.
           url.searchParams.set("packer", this.#options.packer.name);
-          const offer = wireQueryValue(this.#wireFeatures);
-          if (offer !== null) url.searchParams.set(WIRE_PARAM, offer);
+          const offer = this.#options.wire?.offer(this.#options.packer.name) ?? null;
+          if (offer !== null) url.searchParams.set("wire", offer);
           if (this.#options.resume) url.searchParams.set("resume", String(this.#inSeq));
         }
         href = url.href;
@@ -891,22 +918,20 @@ export class Client {
   #startWire(info: ServerInfo | null): void {
     this.#dropWire();
     const ws = this.#ws;
-    if (!info || !ws || this.#isSente) return;
-    const settings = settingsFromHandshake(this.#wireFeatures, info.capabilities, info.wire);
-    if (!settings.batching && !usesFlags(settings)) return;
-    const socket = {
-      send: (frame: Frame) => ws.send(frame as string),
-      get bufferedAmount() {
-        return ws.bufferedAmount;
+    const transforms = this.#options.wire;
+    if (!info || !ws || this.#isSente || !transforms) return;
+    this.#wire = transforms.open(info, this.#options.packer.name, {
+      socket: {
+        send: (frame: Frame) => ws.send(frame as string),
+        get bufferedAmount() {
+          return ws.bufferedAmount;
+        },
       },
-    };
-    this.#wire = new ClientWire(settings, socket, this.#options.wire, {
       frame: (frame) => {
         if (this.#ws === ws) this.#receive(frame);
       },
       error: (error) => this.#options.onError(error),
       clock: this.#options.clock,
-      peerMaxMessageBytes: info.maxMessageBytes,
     });
   }
 
@@ -938,8 +963,30 @@ export class Client {
    * Registers a handler for pushes of one event id, or `"*"` for every application push (ids
    * outside `chsk/` and `sente-lite/`). `"chsk/handshake"` and `"chsk/state"` deliver lifecycle
    * events. Returns an unsubscribe function.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * const off = client.on("chat/said", (data) => console.log(data));
+   * client.on("chsk/state", ({ from, to, reason }) => console.log(from, "→", to, reason));
+   * off();
+   * ```
    */
-  on(id: string, handler: PushHandler): () => void {
+  on<
+    K extends
+      | EventId<E, "serverToClient">
+      | "*"
+      | typeof HANDSHAKE_EVENT
+      | typeof STATE_EVENT
+      | typeof RESUBSCRIBE_FAILED_EVENT
+      | "sente-lite/gap",
+  >(id: K, handler: PushHandler<PushData<E, K>>): () => void {
+    return this.#on(id, handler as PushHandler);
+  }
+
+  #on(id: string, handler: PushHandler): () => void {
     if (typeof handler !== "function") throw new TypeError("handler must be a function");
     if (id === "*") {
       this.#any.add(handler);
@@ -955,13 +1002,25 @@ export class Client {
   /**
    * Answers server→client requests for `id`; one handler per id. Returns an unsubscribe function.
    * Unused in the `"sente"` dialect: Sente servers never send requests.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * client.onRequest("app/confirm", (question) => globalThis.confirm(String(question)));
+   * ```
    */
-  onRequest(id: string, handler: RequestHandler): () => void {
+  onRequest<K extends EventId<E, "serverToClient">>(
+    id: K,
+    handler: RequestHandler<EventData<E, "serverToClient", K>, EventReply<E, "serverToClient", K>>,
+  ): () => void {
     assertEventId(id);
     if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    this.#requestHandlers.set(id, handler);
+    const h = handler as RequestHandler;
+    this.#requestHandlers.set(id, h);
     return () => {
-      if (this.#requestHandlers.get(id) === handler) this.#requestHandlers.delete(id);
+      if (this.#requestHandlers.get(id) === h) this.#requestHandlers.delete(id);
     };
   }
 
@@ -970,8 +1029,19 @@ export class Client {
    * @returns `"sent"`, or `"queued"` while connecting or reconnecting (sent after the handshake).
    * @throws {QueueFullError} when not open and `maxQueuedMessages` are already queued.
    * @throws {ClosedError} when `closed`, `closing` or `failed` (or queueing is off).
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * client.send("chat/typing", { room: "lobby" }); // "sent", or "queued" until connected
+   * ```
    */
-  send(id: string, data?: unknown): SendResult {
+  send<K extends EventId<E, "clientToServer">>(
+    id: K,
+    data?: EventData<E, "clientToServer", K>,
+  ): SendResult {
     assertEventId(id);
     // Numbered when resuming, or while it is not yet known whether the next socket will.
     if (this.#options.resume && (this.#resumeOn || this.#state !== "open")) {
@@ -990,8 +1060,26 @@ export class Client {
    * @throws {ClosedError} when closed, or the connection drops while waiting (unless `retry`).
    * @throws {QueueFullError} when not open and the queue is full.
    * @throws {ServerError} when the server answers with an error (no handler, handler failed…).
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * const reply = await client.request("demo/echo", { hello: "world" }, { timeoutMs: 5000 });
+   * console.log(reply);
+   * ```
    */
-  request(id: string, data?: unknown, options: ClientRequestOptions = {}): Promise<unknown> {
+  request<K extends EventId<E, "clientToServer">>(
+    id: K,
+    data?: EventData<E, "clientToServer", K>,
+    options?: ClientRequestOptions,
+  ): Promise<EventReply<E, "clientToServer", K>> {
+    options ??= {};
+    return this.#request(id, data, options) as Promise<EventReply<E, "clientToServer", K>>;
+  }
+
+  #request(id: string, data: unknown, options: ClientRequestOptions): Promise<unknown> {
     assertEventId(id);
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
@@ -1083,16 +1171,35 @@ export class Client {
    * Subscribes to a channel; `handler` gets its messages. Rejects with `ServerError` (code
    * `forbidden`, `max-subscriptions-per-conn`…) when the server refuses, and with `TypeError`
    * in the `"sente"` dialect.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * await client.subscribe("room/42", (data, { from }) => console.log(from, data));
+   * ```
    */
-  async subscribe(channel: string, handler: ChannelHandler): Promise<void> {
+  async subscribe<C extends ChannelId<E>>(
+    channel: C,
+    handler: ChannelHandler<ChannelData<E, C>>,
+  ): Promise<void> {
     this.#assertChannels("subscribe");
-    return await this.#channels.subscribe(channel, handler);
+    return await this.#channels.subscribe(channel, handler as ChannelHandler);
   }
 
   /**
    * Unsubscribes from a channel and drops its handlers; it is no longer re-subscribed after
    * reconnects. When `closed`, `closing` or `failed` the server has forgotten it already, so
    * this resolves at once. Rejects with `TypeError` in the `"sente"` dialect.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * await client.unsubscribe("room/42");
+   * ```
    */
   async unsubscribe(channel: string): Promise<void> {
     this.#assertChannels("unsubscribe");
@@ -1103,17 +1210,37 @@ export class Client {
    * Publishes to a channel; resolves with the number of subscribers it reached.
    * @throws {ServerError} `forbidden` when the server refuses.
    * @throws {TypeError} in the `"sente"` dialect.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * const reached = await client.publish("room/42", { text: "hi" }, { excludeSender: true });
+   * console.log(reached);
+   * ```
    */
-  async publish(
-    channel: string,
-    data?: unknown,
-    options: { excludeSender?: boolean } = {},
+  async publish<C extends ChannelId<E>>(
+    channel: C,
+    data?: ChannelData<E, C>,
+    options?: { excludeSender?: boolean },
   ): Promise<number> {
+    options ??= {};
     this.#assertChannels("publish");
     return await this.#channels.publish(channel, data, options.excludeSender ?? false);
   }
 
-  /** The channels this client is subscribed to. */
+  /**
+   * The channels this client is subscribed to.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "@sente-lite/sente-lite/client";
+   *
+   * const client = connect("ws://127.0.0.1:3000/chsk");
+   * console.log(client.channels()); // e.g. ["room/42"]
+   * ```
+   */
   channels(): string[] {
     return this.#channels.list();
   }
@@ -1122,8 +1249,35 @@ export class Client {
 /**
  * Connects to a sente-lite server, or with `{ dialect: "sente", packer: ednPacker() }` to a
  * Clojure Sente 1.21 server. The client connects in the background; await
- * {@linkcode Client.ready} for the handshake.
+ * {@linkcode Client.ready} for the handshake. Pass an `EventMap` as `E` to type `send`,
+ * `request`, `on`, `onRequest`, `subscribe` and `publish`.
+ *
+ * @example Untyped
+ * ```ts ignore
+ * import { connect } from "@sente-lite/sente-lite/client";
+ *
+ * const client = connect("ws://127.0.0.1:3000/chsk");
+ * console.log(await client.request("demo/echo", { hello: "world" })); // unknown
+ * client.close();
+ * ```
+ *
+ * @example Typed
+ * ```ts ignore
+ * import { connect } from "@sente-lite/sente-lite/client";
+ *
+ * interface Events {
+ *   clientToServer: { "chat/say": { data: { text: string }; reply: { ok: boolean } } };
+ *   serverToClient: { "chat/said": { data: { uid: string; text: string } } };
+ * }
+ * const client = connect<Events>("ws://127.0.0.1:3000/chsk");
+ * client.on("chat/said", ({ uid, text }) => console.log(uid, text));
+ * const { ok } = await client.request("chat/say", { text: "hi" });
+ * ```
  */
-export function connect(url: UrlProvider, options: ClientOptions = {}): Client {
-  return new Client(url, options);
+export function connect<E extends EventMap = AnyEvents>(
+  url: UrlProvider,
+  options?: ClientOptions,
+): Client<E> {
+  options ??= {};
+  return new Client<E>(url, options);
 }

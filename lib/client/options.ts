@@ -8,9 +8,8 @@ import type { Packer } from "../packers/packer.ts";
 import { jsonPacker } from "../packers/json.ts";
 import type { Clock } from "../util/clock.ts";
 import { realClock } from "../util/clock.ts";
-import type { ClientWireOptions } from "./wire.ts";
-import { telemetry as defaultTelemetry } from "../telemetry/default.ts";
-import type { Telemetry } from "../telemetry/telemetry.ts";
+import type { ClientTelemetry, WireTransforms } from "./transforms.ts";
+import { defaultTelemetrySlot } from "../telemetry/_default_slot.ts";
 import {
   type BackoffOptions,
   resolveBackoffOptions,
@@ -104,7 +103,7 @@ export interface ClientOptions {
   packer?: Packer;
   /**
    * Extra query parameters on the upgrade URL.
-   * @default {{}}
+   * @default {none}
    */
   params?: Record<string, string>;
   /**
@@ -137,14 +136,14 @@ export interface ClientOptions {
   /**
    * Reconnection after an unexpected close; `false` never reconnects (a lost connection goes to
    * `failed`).
-   * @default {{ initialDelayMs: 1000, maxDelayMs: 30000, factor: 2, jitter: 0.25, maxAttempts: Infinity, minUptimeMs: 5000 }}
+   * @default {initialDelayMs: 1000, maxDelayMs: 30000, factor: 2, jitter: 0.25, maxAttempts: Infinity, minUptimeMs: 5000}
    */
   reconnect?: ReconnectOptions | false;
   /**
    * Client-side liveness; `false` turns it off (the server's heartbeat still runs). The `"sente"`
    * dialect defaults to Sente's client keep-alive: a `[[:chsk/ws-ping] cb]` after 10 s idle
    * (`:ws-kalive-ms` 20000, halved), reconnecting 5 s later (`:ws-ping-timeout-ms`) if no frame came.
-   * @default {{ intervalMs: 35000, timeoutMs: 50000 }} (`"sente"`: `{ intervalMs: 10000, timeoutMs: 15000 }`)
+   * @default {intervalMs: 35000, timeoutMs: 50000 (dialect "sente": 10000 and 15000)}
    */
   heartbeat?: ClientHeartbeatOptions | false;
   /**
@@ -165,24 +164,27 @@ export interface ClientOptions {
    */
   random?: () => number;
   /**
-   * Batching, compression and chunking to ask the server for (see docs/wire.md), or `false` for
-   * plain frames. Ignored in the Sente dialect.
-   * @default {{ batching: false, compression: ["deflate-raw", "gzip"], chunking: true }}
+   * Batching, compression and chunking to ask the server for (see docs/wire.md): the value of
+   * `wireTransforms()` from `@sente-lite/sente-lite/client/wire`, which brings their code along;
+   * `false` or absent for plain frames, so a client that does not use them does not ship them.
+   * Ignored in the Sente dialect.
+   * @default {false}
    */
-  wire?: ClientWireOptions | false;
+  wire?: WireTransforms | false;
   /**
    * Where the client reports itself (state changes with close codes and reconnect delays,
-   * protocol errors) under the namespace `sente-lite.client`; nothing is recorded until a
-   * handler is added to it.
-   * @default {the default instance of `./telemetry`}
+   * protocol errors) under the namespace `sente-lite.client`: a `Telemetry` from `./telemetry`.
+   * Without it the client reports to the default instance of `./telemetry` if that module is
+   * loaded, and nowhere otherwise (so telemetry is not in a bundle that does not import it).
+   * @default {the default instance of `./telemetry`, when loaded}
    */
-  telemetry?: Telemetry;
+  telemetry?: ClientTelemetry;
   /**
    * Resume across reconnects (docs/delivery.md), when the server offers it: server pushes are
    * numbered and acknowledged, so a reconnect gets exactly what was missed; `send()` events are
    * numbered too and re-sent until the server acknowledges them (it drops duplicates). `false`
    * turns it off. Ignored in the Sente dialect.
-   * @default {{ ackEvery: 16, ackDelayMs: 100 }}
+   * @default {ackEvery: 16, ackDelayMs: 100}
    */
   resume?: ClientResumeOptions | boolean;
 }
@@ -211,8 +213,11 @@ export interface ResolvedReconnectOptions extends ResolvedBackoffOptions {
 
 /** Options with every default filled in. */
 export type ResolvedClientOptions =
-  & Required<Omit<ClientOptions, "reconnect" | "heartbeat" | "csrfToken" | "token" | "resume">>
+  & Required<
+    Omit<ClientOptions, "reconnect" | "heartbeat" | "csrfToken" | "token" | "resume" | "wire">
+  >
   & {
+    wire: WireTransforms | null;
     resume: Required<ClientResumeOptions> | false;
     reconnect: ResolvedReconnectOptions;
     heartbeat: Required<ClientHeartbeatOptions>;
@@ -273,6 +278,20 @@ function resolveResume(
   return o;
 }
 
+/** Telemetry that records nothing: no `./telemetry` loaded and none given. */
+const NO_TELEMETRY: ClientTelemetry = { scope: () => ({ event() {} }) };
+
+function resolveWire(wire: WireTransforms | false | undefined): WireTransforms | null {
+  if (wire === undefined || wire === false) return null;
+  if (typeof wire !== "object" || wire === null || typeof wire.open !== "function") {
+    // Before 0.2 `wire` took the options object itself; the code now comes with the value.
+    throw new TypeError(
+      "wire must be wireTransforms(options) from @sente-lite/sente-lite/client/wire, or false",
+    );
+  }
+  return wire;
+}
+
 /** Fills in defaults and range-checks. */
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
   const dialect = options.dialect ?? "sente-lite";
@@ -314,8 +333,8 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     retryRequests: options.retryRequests ?? false,
     random: options.random ?? Math.random,
-    wire: options.wire ?? {},
-    telemetry: options.telemetry ?? defaultTelemetry,
+    wire: resolveWire(options.wire),
+    telemetry: options.telemetry ?? defaultTelemetrySlot.current ?? NO_TELEMETRY,
     resume: resolveResume(sente ? false : options.resume),
   };
   if (typeof o.clientId !== "string" || o.clientId.trim() === "" || o.clientId.length > 128) {

@@ -7,7 +7,8 @@
  */
 import { SenteLiteError } from "../protocol/errors.ts";
 import type { Event } from "../protocol/event.ts";
-import type { ServerInfo } from "../protocol/handshake.ts";
+import type { EventData } from "../protocol/event_map.ts";
+import type { ResumeGap, ServerInfo } from "../protocol/handshake.ts";
 import type { ConnectionState } from "./session.ts";
 
 /** What the server said in its handshake. */
@@ -54,11 +55,35 @@ export interface PushContext {
   readonly event: Event;
 }
 
-/** Handles a server push. */
-export type PushHandler = (data: unknown, context: PushContext) => void;
+/**
+ * Handles a server push; `T` is the event's data type (from an `EventMap`, or `unknown`).
+ *
+ * @example
+ * ```ts
+ * import type { PushHandler } from "@sente-lite/sente-lite/client";
+ *
+ * const onNotice: PushHandler<string> = (text, { id }) => console.log(id, text.toUpperCase());
+ * onNotice("hello", { id: "chat/notice", event: ["chat/notice", "hello"] });
+ * ```
+ */
+export type PushHandler<T = unknown> = (data: T, context: PushContext) => void;
 
-/** Answers a server→client request; the return (or resolved) value is the reply. */
-export type RequestHandler = (data: unknown, context: PushContext) => unknown;
+/**
+ * Answers a server→client request; the return (or resolved) value is the reply. `T` and `R` are
+ * the event's data and reply types (from an `EventMap`, or `unknown`).
+ *
+ * @example
+ * ```ts
+ * import type { RequestHandler } from "@sente-lite/sente-lite/client";
+ *
+ * const confirm: RequestHandler<{ question: string }, boolean> = ({ question }) => question !== "";
+ * console.log(confirm({ question: "ok?" }, { id: "app/confirm", event: ["app/confirm", null] }));
+ * ```
+ */
+export type RequestHandler<T = unknown, R = unknown> = (
+  data: T,
+  context: PushContext,
+) => R | Promise<R>;
 
 /** Context given to channel handlers. */
 export interface ChannelContext {
@@ -68,8 +93,18 @@ export interface ChannelContext {
   readonly from: string | null;
 }
 
-/** Handles a channel message. */
-export type ChannelHandler = (data: unknown, context: ChannelContext) => void;
+/**
+ * Handles a channel message; `T` is the channel's data type (from an `EventMap`, or `unknown`).
+ *
+ * @example
+ * ```ts
+ * import type { ChannelHandler } from "@sente-lite/sente-lite/client";
+ *
+ * const onLine: ChannelHandler<{ text: string }> = ({ text }, { channel }) => console.log(channel, text);
+ * onLine({ text: "hi" }, { channel: "room/1", from: null });
+ * ```
+ */
+export type ChannelHandler<T = unknown> = (data: T, context: ChannelContext) => void;
 
 /** Options of {@linkcode Client.request}. */
 export interface ClientRequestOptions {
@@ -120,3 +155,22 @@ export const HANDSHAKE_EVENT = "chsk/handshake";
 export const STATE_EVENT = "chsk/state";
 /** Reported when a channel could not be re-subscribed after a reconnect (data: {@linkcode ResubscribeFailure}). */
 export const RESUBSCRIBE_FAILED_EVENT = "chsk/resubscribe-failed";
+
+/**
+ * What {@linkcode Client.on} handlers of `id` receive: the lifecycle events' own types
+ * ({@linkcode Handshake}, {@linkcode StateChange}, {@linkcode ResubscribeFailure}, `ResumeGap`),
+ * else the data of the server→client event `K` of the event map `E`.
+ *
+ * @example
+ * ```ts
+ * import type { PushData, StateChange } from "@sente-lite/sente-lite/client";
+ *
+ * const change: PushData<unknown, "chsk/state"> = { from: "open", to: "closed", reason: "test" };
+ * console.log((change satisfies StateChange).to);
+ * ```
+ */
+export type PushData<E, K extends string> = K extends typeof HANDSHAKE_EVENT ? Handshake
+  : K extends typeof STATE_EVENT ? StateChange
+  : K extends typeof RESUBSCRIBE_FAILED_EVENT ? ResubscribeFailure
+  : K extends "sente-lite/gap" ? ResumeGap
+  : EventData<E, "serverToClient", K>;

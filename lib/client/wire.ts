@@ -11,9 +11,16 @@ import type { Clock } from "../util/clock.ts";
 import { BATCH_EVENT_ID } from "../wire/batch_frame.ts";
 import { Batcher, type BatcherOptions } from "../wire/batcher.ts";
 import { COMPRESSION_FORMATS, type CompressionFormat } from "../wire/compression.ts";
-import { usesFlags, type WireFeatures, type WireSettings } from "../wire/capabilities.ts";
+import {
+  settingsFromHandshake,
+  usesFlags,
+  type WireFeatures,
+  wireQueryValue,
+  type WireSettings,
+} from "../wire/capabilities.ts";
 import type { WireError } from "../wire/errors.ts";
 import { WIRE_DEFAULTS, type WireOptions, WireReceiver, WireSender } from "../wire/pipeline.ts";
+import type { WireTransforms } from "./transforms.ts";
 
 /** What the client asks the server for. */
 export interface ClientWireOptions extends WireOptions {
@@ -34,9 +41,45 @@ export interface ClientWireOptions extends WireOptions {
   chunking?: boolean;
   /**
    * When a batch of events is flushed.
-   * @default {{ maxCount: 10, maxBytes: 4096, intervalMs: 10, idleMs: 1 }}
+   * @default {maxCount: 10, maxBytes: 4096, intervalMs: 10, idleMs: 1}
    */
   batch?: Omit<BatcherOptions<string>, "clock" | "sizeOf">;
+}
+
+/**
+ * Batching, compression and chunking for `connect(url, { wire: wireTransforms() })`: the client
+ * offers them in the upgrade and runs what the server agreed to. Without it a client sends and
+ * receives plain frames (and its bundle carries none of this code).
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "@sente-lite/sente-lite/client";
+ * import { wireTransforms } from "@sente-lite/sente-lite/client/wire";
+ *
+ * const client = connect("ws://127.0.0.1:3000/chsk", {
+ *   wire: wireTransforms({ batching: true, compression: ["deflate-raw"] }),
+ * });
+ * ```
+ */
+export function wireTransforms(options?: ClientWireOptions): WireTransforms {
+  options ??= {};
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`wireTransforms options must be an object, got ${options}`);
+  }
+  return {
+    offer: (packerName) => wireQueryValue(clientFeatures(options, packerName)),
+    open(server, packerName, io) {
+      const offered = clientFeatures(options, packerName);
+      const settings = settingsFromHandshake(offered, server.capabilities, server.wire);
+      if (!settings.batching && !usesFlags(settings)) return null;
+      return new ClientWire(settings, io.socket, options, {
+        frame: io.frame,
+        error: io.error,
+        clock: io.clock,
+        peerMaxMessageBytes: server.maxMessageBytes,
+      });
+    },
+  };
 }
 
 /** The features a client offers with `options` (`false`: none) and its packer. */

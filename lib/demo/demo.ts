@@ -14,7 +14,7 @@ export function createDemoServer(options: ServerOptions = {}): Server {
   const started = Date.now();
   let bundle: Promise<string> | undefined;
   const path = options.path ?? "/chsk";
-  const server = createServer({
+  const server: Server = createServer({
     ...options,
     dialects: { original: true, ...options.dialects }, // the original sente-lite clients
     fallback: async (request) => {

@@ -22,7 +22,16 @@ export class Ref<T = unknown> {
     this.key = key;
   }
 
-  /** `ref(key)`, for error messages. */
+  /**
+   * `ref(key)`, for error messages.
+   *
+   * @example
+   * ```ts
+   * import { ref } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * console.log(String(ref("db"))); // #ref db
+   * ```
+   */
   toString(): string {
     return `ref(${JSON.stringify(this.key)})`;
   }
@@ -31,6 +40,17 @@ export class Ref<T = unknown> {
 /**
  * A reference to the component `key`: put it anywhere in another component's `config` (in plain
  * objects and arrays) and `startSystem` starts `key` first and passes its instance in its place.
+ *
+ * @example
+ * ```ts
+ * import { ref, startSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const system = await startSystem({
+ *   db: { start: () => new Map<string, string>() },
+ *   cache: { config: { db: ref<Map<string, string>>("db") }, start: ({ db }) => ({ size: () => db.size }) },
+ * });
+ * await system.stop();
+ * ```
  */
 export function ref<T = unknown>(key: string): Ref<T> {
   return new Ref<T>(key);
@@ -161,7 +181,18 @@ export interface Component<T = unknown, C = unknown> {
   stats?(instance: T): Record<string, unknown>;
 }
 
-/** Returns `component` as is; it only helps TypeScript infer `T` and `C`. */
+/**
+ * Returns `component` as is; it only helps TypeScript infer `T` and `C`.
+ *
+ * @example
+ * ```ts
+ * import { component, startSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const db = component({ start: () => new Map<string, string>(), stop: (m) => m.clear() });
+ * const system = await startSystem({ db });
+ * await system.stop();
+ * ```
+ */
 export function component<T, C = undefined>(component: Component<T, C>): Component<T, C> {
   return component;
 }

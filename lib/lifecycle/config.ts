@@ -144,8 +144,17 @@ const SERVER_KEYS = [
  * Validates a configuration object and shapes it for {@linkcode serverComponent} and
  * {@linkcode installShutdown}.
  * @throws {TypeError} for a wrong type or unknown key, naming it; {RangeError} out of range.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const config = parseConfig({ server: { port: 3000 } });
+ * console.log(config.server.port); // 3000
+ * ```
  */
-export function parseConfig(input: unknown, name = "config"): LifecycleConfig {
+export function parseConfig(input: unknown, name?: string): LifecycleConfig {
+  name ??= "config";
   const top = section(input, name, {
     server: () => {},
     operations: () => {},
@@ -196,6 +205,14 @@ export function parseConfig(input: unknown, name = "config"): LifecycleConfig {
 /**
  * Reads and validates a JSON configuration file, or validates an object.
  * @throws {TypeError} when the file is not JSON, or as {@linkcode parseConfig}.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const config = await loadConfig("sente.json"); // or a URL, or a plain object
+ * console.log(config.server);
+ * ```
  */
 export async function loadConfig(source: string | URL | object): Promise<LifecycleConfig> {
   if (typeof source === "object" && !(source instanceof URL)) return parseConfig(source);

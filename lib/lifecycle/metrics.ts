@@ -111,13 +111,24 @@ export class Histogram {
   #count = 0;
 
   /** Makes a histogram with the given upper bounds (ascending, `+Inf` implied). */
-  constructor(buckets: readonly number[] = DEFAULT_LATENCY_BUCKETS) {
+  constructor(buckets?: readonly number[]) {
+    buckets ??= DEFAULT_LATENCY_BUCKETS;
     checkBuckets(buckets);
     this.#buckets = [...buckets];
     this.#counts = buckets.map(() => 0);
   }
 
-  /** Records one observation. */
+  /**
+   * Records one observation.
+   *
+   * @example
+   * ```ts
+   * import { Histogram } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const latency = new Histogram([0.01, 0.1, 1]);
+   * latency.observe(0.05);
+   * ```
+   */
   observe(value: number): void {
     if (Number.isNaN(value)) return;
     this.#sum += value;
@@ -127,7 +138,18 @@ export class Histogram {
     }
   }
 
-  /** The current state (cumulative counts). */
+  /**
+   * The current state (cumulative counts).
+   *
+   * @example
+   * ```ts
+   * import { Histogram } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const latency = new Histogram();
+   * latency.observe(0.05);
+   * console.log(latency.snapshot().count); // 1
+   * ```
+   */
   snapshot(): HistogramSnapshot {
     return {
       buckets: [...this.#buckets],
@@ -170,7 +192,18 @@ function labelKey(labels: Labels | undefined): string {
   return JSON.stringify(Object.entries(labels ?? {}).sort(([a], [b]) => a < b ? -1 : 1));
 }
 
-/** Writes families in the Prometheus text exposition format (each line ends with `\n`). */
+/**
+ * Writes families in the Prometheus text exposition format (each line ends with `\n`).
+ *
+ * @example
+ * ```ts
+ * import { renderPrometheus } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * console.log(renderPrometheus([
+ *   { name: "jobs_total", help: "Jobs run.", type: "counter", samples: [{ value: 3 }] },
+ * ]));
+ * ```
+ */
 export function renderPrometheus(families: readonly MetricFamily[]): string {
   const lines: string[] = [];
   for (const f of families) {
@@ -210,7 +243,22 @@ export class MetricsRegistry {
   #collectors = new Set<Collector>();
   #errors = 0;
 
-  /** Adds a collector; returns a function that removes it. */
+  /**
+   * Adds a collector; returns a function that removes it.
+   *
+   * @example
+   * ```ts
+   * import { MetricsRegistry } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const registry = new MetricsRegistry();
+   * let jobs = 0;
+   * const unregister = registry.register(() => [
+   *   { name: "jobs_total", help: "Jobs run.", type: "counter", samples: [{ value: jobs }] },
+   * ]);
+   * jobs++;
+   * unregister();
+   * ```
+   */
   register(collector: Collector): () => void {
     if (typeof collector !== "function") {
       throw new TypeError(`collector must be a function, got ${typeof collector}`);
@@ -219,7 +267,18 @@ export class MetricsRegistry {
     return () => void this.#collectors.delete(collector);
   }
 
-  /** Runs every collector and merges families of the same name. */
+  /**
+   * Runs every collector and merges families of the same name.
+   *
+   * @example
+   * ```ts
+   * import { MetricsRegistry } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const registry = new MetricsRegistry();
+   * registry.register(() => [{ name: "up", help: "Up.", type: "gauge", samples: [{ value: 1 }] }]);
+   * console.log(registry.collect().map((f) => f.name)); // ["up"]
+   * ```
+   */
   collect(): MetricFamily[] {
     const byName = new Map<string, MetricFamily>();
     const seen = new Map<string, Set<string>>();
@@ -260,7 +319,18 @@ export class MetricsRegistry {
     return [...byName.values()];
   }
 
-  /** Every metric in the Prometheus text exposition format. */
+  /**
+   * Every metric in the Prometheus text exposition format.
+   *
+   * @example
+   * ```ts
+   * import { MetricsRegistry } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const registry = new MetricsRegistry();
+   * registry.register(() => [{ name: "up", help: "Up.", type: "gauge", samples: [{ value: 1 }] }]);
+   * console.log(registry.render()); // Prometheus text format
+   * ```
+   */
   render(): string {
     return renderPrometheus(this.collect());
   }

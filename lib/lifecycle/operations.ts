@@ -69,7 +69,20 @@ export function resolveOperationsOptions(
   return o;
 }
 
-/** Families describing the system itself and the process. */
+/**
+ * Families describing the system itself and the process.
+ *
+ * @example
+ * ```ts
+ * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const system = await startSystem({ greeting: { start: () => "hello" } });
+ * import { renderPrometheus, systemFamilies } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * console.log(renderPrometheus(systemFamilies(system)));
+ * await system.stop();
+ * ```
+ */
 export function systemFamilies(system: SystemView): MetricFamily[] {
   const stats = system.stats();
   const families: MetricFamily[] = [
@@ -119,11 +132,25 @@ function json(status: number, body: unknown, head: boolean): Response {
   });
 }
 
-/** Makes the handler of `system`'s operations endpoints. */
+/**
+ * Makes the handler of `system`'s operations endpoints.
+ *
+ * @example
+ * ```ts
+ * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const system = await startSystem({ greeting: { start: () => "hello" } });
+ * import { operationsHandler } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const ops = operationsHandler(system); // /health, /ready, /metrics, /stats
+ * Deno.serve({ port: 9090 }, (request) => ops(request) ?? new Response("not found", { status: 404 }));
+ * ```
+ */
 export function operationsHandler(
   system: SystemView,
-  options: OperationsOptions = {},
+  options?: OperationsOptions,
 ): OperationsHandler {
+  options ??= {};
   const o = resolveOperationsOptions(options);
   const paths = new Set([o.healthPath, o.readyPath, o.metricsPath, o.statsPath].filter(Boolean));
   // The health checks in flight: /ready requests that arrive meanwhile wait for these.

@@ -39,7 +39,7 @@ export interface ServerComponentOptions {
   hostname?: string;
   /**
    * Options of the server it creates.
-   * @default {{}}
+   * @default {no options: every ServerOptions default}
    */
   server?: ServerOptions;
   /**
@@ -59,7 +59,7 @@ export interface ServerComponentOptions {
   drainTimeoutMs?: number;
   /**
    * The operations endpoints on the server's port, or `false` for none.
-   * @default {{ healthPath: "/health", readyPath: "/ready", metricsPath: "/metrics", statsPath: "/stats" }}
+   * @default {healthPath: "/health", readyPath: "/ready", metricsPath: "/metrics", statsPath: "/stats"}
    */
   operations?: OperationsOptions | false;
   /**
@@ -131,10 +131,23 @@ function checkOptions(o: ServerComponentOptions): void {
   }
 }
 
-/** The sente-lite server as a component of a system. */
+/**
+ * The sente-lite server as a component of a system.
+ *
+ * @example
+ * ```ts
+ * import { serverComponent, startSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const system = await startSystem({
+ *   server: serverComponent({ port: 0, setup: (server) => void server.on("demo/echo", (msg) => msg.data) }),
+ * });
+ * await system.stop();
+ * ```
+ */
 export function serverComponent(
-  options: ServerComponentOptions = {},
+  options?: ServerComponentOptions,
 ): Component<ServerInstance, ServerComponentOptions> {
+  options ??= {};
   checkOptions(options);
   return {
     config: options,

@@ -55,7 +55,7 @@ export interface ServerMetricsOptions {
   maxTrackedClientIds?: number;
   /**
    * Labels on every sample (e.g. `{ server: "main" }`).
-   * @default {{}}
+   * @default {none}
    */
   labels?: Labels;
 }
@@ -134,7 +134,8 @@ export class ServerMetrics {
   #unobserve: () => void;
 
   /** Starts observing `hub`; {@linkcode ServerMetrics.dispose} stops. */
-  constructor(hub: Hub, options: ServerMetricsOptions = {}) {
+  constructor(hub: Hub, options?: ServerMetricsOptions) {
+    options ??= {};
     this.#hub = hub;
     this.#latency = new Histogram(options.latencyBuckets ?? DEFAULT_LATENCY_BUCKETS);
     this.#labels = { ...options.labels };
@@ -182,7 +183,19 @@ export class ServerMetrics {
     return n;
   }
 
-  /** Every figure as a plain object. */
+  /**
+   * Every figure as a plain object.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   * import { ServerMetrics } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const metrics = new ServerMetrics(createServer());
+   * console.log(metrics.stats());
+   * metrics.dispose();
+   * ```
+   */
   stats(): ServerMetricsStats {
     const cluster = this.#hub.cluster();
     return {
@@ -196,7 +209,19 @@ export class ServerMetrics {
     };
   }
 
-  /** The same figures as Prometheus families. */
+  /**
+   * The same figures as Prometheus families.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   * import { renderPrometheus, ServerMetrics } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const metrics = new ServerMetrics(createServer(), { labels: { server: "main" } });
+   * console.log(renderPrometheus(metrics.collect()));
+   * metrics.dispose();
+   * ```
+   */
   collect(): MetricFamily[] {
     const s = this.stats();
     const l = this.#labels;
@@ -301,7 +326,18 @@ export class ServerMetrics {
     return families;
   }
 
-  /** Stops observing the server. */
+  /**
+   * Stops observing the server.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   * import { ServerMetrics } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const metrics = new ServerMetrics(createServer());
+   * metrics.dispose(); // stops observing the server
+   * ```
+   */
   dispose(): void {
     this.#unobserve();
   }

@@ -98,12 +98,27 @@ function checkMs(name: string, value: number | undefined, min = 0): void {
   }
 }
 
-/** Drains, flushes and stops `system`; never throws (errors are in the report). */
+/**
+ * Drains, flushes and stops `system`; never throws (errors are in the report).
+ *
+ * @example
+ * ```ts
+ * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const system = await startSystem({ greeting: { start: () => "hello" } });
+ * import { shutdownSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const report = await shutdownSystem(system, { drainTimeoutMs: 5000 });
+ * console.log(report);
+ * ```
+ */
 export async function shutdownSystem(
   system: System,
-  options: ShutdownSystemOptions = {},
-  reason = "shutdown",
+  options?: ShutdownSystemOptions,
+  reason?: string,
 ): Promise<ShutdownReport> {
+  options ??= {};
+  reason ??= "shutdown";
   checkMs("drainTimeoutMs", options.drainTimeoutMs);
   checkMs("flushTimeoutMs", options.flushTimeoutMs);
   const errors: Record<string, string> = {};
@@ -136,8 +151,21 @@ export async function shutdownSystem(
 /**
  * Runs {@linkcode shutdownSystem} on the first of `signals`, then exits 0 (1 if a phase failed).
  * A second signal, or `timeoutMs` passing, exits at once with `128 + signal number`.
+ *
+ * @example
+ * ```ts
+ * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const system = await startSystem({ greeting: { start: () => "hello" } });
+ * import { installShutdown } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const shutdown = installShutdown(system, { timeoutMs: 25_000 }); // SIGTERM/SIGINT: drain, flush, stop
+ * shutdown.uninstall();
+ * await system.stop();
+ * ```
  */
-export function installShutdown(system: System, options: ShutdownOptions = {}): ShutdownHandle {
+export function installShutdown(system: System, options?: ShutdownOptions): ShutdownHandle {
+  options ??= {};
   checkMs("timeoutMs", options.timeoutMs, 1);
   checkMs("drainTimeoutMs", options.drainTimeoutMs);
   checkMs("flushTimeoutMs", options.flushTimeoutMs);

@@ -88,6 +88,13 @@ function resolveRefs(value: unknown, instances: Map<string, unknown>): unknown {
 /**
  * Checks a system map and returns its start order; throws {@linkcode SystemError}
  * (`invalid-component`, `missing-ref` or `cycle`) without starting anything.
+ *
+ * @example
+ * ```ts
+ * import { planSystem, ref } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * console.log(planSystem({ api: { config: ref("db"), start: () => 1 }, db: { start: () => 2 } })); // ["db", "api"]
+ * ```
  */
 export function planSystem(map: SystemMap): string[] {
   if (!isPlain(map)) {
@@ -191,7 +198,8 @@ export class System implements SystemView, AsyncDisposable {
   #resolveStopped!: () => void;
 
   /** Use {@linkcode startSystem}. */
-  constructor(order: string[], options: StartSystemOptions = {}) {
+  constructor(order: string[], options?: StartSystemOptions) {
+    options ??= {};
     this.order = order;
     this.metrics = options.metrics ?? new MetricsRegistry();
     this.#options = { ...DEFAULTS, ...definedOnly(options) };
@@ -213,7 +221,18 @@ export class System implements SystemView, AsyncDisposable {
     return this.#state === "running";
   }
 
-  /** The instance of component `key`. */
+  /**
+   * The instance of component `key`.
+   *
+   * @example
+   * ```ts
+   * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const system = await startSystem({ greeting: { start: () => "hello" } });
+   * console.log(system.instance<string>("greeting")); // hello
+   * await system.stop();
+   * ```
+   */
   instance<T = unknown>(key: string): T {
     const s = this.#started.find((s) => s.key === key);
     if (!s) {
@@ -224,7 +243,18 @@ export class System implements SystemView, AsyncDisposable {
     return s.instance as T;
   }
 
-  /** Starts the components in order; used by {@linkcode startSystem}. */
+  /**
+   * Starts the components in order; used by {@linkcode startSystem}.
+   *
+   * @example
+   * ```ts
+   * import { System } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const system = new System(["greeting"], {});
+   * await system.start({ greeting: { start: () => "hello" } }); // startSystem() does both steps
+   * await system.stop();
+   * ```
+   */
   async start(map: SystemMap): Promise<void> {
     const instances = new Map<string, unknown>();
     for (const key of this.order) {
@@ -251,13 +281,35 @@ export class System implements SystemView, AsyncDisposable {
     this.#state = "running";
   }
 
-  /** Stops new work: every component's `drain`, in reverse start order. */
+  /**
+   * Stops new work: every component's `drain`, in reverse start order.
+   *
+   * @example
+   * ```ts
+   * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const system = await startSystem({ greeting: { start: () => "hello" } });
+   * console.log(await system.drain(5000)); // per component
+   * await system.stop();
+   * ```
+   */
   async drain(timeoutMs: number): Promise<Record<string, unknown>> {
     if (this.#state === "running") this.#state = "draining";
     return await this.#phase("drain", timeoutMs);
   }
 
-  /** Every component's `flush`, in reverse start order. */
+  /**
+   * Every component's `flush`, in reverse start order.
+   *
+   * @example
+   * ```ts
+   * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const system = await startSystem({ greeting: { start: () => "hello" } });
+   * console.log(await system.flush(5000));
+   * await system.stop();
+   * ```
+   */
   async flush(timeoutMs: number): Promise<Record<string, unknown>> {
     return await this.#phase("flush", timeoutMs);
   }
@@ -283,6 +335,14 @@ export class System implements SystemView, AsyncDisposable {
   /**
    * Stops every started component in reverse order. Throws {@linkcode SystemError} `stop-failed`
    * (with an `AggregateError` cause) after all ran when some failed.
+   *
+   * @example
+   * ```ts
+   * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const system = await startSystem({ greeting: { start: () => "hello" } });
+   * await system.stop(); // reverse start order
+   * ```
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -320,7 +380,19 @@ export class System implements SystemView, AsyncDisposable {
     return errors;
   }
 
-  /** Runs every component's health check (bounded by `healthTimeoutMs`). */
+  /**
+   * Runs every component's health check (bounded by `healthTimeoutMs`).
+   *
+   * @example
+   * ```ts
+   * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const system = await startSystem({ greeting: { start: () => "hello" } });
+   * const { ready, components } = await system.health();
+   * console.log(ready, components);
+   * await system.stop();
+   * ```
+   */
   async health(): Promise<SystemHealth> {
     const components: Record<string, ComponentHealth> = {};
     await Promise.all(this.#started.map(async (s) => {
@@ -346,7 +418,18 @@ export class System implements SystemView, AsyncDisposable {
     return { ready, state: this.#state, components: ordered };
   }
 
-  /** Every component's stats plus process memory. */
+  /**
+   * Every component's stats plus process memory.
+   *
+   * @example
+   * ```ts
+   * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * const system = await startSystem({ greeting: { start: () => "hello" } });
+   * console.log(system.stats().state); // "running"
+   * await system.stop();
+   * ```
+   */
   stats(): SystemStats {
     const components: Record<string, Record<string, unknown>> = {};
     for (const s of this.#started) {
@@ -360,7 +443,17 @@ export class System implements SystemView, AsyncDisposable {
     };
   }
 
-  /** Stops the system. */
+  /**
+   * Stops the system.
+   *
+   * @example
+   * ```ts
+   * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+   *
+   * await using system = await startSystem({ greeting: { start: () => "hello" } });
+   * console.log(system.instance("greeting")); // stopped at the end of the scope
+   * ```
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
@@ -383,18 +476,39 @@ function checkOptions(options: StartSystemOptions): void {
  * Starts every component of `map` in dependency order and returns the running system.
  * @throws {SystemError} `invalid-component`, `missing-ref` or `cycle` before anything starts;
  * `start-failed` after rolling back when a component's `start` throws.
+ *
+ * @example
+ * ```ts
+ * import { serverComponent, startSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const system = await startSystem({ server: serverComponent({ port: 0 }) });
+ * await system.stop();
+ * ```
  */
 export async function startSystem(
   map: SystemMap,
-  options: StartSystemOptions = {},
+  options?: StartSystemOptions,
 ): Promise<System> {
+  options ??= {};
   checkOptions(options);
   const system = new System(planSystem(map), options);
   await system.start(map);
   return system;
 }
 
-/** Stops `system` (every component in reverse start order). */
+/**
+ * Stops `system` (every component in reverse start order).
+ *
+ * @example
+ * ```ts
+ * import { startSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * const system = await startSystem({ greeting: { start: () => "hello" } });
+ * import { stopSystem } from "@sente-lite/sente-lite/lifecycle";
+ *
+ * await stopSystem(system);
+ * ```
+ */
 export function stopSystem(system: System): Promise<void> {
   return system.stop();
 }

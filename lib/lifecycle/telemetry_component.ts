@@ -34,12 +34,23 @@ export interface TelemetryInstance<T extends FlushableTelemetry = FlushableTelem
   readonly stopped: boolean;
 }
 
-/** Wraps `telemetry` (or a function making it at start) as a component. */
+/**
+ * Wraps `telemetry` (or a function making it at start) as a component.
+ *
+ * @example
+ * ```ts
+ * import { startSystem, telemetryComponent } from "@sente-lite/sente-lite/lifecycle";
+ * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+ *
+ * const system = await startSystem({ telemetry: telemetryComponent(new Telemetry(), { flushTimeoutMs: 2000 }) });
+ * await system.stop();
+ * ```
+ */
 export function telemetryComponent<T extends FlushableTelemetry>(
   telemetry: T | (() => T | Promise<T>),
-  options: TelemetryComponentOptions = {},
+  options?: TelemetryComponentOptions,
 ): Component<TelemetryInstance<T>> {
-  const flushTimeoutMs = options.flushTimeoutMs ?? 5000;
+  const flushTimeoutMs = options?.flushTimeoutMs ?? 5000;
   if (!(Number.isFinite(flushTimeoutMs) && flushTimeoutMs > 0)) {
     throw new RangeError(
       `TelemetryComponentOptions.flushTimeoutMs must be a number > 0, got ${flushTimeoutMs}`,

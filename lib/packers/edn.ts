@@ -68,7 +68,8 @@ const ENVELOPE_HEADROOM = 8;
  * @returns The packer.
  * @throws {RangeError} When an option has an unknown value.
  */
-export function ednPacker(options: EdnPackerOptions = {}): Packer {
+export function ednPacker(options?: EdnPackerOptions): Packer {
+  options ??= {};
   const data: ResolvedClojureDataOptions = resolveClojureDataOptions(options);
   const maxDepth = options.maxDepth ?? EDN_DEFAULTS.maxDepth;
   if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > 10_000) {

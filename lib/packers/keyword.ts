@@ -67,17 +67,44 @@ export class Keyword {
     return this.fqn.slice(this.fqn.indexOf("/") + 1);
   }
 
-  /** Whether `other` is a keyword with the same text. */
+  /**
+   * Whether `other` is a keyword with the same text.
+   *
+   * @example
+   * ```ts
+   * import { Keyword } from "@sente-lite/sente-lite/edn";
+   *
+   * console.log(new Keyword("user/id").equals(new Keyword("user/id"))); // true
+   * ```
+   */
   equals(other: unknown): boolean {
     return other instanceof Keyword && other.fqn === this.fqn;
   }
 
-  /** The Clojure printed form, e.g. `":my-app/alert"`. */
+  /**
+   * The Clojure printed form, e.g. `":my-app/alert"`.
+   *
+   * @example
+   * ```ts
+   * import { Keyword } from "@sente-lite/sente-lite/edn";
+   *
+   * console.log(String(new Keyword("user/id"))); // ":user/id"
+   * ```
+   */
   toString(): string {
     return `:${this.fqn}`;
   }
 
-  /** The protocol's plain-string form used by the JSON packer, e.g. `"my-app/alert"`. */
+  /**
+   * The protocol's plain-string form used by the JSON packer, e.g. `"my-app/alert"`.
+   *
+   * @example
+   * ```ts
+   * import { Keyword } from "@sente-lite/sente-lite/edn";
+   *
+   * console.log(JSON.stringify({ k: new Keyword("user/id") }));
+   * ```
+   */
   toJSON(): string {
     return this.fqn;
   }
@@ -85,12 +112,28 @@ export class Keyword {
   /**
    * Whether `text` (without a leading colon) reads back as one keyword: at most one `/` with
    * non-empty sides, no whitespace or reader delimiters, not starting like a number.
+   *
+   * @example
+   * ```ts
+   * import { Keyword } from "@sente-lite/sente-lite/edn";
+   *
+   * console.log(Keyword.isValid("user/id"), Keyword.isValid("")); // true false
+   * ```
    */
   static isValid(text: unknown): text is string {
     return typeof text === "string" && KEYWORD_TEXT.test(text);
   }
 
-  /** Whether `text` is valid keyword text with a namespace, e.g. `"chsk/ws-ping"` (an event id). */
+  /**
+   * Whether `text` is valid keyword text with a namespace, e.g. `"chsk/ws-ping"` (an event id).
+   *
+   * @example
+   * ```ts
+   * import { Keyword } from "@sente-lite/sente-lite/edn";
+   *
+   * console.log(Keyword.isNamespaced("user/id")); // true
+   * ```
+   */
   static isNamespaced(text: unknown): text is string {
     return typeof text === "string" && NAMESPACED_TEXT.test(text);
   }

@@ -76,7 +76,8 @@ const INT64_MAX = 2n ** 63n - 1n;
  * @returns The packer.
  * @throws {RangeError} When an option has an unknown value.
  */
-export function transitPacker(options: TransitPackerOptions = {}): Packer {
+export function transitPacker(options?: TransitPackerOptions): Packer {
+  options ??= {};
   const data = resolveClojureDataOptions(options);
   const cache = options.cache ?? TRANSIT_DEFAULTS.cache;
   if (typeof cache !== "boolean") {

@@ -36,17 +36,45 @@ export class Uuid {
     this.value = value;
   }
 
-  /** Whether `other` is a UUID with the same text, ignoring case. */
+  /**
+   * Whether `other` is a UUID with the same text, ignoring case.
+   *
+   * @example
+   * ```ts
+   * import { Uuid } from "@sente-lite/sente-lite/edn";
+   *
+   * const id = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+   * console.log(new Uuid(id).equals(new Uuid(id))); // true
+   * ```
+   */
   equals(other: unknown): boolean {
     return other instanceof Uuid && other.value.toLowerCase() === this.value.toLowerCase();
   }
 
-  /** The UUID text. */
+  /**
+   * The UUID text.
+   *
+   * @example
+   * ```ts
+   * import { Uuid } from "@sente-lite/sente-lite/edn";
+   *
+   * console.log(String(new Uuid("6ba7b810-9dad-11d1-80b4-00c04fd430c8")));
+   * ```
+   */
   toString(): string {
     return this.value;
   }
 
-  /** The UUID text, so a `Uuid` passes through the JSON packer as a string. */
+  /**
+   * The UUID text, so a `Uuid` passes through the JSON packer as a string.
+   *
+   * @example
+   * ```ts
+   * import { Uuid } from "@sente-lite/sente-lite/edn";
+   *
+   * console.log(JSON.stringify(new Uuid("6ba7b810-9dad-11d1-80b4-00c04fd430c8")));
+   * ```
+   */
   toJSON(): string {
     return this.value;
   }

@@ -48,17 +48,44 @@ export type ServerMessage =
   | { type: "reply"; cbId: string; value: unknown }
   | { type: "push"; events: Event[] };
 
-/** Packs an event array, dropping absent data as Sente does for `[:chsk/ws-pong]`. */
+/**
+ * Packs an event array, dropping absent data as Sente does for `[:chsk/ws-pong]`.
+ *
+ * @example
+ * ```ts
+ * import { clientEventEnvelope, decodeClientEnvelope, decodeServerEnvelope, eventValue, jsonPacker, serverEnvelope } from "@sente-lite/sente-lite";
+ *
+ * console.log(eventValue("chat/say", "hi")); // ["chat/say", "hi"]
+ * ```
+ */
 export function eventValue(id: string, data: unknown): unknown[] {
   return data === undefined ? [id] : [id, data];
 }
 
-/** The envelope for a client event or request. */
+/**
+ * The envelope for a client event or request.
+ *
+ * @example
+ * ```ts
+ * import { clientEventEnvelope, decodeClientEnvelope, decodeServerEnvelope, eventValue, jsonPacker, serverEnvelope } from "@sente-lite/sente-lite";
+ *
+ * console.log(jsonPacker.pack(clientEventEnvelope("demo/echo", { n: 1 }, "3f2c1a")));
+ * ```
+ */
 export function clientEventEnvelope(id: string, data: unknown, cbId: string | null): unknown[] {
   return [eventValue(id, data), cbId];
 }
 
-/** The envelope for a server message. */
+/**
+ * The envelope for a server message.
+ *
+ * @example
+ * ```ts
+ * import { clientEventEnvelope, decodeClientEnvelope, decodeServerEnvelope, eventValue, jsonPacker, serverEnvelope } from "@sente-lite/sente-lite";
+ *
+ * console.log(jsonPacker.pack(serverEnvelope({ type: "reply", cbId: "3f2c1a", value: { ok: true } })));
+ * ```
+ */
 export function serverEnvelope(msg: ServerMessage): unknown[] {
   switch (msg.type) {
     case "handshake":
@@ -84,6 +111,14 @@ function readCbId(env: unknown[]): string | null {
 /**
  * Reads a client envelope. Lenient as Sente 1.21 is: a 1-element `[event]` is accepted.
  * @throws {ProtocolError} `bad-envelope` or `bad-event`, carrying the cbId when it was readable.
+ *
+ * @example
+ * ```ts
+ * import { clientEventEnvelope, decodeClientEnvelope, decodeServerEnvelope, eventValue, jsonPacker, serverEnvelope } from "@sente-lite/sente-lite";
+ *
+ * const frame = jsonPacker.pack(clientEventEnvelope("demo/echo", { n: 1 }, "3f2c1a"));
+ * console.log(decodeClientEnvelope(jsonPacker.unpack(frame)));
+ * ```
  */
 export function decodeClientEnvelope(value: unknown): ClientEvent {
   if (!Array.isArray(value) || value.length < 1 || value.length > 2) {
@@ -108,6 +143,14 @@ export function decodeClientEnvelope(value: unknown): ClientEvent {
 /**
  * Reads a server envelope with Sente's structural rules.
  * @throws {ProtocolError} `bad-envelope` or `bad-event` when it matches no rule.
+ *
+ * @example
+ * ```ts
+ * import { clientEventEnvelope, decodeClientEnvelope, decodeServerEnvelope, eventValue, jsonPacker, serverEnvelope } from "@sente-lite/sente-lite";
+ *
+ * const value = serverEnvelope({ type: "push", events: [["chat/said", "hi"]] });
+ * console.log(decodeServerEnvelope(value));
+ * ```
  */
 export function decodeServerEnvelope(value: unknown): ServerMessage {
   if (!Array.isArray(value) || value.length < 1 || value.length > 2) {

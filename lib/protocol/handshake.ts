@@ -55,7 +55,22 @@ export interface ResumeState {
   token: string | null;
 }
 
-/** Builds the handshake data: the application's data plus the `sente-lite` entry. */
+/**
+ * Builds the handshake data: the application's data plus the `sente-lite` entry.
+ *
+ * @example
+ * ```ts
+ * import { buildHandshakeData, parseHandshakeData } from "@sente-lite/sente-lite";
+ *
+ * const data = buildHandshakeData({ room: "lobby" }, {
+ *   version: 1,
+ *   connId: "c1",
+ *   maxMessageBytes: 1048576,
+ *   capabilities: [],
+ * });
+ * console.log(parseHandshakeData(data));
+ * ```
+ */
 export function buildHandshakeData(
   appData: Record<string, unknown> | undefined,
   info: ServerInfo,
@@ -76,6 +91,13 @@ export function buildHandshakeData(
 /**
  * Splits handshake data into the application's part and the server info; `info` is `null` when
  * the server is not sente-lite (a plain Sente server).
+ *
+ * @example
+ * ```ts
+ * import { parseHandshakeData } from "@sente-lite/sente-lite";
+ *
+ * console.log(parseHandshakeData({ room: "lobby" })); // app data, and no sente-lite server facts
+ * ```
  */
 export function parseHandshakeData(
   data: unknown,

@@ -47,6 +47,17 @@ export function offeredProtocols(request: Request): string[] {
 /**
  * The token of an upgrade request, looked up in the header, then the subprotocols, then the
  * `token` query parameter; `null` when there is none.
+ *
+ * @example
+ * ```ts
+ * import { createServer, readToken } from "@sente-lite/sente-lite/server";
+ *
+ * const sessions = new Map([["secret-token", "alice"]]);
+ * const server = createServer({
+ *   authenticate: (request) => sessions.get(readToken(request) ?? "") ?? null, // header, subprotocol or query
+ * });
+ * console.log(server.connections().length);
+ * ```
  */
 export function readToken(request: Request): string | null {
   const auth = request.headers.get("authorization");

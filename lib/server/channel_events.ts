@@ -84,7 +84,15 @@ export async function channelEvent(
     }
   }
   if (host.authorize) {
-    const ok = await host.authorize({ action, channel, connection: conn, data: d["data"] });
+    const ok = await host.authorize({
+      action,
+      channel,
+      uid: conn.uid,
+      clientId: conn.clientId,
+      connId: conn.id,
+      connection: conn.info(),
+      data: d["data"],
+    });
     if (!ok) {
       host.count("forbidden");
       answer({ success: false, error: "forbidden" });

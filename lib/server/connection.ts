@@ -50,6 +50,8 @@ export class Connection implements ConnectionInfo {
   nextCbId = 1;
   /** Rate-limited frames in a row. */
   violations = 0;
+  /** Clock time of the last rate-limited frame (the refusal count resets after `backoffMs`). */
+  lastViolationAt = 0;
   /** The peer's IP address, when the adapter knows it. */
   remoteIp: string | null = null;
   /** The outbound bound (backpressure), when enabled. */

@@ -162,7 +162,9 @@ export class Connections {
         }
       },
       closed: (code, reason) => {
-        this.closed(conn, code, reason);
+        // A peer that drops TCP instead of answering our close frame shows up as 1006: the
+        // connection ended with the code the server sent.
+        this.closed(conn, code === 1006 && conn.closeCode !== null ? conn.closeCode : code, reason);
         if (this.#held.delete(conn)) this.#releaseSlot(conn); // the runtime let go at last
       },
     };

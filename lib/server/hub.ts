@@ -22,6 +22,15 @@ import type { BackplaneStats } from "../backplane/backplane.ts";
 import type { LinkState } from "../backplane/link.ts";
 import { assertEventId, type Event } from "../protocol/event.ts";
 import { Cluster } from "./cluster.ts";
+import type {
+  AnyEvents,
+  ChannelData,
+  ChannelId,
+  EventData,
+  EventId,
+  EventMap,
+  EventReply,
+} from "../protocol/event_map.ts";
 import { isChannelId } from "./channels.ts";
 import { Connections } from "./connections.ts";
 import { ServerContext } from "./context.ts";
@@ -66,9 +75,16 @@ export interface ClusterInfo extends BackplaneStats {
   gaps: number;
 }
 
-/** The runtime-neutral server core. Adapters call {@linkcode Hub.prepare} and {@linkcode Hub.open}. */
-export class Hub {
-  /** The options in force. */
+/**
+ * The server's API: handlers, sends, requests, channels, queries and closes. Applications use it
+ * through {@linkcode Server} (made by `createServer()`), which adds `serve()`, `handler` and
+ * `bun()`. `E` is the application's `EventMap` (untyped by default).
+ */
+export class Hub<E extends EventMap = AnyEvents> {
+  /**
+   * The options in force, every default filled in (for adapters and lifecycle components).
+   * @ignore
+   */
   readonly options: ResolvedServerOptions;
   readonly #ctx: ServerContext;
   readonly #upgrades: Upgrades;
@@ -79,8 +95,8 @@ export class Hub {
   readonly #resume: Resume;
 
   /** Makes a hub; see {@linkcode ServerOptions} for the defaults. */
-  constructor(options: ServerOptions = {}) {
-    this.options = resolveServerOptions(options);
+  constructor(options?: ServerOptions) {
+    this.options = resolveServerOptions(options ?? {});
     const ctx = this.#ctx = new ServerContext(this.options);
     const resume = this.#resume = new Resume(ctx);
     const local = new LocalDelivery(ctx, resume);
@@ -97,16 +113,33 @@ export class Hub {
    * Registers a handler for an event id, or for every event without a handler with `"*"`.
    * Internal events `chsk/uidport-open`, `chsk/uidport-close`, `chsk/ws-ping` and `chsk/ws-pong`
    * go only to handlers registered for them by id. Returns an unsubscribe function.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("demo/echo", (msg) => msg.data); // a request's reply is the return value
+   * const off = server.on("chat/say", (msg) => {
+   *   server.broadcast("chat/said", { uid: msg.uid, text: msg.data }, { except: [msg.connId] });
+   * });
+   * off(); // unregisters it
+   * ```
    */
-  on(id: string, handler: EventHandler): () => void {
-    return this.#router.on(id, handler);
+  on<K extends EventId<E, "clientToServer"> | "*" | `chsk/${string}`>(
+    id: K,
+    handler: EventHandler<EventData<E, "clientToServer", K>, EventReply<E, "clientToServer", K>>,
+  ): () => void {
+    return this.#router.on(id, handler as EventHandler);
   }
 
   // ---------------------------------------------------------------- upgrade
 
   /**
    * Runs every check before an upgrade: path, `client-id`, packer, `authenticate`, handshake data.
-   * Returns a `Response` to send instead of upgrading, or a {@linkcode PendingUpgrade}.
+   * Returns a `Response` to send instead of upgrading, or a `PendingUpgrade`. Called by the
+   * runtime adapters (lib/adapters/).
+   * @ignore
    */
   async prepare(
     request: Request,
@@ -118,12 +151,27 @@ export class Hub {
     return prepared;
   }
 
-  /** Opens a connection over an adapter's socket and sends the handshake. */
+  /**
+   * Opens a connection over an adapter's socket and sends the handshake. Called by the runtime
+   * adapters (lib/adapters/).
+   * @ignore
+   */
   open(pending: PendingUpgrade, socket: ServerSocket): ConnectionSink {
     return this.#connections.open(pending, socket);
   }
 
-  /** Adds an observer (metrics, see `./lifecycle`); returns a function that removes it. */
+  /**
+   * Adds an observer (metrics, see `./lifecycle`); returns a function that removes it.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * const stop = server.observe({ open: (connection) => console.log("open", connection.uid) });
+   * stop();
+   * ```
+   */
   observe(observer: ServerObserver): () => void {
     const ctx = this.#ctx;
     ctx.observers = [...ctx.observers, observer];
@@ -140,28 +188,88 @@ export class Hub {
    * `delivery` on (the default) the event is also kept for the uid's disconnected resume sessions,
    * and when it reached no connection and no session it waits in the uid's offline buffer for
    * the next connection (`stats().offlineBuffered`); 0 then means "buffered", not "lost".
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * const delivered = server.send("alice", "chat/notice", "you have mail");
+   * console.log(delivered); // the number of alice's connections (0 while she is offline)
+   * ```
    */
-  send(uid: string, id: string, data?: unknown): number {
+  send<K extends EventId<E, "serverToClient">>(
+    uid: string,
+    id: K,
+    data?: EventData<E, "serverToClient", K>,
+  ): number {
     assertEventId(id);
     const event: Event = [id, data];
     return this.#cluster.toUid(uid, event);
   }
 
-  /** Pushes an event to one connection; returns `false` when it is not open. */
-  sendTo(connId: string, id: string, data?: unknown): boolean {
+  /**
+   * Pushes an event to one connection; returns `false` when it is not open.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("chat/join", (msg) => void server.sendTo(msg.connId, "chat/welcome", "hello"));
+   * ```
+   */
+  sendTo<K extends EventId<E, "serverToClient">>(
+    connId: string,
+    id: K,
+    data?: EventData<E, "serverToClient", K>,
+  ): boolean {
     assertEventId(id);
     return this.#cluster.toConnection(connId, [id, data]);
   }
 
-  /** Pushes an event to every open connection but those in `except`; returns the count. */
-  broadcast(id: string, data?: unknown, options: BroadcastOptions = {}): number {
+  /**
+   * Pushes an event to every open connection but those in `except`; returns the count.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("chat/say", (msg) => {
+   *   server.broadcast("chat/said", msg.data, { except: [msg.connId] }); // everyone but the sender
+   * });
+   * ```
+   */
+  broadcast<K extends EventId<E, "serverToClient">>(
+    id: K,
+    data?: EventData<E, "serverToClient", K>,
+    options?: BroadcastOptions,
+  ): number {
+    options ??= {};
     assertEventId(id);
     const except = options.except ? new Set(options.except) : undefined;
     return this.#cluster.toAll([id, data], except);
   }
 
-  /** Publishes to a channel's subscribers as `sente-lite/channel-msg`; returns the count. */
-  publish(channel: string, data?: unknown, options: BroadcastOptions = {}): number {
+  /**
+   * Publishes to a channel's subscribers as `sente-lite/channel-msg`; returns the count.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * const reached = server.publish("room/42", { from: "server", text: "welcome" });
+   * console.log(reached); // subscribers of room/42
+   * ```
+   */
+  publish<C extends ChannelId<E>>(
+    channel: C,
+    data?: ChannelData<E, C>,
+    options?: BroadcastOptions,
+  ): number {
+    options ??= {};
     if (!isChannelId(channel)) {
       throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
     }
@@ -173,42 +281,110 @@ export class Hub {
    * extension: Sente has no server→client requests).
    * @throws {ClosedError} when the connection is not open or closes while waiting.
    * @throws {TimeoutError} after `timeoutMs` (default `requestTimeoutMs`).
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("chsk/uidport-open", async (msg) => {
+   *   const answer = await server.request(msg.connId, "app/confirm", "ready?", { timeoutMs: 5000 });
+   *   console.log(msg.uid, "answered", answer);
+   * });
+   * ```
    */
-  request(
+  request<K extends EventId<E, "serverToClient">>(
     connId: string,
-    id: string,
-    data?: unknown,
-    options: RequestOptions = {},
-  ): Promise<unknown> {
+    id: K,
+    data?: EventData<E, "serverToClient", K>,
+    options?: RequestOptions,
+  ): Promise<EventReply<E, "serverToClient", K>> {
+    options ??= {};
     assertEventId(id);
-    return this.#cluster.request(connId, id, data, options);
+    return this.#cluster.request(connId, id, data, options) as Promise<
+      EventReply<E, "serverToClient", K>
+    >;
   }
 
   // ---------------------------------------------------------------- queries and close
 
-  /** The connected uids (observable). */
+  /**
+   * The connected uids (observable).
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * console.log([...server.connectedUids.current()]); // the uids with an open connection
+   * const unwatch = server.connectedUids.watch((uids) => console.log(uids.size, "online"));
+   * unwatch();
+   * ```
+   */
   get connectedUids(): ConnectedUids {
     return this.#ctx.uids;
   }
 
-  /** Open connections, optionally only those of one uid. */
+  /**
+   * Open connections, optionally only those of one uid.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * for (const connection of server.connections("alice")) console.log(connection.id);
+   * ```
+   */
   connections(uid?: string): ConnectionInfo[] {
     const ctx = this.#ctx;
     const conns = uid === undefined ? ctx.conns.values() : ctx.uids.connections(uid);
     return [...conns].map((c) => c.info());
   }
 
-  /** Channel ids that have subscribers, or the subscribers' connection ids of one channel. */
+  /**
+   * The channel ids that have at least one subscriber (see {@linkcode Hub.subscribers} for the
+   * connections of one channel).
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * console.log(server.channels()); // e.g. ["lobby", "room/42"]
+   * ```
+   */
   channels(): string[] {
     return this.#ctx.channels.ids();
   }
 
-  /** Connection ids subscribed to `channel`. */
+  /**
+   * Connection ids subscribed to `channel`.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * console.log(server.subscribers("lobby").length);
+   * ```
+   */
   subscribers(channel: string): string[] {
     return [...this.#ctx.channels.members(channel)].map((c) => c.id);
   }
 
-  /** A snapshot of the counters. */
+  /**
+   * A snapshot of the counters.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * const { connections, messagesIn, messagesOut } = server.stats();
+   * console.log(connections, messagesIn, messagesOut);
+   * ```
+   */
   stats(): ServerStats {
     const ctx = this.#ctx;
     let bufferedBytes = 0;
@@ -237,12 +413,30 @@ export class Hub {
   /**
    * Closes one connection (on whichever node of the cluster holds it); returns `false` if it is
    * not open here (for another node's connection: if the close could not be sent there).
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("admin/kick", (msg) => void server.closeConnection(String(msg.data), 4000, "kicked"));
+   * ```
    */
-  closeConnection(connId: string, code = 1000, reason = ""): boolean {
-    return this.#cluster.close(connId, code, reason);
+  closeConnection(connId: string, code?: number, reason?: string): boolean {
+    return this.#cluster.close(connId, code ?? 1000, reason ?? "");
   }
 
-  /** The cluster as this node sees it: node id, link state, backplane counters. */
+  /**
+   * The cluster as this node sees it: node id, link state, live nodes, backplane counters.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * console.log(server.cluster().link); // "up" (a server alone is a cluster of one)
+   * ```
+   */
   cluster(): ClusterInfo {
     const backplane = this.#cluster.backplane;
     return {
@@ -260,13 +454,34 @@ export class Hub {
    * Leaves the cluster: this node's uids vanish from the other nodes' presence, its topics end,
    * requests waiting for other nodes reject with `ClosedError`, and the backplane is closed.
    * Connections stay open (close them first with {@linkcode closeAll}). Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.closeAll();
+   * await server.leaveCluster();
+   * ```
    */
   leaveCluster(): Promise<void> {
     return this.#cluster.leave();
   }
 
-  /** Closes every connection of `uid` (Sente's `[:chsk/close]`); returns how many. */
-  closeUid(uid: string, code = 1000, reason = ""): number {
+  /**
+   * Closes every connection of `uid` (Sente's `[:chsk/close]`); returns how many.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.on("auth/logout", (msg) => void server.closeUid(msg.uid, 4001, "logged out"));
+   * ```
+   */
+  closeUid(uid: string, code?: number, reason?: string): number {
+    code ??= 1000;
+    reason ??= "";
     let n = 0;
     for (const conn of [...this.#ctx.uids.connections(uid)]) {
       if (!conn.closed) {
@@ -277,8 +492,20 @@ export class Hub {
     return n;
   }
 
-  /** Closes every connection (default 1001 "going away", so clients reconnect). */
-  closeAll(code = 1001, reason = "server shutting down"): number {
+  /**
+   * Closes every connection (default 1001 "going away", so clients reconnect).
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * Deno.addSignalListener("SIGTERM", () => server.closeAll()); // 1001: clients reconnect elsewhere
+   * ```
+   */
+  closeAll(code?: number, reason?: string): number {
+    code ??= 1001;
+    reason ??= "server shutting down";
     let n = 0;
     for (const conn of [...this.#ctx.conns.values()]) {
       if (!conn.closed) {

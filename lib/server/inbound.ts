@@ -18,6 +18,9 @@ import type { Router } from "./router.ts";
 import type { ServerSocket } from "./socket.ts";
 import { ConnectionWire, type WireTotals } from "./wire.ts";
 
+/** Refused frames up to this size are unpacked to answer with their cbId; larger ones are not. */
+const CBID_READ_MAX_BYTES = 16 * 1024;
+
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -130,8 +133,12 @@ export class Inbound {
   /** One logical frame (after decompression and reassembly): unpack, decode, route. */
   #receiveLogical(conn: Connection, frame: Frame): void {
     // Reset here, not when the frame arrives: a compressed frame may still be refused as over the
-    // byte rate once inflated.
-    conn.violations = 0;
+    // byte rate once inflated. Only a peer that backed off is forgiven: one sending at full speed
+    // gets a frame through per refill and must not reset its count with it.
+    if (conn.violations > 0) {
+      const limits = this.#ctx.options.rateLimit as { backoffMs: number };
+      if (this.#ctx.clock.now() - conn.lastViolationAt >= limits.backoffMs) conn.violations = 0;
+    }
     let value: unknown;
     try {
       value = conn.packerImpl.unpack(frame);
@@ -176,6 +183,7 @@ export class Inbound {
   #rateLimited(conn: Connection, frame: Frame | null): void {
     const ctx = this.#ctx;
     const limits = ctx.options.rateLimit as { maxViolations: number };
+    conn.lastViolationAt = ctx.clock.now();
     if (++conn.violations > limits.maxViolations) {
       ctx.fatal(
         conn,
@@ -188,7 +196,10 @@ export class Inbound {
     }
     let cbId: string | null = null;
     try {
-      if (frame !== null) cbId = conn.dialect.decode(conn.packerImpl.unpack(frame)).cbId;
+      // A refused frame is read for its cbId only when small: refusals must stay cheap.
+      if (frame !== null && frameByteLength(frame) <= CBID_READ_MAX_BYTES) {
+        cbId = conn.dialect.decode(conn.packerImpl.unpack(frame)).cbId;
+      }
     } catch {
       // Unreadable frames are answered without a cbId.
     }

@@ -35,12 +35,12 @@ import { localBackplane } from "../backplane/local.ts";
 export interface RateLimitOptions {
   /**
    * Inbound frames per connection.
-   * @default {{ perSecond: 2000, burst: 4000 }}
+   * @default {perSecond: 2000, burst: 4000}
    */
   messages?: Rate;
   /**
    * Inbound bytes per connection.
-   * @default {{ perSecond: 16777216, burst: 33554432 }}
+   * @default {perSecond: 16777216, burst: 33554432}
    */
   bytes?: Rate;
   /**
@@ -49,15 +49,22 @@ export interface RateLimitOptions {
    * messages are refused (`rate-limited`) before inflating; raw frames are not affected. IPv6
    * addresses count by their /64. At most 10,000 IPs are tracked (least recently charged dropped
    * first, and any once refilled). `false`: none. Behind a proxy every client has the proxy's IP.
-   * @default {{ perSecond: 16777216, burst: 67108864 }}
+   * @default {perSecond: 16777216, burst: 67108864}
    */
   bytesPerIp?: Rate | false;
   /**
-   * Frames refused in a row (each answered with a `rate-limited` error event) before the
-   * connection is closed with 4029.
+   * Frames refused (each answered with a `rate-limited` error event) before the connection is
+   * closed with 4029. The count starts again only once the peer backed off: `backoffMs` without a
+   * refused frame; frames accepted in between do not reset it (a peer sending at full speed gets
+   * one frame through per refill and would otherwise never be closed).
    * @default {50}
    */
   maxViolations?: number;
+  /**
+   * How long (ms) a peer must send nothing over the rate before its refusal count is reset.
+   * @default {1000}
+   */
+  backoffMs?: number;
 }
 
 /** The uid of connections that `authenticate` did not identify, as Sente's `:sente/nil-uid`. */
@@ -69,7 +76,13 @@ export interface ChannelAuthorization {
   action: "subscribe" | "publish";
   /** The channel id. */
   channel: string;
-  /** The asking connection. */
+  /** The asking connection's uid (as `uid` of an {@linkcode EventMessage}). */
+  uid: string;
+  /** The asking connection's client id (self-declared: not a credential). */
+  clientId: string;
+  /** The asking connection's id. */
+  connId: string;
+  /** The asking connection (also holds `uid`, `clientId` and its id, kept for compatibility). */
   connection: ConnectionInfo;
   /** The data being published (for `"publish"`). */
   data?: unknown;
@@ -89,7 +102,7 @@ export interface DialectOptions {
   /**
    * Serve upgrades with `client-id` but no `packer` parameter (Sente's ClojureScript clients) in
    * Sente 1.21's frames; `false` serves them as sente-lite with the first of `packers`.
-   * @default {{ packer: ednPacker() }}
+   * @default {packer: ednPacker()}
    */
   sente?: SenteDialectOptions | boolean;
   /**
@@ -178,25 +191,29 @@ export interface ServerOptions {
    */
   authorizeEvent?: (message: EventMessage) => boolean;
   /**
-   * Per-connection rate limits, or `false` for none.
-   * @default {{ messages: { perSecond: 2000, burst: 4000 }, bytes: { perSecond: 16 MiB, burst: 32 MiB }, bytesPerIp: { perSecond: 16 MiB, burst: 64 MiB }, maxViolations: 50 }}
+   * Per-connection rate limits, or `false` for none. Each field's default is on
+   * {@linkcode RateLimitOptions}.
+   * @default {on: 2000 messages/s, 16 MiB/s per connection and per IP}
    */
   rateLimit?: RateLimitOptions | false;
   /**
    * Batching, compression and chunking offered to clients that ask for them in the upgrade's
-   * `wire` parameter (see docs/wire.md), or `false` for plain frames only.
-   * @default {{ batching: true, compression: ["deflate-raw", "gzip"], chunking: true }}
+   * `wire` parameter (see docs/wire.md), or `false` for plain frames only. Each field's default is
+   * on {@linkcode WireServerOptions}.
+   * @default {batching, compression (deflate-raw, gzip) and chunking offered}
    */
   wire?: WireServerOptions | false;
   /**
-   * The outbound bound of each connection (slow consumers), or `false` for none.
-   * @default {{ maxBufferedBytes: 4 MiB, policy: "close", maxQueuedBytes: 4 MiB, drainIntervalMs: 10 }}
+   * The outbound bound of each connection (slow consumers), or `false` for none. Each field's
+   * default is on {@linkcode BackpressureOptions}.
+   * @default {policy: "close" past 4 MiB buffered}
    */
   backpressure?: BackpressureOptions | false;
   /**
    * Offline buffering per uid and resume per session (docs/delivery.md), or `false` for neither
-   * (sends to a uid without connections are then dropped).
-   * @default {{ maxMessages: 10000, maxBytes: 1 MiB, maxTotalBytes: 64 MiB, ttlMs: 300000, maxSessions: 10000, ackEvery: 16, ackDelayMs: 50 }}
+   * (sends to a uid without connections are then dropped). Each field's default is on
+   * {@linkcode DeliveryOptions}.
+   * @default {on: 10000 messages or 1 MiB per uid, kept 5 minutes}
    */
   delivery?: DeliveryOptions | false;
   /**
@@ -288,12 +305,13 @@ export interface ServerOptions {
   /**
    * Per-connection heartbeat: a `chsk/ws-ping` frame after `intervalMs` without a received frame,
    * close (4008) and cleanup after `timeoutMs`; `false` turns it off.
-   * @default {{ intervalMs: 30000, timeoutMs: 60000 }}
+   * @default {intervalMs: 30000, timeoutMs: 60000}
    */
   heartbeat?: HeartbeatOptions | false;
   /**
    * Dialects chosen per connection from the upgrade query: Sente 1.21 and original sente-lite.
-   * @default {{ sente: { packer: ednPacker() }, original: false }}
+   * Each field's default is on {@linkcode DialectOptions}.
+   * @default {sente: true (with ednPacker()), original: false}
    */
   dialects?: DialectOptions;
 }
@@ -338,6 +356,7 @@ const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
   bytes: { perSecond: 16 * 1024 * 1024, burst: 32 * 1024 * 1024 },
   bytesPerIp: { perSecond: 16 * 1024 * 1024, burst: 64 * 1024 * 1024 },
   maxViolations: 50,
+  backoffMs: 1000,
 };
 
 const DEFAULTS = {
@@ -402,6 +421,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (options.rateLimit !== undefined && options.rateLimit !== false) {
     o.rateLimit = { ...RATE_LIMIT_DEFAULTS, ...options.rateLimit };
     positiveInt("rateLimit.maxViolations", o.rateLimit.maxViolations);
+    positiveInt("rateLimit.backoffMs", o.rateLimit.backoffMs);
   }
   o.heartbeat = resolveHeartbeatOptions(options.heartbeat);
   o.dialects = resolveDialectOptions(options.dialects);

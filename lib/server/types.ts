@@ -41,7 +41,7 @@ export interface RequestOptions {
  *   ignored (and counted in `stats().repliesIgnored`). A handler may also just return (or resolve)
  *   a value: it is sent as the reply.
  */
-export interface EventMessage<T = unknown> {
+export interface EventMessage<T = unknown, R = unknown> {
   /** `[id, data]`. */
   readonly event: Event<T>;
   /** The event id. */
@@ -57,13 +57,29 @@ export interface EventMessage<T = unknown> {
   /** The sender's connection. */
   readonly connection: ConnectionInfo;
   /** Replies to a request; returns `false` if already replied or the connection closed. */
-  readonly reply?: (value: unknown) => boolean;
-  /** Pushes an event to the sender's connection. */
+  readonly reply?: (value: R) => boolean;
+  /**
+   * Pushes an event to the sender's connection. Untyped even with an `EventMap` (so handlers can
+   * keep the plain `EventMessage` type); for a typed push use `server.sendTo(msg.connId, …)`.
+   */
   send(id: string, data?: unknown): boolean;
 }
 
-/** An event handler. Its return value (or resolved value), if not `undefined`, is the reply. */
-export type EventHandler<T = unknown> = (message: EventMessage<T>) => unknown;
+/**
+ * An event handler. Its return value (or resolved value), if not `undefined`, is the reply. `T`
+ * and `R` are the event's data and reply types (from an `EventMap`, or `unknown`).
+ *
+ * @example
+ * ```ts
+ * import type { EventHandler } from "@sente-lite/sente-lite/server";
+ *
+ * const echo: EventHandler<{ text: string }, string> = (msg) => msg.data.text;
+ * console.log(typeof echo);
+ * ```
+ */
+export type EventHandler<T = unknown, R = unknown> = (
+  message: EventMessage<T, R>,
+) => R | void | undefined | Promise<R | void | undefined>;
 
 /** Counters of one server (the delivery counters are described in docs/delivery.md). */
 export interface ServerStats extends DeliveryCounters {

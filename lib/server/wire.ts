@@ -59,7 +59,7 @@ export interface WireServerOptions extends Omit<WireOptions, "maxMessageBytes" |
   inflateBytesPerSecond?: number;
   /**
    * When a batch of pushes is flushed.
-   * @default {{ maxCount: 10, maxBytes: 4096, intervalMs: 10, idleMs: 1 }}
+   * @default {maxCount: 10, maxBytes: 4096, intervalMs: 10, idleMs: 1}
    */
   batch?: Omit<BatcherOptions<Event>, "clock" | "sizeOf">;
 }

@@ -31,8 +31,22 @@ export interface CaptureHandler {
  * await `flush()` first.
  *
  * @throws {RangeError} if `max` is not a positive integer.
+ *
+ * @example
+ * ```ts
+ * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+ *
+ * const telemetry = new Telemetry();
+ * import { captureHandler } from "@sente-lite/sente-lite/telemetry";
+ *
+ * const capture = captureHandler({ max: 100 });
+ * telemetry.addHandler("capture", capture, { mode: "sync" });
+ * telemetry.event("test/ping");
+ * console.log(capture.signals.length); // 1
+ * ```
  */
-export function captureHandler(options: CaptureHandlerOptions = {}): CaptureHandler {
+export function captureHandler(options?: CaptureHandlerOptions): CaptureHandler {
+  options ??= {};
   const { max } = { ...CAPTURE_DEFAULTS, ...options };
   if (!Number.isInteger(max) || max < 1) {
     throw new RangeError(`max must be a positive integer, got ${max}`);

@@ -47,8 +47,16 @@ const CONFIGURE_DEFAULTS = {
  * (other handlers are left alone). Resolves once replaced handlers have been stopped.
  *
  * @throws {TypeError} if `output` or `format` is unknown, or `level` is not a level.
+ *
+ * @example
+ * ```ts
+ * import { configure } from "@sente-lite/sente-lite/telemetry";
+ *
+ * await configure({ level: "info", output: "both", file: "logs/app.jsonl" });
+ * ```
  */
-export async function configure(options: ConfigureOptions = {}): Promise<void> {
+export async function configure(options?: ConfigureOptions): Promise<void> {
+  options ??= {};
   const o = { ...CONFIGURE_DEFAULTS, ...options };
   const tel = options.telemetry ?? defaultTelemetry;
   if (!["console", "file", "both", "none"].includes(o.output)) {

@@ -87,8 +87,21 @@ export interface ConsoleHandler {
   handle(signal: Signal): void;
 }
 
-/** Creates a console handler. */
-export function consoleHandler(options: ConsoleHandlerOptions = {}): ConsoleHandler {
+/**
+ * Creates a console handler.
+ *
+ * @example
+ * ```ts
+ * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+ *
+ * const telemetry = new Telemetry();
+ * import { consoleHandler } from "@sente-lite/sente-lite/telemetry";
+ *
+ * telemetry.addHandler("console", consoleHandler({ format: "pretty", colors: false }));
+ * ```
+ */
+export function consoleHandler(options?: ConsoleHandlerOptions): ConsoleHandler {
+  options ??= {};
   const o = { format: "pretty", console: globalThis.console, colors: "auto", ...options };
   if (o.format !== "pretty" && o.format !== "json") {
     throw new TypeError(`format must be "pretty" or "json", got ${String(o.format)}`);

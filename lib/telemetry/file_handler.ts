@@ -137,7 +137,8 @@ export class JsonlWriter {
    * @throws {RangeError} if a size option is out of range.
    * @throws {TypeError} outside a server runtime.
    */
-  constructor(path: string, options: JsonlWriterOptions = {}) {
+  constructor(path: string, options?: JsonlWriterOptions) {
+    options ??= {};
     if (typeof path !== "string" || path === "") {
       throw new TypeError(`path must be a non-empty string, got ${String(path)}`);
     }
@@ -162,12 +163,32 @@ export class JsonlWriter {
     }
   }
 
-  /** Appends one line (a newline is added). */
+  /**
+   * Appends one line (a newline is added).
+   *
+   * @example
+   * ```ts
+   * import { fileHandler } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const { writer } = fileHandler({ path: "logs/app.jsonl" });
+   * writer.write(JSON.stringify({ note: "written as one line" }));
+   * ```
+   */
   write(line: string): void {
     this.append(line + "\n");
   }
 
-  /** Appends text that already ends with a newline (one or more whole lines). */
+  /**
+   * Appends text that already ends with a newline (one or more whole lines).
+   *
+   * @example
+   * ```ts
+   * import { fileHandler } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const { writer } = fileHandler({ path: "logs/app.jsonl" });
+   * writer.append('{"a":1}\n{"b":2}\n'); // already newline-terminated lines
+   * ```
+   */
   append(text: string): void {
     if (this.#closed) throw new TypeError(`JsonlWriter for ${this.path} is closed`);
     this.#buf += text;
@@ -181,7 +202,17 @@ export class JsonlWriter {
     }
   }
 
-  /** Writes everything buffered, synchronously. */
+  /**
+   * Writes everything buffered, synchronously.
+   *
+   * @example
+   * ```ts
+   * import { fileHandler } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const { writer } = fileHandler({ path: "logs/app.jsonl" });
+   * writer.flush();
+   * ```
+   */
   flush(): void {
     if (this.#timer !== undefined) {
       this.#o.clock.clearTimeout(this.#timer);
@@ -215,7 +246,17 @@ export class JsonlWriter {
     this.#rotations++;
   }
 
-  /** Flushes and closes the file; later writes throw. Closing twice is harmless. */
+  /**
+   * Flushes and closes the file; later writes throw. Closing twice is harmless.
+   *
+   * @example
+   * ```ts
+   * import { fileHandler } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const { writer } = fileHandler({ path: "logs/app.jsonl" });
+   * writer.close(); // flushes first
+   * ```
+   */
   close(): void {
     if (this.#closed) return;
     this.flush();
@@ -265,8 +306,19 @@ export interface FileHandler extends HandlerObject {
 /**
  * Creates a handler appending one JSON line per signal to a file, with rotation (see
  * {@linkcode JsonlWriter}). Serialization happens on the drain side, never on the caller's.
+ *
+ * @example
+ * ```ts
+ * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+ *
+ * const telemetry = new Telemetry();
+ * import { fileHandler } from "@sente-lite/sente-lite/telemetry";
+ *
+ * telemetry.addHandler("file", fileHandler({ path: "logs/app.jsonl", maxBytes: 10_000_000 }));
+ * ```
  */
-export function fileHandler(options: FileHandlerOptions = {}): FileHandler {
+export function fileHandler(options?: FileHandlerOptions): FileHandler {
+  options ??= {};
   const { path = "logs/telemetry.jsonl", format = toJsonLine, ...writerOptions } = options;
   const writer = new JsonlWriter(path, writerOptions);
   return {

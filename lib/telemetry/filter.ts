@@ -37,7 +37,8 @@ function escapeRegExp(s: string): string {
  *
  * @throws {TypeError} if `pattern` is not a string, RegExp or list of them.
  */
-export function compilePattern(pattern: Pattern, argName = "pattern"): (name: string) => boolean {
+export function compilePattern(pattern: Pattern, argName?: string): (name: string) => boolean {
+  argName ??= "pattern";
   const parts = Array.isArray(pattern) ? pattern : [pattern];
   const sources: string[] = [];
   for (const p of parts) {
@@ -122,8 +123,8 @@ export class MinLevels {
   }
 
   /** Sets (or with `undefined`, removes) the minimum level for a scope. */
-  set(level: LevelLike | undefined, scope: MinLevelScope = {}): void {
-    const { kind, ns } = scope;
+  set(level: LevelLike | undefined, scope?: MinLevelScope): void {
+    const { kind, ns } = scope ?? {};
     const value = level === undefined ? undefined : levelValue(level);
     if (kind === undefined && ns === undefined) {
       if (value === undefined) throw new TypeError("level must be given for the global minimum");
@@ -235,7 +236,8 @@ export type FilterResult = 0 | 1 | 2 | 3;
  *
  * @throws {RangeError} if `rate` is not a number in [0, 1].
  */
-export function checkSampleRate(rate: number, argName = "sample"): number {
+export function checkSampleRate(rate: number, argName?: string): number {
+  argName ??= "sample";
   if (typeof rate !== "number" || !(rate >= 0 && rate <= 1)) {
     throw new RangeError(`${argName} must be a number in [0, 1], got ${String(rate)}`);
   }

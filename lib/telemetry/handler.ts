@@ -347,7 +347,8 @@ export class HandlerRunner {
    * Waits until the queue has drained, then calls the handler's `flush`. Resolves `true` when both
    * finished within `timeoutMs`, `false` on timeout.
    */
-  async flush(timeoutMs = 5000): Promise<boolean> {
+  async flush(timeoutMs?: number): Promise<boolean> {
+    timeoutMs ??= 5000;
     const start = this.#clock.now();
     if (!await this.#withTimeout(this.#whenIdle(), timeoutMs)) return false;
     const obj = this.#obj;
@@ -357,7 +358,8 @@ export class HandlerRunner {
   }
 
   /** Stops accepting signals, flushes (up to `timeoutMs`), then calls the handler's `stop`. */
-  async stop(timeoutMs = 5000): Promise<boolean> {
+  async stop(timeoutMs?: number): Promise<boolean> {
+    timeoutMs ??= 5000;
     if (this.#stopped) return true;
     this.#stopped = true;
     const ok = await this.flush(timeoutMs);

@@ -49,7 +49,8 @@ export function isLevel(value: unknown): value is Level {
  *
  * @throws {TypeError} if `level` is neither a level name nor a finite number.
  */
-export function levelValue(level: LevelLike, argName = "level"): number {
+export function levelValue(level: LevelLike, argName?: string): number {
+  argName ??= "level";
   if (typeof level === "number") {
     if (Number.isFinite(level)) return level;
   } else if (isLevel(level)) {

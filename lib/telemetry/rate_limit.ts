@@ -43,7 +43,8 @@ function isWindow(w: unknown): w is RateWindow {
  * @throws {TypeError} if `spec` has the wrong shape.
  * @throws {RangeError} if a window has `n < 0` or `windowMs <= 0`.
  */
-export function parseRateLimit(spec: RateLimitSpec, argName = "limit"): RateWindow[] {
+export function parseRateLimit(spec: RateLimitSpec, argName?: string): RateWindow[] {
+  argName ??= "limit";
   let windows: RateWindow[];
   if (isWindow(spec)) windows = [spec];
   else if (Array.isArray(spec)) windows = [...spec];
@@ -85,7 +86,8 @@ export class RateLimiter {
   }
 
   /** Records one event for `key` and returns whether it is within the limit. */
-  allow(key = ""): boolean {
+  allow(key?: string): boolean {
+    key ??= "";
     const now = this.#clock.now();
     let st = this.#state.get(key);
     if (st === undefined) {
@@ -164,7 +166,8 @@ export class TokenBucket {
   }
 
   /** Takes `n` tokens from `key`'s bucket; returns `false` (taking none) if there are too few. */
-  take(key: string, n = 1): boolean {
+  take(key: string, n?: number): boolean {
+    n ??= 1;
     const now = this.#clock.now();
     let b = this.#buckets.get(key);
     if (b === undefined) {

@@ -109,11 +109,24 @@ export interface RemoteHandler {
  *
  * @throws {TypeError} if `client` has no `send` function.
  * @throws {RangeError} if a size or interval is out of range.
+ *
+ * @example
+ * ```ts
+ * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+ *
+ * const telemetry = new Telemetry();
+ * import { remoteHandler } from "@sente-lite/sente-lite/telemetry";
+ * import { connect } from "@sente-lite/sente-lite/client";
+ *
+ * const client = connect("ws://127.0.0.1:3000/chsk");
+ * telemetry.addHandler("server", remoteHandler(client, { maxBatch: 50 }));
+ * ```
  */
 export function remoteHandler(
   client: TelemetryTransport,
-  options: RemoteHandlerOptions = {},
+  options?: RemoteHandlerOptions,
 ): RemoteHandler {
+  options ??= {};
   if (client === null || typeof client !== "object" || typeof client.send !== "function") {
     throw new TypeError(`client must have a send(id, data) function, got ${String(client)}`);
   }

@@ -83,7 +83,7 @@ export interface TelemetryPluginOptions {
    * @default {realClock} */
   clock?: Clock;
   /** Options of each session file's writer.
-   * @default {{}} */
+   * @default {none} */
   writer?: JsonlWriterOptions;
 }
 
@@ -163,8 +163,20 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  *   latter) are refused with `telemetry/quota-exceeded`; nothing is written.
  *
  * @throws {RangeError} if a rate or size is out of range.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "@sente-lite/sente-lite/server";
+ * import { telemetryPlugin } from "@sente-lite/sente-lite/telemetry";
+ *
+ * const server = createServer();
+ * const plugin = telemetryPlugin({ dir: "logs/clients" });
+ * const uninstall = plugin.install(server); // browser batches → one JSONL file per client
+ * uninstall();
+ * ```
  */
-export function telemetryPlugin(options: TelemetryPluginOptions = {}): TelemetryPlugin {
+export function telemetryPlugin(options?: TelemetryPluginOptions): TelemetryPlugin {
+  options ??= {};
   const o = { ...PLUGIN_DEFAULTS, ...options };
   if (!Number.isInteger(o.maxBatch) || o.maxBatch < 1) {
     throw new RangeError(`maxBatch must be a positive integer, got ${o.maxBatch}`);

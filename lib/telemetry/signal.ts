@@ -75,7 +75,8 @@ export interface SerializedError {
 }
 
 /** Serializes an error (or any thrown value) to `{name, message, stack, cause}`. */
-export function serializeError(error: unknown, depth = 0): SerializedError {
+export function serializeError(error: unknown, depth?: number): SerializedError {
+  depth ??= 0;
   if (error instanceof Error) {
     const out: SerializedError = { name: error.name, message: error.message };
     if (error.stack !== undefined) out.stack = error.stack;
@@ -99,7 +100,8 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
  * `{name, message, stack}`, `Map` an object, `Set` an array, functions and symbols are dropped,
  * and nesting deeper than `maxDepth` becomes `"[Truncated]"`.
  */
-export function jsonSafe(value: unknown, maxDepth = 10): unknown {
+export function jsonSafe(value: unknown, maxDepth?: number): unknown {
+  maxDepth ??= 10;
   const seen = new WeakSet<object>();
   const walk = (v: unknown, depth: number): unknown => {
     switch (typeof v) {

@@ -340,27 +340,70 @@ export class Scope {
     this.#core = owner instanceof Scope ? owner.#core : new Core(owner);
   }
 
-  /** A scope for namespace `ns` sharing this instance's filters and handlers. */
+  /**
+   * A scope for namespace `ns` sharing this instance's filters and handlers.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * const http = telemetry.scope("my-app.http");
+   * http.event("http/request", { data: { path: "/" } });
+   * ```
+   */
   scope(ns: string): Scope {
     if (typeof ns !== "string") throw new TypeError(`ns must be a string, got ${String(ns)}`);
     return new Scope(ns, this);
   }
 
-  /** Whether a signal of this level (and kind, namespace) would pass the level filters. */
-  enabled(level: Level, kind: SignalKind = "log", ns: string | undefined = this.ns): boolean {
+  /**
+   * Whether a signal of this level (and kind, namespace) would pass the level filters.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * if (telemetry.enabled("debug")) telemetry.log("debug", JSON.stringify({ big: "state" }));
+   * ```
+   */
+  enabled(level: Level, kind?: SignalKind, ns?: string): boolean {
+    kind ??= "log";
+    ns ??= this.ns;
     const lv = levelValue(level);
     const core = this.#core;
     return lv >= core.floor && lv >= core.mins.minFor(kind, ns);
   }
 
-  /** Records a log signal (kind `"log"`). */
+  /**
+   * Records a log signal (kind `"log"`).
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.log("warn", "disk almost full", { data: { freeBytes: 1024 } });
+   * ```
+   */
   log(level: Level, msg: Msg, options?: SignalOptions): void {
     const core = this.#core;
     if (LEVELS[level] < core.floor) return;
     core.emit("log", level, options?.id, options?.ns ?? this.ns, msg, options);
   }
 
-  /** Records an event signal (kind `"event"`, default level `"info"`). */
+  /**
+   * Records an event signal (kind `"event"`, default level `"info"`).
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.event("user/signed-in", { data: { uid: "alice" } });
+   * ```
+   */
   event(id: string, options?: Level | SignalOptions): void {
     const core = this.#core;
     if (typeof options === "string") {
@@ -376,6 +419,18 @@ export class Scope {
   /**
    * Records an error signal (kind `"error"`, default level `"error"`) and returns `error`, so
    * `throw telemetry.error(e)` works. `options` may be just the id.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * try {
+   *   throw new Error("boom");
+   * } catch (e) {
+   *   telemetry.error(e, "request failed");
+   * }
+   * ```
    */
   error<E>(error: E, options?: string | SignalOptions): E {
     const core = this.#core;
@@ -392,7 +447,17 @@ export class Scope {
     return error;
   }
 
-  /** Records a signal of any kind; returns whether it was allowed. */
+  /**
+   * Records a signal of any kind; returns whether it was allowed.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.signal({ kind: "log", level: "info", msg: "generic signal" });
+   * ```
+   */
   signal(options: GenericSignalOptions): boolean {
     const level = options.level ?? "info";
     const core = this.#core;
@@ -459,23 +524,63 @@ export class Scope {
    * Runs `fn` inside a trace span and records a `"trace"` signal (default level `"info"`) with its
    * value or error, its run time and its `parent`/`root`. Returns `fn`'s value or rethrows.
    * Signals made inside `fn` get this span as their parent.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * const rows = telemetry.trace("db/query", () => ["row"]); // a span with its duration
+   * console.log(rows);
+   * ```
    */
   trace<T>(id: string, fn: () => T, options?: SignalOptions): T {
     return this.#run("trace", options?.level ?? "info", id, fn, options);
   }
 
-  /** Like {@linkcode Scope.trace} for async work: timed until the promise settles. */
+  /**
+   * Like {@linkcode Scope.trace} for async work: timed until the promise settles.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * const n = await telemetry.traceAsync("job/run", async () => await Promise.resolve(42));
+   * console.log(n);
+   * ```
+   */
   traceAsync<T>(id: string, fn: () => T | Promise<T>, options?: SignalOptions): Promise<T> {
     return this.#runAsync("trace", options?.level ?? "info", id, fn, options);
   }
 
-  /** Runs `fn` and records its value as a `"spy"` signal at `level` (traced like `trace`). */
+  /**
+   * Runs `fn` and records its value as a `"spy"` signal at `level` (traced like `trace`).
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * const value = telemetry.spy("debug", () => Math.sqrt(2));
+   * console.log(value);
+   * ```
+   */
   spy<T>(level: Level, fn: () => T, options?: SignalOptions): T {
     return this.#run("spy", level, options?.id, fn, options);
   }
 
   /** Runs `fn` with `ctx` as the context of every signal made inside it (sync, or async with a
-   * `contextStorage`). */
+   * `contextStorage`).
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.withContext({ requestId: "r-1" }, () => telemetry.event("http/handled"));
+   * ```
+   */
   withContext<T>(ctx: unknown, fn: () => T): T {
     const core = this.#core;
     return core.run({ frame: core.current()?.frame, ctx }, fn);
@@ -502,12 +607,22 @@ export class Scope {
  */
 export class Telemetry extends Scope {
   /** Creates an instance with no handlers. */
-  constructor(options: TelemetryOptions = {}) {
-    super(options.ns, options);
+  constructor(options?: TelemetryOptions) {
+    super(options?.ns, options ?? {});
   }
 
   /** Sets the minimum level: globally, for one kind, for a namespace pattern, or both. Pass
-   * `undefined` to remove a kind or namespace rule. */
+   * `undefined` to remove a kind or namespace rule.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.setMinLevel("warn");
+   * telemetry.setMinLevel("trace", { ns: "my-app.auth*" });
+   * ```
+   */
   setMinLevel(level: LevelLike | undefined, scope?: MinLevelScope): void {
     const core = coreOf(this);
     core.mins.set(level, scope);
@@ -519,17 +634,47 @@ export class Telemetry extends Scope {
     return coreOf(this).mins.global;
   }
 
-  /** Sets (or with `undefined`, clears) the namespace allow/deny filter. */
+  /**
+   * Sets (or with `undefined`, clears) the namespace allow/deny filter.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.setNsFilter({ allow: ["my-app.*", "sente-lite.*"] });
+   * ```
+   */
   setNsFilter(filter: NameFilterLike | undefined): void {
     coreOf(this).nsFilter = filter === undefined ? undefined : new NameFilter(filter, "filter");
   }
 
-  /** Sets (or with `undefined`, clears) the id allow/deny filter. */
+  /**
+   * Sets (or with `undefined`, clears) the id allow/deny filter.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.setIdFilter({ deny: "sente-lite/ws-ping" });
+   * ```
+   */
   setIdFilter(filter: NameFilterLike | undefined): void {
     coreOf(this).idFilter = filter === undefined ? undefined : new NameFilter(filter, "filter");
   }
 
-  /** Sets (or with `undefined`, clears) the kind allow/deny filter. */
+  /**
+   * Sets (or with `undefined`, clears) the kind allow/deny filter.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.setKindFilter({ allow: ["log", "event"] });
+   * ```
+   */
   setKindFilter(filter: NameFilterLike | undefined): void {
     coreOf(this).kindFilter = filter === undefined ? undefined : new NameFilter(filter, "filter");
   }
@@ -539,6 +684,16 @@ export class Telemetry extends Scope {
    *
    * @throws {TypeError} if `id` is not a non-empty string or `handler` is not a handler.
    * @throws {RangeError} if an option is out of range.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * import { consoleHandler } from "@sente-lite/sente-lite/telemetry";
+   *
+   * telemetry.addHandler("console", consoleHandler(), { minLevel: "info", mode: "dropping" });
+   * ```
    */
   addHandler(id: string, handler: Handler, options?: HandlerOptions): void {
     if (typeof id !== "string" || id === "") {
@@ -557,8 +712,20 @@ export class Telemetry extends Scope {
     if (old !== undefined) void old.stop();
   }
 
-  /** Removes the handler `id` and stops it (draining its queue). Resolves `false` if unknown. */
-  async removeHandler(id: string, timeoutMs = 5000): Promise<boolean> {
+  /**
+   * Removes the handler `id` and stops it (draining its queue). Resolves `false` if unknown.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.addHandler("print", (signal) => console.log(signal.id));
+   * console.log(await telemetry.removeHandler("print")); // true
+   * ```
+   */
+  async removeHandler(id: string, timeoutMs?: number): Promise<boolean> {
+    timeoutMs ??= 5000;
     const core = coreOf(this);
     const runner = core.runners.find((r) => r.id === id);
     if (runner === undefined) return false;
@@ -568,26 +735,72 @@ export class Telemetry extends Scope {
     return true;
   }
 
-  /** Ids of the current handlers, in dispatch order. */
+  /**
+   * Ids of the current handlers, in dispatch order.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.addHandler("print", (signal) => console.log(signal.id));
+   * console.log(telemetry.handlerIds()); // ["print"]
+   * ```
+   */
   handlerIds(): string[] {
     return coreOf(this).runners.map((r) => r.id);
   }
 
-  /** Counters of every handler, by id. */
+  /**
+   * Counters of every handler, by id.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.addHandler("print", (signal) => console.log(signal.id));
+   * console.log(telemetry.stats().print);
+   * ```
+   */
   stats(): Record<string, HandlerStats> {
     const out: Record<string, HandlerStats> = {};
     for (const r of coreOf(this).runners) out[r.id] = r.stats();
     return out;
   }
 
-  /** Drains every handler's queue and flushes it; resolves `false` if any timed out. */
-  async flush(timeoutMs = 5000): Promise<boolean> {
+  /**
+   * Drains every handler's queue and flushes it; resolves `false` if any timed out.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.event("app/done");
+   * await telemetry.flush(); // every handler has seen it
+   * ```
+   */
+  async flush(timeoutMs?: number): Promise<boolean> {
+    timeoutMs ??= 5000;
     const results = await Promise.all(coreOf(this).runners.map((r) => r.flush(timeoutMs)));
     return results.every(Boolean);
   }
 
-  /** Removes and stops every handler (drain, flush, `stop`); resolves `false` if any timed out. */
-  async stop(timeoutMs = 5000): Promise<boolean> {
+  /**
+   * Removes and stops every handler (drain, flush, `stop`); resolves `false` if any timed out.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * telemetry.addHandler("print", (signal) => console.log(signal.id));
+   * await telemetry.stop(); // at exit: drain, flush and stop every handler
+   * ```
+   */
+  async stop(timeoutMs?: number): Promise<boolean> {
+    timeoutMs ??= 5000;
     const core = coreOf(this);
     const runners = core.runners;
     core.runners = [];
@@ -599,6 +812,15 @@ export class Telemetry extends Scope {
   /**
    * Runs `fn` with an extra synchronous capturing handler and returns the signals it saw (the
    * usual filters apply). For tests.
+   *
+   * @example
+   * ```ts
+   * import { Telemetry } from "@sente-lite/sente-lite/telemetry";
+   *
+   * const telemetry = new Telemetry();
+   * const signals = telemetry.withSignals(() => telemetry.log("info", "hi"));
+   * console.log(signals[0].msg); // "hi"
+   * ```
    */
   withSignals(fn: () => unknown): Signal[] {
     const core = coreOf(this);

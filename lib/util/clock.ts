@@ -53,23 +53,56 @@ export class VirtualClock implements Clock {
   #timers: VirtualTimer[] = [];
 
   /** Starts at `start` ms (default 0). */
-  constructor(start = 0) {
-    this.#now = start;
+  constructor(start?: number) {
+    this.#now = start ?? 0;
   }
 
-  /** The current virtual time. */
+  /**
+   * The current virtual time.
+   *
+   * @example
+   * ```ts
+   * import { VirtualClock } from "@sente-lite/sente-lite";
+   *
+   * const clock = new VirtualClock();
+   * console.log(clock.now()); // 0
+   * ```
+   */
   now(): number {
     return this.#now;
   }
 
-  /** Schedules `fn` at `now() + ms`. */
+  /**
+   * Schedules `fn` at `now() + ms`.
+   *
+   * @example
+   * ```ts
+   * import { VirtualClock } from "@sente-lite/sente-lite";
+   *
+   * const clock = new VirtualClock();
+   * clock.setTimeout(() => console.log("fired at", clock.now()), 100);
+   * clock.tick(100); // fired at 100
+   * ```
+   */
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer = { id: this.#nextId++, at: this.#now + Math.max(0, ms), fn };
     this.#timers.push(timer);
     return timer.id;
   }
 
-  /** Cancels a pending timer. */
+  /**
+   * Cancels a pending timer.
+   *
+   * @example
+   * ```ts
+   * import { VirtualClock } from "@sente-lite/sente-lite";
+   *
+   * const clock = new VirtualClock();
+   * const handle = clock.setTimeout(() => console.log("never"), 100);
+   * clock.clearTimeout(handle);
+   * clock.tick(1000);
+   * ```
+   */
   clearTimeout(handle: TimerHandle): void {
     this.#timers = this.#timers.filter((t) => t.id !== handle);
   }
@@ -79,7 +112,19 @@ export class VirtualClock implements Clock {
     return this.#timers.length;
   }
 
-  /** Advances time by `ms`, firing every timer that comes due, including ones scheduled meanwhile. */
+  /**
+   * Advances time by `ms`, firing every timer that comes due, including ones scheduled meanwhile.
+   *
+   * @example
+   * ```ts
+   * import { VirtualClock } from "@sente-lite/sente-lite";
+   *
+   * const clock = new VirtualClock();
+   * clock.setTimeout(() => console.log("a"), 10);
+   * clock.setTimeout(() => console.log("b"), 20);
+   * clock.tick(15); // a
+   * ```
+   */
   tick(ms: number): void {
     const end = this.#now + ms;
     for (;;) {
@@ -97,7 +142,19 @@ export class VirtualClock implements Clock {
     this.#now = end;
   }
 
-  /** Advances to the next pending timer and fires it; returns `false` when none is pending. */
+  /**
+   * Advances to the next pending timer and fires it; returns `false` when none is pending.
+   *
+   * @example
+   * ```ts
+   * import { VirtualClock } from "@sente-lite/sente-lite";
+   *
+   * const clock = new VirtualClock();
+   * clock.setTimeout(() => console.log("later"), 5000);
+   * while (clock.next()) {} // runs every pending timer, jumping time forward
+   * console.log(clock.now()); // 5000
+   * ```
+   */
   next(): boolean {
     if (this.#timers.length === 0) return false;
     const at = Math.min(...this.#timers.map((t) => t.at));

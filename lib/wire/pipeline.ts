@@ -93,8 +93,10 @@ export interface WireOptions {
    */
   maxQueuedInflations?: number;
   /**
-   * Bounds concurrent inflations across the connections sharing it (the Hub passes one).
+   * Bounds concurrent inflations across the connections sharing it (the Hub passes one; set it
+   * with the server's `wire.maxConcurrentInflations`).
    * @default {undefined} (no shared bound: each connection inflates one message at a time)
+   * @ignore
    */
   inflation?: InflationLimiter;
   /** An incomplete chunked message with no chunk for this long is dropped. @default {30000} */
@@ -114,7 +116,12 @@ export interface WireOptions {
   reassemblyMinRate?: number;
   /** How long a chunked message may lag before `reassemblyMinRate` applies. @default {5000} */
   reassemblyGraceMs?: number;
-  /** The server-wide bound on bytes reserved for reassembly. @default {undefined} (none) */
+  /**
+   * The server-wide bound on bytes reserved for reassembly (the Hub passes one; set it with the
+   * server's `wire.totalReassemblyBytes`).
+   * @default {undefined} (none)
+   * @ignore
+   */
   budget?: ReassemblyBudget;
   /** Bulk chunks are sent only while `bufferedAmount` is below this. @default {262144} */
   bulkHighWaterMark?: number;

@@ -7,9 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { createDemoServer } from "../../server.ts";
+import { createDemoServer } from "../../lib/demo/demo.ts";
 import type { ServeHandle } from "../../server.ts";
 import { ignoreWithoutTool, requireTool, withTimeout } from "../_util.ts";
+import { bundleModule } from "../../lib/demo/bundle.ts";
 import { CHROMIUM, CHROMIUM_ARGS, CLIENT_TEST_PAGE } from "../_browser.ts";
 
 /** Bound on every single browser step (launch, navigation, evaluate, waitForFunction). */
@@ -35,9 +36,14 @@ Deno.test({
       CHROMIUM,
       "install it at /usr/bin/chromium or set CHROMIUM_PATH",
     );
+    // The opt-in wire transforms, as a page that wants them loads them: a second module.
+    const wireBundle = bundleModule(new URL("../../client_wire.ts", import.meta.url));
     const server = createDemoServer({
-      fallback: (request) => {
+      fallback: async (request) => {
         const { pathname } = new URL(request.url);
+        if (pathname === "/client-wire.js") {
+          return new Response(await wireBundle, { headers: { "content-type": "text/javascript" } });
+        }
         if (pathname === "/test.html") {
           return new Response(CLIENT_TEST_PAGE, {
             headers: { "content-type": "text/html; charset=utf-8" },
@@ -146,6 +152,30 @@ Deno.test({
         const answer = await server.request(connId, "test/ask", { q: 42 }, { timeoutMs: 5000 });
         assert.deepEqual(answer, { answer: { q: 42 }, ua: "browser" });
       });
+
+      await t.step(
+        "wireTransforms() from ./client/wire batches and compresses in the page",
+        async () => {
+          const before = server.stats().wire.decompressedIn;
+          const text = "the same words again and again ".repeat(500);
+          const result = await page.evaluate(async ({ url, text }) => {
+            const module = "/client-wire.js"; // not a literal: resolved by the page, not by TS
+            const { wireTransforms } = await import(module);
+            const c = window.sente.connect(url, { wire: wireTransforms({ batching: true }) });
+            const h = await c.ready;
+            const reply = await c.request("demo/echo", { text }, { timeoutMs: 5000 });
+            c.close();
+            return {
+              caps: h.server?.capabilities ?? [],
+              same: (reply as { text: string }).text === text,
+            };
+          }, { url: handle!.url, text });
+          assert.ok(result.caps.includes("compression"), JSON.stringify(result.caps));
+          assert.ok(result.caps.includes("batching"), JSON.stringify(result.caps));
+          assert.equal(result.same, true);
+          assert.ok(server.stats().wire.decompressedIn > before, "the request arrived compressed");
+        },
+      );
 
       assert.deepEqual(pageErrors, []);
       await page.evaluate(() => window.client.close());

@@ -33,3 +33,23 @@ Deno.test("Client reports connecting, open, reconnect attempts (with code and de
   assert.equal(rec.level, "info");
   assert.ok(capture.signals.every((s) => s.ns === "sente-lite.client"));
 });
+
+Deno.test("Client without a telemetry option reports to ./telemetry's default instance once loaded", async () => {
+  // Loading lib/telemetry/default.ts is what registers the default instance for clients.
+  const { telemetry } = await import("../../lib/telemetry/default.ts");
+  const capture = captureHandler();
+  telemetry.addHandler("client-default", capture, { mode: "sync" });
+  telemetry.setMinLevel("debug", { ns: "sente-lite.client" });
+  try {
+    await using t = await startServer();
+    const client = connect(t.url);
+    await client.ready;
+    client.close();
+    await until(() => client.state === "closed", "closed");
+    const ids = capture.signals.filter((s) => s.ns === "sente-lite.client").map((s) => s.id);
+    assert.ok(ids.includes("sente-lite/client-open"), ids.join(", "));
+  } finally {
+    telemetry.setMinLevel(undefined, { ns: "sente-lite.client" });
+    await telemetry.removeHandler("client-default");
+  }
+});

@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { type Browser, chromium } from "playwright-core";
-import { createDemoServer, type ServeHandle } from "../../server.ts";
+import { createDemoServer } from "../../lib/demo/demo.ts";
+import type { ServeHandle } from "../../server.ts";
 import { ignoreWithoutTool, requireTool, waitFor, withTimeout } from "../_util.ts";
 import { CHROMIUM, CHROMIUM_ARGS, CLIENT_TEST_PAGE } from "../_browser.ts";
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { connect } from "../../lib/client/client.ts";
+import { wireTransforms } from "../../client_wire.ts";
 import { startServer, until } from "../_server.ts";
 
 const text = (n: number) => Array.from({ length: n }, (_, i) => `item ${i % 97} `).join("");
@@ -7,7 +8,7 @@ const text = (n: number) => Array.from({ length: n }, (_, i) => `item ${i % 97} 
 Deno.test("wire: compression and chunking are negotiated and carry big messages both ways", async () => {
   await using t = await startServer({ rateLimit: false });
   t.server.on("wire/echo", (msg) => msg.data);
-  const client = connect(t.url, { onError: () => {} });
+  const client = connect(t.url, { onError: () => {}, wire: wireTransforms() });
   const hs = await client.ready;
   for (const cap of ["compression", "chunking"]) {
     assert.ok(hs.server!.capabilities.includes(cap), cap);
@@ -40,7 +41,7 @@ Deno.test("wire: batching packs events into few frames both ways and keeps their
   const seen: number[] = [];
   t.server.on("wire/n", (msg) => void seen.push(msg.data as number));
   t.server.on("wire/done", (msg) => msg.data);
-  const client = connect(t.url, { wire: { batching: true } });
+  const client = connect(t.url, { wire: wireTransforms({ batching: true }) });
   const hs = await client.ready;
   assert.ok(hs.server!.capabilities.includes("batching"));
   const framesIn = t.server.stats().messagesIn;
@@ -66,7 +67,7 @@ Deno.test("wire: each side can switch features off; peers that ask nothing get p
   {
     await using t = await startServer({ wire: false });
     t.server.on("wire/echo", (msg) => msg.data);
-    const client = connect(t.url, { wire: { batching: true } });
+    const client = connect(t.url, { wire: wireTransforms({ batching: true }) });
     const hs = await client.ready;
     assert.deepEqual(
       hs.server!.capabilities.filter((c) => ["batching", "compression", "chunking"].includes(c)),
@@ -88,7 +89,11 @@ Deno.test("wire: each side can switch features off; peers that ask nothing get p
 
 Deno.test("wire: a broadcast reaches compressing and plain clients alike", async () => {
   await using t = await startServer();
-  const clients = [connect(t.url), connect(t.url), connect(t.url, { wire: false })];
+  const clients = [
+    connect(t.url, { wire: wireTransforms() }),
+    connect(t.url, { wire: wireTransforms() }),
+    connect(t.url),
+  ];
   await Promise.all(clients.map((c) => c.ready));
   const payload = { s: text(5000) };
   const got = clients.map(() => [] as unknown[]);
@@ -97,4 +102,20 @@ Deno.test("wire: a broadcast reaches compressing and plain clients alike", async
   await until(() => got.every((g) => g.length === 1), "the broadcast on every client");
   for (const g of got) assert.deepEqual(g[0], payload);
   for (const c of clients) c.close();
+});
+
+Deno.test("wire: transforms are opt-in; the old options object is refused with a TypeError", async () => {
+  await using t = await startServer();
+  const client = connect(t.url);
+  const hs = await client.ready;
+  assert.equal(hs.server!.wire ?? null, null); // no wireTransforms(): plain frames
+  for (const cap of ["batching", "compression", "chunking"]) {
+    assert.ok(!hs.server!.capabilities.includes(cap), cap);
+  }
+  client.close();
+  assert.throws(
+    // @ts-expect-error: the pre-0.2 shape, an options object without the code
+    () => connect(t.url, { wire: { batching: true } }),
+    (e) => e instanceof TypeError && /wireTransforms/.test(e.message),
+  );
 });

@@ -3,7 +3,7 @@
  * 127.0.0.1 with a free port, plus two test handlers, and prints
  * `{"port", "url", "runtime", "version"}` as one JSON line once listening. It runs until killed.
  */
-import { createDemoServer } from "../../server.ts";
+import { createDemoServer } from "../../lib/demo/demo.ts";
 
 const server = createDemoServer();
 // Asks the calling connection `test/ask` (a server→client request) and replies with its answer.

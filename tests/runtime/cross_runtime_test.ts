@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { type Client, connect, type WebSocketConstructor } from "../../client.ts";
-import { createDemoServer } from "../../server.ts";
+import { createDemoServer } from "../../lib/demo/demo.ts";
 import { firstExisting, ignoreWithoutTool, requireTool, waitFor, withTimeout } from "../_util.ts";
 import { Child } from "./_child.ts";
 

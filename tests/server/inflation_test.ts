@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type RawPeer, rawPeer } from "../_peer.ts";
 import { startServer } from "../_server.ts";
 import { connect } from "../../lib/client/client.ts";
+import { wireTransforms } from "../../client_wire.ts";
 import { compress, type CompressionFormat } from "../../lib/wire/compression.ts";
 import { splitIntoChunks } from "../../lib/wire/chunking.ts";
 import { FLAG_DEFLATE_RAW, FLAG_GZIP } from "../../lib/wire/flags.ts";
@@ -118,7 +119,7 @@ Deno.test("a connection piling up compressed frames past maxQueuedInflations is 
 Deno.test("a compressible message over the server's maxMessageBytes is chunked by the client and arrives", async () => {
   await using t = await startServer({ rateLimit: false, maxMessageBytes: 256 * 1024 });
   t.server.on("test/size", (msg) => (msg.data as string).length);
-  const client = connect(t.url, { onError: () => {} });
+  const client = connect(t.url, { onError: () => {}, wire: wireTransforms() });
   await client.ready;
   const big = "z".repeat(600_000); // ~1 KB compressed: one frame unless the limit is respected
   assert.equal(await client.request("test/size", big, { timeoutMs: 10_000 }), 600_000);
@@ -130,7 +131,7 @@ Deno.test("a compressible message over the server's maxMessageBytes is chunked b
 Deno.test("a 48 MiB compressible chunked message passes under the default limits (it started within the burst)", async () => {
   await using t = await startServer(); // default rate limit: 32 MiB byte burst; 64 MiB assembled
   t.server.on("test/size", (msg) => (msg.data as string).length);
-  const client = connect(t.url, { onError: () => {} });
+  const client = connect(t.url, { onError: () => {}, wire: wireTransforms() });
   await client.ready;
   const big = "y".repeat(48 * 1024 * 1024); // ~50 KB once compressed
   assert.equal(await client.request("test/size", big, { timeoutMs: 30_000 }), big.length);

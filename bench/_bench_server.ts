@@ -1,0 +1,194 @@
+/**
+ * The measured server process of bench/fanout.ts, bench/memory.ts and bench/connrate.ts; runs
+ * under Deno (`deno run -A --v8-flags=--expose-gc`) or Bun (`bun`), as
+ * `_bench_server.ts <raw|sente>`.
+ *
+ * - raw, Deno: `Deno.serve` + `Deno.upgradeWebSocket`; receivers are kept in Sets (all, and a
+ *   "channel" Set for `?ch=1` connections) and a burst is a plain loop over the Set.
+ * - raw, Bun: `Bun.serve` with native topics (`ws.subscribe`); a burst is `server.publish`.
+ * - sente: `createServer()` with the limits that a 1000-client load from one IP would trip lifted
+ *   (listed in {@linkcode LIFTED}); a burst is `server.broadcast` / `server.publish`.
+ *
+ * Every connection but a probe gets one small frame on open (raw: `"hello"`; sente-lite: its
+ * handshake), so "connected" means the same on both sides. Path `/probe` (raw) echoes text frames;
+ * sente-lite answers `bench/echo` requests.
+ *
+ * Control: JSON lines on stdin (`{"op":"stats"|"gc"|"burst"|"exit", …}`), one JSON line answer on
+ * stdout each; the first stdout line is `{"ready":true,"url":…}`. Times are absolute ms
+ * (`performance.timeOrigin + performance.now()`), comparable across processes on one machine.
+ */
+import process from "node:process";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { createServer } from "../server.ts";
+
+/** The sente-lite limits lifted for the benchmarks, as reported in their output. */
+export const LIFTED =
+  "rateLimit: false (the probe exceeds 2000 msg/s); maxConnectionsPerIp and maxConnections: 1e6 (every client is on 127.0.0.1); handshakeTimeoutMs: 60000; backpressure and everything else at defaults";
+
+type Side = "raw" | "sente";
+type Burst = (kind: "broadcast" | "publish", frame: string) => void;
+
+interface BunLike {
+  serve(options: unknown): { port: number; publish(topic: string, data: string): number };
+  gc(force: boolean): void;
+}
+interface BunSocket {
+  data: { probe: boolean; ch: boolean };
+  send(data: string): number;
+  subscribe(topic: string): void;
+}
+
+const now = (): number => performance.timeOrigin + performance.now();
+const bun = (globalThis as { Bun?: BunLike }).Bun;
+
+/** CPU ms of this whole process (all threads) from /proc (10 ms ticks); NaN elsewhere. */
+function cpuMs(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 3; i++) {
+    if (bun) bun.gc(true);
+    else if (gc) gc();
+  }
+}
+
+let connections = 0;
+
+function startRawDeno(): { url: string; burst: Burst } {
+  const all = new Set<WebSocket>();
+  const channel = new Set<WebSocket>();
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+    const url = new URL(req.url);
+    const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
+    if (url.pathname === "/probe") {
+      socket.onmessage = (e) => socket.send(e.data as string);
+      return response;
+    }
+    const ch = url.searchParams.has("ch");
+    socket.onopen = () => {
+      connections++;
+      all.add(socket);
+      if (ch) channel.add(socket);
+      socket.send("hello");
+    };
+    socket.onclose = () => {
+      if (all.delete(socket)) connections--;
+      channel.delete(socket);
+    };
+    return response;
+  });
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}/`,
+    burst: (kind, frame) => {
+      for (const s of kind === "broadcast" ? all : channel) s.send(frame);
+    },
+  };
+}
+
+function startRawBun(b: BunLike): { url: string; burst: Burst } {
+  const server = b.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch(req: Request, srv: { upgrade(r: Request, o: unknown): boolean }) {
+      const url = new URL(req.url);
+      const data = { probe: url.pathname === "/probe", ch: url.searchParams.has("ch") };
+      return srv.upgrade(req, { data }) ? undefined : new Response("no", { status: 400 });
+    },
+    websocket: {
+      idleTimeout: 0,
+      open(ws: BunSocket) {
+        if (ws.data.probe) return;
+        connections++;
+        ws.subscribe("all");
+        if (ws.data.ch) ws.subscribe("channel");
+        ws.send("hello");
+      },
+      message(ws: BunSocket, message: string) {
+        if (ws.data.probe) ws.send(message);
+      },
+      close(ws: BunSocket) {
+        if (!ws.data.probe) connections--;
+      },
+    },
+  });
+  return {
+    url: `ws://127.0.0.1:${server.port}/`,
+    burst: (kind, frame) => void server.publish(kind === "broadcast" ? "all" : "channel", frame),
+  };
+}
+
+async function startSente(): Promise<{ url: string; burst: Burst }> {
+  const server = createServer({
+    rateLimit: false,
+    maxConnectionsPerIp: 1e6,
+    maxConnections: 1e6,
+    handshakeTimeoutMs: 60_000,
+    onOpen: () => connections++,
+    onClose: () => connections--,
+    onError: (e) => console.error("bench server error:", e),
+  });
+  server.on("bench/echo", (msg) => msg.data);
+  const handle = await server.serve({ port: 0, hostname: "127.0.0.1" });
+  return {
+    url: handle.url,
+    burst: (kind, payload) => {
+      if (kind === "broadcast") server.broadcast("bench/m", payload);
+      else server.publish("bench", payload);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const side = process.argv.at(-1) as Side;
+  if (side !== "raw" && side !== "sente") throw new Error(`usage: _bench_server.ts <raw|sente>`);
+  const { url, burst } = side === "sente"
+    ? await startSente()
+    : bun
+    ? startRawBun(bun)
+    : startRawDeno();
+  const stats = () => ({
+    rss: process.memoryUsage().rss,
+    cpuMs: cpuMs(),
+    connections,
+  });
+  const reply = (m: Record<string, unknown>) => console.log(JSON.stringify(m));
+  reply({ ready: true, url, pid: process.pid, runtime: bun ? "bun" : "deno" });
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    const cmd = JSON.parse(line) as {
+      op: string;
+      kind?: "broadcast" | "publish";
+      count?: number;
+      bytes?: number;
+    };
+    if (cmd.op === "stats") reply({ re: "stats", ...stats() });
+    else if (cmd.op === "gc") {
+      collectGarbage();
+      await new Promise((r) => setTimeout(r, 200));
+      collectGarbage();
+      reply({ re: "gc", ...stats() });
+    } else if (cmd.op === "burst") {
+      // The same 64 B payload for both sides: raw sends it as the frame, sente-lite as the data
+      // of an event (so its frames carry the envelope too).
+      const payload = "x".repeat(cmd.bytes!);
+      const t0 = now();
+      for (let i = 0; i < cmd.count!; i++) burst(cmd.kind!, payload);
+      reply({ re: "burst", t0, loopEnd: now() });
+    } else if (cmd.op === "exit") {
+      reply({ re: "exit" });
+      process.exit(0);
+    }
+  }
+  process.exit(0); // stdin closed: the orchestrator is gone
+}
+
+if (import.meta.main) await main();

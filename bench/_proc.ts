@@ -1,0 +1,240 @@
+/**
+ * Helpers of the multi-process benchmarks (fanout, memory, connrate): a subprocess spoken to in
+ * JSON lines, the runtimes' command lines, a latency probe, and table printing.
+ */
+import type { ClientsConfig } from "./_bench_clients.ts";
+
+export type Runtime = "deno" | "bun";
+export type Side = "raw" | "sente";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const BIN = `${ROOT}node_modules/.bin/`;
+export const SERVER_SCRIPT: string = `${ROOT}bench/_bench_server.ts`;
+export const CLIENTS_SCRIPT: string = `${ROOT}bench/_bench_clients.ts`;
+
+/** A child process with piped stdio; stdout is read as JSON lines. */
+export class Proc {
+  readonly child: Deno.ChildProcess;
+  readonly name: string;
+  #lines: Record<string, unknown>[] = [];
+  #wake: (() => void) | null = null;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  stderr = "";
+  exited = false;
+
+  constructor(name: string, cmd: string[]) {
+    this.name = name;
+    this.child = new Deno.Command(cmd[0], {
+      args: cmd.slice(1),
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#writer = this.child.stdin.getWriter();
+    this.#pump(this.child.stdout, (line) => {
+      try {
+        this.#lines.push(JSON.parse(line));
+      } catch {
+        console.error(`[${name}] ${line}`);
+      }
+    });
+    this.#pump(this.child.stderr, (line) => {
+      this.stderr += line + "\n";
+      if (Deno.env.get("BENCH_VERBOSE")) console.error(`[${name}!] ${line}`);
+    });
+    this.child.status.then(() => {
+      this.exited = true;
+      this.#wake?.();
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+    let buf = "";
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      buf += text;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (line.trim()) onLine(line);
+      }
+      this.#wake?.();
+    }
+  }
+
+  /** Next JSON line with `key` in it, within `timeoutMs`. */
+  async next<T = Record<string, unknown>>(key: string, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.#lines.findIndex((l) => key in l);
+      if (i >= 0) return this.#lines.splice(i, 1)[0] as T;
+      if (this.exited) throw new Error(`${this.name} exited: ${this.stderr.slice(-2000)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.name}: no "${key}" within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 1000));
+        this.#wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  async send(msg: Record<string, unknown>): Promise<void> {
+    await this.#writer.write(new TextEncoder().encode(JSON.stringify(msg) + "\n"));
+  }
+
+  /** Ends the process (SIGKILL after 3 s) and waits for it. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    try {
+      this.child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    const t = setTimeout(() => {
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }, 3000);
+    await this.child.status;
+    clearTimeout(t);
+    await this.#writer.close().catch(() => {});
+  }
+}
+
+/** The command line that runs `script` under `runtime` (Deno with `--expose-gc`). */
+export function command(runtime: Runtime, script: string, args: string[]): string[] {
+  return runtime === "deno"
+    ? [`${BIN}deno`, "run", "-A", "--v8-flags=--expose-gc", script, ...args]
+    : [`${BIN}bun`, script, ...args];
+}
+
+/** The server's first line. */
+export interface ServerReady {
+  ready: true;
+  url: string;
+  pid: number;
+  runtime: Runtime;
+}
+
+/** Starts the measured server process. */
+export async function startServer(
+  runtime: Runtime,
+  side: Side,
+): Promise<{ proc: Proc; ready: ServerReady }> {
+  const proc = new Proc(`${runtime}/${side} server`, command(runtime, SERVER_SCRIPT, [side]));
+  const ready = await proc.next<ServerReady>("ready", 30_000);
+  return { proc, ready };
+}
+
+/** Starts a client process (`hold` answers once its connections are ready). */
+export function startClients(runtime: Runtime, config: ClientsConfig): Proc {
+  return new Proc(
+    `${runtime} clients`,
+    command(runtime, CLIENTS_SCRIPT, [JSON.stringify(config)]),
+  );
+}
+
+/** Server process stats. */
+export interface ServerStats {
+  rss: number;
+  cpuMs: number;
+  connections: number;
+}
+
+/** Asks the server for stats (after a full GC when `gc`). */
+export async function serverStats(proc: Proc, gc = false): Promise<ServerStats> {
+  await proc.send({ op: gc ? "gc" : "stats" });
+  return await proc.next<ServerStats>("rss", 120_000);
+}
+
+/** Request→reply latency of one connection, one request in flight at a time. */
+export class Probe {
+  #ws: WebSocket;
+  #samples: [number, number][] = [];
+  #running = false;
+  #t0 = 0;
+  #cb = 0;
+  #side: Side;
+
+  private constructor(ws: WebSocket, side: Side) {
+    this.#ws = ws;
+    this.#side = side;
+    ws.onmessage = (e) => this.#onFrame(e.data as string);
+  }
+
+  static async open(url: string, side: Side): Promise<Probe> {
+    const ws = new WebSocket(
+      side === "raw" ? `${url}probe` : `${url}?client-id=${crypto.randomUUID()}&packer=json`,
+    );
+    await new Promise<void>((resolve, reject) => {
+      if (side === "raw") ws.onopen = () => resolve();
+      else ws.onmessage = () => resolve(); // the handshake
+      ws.onerror = () => reject(new Error("probe cannot connect"));
+    });
+    return new Probe(ws, side);
+  }
+
+  #onFrame(data: string): void {
+    if (!this.#running) return;
+    if (this.#side === "sente") {
+      // Broadcasts reach the probe's sente-lite connection too; only its reply counts.
+      if (!data.endsWith(`"${this.#cb.toString(36)}"]`)) return;
+    }
+    const t = performance.timeOrigin + performance.now();
+    this.#samples.push([this.#t0, t - this.#t0]);
+    this.#fire();
+  }
+
+  #fire(): void {
+    this.#t0 = performance.timeOrigin + performance.now();
+    if (this.#side === "raw") this.#ws.send("ping");
+    else this.#ws.send(JSON.stringify([["bench/echo", "p"], (++this.#cb).toString(36)]));
+  }
+
+  start(): void {
+    this.#samples = [];
+    this.#running = true;
+    this.#fire();
+  }
+
+  /** Stops; returns `[send time (absolute ms), latency ms]` of each reply (and the pending one). */
+  stop(): [number, number][] {
+    // A request still unanswered counts with its wait so far: a frozen server must show.
+    if (this.#running) {
+      this.#samples.push([this.#t0, performance.timeOrigin + performance.now() - this.#t0]);
+    }
+    this.#running = false;
+    return this.#samples;
+  }
+
+  close(): void {
+    this.#ws.close();
+  }
+}
+
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+export function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Prints rows as a right-aligned table. */
+export function printTable(rows: string[][]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const r of rows) console.log(r.map((cell, c) => cell.padStart(widths[c])).join("  "));
+}
+
+/** Writes a progress line to stderr. */
+export function progress(message: string): void {
+  console.error(`${new Date().toISOString().slice(11, 19)} ${message}`);
+}

@@ -1,0 +1,148 @@
+/**
+ * Connection rate: new WebSocket connections per second, each counted once its first frame
+ * arrived (sente-lite: the handshake; raw: a `"hello"` frame the raw server sends on open) and
+ * then closed by the client; `--concurrency` (32) connections in progress at a time, for
+ * `--seconds` (3), sente-lite against the raw runtime (`Deno.serve` + `upgradeWebSocket`,
+ * `Bun.serve`), on Deno and Bun, in the same run, rounds interleaved.
+ *
+ * The clients run in their own process (Bun by default); the server process's CPU time (from
+ * /proc) is reported per connection.
+ *
+ * Prints a table and, on the last line, `{"bench":"connrate",…}`.
+ *
+ * Run: `deno run -A bench/connrate.ts [--runtimes deno,bun] [--seconds 3] [--concurrency 32]
+ * [--rounds 1] [--client-runtime bun]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  printTable,
+  progress,
+  round,
+  type Runtime,
+  serverStats,
+  type Side,
+  startClients,
+  startServer,
+} from "./_proc.ts";
+import { LIFTED } from "./_bench_server.ts";
+
+/** One measurement. */
+interface RateResult {
+  runtime: Runtime;
+  side: Side;
+  round: number;
+  connectionsPerSec: number;
+  connections: number;
+  errors: number;
+  serverCpuUsPerConn: number;
+}
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    runtimes: { type: "string", default: "deno,bun" },
+    seconds: { type: "string", default: "3" },
+    concurrency: { type: "string", default: "32" },
+    rounds: { type: "string", default: "1" },
+    "client-runtime": { type: "string", default: "bun" },
+  },
+  strict: true,
+});
+const config = {
+  runtimes: values.runtimes.split(",") as Runtime[],
+  seconds: Number(values.seconds),
+  concurrency: Number(values.concurrency),
+  rounds: Number(values.rounds),
+  clientRuntime: values["client-runtime"] as Runtime,
+};
+
+async function measure(runtime: Runtime, side: Side, roundNo: number): Promise<RateResult> {
+  const { proc: server, ready } = await startServer(runtime, side);
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const cpu0 = (await serverStats(server)).cpuMs;
+    const clients = startClients(config.clientRuntime, {
+      task: "churn",
+      url: ready.url,
+      side,
+      count: 0,
+      concurrency: config.concurrency,
+      seconds: config.seconds,
+    });
+    const got = await clients.next<{ done: number; errors: number; seconds: number }>(
+      "done",
+      config.seconds * 1000 + 60_000,
+    );
+    await clients.stop();
+    const cpu1 = (await serverStats(server)).cpuMs;
+    const r: RateResult = {
+      runtime,
+      side,
+      round: roundNo,
+      connectionsPerSec: Math.round(got.done / got.seconds),
+      connections: got.done,
+      errors: got.errors,
+      serverCpuUsPerConn: round(1000 * (cpu1 - cpu0) / Math.max(got.done, 1), 1),
+    };
+    progress(`${runtime} ${side}: ${r.connectionsPerSec}/s (${r.errors} errors)`);
+    return r;
+  } finally {
+    await server.stop();
+  }
+}
+
+const all: RateResult[] = [];
+for (let roundNo = 1; roundNo <= config.rounds; roundNo++) {
+  for (const runtime of config.runtimes) {
+    const sides: Side[] = roundNo % 2 === 1 ? ["raw", "sente"] : ["sente", "raw"];
+    for (const side of sides) all.push(await measure(runtime, side, roundNo));
+  }
+}
+
+const rows = [[
+  "runtime",
+  "side",
+  "round",
+  "conn/s",
+  "connections",
+  "errors",
+  "server CPU µs/conn",
+]];
+for (const r of all) {
+  rows.push([
+    r.runtime,
+    r.side,
+    String(r.round),
+    String(r.connectionsPerSec),
+    String(r.connections),
+    String(r.errors),
+    r.serverCpuUsPerConn.toFixed(1),
+  ]);
+}
+printTable(rows);
+const summary = [];
+for (const runtime of config.runtimes) {
+  const med = (side: Side) => {
+    const rs = all.filter((r) => r.runtime === runtime && r.side === side)
+      .sort((a, b) => a.connectionsPerSec - b.connectionsPerSec);
+    return rs[(rs.length - 1) >> 1];
+  };
+  const raw = med("raw");
+  const sente = med("sente");
+  const ratio = round(sente.connectionsPerSec / raw.connectionsPerSec, 3);
+  console.log(`${runtime}: sente-lite/raw connections/s ${ratio} (goal >= 0.85)`);
+  summary.push({ runtime, raw, sente, ratio });
+}
+console.log(`sente-lite limits lifted: ${LIFTED}`);
+console.log(JSON.stringify({
+  bench: "connrate",
+  summary,
+  config: {
+    ...config,
+    deno: Deno.version.deno,
+    clientProcess: `${config.clientRuntime} subprocess`,
+    lifted: LIFTED,
+  },
+}));

@@ -1,0 +1,232 @@
+/**
+ * Fan-out: one server pushes `--messages` (1000) frames of `--bytes` (64) B to each of
+ * `--clients` (1000) connections, as a broadcast and as a channel publish, on Deno and on Bun,
+ * sente-lite against the raw runtime in the same run (interleaved rounds).
+ *
+ * - raw Deno: a plain loop over the sockets (`socket.send` each), the channel being a Set.
+ * - raw Bun: `server.publish(topic)` with native topics (`ws.subscribe`).
+ * - sente-lite: `server.broadcast("bench/m", payload)` / `server.publish("bench", payload)`,
+ *   every client subscribed to `bench` (limits lifted: see `lifted` in the output).
+ *
+ * Processes: the server alone in one (its CPU time is read from /proc), the receiving clients in
+ * another (`--client-runtime`, Bun by default), and this process runs a probe connection that
+ * keeps one request→reply in flight (raw: an echo on `/probe`; sente-lite: a `bench/echo`
+ * request) during each burst, so its latency shows how long the server's event loop froze.
+ *
+ * Per burst: deliveries/s (frames received ÷ time from the server starting the burst to the last
+ * frame received), first and last delivery after the start, server CPU ms, probe p50/p99/max.
+ * Prints a table and, on the last line, one JSON object `{"bench":"fanout",…}`.
+ *
+ * Run: `deno run -A bench/fanout.ts [--runtimes deno,bun] [--clients 1000] [--messages 1000]
+ * [--bytes 64] [--rounds 1] [--kinds broadcast,publish] [--client-runtime bun]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  printTable,
+  Probe,
+  progress,
+  quantile,
+  round,
+  type Runtime,
+  serverStats,
+  type Side,
+  startClients,
+  startServer,
+} from "./_proc.ts";
+import { LIFTED } from "./_bench_server.ts";
+
+type Kind = "broadcast" | "publish";
+
+/** One burst's figures. */
+interface BurstResult {
+  runtime: Runtime;
+  side: Side;
+  kind: Kind;
+  round: number;
+  deliveries: number;
+  deliveriesPerSec: number;
+  firstMs: number;
+  lastMs: number;
+  loopMs: number;
+  serverCpuMs: number;
+  probeReplies: number;
+  probeP50Ms: number;
+  probeP99Ms: number;
+  probeMaxMs: number;
+}
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    runtimes: { type: "string", default: "deno,bun" },
+    clients: { type: "string", default: "1000" },
+    messages: { type: "string", default: "1000" },
+    bytes: { type: "string", default: "64" },
+    rounds: { type: "string", default: "1" },
+    kinds: { type: "string", default: "broadcast,publish" },
+    "client-runtime": { type: "string", default: "bun" },
+  },
+  strict: true,
+});
+const num = (name: string, raw: string, min: number): number => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new RangeError(`--${name} must be >= ${min}`);
+  return n;
+};
+const config = {
+  clients: num("clients", values.clients, 1),
+  messages: num("messages", values.messages, 1),
+  bytes: num("bytes", values.bytes, 1),
+  rounds: num("rounds", values.rounds, 1),
+  runtimes: values.runtimes.split(",") as Runtime[],
+  kinds: values.kinds.split(",") as Kind[],
+  clientRuntime: values["client-runtime"] as Runtime,
+};
+
+async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<BurstResult[]> {
+  const { proc: server, ready } = await startServer(runtime, side);
+  const clients = startClients(config.clientRuntime, {
+    task: "hold",
+    url: ready.url,
+    side,
+    count: config.clients,
+    concurrency: 50,
+    channel: true,
+    minBytes: config.bytes,
+  });
+  const results: BurstResult[] = [];
+  let probe: Probe | null = null;
+  try {
+    const up = await clients.next<{ ready: number; errors: number; ms: number }>("ready", 180_000);
+    if (up.ready !== config.clients) throw new Error(`only ${up.ready} clients connected`);
+    progress(`${runtime} ${side}: ${up.ready} clients ready in ${up.ms} ms`);
+    probe = await Probe.open(ready.url, side);
+    for (const kind of config.kinds) {
+      await new Promise((r) => setTimeout(r, 300));
+      const cpu0 = (await serverStats(server)).cpuMs;
+      probe.start();
+      await new Promise((r) => setTimeout(r, 50));
+      await server.send({ op: "burst", kind, count: config.messages, bytes: config.bytes });
+      const expect = config.clients * config.messages;
+      await clients.send({ op: "wait", expect, idleMs: 10_000 });
+      const { t0, loopEnd } = await server.next<{ t0: number; loopEnd: number }>("t0", 300_000);
+      const got = await clients.next<{ received: number; first: number; last: number }>(
+        "received",
+        300_000,
+      );
+      const samples = probe.stop();
+      const cpu1 = (await serverStats(server)).cpuMs;
+      const during = samples
+        .filter(([sent, ms]) => sent < got.last && sent + ms > t0)
+        .map(([, ms]) => ms)
+        .sort((a, b) => a - b);
+      const r: BurstResult = {
+        runtime,
+        side,
+        kind,
+        round: roundNo,
+        deliveries: got.received,
+        deliveriesPerSec: Math.round(got.received / ((got.last - t0) / 1000)),
+        firstMs: round(got.first - t0, 1),
+        lastMs: round(got.last - t0, 1),
+        loopMs: round(loopEnd - t0, 1),
+        serverCpuMs: cpu1 - cpu0,
+        probeReplies: during.length,
+        probeP50Ms: round(quantile(during, 0.5), 2),
+        probeP99Ms: round(quantile(during, 0.99), 2),
+        probeMaxMs: round(during.at(-1) ?? NaN, 2),
+      };
+      if (got.received !== expect) progress(`WARNING: ${got.received} of ${expect} delivered`);
+      progress(
+        `${runtime} ${side} ${kind}: ${r.deliveriesPerSec}/s, first ${r.firstMs} ms, last ${r.lastMs} ms, cpu ${r.serverCpuMs} ms, probe max ${r.probeMaxMs} ms`,
+      );
+      results.push(r);
+    }
+  } finally {
+    probe?.close();
+    await clients.send({ op: "exit" }).catch(() => {});
+    await clients.stop();
+    await server.stop();
+  }
+  return results;
+}
+
+const all: BurstResult[] = [];
+for (let round = 1; round <= config.rounds; round++) {
+  for (const runtime of config.runtimes) {
+    // Alternate which side goes first, so a drift in machine load hits both.
+    const sides: Side[] = round % 2 === 1 ? ["raw", "sente"] : ["sente", "raw"];
+    for (const side of sides) all.push(...await runSide(runtime, side, round));
+  }
+}
+
+/** The median round (by deliveries/s) of each runtime × side × kind. */
+function median(runtime: Runtime, side: Side, kind: Kind): BurstResult | undefined {
+  const rs = all.filter((r) => r.runtime === runtime && r.side === side && r.kind === kind)
+    .sort((a, b) => a.deliveriesPerSec - b.deliveriesPerSec);
+  return rs[(rs.length - 1) >> 1];
+}
+
+const rows = [[
+  "runtime",
+  "side",
+  "kind",
+  "round",
+  "deliveries/s",
+  "first ms",
+  "last ms",
+  "loop ms",
+  "server CPU ms",
+  "probe n",
+  "probe p50",
+  "probe p99",
+  "probe max",
+]];
+for (const r of all) {
+  rows.push([
+    r.runtime,
+    r.side,
+    r.kind,
+    String(r.round),
+    String(r.deliveriesPerSec),
+    r.firstMs.toFixed(1),
+    r.lastMs.toFixed(1),
+    r.loopMs.toFixed(1),
+    String(r.serverCpuMs),
+    String(r.probeReplies),
+    r.probeP50Ms.toFixed(2),
+    r.probeP99Ms.toFixed(2),
+    r.probeMaxMs.toFixed(2),
+  ]);
+}
+printTable(rows);
+const summary = [];
+for (const runtime of config.runtimes) {
+  for (const kind of config.kinds) {
+    const raw = median(runtime, "raw", kind);
+    const sente = median(runtime, "sente", kind);
+    if (!raw || !sente) continue;
+    const ratio = round(sente.deliveriesPerSec / raw.deliveriesPerSec, 3);
+    const cpuRatio = round(sente.serverCpuMs / Math.max(raw.serverCpuMs, 10), 2);
+    console.log(
+      `${runtime} ${kind}: sente-lite/raw deliveries/s ${ratio} (goal >= ${
+        runtime === "bun" ? 0.8 : 1.0
+      }), CPU ×${cpuRatio}`,
+    );
+    summary.push({ runtime, kind, raw, sente, ratio, cpuRatio });
+  }
+}
+console.log(`sente-lite limits lifted: ${LIFTED}`);
+console.log(JSON.stringify({
+  bench: "fanout",
+  summary,
+  config: {
+    ...config,
+    deno: Deno.version.deno,
+    lifted: LIFTED,
+    clientProcess: `${config.clientRuntime} subprocess`,
+    cpu: "server process utime+stime from /proc (10 ms ticks), burst start to last delivery",
+  },
+}));
