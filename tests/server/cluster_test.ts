@@ -4,7 +4,7 @@
  * broadcast, publish (server and client), closeConnection, connectedUids and uidport events.
  */
 import assert from "node:assert/strict";
-import { connect } from "../../lib/client/client.ts";
+import { type Client, connect } from "../../lib/client/client.ts";
 import { localBackplane, LocalBus } from "../../lib/backplane/local.ts";
 import { ClosedError } from "../../lib/protocol/errors.ts";
 import { startServer, until } from "../_server.ts";
@@ -25,7 +25,7 @@ async function pair() {
 }
 
 /** Collects pushes of `id` on a client. */
-function inbox(client: ReturnType<typeof connect>, id: string): unknown[] {
+function inbox(client: Client, id: string): unknown[] {
   const got: unknown[] = [];
   client.on(id, (data) => void got.push(data));
   return got;
