@@ -35,6 +35,12 @@ export interface ChannelHost {
    * records it in the shared store and listens to the channel's topic); awaited before the reply.
    */
   settled?(conn: Connection): Promise<void> | undefined;
+  /**
+   * Resolves once the last `publish` is numbered for every resuming subscriber in the cluster
+   * (so a publish made after the reply is ordered after this one everywhere); awaited before the
+   * reply.
+   */
+  published?(): Promise<void> | undefined;
 }
 
 /** Removes `conn` from `channel`. */
@@ -109,6 +115,8 @@ export async function channelEvent(
   } else {
     const except = d["exclude-sender?"] === true ? [conn.id] : [];
     const delivered = host.publish(channel, d["data"], conn.id, except);
+    const published = host.published?.();
+    if (published) await published;
     answer({ success: true, delivered });
   }
 }

@@ -51,6 +51,8 @@ export class Cluster {
   #left = false;
   /** The link went `down` (every connection lost) since it was last `up`. */
   #wentDown = false;
+  /** The numbering of the last channel publish (durable delivery), until taken. */
+  #published: Promise<void> | undefined;
   /** Gaps announced to this node's connections. */
   gaps = 0;
 
@@ -160,8 +162,18 @@ export class Cluster {
       except,
       () => this.#local.toChannel(channel, data, from, except, false),
     );
-    held.then(() => this.#publish(TOPICS.channel(channel), payload));
+    this.#published = held.then(() => void this.#publish(TOPICS.channel(channel), payload));
     return n;
+  }
+
+  /**
+   * The numbering (and publish) of the last `toChannel` on a durable node, once: a client's
+   * publish is answered after it, so what happens after the answer is ordered after it.
+   */
+  takePublished(): Promise<void> | undefined {
+    const p = this.#published;
+    this.#published = undefined;
+    return p;
   }
 
   /** Closes a connection on whichever node holds it; `true` when it was (or was sent) closed. */

@@ -20,6 +20,7 @@ import type { DeliveryStore, OfflineDrain } from "../backplane/backplane.ts";
 import { eventValue } from "../protocol/envelope.ts";
 import type { Event } from "../protocol/event.ts";
 import type { ResumeGap, ResumeState } from "../protocol/handshake.ts";
+import type { TimerHandle } from "../util/clock.ts";
 import { randomHex } from "../util/ids.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
@@ -36,6 +37,8 @@ interface Prepared {
   channels: string[];
   rejected: boolean;
   offline: OfflineDrain | null;
+  /** Detaches the session if the upgrade never opens. */
+  timer?: TimerHandle;
 }
 
 /** A resuming connection on this node. */
@@ -133,6 +136,14 @@ export class Durable {
       if (p.sessionId === null) p.state = null;
     }
     this.#prepared.set(pending, p);
+    // An upgrade that never opens (the client left, the handshake timed out) must not leave its
+    // session attached: this node would keep refreshing it.
+    if (p.sessionId === null) return;
+    const sessionId = p.sessionId;
+    p.timer = this.#ctx.clock.setTimeout(() => {
+      if (!this.#prepared.delete(pending)) return;
+      this.#store.detach(uid, sessionId, at).catch((e) => this.#failed(e));
+    }, this.#ctx.options.handshakeTimeoutMs + 1000);
   }
 
   async #open(
@@ -184,6 +195,7 @@ export class Durable {
     const p = this.#prepared.get(pending);
     if (!p) return null;
     this.#prepared.delete(pending);
+    this.#ctx.clock.clearTimeout(p.timer);
     this.#offline.set(conn, p.offline);
     if (p.sessionId === null || p.state === null) return null;
     const session = new Session<Connection>(conn.uid, conn.clientId, p.sessionId);

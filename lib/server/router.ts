@@ -26,7 +26,11 @@ export class Router {
   readonly #channelHost: ChannelHost;
 
   /** Routes with the handlers registered by `on`; channel messages go out through `cluster`. */
-  constructor(ctx: ServerContext, cluster: Pick<Cluster, "toChannel">, resume: Resume) {
+  constructor(
+    ctx: ServerContext,
+    cluster: Pick<Cluster, "toChannel" | "takePublished">,
+    resume: Resume,
+  ) {
     this.#ctx = ctx;
     this.#resume = resume;
     this.#channelHost = {
@@ -39,6 +43,7 @@ export class Router {
       publish: (channel, data, from, except) => cluster.toChannel(channel, data, from, except),
       changed: () => void (ctx.stats.channels = ctx.channels.size),
       settled: resume.durable ? (conn) => resume.durable!.settled(conn) : undefined,
+      published: resume.durable ? () => cluster.takePublished() : undefined,
     };
   }
 
