@@ -19,27 +19,13 @@
 import type { DeliveryStore, OfflineDrain } from "../backplane/backplane.ts";
 import { eventValue } from "../protocol/envelope.ts";
 import type { Event } from "../protocol/event.ts";
-import type { ResumeGap, ResumeState } from "../protocol/handshake.ts";
-import type { TimerHandle } from "../util/clock.ts";
 import { randomHex } from "../util/ids.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import { type Attachment, CLOSE_SUPERSEDED, Session } from "./delivery.ts";
 import type { Sequencer } from "./fanout.ts";
 import type { PendingUpgrade } from "./socket.ts";
-
-/** What the upgrade found in the store, for `open`. */
-interface Prepared {
-  attachId: string;
-  sessionId: string | null;
-  token: string | null;
-  state: ResumeState | null;
-  channels: string[];
-  rejected: boolean;
-  offline: OfflineDrain | null;
-  /** Detaches the session if the upgrade never opens. */
-  timer?: TimerHandle;
-}
+import { openSession, type Prepared } from "./durable_open.ts";
 
 /** A resuming connection on this node. */
 interface Live {
@@ -125,7 +111,16 @@ export class Durable {
       offline: null,
     };
     try {
-      if (pending.resume != null) await this.#open(pending, p, at);
+      if (pending.resume != null) {
+        await openSession(
+          this.#store,
+          this.#ctx.stats,
+          pending,
+          p,
+          at,
+          (old) => this.#supersede(old.nodeId, old.connId),
+        );
+      }
       p.offline = await this.#store.drain(uid);
     } catch (e) {
       // The store is unreachable: the connection works without resume (and is told so).
@@ -144,50 +139,6 @@ export class Durable {
       if (!this.#prepared.delete(pending)) return;
       this.#store.detach(uid, sessionId, at).catch((e) => this.#failed(e));
     }, this.#ctx.options.handshakeTimeoutMs + 1000);
-  }
-
-  async #open(
-    pending: PendingUpgrade,
-    p: Prepared,
-    at: { nodeId: string; connId: string },
-  ): Promise<void> {
-    const { uid, clientId } = pending;
-    const lastSeq = pending.resume ?? 0;
-    const token = pending.resumeToken ?? null;
-    const stats = this.#ctx.stats;
-    const opened = token === null
-      ? { status: "unknown" as const }
-      : await this.#store.open(uid, clientId, token, at, { keepChannels: true });
-    if (opened.status === "opened") {
-      const s = opened.session;
-      const old = opened.superseded;
-      if (old) this.#supersede(old.nodeId, old.connId);
-      let seq = lastSeq;
-      let gap: ResumeGap | null = null;
-      if (lastSeq > s.outSeq) {
-        seq = s.outSeq; // the client counts from another session: nothing here continues it
-        gap = { reason: "unknown", dropped: null };
-      } else {
-        await this.#store.ack(uid, s.sessionId, lastSeq);
-        const r = await this.#store.replay(uid, s.sessionId, lastSeq);
-        if (r.dropped > 0) gap = { reason: "overflow", dropped: r.dropped };
-        seq = lastSeq + r.dropped;
-      }
-      if (gap === null) stats.resumed++;
-      else stats.resumeFailed++;
-      p.sessionId = s.sessionId;
-      p.token = s.token;
-      p.channels = [...s.channels];
-      p.state = { resumed: gap === null, gap, ack: s.inAck, seq, token: s.token };
-      return;
-    }
-    p.rejected = opened.status === "rejected";
-    const s = await this.#store.create(uid, clientId, at);
-    const gap = lastSeq > 0 || token !== null ? { reason: "unknown", dropped: null } : null;
-    if (gap) stats.resumeFailed++;
-    p.sessionId = s.sessionId;
-    p.token = s.token;
-    p.state = { resumed: false, gap, ack: 0, seq: 0, token: s.token };
   }
 
   /** At open: the connection takes its prepared session; `null` when it does not resume. */
