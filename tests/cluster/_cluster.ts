@@ -4,7 +4,7 @@
  */
 import { type Client, connect } from "../../client.ts";
 import { Child } from "../runtime/_child.ts";
-import { firstExisting, ignoreWithoutTool, waitFor } from "../_util.ts";
+import { firstExisting, ignoreWithoutTool, requireTool, waitFor } from "../_util.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const NODE = new URL("./_node_server.ts", import.meta.url).pathname;
@@ -18,6 +18,16 @@ export const BUN: string | undefined = firstExisting(
 );
 /** `true` when Bun is missing locally (never under CI, where the test then fails). */
 export const NO_BUN: boolean = ignoreWithoutTool("Bun", BUN);
+/**
+ * The runtime of the node that must run on Bun: `bun`, or `deno` with a note when Bun is missing
+ * locally; under CI a missing Bun fails the test.
+ */
+export function bunNode(): "bun" | "deno" {
+  if (NO_BUN) return "deno";
+  requireTool("Bun", BUN, "run `npm install` (the bun package), put bun on PATH or set BUN_PATH");
+  return "bun";
+}
+
 /** Bound on a node process starting (cold start and module loading on a busy machine). */
 export const START_MS = 30_000;
 /** Bound on one cross-node event. */

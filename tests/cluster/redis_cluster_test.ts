@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type Client, connect } from "../../client.ts";
 import { IGNORE_REDIS, startRedis } from "../_redis.ts";
 import { waitFor } from "../_util.ts";
-import { BUN, ctl, EVENT_MS, NO_BUN, type Node, type Peer, peer, startNode } from "./_cluster.ts";
+import { BUN, bunNode, ctl, EVENT_MS, type Node, type Peer, peer, startNode } from "./_cluster.ts";
 
 async function stopAll(nodes: Node[], peers: Peer[]): Promise<void> {
   for (const p of peers) p.client.close();
@@ -39,7 +39,7 @@ Deno.test({
     const nodes = await Promise.all([
       startNode("deno", redis.url, prefix),
       startNode("deno", redis.url, prefix),
-      startNode(BUN && !NO_BUN ? "bun" : "deno", redis.url, prefix),
+      startNode(bunNode(), redis.url, prefix),
     ]);
     const peers: Peer[] = [];
     try {
@@ -136,7 +136,7 @@ Deno.test({
     const prefix = "t2";
     const nodes = await Promise.all([
       startNode("deno", redis.url, prefix),
-      startNode(BUN && !NO_BUN ? "bun" : "deno", redis.url, prefix),
+      startNode(bunNode(), redis.url, prefix),
     ]);
     const peers: Peer[] = [];
     try {
@@ -206,7 +206,7 @@ Deno.test({
     const nodes = await Promise.all([
       startNode("deno", redis.url, prefix),
       startNode("deno", redis.url, prefix),
-      startNode(BUN && !NO_BUN ? "bun" : "deno", redis.url, prefix),
+      startNode(bunNode(), redis.url, prefix),
     ]);
     const CLIENTS = 100;
     const COUNT = 60;
