@@ -11,18 +11,25 @@
  *
  *   deno run -A bench/backplane.ts [clients=1000] [publishes=1000]
  *
+ * - `socketio_redis`: Socket.IO 4 with `@socket.io/redis-adapter` 8.3, two Node processes on the
+ *   same Redis, the same load (bench/_socketio.mjs; its clients in one Node process), when
+ *   `SOCKETIO_NODE_PATH` names a node_modules holding socket.io@4, @socket.io/redis-adapter@8.3,
+ *   socket.io-client@4 and redis@4 (e.g. `npm install --prefix /tmp/sio …`); skipped otherwise.
+ *
  * Server nodes are separate processes (tests/cluster/_node_server.ts); the clients run in this
- * process. Prints one JSON object. Not compared here: Socket.IO with its redis adapter (issue 12).
+ * process. Prints one JSON object.
  */
 import { type Client, connect } from "../client.ts";
 import { startRedis } from "../tests/_redis.ts";
 import { startNode } from "../tests/cluster/_cluster.ts";
+import { Child } from "../tests/runtime/_child.ts";
 
 const CLIENTS = Number(Deno.args[0] ?? 1000);
 const PUBLISHES = Number(Deno.args[1] ?? 1000);
 const BYTES = 64;
-/** Optional third argument: run only the scenario of that name. */
-const ONLY = Deno.args[2];
+/** Optional third argument: run only these scenarios (comma-separated names). */
+const ONLY = Deno.args[2]?.split(",");
+const wanted = (name: string): boolean => !ONLY || ONLY.includes(name);
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -92,7 +99,7 @@ const out: Record<string, unknown> = {
   bytes: BYTES,
 };
 const results: Record<string, unknown>[] = [];
-if (!ONLY || ONLY === "single") {
+if (wanted("single")) {
   const node = await startNode("deno", "alone", "x");
   try {
     results.push(await run("single", [node.url], false));
@@ -103,7 +110,7 @@ if (!ONLY || ONLY === "single") {
 {
   await using redis = await startRedis();
   for (const [name, resume] of [["cluster", false], ["cluster_durable", true]] as const) {
-    if (ONLY && ONLY !== name) continue;
+    if (!wanted(name)) continue;
     const nodes = await Promise.all([
       startNode("deno", redis.url, name),
       startNode("deno", redis.url, name),
@@ -115,10 +122,50 @@ if (!ONLY || ONLY === "single") {
     }
   }
 }
+const SIO = Deno.env.get("SOCKETIO_NODE_PATH");
+if (SIO && wanted("socketio_redis")) {
+  await using redis = await startRedis();
+  const script = new URL("./_socketio.mjs", import.meta.url).pathname;
+  const ports = [0, 0].map(() => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    return port;
+  });
+  const servers = ports.map((port) =>
+    new Child("socket.io node", "env", [
+      `NODE_PATH=${SIO}`,
+      "node",
+      script,
+      "server",
+      redis.url,
+      String(port),
+    ])
+  );
+  try {
+    await Promise.all(servers.map((c) => c.line("ready", (l) => l === "ready", 30_000)));
+    const clients = new Child("socket.io clients", "env", [
+      `NODE_PATH=${SIO}`,
+      "node",
+      script,
+      "clients",
+      String(CLIENTS),
+      String(PUBLISHES),
+      ports.join(","),
+    ]);
+    await clients.exited(400_000);
+    results.push(JSON.parse(await clients.line("result", (l) => l.startsWith("{"), 1000)));
+  } finally {
+    await Promise.all(servers.map((c) => c.stop("SIGKILL")));
+  }
+}
 out.results = results;
 const rate = (name: string) => results.find((r) => r.name === name)?.deliveries_per_s as number;
 if (rate("single") && rate("cluster")) {
   out.cluster_vs_single = +(rate("cluster") / rate("single")).toFixed(2);
+}
+if (rate("cluster") && rate("socketio_redis")) {
+  out.cluster_vs_socketio = +(rate("cluster") / rate("socketio_redis")).toFixed(2);
 }
 if (rate("single") && rate("cluster_durable")) {
   out.cluster_durable_vs_single = +(rate("cluster_durable") / rate("single")).toFixed(2);
