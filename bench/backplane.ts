@@ -16,8 +16,13 @@
  *   `SOCKETIO_NODE_PATH` names a node_modules holding socket.io@4, @socket.io/redis-adapter@8.3,
  *   socket.io-client@4 and redis@4 (e.g. `npm install --prefix /tmp/sio …`); skipped otherwise.
  *
- * Server nodes are separate processes (tests/cluster/_node_server.ts); the clients run in this
- * process. Prints one JSON object.
+ * - `sente_raw_single`, `sente_raw_cluster`, `socketio_raw`: the single node, the 2-node cluster
+ *   and Socket.IO again, all loaded by one minimal protocol client on Node's `ws`
+ *   (bench/_raw_fanout_clients.mjs), so the servers are compared, not two client libraries (also
+ *   needs `SOCKETIO_NODE_PATH`, which has `ws`).
+ *
+ * Server nodes are separate processes (tests/cluster/_node_server.ts); the library clients run in
+ * this process. Prints one JSON object.
  */
 import { type Client, connect } from "../client.ts";
 import { startRedis } from "../tests/_redis.ts";
@@ -123,6 +128,73 @@ if (wanted("single")) {
   }
 }
 const SIO = Deno.env.get("SOCKETIO_NODE_PATH");
+
+/** Runs the raw Node load generator against `urls`. */
+async function runRaw(name: string, side: "sente" | "sio", urls: string[]) {
+  const script = new URL("./_raw_fanout_clients.mjs", import.meta.url).pathname;
+  const clients = new Child(`${name} clients`, "env", [
+    `NODE_PATH=${SIO}`,
+    "node",
+    script,
+    side,
+    String(CLIENTS),
+    String(PUBLISHES),
+    urls.join(","),
+  ]);
+  await clients.exited(400_000);
+  const line = await clients.line("result", (l) => l.startsWith("{"), 1000);
+  return { name, ...JSON.parse(line) };
+}
+
+function freePorts(n: number): number[] {
+  return Array.from({ length: n }, () => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    return port;
+  });
+}
+
+if (SIO && wanted("sente_raw_single")) {
+  const node = await startNode("deno", "alone", "x");
+  try {
+    results.push(await runRaw("sente_raw_single", "sente", [node.url]));
+  } finally {
+    await node.child.stop("SIGKILL");
+  }
+}
+if (SIO && wanted("sente_raw_cluster")) {
+  await using redis = await startRedis();
+  const nodes = await Promise.all([0, 1].map(() => startNode("deno", redis.url, "raw")));
+  try {
+    results.push(await runRaw("sente_raw_cluster", "sente", nodes.map((n) => n.url)));
+  } finally {
+    await Promise.all(nodes.map((n) => n.child.stop("SIGKILL")));
+  }
+}
+if (SIO && wanted("socketio_raw")) {
+  await using redis = await startRedis();
+  const script = new URL("./_socketio.mjs", import.meta.url).pathname;
+  const ports = freePorts(2);
+  const servers = ports.map((port) =>
+    new Child("socket.io node", "env", [
+      `NODE_PATH=${SIO}`,
+      "node",
+      script,
+      "server",
+      redis.url,
+      String(port),
+    ])
+  );
+  try {
+    await Promise.all(servers.map((c) => c.line("ready", (l) => l === "ready", 30_000)));
+    results.push(
+      await runRaw("socketio_raw", "sio", ports.map((p) => `ws://127.0.0.1:${p}`)),
+    );
+  } finally {
+    await Promise.all(servers.map((c) => c.stop("SIGKILL")));
+  }
+}
 if (SIO && wanted("socketio_redis")) {
   await using redis = await startRedis();
   const script = new URL("./_socketio.mjs", import.meta.url).pathname;
@@ -163,6 +235,12 @@ out.results = results;
 const rate = (name: string) => results.find((r) => r.name === name)?.deliveries_per_s as number;
 if (rate("single") && rate("cluster")) {
   out.cluster_vs_single = +(rate("cluster") / rate("single")).toFixed(2);
+}
+if (rate("sente_raw_cluster") && rate("socketio_raw")) {
+  out.raw_cluster_vs_socketio = +(rate("sente_raw_cluster") / rate("socketio_raw")).toFixed(2);
+}
+if (rate("sente_raw_single") && rate("sente_raw_cluster")) {
+  out.raw_cluster_vs_single = +(rate("sente_raw_cluster") / rate("sente_raw_single")).toFixed(2);
 }
 if (rate("cluster") && rate("socketio_redis")) {
   out.cluster_vs_socketio = +(rate("cluster") / rate("socketio_redis")).toFixed(2);
