@@ -36,8 +36,9 @@ function openSente(url) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${url}?client-id=${randomUUID()}&packer=json`);
     let ready = false;
-    ws.on("open", () =>
-      ws.send(JSON.stringify([["sente-lite/subscribe", { "channel-id": "bench" }], "s"]))
+    ws.on(
+      "open",
+      () => ws.send(JSON.stringify([["sente-lite/subscribe", { "channel-id": "bench" }], "s"])),
     );
     ws.on("message", (data) => {
       const text = data.toString();

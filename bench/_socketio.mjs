@@ -23,7 +23,10 @@ if (role === "server") {
   const pub = createClient({ url });
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
-  const io = new Server(Number(port), { adapter: createAdapter(pub, sub), transports: ["websocket"] });
+  const io = new Server(Number(port), {
+    adapter: createAdapter(pub, sub),
+    transports: ["websocket"],
+  });
   io.on("connection", (socket) => {
     socket.join("bench");
     socket.on("burst", ({ count, bytes }, ack) => {
@@ -55,7 +58,9 @@ if (role === "server") {
     });
     sockets.push(s);
   }
-  await Promise.all(sockets.map((s) => new Promise((r) => s.connected ? r() : s.once("connect", r))));
+  await Promise.all(
+    sockets.map((s) => new Promise((r) => s.connected ? r() : s.once("connect", r))),
+  );
   // Joins happen in the servers' connection handlers; give the adapters a moment to settle.
   await new Promise((r) => setTimeout(r, 500));
   const t0 = performance.now();
