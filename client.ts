@@ -31,6 +31,12 @@ export type {
 } from "./lib/protocol/event_map.ts";
 export { Client, connect, type ConnectionState } from "./lib/client/client.ts";
 export {
+  onPresence,
+  presence,
+  type PresenceEvent,
+  type PresenceMember,
+} from "./lib/client/presence.ts";
+export {
   type ChannelContext,
   type ChannelHandler,
   type ClientRequestOptions,

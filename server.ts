@@ -31,7 +31,6 @@ export type {
   EventSection,
 } from "./lib/protocol/event_map.ts";
 export { createServer, Server } from "./lib/server/server.ts";
-export { type BroadcastOptions, type ClusterInfo, Hub } from "./lib/server/hub.ts";
 export { localBackplane, type LocalBackplaneOptions, LocalBus } from "./lib/backplane/local.ts";
 export type {
   Attachment as BackplaneAttachment,
@@ -44,8 +43,8 @@ export type {
   OpenOptions,
   OpenResult,
   Payload,
-  Presence,
-  PresenceChange,
+  Presence as BackplanePresence,
+  PresenceChange as BackplanePresenceChange,
   Replay,
   SessionRecord,
   StoredMessage,
@@ -59,6 +58,20 @@ export type {
   LinkStatus,
 } from "./lib/backplane/link.ts";
 export {
+  CLOSE_FORBIDDEN,
+  CLOSE_UNAUTHENTICATED,
+  reject,
+  Rejection,
+} from "./lib/server/rejection.ts";
+export { type BroadcastOptions, type ClusterInfo, Hub } from "./lib/server/hub.ts";
+export type {
+  MembershipCause,
+  MembershipTarget,
+  SubscriptionEvent,
+} from "./lib/server/membership.ts";
+export type { PresenceChannels, PresenceMember } from "./lib/server/presence.ts";
+export {
+  type AuthResult,
   type ChannelAuthorization,
   type DialectOptions,
   NIL_UID,
@@ -88,6 +101,24 @@ export type { Clock, TimerHandle } from "./lib/util/clock.ts";
 export type { Event } from "./lib/protocol/event.ts";
 export type { Telemetry } from "./lib/telemetry/telemetry.ts";
 export type { WireServerOptions, WireTotals } from "./lib/server/wire.ts";
+export type {
+  ChannelStreamResult,
+  ServerStreamOptions,
+  ServerStreamStats,
+  StreamHandler,
+  StreamMessage,
+  StreamToOptions,
+} from "./lib/server/streams.ts";
+export { STREAM_ERRORS, StreamError } from "./lib/streams/errors.ts";
+export type { StreamErrorSpec } from "./lib/streams/errors.ts";
+export type { StreamMuxOptions } from "./lib/streams/options.ts";
+export type { StreamBudget } from "./lib/streams/options.ts";
+export type { AcceptStreamOptions, IncomingStream } from "./lib/streams/incoming.ts";
+export type { StreamState } from "./lib/streams/state.ts";
+export type { StreamErrorCode } from "./lib/streams/errors.ts";
+export type { StreamMuxStats } from "./lib/streams/mux.ts";
+export type { StreamProgress } from "./lib/streams/progress.ts";
+export type { HashFactory, IncrementalHash } from "./lib/streams/sha256.ts";
 export type { CompressionFormat } from "./lib/wire/compression.ts";
 export type { ConnectedUids } from "./lib/server/uids.ts";
 export type { ServeHandle, ServeOptions } from "./lib/adapters/types.ts";

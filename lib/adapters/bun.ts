@@ -4,16 +4,22 @@
  *
  * @module
  */
-import type { ConnectionSink, PendingUpgrade, UpgradeTarget } from "../server/socket.ts";
+import type { Frame } from "../packers/packer.ts";
+import type {
+  ConnectionSink,
+  PendingUpgrade,
+  ServerSocket,
+  UpgradeTarget,
+} from "../server/socket.ts";
 import type { ServeHandle, ServeOptions } from "./types.ts";
 
 /** What the adapter keeps on each Bun socket. */
 export interface SocketData {
   /**
-   * The upgrade that passed the Hub's checks.
+   * The upgrade that passed the Hub's checks (dropped once open).
    * @ignore
    */
-  pending: PendingUpgrade;
+  pending: PendingUpgrade | null;
   /**
    * The Hub's inbound side once the socket opened.
    * @ignore
@@ -33,6 +39,10 @@ export interface BunWebSocket {
   getBufferedAmount(): number;
   /** Drops the connection without a close handshake. */
   terminate?(): void;
+  /** Joins a topic (`server.publish` reaches it). */
+  subscribe?(topic: string): void;
+  /** Leaves a topic. */
+  unsubscribe?(topic: string): void;
 }
 
 /** The part of Bun's `Server` the adapter uses. */
@@ -50,12 +60,62 @@ export interface BunServer {
   readonly port: number;
   /** The bound hostname. */
   readonly hostname: string;
+  /** Sends to every socket subscribed to `topic`. */
+  publish?(topic: string, data: string | Uint8Array): number;
+}
+
+/** The server whose `publish` the sockets of one config share (known from the first request). */
+interface Shared {
+  server: BunServer | null;
+}
+
+/**
+ * The Hub's socket over a Bun `ServerWebSocket`: methods on the prototype, no closures per
+ * connection, and Bun's native topics as the Hub's optional fast path.
+ */
+class BunSocket implements ServerSocket {
+  readonly #ws: BunWebSocket;
+  readonly #shared: Shared;
+  constructor(ws: BunWebSocket, shared: Shared) {
+    this.#ws = ws;
+    this.#shared = shared;
+    if (!ws.subscribe || !shared.server?.publish) {
+      // No topics in this Bun: the Hub sends per connection.
+      this.subscribe = undefined;
+      this.unsubscribe = undefined;
+      this.publish = undefined;
+    }
+  }
+  send(frame: Frame): void {
+    this.#ws.send(frame);
+  }
+  close(code?: number, reason?: string): void {
+    this.#ws.close(code, reason);
+  }
+  terminate(): void {
+    this.#ws.terminate?.();
+  }
+  get bufferedAmount(): number {
+    return this.#ws.getBufferedAmount();
+  }
+  subscribe?(topic: string): void {
+    this.#ws.subscribe!(topic);
+  }
+  unsubscribe?(topic: string): void {
+    this.#ws.unsubscribe!(topic);
+  }
+  publish?(topic: string, frame: Frame): void {
+    this.#shared.server!.publish!(topic, frame);
+  }
 }
 
 /** The `fetch` and `websocket` options for `Bun.serve`. */
 export interface BunServeConfig {
   /** Answers HTTP requests and upgrades the Hub's path. */
-  fetch(request: Request, server: BunServer): Promise<Response | undefined>;
+  fetch(
+    request: Request,
+    server: BunServer,
+  ): Response | undefined | Promise<Response | undefined>;
   /** WebSocket event handlers. */
   websocket: {
     open(ws: BunWebSocket): void;
@@ -69,27 +129,32 @@ export interface BunServeConfig {
 
 /** Makes the `Bun.serve` configuration for a Hub. */
 export function bunConfig(hub: UpgradeTarget): BunServeConfig {
+  const shared: Shared = { server: null };
+  const upgrade = (
+    request: Request,
+    server: BunServer,
+    prepared: Response | PendingUpgrade,
+  ): Response | undefined => {
+    if (prepared instanceof Response) return prepared;
+    const headers: Record<string, string> | undefined = prepared.protocol
+      ? { "sec-websocket-protocol": prepared.protocol }
+      : undefined;
+    if (server.upgrade(request, { data: { pending: prepared }, headers })) return undefined;
+    prepared.slot?.release(hub.options.clock); // not upgraded: its connection slot is free
+    return new Response("WebSocket upgrade failed\n", { status: 400 });
+  };
   return {
-    async fetch(request, server) {
-      const prepared = await hub.prepare(request, server.requestIP(request)?.address ?? null);
-      if (prepared instanceof Response) return prepared;
-      const headers: Record<string, string> = prepared.protocol
-        ? { "sec-websocket-protocol": prepared.protocol }
-        : {};
-      if (server.upgrade(request, { data: { pending: prepared }, headers })) return undefined;
-      prepared.slot?.release(hub.options.clock); // not upgraded: its connection slot is free
-      return new Response("WebSocket upgrade failed\n", { status: 400 });
+    fetch(request, server) {
+      shared.server ??= server;
+      // Synchronous unless an application hook is asynchronous: no promise per upgrade.
+      const prepared = hub.prepareNow(request, server.requestIP(request)?.address ?? null);
+      if (!(prepared instanceof Promise)) return upgrade(request, server, prepared);
+      return prepared.then((p) => upgrade(request, server, p));
     },
     websocket: {
       open(ws) {
-        ws.data.sink = hub.open(ws.data.pending, {
-          send: (frame) => void ws.send(frame),
-          close: (code, reason) => ws.close(code, reason),
-          terminate: () => ws.terminate?.(),
-          get bufferedAmount() {
-            return ws.getBufferedAmount();
-          },
-        });
+        ws.data.sink = hub.open(ws.data.pending!, new BunSocket(ws, shared));
+        ws.data.pending = null; // its Request is not needed once open
       },
       message(ws, message) {
         ws.data.sink?.message(message);

@@ -3,7 +3,13 @@
  *
  * @module
  */
-import type { ConnectionSink, UpgradeTarget } from "../server/socket.ts";
+import type { Frame } from "../packers/packer.ts";
+import type {
+  ConnectionSink,
+  PendingUpgrade,
+  ServerSocket,
+  UpgradeTarget,
+} from "../server/socket.ts";
 import type { ServeHandle, ServeOptions } from "./types.ts";
 import { type ListenerEvent, serveResilient } from "./deno_listener.ts";
 
@@ -13,13 +19,25 @@ export interface RequestInfo {
   readonly remoteAddr?: { readonly hostname?: string };
 }
 
-/** Answers one HTTP request: upgrades it for the Hub's path, or returns the Hub's response. */
-export async function denoHandler(
+/**
+ * Answers one HTTP request: upgrades it for the Hub's path, or returns the Hub's response.
+ * Synchronous unless an application hook is asynchronous (no promise per upgrade).
+ */
+export function denoHandler(
   hub: UpgradeTarget,
   request: Request,
   info?: RequestInfo,
-): Promise<Response> {
-  const prepared = await hub.prepare(request, info?.remoteAddr?.hostname ?? null);
+): Response | Promise<Response> {
+  const prepared = hub.prepareNow(request, info?.remoteAddr?.hostname ?? null);
+  if (prepared instanceof Promise) return prepared.then((p) => upgrade(hub, request, p));
+  return upgrade(hub, request, prepared);
+}
+
+function upgrade(
+  hub: UpgradeTarget,
+  request: Request,
+  prepared: Response | PendingUpgrade,
+): Response {
   if (prepared instanceof Response) return prepared;
   // idleTimeout 0: liveness is the protocol's job (application-level pings), not the runtime's.
   let upgraded;
@@ -32,28 +50,53 @@ export async function denoHandler(
   }
   const { socket, response } = upgraded;
   socket.binaryType = "arraybuffer";
-  let sink: ConnectionSink | undefined;
-  socket.onopen = () => {
-    // No terminate(): Deno's server WebSocket cannot be dropped without its close handshake.
-    sink = hub.open(prepared, {
-      send: (frame) => socket.send(frame as string | Uint8Array<ArrayBuffer>),
-      close: (code, reason) => socket.close(code, reason),
-      get bufferedAmount() {
-        return socket.bufferedAmount;
-      },
-    });
-  };
-  socket.onmessage = (e) => {
-    sink?.message(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
-  };
-  socket.onclose = (e) => {
-    // Deno reports an abnormal close (no close frame) as code 0; RFC 6455 calls it 1006.
-    if (sink) sink.closed(e.code || 1006, e.reason);
-    else prepared.slot?.release(hub.options.clock); // gone before it opened
-  };
+  const conn = new DenoSocket(hub, socket, prepared);
+  socket.addEventListener("open", conn);
+  socket.addEventListener("message", conn);
+  socket.addEventListener("close", conn);
   // Errors are always followed by a close event, which does the cleanup.
-  socket.onerror = () => {};
   return response;
+}
+
+/**
+ * One Deno WebSocket as the Hub's socket and as its own event listener (`handleEvent`): one
+ * object per connection, methods on the prototype, no closures.
+ */
+class DenoSocket implements ServerSocket, EventListenerObject {
+  readonly #hub: UpgradeTarget;
+  readonly #socket: WebSocket;
+  #pending: PendingUpgrade | null;
+  #sink: ConnectionSink | undefined;
+  constructor(hub: UpgradeTarget, socket: WebSocket, pending: PendingUpgrade) {
+    this.#hub = hub;
+    this.#socket = socket;
+    this.#pending = pending;
+  }
+  // No terminate(): Deno's server WebSocket cannot be dropped without its close handshake.
+  send(frame: Frame): void {
+    this.#socket.send(frame as string | Uint8Array<ArrayBuffer>);
+  }
+  close(code?: number, reason?: string): void {
+    this.#socket.close(code, reason);
+  }
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+  handleEvent(e: Event): void {
+    if (e.type === "message") {
+      const data = (e as MessageEvent).data;
+      this.#sink?.message(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer));
+    } else if (e.type === "open") {
+      const pending = this.#pending!;
+      this.#pending = null; // its Request is not needed once open
+      this.#sink = this.#hub.open(pending, this);
+    } else if (e.type === "close") {
+      const { code, reason } = e as CloseEvent;
+      // Deno reports an abnormal close (no close frame) as code 0; RFC 6455 calls it 1006.
+      if (this.#sink) this.#sink.closed(code || 1006, reason);
+      else this.#pending?.slot?.release(this.#hub.options.clock); // gone before it opened
+    }
+  }
 }
 
 /**

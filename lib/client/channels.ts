@@ -62,6 +62,8 @@ export class ClientChannels {
     let set = this.#handlers.get(channel);
     if (!set) this.#handlers.set(channel, set = new Set());
     set.add(handler);
+    // A channel the server already confirmed (or joined) stays when this request fails.
+    const member = this.#confirmed.has(channel);
     try {
       // Subscribing is idempotent on the server, so a drop mid-request simply retries.
       const reply = await this.host.request("sente-lite/subscribe", { "channel-id": channel }, {
@@ -71,7 +73,7 @@ export class ClientChannels {
       if (this.#handlers.get(channel) === set) this.#confirmed.add(channel);
     } catch (e) {
       set.delete(handler);
-      if (set.size === 0 && this.#handlers.get(channel) === set) {
+      if (!member && set.size === 0 && this.#handlers.get(channel) === set) {
         this.#handlers.delete(channel);
         this.#confirmed.delete(channel);
       }
@@ -117,6 +119,27 @@ export class ClientChannels {
         this.host.onError(toError(e));
       }
     }
+  }
+
+  /**
+   * The server subscribed this client (`server.join`, a `sente-lite/subscribed` push with
+   * `"server": true`): listed and re-subscribed after reconnects like the client's own.
+   */
+  joined(data: unknown): void {
+    const d = (data ?? {}) as Record<string, unknown>;
+    const channel = d["channel-id"];
+    if (d.server !== true || d.success !== true || typeof channel !== "string" || !channel) return;
+    if (!this.#handlers.has(channel)) this.#handlers.set(channel, new Set());
+    this.#confirmed.add(channel);
+  }
+
+  /** The server unsubscribed this client (`server.leave`): the channel and its handlers go. */
+  left(data: unknown): void {
+    const d = (data ?? {}) as Record<string, unknown>;
+    const channel = d["channel-id"];
+    if (d.server !== true || typeof channel !== "string") return;
+    this.#handlers.delete(channel);
+    this.#confirmed.delete(channel);
   }
 
   /** After a handshake: subscribes again to every confirmed channel. */

@@ -41,7 +41,17 @@ import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
 import { SUBPROTOCOL, tokenProtocol } from "../protocol/token.ts";
 import { parseResumeToken, resumeProtocol } from "../protocol/resume_token.ts";
-import type { ClientTelemetryScope, ClientWirePipeline } from "./transforms.ts";
+import type {
+  BidiStream,
+  ClientStreamHandler,
+  ClientStreams,
+  ClientTelemetryScope,
+  ClientWirePipeline,
+  DownloadOptions,
+  OpenBidiOptions,
+  StreamBodyLike,
+  UploadOptions,
+} from "./transforms.ts";
 import { backoffDelay } from "./backoff.ts";
 import { Liveness } from "../util/liveness.ts";
 import { ClientChannels } from "./channels.ts";
@@ -101,6 +111,17 @@ const CLOSE_TIMEOUT_MS = 2000;
 
 function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
+}
+
+/**
+ * The WebSocket URL of `raw`: in a page a path (`"/chsk"`) is resolved against the page, and
+ * `http(s):` becomes `ws(s):`.
+ */
+function wsUrl(raw: string | URL): URL {
+  const url = new URL(raw, (globalThis as { location?: { href: string } }).location?.href);
+  if (url.protocol === "http:") url.protocol = "ws:";
+  else if (url.protocol === "https:") url.protocol = "wss:";
+  return url;
 }
 
 function closeEvent(code: number): SessionEvent {
@@ -200,10 +221,12 @@ export class Client<E extends EventMap = AnyEvents> {
     if (typeof url === "string" || url instanceof URL) {
       let u: URL;
       try {
-        u = new URL(url);
+        u = wsUrl(url);
       } catch (e) {
         throw new TypeError(
-          `url must be an absolute ws(s) URL, got ${JSON.stringify(String(url))}`,
+          `url must be an absolute ws(s) URL (or, in a page, a path), got ${
+            JSON.stringify(String(url))
+          }`,
           {
             cause: e,
           },
@@ -227,6 +250,13 @@ export class Client<E extends EventMap = AnyEvents> {
       ping: () => this.#sendValue(clientEventEnvelope("chsk/ws-ping", undefined, this.#pingCb)),
       dead: () =>
         this.#dispatch("heartbeat-timeout", `no frame for ${heartbeat.timeoutMs} ms (heartbeat)`),
+    });
+    this.#options.streams?.bind({
+      request: (id, data, o) => this.#request(id, data, o),
+      on: (id, handler) => this.#on(id, handler as PushHandler),
+      send: (id, data) => (this as unknown as Client<AnyEvents>).send(id, data),
+      packer: this.#options.packer,
+      clock: this.#options.clock,
     });
     this.#dispatch("reconnect()", "connect");
   }
@@ -401,7 +431,7 @@ export class Client<E extends EventMap = AnyEvents> {
       let ws: WebSocket;
       let href = String(raw);
       try {
-        const url = new URL(raw);
+        const url = wsUrl(raw);
         for (const [k, v] of Object.entries(this.#options.params)) url.searchParams.set(k, v);
         url.searchParams.set("client-id", this.clientId);
         if (this.#isSente) {
@@ -413,6 +443,7 @@ export class Client<E extends EventMap = AnyEvents> {
           url.searchParams.set("packer", this.#options.packer.name);
           const offer = this.#options.wire?.offer(this.#options.packer.name) ?? null;
           if (offer !== null) url.searchParams.set("wire", offer);
+          if (this.#options.streams) url.searchParams.set("streams", this.#options.streams.offer());
           if (this.#options.resume) url.searchParams.set("resume", String(this.#inSeq));
         }
         href = url.href;
@@ -437,6 +468,7 @@ export class Client<E extends EventMap = AnyEvents> {
       ws.onmessage = (e: MessageEvent) => {
         if (this.#ws !== ws) return;
         const frame = typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
+        if (typeof frame !== "string" && this.#options.streams?.receive(frame)) return;
         // After the handshake, negotiated transforms decode frames (and call #receive).
         if (this.#wire?.receives) this.#wire.receive(frame);
         else this.#receive(frame);
@@ -445,6 +477,7 @@ export class Client<E extends EventMap = AnyEvents> {
         if (this.#ws !== ws) return;
         this.#ws = null;
         this.#dropWire();
+        this.#options.streams?.drop();
         this.#attemptActive = false;
         const why = `close ${e.code}${e.reason ? ` ${e.reason}` : ""}`;
         this.#dispatch(closeEvent(e.code), why, e.code);
@@ -594,6 +627,7 @@ export class Client<E extends EventMap = AnyEvents> {
     }
     this.#queue = [];
     this.#outbox = [];
+    this.#options.streams?.close();
     if (!this.#everOpened) this.#readyReject(error);
   }
 
@@ -686,6 +720,15 @@ export class Client<E extends EventMap = AnyEvents> {
   #onHandshake(uid: string, raw: unknown): void {
     const { app, info } = parseHandshakeData(raw);
     this.#startWire(info);
+    const ws = this.#ws;
+    if (ws && !this.#isSente) {
+      this.#options.streams?.open(info, {
+        send: (frame) => ws.send(frame as Uint8Array<ArrayBuffer>),
+        get bufferedAmount() {
+          return ws.bufferedAmount;
+        },
+      });
+    }
     const handshake: Handshake = { uid, data: app, server: info, first: !this.#everOpened };
     if (this.#state === "connecting" || this.#state === "reconnecting") this.#everOpened = true;
     this.#dispatch(
@@ -737,6 +780,12 @@ export class Client<E extends EventMap = AnyEvents> {
         return;
       case "sente-lite/channel-msg":
         this.#channels.deliver(data);
+        break;
+      case "sente-lite/subscribed":
+        this.#channels.joined(data);
+        break;
+      case "sente-lite/unsubscribed":
+        this.#channels.left(data);
         break;
     }
     this.#emit(id, data);
@@ -1022,6 +1071,51 @@ export class Client<E extends EventMap = AnyEvents> {
     return () => {
       if (this.#requestHandlers.get(id) === h) this.#requestHandlers.delete(id);
     };
+  }
+
+  /**
+   * Uploads `body` as a stream named `id` (needs `connect(url, { streams: clientStreams() })`);
+   * resolves with the reply of the server's `onStream(id, …)` handler. Memory stays bounded by
+   * the credit window whatever the size; rejects with a `StreamError` (cancel, limits, errors).
+   */
+  upload(id: string, body: StreamBodyLike, options?: UploadOptions): Promise<unknown> {
+    assertEventId(id);
+    return this.#streams().upload(id, body, options);
+  }
+
+  /**
+   * Asks the server's handler of `id` for a body (it returns a `ReadableStream`, `Blob` or
+   * `Uint8Array`) and resolves with it as a `ReadableStream`, read as the bytes arrive.
+   */
+  download(
+    id: string,
+    data?: unknown,
+    options?: DownloadOptions,
+  ): Promise<ReadableStream<Uint8Array>> {
+    assertEventId(id);
+    return this.#streams().download(id, data, options);
+  }
+
+  /** Receives the server's push streams named `id` (`server.streamTo()`); one handler per id. */
+  onStream(id: string, handler: ClientStreamHandler): () => void {
+    assertEventId(id);
+    return this.#streams().onStream(id, handler);
+  }
+
+  /**
+   * Opens a bidirectional stream named `id`: bytes written to `writable` reach the server's
+   * `onStream(id, …)` handler as `msg.stream`, the body the handler returns arrives on `readable`,
+   * and control messages go both ways (`send`/`onControl` here, `msg.send`/`msg.onControl` there).
+   */
+  openStream(id: string, options?: OpenBidiOptions): BidiStream {
+    assertEventId(id);
+    return this.#streams().openStream(id, options);
+  }
+
+  #streams(): ClientStreams {
+    const streams = this.#options.streams;
+    if (!streams) throw new TypeError("streams need connect(url, { streams: clientStreams() })");
+    return streams;
   }
 
   /**

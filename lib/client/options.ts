@@ -8,7 +8,7 @@ import type { Packer } from "../packers/packer.ts";
 import { jsonPacker } from "../packers/json.ts";
 import type { Clock } from "../util/clock.ts";
 import { realClock } from "../util/clock.ts";
-import type { ClientTelemetry, WireTransforms } from "./transforms.ts";
+import type { ClientStreams, ClientTelemetry, WireTransforms } from "./transforms.ts";
 import { defaultTelemetrySlot } from "../telemetry/_default_slot.ts";
 import {
   type BackoffOptions,
@@ -172,6 +172,12 @@ export interface ClientOptions {
    */
   wire?: WireTransforms | false;
   /**
+   * Streams (docs/streaming.md): `clientStreams()` from `@sente-lite/sente-lite/client/streams`
+   * enables `upload()`, `download()` and `onStream()`. Ignored in the Sente dialect.
+   * @default {false}
+   */
+  streams?: ClientStreams | false;
+  /**
    * Where the client reports itself (state changes with close codes and reconnect delays,
    * protocol errors) under the namespace `sente-lite.client`: a `Telemetry` from `./telemetry`.
    * Without it the client reports to the default instance of `./telemetry` if that module is
@@ -214,10 +220,14 @@ export interface ResolvedReconnectOptions extends ResolvedBackoffOptions {
 /** Options with every default filled in. */
 export type ResolvedClientOptions =
   & Required<
-    Omit<ClientOptions, "reconnect" | "heartbeat" | "csrfToken" | "token" | "resume" | "wire">
+    Omit<
+      ClientOptions,
+      "reconnect" | "heartbeat" | "csrfToken" | "token" | "resume" | "wire" | "streams"
+    >
   >
   & {
     wire: WireTransforms | null;
+    streams: ClientStreams | null;
     resume: Required<ClientResumeOptions> | false;
     reconnect: ResolvedReconnectOptions;
     heartbeat: Required<ClientHeartbeatOptions>;
@@ -334,6 +344,7 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     retryRequests: options.retryRequests ?? false,
     random: options.random ?? Math.random,
     wire: resolveWire(options.wire),
+    streams: options.streams || null,
     telemetry: options.telemetry ?? defaultTelemetrySlot.current ?? NO_TELEMETRY,
     resume: resolveResume(sente ? false : options.resume),
   };

@@ -1,6 +1,7 @@
 /**
  * Bundles `client.ts` into one browser ES module: with `deno bundle` under Deno, `Bun.build`
- * under Bun. Used by the demo server (served at `/client.js`) and the browser tests.
+ * under Bun. Used by the demo server (served at `/client.js`), the server's client route
+ * (lib/server/client_bundle.ts, `/chsk/client.js`), `deno task bundle` and the browser tests.
  *
  * @module
  */

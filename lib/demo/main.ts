@@ -22,6 +22,7 @@ Options:
   --path PATH         WebSocket endpoint path (default /chsk)
   --redis URL         join the cluster of every node using this Redis (docs/scaling.md);
                       default: the REDIS_URL environment variable, else no cluster
+  --admin-token TOKEN turn on the admin page at /admin (or set ADMIN_TOKEN); off by default
   -h, --help          show this help
 `;
 
@@ -55,6 +56,7 @@ export async function main(args: string[]): Promise<number> {
         "port-file": { type: "string" },
         path: { type: "string", default: "/chsk" },
         redis: { type: "string" },
+        "admin-token": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -87,11 +89,12 @@ export async function main(args: string[]): Promise<number> {
       `sente-lite demo: node ${backplane.nodeId} joins the cluster at ${safeHost(redisUrl)}`,
     );
   }
+  const adminToken = values["admin-token"] ?? envToken();
   // The demo runs as a lifecycle system: /health, /ready, /metrics and /stats, and a graceful
   // shutdown on SIGTERM/SIGINT (drain, close with 1001, stop; a second signal forces the exit).
   const system = await startSystem({
     server: serverComponent({
-      create: createDemoServer,
+      create: (options) => createDemoServer(options, { adminToken }),
       server: { path: values.path, backplane },
       port,
       hostname: values.host,
@@ -100,7 +103,13 @@ export async function main(args: string[]): Promise<number> {
   const handle = system.instance<ServerInstance>("server");
   if (values["port-file"]) await Deno.writeTextFile(values["port-file"], String(handle.port));
   const host = handle.hostname.includes(":") ? `[${handle.hostname}]` : handle.hostname;
-  console.log(`sente-lite demo: http://${host}:${handle.port}/  (WebSocket ${handle.url})`);
+  const origin = `http://${host}:${handle.port}`;
+  console.log(`sente-lite demo: ${origin}/  (WebSocket ${handle.url})`);
+  console.log(
+    adminToken
+      ? `admin page: ${origin}/admin#token=<your admin token>`
+      : "admin page: off (start with --admin-token TOKEN or ADMIN_TOKEN=TOKEN to serve /admin)",
+  );
   const shutdown = installShutdown(system, {
     exit: false,
     log: (line) => console.log(line),
@@ -108,4 +117,13 @@ export async function main(args: string[]): Promise<number> {
   const code = await shutdown.done;
   console.log("shutting down: done");
   return code;
+}
+
+/** `ADMIN_TOKEN`, or "" when it is unset or the environment may not be read. */
+function envToken(): string {
+  try {
+    return Deno.env.get("ADMIN_TOKEN") ?? "";
+  } catch {
+    return "";
+  }
 }

@@ -58,6 +58,11 @@ export const PROTOCOL_ERRORS = {
     fatal: false,
     description: "An authorization hook denied the event, subscribe or publish.",
   },
+  "stream-protocol": {
+    fatal: false,
+    description:
+      "A bad stream frame (docs/PROTOCOL.md §9.5: it failed its stream); counts toward `maxProtocolErrors`.",
+  },
   "rate-limited": {
     fatal: false,
     description: "The connection is over its message or byte rate; the frame was not processed.",

@@ -37,7 +37,10 @@ export interface AdmissionSlot {
 /** One admitted upgrade's place in the counts. */
 export class Slot implements AdmissionSlot {
   #state: "pending" | "open" | "released" = "pending";
-  #timer: TimerHandle | null = null;
+  /** Clock time its handshake times out (while pending). */
+  deadline = 0;
+  /** @internal Runs when it timed out (it is released by then). */
+  expired: ((ip: string | null) => void) | null = null;
 
   /** Made by {@linkcode Admission.reserve} only. */
   constructor(
@@ -50,38 +53,22 @@ export class Slot implements AdmissionSlot {
     return this.#state === "pending";
   }
 
-  /** @internal Starts the handshake timeout. */
-  arm(clock: Clock, ms: number, expired: () => void): void {
-    this.#timer = clock.setTimeout(() => {
-      this.#timer = null;
-      if (this.#state === "pending") {
-        this.release(clock);
-        expired();
-      }
-    }, ms);
-  }
-
   /** The socket opened: the slot now counts an open connection. `false` if it was released. */
-  open(clock: Clock): boolean {
+  open(_clock?: Clock): boolean {
     if (this.#state !== "pending") return false;
     this.#state = "open";
-    this.#stop(clock);
+    this.expired = null;
     this.admission.opened();
     return true;
   }
 
   /** Gives the slot back (idempotent). */
-  release(clock: Clock): void {
+  release(_clock?: Clock): void {
     if (this.#state === "released") return;
     const wasPending = this.#state === "pending";
     this.#state = "released";
-    this.#stop(clock);
+    this.expired = null;
     this.admission.released(this.ip, wasPending);
-  }
-
-  #stop(clock: Clock): void {
-    if (this.#timer !== null) clock.clearTimeout(this.#timer);
-    this.#timer = null;
   }
 }
 
@@ -90,6 +77,15 @@ export class Admission {
   #total = 0;
   #pending = 0;
   #ips = new Map<string, number>();
+  /**
+   * Pending slots in the order taken, so by deadline (one timeout for all): ONE timer, armed for
+   * the first pending one, instead of a timer per upgrade. Opened and released slots are skipped
+   * when the timer comes; with no slot pending the timer is cleared.
+   */
+  #waiting: Slot[] = [];
+  #head = 0;
+  #timer: TimerHandle | null = null;
+  #expiring = false;
 
   /** Admission under `limits`, timing pending slots with `clock`. */
   constructor(readonly limits: AdmissionLimits, private readonly clock: Clock) {}
@@ -113,7 +109,7 @@ export class Admission {
    * Takes a slot synchronously, or says why not. `expired` runs when the slot is still pending
    * after the handshake timeout (it is released by then).
    */
-  reserve(ip: string | null, expired: () => void = () => {}): Slot | Refusal {
+  reserve(ip: string | null, expired?: (ip: string | null) => void): Slot | Refusal {
     if (this.#total >= this.limits.maxConnections) return "server-full";
     if (ip !== null && this.perIp(ip) >= this.limits.maxConnectionsPerIp) return "ip-full";
     return this.#take(ip, expired);
@@ -121,27 +117,85 @@ export class Admission {
 
   /** Takes a slot without checking the limits (an upgrade made outside `Hub.prepare`). */
   adopt(ip: string | null): Slot {
-    return this.#take(ip, () => {});
+    return this.#take(ip, undefined);
   }
 
-  #take(ip: string | null, expired: () => void): Slot {
+  #take(ip: string | null, expired: ((ip: string | null) => void) | undefined): Slot {
     this.#total++;
     this.#pending++;
     if (ip !== null) this.#ips.set(ip, this.perIp(ip) + 1);
     const slot = new Slot(ip, this);
-    slot.arm(this.clock, this.limits.handshakeTimeoutMs, expired);
+    slot.deadline = this.clock.now() + this.limits.handshakeTimeoutMs;
+    slot.expired = expired ?? null;
+    this.#waiting.push(slot);
+    if (this.#timer === null) this.#arm(this.limits.handshakeTimeoutMs);
     return slot;
+  }
+
+  #arm(ms: number): void {
+    this.#timer = this.clock.setTimeout(() => {
+      this.#timer = null;
+      this.#expire();
+    }, Math.max(0, ms));
+  }
+
+  /** Frees the slots past their deadline; re-arms for the next pending one. */
+  #expire(): void {
+    const now = this.clock.now();
+    const waiting = this.#waiting;
+    this.#expiring = true;
+    try {
+      while (this.#head < waiting.length) {
+        const slot = waiting[this.#head];
+        if (slot.pending && slot.deadline > now) break;
+        this.#head++;
+        if (!slot.pending) continue;
+        const expired = slot.expired;
+        slot.release(this.clock);
+        expired?.(slot.ip);
+      }
+    } finally {
+      this.#expiring = false;
+    }
+    if (this.#pending === 0) return this.#idle();
+    this.#compact();
+    if (this.#head < waiting.length && this.#timer === null) {
+      this.#arm(waiting[this.#head].deadline - now);
+    }
+  }
+
+  #compact(): void {
+    if (this.#head === this.#waiting.length) {
+      this.#waiting = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** No slot pending: no timer, nothing kept. */
+  #idle(): void {
+    if (this.#pending > 0 || this.#expiring) return;
+    if (this.#timer !== null) this.clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#waiting = [];
+    this.#head = 0;
   }
 
   /** @internal A pending slot opened. */
   opened(): void {
     this.#pending--;
+    this.#idle();
   }
 
   /** @internal A slot was given back. */
   released(ip: string | null, wasPending: boolean): void {
     this.#total--;
-    if (wasPending) this.#pending--;
+    if (wasPending) {
+      this.#pending--;
+      this.#idle();
+    }
     if (ip === null) return;
     const n = this.perIp(ip) - 1;
     if (n > 0) this.#ips.set(ip, n);

@@ -82,9 +82,13 @@ export interface GateTarget {
   dropped(n: number): void;
 }
 
+/** No frames held: shared by every gate until it holds one (never mutated). */
+const NONE_HELD: { frame: Frame; bytes: number }[] = [];
+
 /** The per-connection outbound gate. */
 export class OutboundGate {
-  #held: { frame: Frame; bytes: number }[] = [];
+  /** Frames held (`"drop-oldest"`); the shared empty list until the first one. */
+  #held: { frame: Frame; bytes: number }[] = NONE_HELD;
   #heldBytes = 0;
   #gap = 0;
   #timer: TimerHandle | undefined;
@@ -118,6 +122,7 @@ export class OutboundGate {
       this.target.closeSlow();
       return false;
     }
+    if (this.#held === NONE_HELD) this.#held = [];
     this.#held.push({ frame, bytes });
     this.#heldBytes += bytes;
     while (this.#heldBytes > this.options.maxQueuedBytes && this.#held.length > 1) {
@@ -159,7 +164,7 @@ export class OutboundGate {
   close(): void {
     if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#held = [];
+    this.#held = NONE_HELD;
     this.#heldBytes = 0;
   }
 }

@@ -46,7 +46,7 @@ export interface ChannelHost {
 /** Removes `conn` from `channel`. */
 export function unsubscribe(host: ChannelHost, conn: Connection, channel: string): void {
   host.registry.remove(channel, conn);
-  conn.channels.delete(channel);
+  conn.unsubscribe(channel);
   host.changed();
 }
 
@@ -82,7 +82,13 @@ export async function channelEvent(
     return;
   }
   const action = id === "sente-lite/subscribe" ? "subscribe" : "publish";
-  if (action === "subscribe" && !conn.channels.has(channel)) {
+  if (action === "subscribe" && conn.channels.has(channel)) {
+    // Already a member (subscribed, joined by the server, or restored by a resume): idempotent,
+    // and not asked again, so a client's re-subscribe never drops what the server joined.
+    answer({ success: true });
+    return;
+  }
+  if (action === "subscribe") {
     if (conn.channels.size >= host.maxSubscriptions) {
       host.count("limit-exceeded");
       answer({ success: false, error: "max-subscriptions-per-conn" });
@@ -107,7 +113,7 @@ export async function channelEvent(
   }
   if (conn.closed) return;
   if (action === "subscribe") {
-    if (host.registry.add(channel, conn)) conn.channels.add(channel);
+    if (host.registry.add(channel, conn)) conn.subscribe(channel);
     host.changed();
     const settled = host.settled?.(conn);
     if (settled) await settled; // no extra turn where nothing needs settling

@@ -23,6 +23,9 @@ export interface ChannelHooks {
   member?(channel: string, member: unknown, joined: boolean): void;
 }
 
+/** Told of every membership change, whoever made it (client, server, close, resume). */
+export type MembershipListener<C> = (channel: string, member: C, added: boolean) => void;
+
 /** Subscriber sets keyed by channel id. Empty channels are removed at once. */
 export class ChannelRegistry<C> {
   #channels = new Map<string, Set<C>>();
@@ -32,6 +35,9 @@ export class ChannelRegistry<C> {
   constructor(hooks: ChannelHooks | null = null) {
     this.#hooks = hooks;
   }
+
+  /** Told after each change (lib/server/membership.ts: hooks and presence). */
+  listener: MembershipListener<C> | null = null;
 
   /** Adds `member`; returns `false` when it was already subscribed. */
   add(channel: string, member: C): boolean {
@@ -43,6 +49,7 @@ export class ChannelRegistry<C> {
     if (set.has(member)) return false;
     set.add(member);
     this.#hooks?.member?.(channel, member, true);
+    this.listener?.(channel, member, true);
     return true;
   }
 
@@ -55,6 +62,7 @@ export class ChannelRegistry<C> {
       this.#channels.delete(channel);
       this.#hooks?.last(channel);
     }
+    this.listener?.(channel, member, false);
     return true;
   }
 

@@ -109,12 +109,8 @@ export class Cluster {
     // Store first: numbered into every session of the uid, then the other nodes are told.
     const offline = !elsewhere && this.#ctx.uids.connections(uid).size === 0;
     const held = durable.holdUid(uid, event, offline);
-    const n = durable.during(
-      held,
-      event,
-      [],
-      () => this.#local.toUid(uid, event, elsewhere, false),
-    );
+    const sequencer = durable.sequencerFor(held, event, []);
+    const n = this.#local.toUid(uid, event, elsewhere, false, sequencer);
     held.then(() => this.#publish(TOPICS.uid(uid), payload));
     return n;
   }
@@ -156,12 +152,8 @@ export class Cluster {
     }
     const event = LocalDelivery.channelEvent(channel, data, from);
     const held = durable.holdChannel(channel, event, except);
-    const n = durable.during(
-      held,
-      event,
-      except,
-      () => this.#local.toChannel(channel, data, from, except, false),
-    );
+    const sequencer = durable.sequencerFor(held, event, except);
+    const n = this.#local.toChannel(channel, data, from, except, false, sequencer);
     this.#published = held.then(() => void this.#publish(TOPICS.channel(channel), payload));
     return n;
   }

@@ -11,11 +11,12 @@ import type { Clock, TimerHandle } from "../util/clock.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import type { ServerSocket } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
-import type { OutboundGate } from "./backpressure.ts";
+import type { GateTarget, OutboundGate } from "./backpressure.ts";
 import type { ConnectionWire } from "./wire.ts";
 import type { SharedFrame } from "../wire/compression.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
 import type { Session } from "./delivery.ts";
+import type { AdmissionSlot } from "./admission.ts";
 
 /** The longest a close waits for queued wire output (compression is asynchronous), in ms. */
 const CLOSE_FLUSH_MS = 5000;
@@ -28,16 +29,50 @@ export interface PendingRequest {
   cleanup(): void;
 }
 
+/** What every connection of one Hub shares: the answers to its slow consumer and close timeout. */
+export interface ConnectionHost {
+  /** The connection is a slow consumer under the `"close"` policy. */
+  closeSlow(conn: Connection): void;
+  /** A close was not done within `closeTimeoutMs` (the Hub cleans up). */
+  closeTimedOut(conn: Connection): void;
+}
+
+/** The per-server fan-out queue, as a connection sees it (lib/server/fanout.ts). */
+export interface FanOutBacklog {
+  /** The number of the last queued fan-out; 0 while none waits. */
+  readonly lastSeq: number;
+  /** Sends `conn` every queued fan-out it is owed, in order. */
+  settle(conn: Connection): void;
+  /** `conn` joined its variant's native topics. */
+  nativeJoined(conn: Connection): void;
+  /** `conn` left its variant's native topics. */
+  nativeLeft(conn: Connection, variant: string): void;
+}
+
+/**
+ * `delivering` is `true` while the fan-out queue itself sends: then a send does not first settle
+ * what the connection is owed (the queue sends in order).
+ */
+export const FANOUT: { delivering: boolean } = { delivering: false };
+
+/** The channels of a connection with none (shared: never mutated). */
+const NO_CHANNELS: ReadonlySet<string> = new Set();
+
 /** A live connection. */
-export class Connection implements ConnectionInfo {
-  /** Channels this connection is subscribed to. */
-  readonly channels: Set<string> = new Set();
-  /** Server→client requests in flight, by callback id. */
-  readonly pending: Map<string, PendingRequest> = new Map();
+export class Connection implements ConnectionInfo, GateTarget {
+  // Made on first use: most connections never subscribe nor get a server→client request.
+  #channels: Set<string> | null = null;
+  #pending: Map<string, PendingRequest> | null = null;
   /** Bad frames seen so far. */
   protocolErrors = 0;
   /** Clock time of the last received frame. */
   lastSeen: number;
+  /** Heartbeat bookkeeping (lib/server/heartbeat.ts): next look, last ping, heap index. */
+  hbAt = 0;
+  /** See `hbAt`. */
+  hbPingedAt = -Infinity;
+  /** See `hbAt`. */
+  hbIndex = -1;
   /** `true` once the socket closed or close was requested. */
   closed = false;
   /** The code the server closed this connection with, if it did. */
@@ -62,8 +97,21 @@ export class Connection implements ConnectionInfo {
   clock: Clock | null = null;
   /** How long a close may take before the socket is dropped, in ms. */
   closeTimeoutMs = CLOSE_FLUSH_MS;
-  /** Runs when a close was not done within `closeTimeoutMs` (the Hub cleans up). */
-  onCloseTimeout: (() => void) | null = null;
+  /** Its place in the connection counts (lib/server/admission.ts), until released. */
+  slot: AdmissionSlot | null = null;
+  /** The Hub's shared answers (slow consumer, close timeout); `null` outside a Hub. */
+  host: ConnectionHost | null = null;
+  /** The server's fan-out queue (lib/server/fanout.ts); `null` outside a Hub. */
+  fanOuts: FanOutBacklog | null = null;
+  /** Fan-outs numbered up to this one were made before it opened: not for it. */
+  openSeq = 0;
+  /** Fan-outs numbered up to this one were sent to it (or were not for it). */
+  servedSeq = 0;
+  /**
+   * Its frame variant (dialect × packer) when its frames are everyone's and the socket has
+   * native topics: it is subscribed to the variant's topics (lib/server/fanout.ts).
+   */
+  variant: string | null = null;
   #closeTimer: TimerHandle | null = null;
   /** The resume session of this client id, when resume was negotiated (docs/delivery.md). */
   session: Session<Connection> | null = null;
@@ -73,7 +121,7 @@ export class Connection implements ConnectionInfo {
     readonly id: string,
     readonly uid: string,
     readonly clientId: string,
-    readonly request: Request,
+    request: Request,
     readonly packerImpl: Packer,
     readonly dialect: ServerDialect,
     readonly socket: ServerSocket,
@@ -81,6 +129,119 @@ export class Connection implements ConnectionInfo {
     readonly stats: ServerStats,
   ) {
     this.lastSeen = openedAt;
+    // Not the Request itself: it holds the runtime's upgrade state for the connection's life.
+    this.#url = request.url;
+  }
+
+  readonly #url: string;
+
+  /**
+   * The upgrade request's URL as a Request (GET, no headers, no body), made when read: the
+   * runtime's own Request is not kept (Deno cannot read its headers after the upgrade anyway).
+   * Read headers (cookies…) in `authenticate` or `handshakeData`.
+   */
+  get request(): Request {
+    return new Request(this.#url);
+  }
+
+  /** Channels this connection is subscribed to. */
+  get channels(): ReadonlySet<string> {
+    return this.#channels ?? NO_CHANNELS;
+  }
+
+  /** Records a subscription; `false` when it was there. */
+  subscribe(channel: string): boolean {
+    const set = this.#channels ??= new Set();
+    if (set.has(channel)) return false;
+    set.add(channel);
+    if (this.variant !== null) this.#native("subscribe", `${this.variant}\n${channel}`);
+    return true;
+  }
+
+  /** Forgets a subscription. */
+  unsubscribe(channel: string): void {
+    if (this.#channels?.delete(channel) && this.variant !== null) {
+      this.#native("unsubscribe", `${this.variant}\n${channel}`);
+    }
+  }
+
+  /** Joins its variant's broadcast topic (its frames are everyone's: lib/server/fanout.ts). */
+  joinTopics(variant: string): void {
+    this.variant = variant;
+    this.#native("subscribe", variant);
+    this.fanOuts?.nativeJoined(this);
+    for (const channel of this.channels) this.#native("subscribe", `${variant}\n${channel}`);
+  }
+
+  /** Leaves every native topic (closing: nothing more may reach it that way). */
+  leaveTopics(): void {
+    const variant = this.variant;
+    if (variant === null) return;
+    this.variant = null;
+    this.fanOuts?.nativeLeft(this, variant);
+    this.#native("unsubscribe", variant);
+    for (const channel of this.channels) this.#native("unsubscribe", `${variant}\n${channel}`);
+  }
+
+  #native(op: "subscribe" | "unsubscribe", topic: string): void {
+    try {
+      this.socket[op]?.(topic);
+    } catch {
+      // A closing socket: its topics go with it.
+    }
+  }
+
+  /** Sends what queued fan-outs still owe this connection, before anything else. */
+  settleOwed(): void {
+    const q = this.fanOuts;
+    if (q !== null && q.lastSeq > this.servedSeq) q.settle(this);
+  }
+
+  /** Forgets every subscription (closed). */
+  clearChannels(): void {
+    this.#channels = null;
+  }
+
+  /** The server→client request waiting under `cb`. */
+  pendingRequest(cb: string): PendingRequest | undefined {
+    return this.#pending?.get(cb);
+  }
+
+  /** Records a server→client request in flight. */
+  addPending(cb: string, request: PendingRequest): void {
+    (this.#pending ??= new Map()).set(cb, request);
+  }
+
+  /** Forgets a settled server→client request. */
+  deletePending(cb: string): void {
+    this.#pending?.delete(cb);
+  }
+
+  /** Takes every server→client request in flight (closed). */
+  takePending(): PendingRequest[] {
+    const all = this.#pending ? [...this.#pending.values()] : [];
+    this.#pending = null;
+    return all;
+  }
+
+  /** Bytes the runtime holds for the socket (the gate reads it). */
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  /** The frame telling the client `dropped` frames were lost (the gate sends it). */
+  gapFrame(dropped: number): Frame | undefined {
+    return this.frames({ type: "push", events: [["sente-lite/gap", { dropped }]] })[0];
+  }
+
+  /** Closes as a slow consumer (the gate calls it). */
+  closeSlow(): void {
+    if (!this.closed) this.host?.closeSlow(this);
+  }
+
+  /** Counts frames the gate dropped. */
+  dropped(n: number): void {
+    this.stats.droppedFrames += n;
   }
 
   /** The packer name. */
@@ -92,9 +253,9 @@ export class Connection implements ConnectionInfo {
    * Sends an already packed frame through the backpressure gate; returns `false` when closed,
    * refused as a slow consumer, or the runtime refused it.
    */
-  sendFrame(frame: Frame): boolean {
+  sendFrame(frame: Frame, bytes: number = frameByteLength(frame)): boolean {
     if (this.closed) return false;
-    const bytes = frameByteLength(frame);
+    if (!FANOUT.delivering) this.settleOwed();
     return this.gate ? this.gate.send(frame, bytes) : this.write(frame, bytes);
   }
 
@@ -118,6 +279,7 @@ export class Connection implements ConnectionInfo {
    */
   send(message: ServerMessage): boolean {
     if (this.closed) return false;
+    if (!FANOUT.delivering) this.settleOwed();
     const batcher = this.wire?.batcher;
     if (batcher) {
       if (message.type === "push") {
@@ -130,23 +292,25 @@ export class Connection implements ConnectionInfo {
   }
 
   /** Sends a frame shared with other connections (a broadcast), reusing its compression. */
-  sendShared(shared: SharedFrame): boolean {
+  sendShared(shared: SharedFrame, bytes: number = frameByteLength(shared.frame)): boolean {
     if (this.closed) return false;
+    if (!FANOUT.delivering) this.settleOwed();
     this.wire?.batcher?.flush();
     const sender = this.wire?.sender;
     // A full socket goes through the backpressure gate with the plain frame instead.
     if (!sender || (this.gate && this.socket.bufferedAmount > this.gate.options.maxBufferedBytes)) {
-      return this.sendFrame(shared.frame);
+      return this.sendFrame(shared.frame, bytes);
     }
     sender.sendShared(shared);
     this.stats.messagesOut++;
-    this.stats.bytesOut += frameByteLength(shared.frame);
+    this.stats.bytesOut += bytes;
     return true;
   }
 
   /** Encodes, packs and sends `message` now, bypassing the batch. */
   sendNow(message: ServerMessage): boolean {
     if (this.closed) return false;
+    if (!FANOUT.delivering) this.settleOwed();
     let ok = true;
     for (const value of this.dialect.encode(message)) {
       ok = this.sendFrame(this.packerImpl.pack(value)) && ok;
@@ -166,8 +330,10 @@ export class Connection implements ConnectionInfo {
    */
   close(code: number, reason: string): void {
     if (this.closed) return;
-    // What was sent before the close goes out before it: the batch, then the wire sender's
-    // queue (compression is asynchronous), bounded for a peer that stopped reading.
+    // What was sent before the close goes out before it: queued fan-outs, the batch, then the
+    // wire sender's queue (compression is asynchronous), bounded for a peer that stopped reading.
+    if (!FANOUT.delivering) this.settleOwed();
+    this.leaveTopics();
     this.wire?.batcher?.flush();
     this.closed = true;
     this.closeCode = code;
@@ -182,7 +348,8 @@ export class Connection implements ConnectionInfo {
       }
     };
     const clock = this.clock;
-    if (clock && this.onCloseTimeout) {
+    const host = this.host;
+    if (clock && host) {
       // A peer that never reads never answers the close frame: the whole close is bounded.
       this.#closeTimer = clock.setTimeout(() => {
         this.#closeTimer = null;
@@ -192,7 +359,7 @@ export class Connection implements ConnectionInfo {
         } catch {
           // Already gone.
         }
-        this.onCloseTimeout?.();
+        host.closeTimedOut(this);
       }, this.closeTimeoutMs);
     }
     const sender = this.wire?.sender;
@@ -218,13 +385,16 @@ export class Connection implements ConnectionInfo {
 
   /** A plain snapshot for applications. */
   info(): ConnectionInfo {
+    const url = this.#url;
     return {
       id: this.id,
       uid: this.uid,
       clientId: this.clientId,
       packer: this.packer,
       openedAt: this.openedAt,
-      request: this.request,
+      get request(): Request {
+        return new Request(url);
+      },
     };
   }
 }

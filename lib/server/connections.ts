@@ -9,16 +9,18 @@
 import { ClosedError } from "../protocol/errors.ts";
 import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
 import { capabilityNames, PLAIN, wireHandshakeEntry } from "../wire/capabilities.ts";
-import type { AdmissionSlot as Slot } from "./admission.ts";
+import type { Frame } from "../packers/packer.ts";
 import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
-import { Connection } from "./connection.ts";
+import { Connection, type ConnectionHost } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import { CAP_RESUME } from "./delivery.ts";
-import { type Heartbeat, startHeartbeat } from "./heartbeat.ts";
+import { HeartbeatScheduler } from "./heartbeat.ts";
+import type { FanOutQueue } from "./fanout.ts";
 import type { Inbound } from "./inbound.ts";
 import { IpBudget } from "./ip_budget.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import type { Resume } from "./resume.ts";
+import { openRejected } from "./rejection.ts";
 import type { Router } from "./router.ts";
 import type { ConnectionSink, PendingUpgrade, ServerSocket } from "./socket.ts";
 import { wireLimits } from "./wire.ts";
@@ -32,19 +34,49 @@ export class Connections {
   readonly #inbound: Inbound;
   readonly #router: Router;
   readonly #resume: Resume;
-  readonly #heartbeats = new Map<Connection, Heartbeat>();
-  readonly #slots = new Map<Connection, Slot>();
+  /** Every connection's heartbeat on one timer (none with `heartbeat: false`). */
+  readonly #heartbeats: HeartbeatScheduler<Connection> | null;
+  readonly #variants = new Map<string, string>();
+  readonly #fanOuts: FanOutQueue;
+  /** The answers every connection shares (no closures per connection). */
+  readonly #host: ConnectionHost;
   /** Dropped after a close timeout while the runtime still holds their socket (Deno). */
   readonly #held = new Set<Connection>();
   /** Inflated bytes per remote IP (`rateLimit.bytesPerIp`), outliving connections. */
   readonly #ipBudget: IpBudget | undefined;
 
   /** Connections whose frames go to `inbound`, internal events to `router`. */
-  constructor(ctx: ServerContext, inbound: Inbound, router: Router, resume: Resume) {
+  constructor(
+    ctx: ServerContext,
+    inbound: Inbound,
+    router: Router,
+    resume: Resume,
+    fanOuts: FanOutQueue,
+  ) {
+    this.#fanOuts = fanOuts;
     this.#ctx = ctx;
     this.#inbound = inbound;
     this.#router = router;
     this.#resume = resume;
+    const hb = ctx.options.heartbeat;
+    this.#heartbeats = hb
+      ? new HeartbeatScheduler<Connection>(
+        ctx.clock,
+        hb,
+        (conn) => this.closed(conn, 4008, "heartbeat timeout"),
+      )
+      : null;
+    this.#host = {
+      closeSlow: (conn) => {
+        ctx.stats.slowConsumerCloses++;
+        ctx.tel.event("sente-lite/slow-consumer", {
+          level: "warn",
+          data: () => ({ connId: conn.id, uid: conn.uid, buffered: conn.socket.bufferedAmount }),
+        });
+        conn.close(CLOSE_SLOW_CONSUMER, "slow consumer: outbound buffer full");
+      },
+      closeTimedOut: (conn) => this.#closeTimedOut(conn),
+    };
     const rates = ctx.options.rateLimit;
     if (rates && rates.bytesPerIp) this.#ipBudget = new IpBudget(rates.bytesPerIp, ctx.clock);
   }
@@ -63,6 +95,7 @@ export class Connections {
       }
       return { message: () => {}, closed: () => {} };
     }
+    if (pending.rejection) return openRejected(ctx, slot, socket, pending.rejection);
     const conn = new Connection(
       ctx.newConnId(),
       pending.uid,
@@ -74,40 +107,17 @@ export class Connections {
       ctx.clock.now(),
       ctx.stats,
     );
+    this.#fanOuts.opened(conn); // it gets the fan-outs made from now on
     ctx.conns.set(conn.id, conn);
     ctx.stats.connections = ctx.conns.size;
-    const hb = options.heartbeat;
-    if (hb) {
-      const timedOut = () => this.closed(conn, 4008, "heartbeat timeout");
-      this.#heartbeats.set(conn, startHeartbeat(ctx.clock, hb, conn, timedOut));
-    }
+    this.#heartbeats?.add(conn);
     conn.remoteIp = pending.remoteIp;
-    this.#slots.set(conn, slot);
+    conn.slot = slot;
     conn.clock = ctx.clock;
     conn.closeTimeoutMs = options.closeTimeoutMs;
-    conn.onCloseTimeout = () => this.#closeTimedOut(conn);
+    conn.host = this.#host;
     const bp = options.backpressure;
-    if (bp) {
-      const stats = ctx.stats;
-      conn.gate = new OutboundGate(bp, {
-        get bufferedAmount() {
-          return socket.bufferedAmount;
-        },
-        write: (frame, bytes) => conn.write(frame, bytes),
-        gapFrame: (dropped) =>
-          conn.frames({ type: "push", events: [["sente-lite/gap", { dropped }]] })[0],
-        closeSlow: () => {
-          if (conn.closed) return;
-          stats.slowConsumerCloses++;
-          ctx.tel.event("sente-lite/slow-consumer", {
-            level: "warn",
-            data: () => ({ connId: conn.id, uid: conn.uid, buffered: socket.bufferedAmount }),
-          });
-          conn.close(CLOSE_SLOW_CONSUMER, "slow consumer: outbound buffer full");
-        },
-        dropped: (n) => void (stats.droppedFrames += n),
-      }, ctx.clock);
-    }
+    if (bp) conn.gate = new OutboundGate(bp, conn, ctx.clock); // the connection is its target
     const limits = options.rateLimit;
     if (limits) {
       conn.messageBucket = new TokenBucket(limits.messages, ctx.clock);
@@ -124,6 +134,7 @@ export class Connections {
         ...CAPABILITIES,
         ...capabilityNames(settings),
         ...(attachment ? [CAP_RESUME] : []),
+        ...(ctx.streams?.open(conn, pending) ?? []),
       ],
       wire: wireHandshakeEntry(settings, wireLimits(options.wire)),
       resume: attachment?.state,
@@ -132,6 +143,9 @@ export class Connections {
     conn.send({ type: "handshake", uid: conn.uid, data });
     if (settings !== PLAIN) this.#inbound.attachWire(conn, settings, socket);
     if (attachment) this.#resume.resume(conn, attachment);
+    ctx.streams?.attach(conn);
+    const variant = this.#variant(conn);
+    if (variant !== null) conn.joinTopics(variant);
     this.#resume.deliverOffline(conn);
     if (ctx.uids.add(conn.uid, conn)) {
       ctx.stats.uids = ctx.uids.size;
@@ -149,50 +163,73 @@ export class Connections {
         packer: conn.packer,
       }),
     });
-    const inbound = this.#inbound;
-    return {
-      message: (frame) => {
-        // The last line of defence: nothing a peer sends may throw into the runtime's event loop.
-        try {
-          inbound.receive(conn, frame);
-        } catch (e) {
-          options.onError(e, { where: "receive" });
-          ctx.tel.error(e, { id: "sente-lite/internal-error" });
-          conn.close(1011, "internal error");
-        }
-      },
-      closed: (code, reason) => {
-        // A peer that drops TCP instead of answering our close frame shows up as 1006: the
-        // connection ended with the code the server sent.
-        this.closed(conn, code === 1006 && conn.closeCode !== null ? conn.closeCode : code, reason);
-        if (this.#held.delete(conn)) this.#releaseSlot(conn); // the runtime let go at last
-      },
-    };
+    return new Sink(this, conn);
+  }
+
+  /** One frame from `conn`'s socket. */
+  received(conn: Connection, frame: Frame): void {
+    // The last line of defence: nothing a peer sends may throw into the runtime's event loop.
+    try {
+      this.#inbound.receive(conn, frame);
+    } catch (e) {
+      const ctx = this.#ctx;
+      ctx.options.onError(e, { where: "receive" });
+      ctx.tel.error(e, { id: "sente-lite/internal-error" });
+      conn.close(1011, "internal error");
+    }
+  }
+
+  /** The runtime reported `conn`'s socket closed. */
+  socketClosed(conn: Connection, code: number, reason: string): void {
+    // A peer that drops TCP instead of answering our close frame shows up as 1006: the
+    // connection ended with the code the server sent.
+    this.closed(conn, code === 1006 && conn.closeCode !== null ? conn.closeCode : code, reason);
+    if (this.#held.delete(conn)) this.#releaseSlot(conn); // the runtime let go at last
+  }
+
+  /**
+   * The frame variant of a connection whose frames are everyone's, when its socket has native
+   * topics: no resume session (numbered pushes), no batching, compression or chunking, and the
+   * backpressure policy `"close"` (or none; `"drop-oldest"` queues per connection).
+   */
+  #variant(conn: Connection): string | null {
+    const socket = conn.socket;
+    if (!socket.publish || !socket.subscribe || !socket.unsubscribe) return null;
+    if (conn.session !== null || conn.wire !== null) return null;
+    const bp = this.#ctx.options.backpressure;
+    if (bp && bp.policy !== "close") return null;
+    const key = `${conn.dialect.name}/${conn.packerImpl.name}`;
+    let variant = this.#variants.get(key);
+    if (variant === undefined) this.#variants.set(key, variant = key);
+    return variant; // one string per variant, shared by its connections
   }
 
   /** The connection is gone (socket closed, heartbeat or close timeout); runs once. */
   closed(conn: Connection, code: number, reason: string): void {
     const ctx = this.#ctx;
     if (!ctx.conns.delete(conn.id)) return;
+    // A resuming connection keeps in its session what queued fan-outs owe it.
+    if (conn.session !== null) conn.settleOwed();
+    conn.leaveTopics(); // no-op unless it was native (closed by the peer)
     conn.closed = true;
     this.#resume.detach(conn);
+    ctx.streams?.closed(conn);
     ctx.tel.event("sente-lite/conn-close", {
       level: "debug",
       data: () => ({ connId: conn.id, uid: conn.uid, code, reason }),
     });
-    this.#heartbeats.get(conn)?.stop();
+    this.#heartbeats?.remove(conn);
     conn.gate?.close();
     conn.wire?.addTo(ctx.stats.wire);
     conn.wire?.close();
-    this.#heartbeats.delete(conn);
     conn.closeDone();
     if (!this.#held.has(conn)) this.#releaseSlot(conn);
     ctx.stats.connections = ctx.conns.size;
     for (const channel of conn.channels) ctx.channels.remove(channel, conn);
     this.#resume.keepChannels(conn);
-    conn.channels.clear();
+    conn.clearChannels();
     ctx.stats.channels = ctx.channels.size;
-    for (const pending of [...conn.pending.values()]) {
+    for (const pending of conn.takePending()) {
       pending.cleanup();
       pending.reject(new ClosedError(`connection ${conn.id} closed (${code})`));
     }
@@ -221,7 +258,23 @@ export class Connections {
   }
 
   #releaseSlot(conn: Connection): void {
-    this.#slots.get(conn)?.release(this.#ctx.clock);
-    this.#slots.delete(conn);
+    conn.slot?.release(this.#ctx.clock);
+    conn.slot = null;
+  }
+}
+
+/** Where an adapter reports one connection's socket events: two fields, no closures. */
+class Sink implements ConnectionSink {
+  readonly #connections: Connections;
+  readonly #conn: Connection;
+  constructor(connections: Connections, conn: Connection) {
+    this.#connections = connections;
+    this.#conn = conn;
+  }
+  message(frame: Frame): void {
+    this.#connections.received(this.#conn, frame);
+  }
+  closed(code: number, reason: string): void {
+    this.#connections.socketClosed(this.#conn, code, reason);
   }
 }

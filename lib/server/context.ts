@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ServerStreams } from "./streams.ts";
 import { ProtocolError } from "../protocol/errors.ts";
 import type { Scope } from "../telemetry/telemetry.ts";
 import type { Clock } from "../util/clock.ts";
@@ -71,6 +72,8 @@ export class ServerContext {
   readonly admission: Admission;
   /** Told when a connection joins or leaves a channel (durable delivery records it). */
   onChannelMember: ((channel: string, conn: Connection, joined: boolean) => void) | null = null;
+  /** Streams (lib/server/streams.ts), set by the Hub. */
+  streams: ServerStreams | null = null;
   /** Observers (metrics); replaced, never mutated, so a loop over it is safe. */
   observers: ServerObserver[] = [];
 

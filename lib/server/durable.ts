@@ -72,18 +72,13 @@ export class Durable {
   readonly #byAttach = new Map<string, Connection>();
   /** Closes a superseded attachment on another node (set by lib/server/cluster.ts). */
   closeRemote: (nodeId: string, attachId: string) => void = () => {};
-  /** The send this node is numbering now (set by {@linkcode during}). */
-  #current: Pending | null = null;
   /**
-   * Where uid sends and channel publishes go on this node: the origin's resuming recipients get
-   * them once the store numbered them (or plainly if it could not); another node's send is in
-   * the store already, a fetch sends it.
+   * Where another node's uid sends and channel publishes go on this node: they are in the store
+   * already, a fetch sends them.
    */
   readonly stored: Sequencer = {
     sequenced: (conn) => {
-      const current = this.#current;
-      if (current) this.#after(conn, current);
-      else this.wake(conn);
+      this.wake(conn);
       return true;
     },
   };
@@ -182,7 +177,7 @@ export class Durable {
     }
     const session = attachment.session;
     for (const channel of session.channels) {
-      if (ctx.channels.add(channel, conn)) conn.channels.add(channel);
+      if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
     }
     session.channels.clear();
     ctx.stats.channels = ctx.channels.size;
@@ -255,14 +250,19 @@ export class Durable {
     );
   }
 
-  /** Runs `send` (a local fan-out) with `held` as the numbering of its resuming recipients. */
-  during<T>(held: Promise<boolean>, event: Event, except: readonly string[], send: () => T): T {
-    this.#current = { held, event, except };
-    try {
-      return send();
-    } finally {
-      this.#current = null;
-    }
+  /**
+   * The origin's sequencer of one send: its resuming recipients get it once `held` (the store
+   * numbering it) settles — fetched, or plainly if it was not numbered — even when the fan-out
+   * reaches them later (a queued fan-out).
+   */
+  sequencerFor(held: Promise<boolean>, event: Event, except: readonly string[]): Sequencer {
+    const p: Pending = { held, event, except };
+    return {
+      sequenced: (conn) => {
+        this.#after(conn, p);
+        return true;
+      },
+    };
   }
 
   /** Queues on `conn`'s chain: once `p` is numbered, a fetch; if it was not, a plain send. */

@@ -39,7 +39,12 @@ import { LocalDelivery } from "./local.ts";
 import { resolveServerOptions } from "./options.ts";
 import type { ResolvedServerOptions, ServerOptions } from "./options.ts";
 import { Resume } from "./resume.ts";
+import { clientBundleRoute, clientScriptPath } from "./client_bundle.ts";
+import { operationsRoute } from "./operations_route.ts";
+import { Membership, type MembershipTarget } from "./membership.ts";
+import { Presence, type PresenceMember } from "./presence.ts";
 import { Router } from "./router.ts";
+import type { Connection } from "./connection.ts";
 import type { ConnectionSink, PendingUpgrade, ServerSocket } from "./socket.ts";
 import type {
   ConnectionInfo,
@@ -50,6 +55,13 @@ import type {
 } from "./types.ts";
 import type { ConnectedUids } from "./uids.ts";
 import { Upgrades } from "./upgrade.ts";
+import {
+  type ChannelStreamResult,
+  ServerStreams,
+  STREAM_CONTROL_EVENT,
+  type StreamHandler,
+  type StreamToOptions,
+} from "./streams.ts";
 
 export type { PendingUpgrade } from "./socket.ts";
 
@@ -93,6 +105,8 @@ export class Hub<E extends EventMap = AnyEvents> {
   readonly #router: Router;
   readonly #cluster: Cluster;
   readonly #resume: Resume;
+  readonly #presence: Presence;
+  readonly #membership: Membership;
 
   /** Makes a hub; see {@linkcode ServerOptions} for the defaults. */
   constructor(options?: ServerOptions) {
@@ -104,7 +118,21 @@ export class Hub<E extends EventMap = AnyEvents> {
     const router = this.#router = new Router(ctx, cluster, resume);
     this.#upgrades = new Upgrades(ctx, resume.enabled);
     const inbound = this.#inbound = new Inbound(ctx, router);
-    this.#connections = new Connections(ctx, inbound, router, resume);
+    this.#connections = new Connections(ctx, inbound, router, resume, local.fanOuts);
+    const push = (conn: Connection, id: string, data: unknown) =>
+      void resume.push(conn, [id, data]);
+    router.presence = this.#presence = new Presence(ctx, push);
+    this.#membership = new Membership(ctx, this.#presence, push);
+    const o = this.options;
+    const onError = (e: unknown) => o.onError(e, { where: "clientScript" });
+    const script = clientBundleRoute(clientScriptPath(o.clientScript, o.path), onError);
+    const ops = operationsRoute(this as unknown as Hub, o.operations);
+    this.#upgrades.routes = [script, ops].filter((r) => r !== null);
+    ctx.streams = new ServerStreams(ctx, this.options.streams);
+    router.on(
+      STREAM_CONTROL_EVENT,
+      (msg) => ctx.streams!.control(msg.connection as never, msg.data),
+    );
   }
 
   // ---------------------------------------------------------------- handlers
@@ -133,6 +161,46 @@ export class Hub<E extends EventMap = AnyEvents> {
     return this.#router.on(id, handler as EventHandler);
   }
 
+  /**
+   * Registers the handler of uploads named `id` (`client.upload(id, body)`): it gets
+   * `{ stream, meta, uid, clientId, connId, … }` once `authorizeEvent` allowed the stream, and
+   * its return value (or resolved value) is the upload's result. Returns an unsubscribe function.
+   */
+  onStream(id: string, handler: StreamHandler): () => void {
+    assertEventId(id);
+    return this.#ctx.streams!.onStream(id, handler);
+  }
+
+  /**
+   * Streams `body` to one connection (`client.onStream(id, …)`); resolves once the client
+   * confirmed every byte. Rejects with a `StreamError` (`stream-refused` when the connection is
+   * not open with streams).
+   */
+  streamTo(
+    connId: string,
+    id: string,
+    body: ReadableStream<Uint8Array> | Blob | Uint8Array,
+    options: StreamToOptions = {},
+  ): Promise<void> {
+    assertEventId(id);
+    return this.#ctx.streams!.streamTo(connId, id, body, options);
+  }
+
+  /**
+   * Streams a `Blob` or `Uint8Array` to every subscriber of `channel` with streams, each with its
+   * own credit window; a subscriber without progress for `idleTimeoutMs` is dropped from the stream
+   * (`stream-idle`) and never holds the others back. Resolves when every stream ended.
+   */
+  streamToChannel(
+    channel: string,
+    id: string,
+    body: Blob | Uint8Array,
+    options: StreamToOptions = {},
+  ): Promise<ChannelStreamResult> {
+    assertEventId(id);
+    return this.#ctx.streams!.streamToChannel(channel, id, body, options);
+  }
+
   // ---------------------------------------------------------------- upgrade
 
   /**
@@ -149,6 +217,20 @@ export class Hub<E extends EventMap = AnyEvents> {
     // A node of a cluster opens the resume session in the shared store before the handshake.
     if (!(prepared instanceof Response)) await this.#resume.prepare(prepared);
     return prepared;
+  }
+
+  /**
+   * `prepare` without a promise when none is needed: synchronous unless a hook (`fallback`,
+   * `authenticate`, `handshakeData`) returns a promise. Called by the runtime adapters.
+   * @ignore
+   */
+  prepareNow(
+    request: Request,
+    remoteIp: string | null = null,
+  ): Response | PendingUpgrade | Promise<Response | PendingUpgrade> {
+    // A node of a cluster with durable delivery opens the session in the store: always async.
+    if (this.#resume.durable) return this.prepare(request, remoteIp);
+    return this.#upgrades.prepare(request, remoteIp);
   }
 
   /**
@@ -306,6 +388,52 @@ export class Hub<E extends EventMap = AnyEvents> {
     >;
   }
 
+  /**
+   * Subscribes a connection (by id), or every open connection of a uid, to `channel` from the
+   * server side (Socket.IO's `socket.join`); the client is told and lists it in `channels()`.
+   * Returns how many connections were newly subscribed. No `authorizeChannel`: the server decides.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "./server.ts";
+   * const server = createServer({ onOpen: (c) => void server.join(c.id, `user:${c.uid}`) });
+   * server.join({ uid: "alice" }, "room:lobby");
+   * ```
+   */
+  join(target: MembershipTarget, channel: string): number {
+    return this.#membership.join(target, channel);
+  }
+
+  /**
+   * Removes a connection, or every connection of a uid, from `channel` (the client is told);
+   * returns how many were subscribed.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "./server.ts";
+   * const server = createServer();
+   * server.leave({ uid: "alice" }, "room:lobby");
+   * ```
+   */
+  leave(target: MembershipTarget, channel: string): number {
+    return this.#membership.leave(target, channel);
+  }
+
+  /**
+   * Who is subscribed to `channel` on this server, or `null` when the `presence` option does not
+   * name it (presence is per process until the backplane carries it).
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "./server.ts";
+   * const server = createServer({ presence: ["room:*"] });
+   * server.presence("room:lobby"); // [] until someone subscribes
+   * ```
+   */
+  presence(channel: string): PresenceMember[] | null {
+    return this.#presence.members(channel);
+  }
+
   // ---------------------------------------------------------------- queries and close
 
   /**
@@ -407,6 +535,7 @@ export class Hub<E extends EventMap = AnyEvents> {
       wire,
       pendingUpgrades,
       deliveryBytes,
+      streams: ctx.streams?.stats(),
     };
   }
 

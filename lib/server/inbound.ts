@@ -120,6 +120,8 @@ export class Inbound {
         () => ctx.options.onLargeMessage?.({ connection: conn, bytes }),
       );
     }
+    // Stream frames skip the rate limit and the wire pipeline: credit bounds them (streams.ts).
+    if (typeof frame !== "string" && ctx.streams?.receive(conn, frame)) return;
     if (
       conn.messageBucket && !(conn.messageBucket.take(1, now) && conn.byteBucket!.take(bytes, now))
     ) {

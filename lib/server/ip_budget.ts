@@ -49,6 +49,19 @@ export const DEFAULT_MAX_IPS = 10_000;
 /** Entries looked at for expiry on each charge: enough to keep up, O(1) per charge. */
 const SWEEP = 4;
 
+/** What one connection charges to its IP's bucket: an object, no closure per connection. */
+class IpCharge implements ChargeParent {
+  readonly #budget: IpBudget;
+  readonly #key: string;
+  constructor(budget: IpBudget, key: string) {
+    this.#budget = budget;
+    this.#key = key;
+  }
+  charge(n: number, now: number): boolean {
+    return this.#budget.charge(this.#key, n, now);
+  }
+}
+
 /** One token bucket per remote IP, bounded in count and dropped once refilled. */
 export class IpBudget {
   /** By IP, least recently charged first (a Map keeps insertion order; a charge re-inserts). */
@@ -69,8 +82,7 @@ export class IpBudget {
   /** What a connection from `ip` charges (`undefined` when the IP is unknown: no bound). */
   forIp(ip: string | null): ChargeParent | undefined {
     if (ip === null) return undefined;
-    const key = ipKey(ip);
-    return { charge: (n, now) => this.charge(key, n, now) };
+    return new IpCharge(this, ipKey(ip));
   }
 
   /**

@@ -9,7 +9,7 @@
 import type { Event } from "../protocol/event.ts";
 import { ClosedError } from "../protocol/errors.ts";
 import type { ServerContext } from "./context.ts";
-import { fanOut } from "./fanout.ts";
+import { everyone, FanOutQueue, ofUid, type Sequencer, subscribers } from "./fanout.ts";
 import { sendRequest } from "./requests.ts";
 import type { Resume } from "./resume.ts";
 import type { RequestOptions } from "./types.ts";
@@ -18,11 +18,14 @@ import type { RequestOptions } from "./types.ts";
 export class LocalDelivery {
   readonly #ctx: ServerContext;
   readonly #resume: Resume;
+  /** Large fan-outs in slices, in order; native topics where the socket has them. */
+  readonly fanOuts: FanOutQueue;
 
   /** Sends over the connections in `ctx`, resuming ones through `resume`. */
   constructor(ctx: ServerContext, resume: Resume) {
     this.#ctx = ctx;
     this.#resume = resume;
+    this.fanOuts = new FanOutQueue(ctx.options, resume);
   }
 
   /** The event a channel publish pushes. */
@@ -31,16 +34,19 @@ export class LocalDelivery {
   }
 
   /**
-   * Pushes to every connection of `uid` (and keeps it for its sessions or offline); `elsewhere`:
+   * Pushes to every connection of `uid` (and keeps it for its sessions or offline). `elsewhere`:
    * the uid is reached on another node (or this is another node's send), so it is not buffered
-   * offline here.
+   * offline here; `hold: false` keeps nothing in this node's books (durable delivery numbers it
+   * in the store); `sequencer` numbers it for resuming recipients (default: `resume.stored`).
    */
-  toUid(uid: string, event: Event, elsewhere = false, hold = true): number {
+  toUid(uid: string, event: Event, elsewhere = false, hold = true, sequencer?: Sequencer): number {
     const ctx = this.#ctx;
-    const n = fanOut(ctx.options, this.#resume.stored, ctx.uids.connections(uid), {
-      type: "push",
-      events: [event],
-    });
+    const n = this.fanOuts.run(
+      ofUid(ctx.uids.connections(uid), uid),
+      { type: "push", events: [event] },
+      undefined,
+      sequencer ?? this.#resume.stored,
+    );
     if (hold) this.#resume.hold(uid, event, elsewhere ? n + 1 : n);
     return n;
   }
@@ -54,14 +60,12 @@ export class LocalDelivery {
   /** Pushes to every connection but those in `except`. */
   toAll(event: Event, except: ReadonlySet<string> | undefined): number {
     const ctx = this.#ctx;
-    return fanOut(ctx.options, this.#resume, ctx.conns.values(), {
-      type: "push",
-      events: [event],
-    }, except);
+    return this.fanOuts.run(everyone(ctx.conns, except), { type: "push", events: [event] }, null);
   }
 
   /**
-   * Publishes to a channel's subscribers and (`hold`) the away sessions of this node that keep it.
+   * Publishes to a channel's subscribers and (`hold`) the away sessions of this node that keep
+   * it; `sequencer` as for {@linkcode toUid}.
    */
   toChannel(
     channel: string,
@@ -69,15 +73,19 @@ export class LocalDelivery {
     from: string | null,
     except: string[],
     hold = true,
+    sequencer?: Sequencer,
   ): number {
     const event = LocalDelivery.channelEvent(channel, data, from);
     const ctx = this.#ctx;
-    const n = fanOut(
-      ctx.options,
-      this.#resume.stored,
-      ctx.channels.members(channel),
+    const n = this.fanOuts.run(
+      subscribers(
+        ctx.channels.members(channel),
+        channel,
+        except.length ? new Set(except) : undefined,
+      ),
       { type: "push", events: [event] },
-      except.length ? new Set(except) : undefined,
+      channel,
+      sequencer ?? this.#resume.stored,
     );
     return hold ? n + this.#resume.keep(channel, event) : n;
   }

@@ -3,6 +3,10 @@
  *
  * @module
  */
+import type { Rejection } from "./rejection.ts";
+import type { SubscriptionEvent } from "./membership.ts";
+import type { PresenceChannels } from "./presence.ts";
+import type { OperationsOptions } from "../lifecycle/operations.ts";
 import type { Packer } from "../packers/packer.ts";
 import { jsonPacker } from "../packers/json.ts";
 import { ednPacker } from "../packers/edn.ts";
@@ -30,6 +34,7 @@ import { telemetry as defaultTelemetry } from "../telemetry/default.ts";
 import type { Telemetry } from "../telemetry/telemetry.ts";
 import type { Backplane } from "../backplane/backplane.ts";
 import { localBackplane } from "../backplane/local.ts";
+import type { ServerStreamOptions } from "./streams.ts";
 
 /** Per-connection rate limits (token buckets). */
 export interface RateLimitOptions {
@@ -113,6 +118,9 @@ export interface DialectOptions {
   original?: boolean;
 }
 
+/** What `authenticate` answers: a uid, anonymous, a {@linkcode Rejection} or an HTTP response. */
+export type AuthResult = string | null | undefined | Rejection | Response;
+
 /** Options of {@linkcode createServer}. */
 export interface ServerOptions {
   /**
@@ -122,13 +130,15 @@ export interface ServerOptions {
   path?: string;
   /**
    * Identifies the user before the upgrade. Return a uid, `null`/`undefined` for anonymous
-   * ({@linkcode NIL_UID}), or a `Response` to reject the upgrade with it.
+   * ({@linkcode NIL_UID}), `reject(4001 | 4003, reason)` (returned or thrown) to accept the
+   * upgrade and close at once with that code, which sente-lite clients treat as final, or a
+   * `Response` to refuse the upgrade with it (browsers see only 1006 and retry).
    * @default {anonymous for everyone}
    */
   authenticate?: (
     request: Request,
     context: { clientId: string },
-  ) => string | null | undefined | Response | Promise<string | null | undefined | Response>;
+  ) => AuthResult | Promise<AuthResult>;
   /**
    * Application data for the handshake (Sente's `handshake-data-fn`).
    * @default {none}
@@ -158,6 +168,13 @@ export interface ServerOptions {
    */
   onLargeMessage?: (info: { connection: ConnectionInfo; bytes: number }) => void;
   /**
+   * Recipients a fan-out (broadcast, channel publish, push to a uid) serves per event-loop turn;
+   * the rest wait in a per-server queue and go out in the next turns, so a large fan-out never
+   * freezes the server (docs/delivery.md "Fan-out").
+   * @default {256}
+   */
+  fanOutSlice?: number;
+  /**
    * Bad frames one connection may send before it is closed with 1008.
    * @default {100}
    */
@@ -177,6 +194,34 @@ export interface ServerOptions {
    * @default {everything allowed}
    */
   authorizeChannel?: (request: ChannelAuthorization) => boolean | Promise<boolean>;
+  /**
+   * Channels with presence (lib/server/presence.ts): ids, `"prefix*"` patterns or a predicate.
+   * Their subscribers get `sente-lite/presence` join/leave pushes and may ask who is there.
+   * @default {none}
+   */
+  presence?: PresenceChannels;
+  /**
+   * Called after a connection joined a channel (it subscribed, `server.join`, a resume).
+   * @default {none}
+   */
+  onSubscribe?: (event: SubscriptionEvent) => void;
+  /**
+   * Called after a connection left a channel (it unsubscribed, `server.leave`, it closed).
+   * @default {none}
+   */
+  onUnsubscribe?: (event: SubscriptionEvent) => void;
+  /**
+   * URL path where the server serves the browser client as one ES module, with an ETag
+   * (lib/server/client_bundle.ts), or `false` for none. Default: `<path>/client.js`.
+   * @default {"/chsk/client.js"}
+   */
+  clientScript?: string | false;
+  /**
+   * `/health`, `/ready`, `/metrics` and `/stats` on this server's port (`true`, or their paths);
+   * they show counts only (docs/lifecycle.md). The `./lifecycle` system serves its own.
+   * @default {false}
+   */
+  operations?: boolean | OperationsOptions;
   /**
    * Origins allowed to open a WebSocket (against cross-site WebSocket hijacking): `"*"`, a list
    * of exact origins (`"https://app.example"`), or a predicate. Requests without `Origin`
@@ -203,6 +248,12 @@ export interface ServerOptions {
    * @default {batching, compression (deflate-raw, gzip) and chunking offered}
    */
   wire?: WireServerOptions | false;
+  /**
+   * Streams (docs/streaming.md) for clients that offer them, or `false` for none. Each field's
+   * default is on {@linkcode ServerStreamOptions}.
+   * @default {on: 1024 streams per server, 16 per connection, 1 MiB windows}
+   */
+  streams?: ServerStreamOptions | false;
   /**
    * The outbound bound of each connection (slow consumers), or `false` for none. Each field's
    * default is on {@linkcode BackpressureOptions}.
@@ -329,6 +380,7 @@ export type ResolvedServerOptions =
       | "wire"
       | "delivery"
       | "backplane"
+      | "streams"
     >
   >
   & { backplane: Backplane }
@@ -337,6 +389,7 @@ export type ResolvedServerOptions =
   & { rateLimit: Required<RateLimitOptions> | false }
   & { backpressure: Required<BackpressureOptions> | false }
   & { wire: WireServerOptions | false }
+  & { streams?: ServerStreamOptions | false }
   & { heartbeat: Required<HeartbeatOptions> | false }
   & { dialects: DialectConfig };
 
@@ -344,6 +397,11 @@ export type ResolvedServerOptions =
 export type OptionalHooks =
   | "onLargeMessage"
   | "authorizeChannel"
+  | "presence"
+  | "clientScript"
+  | "operations"
+  | "onSubscribe"
+  | "onUnsubscribe"
   | "authorizeEvent"
   | "allowedOrigins"
   | "onOpen"
@@ -367,6 +425,7 @@ const DEFAULTS = {
   maxMessageBytes: 1024 * 1024,
   largeMessageBytes: 512 * 1024,
   maxProtocolErrors: 100,
+  fanOutSlice: 256,
   requestTimeoutMs: 10_000,
   maxSubscriptionsPerConnection: 100,
   maxConnectionsPerUid: 100,
@@ -407,6 +466,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   positiveInt("maxMessageBytes", o.maxMessageBytes);
   positiveInt("largeMessageBytes", o.largeMessageBytes);
   positiveInt("maxProtocolErrors", o.maxProtocolErrors);
+  positiveInt("fanOutSlice", o.fanOutSlice);
   positiveInt("requestTimeoutMs", o.requestTimeoutMs);
   positiveInt("maxSubscriptionsPerConnection", o.maxSubscriptionsPerConnection);
   positiveInt("maxConnectionsPerUid", o.maxConnectionsPerUid);

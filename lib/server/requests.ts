@@ -26,7 +26,7 @@ export function sendRequest(
       reject(signal!.reason);
     };
     const cleanup = () => {
-      conn.pending.delete(cb);
+      conn.deletePending(cb);
       clock.clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
     };
@@ -35,7 +35,7 @@ export function sendRequest(
       reject(new TimeoutError(`no reply to ${id} within ${timeoutMs} ms`));
     }, timeoutMs);
     signal?.addEventListener("abort", onAbort, { once: true });
-    conn.pending.set(cb, { resolve, reject, timer, cleanup });
+    conn.addPending(cb, { resolve, reject, timer, cleanup });
     const event = { "cb-id": cb, event: [id, data ?? null], "timeout-ms": timeoutMs };
     if (!conn.send({ type: "push", events: [["sente-lite/request", event]] })) {
       cleanup();
@@ -54,7 +54,7 @@ export function settleReply(conn: Connection, data: unknown): ProtocolError | nu
   if (typeof cb !== "string") {
     return new ProtocolError("bad-request", `sente-lite/reply needs "cb-id"`);
   }
-  const pending = conn.pending.get(cb);
+  const pending = conn.pendingRequest(cb);
   if (!pending) return new ProtocolError("unknown-cb", `no pending request ${cb}`);
   pending.cleanup();
   const err = d!["error"] as Record<string, unknown> | undefined;

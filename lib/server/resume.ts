@@ -111,7 +111,7 @@ export class Resume implements Sequencer {
     for (const channel of session.channels) {
       this.#keptSubs.get(channel)?.delete(session);
       if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
-      if (ctx.channels.add(channel, conn)) conn.channels.add(channel);
+      if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
       ctx.topics.releaseChannel(channel); // the connection's subscription holds it now
     }
     session.channels.clear();

@@ -12,7 +12,9 @@ import { channelEvent, type ChannelHost } from "./channel_events.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { Cluster } from "./cluster.ts";
+import { type Presence, PRESENCE_EVENT } from "./presence.ts";
 import { settleReply } from "./requests.ts";
+import { InboundMessage, type MessageHost } from "./event_message.ts";
 import type { Resume } from "./resume.ts";
 import type { EventHandler, EventMessage } from "./types.ts";
 
@@ -22,8 +24,12 @@ export class Router {
   readonly #resume: Resume;
   #handlers = new Map<string, EventHandler[]>();
   #catchAll: EventHandler[] = [];
+  /** Answers `sente-lite/presence` requests (set by the Hub). */
+  presence: Presence | null = null;
   /** What the channel events (lib/server/channel_events.ts) use of the Hub. */
   readonly #channelHost: ChannelHost;
+  /** What every {@linkcode InboundMessage} shares. */
+  readonly #messageHost: MessageHost;
 
   /** Routes with the handlers registered by `on`; channel messages go out through `cluster`. */
   constructor(
@@ -33,6 +39,7 @@ export class Router {
   ) {
     this.#ctx = ctx;
     this.#resume = resume;
+    this.#messageHost = { ctx, resume };
     this.#channelHost = {
       registry: ctx.channels,
       maxSubscriptions: ctx.options.maxSubscriptionsPerConnection,
@@ -115,53 +122,15 @@ export class Router {
     }
   }
 
-  #message(conn: Connection, id: string, data: unknown, cbId: string | null): EventMessage {
-    let replied = false;
+  #message(conn: Connection, id: string, data: unknown, cbId: string | null): InboundMessage {
     const ctx = this.#ctx;
-    const stats = ctx.stats;
-    const receivedAt = conn.lastSeen; // set from the clock when the frame arrived
-    const observed = ctx.observers.length > 0;
-    if (cbId !== null && observed) ctx.observe((o) => o.request?.(conn, id));
-    return {
-      event: [id, data],
-      id,
-      data,
-      uid: conn.uid,
-      clientId: conn.clientId,
-      connId: conn.id,
-      connection: conn,
-      reply: cbId === null ? undefined : (value: unknown): boolean => {
-        if (replied) {
-          stats.repliesIgnored++;
-          return false;
-        }
-        replied = true;
-        if (observed) {
-          const latencyMs = ctx.clock.now() - receivedAt;
-          ctx.observe((o) => o.reply?.(conn, id, latencyMs));
-        }
-        try {
-          return conn.send({ type: "reply", cbId, value });
-        } catch (e) {
-          // The value could not be packed (a BigInt in JSON, a cycle…): the caller still learns.
-          ctx.options.onError(e, { where: `reply to ${id}` });
-          ctx.sendError(
-            conn,
-            new ProtocolError("handler-error", `the reply to ${id} could not be packed`, cbId),
-          );
-          return false;
-        }
-      },
-      send: (eventId: string, eventData?: unknown): boolean => {
-        assertEventId(eventId, "id");
-        return this.#resume.push(conn, [eventId, eventData]);
-      },
-    };
+    if (cbId !== null && ctx.observers.length > 0) ctx.observe((o) => o.request?.(conn, id));
+    return new InboundMessage(this.#messageHost, conn, id, data, cbId);
   }
 
   #dispatch(
     handlers: EventHandler[],
-    msg: EventMessage,
+    msg: InboundMessage,
     cbId: string | null,
     conn: Connection,
   ): void {
@@ -180,12 +149,12 @@ export class Router {
       if (result instanceof Promise) {
         result.then(
           (value) => {
-            if (value !== undefined && msg.reply) msg.reply(value);
+            if (value !== undefined) msg.answer(value);
           },
           (e) => this.#handlerError(conn, msg, cbId, e),
         );
-      } else if (msg.reply) {
-        msg.reply(result);
+      } else {
+        msg.answer(result);
       }
     }
   }
@@ -216,6 +185,10 @@ export class Router {
           this.#ctx.options.onError(e, { where: id });
           this.#ctx.sendError(conn, new ProtocolError("handler-error", `${id} failed`, cbId));
         });
+        return true;
+      case PRESENCE_EVENT:
+        if (!this.presence) return false;
+        this.presence.request(conn, data, cbId);
         return true;
       case "sente-lite/reply":
         {

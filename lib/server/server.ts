@@ -45,7 +45,7 @@ export class Server<E extends EventMap = AnyEvents> extends Hub<E> {
         new Response("Under Bun, pass server.bun() to Bun.serve\n", { status: 500 }),
       );
     }
-    return denoHandler(this, request, info);
+    return Promise.resolve(denoHandler(this, request, info));
   };
 
   /**
@@ -81,7 +81,9 @@ export class Server<E extends EventMap = AnyEvents> extends Hub<E> {
     if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0)) {
       throw new RangeError(`port must be an integer >= 0, got ${options.port}`);
     }
-    return isBun() ? bunServe(this, options) : denoServe(this, options, this.handler);
+    return isBun()
+      ? bunServe(this, options)
+      : denoServe(this, options, (request, info) => denoHandler(this, request, info));
   }
 }
 

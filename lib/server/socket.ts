@@ -25,6 +25,18 @@ export interface ServerSocket {
   terminate?(): void;
   /** Bytes queued in the runtime and not yet written to the network. */
   readonly bufferedAmount: number;
+  /**
+   * Optional fast path (native topics, e.g. Bun's `ws.subscribe`): joins `topic`. The Hub uses
+   * topics only when `subscribe`, `unsubscribe` and `publish` are all present.
+   */
+  subscribe?(topic: string): void;
+  /** Optional fast path: leaves `topic`. */
+  unsubscribe?(topic: string): void;
+  /**
+   * Optional fast path: sends `frame` to every socket of this server subscribed to `topic`, in
+   * the order of the sends each socket gets (e.g. Bun's `server.publish`).
+   */
+  publish?(topic: string, frame: Frame): void;
 }
 
 /** The inbound half: what an adapter calls when its socket receives a frame or closes. */
@@ -61,6 +73,8 @@ export interface PendingUpgrade {
   readonly resumeToken?: string | null;
   /** Its place in the connection counts, taken before `authenticate` (lib/server/admission.ts). */
   readonly slot?: Slot;
+  /** Set when `authenticate` rejected it: the socket is closed with this at once (lib/server/rejection.ts). */
+  readonly rejection?: { readonly code: number; readonly reason: string };
 }
 
 /** The options an adapter reads. */
@@ -73,8 +87,14 @@ export type UpgradeTargetOptions = Pick<
 export interface UpgradeTarget {
   /** The options in force. */
   readonly options: UpgradeTargetOptions;
-  /** Checks an upgrade request: a `Response` to send instead, or the upgrade to perform. */
-  prepare(request: Request, remoteIp: string | null): Promise<Response | PendingUpgrade>;
+  /**
+   * Checks an upgrade request: a `Response` to send instead, or the upgrade to perform; a
+   * promise only when an application hook returned one.
+   */
+  prepareNow(
+    request: Request,
+    remoteIp: string | null,
+  ): Response | PendingUpgrade | Promise<Response | PendingUpgrade>;
   /** The socket of an upgrade opened: returns where its events go. */
   open(pending: PendingUpgrade, socket: ServerSocket): ConnectionSink;
   /** Closes every connection (shutdown). */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ServerStreamStats } from "./streams.ts";
 import type { Event } from "../protocol/event.ts";
 import type { DeliveryCounters } from "./delivery.ts";
 import type { WireTotals } from "./wire.ts";
@@ -22,7 +23,11 @@ export interface ConnectionInfo {
   readonly packer: string;
   /** When the handshake was sent (clock ms). */
   readonly openedAt: number;
-  /** The upgrade request. */
+  /**
+   * The upgrade request's URL (query included) as a Request without headers or body: the
+   * runtime's Request is not kept for the connection's life. Read headers in `authenticate` or
+   * `handshakeData`.
+   */
   readonly request: Request;
 }
 
@@ -85,6 +90,8 @@ export type EventHandler<T = unknown, R = unknown> = (
 export interface ServerStats extends DeliveryCounters {
   /** Batching, compression and chunking counters (docs/wire.md); zero when nothing negotiated. */
   wire: WireTotals;
+  /** Stream counters (docs/streaming.md), absent when streams are off. */
+  streams?: ServerStreamStats;
   /** Open connections. */
   connections: number;
   /**

@@ -75,14 +75,16 @@ Deno.test({
       });
       const errors = () => pageErrors.length ? `\npage errors:\n${pageErrors.join("\n")}` : "";
 
-      await t.step("the demo page connects and shows its uid", async () => {
+      await t.step("the demo page connects with a name and shows it as its uid", async () => {
         await page.goto(`${origin}/`);
+        await page.fill("#name", "ada");
+        await page.click("#login button");
         await waitInPage(
           page,
           () =>
             document.getElementById("state")?.textContent === "open" &&
-            document.getElementById("uid")?.textContent === "sente/nil-uid",
-          "the demo page to show state open and uid sente/nil-uid",
+            document.getElementById("uid")?.textContent === "ada",
+          "the demo page to show state open and uid ada",
           errors,
         );
       });

@@ -10,6 +10,8 @@ import { kb, minifiedBundle } from "../../scripts/bundle.ts";
 const BUDGET_GZ = 12 * 1024;
 /** Code that only the opt-in parts contain (compression, chunking, telemetry handlers). */
 const OPT_IN_MARKERS = ["CompressionStream", "chunk", "sente-lite/batch", "addHandler"];
+/** Code that only the opt-in streams contain. */
+const STREAM_MARKER = "stream-resume-failed";
 
 Deno.test("the minimal client app bundles to at most 12 KB min+gz, without opt-in code", async () => {
   const { code, size } = await minifiedBundle(new URL("./_minimal_app.ts", import.meta.url));
@@ -17,7 +19,7 @@ Deno.test("the minimal client app bundles to at most 12 KB min+gz, without opt-i
     `minimal app (connect/request/on/subscribe): ${kb(size.min)} min, ${kb(size.gz)} min+gz`,
   );
   assert.ok(size.gz <= BUDGET_GZ, `${size.gz} bytes min+gz, over the ${BUDGET_GZ} budget`);
-  for (const marker of OPT_IN_MARKERS) {
+  for (const marker of [...OPT_IN_MARKERS, STREAM_MARKER]) {
     assert.ok(!code.includes(marker), `the minimal bundle contains ${JSON.stringify(marker)}`);
   }
 });
@@ -30,4 +32,10 @@ Deno.test("the client app with every opt-in (wire transforms, telemetry) bundles
   for (const marker of OPT_IN_MARKERS) {
     assert.ok(code.includes(marker), `the full bundle lacks ${JSON.stringify(marker)}`);
   }
+});
+
+Deno.test("the client app with streams (./client/streams) bundles; size reported", async () => {
+  const { code, size } = await minifiedBundle(new URL("./_streams_app.ts", import.meta.url));
+  console.log(`app with streams: ${kb(size.min)} min, ${kb(size.gz)} min+gz`);
+  assert.ok(code.includes(STREAM_MARKER), "the streams bundle lacks the streams code");
 });

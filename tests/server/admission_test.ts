@@ -175,3 +175,31 @@ Deno.test("an upgrade the runtime cannot complete (no Sec-WebSocket-Key) frees i
   }
   assert.equal(t.server.stats().pendingUpgrades, 0);
 });
+
+Deno.test("Admission times every pending upgrade on one timer and leaves none when nothing is pending", () => {
+  const clock = new VirtualClock();
+  const a = new Admission(
+    { maxConnections: 100, maxConnectionsPerIp: 100, handshakeTimeoutMs: 100 },
+    clock,
+  );
+  const expired: number[] = [];
+  const slots = Array.from({ length: 10 }, (_, i) => {
+    if (i > 0) clock.tick(10);
+    return a.reserve(`10.0.0.${i}`, () => void expired.push(i)) as Slot;
+  });
+  assert.equal(clock.pending, 1); // one timer for ten upgrades
+  slots[0].open(clock);
+  slots[2].release(clock);
+  clock.tick(10); // t = 100: slot 0 opened, so nothing expires
+  assert.deepEqual(expired, []);
+  clock.tick(20); // t = 120: slot 1 (110) expired, slot 2 was released
+  assert.deepEqual(expired, [1]);
+  assert.equal(slots[1].open(clock), false);
+  assert.equal(clock.pending, 1);
+  for (const s of slots.slice(3)) s.open(clock);
+  assert.equal(a.pending, 0);
+  assert.equal(clock.pending, 0); // nothing pending: no timer
+  clock.tick(1000);
+  assert.deepEqual(expired, [1]);
+  assert.equal(a.total, 8);
+});

@@ -1,0 +1,312 @@
+/**
+ * Streams between two processes (docs/streaming.md §13): a server subprocess and this process as
+ * the client. For `MiB` bytes each way it measures
+ *   - raw: the same bytes as 64 KiB binary WebSocket frames on a bare `Deno.upgradeWebSocket`
+ *     socket (the sender waits while `bufferedAmount` ≥ 1 MiB), the baseline of the same run;
+ *   - stream: `client.upload()` of a generated `ReadableStream` and `client.download()` of one,
+ *     with a `request()` ping every 20 ms during the transfer (its latency is reported);
+ * and each process's peak RSS growth over its RSS before the run. With `--sha` both ends hash
+ * (built-in incremental SHA-256) and the digests are compared; throughput then includes hashing.
+ *
+ *   deno run -A bench/streaming.ts [MiB=256] [--sha]
+ *
+ * Prints one JSON line per run and a summary line.
+ */
+import { connect } from "../client.ts";
+import { clientStreams } from "../client_streams.ts";
+import { createServer } from "../server.ts";
+import { sha256 } from "../lib/streams/sha256.ts";
+
+const FRAME = 64 * 1024;
+const RAW_HWM = 1024 * 1024;
+
+/** Mux options from `--hwm=KiB`, `--window=KiB`, `--poll=ms`, for both processes. */
+function muxOptions(): Record<string, number> {
+  const o: Record<string, number> = {};
+  for (const a of Deno.args) {
+    const m = /^--(hwm|window|poll|slice)=(\d+)$/.exec(a);
+    if (!m) continue;
+    const v = Number(m[2]);
+    if (m[1] === "hwm") o.highWaterMark = v * 1024;
+    if (m[1] === "window") o.windowBytes = v * 1024;
+    if (m[1] === "poll") o.pollMs = v;
+    if (m[1] === "slice") o.sliceFrames = v;
+  }
+  return o;
+}
+
+/** A chunk of the pattern at `offset` (fresh bytes, as a reader of a file would get). */
+function chunkAt(offset: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 4096) out[i] = ((offset + i) >>> 12) & 255;
+  return out;
+}
+
+function hex(h: { digest(): Uint8Array }): string {
+  return Array.from(h.digest(), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A generated body of `total` bytes. */
+function body(total: number): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (offset >= total) return c.close();
+      const n = Math.min(FRAME, total - offset);
+      c.enqueue(chunkAt(offset, n));
+      offset += n;
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** Peak RSS since the last reset, sampled every 20 ms. */
+class RssMeter {
+  base = Deno.memoryUsage().rss;
+  peak = this.base;
+  readonly #timer = setInterval(() => this.sample(), 20);
+  sample(): void {
+    this.peak = Math.max(this.peak, Deno.memoryUsage().rss);
+  }
+  reset(): void {
+    this.base = this.peak = Deno.memoryUsage().rss;
+  }
+  growthMiB(): number {
+    this.sample();
+    return Math.round((this.peak - this.base) / 1048576);
+  }
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+async function serve(): Promise<void> {
+  const rss = new RssMeter();
+  const withSha = Deno.args.includes("--sha");
+  const server = createServer({ onError: () => {}, streams: muxOptions() });
+  server.onStream("bench/up", async (msg) => {
+    const h = withSha ? sha256() : null;
+    let n = 0;
+    for await (const chunk of msg.stream) {
+      h?.update(chunk);
+      n += chunk.byteLength;
+    }
+    return { n, sha: h ? hex(h) : null };
+  });
+  server.on("bench/down", (msg) => body((msg.data as { size: number }).size));
+  server.on("bench/ping", () => "pong");
+  server.on("bench/rss", (msg) => {
+    const growth = rss.growthMiB();
+    if ((msg.data as { reset?: boolean })?.reset) rss.reset();
+    return growth;
+  });
+  const handle = await server.serve({ port: 0, hostname: "127.0.0.1" });
+  // The baseline: a bare WebSocket that counts what arrives and sends what is asked for.
+  const raw = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.binaryType = "arraybuffer";
+    let expected = 0;
+    let got = 0;
+    socket.onmessage = async (e) => {
+      if (typeof e.data === "string") {
+        const [what, n] = e.data.split(":");
+        if (what === "up") [expected, got] = [Number(n), 0];
+        if (what === "down") {
+          const total = Number(n);
+          for (let off = 0; off < total; off += FRAME) {
+            while (socket.bufferedAmount >= RAW_HWM) await new Promise((r) => setTimeout(r, 1));
+            socket.send(chunkAt(off, Math.min(FRAME, total - off)));
+          }
+        }
+        if (what === "rss") {
+          socket.send(`rss:${rss.growthMiB()}`);
+          rss.reset();
+        }
+        return;
+      }
+      got += (e.data as ArrayBuffer).byteLength;
+      if (got === expected) socket.send(`ok:${got}`);
+    };
+    return response;
+  });
+  console.log(JSON.stringify({ url: handle.url, raw: `ws://127.0.0.1:${raw.addr.port}/` }));
+}
+
+function waitText(ws: WebSocket, prefix: string): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (e: MessageEvent) => {
+      if (typeof e.data === "string" && e.data.startsWith(prefix)) {
+        ws.removeEventListener("message", on);
+        resolve(e.data.slice(prefix.length));
+      }
+    };
+    ws.addEventListener("message", on);
+  });
+}
+
+async function rawRun(url: string, total: number, rss: RssMeter): Promise<Record<string, number>> {
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  await new Promise((r) => ws.onopen = r);
+  ws.send("rss:");
+  await waitText(ws, "rss:");
+  rss.reset();
+  let t = performance.now();
+  ws.send(`up:${total}`);
+  const ok = waitText(ws, "ok:");
+  for (let off = 0; off < total; off += FRAME) {
+    while (ws.bufferedAmount >= RAW_HWM) await new Promise((r) => setTimeout(r, 1));
+    ws.send(chunkAt(off, Math.min(FRAME, total - off)));
+  }
+  await ok;
+  const upMs = performance.now() - t;
+  t = performance.now();
+  let got = 0;
+  const done = new Promise<void>((resolve) => {
+    ws.onmessage = (e) => {
+      if (typeof e.data === "string") return;
+      got += (e.data as ArrayBuffer).byteLength;
+      if (got === total) resolve();
+    };
+  });
+  ws.send(`down:${total}`);
+  await done;
+  const downMs = performance.now() - t;
+  ws.onmessage = null;
+  ws.send("rss:");
+  const serverRss = Number(await waitText(ws, "rss:"));
+  ws.close();
+  const mb = total / 1e6;
+  return {
+    upMBps: Math.round(mb / (upMs / 1000)),
+    downMBps: Math.round(mb / (downMs / 1000)),
+    clientRssMiB: rss.growthMiB(),
+    serverRssMiB: serverRss,
+  };
+}
+
+function p(sorted: number[], q: number): number {
+  return sorted.length
+    ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 10) / 10
+    : NaN;
+}
+
+async function streamRun(
+  url: string,
+  total: number,
+  rss: RssMeter,
+  withSha: boolean,
+): Promise<Record<string, unknown>> {
+  const client = connect(url, { streams: clientStreams(muxOptions()) });
+  await client.ready;
+  await client.request("bench/rss", { reset: true });
+  rss.reset();
+  const pings: number[] = [];
+  let pinging = true;
+  const pinger = (async () => {
+    while (pinging) {
+      const t0 = performance.now();
+      await client.request("bench/ping");
+      pings.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  // Upload: hash what is sent as it is generated.
+  const sent = sha256();
+  const source = body(total).pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        if (withSha) sent.update(chunk);
+        c.enqueue(chunk);
+      },
+    }),
+  );
+  let t = performance.now();
+  const reply = await client.upload("bench/up", source, { integrity: withSha }) as {
+    n: number;
+    sha: string | null;
+  };
+  const upMs = performance.now() - t;
+  t = performance.now();
+  const readable = await client.download("bench/down", { size: total });
+  const h = sha256();
+  let got = 0;
+  for await (const chunk of readable) {
+    if (withSha) h.update(chunk);
+    got += chunk.byteLength;
+  }
+  const downMs = performance.now() - t;
+  pinging = false;
+  await pinger;
+  const serverRss = await client.request("bench/rss", { reset: true }) as number;
+  client.close();
+  pings.sort((a, b) => a - b);
+  const mb = total / 1e6;
+  let shaUp: boolean | null = null;
+  let shaDown: boolean | null = null;
+  if (withSha) {
+    const expected = hex(sent);
+    shaUp = reply.sha === expected;
+    const want = sha256();
+    for (let off = 0; off < total; off += FRAME) {
+      want.update(chunkAt(off, Math.min(FRAME, total - off)));
+    }
+    shaDown = hex(h) === hex(want);
+  }
+  return {
+    upMBps: Math.round(mb / (upMs / 1000)),
+    downMBps: Math.round(mb / (downMs / 1000)),
+    bytesUp: reply.n,
+    bytesDown: got,
+    clientRssMiB: rss.growthMiB(),
+    serverRssMiB: serverRss,
+    pings: pings.length,
+    pingP50Ms: p(pings, 0.5),
+    pingP99Ms: p(pings, 0.99),
+    shaUpEqual: shaUp,
+    shaDownEqual: shaDown,
+  };
+}
+
+async function main(): Promise<void> {
+  const mib = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 256);
+  const withSha = Deno.args.includes("--sha");
+  const total = mib * 1024 * 1024;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL(import.meta.url).pathname,
+      "--serve",
+      ...Deno.args,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  while (!buffered.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the server process ended");
+    buffered += value;
+  }
+  const info = JSON.parse(buffered.split("\n")[0]);
+  const rss = new RssMeter();
+  try {
+    const raw = await rawRun(info.raw, total, rss);
+    console.log(JSON.stringify({ run: "raw", MiB: mib, ...raw }));
+    const stream = await streamRun(info.url, total, rss, withSha);
+    console.log(JSON.stringify({ run: withSha ? "stream+sha" : "stream", MiB: mib, ...stream }));
+    console.log(JSON.stringify({
+      run: "ratio",
+      up: Math.round((stream.upMBps as number) / raw.upMBps * 100) / 100,
+      down: Math.round((stream.downMBps as number) / raw.downMBps * 100) / 100,
+    }));
+  } finally {
+    rss.stop();
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+if (Deno.args.includes("--serve")) await serve();
+else await main();

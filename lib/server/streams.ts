@@ -1,0 +1,507 @@
+/**
+ * Streams on the server (docs/streaming.md §12): one {@linkcode StreamMux} per client stream
+ * session, uploads to `server.onStream()` handlers, downloads (a request handler that returns a
+ * body), server push streams (`server.streamTo()`), one server-wide {@linkcode StreamBudget}.
+ *
+ * - Negotiation: the client offers `streams=<session>` in the upgrade (sente-lite dialect); the
+ *   server turns streams on only when every binary frame of the connection is its own (a text
+ *   packer, or flagged wire frames), and announces `"streams"` (plus `"streams-resumed"` when it
+ *   still held the session's mux) in the handshake's capabilities.
+ * - Resume: a mux is keyed by (uid, client id, session). When its connection drops it is detached
+ *   and kept for `resumeTimeoutMs`; a new connection with the same key gets it back and its
+ *   streams continue from the receiver's offsets. A newer connection with the key takes the mux
+ *   over from an older one still open.
+ * - Authorization: an upload is checked with `authorizeEvent` as an event whose id is the stream's
+ *   name and whose data is its metadata, before the first credit is granted (no byte flows before).
+ * - Stream frames bypass the rate limiter and the wire pipeline (their memory is bounded by
+ *   credit); stream protocol errors count toward `maxProtocolErrors`.
+ *
+ * @module
+ */
+import type { Packer } from "../packers/packer.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { usesFlags } from "../wire/capabilities.ts";
+import type { StreamBody } from "../streams/body.ts";
+import { StreamError } from "../streams/errors.ts";
+import { isStreamFrame } from "../streams/frames.ts";
+import type { IncomingStream } from "../streams/incoming.ts";
+import { StreamMux, type StreamMuxStats } from "../streams/mux.ts";
+import { StreamBudget, type StreamMuxOptions } from "../streams/options.ts";
+import type { StreamProgress } from "../streams/progress.ts";
+import type { TimerHandle } from "../util/clock.ts";
+import type { Connection } from "./connection.ts";
+import type { ServerContext } from "./context.ts";
+import type { PendingUpgrade } from "./socket.ts";
+import type { ConnectionInfo, EventMessage } from "./types.ts";
+
+/** The upgrade query parameter that offers streams; its value names the client's stream session. */
+export const STREAMS_PARAM = "streams";
+/** The capability announced when streams are on. */
+export const CAP_STREAMS = "streams";
+/** Announced beside {@linkcode CAP_STREAMS} when the server still held the session's streams. */
+export const CAP_STREAMS_RESUMED = "streams-resumed";
+/** The push that carries an upload handler's reply: `{stream, value}` or `{stream, error}`. */
+export const STREAM_REPLY_EVENT = "sente-lite/stream-reply";
+/** Control messages of a bidirectional stream, both ways: `{stream, data}` (the client's id). */
+export const STREAM_CONTROL_EVENT = "sente-lite/stream-control";
+/** The reply key that names the stream carrying a download: `{"sente-lite/stream": id}`. */
+export const STREAM_REPLY_KEY = "sente-lite/stream";
+/** The reply key of a download that could not start: `{"sente-lite/stream-error": {code, message}}`. */
+export const STREAM_ERROR_KEY = "sente-lite/stream-error";
+
+/** Streams on the server: the mux options of every connection, plus the server-wide cap. */
+export interface ServerStreamOptions
+  extends Omit<StreamMuxOptions, "side" | "onStream" | "onError" | "budget" | "clock"> {
+  /** Concurrent incoming streams across every connection (a shared `StreamBudget`). @default {1024} */
+  maxStreams?: number;
+  /** DATA is written only while the socket's `bufferedAmount` is below this. @default {1048576} */
+  highWaterMark?: number;
+}
+
+/** What an upload handler gets. */
+export interface StreamMessage {
+  /** The stream's name (an event id). */
+  readonly id: string;
+  /** The stream id on its connection. */
+  readonly streamId: number;
+  /** The bytes, as the client sends them; memory is bounded by the credit window. */
+  readonly stream: ReadableStream<Uint8Array>;
+  /** The client's metadata (`upload(id, body, { meta })`). */
+  readonly meta: unknown;
+  /** The size the client announced, when it did. */
+  readonly total: number | undefined;
+  /** The sender's uid. */
+  readonly uid: string;
+  /** The sender's client id (self-declared: not a credential). */
+  readonly clientId: string;
+  /** The sender's connection id (the one that opened the stream). */
+  readonly connId: string;
+  /** Progress of the bytes received; set it before reading. */
+  onProgress?: (progress: StreamProgress) => void;
+  /**
+   * `true` for `client.openStream()`: a body (`ReadableStream`, `Blob`, `Uint8Array`) the handler
+   * returns is streamed back as the client's `readable`, and control messages flow both ways.
+   */
+  readonly bidirectional: boolean;
+  /** Sends a control message to the client (`onControl` there); `false` when it is gone. */
+  send(control: unknown): boolean;
+  /** Receives the client's control messages (`send()` there); one function. */
+  onControl(fn: (control: unknown) => void): void;
+}
+
+/** An upload handler; its return value (or resolved value) is the client's `upload()` result. */
+export type StreamHandler = (message: StreamMessage) => unknown;
+
+/** Options of `server.streamTo()`. */
+export interface StreamToOptions {
+  /** Metadata for the client's `onStream` handler. @default {undefined} */
+  meta?: unknown;
+  /** Send the SHA-256 in END; the client checks it. @default {false} */
+  integrity?: boolean;
+  /** Aborting cancels the stream on both sides. @default {undefined} */
+  signal?: AbortSignal;
+  /** Progress of the bytes sent. @default {undefined} */
+  onProgress?: (progress: StreamProgress) => void;
+}
+
+/** What `server.streamToChannel()` did, per subscriber. */
+export interface ChannelStreamResult {
+  /** Subscribers that got every byte. */
+  delivered: number;
+  /** Subscribers whose stream failed or was cancelled (slow: `stream-idle`), by connection id. */
+  failed: Record<string, string>;
+}
+
+/** Stream counters of a server (`stats().streams`): live muxes plus those already closed. */
+export interface ServerStreamStats extends StreamMuxStats {
+  /** Stream sessions (muxes) held now, attached or waiting for a resume. */
+  sessions: number;
+  /** Concurrent incoming streams across the server now (the shared budget). */
+  active: number;
+}
+
+interface Session {
+  readonly key: string;
+  readonly mux: StreamMux;
+  conn: Connection | null;
+  packer: Packer;
+  timer: TimerHandle | undefined;
+  /** Upload replies that found no connection: sent on the next attach. */
+  replies: unknown[];
+  /** The last bad frame's description, for the error event. */
+  lastError: string;
+  /** Control handlers of bidirectional streams, by the client's stream id. */
+  controls: Map<number, (control: unknown) => void>;
+}
+
+/**
+ * The wiring's default `highWaterMark` (the core's is 256 KiB): the mux polls `bufferedAmount`
+ * with timers that runtimes clamp to 4 ms when nested, so the socket buffer bounds throughput to
+ * about `highWaterMark` per 4 ms (bench/streaming.ts: 256 KiB ≈ 70 MB/s, 1 MiB ≈ 150–330 MB/s).
+ */
+export const WIRED_HIGH_WATER_MARK = 1024 * 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** `value` as a stream body, or `null`. */
+export function asStreamBody(value: unknown): StreamBody | null {
+  if (value instanceof Uint8Array) return value;
+  if (typeof Blob !== "undefined" && value instanceof Blob) return value;
+  if (typeof ReadableStream !== "undefined" && value instanceof ReadableStream) return value;
+  return null;
+}
+
+/** Packs stream metadata with the connection's packer. */
+export function packMeta(packer: Packer, value: unknown): Uint8Array {
+  const frame = packer.pack(value);
+  return typeof frame === "string" ? encoder.encode(frame) : frame;
+}
+
+/** Unpacks stream metadata; `undefined` when empty or unreadable. */
+export function unpackMeta(packer: Packer, bytes: Uint8Array): Record<string, unknown> {
+  if (bytes.byteLength === 0) return {};
+  try {
+    const v = packer.unpack(packer.binary ? bytes : decoder.decode(bytes));
+    return v !== null && typeof v === "object" ? v as Record<string, unknown> : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The server's streams. Inert (every method a no-op) when `options` is `false`. */
+export class ServerStreams {
+  readonly #ctx: ServerContext;
+  readonly #options: ServerStreamOptions;
+  readonly #budget: StreamBudget;
+  readonly #sessions = new Map<string, Session>();
+  readonly #byConn = new Map<Connection, Session>();
+  readonly #handlers = new Map<string, StreamHandler>();
+  readonly #closedStats: StreamMuxStats = emptyStats();
+  /** Streams are on. */
+  readonly enabled: boolean;
+
+  /** The streams of the hub of `ctx`. */
+  constructor(ctx: ServerContext, options: ServerStreamOptions | false | undefined) {
+    this.#ctx = ctx;
+    this.enabled = options !== false;
+    const { maxStreams, ...mux } = options || {};
+    this.#options = { highWaterMark: WIRED_HIGH_WATER_MARK, ...mux };
+    this.#budget = new StreamBudget(maxStreams ?? 1024);
+    // Range-checks the mux options now rather than at the first connection.
+    new StreamMux({ ...mux, side: "server" }).close();
+  }
+
+  /** Registers the upload handler of `id` (one per id); returns an unsubscribe function. */
+  onStream(id: string, handler: StreamHandler): () => void {
+    if (typeof handler !== "function") throw new TypeError("handler must be a function");
+    this.#handlers.set(id, handler);
+    return () => {
+      if (this.#handlers.get(id) === handler) this.#handlers.delete(id);
+    };
+  }
+
+  /**
+   * A connection opens: the capabilities to announce (empty when streams stay off). Call
+   * {@linkcode ServerStreams.attach} once the handshake is sent.
+   */
+  open(conn: Connection, pending: PendingUpgrade): string[] {
+    if (!this.enabled || pending.dialect.name !== "sente-lite") return [];
+    let session: string | null;
+    try {
+      session = new URL(pending.request.url).searchParams.get(STREAMS_PARAM);
+    } catch {
+      return [];
+    }
+    if (!session || session.length > 64) return [];
+    // Stream frames are told apart by their first byte: every binary frame must carry a flag.
+    if (pending.packer.binary && !usesFlags(pending.wire)) return [];
+    const key = `${conn.uid}\u0000${conn.clientId}\u0000${session}`;
+    let s = this.#sessions.get(key);
+    const resumed = s !== undefined;
+    if (s) {
+      if (s.conn) this.#byConn.delete(s.conn);
+      s.mux.detach();
+      if (s.timer !== undefined) this.#ctx.clock.clearTimeout(s.timer);
+      s.timer = undefined;
+    } else {
+      s = this.#newSession(key, pending.packer);
+      this.#sessions.set(key, s);
+    }
+    s.conn = conn;
+    s.packer = pending.packer;
+    this.#byConn.set(conn, s);
+    return resumed ? [CAP_STREAMS, CAP_STREAMS_RESUMED] : [CAP_STREAMS];
+  }
+
+  /** The handshake is out: the connection's streams start (or resume). */
+  attach(conn: Connection): void {
+    const s = this.#byConn.get(conn);
+    if (!s) return;
+    const socket = conn.socket;
+    s.mux.attach({
+      send: (frame) => {
+        socket.send(frame);
+        conn.stats.bytesOut += frame.byteLength;
+      },
+      get bufferedAmount() {
+        return socket.bufferedAmount;
+      },
+    });
+    const replies = s.replies;
+    s.replies = [];
+    for (const reply of replies) this.#push(s, reply);
+  }
+
+  /** Takes a binary frame if it is a stream frame of a connection with streams. */
+  receive(conn: Connection, frame: Uint8Array): boolean {
+    const s = this.#byConn.get(conn);
+    if (!s || !isStreamFrame(frame)) return false;
+    const before = s.mux.stats().protocolErrors;
+    s.lastError = "a bad stream frame (it failed its stream)";
+    s.mux.receive(frame);
+    if (s.mux.stats().protocolErrors > before && !conn.closed) {
+      this.#ctx.protocolError(conn, new ProtocolError("stream-protocol", s.lastError));
+    }
+    return true;
+  }
+
+  /** The connection closed: its streams wait `resumeTimeoutMs` for the client to come back. */
+  closed(conn: Connection): void {
+    const s = this.#byConn.get(conn);
+    if (!s) return;
+    this.#byConn.delete(conn);
+    if (s.conn !== conn) return;
+    s.conn = null;
+    s.mux.detach();
+    const ms = this.#options.resumeTimeoutMs ?? 30_000;
+    s.timer = this.#ctx.clock.setTimeout(() => this.#end(s), ms);
+  }
+
+  /**
+   * A request handler's reply: a body (`ReadableStream`, `Blob`, `Uint8Array`) on a connection
+   * with streams is streamed, and the reply names the stream; anything else is returned as is.
+   */
+  replyValue(conn: Connection, id: string, value: unknown): unknown {
+    const s = this.#byConn.get(conn);
+    const body = s ? asStreamBody(value) : null;
+    if (!s || !body) return value;
+    try {
+      const out = s.mux.open(id, body, { meta: packMeta(s.packer, { reply: true }) });
+      out.done.catch(() => {}); // the client sees the failure on its side
+      return { [STREAM_REPLY_KEY]: out.id };
+    } catch (e) {
+      const code = e instanceof StreamError ? e.code : "stream-refused";
+      return { [STREAM_ERROR_KEY]: { code, message: String((e as Error).message ?? e) } };
+    }
+  }
+
+  /**
+   * Streams `body` to one connection (`client.onStream(id, …)` receives it). Resolves once the
+   * client confirmed every byte; rejects with a {@linkcode StreamError}.
+   */
+  streamTo(
+    connId: string,
+    id: string,
+    body: StreamBody,
+    options: StreamToOptions = {},
+  ): Promise<void> {
+    const conn = this.#ctx.conns.get(connId);
+    const s = conn ? this.#byConn.get(conn) : undefined;
+    if (!s) {
+      return Promise.reject(
+        new StreamError("stream-refused", `connection ${connId} is not open with streams`),
+      );
+    }
+    if (!asStreamBody(body)) {
+      throw new TypeError("body must be a ReadableStream, Blob or Uint8Array");
+    }
+    const { meta, ...rest } = options;
+    return s.mux.open(id, body, { ...rest, meta: packMeta(s.packer, { meta }) }).done;
+  }
+
+  /**
+   * Streams `body` to every subscriber of `channel` that has streams. Each subscriber gets its own
+   * stream and credit window over the shared body (a `Blob` or `Uint8Array`: read again per
+   * subscriber, never copied per subscriber), so a slow one never holds the others back or grows
+   * memory. Policy for a slow subscriber: it is dropped from the stream once it makes no progress
+   * for `idleTimeoutMs` (`stream-idle`); there is no skipping ahead.
+   */
+  async streamToChannel(
+    channel: string,
+    id: string,
+    body: Blob | Uint8Array,
+    options: StreamToOptions = {},
+  ): Promise<ChannelStreamResult> {
+    if (!(body instanceof Uint8Array || (typeof Blob !== "undefined" && body instanceof Blob))) {
+      throw new TypeError("a channel stream's body must be a Blob or a Uint8Array");
+    }
+    const conns = [...this.#ctx.channels.members(channel)].filter((c) => this.#byConn.has(c));
+    const results = await Promise.allSettled(
+      conns.map((c) => this.streamTo(c.id, id, body, options)),
+    );
+    const failed: Record<string, string> = {};
+    results.forEach((r, i) => {
+      if (r.status === "rejected") failed[conns[i].id] = String(r.reason?.code ?? r.reason);
+    });
+    return { delivered: results.length - Object.keys(failed).length, failed };
+  }
+
+  /** A `sente-lite/stream-control` event from a client. */
+  control(conn: Connection, data: unknown): void {
+    const s = this.#byConn.get(conn);
+    const d = (data ?? {}) as { stream?: unknown; data?: unknown };
+    const fn = s && typeof d.stream === "number" ? s.controls.get(d.stream) : undefined;
+    try {
+      fn?.(d.data);
+    } catch (e) {
+      this.#ctx.options.onError(e, { where: "stream control handler" });
+    }
+  }
+
+  /** Counters, or `undefined` when streams are off. */
+  stats(): ServerStreamStats | undefined {
+    if (!this.enabled) return undefined;
+    const total = { ...this.#closedStats, outgoing: 0, incoming: 0 };
+    for (const s of this.#sessions.values()) addStats(total, s.mux.stats(), true);
+    return { ...total, sessions: this.#sessions.size, active: this.#budget.active };
+  }
+
+  #end(s: Session): void {
+    if (this.#sessions.get(s.key) !== s || s.conn !== null) return;
+    this.#sessions.delete(s.key);
+    s.mux.close();
+    addStats(this.#closedStats, s.mux.stats(), false);
+  }
+
+  #newSession(key: string, packer: Packer): Session {
+    const s: Session = {
+      key,
+      packer,
+      conn: null,
+      timer: undefined,
+      replies: [],
+      lastError: "",
+      controls: new Map(),
+      mux: null as unknown as StreamMux,
+    };
+    (s as { mux: StreamMux }).mux = new StreamMux({
+      ...this.#options,
+      side: "server",
+      budget: this.#budget,
+      clock: this.#ctx.clock,
+      onStream: (stream) => this.#incoming(s, stream),
+      // Bad frames are counted in receive() (the mux's protocolErrors), once each.
+      onError: (error) => void (s.lastError = error.message),
+    });
+    return s;
+  }
+
+  #incoming(s: Session, stream: IncomingStream): void {
+    const conn = s.conn;
+    const handler = this.#handlers.get(stream.name);
+    if (!conn || !handler) return stream.refuse(`no stream handler for ${stream.name}`);
+    const packed = unpackMeta(s.packer, stream.meta);
+    const meta = packed.meta;
+    const bidirectional = packed.bidi === true;
+    const authorize = this.#ctx.options.authorizeEvent;
+    if (authorize) {
+      const msg: EventMessage = {
+        event: [stream.name, meta],
+        id: stream.name,
+        data: meta,
+        uid: conn.uid,
+        clientId: conn.clientId,
+        connId: conn.id,
+        connection: conn as ConnectionInfo,
+        send: (id, data) => conn.send({ type: "push", events: [[id, data]] }),
+      };
+      let ok = false;
+      try {
+        ok = authorize(msg) === true;
+      } catch (e) {
+        this.#ctx.options.onError(e, { message: msg, where: "authorizeEvent" });
+      }
+      if (!ok) return stream.refuse(`${stream.name} is not allowed`);
+    }
+    const message: StreamMessage = {
+      id: stream.name,
+      streamId: stream.id,
+      stream: stream.readable,
+      meta,
+      total: stream.total,
+      uid: conn.uid,
+      clientId: conn.clientId,
+      connId: conn.id,
+      bidirectional,
+      send: (control) => {
+        const c = s.conn;
+        if (!c || c.closed) return false;
+        return c.send({
+          type: "push",
+          events: [[STREAM_CONTROL_EVENT, { stream: stream.id, data: control }]],
+        });
+      },
+      onControl: (fn) => void s.controls.set(stream.id, fn),
+    };
+    let answering = false;
+    stream.done.catch(() => {}).finally(() => answering || s.controls.delete(stream.id));
+    stream.accept({ onProgress: (p) => message.onProgress?.(p) });
+    const reply = (value: unknown) => {
+      const answer = bidirectional ? asStreamBody(value) : null;
+      if (!answer) return this.#push(s, { stream: stream.id, value });
+      // The answer of a bidirectional stream: the client's readable.
+      try {
+        const out = s.mux.open(stream.name, answer, {
+          meta: packMeta(s.packer, { answer: stream.id }),
+        });
+        answering = true;
+        out.done.catch(() => {}).finally(() => s.controls.delete(stream.id));
+        this.#push(s, { stream: stream.id, value: { [STREAM_REPLY_KEY]: out.id } });
+      } catch (e) {
+        fail(e);
+      }
+    };
+    const fail = (e: unknown) => {
+      this.#ctx.options.onError(e, { where: `stream handler for ${stream.name}` });
+      if (stream.state === "open" || stream.state === "opening") stream.cancel("handler failed");
+      this.#push(s, { stream: stream.id, error: { code: "handler-error", message: String(e) } });
+    };
+    try {
+      Promise.resolve(handler(message)).then(reply, fail);
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  #push(s: Session, data: unknown): void {
+    const conn = s.conn;
+    if (conn && !conn.closed) conn.send({ type: "push", events: [[STREAM_REPLY_EVENT, data]] });
+    else s.replies.push(data);
+  }
+}
+
+function emptyStats(): StreamMuxStats {
+  return {
+    opened: 0,
+    peerOpened: 0,
+    refused: 0,
+    completed: 0,
+    cancelled: 0,
+    failed: 0,
+    framesOut: 0,
+    bytesOut: 0,
+    framesIn: 0,
+    bytesIn: 0,
+    dropped: 0,
+    protocolErrors: 0,
+    outgoing: 0,
+    incoming: 0,
+  };
+}
+
+function addStats(total: StreamMuxStats, add: StreamMuxStats, live: boolean): void {
+  for (const k of Object.keys(total) as (keyof StreamMuxStats)[]) {
+    if (live || (k !== "outgoing" && k !== "incoming")) total[k] += add[k];
+  }
+}

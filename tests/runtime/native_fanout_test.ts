@@ -1,0 +1,85 @@
+/**
+ * A Bun server's broadcasts and channel publishes through Bun's native topics reach every frame
+ * variant (sente-lite JSON, sente-lite EDN, the Sente dialect, a resuming client on the
+ * per-connection path), and a push sent right after a broadcast reaches its connection after it.
+ */
+import assert from "node:assert/strict";
+import { Child } from "./_child.ts";
+import { RawPeer } from "../_peer.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const HERE = new URL("./", import.meta.url).pathname;
+const BUN = `${ROOT}node_modules/.bin/bun`;
+let hasBun = false;
+try {
+  hasBun = Deno.statSync(BUN).isFile;
+} catch {
+  hasBun = false;
+}
+
+async function peer(url: string, query: string): Promise<RawPeer> {
+  const p = new RawPeer(`${url}?${query}`);
+  await p.opened;
+  await p.next(5000); // the handshake
+  return p;
+}
+
+/** Reads frames until one contains `needle`; returns every frame read up to it. */
+async function until(p: RawPeer, needle: string): Promise<string[]> {
+  const seen: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const f = await p.next(5000);
+    seen.push(f);
+    if (f.includes(needle)) return seen;
+  }
+  throw new Error(`no frame with ${needle} in ${JSON.stringify(seen)}`);
+}
+
+Deno.test({
+  name: "Bun native topics: every frame variant gets broadcasts and publishes, in order",
+  ignore: !hasBun,
+  async fn() {
+    const child = new Child("bun _bun_fanout_server.ts", BUN, [
+      `${HERE}_bun_fanout_server.ts`,
+    ], ROOT);
+    const peers: RawPeer[] = [];
+    try {
+      const info = JSON.parse(
+        await child.line("the listening line", (l) => l.startsWith("{"), 20_000),
+      );
+      assert.equal(info.runtime, "bun");
+      const json = await peer(info.url, "client-id=j1&packer=json");
+      const json2 = await peer(info.url, "client-id=j2&packer=json");
+      const edn = await peer(info.url, "client-id=e1&packer=edn");
+      const sente = await peer(info.url, "client-id=s1"); // the Sente dialect (EDN)
+      const resuming = await peer(info.url, "client-id=r1&packer=json&resume=0");
+      peers.push(json, json2, edn, sente, resuming);
+      for (let n = 1; n <= 3; n++) {
+        json.send(JSON.stringify([["test/bcast-then-send", n], `cb${n}`]));
+        // The sender: the broadcast, then the push sent after it, then the reply.
+        const got = await until(json, `"test/after",${n}`);
+        const b = got.findIndex((f) => f.includes(`"test/b",${n}`));
+        assert.ok(b >= 0 && b < got.length - 1, JSON.stringify(got));
+        const reply = JSON.parse(await json.next(5000));
+        assert.deepEqual(reply, [{ reached: 5 }, `cb${n}`]);
+        await until(json2, `"test/b",${n}`);
+        await until(edn, `test/b`);
+        await until(sente, `test/b`);
+        const r = await until(resuming, `test/b`);
+        assert.match(r.at(-1)!, /sente-lite\/msg/); // numbered: its own frame
+      }
+      // A channel publish reaches its JSON and EDN subscribers.
+      json2.send(JSON.stringify([["sente-lite/subscribe", { "channel-id": "room" }], "s1"]));
+      await until(json2, "s1");
+      edn.send('[[:sente-lite/subscribe {"channel-id" "room"}] "s2"]');
+      await until(edn, "s2");
+      json.send(JSON.stringify([["test/publish", "hello"], "p1"]));
+      assert.deepEqual(JSON.parse((await until(json, "p1")).at(-1)!), [{ delivered: 2 }, "p1"]);
+      assert.match((await until(json2, "hello")).at(-1)!, /sente-lite\/channel-msg/);
+      assert.match((await until(edn, "hello")).at(-1)!, /sente-lite\/channel-msg/);
+    } finally {
+      await Promise.all(peers.map((p) => p.close().catch(() => {})));
+      await child.stop("SIGTERM");
+    }
+  },
+});
