@@ -31,13 +31,39 @@ export type {
   EventSection,
 } from "./lib/protocol/event_map.ts";
 export { createServer, Server } from "./lib/server/server.ts";
+export { localBackplane, type LocalBackplaneOptions, LocalBus } from "./lib/backplane/local.ts";
+export type {
+  Attachment as BackplaneAttachment,
+  Backplane,
+  BackplaneStats,
+  DeliveryStore,
+  HoldOptions,
+  HoldResult,
+  OfflineDrain,
+  OpenOptions,
+  OpenResult,
+  Payload,
+  Presence as BackplanePresence,
+  PresenceChange as BackplanePresenceChange,
+  Replay,
+  SessionRecord,
+  StoredMessage,
+  TopicHandler,
+} from "./lib/backplane/backplane.ts";
+export type {
+  LinkChange,
+  LinkEvent,
+  LinkGap,
+  LinkState,
+  LinkStatus,
+} from "./lib/backplane/link.ts";
 export {
   CLOSE_FORBIDDEN,
   CLOSE_UNAUTHENTICATED,
   reject,
   Rejection,
 } from "./lib/server/rejection.ts";
-export { type BroadcastOptions, Hub } from "./lib/server/hub.ts";
+export { type BroadcastOptions, type ClusterInfo, Hub } from "./lib/server/hub.ts";
 export type {
   MembershipCause,
   MembershipTarget,

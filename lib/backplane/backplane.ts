@@ -168,6 +168,30 @@ export interface OfflineDrain {
 }
 
 /**
+ * Options of {@linkcode DeliveryStore.hold} and {@linkcode DeliveryStore.holdChannel}.
+ */
+export interface HoldOptions {
+  /**
+   * Number the message into **attached** sessions too (store-first delivery: the nodes holding
+   * their connections send them what the session's stream holds, so nothing depends on the
+   * attached node staying alive, and the stream's order is the one order every node sends).
+   * @default {false}
+   */
+  attached?: boolean;
+}
+
+/** Options of {@linkcode DeliveryStore.open}. */
+export interface OpenOptions {
+  /**
+   * Leave the session's channel set in place (it is still returned): for store-first delivery,
+   * where the set is kept up to date while attached ({@linkcode DeliveryStore.keepChannel}), so
+   * channel messages published during the open are numbered into the session, not missed.
+   * @default {false}
+   */
+  keepChannels?: boolean;
+}
+
+/**
  * Durable delivery: resume sessions and offline buffers, kept where every node reaches them.
  * Every session lives under its uid (so a Redis Cluster keeps a uid's sessions and buffer in one
  * slot). Guarantees, for both implementations:
@@ -187,7 +211,13 @@ export interface DeliveryStore {
    * Opens the session a token names, if the token (the newest or the one before it), the uid and
    * the client id match; it is then attached to `at` and gets a new token.
    */
-  open(uid: string, clientId: string, token: string, at: Attachment): Promise<OpenResult>;
+  open(
+    uid: string,
+    clientId: string,
+    token: string,
+    at: Attachment,
+    options?: OpenOptions,
+  ): Promise<OpenResult>;
   /** Numbers `payload` in the session and keeps it until acknowledged; returns its seq. */
   append(uid: string, sessionId: string, payload: Payload): Promise<number>;
   /** The kept messages with seq > `afterSeq`, and how many after it are gone. */
@@ -216,14 +246,24 @@ export interface DeliveryStore {
    * A message sent to `uid`: numbered into each of its detached sessions; when it has none and
    * `offline` is true (the uid is connected nowhere), kept in its offline buffer instead.
    */
-  hold(uid: string, payload: Payload, offline: boolean): Promise<HoldResult>;
+  hold(
+    uid: string,
+    payload: Payload,
+    offline: boolean,
+    options?: HoldOptions,
+  ): Promise<HoldResult>;
   /** Takes the uid's offline buffer (one caller gets each message) with the losses since. */
   drain(uid: string): Promise<OfflineDrain>;
   /**
    * A message published on `channel`: numbered into each detached session that keeps the
    * channel; returns how many. (Connected subscribers get it through the topic, not from here.)
    */
-  holdChannel(channel: string, payload: Payload): Promise<number>;
+  holdChannel(channel: string, payload: Payload, options?: HoldOptions): Promise<number>;
+  /**
+   * Records that the session (attached) subscribes to `channel` (`keep`) or no longer does, so
+   * {@linkcode holdChannel} with `attached` numbers the channel's messages into it.
+   */
+  keepChannel(uid: string, sessionId: string, channel: string, keep: boolean): Promise<void>;
 }
 
 /** Counters of a backplane. */

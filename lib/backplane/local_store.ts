@@ -8,8 +8,10 @@
 import type {
   Attachment,
   DeliveryStore,
+  HoldOptions,
   HoldResult,
   OfflineDrain,
+  OpenOptions,
   OpenResult,
   Payload,
   Replay,
@@ -78,12 +80,12 @@ export class LocalStore implements DeliveryStore {
     if (ofUid?.delete(sessionId) && ofUid.size === 0) this.#sessions.delete(uid);
   }
 
-  #record(sessionId: string, s: Kept): SessionRecord {
+  #record(sessionId: string, s: Kept, keepChannels = false): SessionRecord {
     const token = newResumeToken(sessionId);
     s.previous = s.secret === "" ? null : s.secret;
     s.secret = token.secret;
     const channels = [...s.channels];
-    s.channels.clear();
+    if (!keepChannels) s.channels.clear();
     return {
       sessionId,
       token: formatResumeToken(token),
@@ -117,7 +119,13 @@ export class LocalStore implements DeliveryStore {
   }
 
   /** Opens the session `token` names when it matches. */
-  open(uid: string, clientId: string, token: string, at: Attachment): Promise<OpenResult> {
+  open(
+    uid: string,
+    clientId: string,
+    token: string,
+    at: Attachment,
+    options: OpenOptions = {},
+  ): Promise<OpenResult> {
     const parsed = parseResumeToken(token);
     const s = parsed ? this.#get(uid, parsed.sessionId) : undefined;
     if (!parsed || !s) return Promise.resolve({ status: "unknown" });
@@ -129,7 +137,7 @@ export class LocalStore implements DeliveryStore {
     const superseded = s.at;
     s.at = at;
     s.until = Infinity;
-    const record = this.#record(parsed.sessionId, s);
+    const record = this.#record(parsed.sessionId, s, options.keepChannels === true);
     s.previous = parsed.secret;
     return Promise.resolve({ status: "opened", session: record, superseded });
   }
@@ -198,20 +206,36 @@ export class LocalStore implements DeliveryStore {
   }
 
   /** Numbers into the detached sessions keeping `channel` (stale entries are pruned). */
-  holdChannel(channel: string, payload: Payload): Promise<number> {
+  holdChannel(channel: string, payload: Payload, options: HoldOptions = {}): Promise<number> {
     const kept = this.#keptBy.get(channel);
     let n = 0;
     for (const [key, [uid, sessionId]] of kept ?? []) {
       const s = this.#get(uid, sessionId);
-      if (!s || s.at !== null || !s.channels.has(channel)) {
+      if (!s || !s.channels.has(channel)) {
         kept!.delete(key);
         continue;
       }
+      if (s.at !== null && !options.attached) continue;
       this.#append(s, payload);
       n++;
     }
     if (kept?.size === 0) this.#keptBy.delete(channel);
     return Promise.resolve(n);
+  }
+
+  /** Records an attached session's subscription (or its end). */
+  keepChannel(uid: string, sessionId: string, channel: string, keep: boolean): Promise<void> {
+    const s = this.#get(uid, sessionId);
+    if (!s) return Promise.resolve();
+    if (!keep) {
+      s.channels.delete(channel); // the index entry is pruned by the next holdChannel
+      return Promise.resolve();
+    }
+    s.channels.add(channel);
+    let kept = this.#keptBy.get(channel);
+    if (!kept) this.#keptBy.set(channel, kept = new Map());
+    kept.set(`${uid}\u0000${sessionId}`, [uid, sessionId]);
+    return Promise.resolve();
   }
 
   /** Drops the session. */
@@ -221,10 +245,15 @@ export class LocalStore implements DeliveryStore {
   }
 
   /** Numbers into detached sessions of `uid`, or keeps offline. */
-  hold(uid: string, payload: Payload, offline: boolean): Promise<HoldResult> {
+  hold(
+    uid: string,
+    payload: Payload,
+    offline: boolean,
+    options: HoldOptions = {},
+  ): Promise<HoldResult> {
     let sessions = 0;
     for (const [sessionId, s] of this.#sessions.get(uid) ?? []) {
-      if (s.at !== null) continue;
+      if (s.at !== null && !options.attached) continue;
       if (s.until <= this.now()) {
         this.#delete(uid, sessionId);
         continue;

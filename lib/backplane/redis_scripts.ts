@@ -30,7 +30,7 @@ return 1`;
 
 /**
  * KEYS: index, meta, stream, kept channels. ARGV: sid, client id, presented hash, new hash,
- * attachment, ttl. Returns {'unknown'} | {'rejected'} | {'opened', out, in, previous attachment,
+ * attachment, ttl, keep channels (1: the channel set stays, for store-first delivery). Returns {'unknown'} | {'rejected'} | {'opened', out, in, previous attachment,
  * channel…} (the kept channels move to the caller). Compares SHA-256 digests, so the
  * comparison's timing says nothing about the secret.
  */
@@ -45,7 +45,7 @@ redis.call('HSET', KEYS[1], ARGV[1], '1')
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 local res = {'opened', m[4], m[5], m[6] or ''}
 for _, c in ipairs(redis.call('SMEMBERS', KEYS[4])) do res[#res + 1] = c end
-redis.call('DEL', KEYS[4])
+if ARGV[7] ~= '1' then redis.call('DEL', KEYS[4]) end
 return res`;
 
 /** The append of one message to one session (shared by APPEND and HOLD). */
@@ -100,18 +100,21 @@ end
 return 1`;
 
 /**
- * KEYS: meta, stream, kept channels. ARGV: payload, max, channel. Numbers the payload into the
- * session when it is detached and keeps the channel: returns the seq, or -1 when it does not (the
- * caller drops it from the channel's index).
+ * KEYS: meta, stream, kept channels. ARGV: payload, max, channel, attached too (1/0). Numbers the
+ * payload into the session when it is detached (or attached too) and keeps the channel: returns
+ * the seq, -2 when it is attached (skipped), or -1 when it does not keep the channel (the caller
+ * drops it from the channel's index).
  */
 export const APPEND_KEPT = `${APPEND_ONE}
-if redis.call('HGET', KEYS[1], 'at') ~= '' then return -1 end
+local at = redis.call('HGET', KEYS[1], 'at')
+if not at then return -1 end
 if redis.call('SISMEMBER', KEYS[3], ARGV[3]) == 0 then return -1 end
+if at ~= '' and ARGV[4] ~= '1' then return -2 end
 return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2])`;
 
 /**
  * KEYS: index, offline stream, offline counters. ARGV: payload, offline (1/0), max, ttl, session
- * key head (`P:s:`), stream key head (`P:q:`). Numbers the payload into each detached session;
+ * key head (`P:s:`), stream key head (`P:q:`), attached too (1/0). Numbers the payload into each detached session;
  * with none and offline = 1 it goes to the offline buffer. Returns {sessions, buffered}.
  */
 export const HOLD = `${APPEND_ONE}
@@ -121,7 +124,7 @@ for _, sid in ipairs(redis.call('HKEYS', KEYS[1])) do
   local at = redis.call('HGET', meta, 'at')
   if not at then
     redis.call('HDEL', KEYS[1], sid)
-  elseif at == '' then
+  elseif at == '' or ARGV[7] == '1' then
     append(meta, ARGV[6] .. sid, ARGV[1], ARGV[3])
     n = n + 1
   end

@@ -9,8 +9,10 @@
 import type {
   Attachment,
   DeliveryStore,
+  HoldOptions,
   HoldResult,
   OfflineDrain,
+  OpenOptions,
   OpenResult,
   Payload,
   Replay,
@@ -54,7 +56,7 @@ function parseAttachment(value: unknown): Attachment | null {
 
 /** A {@linkcode DeliveryStore} on Redis. */
 export class RedisStore implements DeliveryStore {
-  #attached = new Map<string, { uid: string; sessionId: string }>();
+  #attached = new Map<string, { uid: string; sessionId: string; channels: Set<string> }>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   /** `prefix` heads every key; `max`/`ttlMs` are the store bounds. */
@@ -90,7 +92,8 @@ export class RedisStore implements DeliveryStore {
 
   /** Keeps refreshing the TTL of a session attached here. */
   #hold(uid: string, sessionId: string): void {
-    this.#attached.set(`${uid}\u0000${sessionId}`, { uid, sessionId });
+    const key = `${uid}\u0000${sessionId}`;
+    if (!this.#attached.has(key)) this.#attached.set(key, { uid, sessionId, channels: new Set() });
     this.#timer ??= setInterval(() => this.#touch(), Math.max(1, Math.floor(this.ttlMs / 3)));
     // Refreshing must not keep a process alive that has nothing else to do.
     if (typeof this.#timer === "number") Deno.unrefTimer(this.#timer);
@@ -107,10 +110,11 @@ export class RedisStore implements DeliveryStore {
 
   #touch(): void {
     const ttl = String(this.ttlMs);
-    for (const { uid, sessionId } of this.#attached.values()) {
+    for (const { uid, sessionId, channels } of this.#attached.values()) {
       const k = this.#keys(uid, sessionId);
+      const indexes = [...channels].map((c) => this.#keptBy(c));
       // Best effort: a failure (Redis down) is retried at the next tick, well inside the TTL.
-      for (const key of [k.meta, k.stream, k.index, k.channels]) {
+      for (const key of [k.meta, k.stream, k.index, k.channels, ...indexes]) {
         this.redis.command(["PEXPIRE", key, ttl]).catch(() => {});
       }
     }
@@ -138,7 +142,13 @@ export class RedisStore implements DeliveryStore {
     return { sessionId, token: formatResumeToken(token), outSeq: 0, inAck: 0, channels: [] };
   }
 
-  async open(uid: string, clientId: string, token: string, at: Attachment): Promise<OpenResult> {
+  async open(
+    uid: string,
+    clientId: string,
+    token: string,
+    at: Attachment,
+    options: OpenOptions = {},
+  ): Promise<OpenResult> {
     const parsed = parseResumeToken(token);
     if (!parsed) return { status: "unknown" };
     const next = newResumeToken(parsed.sessionId);
@@ -150,6 +160,7 @@ export class RedisStore implements DeliveryStore {
       await digest(next.secret),
       attachment(at),
       this.ttlMs,
+      options.keepChannels ? "1" : "0",
     ]) as unknown[];
     if (res[0] !== "opened") return { status: res[0] === "rejected" ? "rejected" : "unknown" };
     this.#hold(uid, parsed.sessionId);
@@ -220,7 +231,31 @@ export class RedisStore implements DeliveryStore {
     }));
   }
 
-  async holdChannel(channel: string, payload: Payload): Promise<number> {
+  async keepChannel(
+    uid: string,
+    sessionId: string,
+    channel: string,
+    keep: boolean,
+  ): Promise<void> {
+    const k = this.#keys(uid, sessionId);
+    const attached = this.#attached.get(`${uid}\u0000${sessionId}`);
+    const ttl = String(this.ttlMs);
+    if (!keep) {
+      attached?.channels.delete(channel);
+      await this.redis.command(["SREM", k.channels, channel]); // the index is pruned lazily
+      return;
+    }
+    attached?.channels.add(channel);
+    const index = this.#keptBy(channel);
+    await Promise.all([
+      this.redis.command(["SADD", k.channels, channel]),
+      this.redis.command(["PEXPIRE", k.channels, ttl]),
+      this.redis.command(["SADD", index, sessionId + uid]),
+      this.redis.command(["PEXPIRE", index, ttl]),
+    ]);
+  }
+
+  async holdChannel(channel: string, payload: Payload, options: HoldOptions = {}): Promise<number> {
     const index = this.#keptBy(channel);
     const members = await this.redis.command(["SMEMBERS", index]) as string[];
     const seqs = await Promise.all(members.map((member) => {
@@ -229,11 +264,12 @@ export class RedisStore implements DeliveryStore {
         payload,
         this.max,
         channel,
+        options.attached ? "1" : "0",
       ]);
     }));
-    const stale = members.filter((_, i) => Number(seqs[i]) < 0);
+    const stale = members.filter((_, i) => Number(seqs[i]) === -1);
     if (stale.length > 0) await this.redis.command(["SREM", index, ...stale]);
-    return seqs.length - stale.length;
+    return seqs.filter((seq) => Number(seq) > 0).length;
   }
 
   async end(uid: string, sessionId: string): Promise<void> {
@@ -243,7 +279,12 @@ export class RedisStore implements DeliveryStore {
     await this.redis.command(["HDEL", k.index, sessionId]);
   }
 
-  async hold(uid: string, payload: Payload, offline: boolean): Promise<HoldResult> {
+  async hold(
+    uid: string,
+    payload: Payload,
+    offline: boolean,
+    options: HoldOptions = {},
+  ): Promise<HoldResult> {
     const h = this.#head(uid);
     const res = await this.redis.run(S.HOLD, [`${h}:s`, `${h}:o`, `${h}:oc`], [
       payload,
@@ -252,6 +293,7 @@ export class RedisStore implements DeliveryStore {
       this.ttlMs,
       `${h}:s:`,
       `${h}:q:`,
+      options.attached ? "1" : "0",
     ]) as unknown[];
     return { sessions: Number(res[0]), buffered: Number(res[1]) === 1 };
   }

@@ -9,6 +9,7 @@ import { createDemoServer } from "./demo.ts";
 import { startSystem } from "../lifecycle/system.ts";
 import { serverComponent, type ServerInstance } from "../lifecycle/server_component.ts";
 import { installShutdown } from "../lifecycle/shutdown.ts";
+import type { Backplane } from "../backplane/backplane.ts";
 
 const HELP = `sente-lite demo server
 
@@ -19,9 +20,29 @@ Options:
   --port PORT         TCP port; 0 picks a free one (default 3000)
   --port-file PATH    write the actual port to PATH once listening
   --path PATH         WebSocket endpoint path (default /chsk)
+  --redis URL         join the cluster of every node using this Redis (docs/scaling.md);
+                      default: the REDIS_URL environment variable, else no cluster
   --admin-token TOKEN turn on the admin page at /admin (or set ADMIN_TOKEN); off by default
   -h, --help          show this help
 `;
+
+/** An environment variable, or `undefined` (also without the permission to read it). */
+function envVar(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host of a Redis URL, without credentials (for the log). */
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "(bad URL)";
+  }
+}
 
 /** Runs the demo server CLI with `args`; resolves when it stops. */
 export async function main(args: string[]): Promise<number> {
@@ -34,6 +55,7 @@ export async function main(args: string[]): Promise<number> {
         port: { type: "string", default: "3000" },
         "port-file": { type: "string" },
         path: { type: "string", default: "/chsk" },
+        redis: { type: "string" },
         "admin-token": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -52,13 +74,28 @@ export async function main(args: string[]): Promise<number> {
     console.error(`--port must be an integer from 0 to 65535, got ${values.port}`);
     return 2;
   }
+  const redisUrl = values.redis ?? envVar("REDIS_URL");
+  let backplane: Backplane | undefined;
+  if (redisUrl) {
+    // Imported only here: a server without --redis never loads a Redis client.
+    const { redisBackplane } = await import("../../redis.ts");
+    try {
+      backplane = redisBackplane({ url: redisUrl });
+    } catch (e) {
+      console.error(`--redis: ${(e as Error).message}`);
+      return 2;
+    }
+    console.log(
+      `sente-lite demo: node ${backplane.nodeId} joins the cluster at ${safeHost(redisUrl)}`,
+    );
+  }
   const adminToken = values["admin-token"] ?? envToken();
   // The demo runs as a lifecycle system: /health, /ready, /metrics and /stats, and a graceful
   // shutdown on SIGTERM/SIGINT (drain, close with 1001, stop; a second signal forces the exit).
   const system = await startSystem({
     server: serverComponent({
       create: (options) => createDemoServer(options, { adminToken }),
-      server: { path: values.path },
+      server: { path: values.path, backplane },
       port,
       hostname: values.host,
     }),

@@ -239,6 +239,7 @@ export function serverComponent(
             try {
               await drain(o.drainTimeoutMs);
               await listener.close();
+              await server.leaveCluster(); // its uids leave the other nodes' presence now
             } finally {
               unregister();
               metrics.dispose();
@@ -252,9 +253,19 @@ export function serverComponent(
     stop: (instance: ServerInstance) => instance.close(),
     health: (instance: ServerInstance): HealthCheck => {
       const s = instance.server.stats();
+      const c = instance.server.cluster();
+      // A node whose backplane link is down still serves its own clients: ready, link shown.
+      const backplane = c.clustered
+        ? { backplane: { nodeId: c.nodeId, link: c.link, nodes: c.nodes } }
+        : {};
       return {
         ok: !instance.draining,
-        detail: { connections: s.connections, port: instance.port, draining: instance.draining },
+        detail: {
+          connections: s.connections,
+          port: instance.port,
+          draining: instance.draining,
+          ...backplane,
+        },
       };
     },
     stats: (instance: ServerInstance) => ({ ...instance.stats() }),

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import type { Hub } from "../server/hub.ts";
+import { LINK_STATES } from "../backplane/link.ts";
+import type { ClusterInfo, Hub } from "../server/hub.ts";
 import type { ConnectionInfo, ServerStats } from "../server/types.ts";
 import { DEFAULT_LATENCY_BUCKETS, Histogram, type HistogramSnapshot } from "./metrics.ts";
 import type { Labels, MetricFamily, Sample } from "./metrics.ts";
@@ -36,6 +37,8 @@ export interface ServerMetricsStats extends ServerStats {
   latency: HistogramSnapshot;
   /** Where it listens, once it does. */
   port: PortInfo | null;
+  /** The backplane as this node sees it; only on a node of a cluster (`backplane` option). */
+  cluster?: ClusterInfo;
 }
 
 /** Options of {@linkcode ServerMetrics}. */
@@ -78,6 +81,43 @@ const KNOWN = new Set([
   "bufferedBytes",
   "deliveryBytes",
 ]);
+
+/** The backplane's figures (a node of a cluster only): link state, traffic, gaps. */
+function clusterFamilies(c: ClusterInfo, l: Labels): MetricFamily[] {
+  const fam = (
+    name: string,
+    type: "counter" | "gauge",
+    help: string,
+    value: number,
+  ): MetricFamily => ({
+    name: PREFIX + "backplane_" + name,
+    type,
+    help,
+    samples: [{ labels: { ...l }, value }],
+  });
+  return [
+    {
+      name: PREFIX + "backplane_link",
+      type: "gauge",
+      help: "The backplane link: 1 for the current state (connecting, up, degraded, down, closed).",
+      samples: LINK_STATES.map((state) => ({
+        labels: { ...l, node: c.nodeId, state },
+        value: state === c.link ? 1 : 0,
+      })),
+    },
+    fam("nodes", "gauge", "Live nodes of the cluster, as this node last heard.", c.nodes),
+    fam("topics", "gauge", "Backplane topics this node listens to.", c.listening),
+    fam("published_total", "counter", "Messages published to other nodes.", c.published),
+    fam(
+      "publish_dropped_total",
+      "counter",
+      "Publishes dropped because the link was not up.",
+      c.publishDropped,
+    ),
+    fam("received_total", "counter", "Messages received from other nodes.", c.received),
+    fam("gaps_total", "counter", "Backplane gaps announced to this node's clients.", c.gaps),
+  ];
+}
 
 /** Observes one server and reports its figures. */
 export class ServerMetrics {
@@ -157,6 +197,7 @@ export class ServerMetrics {
    * ```
    */
   stats(): ServerMetricsStats {
+    const cluster = this.#hub.cluster();
     return {
       ...this.#hub.stats(),
       requestsInFlight: this.requestsInFlight,
@@ -164,6 +205,7 @@ export class ServerMetrics {
       heartbeatTimeouts: this.#heartbeatTimeouts,
       latency: this.#latency.snapshot(),
       port: this.port && { ...this.port },
+      ...(cluster.clustered ? { cluster } : {}),
     };
   }
 
@@ -266,6 +308,7 @@ export class ServerMetrics {
         }),
       ));
     }
+    if (s.cluster) families.push(...clusterFamilies(s.cluster, l));
     // Figures other features add to server.stats() (batching, compression, chunking, limits…)
     // are exported as they come, as untyped samples.
     const extra: [string, number][] = [];

@@ -30,6 +30,17 @@ export interface ChannelHost {
   publish(channel: string, data: unknown, from: string | null, except: string[]): number;
   /** The number of channels changed. */
   changed(): void;
+  /**
+   * Resolves once a new subscription of `conn` takes effect everywhere (a node of a cluster
+   * records it in the shared store and listens to the channel's topic); awaited before the reply.
+   */
+  settled?(conn: Connection): Promise<void> | undefined;
+  /**
+   * Resolves once the last `publish` is numbered for every resuming subscriber in the cluster
+   * (so a publish made after the reply is ordered after this one everywhere); awaited before the
+   * reply.
+   */
+  published?(): Promise<void> | undefined;
 }
 
 /** Removes `conn` from `channel`. */
@@ -104,10 +115,14 @@ export async function channelEvent(
   if (action === "subscribe") {
     if (host.registry.add(channel, conn)) conn.subscribe(channel);
     host.changed();
+    const settled = host.settled?.(conn);
+    if (settled) await settled; // no extra turn where nothing needs settling
     answer({ success: true });
   } else {
     const except = d["exclude-sender?"] === true ? [conn.id] : [];
     const delivered = host.publish(channel, d["data"], conn.id, except);
+    const published = host.published?.();
+    if (published) await published;
     answer({ success: true, delivered });
   }
 }

@@ -8,7 +8,6 @@
  */
 import { ClosedError } from "../protocol/errors.ts";
 import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
-import { randomHex } from "../util/ids.ts";
 import { capabilityNames, PLAIN, wireHandshakeEntry } from "../wire/capabilities.ts";
 import type { Frame } from "../packers/packer.ts";
 import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
@@ -98,7 +97,7 @@ export class Connections {
     }
     if (pending.rejection) return openRejected(ctx, slot, socket, pending.rejection);
     const conn = new Connection(
-      randomHex(12),
+      ctx.newConnId(),
       pending.uid,
       pending.clientId,
       pending.request,

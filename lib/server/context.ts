@@ -17,6 +17,9 @@ import type { ResolvedServerOptions } from "./options.ts";
 import type { ServerObserver, ServerStats } from "./types.ts";
 import { UidRegistry } from "./uids.ts";
 import { emptyWireTotals } from "./wire.ts";
+import { isPrivateBackplane } from "./options.ts";
+import { Topics } from "./topics.ts";
+import { randomHex } from "../util/ids.ts";
 
 /** Counters at start. */
 function newStats(): ServerStats {
@@ -59,12 +62,16 @@ export class ServerContext {
   readonly tel: Scope;
   /** Open connections by id. */
   readonly conns: Map<string, Connection> = new Map();
-  /** Connections by uid. */
-  readonly uids: UidRegistry<Connection> = new UidRegistry<Connection>();
+  /** This node's backplane topics (none for a server alone). */
+  readonly topics: Topics;
+  /** Connections by uid; the observable view is the cluster's. */
+  readonly uids: UidRegistry<Connection>;
   /** Subscribers by channel. */
-  readonly channels: ChannelRegistry<Connection> = new ChannelRegistry<Connection>();
+  readonly channels: ChannelRegistry<Connection>;
   /** The server-wide and per-IP connection counts, upgrades in progress included. */
   readonly admission: Admission;
+  /** Told when a connection joins or leaves a channel (durable delivery records it). */
+  onChannelMember: ((channel: string, conn: Connection, joined: boolean) => void) | null = null;
   /** Streams (lib/server/streams.ts), set by the Hub. */
   streams: ServerStreams | null = null;
   /** Observers (metrics); replaced, never mutated, so a loop over it is safe. */
@@ -76,6 +83,33 @@ export class ServerContext {
     this.clock = options.clock;
     this.tel = options.telemetry.scope("sente-lite.server");
     this.admission = new Admission(options, options.clock);
+    const backplane = options.backplane;
+    const alone = isPrivateBackplane(backplane);
+    const topics = this.topics = new Topics(
+      alone ? null : backplane,
+      (e, where) => options.onError(e, { where }),
+    );
+    this.uids = alone ? new UidRegistry<Connection>() : new UidRegistry<Connection>(
+      backplane.presence,
+      { first: (uid) => topics.retainUid(uid), last: (uid) => topics.releaseUid(uid) },
+    );
+    this.channels = new ChannelRegistry<Connection>(
+      alone ? null : {
+        first: (channel) => topics.retainChannel(channel),
+        last: (channel) => topics.releaseChannel(channel),
+        member: (channel, conn, joined) =>
+          this.onChannelMember?.(channel, conn as Connection, joined),
+      },
+    );
+  }
+
+  /**
+   * A new connection id. In a cluster it names this node (`<nodeId>.<random>`), so sends,
+   * requests and closes by id reach the owning node without a lookup.
+   */
+  newConnId(): string {
+    const id = randomHex(12);
+    return this.topics.clustered ? `${this.options.backplane.nodeId}.${id}` : id;
   }
 
   /** Counts an error code in `stats().errors`. */

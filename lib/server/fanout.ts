@@ -297,10 +297,16 @@ export class FanOutQueue implements FanOutBacklog {
   /**
    * Sends `message` to `audience`; returns how many get it (those still waiting in the queue are
    * counted as getting it). `channel` names the native topic (`null`: everyone's; `undefined`:
-   * none). Throws only when no recipient could be sent it.
+   * none); `sequencer` numbers it for resuming recipients. Throws only when no recipient could be
+   * sent it.
    */
-  run(audience: Audience, message: ServerMessage, channel?: string | null): number {
-    const job = new FanOutJob(this.#sequencer, message);
+  run(
+    audience: Audience,
+    message: ServerMessage,
+    channel?: string | null,
+    sequencer: Sequencer = this.#sequencer, // a send's own (durable delivery numbers per send)
+  ): number {
+    const job = new FanOutJob(sequencer, message);
     const seq = ++this.#seq;
     if (this.#queue.length > 0 && audience.size > SMALL_FANOUT) {
       // Behind the others, untouched until its turn: nothing done per recipient now.

@@ -12,12 +12,16 @@
  *
  * The Hub holds the public API and delegates: the shared state is lib/server/context.ts, upgrades
  * lib/server/upgrade.ts, open and close lib/server/connections.ts, what arrives
- * lib/server/inbound.ts, handlers lib/server/router.ts, sends lib/server/local.ts (fan-out in
+ * lib/server/inbound.ts, handlers lib/server/router.ts, sends lib/server/cluster.ts (to every node
+ * of the backplane) and lib/server/local.ts (this node's connections; fan-out in
  * lib/server/fanout.ts), delivery and resume lib/server/resume.ts.
  *
  * @module
  */
+import type { BackplaneStats } from "../backplane/backplane.ts";
+import type { LinkState } from "../backplane/link.ts";
 import { assertEventId, type Event } from "../protocol/event.ts";
+import { Cluster } from "./cluster.ts";
 import type {
   AnyEvents,
   ChannelData,
@@ -67,6 +71,22 @@ export interface BroadcastOptions {
   except?: Iterable<string>;
 }
 
+/** The cluster as one node sees it (`Hub.cluster()`). */
+export interface ClusterInfo extends BackplaneStats {
+  /** `false` for a server alone (the default private backplane): nothing crosses nodes. */
+  clustered: boolean;
+  /** This node's id. */
+  nodeId: string;
+  /** The backplane link's state (`up` for a server alone). */
+  link: LinkState;
+  /** Live nodes this node knows of (itself included). */
+  nodes: number;
+  /** Backplane topics this node listens to. */
+  listening: number;
+  /** Gaps announced to this node's connections (`sente-lite/gap` with reason `backplane`). */
+  gaps: number;
+}
+
 /**
  * The server's API: handlers, sends, requests, channels, queries and closes. Applications use it
  * through {@linkcode Server} (made by `createServer()`), which adds `serve()`, `handler` and
@@ -83,7 +103,7 @@ export class Hub<E extends EventMap = AnyEvents> {
   readonly #connections: Connections;
   readonly #inbound: Inbound;
   readonly #router: Router;
-  readonly #local: LocalDelivery;
+  readonly #cluster: Cluster;
   readonly #resume: Resume;
   readonly #presence: Presence;
   readonly #membership: Membership;
@@ -93,8 +113,9 @@ export class Hub<E extends EventMap = AnyEvents> {
     this.options = resolveServerOptions(options ?? {});
     const ctx = this.#ctx = new ServerContext(this.options);
     const resume = this.#resume = new Resume(ctx);
-    const local = this.#local = new LocalDelivery(ctx, resume);
-    const router = this.#router = new Router(ctx, local, resume);
+    const local = new LocalDelivery(ctx, resume);
+    const cluster = this.#cluster = new Cluster(ctx, local, resume.durable);
+    const router = this.#router = new Router(ctx, cluster, resume);
     this.#upgrades = new Upgrades(ctx, resume.enabled);
     const inbound = this.#inbound = new Inbound(ctx, router);
     this.#connections = new Connections(ctx, inbound, router, resume, local.fanOuts);
@@ -192,7 +213,10 @@ export class Hub<E extends EventMap = AnyEvents> {
     request: Request,
     remoteIp: string | null = null,
   ): Promise<Response | PendingUpgrade> {
-    return await this.#upgrades.prepare(request, remoteIp);
+    const prepared = await this.#upgrades.prepare(request, remoteIp);
+    // A node of a cluster opens the resume session in the shared store before the handshake.
+    if (!(prepared instanceof Response)) await this.#resume.prepare(prepared);
+    return prepared;
   }
 
   /**
@@ -204,6 +228,8 @@ export class Hub<E extends EventMap = AnyEvents> {
     request: Request,
     remoteIp: string | null = null,
   ): Response | PendingUpgrade | Promise<Response | PendingUpgrade> {
+    // A node of a cluster with durable delivery opens the session in the store: always async.
+    if (this.#resume.durable) return this.prepare(request, remoteIp);
     return this.#upgrades.prepare(request, remoteIp);
   }
 
@@ -261,7 +287,7 @@ export class Hub<E extends EventMap = AnyEvents> {
   ): number {
     assertEventId(id);
     const event: Event = [id, data];
-    return this.#local.toUid(uid, event);
+    return this.#cluster.toUid(uid, event);
   }
 
   /**
@@ -281,7 +307,7 @@ export class Hub<E extends EventMap = AnyEvents> {
     data?: EventData<E, "serverToClient", K>,
   ): boolean {
     assertEventId(id);
-    return this.#local.toConnection(connId, [id, data]);
+    return this.#cluster.toConnection(connId, [id, data]);
   }
 
   /**
@@ -305,7 +331,7 @@ export class Hub<E extends EventMap = AnyEvents> {
     options ??= {};
     assertEventId(id);
     const except = options.except ? new Set(options.except) : undefined;
-    return this.#local.toAll([id, data], except);
+    return this.#cluster.toAll([id, data], except);
   }
 
   /**
@@ -329,7 +355,7 @@ export class Hub<E extends EventMap = AnyEvents> {
     if (!isChannelId(channel)) {
       throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
     }
-    return this.#local.toChannel(channel, data, null, options.except ? [...options.except] : []);
+    return this.#cluster.toChannel(channel, data, null, options.except ? [...options.except] : []);
   }
 
   /**
@@ -357,7 +383,7 @@ export class Hub<E extends EventMap = AnyEvents> {
   ): Promise<EventReply<E, "serverToClient", K>> {
     options ??= {};
     assertEventId(id);
-    return this.#local.request(connId, id, data, options) as Promise<
+    return this.#cluster.request(connId, id, data, options) as Promise<
       EventReply<E, "serverToClient", K>
     >;
   }
@@ -514,7 +540,8 @@ export class Hub<E extends EventMap = AnyEvents> {
   }
 
   /**
-   * Closes one connection; returns `false` if it is not open.
+   * Closes one connection (on whichever node of the cluster holds it); returns `false` if it is
+   * not open here (for another node's connection: if the close could not be sent there).
    *
    * @example
    * ```ts
@@ -525,12 +552,49 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   closeConnection(connId: string, code?: number, reason?: string): boolean {
-    code ??= 1000;
-    reason ??= "";
-    const conn = this.#ctx.conns.get(connId);
-    if (!conn || conn.closed) return false;
-    conn.close(code, reason);
-    return true;
+    return this.#cluster.close(connId, code ?? 1000, reason ?? "");
+  }
+
+  /**
+   * The cluster as this node sees it: node id, link state, live nodes, backplane counters.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * console.log(server.cluster().link); // "up" (a server alone is a cluster of one)
+   * ```
+   */
+  cluster(): ClusterInfo {
+    const backplane = this.#cluster.backplane;
+    return {
+      clustered: this.#ctx.topics.clustered,
+      nodeId: backplane.nodeId,
+      link: backplane.link.state,
+      nodes: backplane.presence.nodes().size,
+      listening: this.#ctx.topics.size,
+      gaps: this.#cluster.gaps,
+      ...backplane.stats(),
+    };
+  }
+
+  /**
+   * Leaves the cluster: this node's uids vanish from the other nodes' presence, its topics end,
+   * requests waiting for other nodes reject with `ClosedError`, and the backplane is closed.
+   * Connections stay open (close them first with {@linkcode closeAll}). Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const server = createServer();
+   * server.closeAll();
+   * await server.leaveCluster();
+   * ```
+   */
+  leaveCluster(): Promise<void> {
+    return this.#cluster.leave();
   }
 
   /**

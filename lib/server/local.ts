@@ -1,15 +1,15 @@
 /**
  * Local delivery: the sends of the public API (to a uid, a connection, everyone, a channel, and
  * server→client requests) carried out on the connections of this process. The Hub's send methods
- * validate their arguments and call only this; a backplane spreading sends over several nodes
- * would call it on each node.
+ * validate their arguments and go through lib/server/cluster.ts, which calls this on the origin
+ * node and on every other node that receives the send from the backplane.
  *
  * @module
  */
 import type { Event } from "../protocol/event.ts";
 import { ClosedError } from "../protocol/errors.ts";
 import type { ServerContext } from "./context.ts";
-import { everyone, FanOutQueue, ofUid, subscribers } from "./fanout.ts";
+import { everyone, FanOutQueue, ofUid, type Sequencer, subscribers } from "./fanout.ts";
 import { sendRequest } from "./requests.ts";
 import type { Resume } from "./resume.ts";
 import type { RequestOptions } from "./types.ts";
@@ -28,14 +28,26 @@ export class LocalDelivery {
     this.fanOuts = new FanOutQueue(ctx.options, resume);
   }
 
-  /** Pushes to every connection of `uid` (and keeps it for its sessions or offline). */
-  toUid(uid: string, event: Event): number {
+  /** The event a channel publish pushes. */
+  static channelEvent(channel: string, data: unknown, from: string | null): Event {
+    return ["sente-lite/channel-msg", { "channel-id": channel, data: data ?? null, from }];
+  }
+
+  /**
+   * Pushes to every connection of `uid` (and keeps it for its sessions or offline). `elsewhere`:
+   * the uid is reached on another node (or this is another node's send), so it is not buffered
+   * offline here; `hold: false` keeps nothing in this node's books (durable delivery numbers it
+   * in the store); `sequencer` numbers it for resuming recipients (default: `resume.stored`).
+   */
+  toUid(uid: string, event: Event, elsewhere = false, hold = true, sequencer?: Sequencer): number {
     const ctx = this.#ctx;
-    const n = this.fanOuts.run(ofUid(ctx.uids.connections(uid), uid), {
-      type: "push",
-      events: [event],
-    });
-    this.#resume.hold(uid, event, n);
+    const n = this.fanOuts.run(
+      ofUid(ctx.uids.connections(uid), uid),
+      { type: "push", events: [event] },
+      undefined,
+      sequencer ?? this.#resume.stored,
+    );
+    if (hold) this.#resume.hold(uid, event, elsewhere ? n + 1 : n);
     return n;
   }
 
@@ -51,10 +63,19 @@ export class LocalDelivery {
     return this.fanOuts.run(everyone(ctx.conns, except), { type: "push", events: [event] }, null);
   }
 
-  /** Publishes to a channel's subscribers and the away sessions that keep it. */
-  toChannel(channel: string, data: unknown, from: string | null, except: string[]): number {
-    const msg = { "channel-id": channel, data: data ?? null, from };
-    const event: Event = ["sente-lite/channel-msg", msg];
+  /**
+   * Publishes to a channel's subscribers and (`hold`) the away sessions of this node that keep
+   * it; `sequencer` as for {@linkcode toUid}.
+   */
+  toChannel(
+    channel: string,
+    data: unknown,
+    from: string | null,
+    except: string[],
+    hold = true,
+    sequencer?: Sequencer,
+  ): number {
+    const event = LocalDelivery.channelEvent(channel, data, from);
     const ctx = this.#ctx;
     const n = this.fanOuts.run(
       subscribers(
@@ -64,8 +85,9 @@ export class LocalDelivery {
       ),
       { type: "push", events: [event] },
       channel,
+      sequencer ?? this.#resume.stored,
     );
-    return n + this.#resume.keep(channel, event);
+    return hold ? n + this.#resume.keep(channel, event) : n;
   }
 
   /** Sends a request to one connection and resolves with its reply (see `Hub.request`). */

@@ -32,6 +32,8 @@ import {
 import { FALLBACK_MAX_CONNECTIONS, maxConnectionsFor, openFileLimit } from "./admission.ts";
 import { telemetry as defaultTelemetry } from "../telemetry/default.ts";
 import type { Telemetry } from "../telemetry/telemetry.ts";
+import type { Backplane } from "../backplane/backplane.ts";
+import { localBackplane } from "../backplane/local.ts";
 import type { ServerStreamOptions } from "./streams.ts";
 
 /** Per-connection rate limits (token buckets). */
@@ -266,6 +268,12 @@ export interface ServerOptions {
    */
   delivery?: DeliveryOptions | false;
   /**
+   * The cluster this server is a node of (docs/scaling.md): sends, presence and requests reach
+   * the other nodes through it. A server stops using it when the Hub's `leaveCluster()` runs.
+   * @default {a localBackplane() of its own: a cluster of one}
+   */
+  backplane?: Backplane;
+  /**
    * Called when buffered messages are lost (overflow, TTL, eviction); also a
    * `sente-lite/delivery-loss` telemetry event.
    * @default {none}
@@ -371,9 +379,11 @@ export type ResolvedServerOptions =
       | "backpressure"
       | "wire"
       | "delivery"
+      | "backplane"
       | "streams"
     >
   >
+  & { backplane: Backplane }
   & { delivery: Required<DeliveryOptions> | false }
   & Pick<ServerOptions, OptionalHooks>
   & { rateLimit: Required<RateLimitOptions> | false }
@@ -434,7 +444,7 @@ const DEFAULTS = {
   clock: realClock,
   heartbeat: HEARTBEAT_DEFAULTS,
   dialects: { sente: { packer: ednPacker() }, original: false },
-} satisfies ResolvedServerOptions;
+} satisfies Omit<ResolvedServerOptions, "backplane">;
 
 function positiveInt(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
@@ -444,7 +454,8 @@ function positiveInt(name: string, value: number): void {
 
 /** Fills in defaults and range-checks. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
-  const o: ResolvedServerOptions = { ...DEFAULTS };
+  const backplane = resolveBackplane(options.backplane);
+  const o: ResolvedServerOptions = { ...DEFAULTS, backplane };
   for (const [k, v] of Object.entries(options)) {
     if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
   }
@@ -475,7 +486,33 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   o.heartbeat = resolveHeartbeatOptions(options.heartbeat);
   o.dialects = resolveDialectOptions(options.dialects);
   o.delivery = resolveDelivery(options.delivery);
+  o.backplane = backplane;
   return o;
+}
+
+/** The in-process backplanes made as defaults: each is a cluster of one nobody else can join. */
+const PRIVATE_BACKPLANES = new WeakSet<Backplane>();
+
+/** `true` for the default backplane of a server alone (no other node can reach it). */
+export function isPrivateBackplane(backplane: Backplane): boolean {
+  return PRIVATE_BACKPLANES.has(backplane);
+}
+
+function resolveBackplane(backplane: Backplane | undefined): Backplane {
+  if (backplane === undefined) {
+    const own = localBackplane();
+    PRIVATE_BACKPLANES.add(own);
+    return own;
+  }
+  const b = backplane as Partial<Backplane> | null;
+  if (
+    typeof b !== "object" || b === null || typeof b.nodeId !== "string" ||
+    typeof b.publish !== "function" || typeof b.subscribe !== "function" || !b.presence
+  ) {
+    throw new TypeError(`ServerOptions.backplane must be a Backplane, got ${backplane}`);
+  }
+  if (b.nodeId === "") throw new RangeError(`ServerOptions.backplane.nodeId must not be empty`);
+  return backplane;
 }
 
 function isPacker(p: unknown): p is Packer {

@@ -3,7 +3,8 @@
  * session, replaying what it missed, offline buffers, numbered pushes, `sente-lite/msg` and
  * `sente-lite/ack` from clients, the channel subscriptions an away session keeps, and loss
  * reports. The books themselves (sessions, buffers, budgets) are lib/server/delivery.ts, reached
- * only through here.
+ * only through here. On a node of a cluster the books are the backplane's store instead
+ * (lib/server/durable.ts), so a client resumes on any node.
  *
  * @module
  */
@@ -21,6 +22,7 @@ import {
   estimateBytes,
   type Session,
 } from "./delivery.ts";
+import { Durable } from "./durable.ts";
 import type { Sequencer } from "./fanout.ts";
 import type { PendingUpgrade } from "./socket.ts";
 
@@ -29,8 +31,15 @@ export class Resume implements Sequencer {
   readonly #ctx: ServerContext;
   /** Offline buffers and resume sessions, unless `delivery: false`. */
   readonly #delivery: Delivery<Connection> | null = null;
+  /** The store-backed books of a node of a cluster (with `delivery` on), else `null`. */
+  readonly durable: Durable | null = null;
   /** Resume sessions keeping channel subscriptions while disconnected, by channel. */
   readonly #keptSubs = new Map<string, Set<Session<Connection>>>();
+  /**
+   * Sessions away (detached, not ended): each keeps its uid's backplane topic, so sends to the uid
+   * from other nodes are kept for it (docs/scaling.md).
+   */
+  readonly #away = new Set<Session<Connection>>();
 
   /** Makes the glue; the delivery books exist when `options.delivery` is on. */
   constructor(ctx: ServerContext) {
@@ -42,7 +51,18 @@ export class Resume implements Sequencer {
         ack: (conn, seq) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq }]] }),
         ended: (session) => this.#forgetChannels(session),
       }, ctx.stats);
+      if (ctx.topics.clustered) this.durable = new Durable(ctx);
     }
+  }
+
+  /** Where uid sends and channel publishes are numbered on this node. */
+  get stored(): Sequencer {
+    return this.durable?.stored ?? this;
+  }
+
+  /** Before an upgrade (async): a node of a cluster opens the session in the store. */
+  async prepare(pending: PendingUpgrade): Promise<void> {
+    if (this.durable) await this.durable.prepare(pending);
   }
 
   /** `true` when delivery is on (sessions, offline buffers). */
@@ -57,6 +77,7 @@ export class Resume implements Sequencer {
 
   /** Attaches a resuming connection to its session (new or found); `null` when it does not resume. */
   attach(conn: Connection, pending: PendingUpgrade): Attachment<Connection> | null {
+    if (this.durable) return this.durable.attach(conn, pending);
     if (this.#delivery === null || pending.resume == null) return null;
     const { uid, clientId } = conn;
     const attachment = this.#delivery.attach(
@@ -67,11 +88,13 @@ export class Resume implements Sequencer {
       pending.resumeToken,
     );
     conn.session = attachment.session;
+    this.#back(attachment.session);
     return attachment;
   }
 
   /** After the handshake of a resuming client: supersede its old socket, send what it missed. */
   resume(conn: Connection, attachment: Attachment<Connection>): void {
+    if (this.durable) return this.durable.resume(conn, attachment);
     const ctx = this.#ctx;
     const old = attachment.superseded;
     if (old && !old.closed) {
@@ -89,6 +112,7 @@ export class Resume implements Sequencer {
       this.#keptSubs.get(channel)?.delete(session);
       if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
       if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
+      ctx.topics.releaseChannel(channel); // the connection's subscription holds it now
     }
     session.channels.clear();
     ctx.stats.channels = ctx.channels.size;
@@ -102,6 +126,7 @@ export class Resume implements Sequencer {
 
   /** A uid's first connection gets what was buffered while it had none (gaps first). */
   deliverOffline(conn: Connection): void {
+    if (this.durable) return this.durable.deliverOffline(conn);
     if (this.#delivery === null) return;
     const held = this.#delivery.takeOffline(conn.uid);
     if (!held) return;
@@ -116,15 +141,30 @@ export class Resume implements Sequencer {
 
   /** A closed connection leaves its session (which then waits for a resume). */
   detach(conn: Connection): void {
-    if (conn.session !== null) this.#delivery!.detach(conn.session, conn);
+    if (this.durable) return this.durable.detach(conn);
+    const session = conn.session;
+    if (session === null) return;
+    this.#delivery!.detach(session, conn);
+    if (session.conn === null && !session.expired && !this.#away.has(session)) {
+      this.#away.add(session);
+      this.#ctx.topics.retainUid(session.uid);
+    }
+  }
+
+  /** The session is attached again, or ended: it no longer keeps its uid's topic. */
+  #back(session: Session<Connection>): void {
+    if (this.#away.delete(session)) this.#ctx.topics.releaseUid(session.uid);
   }
 
   /** A resumable client keeps its channels: messages wait in its session until it is back. */
   keepChannels(conn: Connection): void {
+    if (this.durable) return; // the store keeps them (detach)
     const session = conn.session;
     if (session === null || session.conn !== null || session.expired) return;
     for (const channel of conn.channels) {
+      if (session.channels.has(channel)) continue;
       session.channels.add(channel);
+      this.#ctx.topics.retainChannel(channel);
       let set = this.#keptSubs.get(channel);
       if (!set) this.#keptSubs.set(channel, set = new Set());
       set.add(session);
@@ -134,7 +174,7 @@ export class Resume implements Sequencer {
   /** Keeps a channel message for the away sessions subscribed to it; returns how many. */
   keep(channel: string, event: Event): number {
     const kept = this.#keptSubs.get(channel);
-    if (!kept || !this.#delivery) return 0;
+    if (!kept || !this.#delivery || this.durable) return 0;
     const bytes = estimateBytes(event);
     let n = 0;
     for (const session of kept) {
@@ -145,14 +185,19 @@ export class Resume implements Sequencer {
     return n;
   }
 
-  /** Keeps a push to a uid for its away sessions, or offline when it reached nobody. */
+  /**
+   * Keeps a push to a uid for its away sessions, or offline when it reached nobody (`delivered`
+   * counts 1 more when the uid is connected on another node, so it is not buffered here).
+   */
   hold(uid: string, event: Event, delivered: number): void {
-    if (this.#delivery !== null) this.#delivery.hold(uid, event, delivered);
+    if (this.#delivery !== null && !this.durable) this.#delivery.hold(uid, event, delivered);
   }
 
   /** A session that will not resume gives up the channels it kept. */
   #forgetChannels(session: Session<Connection>): void {
+    this.#back(session);
     for (const channel of session.channels) {
+      this.#ctx.topics.releaseChannel(channel);
       const set = this.#keptSubs.get(channel);
       set?.delete(session);
       if (set?.size === 0) this.#keptSubs.delete(channel);
@@ -172,6 +217,7 @@ export class Resume implements Sequencer {
    * the client gets it, now or on resume (also while its closed socket awaits cleanup).
    */
   sequenced(conn: Connection, session: Session<Connection>, event: Event, bytes: number): boolean {
+    if (this.durable) return this.durable.push(conn, event);
     if (session.conn !== conn) return false; // superseded: the newer connection gets it
     const delivery = this.#delivery!;
     const entry = delivery.sequence(session, event);
@@ -209,6 +255,7 @@ export class Resume implements Sequencer {
       return null;
     }
     const session = conn.session;
+    if (this.durable) return this.durable.received(conn, seq) ? ev : null;
     if (session !== null && !this.#delivery!.received(session, seq)) return null; // a duplicate
     return ev;
   }
@@ -224,7 +271,8 @@ export class Resume implements Sequencer {
       );
       return;
     }
-    if (conn.session !== null && conn.session.conn === conn) {
+    if (this.durable) this.durable.acked(conn, seq);
+    else if (conn.session !== null && conn.session.conn === conn) {
       this.#delivery!.acked(conn.session, seq);
     }
   }

@@ -11,7 +11,7 @@ import { assertEventId, isExtensionId, isReservedId } from "../protocol/event.ts
 import { channelEvent, type ChannelHost } from "./channel_events.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
-import type { LocalDelivery } from "./local.ts";
+import type { Cluster } from "./cluster.ts";
 import { type Presence, PRESENCE_EVENT } from "./presence.ts";
 import { settleReply } from "./requests.ts";
 import { InboundMessage, type MessageHost } from "./event_message.ts";
@@ -31,8 +31,12 @@ export class Router {
   /** What every {@linkcode InboundMessage} shares. */
   readonly #messageHost: MessageHost;
 
-  /** Routes with the handlers registered by `on`; channel messages go out through `local`. */
-  constructor(ctx: ServerContext, local: LocalDelivery, resume: Resume) {
+  /** Routes with the handlers registered by `on`; channel messages go out through `cluster`. */
+  constructor(
+    ctx: ServerContext,
+    cluster: Pick<Cluster, "toChannel" | "takePublished">,
+    resume: Resume,
+  ) {
     this.#ctx = ctx;
     this.#resume = resume;
     this.#messageHost = { ctx, resume };
@@ -43,8 +47,10 @@ export class Router {
       count: (code) => ctx.count(code),
       protocolError: (conn, error) => ctx.protocolError(conn, error),
       sendError: (conn, error) => ctx.sendError(conn, error),
-      publish: (channel, data, from, except) => local.toChannel(channel, data, from, except),
+      publish: (channel, data, from, except) => cluster.toChannel(channel, data, from, except),
       changed: () => void (ctx.stats.channels = ctx.channels.size),
+      settled: resume.durable ? (conn) => resume.durable!.settled(conn) : undefined,
+      published: resume.durable ? () => cluster.takePublished() : undefined,
     };
   }
 

@@ -1,8 +1,12 @@
 /**
- * Connected uids: which connections each uid has, observable as Sente's `connected-uids`.
+ * Connected uids: which connections each uid has, observable as Sente's `connected-uids`. In a
+ * cluster (a backplane with {@linkcode Presence}) the observable view is the cluster's: a uid is
+ * connected while any node holds one of its connections, and `add`/`remove` report the uid's
+ * first and last connection in the whole cluster (as this node last heard).
  *
  * @module
  */
+import type { Presence } from "../backplane/backplane.ts";
 
 /** A read-only, observable view of the connected uids. */
 export interface ConnectedUids {
@@ -12,29 +16,59 @@ export interface ConnectedUids {
   watch(listener: (uids: ReadonlySet<string>) => void): () => void;
 }
 
+/** Told when a uid's first connection on this node opens and its last one here closes. */
+export interface UidHooks {
+  /** The first connection of `uid` on this node opened. */
+  first(uid: string): void;
+  /** The last connection of `uid` on this node closed. */
+  last(uid: string): void;
+}
+
 /** Connections per uid; reports when a uid's first connection opens and its last one closes. */
 export class UidRegistry<C> implements ConnectedUids {
   #byUid = new Map<string, Set<C>>();
   #listeners = new Set<(uids: ReadonlySet<string>) => void>();
+  readonly #presence: Presence | null;
+  readonly #hooks: UidHooks | null;
 
-  /** Adds a connection; returns `true` when the uid was not connected before. */
+  /** Local only, or, with `presence`, the cluster's view (`hooks` follow this node's uids). */
+  constructor(presence: Presence | null = null, hooks: UidHooks | null = null) {
+    this.#presence = presence;
+    this.#hooks = hooks;
+  }
+
+  /** Adds a connection; returns `true` when the uid was not connected before (anywhere). */
   add(uid: string, conn: C): boolean {
     let set = this.#byUid.get(uid);
     const first = !set;
     if (!set) this.#byUid.set(uid, set = new Set());
     set.add(conn);
-    if (first) this.#notify();
-    return first;
+    if (!first) return false;
+    const presence = this.#presence;
+    if (presence === null) {
+      this.#notify();
+      return true;
+    }
+    const elsewhere = presence.has(uid);
+    presence.add(uid); // tells the watchers when it is the cluster's first
+    this.#hooks?.first(uid);
+    return !elsewhere;
   }
 
-  /** Removes a connection; returns `true` when it was the uid's last one. */
+  /** Removes a connection; returns `true` when it was the uid's last one (anywhere). */
   remove(uid: string, conn: C): boolean {
     const set = this.#byUid.get(uid);
     if (!set?.delete(conn)) return false;
     if (set.size > 0) return false;
     this.#byUid.delete(uid);
-    this.#notify();
-    return true;
+    const presence = this.#presence;
+    if (presence === null) {
+      this.#notify();
+      return true;
+    }
+    presence.remove(uid);
+    this.#hooks?.last(uid);
+    return !presence.has(uid);
   }
 
   /** The open connections of `uid`. */
@@ -47,13 +81,15 @@ export class UidRegistry<C> implements ConnectedUids {
     return this.#byUid.size;
   }
 
-  /** The connected uids. */
+  /** The connected uids (in the cluster, when it has presence). */
   current(): ReadonlySet<string> {
-    return new Set(this.#byUid.keys());
+    return this.#presence?.current() ?? new Set(this.#byUid.keys());
   }
 
   /** Watches changes; returns an unsubscribe function. */
   watch(listener: (uids: ReadonlySet<string>) => void): () => void {
+    const presence = this.#presence;
+    if (presence !== null) return presence.watch(() => listener(presence.current()));
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

@@ -274,4 +274,31 @@ export function backplaneContract(name: string, make: MakeCluster, ignore = fals
     await b.store.end("u", away.sessionId);
     assert.deepEqual(await b.store.hold("u", "later", false), { sessions: 0, buffered: false });
   });
+
+  test("store-first: hold/holdChannel with attached number attached sessions; channels kept open", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const s = await a.store.create("u", "t", at(a, "c1"));
+    assert.deepEqual(await b.store.hold("u", "m1", true, { attached: true }), {
+      sessions: 1,
+      buffered: false,
+    });
+    await a.store.keepChannel("u", s.sessionId, "room", true);
+    assert.equal(await b.store.holdChannel("room", "r1"), 0); // attached: not without the option
+    assert.equal(await b.store.holdChannel("room", "r2", { attached: true }), 1);
+    const r = await b.store.replay("u", s.sessionId, 0);
+    assert.deepEqual(r.messages.map((m) => m.payload), ["m1", "r2"]);
+    // The node dies without detaching; another opens the session and keeps its channel set, so
+    // a publish during the open is still numbered into it.
+    const opened = await b.store.open("u", "t", s.token, at(b, "c2"), { keepChannels: true });
+    assert.equal(opened.status, "opened");
+    if (opened.status !== "opened") return;
+    assert.deepEqual(opened.session.channels, ["room"]);
+    assert.deepEqual(opened.superseded, at(a, "c1"));
+    assert.equal(await a.store.holdChannel("room", "r3", { attached: true }), 1);
+    await b.store.keepChannel("u", s.sessionId, "room", false);
+    assert.equal(await a.store.holdChannel("room", "r4", { attached: true }), 0);
+    const after = await b.store.replay("u", s.sessionId, 2);
+    assert.deepEqual(after.messages, [{ seq: 3, payload: "r3" }]);
+  });
 }

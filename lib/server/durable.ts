@@ -1,0 +1,408 @@
+/**
+ * Durable delivery across nodes (docs/scaling.md, "store-first"): on a node of a cluster, resume
+ * sessions and offline buffers live in the backplane's {@linkcode DeliveryStore}, so a client
+ * whose node died resumes on any other node. What differs from the in-memory books
+ * (lib/server/delivery.ts, still used by a server alone):
+ *
+ * - The **origin** of a send to a uid or a channel numbers it into every session that should get
+ *   it, attached or not, in the store (`hold`/`holdChannel` with `attached`), then publishes.
+ * - A node sends a resuming connection **what its session's stream holds** after the last seq it
+ *   sent (`replay`), woken by topic messages: the stream's order is the one order, so messages of
+ *   several origins never cross, and nothing depends on the attached node staying alive.
+ * - A push to one connection (sendTo, broadcast, `msg.send`) is appended by the connection's node.
+ * - The upgrade opens the session (async, before the handshake); the handshake's `seq` is where the
+ *   client is, and the first pump sends what it missed.
+ * - Client messages are deduplicated against `inAck`, recorded with `markInbound` before the ack.
+ *
+ * @module
+ */
+import type { DeliveryStore, OfflineDrain } from "../backplane/backplane.ts";
+import { eventValue } from "../protocol/envelope.ts";
+import type { Event } from "../protocol/event.ts";
+import { randomHex } from "../util/ids.ts";
+import type { Connection } from "./connection.ts";
+import type { ServerContext } from "./context.ts";
+import { type Attachment, CLOSE_SUPERSEDED, Session } from "./delivery.ts";
+import type { Sequencer } from "./fanout.ts";
+import type { PendingUpgrade } from "./socket.ts";
+import { openSession, type Prepared } from "./durable_open.ts";
+
+/** A resuming connection on this node. */
+interface Live {
+  readonly uid: string;
+  readonly sessionId: string;
+  readonly attachId: string;
+  /** The last seq sent to the client. */
+  sent: number;
+  /** The highest client seq accepted. */
+  inAck: number;
+  /**
+   * Every delivery to the connection, in the order the sends were made: each step waits for the
+   * one before (a store call in flight never lets a later send overtake it).
+   */
+  chain: Promise<void>;
+  /** A fetch is queued on the chain and not started yet (wakes coalesce into it). */
+  fetchQueued: boolean;
+  /** Set once a send reached the client plainly (the store failed): numbered ones stop. */
+  plain: boolean;
+  /** The channel records in flight (`keepChannel`). */
+  channels: Promise<unknown>;
+}
+
+/** A send being numbered in the store: `held` resolves `true` once it is, `false` if not. */
+interface Pending {
+  readonly held: Promise<boolean>;
+  readonly event: Event;
+  readonly except: readonly string[];
+}
+
+/** A stored message: the event and the connection ids it skips. */
+interface Stored {
+  e: Event;
+  x?: string[];
+}
+
+/** Store-first delivery of one Hub. */
+export class Durable {
+  readonly #ctx: ServerContext;
+  readonly #store: DeliveryStore;
+  readonly #nodeId: string;
+  readonly #prepared = new WeakMap<PendingUpgrade, Prepared>();
+  readonly #live = new Map<Connection, Live>();
+  readonly #byAttach = new Map<string, Connection>();
+  /** Closes a superseded attachment on another node (set by lib/server/cluster.ts). */
+  closeRemote: (nodeId: string, attachId: string) => void = () => {};
+  /**
+   * Where another node's uid sends and channel publishes go on this node: they are in the store
+   * already, a fetch sends them.
+   */
+  readonly stored: Sequencer = {
+    sequenced: (conn) => {
+      this.wake(conn);
+      return true;
+    },
+  };
+
+  /** Delivers through `ctx.options.backplane.store`. */
+  constructor(ctx: ServerContext) {
+    this.#ctx = ctx;
+    this.#store = ctx.options.backplane.store;
+    this.#nodeId = ctx.options.backplane.nodeId;
+    ctx.onChannelMember = (channel, conn, joined) => this.#member(conn, channel, joined);
+  }
+
+  /** Before the upgrade: opens or makes the session, takes the offline buffer. */
+  async prepare(pending: PendingUpgrade): Promise<void> {
+    const { uid, clientId } = pending;
+    const attachId = `${this.#nodeId}.${randomHex(12)}`;
+    const at = { nodeId: this.#nodeId, connId: attachId };
+    const p: Prepared = {
+      attachId,
+      sessionId: null,
+      token: null,
+      state: null,
+      channels: [],
+      rejected: false,
+      offline: null,
+    };
+    try {
+      if (pending.resume != null) {
+        await openSession(
+          this.#store,
+          this.#ctx.stats,
+          pending,
+          p,
+          at,
+          (old) => this.#supersede(old.nodeId, old.connId),
+        );
+      }
+      p.offline = await this.#store.drain(uid);
+    } catch (e) {
+      // The store is unreachable: the connection works without resume (and is told so).
+      this.#ctx.tel.event("sente-lite/durable-unavailable", {
+        level: "warn",
+        data: () => ({ uid, clientId, error: String(e) }),
+      });
+      if (p.sessionId === null) p.state = null;
+    }
+    this.#prepared.set(pending, p);
+    // An upgrade that never opens (the client left, the handshake timed out) must not leave its
+    // session attached: this node would keep refreshing it.
+    if (p.sessionId === null) return;
+    const sessionId = p.sessionId;
+    p.timer = this.#ctx.clock.setTimeout(() => {
+      if (!this.#prepared.delete(pending)) return;
+      this.#store.detach(uid, sessionId, at).catch((e) => this.#failed(e));
+    }, this.#ctx.options.handshakeTimeoutMs + 1000);
+  }
+
+  /** At open: the connection takes its prepared session; `null` when it does not resume. */
+  attach(conn: Connection, pending: PendingUpgrade): Attachment<Connection> | null {
+    const p = this.#prepared.get(pending);
+    if (!p) return null;
+    this.#prepared.delete(pending);
+    this.#ctx.clock.clearTimeout(p.timer);
+    this.#offline.set(conn, p.offline);
+    if (p.sessionId === null || p.state === null) return null;
+    const session = new Session<Connection>(conn.uid, conn.clientId, p.sessionId);
+    session.conn = conn;
+    session.inAck = p.state.ack;
+    for (const c of p.channels) session.channels.add(c);
+    conn.session = session;
+    this.#live.set(conn, {
+      uid: conn.uid,
+      sessionId: p.sessionId,
+      attachId: p.attachId,
+      sent: p.state.seq,
+      inAck: p.state.ack,
+      chain: Promise.resolve(),
+      fetchQueued: false,
+      plain: false,
+      channels: Promise.resolve(),
+    });
+    this.#byAttach.set(p.attachId, conn);
+    return { session, state: p.state, replay: [], superseded: null, rejected: p.rejected };
+  }
+
+  readonly #offline = new WeakMap<Connection, OfflineDrain | null>();
+
+  /** After the handshake: the kept channels are subscribed, what was missed is sent. */
+  resume(conn: Connection, attachment: Attachment<Connection>): void {
+    const ctx = this.#ctx;
+    if (attachment.rejected) {
+      ctx.tel.event("sente-lite/resume-denied", {
+        level: "warn",
+        data: () => ({ connId: conn.id, uid: conn.uid, clientId: conn.clientId }),
+      });
+    }
+    const session = attachment.session;
+    for (const channel of session.channels) {
+      if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
+    }
+    session.channels.clear();
+    ctx.stats.channels = ctx.channels.size;
+    const { token: _token, ...state } = attachment.state;
+    ctx.tel.event("sente-lite/resume", {
+      level: state.gap ? "info" : "debug",
+      data: () => ({
+        connId: conn.id,
+        uid: conn.uid,
+        clientId: conn.clientId,
+        durable: true,
+        ...state,
+      }),
+    });
+    this.wake(conn);
+    // Sends published before this node listened to the uid's and channels' topics are in the
+    // store: one more pump once the subscriptions are active finds them.
+    ctx.topics.ready().then(() => this.wake(conn));
+  }
+
+  /** What waited in the uid's offline buffer (losses first), as the in-memory path does. */
+  deliverOffline(conn: Connection): void {
+    const held = this.#offline.get(conn);
+    this.#offline.delete(conn);
+    if (!held) return;
+    for (const reason of ["overflow", "expired"] as const) {
+      const dropped = held[reason];
+      if (dropped > 0) {
+        conn.send({ type: "push", events: [["sente-lite/gap", { dropped, reason }]] });
+      }
+    }
+    // Sent at once, unnumbered: everything buffered predates the session (a uid with a session
+    // is never buffered), so these go before what the session's first fetch sends.
+    for (const payload of held.messages) {
+      const m = parse(payload);
+      if (m) conn.send({ type: "push", events: [m.e] });
+    }
+  }
+
+  /** A push to one resuming connection: appended to its session, then sent from the store. */
+  push(conn: Connection, event: Event): boolean {
+    const l = this.#live.get(conn);
+    if (!l) return conn.send({ type: "push", events: [event] });
+    const held = this.#store.append(l.uid, l.sessionId, JSON.stringify({ e: event })).then(
+      (seq) => seq > 0,
+      (e) => this.#failed(e),
+    );
+    this.#after(conn, { held, event, except: [] });
+    return true;
+  }
+
+  /**
+   * Origin of a send to `uid`: numbered into every session of the uid (or its offline buffer),
+   * attached ones too. Resolves `true` once numbered, `false` when the store failed or no session
+   * took it (this node's resuming recipients then get it plainly).
+   */
+  holdUid(uid: string, event: Event, offline: boolean): Promise<boolean> {
+    return this.#store.hold(uid, JSON.stringify({ e: event }), offline, { attached: true }).then(
+      (held) => held.sessions > 0,
+      (e) => this.#failed(e),
+    );
+  }
+
+  /** Origin of a channel publish: numbered into every session keeping the channel. */
+  holdChannel(channel: string, event: Event, except: readonly string[]): Promise<boolean> {
+    const stored: Stored = except.length ? { e: event, x: [...except] } : { e: event };
+    return this.#store.holdChannel(channel, JSON.stringify(stored), { attached: true }).then(
+      (n) => n > 0,
+      (e) => this.#failed(e),
+    );
+  }
+
+  /**
+   * The origin's sequencer of one send: its resuming recipients get it once `held` (the store
+   * numbering it) settles — fetched, or plainly if it was not numbered — even when the fan-out
+   * reaches them later (a queued fan-out).
+   */
+  sequencerFor(held: Promise<boolean>, event: Event, except: readonly string[]): Sequencer {
+    const p: Pending = { held, event, except };
+    return {
+      sequenced: (conn) => {
+        this.#after(conn, p);
+        return true;
+      },
+    };
+  }
+
+  /** Queues on `conn`'s chain: once `p` is numbered, a fetch; if it was not, a plain send. */
+  #after(conn: Connection, p: Pending): void {
+    const l = this.#live.get(conn);
+    if (!l) return;
+    l.chain = l.chain.then(() => p.held).then(async (ok) => {
+      if (conn.closed) return;
+      if (ok) return await this.#fetch(conn, l);
+      if (!p.except.includes(conn.id)) this.#plain(conn, l, p.event);
+    }).catch((e) => void this.#failed(e));
+  }
+
+  /** Sends `conn` what its session holds after what it was sent (queued on its chain). */
+  wake(conn: Connection): void {
+    const l = this.#live.get(conn);
+    if (!l || conn.closed || l.plain || l.fetchQueued) return;
+    l.fetchQueued = true;
+    l.chain = l.chain.then(() => {
+      l.fetchQueued = false;
+      return this.#fetch(conn, l);
+    }).catch((e) => void this.#failed(e));
+  }
+
+  /**
+   * After a link gap: wakes every resuming connection; after a total outage (`restarted`: the
+   * engine may have restarted empty, losing the sessions) closes them with 1012 instead, so each
+   * reconnects and learns from its handshake whether its session survived (`resumed`, or a gap).
+   */
+  afterGap(restarted: boolean): void {
+    for (const [conn, l] of [...this.#live]) {
+      if (!restarted && !l.plain) this.wake(conn);
+      else if (!conn.closed) conn.close(1012, "backplane restarted: resume to check the session");
+    }
+  }
+
+  async #fetch(conn: Connection, l: Live): Promise<void> {
+    if (l.plain) return;
+    const r = await this.#store.replay(l.uid, l.sessionId, l.sent);
+    if (conn.closed || l.plain) return;
+    if (r.dropped > 0) {
+      conn.send({
+        type: "push",
+        events: [["sente-lite/gap", { dropped: r.dropped, reason: "overflow" }]],
+      });
+    }
+    for (const m of r.messages) {
+      if (m.seq <= l.sent) continue;
+      l.sent = m.seq;
+      const stored = parse(m.payload);
+      if (!stored || stored.x?.includes(conn.id)) continue;
+      const [id, data] = stored.e;
+      const body = { seq: m.seq, event: eventValue(id, data) };
+      conn.send({ type: "push", events: [["sente-lite/msg", body]] });
+    }
+  }
+
+  /** `sente-lite/msg` seq from a client: `false` for a duplicate; recorded, then acknowledged. */
+  received(conn: Connection, seq: number): boolean {
+    const l = this.#live.get(conn);
+    if (!l) return true;
+    if (seq <= l.inAck) return false;
+    l.inAck = seq;
+    this.#store.markInbound(l.uid, l.sessionId, seq).then(
+      (mark) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq: mark }]] }),
+      (e) => this.#failed(e),
+    );
+    return true;
+  }
+
+  /** `sente-lite/ack` from a client. */
+  acked(conn: Connection, seq: number): void {
+    const l = this.#live.get(conn);
+    if (l) this.#store.ack(l.uid, l.sessionId, seq).catch((e) => this.#failed(e));
+  }
+
+  /** The connection closed: the session waits in the store, keeping the channels. */
+  detach(conn: Connection): void {
+    const l = this.#live.get(conn);
+    this.#offline.delete(conn);
+    if (!l) return;
+    this.#live.delete(conn);
+    this.#byAttach.delete(l.attachId);
+    const at = { nodeId: this.#nodeId, connId: l.attachId };
+    this.#store.detach(l.uid, l.sessionId, at, [...conn.channels]).catch((e) => this.#failed(e));
+  }
+
+  /** Another node's open superseded a connection of this node. */
+  supersede(attachId: string): void {
+    const conn = this.#byAttach.get(attachId);
+    if (conn && !conn.closed) {
+      conn.close(CLOSE_SUPERSEDED, "superseded by a newer connection of this session");
+    }
+  }
+
+  #supersede(nodeId: string, attachId: string): void {
+    if (nodeId === this.#nodeId) this.supersede(attachId);
+    else this.closeRemote(nodeId, attachId);
+  }
+
+  /** A resuming connection joined or left a channel: the store numbers its messages for it. */
+  #member(conn: Connection, channel: string, joined: boolean): void {
+    const l = this.#live.get(conn);
+    if (!l || conn.closed) return; // a closing connection's channels stay with its session
+    const done = this.#store.keepChannel(l.uid, l.sessionId, channel, joined)
+      .catch((e) => this.#failed(e));
+    l.channels = Promise.all([l.channels, done]);
+  }
+
+  /** Resolves once `conn`'s channel records are in the store and the topics are listened to. */
+  settled(conn: Connection): Promise<void> | undefined {
+    const l = this.#live.get(conn);
+    if (!l) return undefined;
+    return Promise.all([l.channels, this.#ctx.topics.ready()]).then(() => {});
+  }
+
+  /**
+   * Sends `event` unnumbered: from now on this connection gets no numbered messages (they could
+   * overtake plain ones); the link's return closes it so it resumes from the store (or learns of
+   * the gap).
+   */
+  #plain(conn: Connection, l: Live, event: Event): void {
+    l.plain = true;
+    conn.send({ type: "push", events: [event] });
+  }
+
+  #failed(e: unknown): false {
+    this.#ctx.tel.event("sente-lite/durable-error", {
+      level: "warn",
+      data: () => ({ error: String(e) }),
+    });
+    return false;
+  }
+}
+
+function parse(payload: string): Stored | null {
+  try {
+    const v = JSON.parse(payload) as Stored;
+    return Array.isArray(v?.e) ? v : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Helpers of the multi-process cluster tests: node processes (tests/cluster/_node_server.ts) on
+ * Deno or Bun sharing one redis-server, clients that record their pushes, bounded waits.
+ */
+import { type Client, connect } from "../../client.ts";
+import { Child } from "../runtime/_child.ts";
+import { firstExisting, ignoreWithoutTool, requireTool, waitFor } from "../_util.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const NODE = new URL("./_node_server.ts", import.meta.url).pathname;
+const DENO = Deno.execPath();
+/** Bun, when installed (else the Bun node runs on Deno, with a note; CI fails instead). */
+export const BUN: string | undefined = firstExisting(
+  Deno.env.get("BUN_PATH") !== undefined ? [Deno.env.get("BUN_PATH")] : [
+    `${ROOT}node_modules/.bin/bun`,
+    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((dir) => `${dir}/bun`),
+  ],
+);
+/** `true` when Bun is missing locally (never under CI, where the test then fails). */
+export const NO_BUN: boolean = ignoreWithoutTool("Bun", BUN);
+/**
+ * The runtime of the node that must run on Bun: `bun`, or `deno` with a note when Bun is missing
+ * locally; under CI a missing Bun fails the test.
+ */
+export function bunNode(): "bun" | "deno" {
+  if (NO_BUN) return "deno";
+  requireTool("Bun", BUN, "run `npm install` (the bun package), put bun on PATH or set BUN_PATH");
+  return "bun";
+}
+
+/** Bound on a node process starting (cold start and module loading on a busy machine). */
+export const START_MS = 30_000;
+/** Bound on one cross-node event. */
+export const EVENT_MS = 10_000;
+
+/** A running node. */
+export interface Node {
+  readonly child: Child;
+  readonly url: string;
+  readonly nodeId: string;
+  readonly runtime: string;
+}
+
+/** Starts a node process on `runtime` joined to `redisUrl` under `prefix`. */
+export async function startNode(
+  runtime: "deno" | "bun",
+  redisUrl: string,
+  prefix: string,
+): Promise<Node> {
+  const child = runtime === "bun"
+    ? new Child("bun node", BUN!, [NODE, redisUrl, prefix], ROOT)
+    : new Child("deno node", DENO, ["run", "-A", "--no-check", NODE, redisUrl, prefix], ROOT);
+  const line = await child.line("the listening line", (l) => l.startsWith("{"), START_MS);
+  const info = JSON.parse(line);
+  return { child, url: info.url, nodeId: info.nodeId, runtime: info.runtime };
+}
+
+/** A client that records every push it gets, by event id. */
+export interface Peer {
+  readonly client: Client;
+  readonly got: Map<string, unknown[]>;
+  connId: string;
+  nodeId: string;
+  /** The pushes of `id` so far. */
+  of(id: string): unknown[];
+  /** Resolves once `pred` holds for the pushes of `id` (checked on each push; bounded). */
+  until(id: string, pred: (pushes: unknown[]) => boolean, what: string): Promise<void>;
+}
+
+/** Connects `user` to `node` and waits for the handshake. */
+export async function peer(node: Node | string, user: string): Promise<Peer> {
+  const url = typeof node === "string" ? node : node.url;
+  const client = connect(`${url}?user=${encodeURIComponent(user)}`, {
+    onError: () => {},
+    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+  });
+  const got = new Map<string, unknown[]>();
+  const waiters = new Set<() => void>();
+  const record = (id: string, data: unknown) => {
+    let list = got.get(id);
+    if (!list) got.set(id, list = []);
+    list.push(data);
+    for (const w of [...waiters]) w();
+  };
+  client.on("*", (data, ctx) => record(ctx.id, data));
+  client.on("sente-lite/gap", (data) => record("sente-lite/gap", data));
+  await client.ready;
+  const who = await client.request("ctl/whoami") as { connId: string; nodeId: string };
+  const p: Peer = {
+    client,
+    got,
+    connId: who.connId,
+    nodeId: who.nodeId,
+    of: (id) => got.get(id) ?? [],
+    until: (id, pred, what) =>
+      waitFor(() => pred(p.of(id)) ? true : undefined, what, {
+        timeoutMs: EVENT_MS,
+        intervalMs: 10,
+      }).then(() => {}),
+  };
+  return p;
+}
+
+/** Calls `ctl/<op>` on the node the client is connected to. */
+export function ctl<T = unknown>(p: Peer, op: string, data?: unknown): Promise<T> {
+  return p.client.request(`ctl/${op}`, data ?? null, { timeoutMs: EVENT_MS }) as Promise<T>;
+}

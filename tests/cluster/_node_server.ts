@@ -1,0 +1,107 @@
+/**
+ * A cluster node in its own process (Deno or Bun) for the multi-process tests: a server on
+ * 127.0.0.1 with a free port joined to the Redis at `argv[0]` with key prefix `argv[1]`
+ * (heartbeats 100 ms, a node is dead after 600 ms), uid from `?user=`. Prints one JSON line
+ * `{"port","url","nodeId","runtime"}` once its link is up, then serves until killed.
+ *
+ * `ctl/*` events let the test drive the node's server API from a client: `ctl/send`, `ctl/sendTo`,
+ * `ctl/request`, `ctl/broadcast`, `ctl/publish`, `ctl/close`, `ctl/uids`, `ctl/cluster`,
+ * `ctl/whoami`, `ctl/echo`, and `ctl/stream` (numbered sends to uids and channels).
+ */
+import { createServer, localBackplane } from "../../server.ts";
+import { redisBackplane } from "../../redis.ts";
+
+const args = typeof Deno !== "undefined"
+  ? Deno.args
+  : (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
+const [url, prefix, mode] = args;
+// "alone": the same server without a backplane (the single-node baseline of bench/backplane.ts).
+const alone = url === "alone";
+const backplane = alone ? localBackplane() : redisBackplane({
+  url,
+  prefix,
+  heartbeatMs: 100,
+  heartbeatTtlMs: 600,
+  reconnectInitialMs: 50,
+  reconnectMaxMs: 300,
+});
+const server = createServer({
+  backplane: alone ? undefined : backplane,
+  delivery: mode === "no-delivery" ? false : undefined,
+  authenticate: (req) => new URL(req.url).searchParams.get("user"),
+  onError: (e, ctx) => console.error(`onError ${ctx.where}:`, e),
+  rateLimit: false,
+});
+
+type D = Record<string, unknown>;
+server.on("ctl/whoami", (m) => ({ connId: m.connId, nodeId: backplane.nodeId }));
+server.on("ctl/echo", (m) => m.data ?? null);
+server.on("ctl/send", (m) => {
+  const d = m.data as D;
+  return server.send(d.uid as string, d.id as string, d.data);
+});
+server.on("ctl/sendTo", (m) => {
+  const d = m.data as D;
+  return server.sendTo(d.connId as string, d.id as string, d.data);
+});
+server.on("ctl/request", async (m) => {
+  const d = m.data as D;
+  try {
+    return { value: await server.request(d.connId as string, d.id as string, d.data) };
+  } catch (e) {
+    return { error: (e as Error).name };
+  }
+});
+server.on("ctl/broadcast", (m) => {
+  const d = m.data as D;
+  return server.broadcast(d.id as string, d.data);
+});
+server.on("ctl/publish", (m) => {
+  const d = m.data as D;
+  return server.publish(d.channel as string, d.data);
+});
+server.on("ctl/close", (m) => server.closeConnection((m.data as D).connId as string, 1012, "ctl"));
+server.on("ctl/uids", () => [...server.connectedUids.current()].sort());
+server.on("ctl/cluster", () => server.cluster());
+// `count` publishes of `bytes` bytes on `channel` in one go, each stamped with the wall clock.
+server.on("ctl/burst", (m) => {
+  const d = m.data as { channel: string; count: number; bytes: number };
+  const pad = "x".repeat(d.bytes);
+  for (let i = 0; i < d.count; i++) {
+    server.publish(d.channel, { i, t: performance.timeOrigin + performance.now(), pad });
+  }
+  return true;
+});
+server.on("ctl/stats", () => {
+  const s = server.stats();
+  return { resumed: s.resumed, resumeFailed: s.resumeFailed, connections: s.connections };
+});
+// `count` sends numbered 1…count to each uid (event `s/n`) and channel, `everyMs` apart.
+server.on("ctl/stream", (m) => {
+  const d = m.data as { uids: string[]; channels: string[]; count: number; everyMs: number };
+  let n = 0;
+  const tick = () => {
+    n++;
+    try {
+      for (const uid of d.uids) server.send(uid, "s/n", n);
+      for (const channel of d.channels) server.publish(channel, n);
+    } catch (e) {
+      console.error(`stream ${n}:`, e); // the test shows the node's stderr when it fails
+    }
+    if (n < d.count) setTimeout(tick, d.everyMs);
+  };
+  tick();
+  return true;
+});
+
+await new Promise<void>((resolve) => {
+  if (backplane.link.state === "up") resolve();
+  backplane.link.watch((c) => c.to === "up" && resolve());
+});
+const handle = await server.serve({ port: 0, hostname: "127.0.0.1" });
+console.log(JSON.stringify({
+  port: handle.port,
+  url: handle.url,
+  nodeId: backplane.nodeId,
+  runtime: "Bun" in globalThis ? "bun" : "deno",
+}));
