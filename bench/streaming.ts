@@ -8,7 +8,11 @@
  * and each process's peak RSS growth over its RSS before the run. With `--sha` both ends hash
  * (built-in incremental SHA-256) and the digests are compared; throughput then includes hashing.
  *
- *   deno run -A bench/streaming.ts [MiB=256] [--sha]
+ * With `--slow[=seconds]` (default 30) it measures a slow reader instead: a reader that consumes
+ * 1 MiB/s of an endless body, downloading (the server process sends) then uploading (this process
+ * sends); the sender's RSS and heap are sampled each second and printed with their spread.
+ *
+ *   deno run -A bench/streaming.ts [MiB=256] [--sha] [--slow[=30]]
  *
  * Prints one JSON line per run and a summary line.
  */
@@ -94,6 +98,12 @@ async function serve(): Promise<void> {
   });
   server.on("bench/down", (msg) => body((msg.data as { size: number }).size));
   server.on("bench/ping", () => "pong");
+  server.on("bench/mem", () => memory());
+  server.onStream("bench/slow-up", async (msg) => {
+    let n = 0;
+    for await (const _ of slowly(msg.stream, (msg.meta as { seconds: number }).seconds)) n++;
+    return n;
+  });
   server.on("bench/rss", (msg) => {
     const growth = rss.growthMiB();
     if ((msg.data as { reset?: boolean })?.reset) rss.reset();
@@ -199,6 +209,15 @@ async function streamRun(
   const client = connect(url, { streams: clientStreams(muxOptions()) });
   await client.ready;
   await client.request("bench/rss", { reset: true });
+  // The noise floor: ping latency with nothing streaming (2 s), on this (shared) machine now.
+  const idle: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const t0 = performance.now();
+    await client.request("bench/ping");
+    idle.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  idle.sort((a, b) => a - b);
   rss.reset();
   const pings: number[] = [];
   let pinging = true;
@@ -262,9 +281,86 @@ async function streamRun(
     pings: pings.length,
     pingP50Ms: p(pings, 0.5),
     pingP99Ms: p(pings, 0.99),
+    idlePingP99Ms: p(idle, 0.99),
     shaUpEqual: shaUp,
     shaDownEqual: shaDown,
   };
+}
+
+/** This process's RSS and heap used, in MiB with one decimal. */
+function memory(): { rss: number; heap: number } {
+  const m = Deno.memoryUsage();
+  const mib = (n: number) => Math.round(n / 104857.6) / 10;
+  return { rss: mib(m.rss), heap: mib(m.heapUsed) };
+}
+
+/** Reads `stream` at 1 MiB/s for `seconds`, then cancels it; yields once per MiB read. */
+async function* slowly(stream: ReadableStream<Uint8Array>, seconds: number): AsyncGenerator<void> {
+  const reader = stream.getReader();
+  const start = performance.now();
+  let bytes = 0;
+  try {
+    for (let s = 1; s <= seconds; s++) {
+      while (bytes < s * 1048576) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        bytes += value.byteLength;
+      }
+      yield;
+      const wait = start + s * 1000 - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  } finally {
+    await reader.cancel("enough").catch(() => {});
+  }
+}
+
+/** Spread (max − min) and the first and last of samples, for one field. */
+function spread(samples: { rss: number; heap: number }[], k: "rss" | "heap"): object {
+  const v = samples.map((x) => x[k]);
+  return {
+    first: v[0],
+    last: v[v.length - 1],
+    min: Math.min(...v),
+    max: Math.max(...v),
+    spread: Math.round((Math.max(...v) - Math.min(...v)) * 10) / 10,
+  };
+}
+
+/** The slow-reader runs: the sender's memory, each second, while the reader takes 1 MiB/s. */
+async function slowRun(url: string, seconds: number): Promise<void> {
+  const client = connect(url, { streams: clientStreams(muxOptions()) });
+  await client.ready;
+  const endless = 1 << 50;
+  // Download: the server sends, this process reads 1 MiB/s; the server's memory is sampled.
+  const down: { rss: number; heap: number }[] = [];
+  const readable = await client.download("bench/down", { size: endless });
+  for await (const _ of slowly(readable, seconds)) {
+    down.push(await client.request("bench/mem") as { rss: number; heap: number });
+  }
+  console.log(JSON.stringify({
+    run: "slow-down",
+    seconds,
+    readMiB: down.length,
+    senderRssMiB: spread(down, "rss"),
+    senderHeapMiB: spread(down, "heap"),
+    rss: down.map((x) => x.rss),
+  }));
+  // Upload: this process sends, the server reads 1 MiB/s; this process's memory is sampled.
+  const up: { rss: number; heap: number }[] = [];
+  const timer = setInterval(() => up.push(memory()), 1000);
+  const read = await client.upload("bench/slow-up", body(endless), { meta: { seconds } })
+    .catch(() => null); // the server cancels the stream after `seconds`
+  clearInterval(timer);
+  console.log(JSON.stringify({
+    run: "slow-up",
+    seconds,
+    readMiB: read,
+    senderRssMiB: spread(up, "rss"),
+    senderHeapMiB: spread(up, "heap"),
+    rss: up.map((x) => x.rss),
+  }));
+  client.close();
 }
 
 async function main(): Promise<void> {
@@ -291,7 +387,9 @@ async function main(): Promise<void> {
   }
   const info = JSON.parse(buffered.split("\n")[0]);
   const rss = new RssMeter();
+  const slow = Deno.args.find((a) => a.startsWith("--slow"));
   try {
+    if (slow) return await slowRun(info.url, Number(slow.split("=")[1] ?? 30));
     const raw = await rawRun(info.raw, total, rss);
     console.log(JSON.stringify({ run: "raw", MiB: mib, ...raw }));
     const stream = await streamRun(info.url, total, rss, withSha);
