@@ -12,7 +12,9 @@
  * 1 MiB/s of an endless body, downloading (the server process sends) then uploading (this process
  * sends); the sender's RSS and heap are sampled each second and printed with their spread.
  *
- *   deno run -A bench/streaming.ts [MiB=256] [--sha] [--slow[=30]]
+ * With `--gc` (run this process with `--v8-flags=--expose-gc` too) each sample follows a full GC.
+ *
+ *   deno run -A bench/streaming.ts [MiB=256] [--sha] [--slow[=30]] [--gc]
  *
  * Prints one JSON line per run and a summary line.
  */
@@ -287,11 +289,16 @@ async function streamRun(
   };
 }
 
-/** This process's RSS and heap used, in MiB with one decimal. */
-function memory(): { rss: number; heap: number } {
+/**
+ * This process's RSS, heap used and external (ArrayBuffer) memory, in MiB with one decimal;
+ * after a full GC when run with `--gc` (the processes then get `--expose-gc`), so that garbage
+ * not yet collected is told apart from memory held.
+ */
+function memory(): { rss: number; heap: number; external: number } {
+  (globalThis as { gc?: () => void }).gc?.();
   const m = Deno.memoryUsage();
   const mib = (n: number) => Math.round(n / 104857.6) / 10;
-  return { rss: mib(m.rss), heap: mib(m.heapUsed) };
+  return { rss: mib(m.rss), heap: mib(m.heapUsed), external: mib(m.external) };
 }
 
 /** Reads `stream` at 1 MiB/s for `seconds`, then cancels it; yields once per MiB read. */
@@ -315,8 +322,10 @@ async function* slowly(stream: ReadableStream<Uint8Array>, seconds: number): Asy
   }
 }
 
+type Mem = ReturnType<typeof memory>;
+
 /** Spread (max − min) and the first and last of samples, for one field. */
-function spread(samples: { rss: number; heap: number }[], k: "rss" | "heap"): object {
+function spread(samples: Mem[], k: keyof Mem): object {
   const v = samples.map((x) => x[k]);
   return {
     first: v[0],
@@ -331,12 +340,12 @@ function spread(samples: { rss: number; heap: number }[], k: "rss" | "heap"): ob
 async function slowRun(url: string, seconds: number): Promise<void> {
   const client = connect(url, { streams: clientStreams(muxOptions()) });
   await client.ready;
-  const endless = 1 << 50;
+  const endless = 1024 ** 3; // never reached at 1 MiB/s (and within maxStreamBytes)
   // Download: the server sends, this process reads 1 MiB/s; the server's memory is sampled.
-  const down: { rss: number; heap: number }[] = [];
+  const down: Mem[] = [];
   const readable = await client.download("bench/down", { size: endless });
   for await (const _ of slowly(readable, seconds)) {
-    down.push(await client.request("bench/mem") as { rss: number; heap: number });
+    down.push(await client.request("bench/mem") as Mem);
   }
   console.log(JSON.stringify({
     run: "slow-down",
@@ -344,10 +353,11 @@ async function slowRun(url: string, seconds: number): Promise<void> {
     readMiB: down.length,
     senderRssMiB: spread(down, "rss"),
     senderHeapMiB: spread(down, "heap"),
+    senderExternalMiB: spread(down, "external"),
     rss: down.map((x) => x.rss),
   }));
   // Upload: this process sends, the server reads 1 MiB/s; this process's memory is sampled.
-  const up: { rss: number; heap: number }[] = [];
+  const up: Mem[] = [];
   const timer = setInterval(() => up.push(memory()), 1000);
   const read = await client.upload("bench/slow-up", body(endless), { meta: { seconds } })
     .catch(() => null); // the server cancels the stream after `seconds`
@@ -358,6 +368,7 @@ async function slowRun(url: string, seconds: number): Promise<void> {
     readMiB: read,
     senderRssMiB: spread(up, "rss"),
     senderHeapMiB: spread(up, "heap"),
+    senderExternalMiB: spread(up, "external"),
     rss: up.map((x) => x.rss),
   }));
   client.close();
@@ -371,6 +382,7 @@ async function main(): Promise<void> {
     args: [
       "run",
       "-A",
+      ...(Deno.args.includes("--gc") ? ["--v8-flags=--expose-gc"] : []),
       new URL(import.meta.url).pathname,
       "--serve",
       ...Deno.args,
