@@ -2,7 +2,9 @@
  * Streams between two processes (docs/streaming.md §13): a server subprocess and this process as
  * the client. For `MiB` bytes each way it measures
  *   - raw: the same bytes as 64 KiB binary WebSocket frames on a bare `Deno.upgradeWebSocket`
- *     socket (the sender waits while `bufferedAmount` ≥ 1 MiB), the baseline of the same run;
+ *     socket (the sender waits while `bufferedAmount` ≥ 1 MiB), the baseline of the same run,
+ *     with a ping every 20 ms on another connection to the same server process (its latency is
+ *     the baseline of the streams' ping: what this machine's load alone costs);
  *   - stream: `client.upload()` of a generated `ReadableStream` and `client.download()` of one,
  *     with a `request()` ping every 20 ms during the transfer (its latency is reported);
  * and each process's peak RSS growth over its RSS before the run. With `--sha` both ends hash
@@ -155,13 +157,44 @@ function waitText(ws: WebSocket, prefix: string): Promise<string> {
   });
 }
 
-async function rawRun(url: string, total: number, rss: RssMeter): Promise<Record<string, number>> {
+/** Pings `bench/ping` on its own connection every 20 ms until `stop()`; the latencies, sorted. */
+function pinger(url: string): { stop(): Promise<number[]> } {
+  const client = connect(url);
+  const pings: number[] = [];
+  let pinging = true;
+  const loop = (async () => {
+    await client.ready;
+    while (pinging) {
+      const t0 = performance.now();
+      await client.request("bench/ping");
+      pings.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    async stop() {
+      pinging = false;
+      await loop;
+      client.close();
+      return pings.sort((a, b) => a - b);
+    },
+  };
+}
+
+async function rawRun(
+  url: string,
+  total: number,
+  rss: RssMeter,
+  senteUrl: string,
+): Promise<Record<string, number>> {
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   await new Promise((r) => ws.onopen = r);
   ws.send("rss:");
   await waitText(ws, "rss:");
   rss.reset();
+  // The ping baseline: a ping on another connection to the same process while raw frames flow.
+  const pings = pinger(senteUrl);
   let t = performance.now();
   ws.send(`up:${total}`);
   const ok = waitText(ws, "ok:");
@@ -183,6 +216,7 @@ async function rawRun(url: string, total: number, rss: RssMeter): Promise<Record
   ws.send(`down:${total}`);
   await done;
   const downMs = performance.now() - t;
+  const latencies = await pings.stop();
   ws.onmessage = null;
   ws.send("rss:");
   const serverRss = Number(await waitText(ws, "rss:"));
@@ -193,6 +227,8 @@ async function rawRun(url: string, total: number, rss: RssMeter): Promise<Record
     downMBps: Math.round(mb / (downMs / 1000)),
     clientRssMiB: rss.growthMiB(),
     serverRssMiB: serverRss,
+    pingP50Ms: p(latencies, 0.5),
+    pingP99Ms: p(latencies, 0.99),
   };
 }
 
@@ -402,10 +438,15 @@ async function main(): Promise<void> {
   const slow = Deno.args.find((a) => a.startsWith("--slow"));
   try {
     if (slow) return await slowRun(info.url, Number(slow.split("=")[1] ?? 30));
-    const raw = await rawRun(info.raw, total, rss);
+    const raw = await rawRun(info.raw, total, rss, info.url);
     console.log(JSON.stringify({ run: "raw", MiB: mib, ...raw }));
     const stream = await streamRun(info.url, total, rss, withSha);
-    console.log(JSON.stringify({ run: withSha ? "stream+sha" : "stream", MiB: mib, ...stream }));
+    console.log(JSON.stringify({
+      run: withSha ? "stream+sha" : "stream",
+      MiB: mib,
+      ...stream,
+      loadavg: Deno.loadavg()[0], // the machine is shared: ping tails follow its load
+    }));
     console.log(JSON.stringify({
       run: "ratio",
       up: Math.round((stream.upMBps as number) / raw.upMBps * 100) / 100,
