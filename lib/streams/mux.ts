@@ -7,7 +7,9 @@
  *
  * Guarantees:
  * - Fairness: DATA frames go out round-robin, one frame per ready stream per visit, at most
- *   `sliceFrames` per turn; between turns the mux yields to the event loop.
+ *   `sliceFrames` per turn; between turns the mux yields to the event loop (a `MessageChannel`
+ *   turn, not a timer: nested timers are clamped to 4 ms). While `bufferedAmount` is high it looks
+ *   again after one turn as long as the socket drains, and every `pollMs` once it stalls.
  * - Priority for everything else: control frames (OPEN, CREDIT, END, CANCEL, RESUME) are written
  *   at once, and DATA only while the transport's `bufferedAmount` is below `highWaterMark`, so a
  *   message written straight to the socket waits behind at most `highWaterMark` plus one slice.
