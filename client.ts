@@ -28,6 +28,9 @@ export type {
   EventMap,
   EventReply,
   EventSection,
+  StreamId,
+  StreamMeta,
+  StreamReply,
 } from "./lib/protocol/event_map.ts";
 export { Client, connect, type ConnectionState } from "./lib/client/client.ts";
 export {

@@ -27,6 +27,9 @@ export type {
   EventMap,
   EventReply,
   EventSection,
+  StreamId,
+  StreamMeta,
+  StreamReply,
 } from "./lib/protocol/event_map.ts";
 export type { Frame, Packer } from "./lib/packers/packer.ts";
 export { jsonPacker } from "./lib/packers/json.ts";

@@ -29,6 +29,9 @@ export type {
   EventMap,
   EventReply,
   EventSection,
+  StreamId,
+  StreamMeta,
+  StreamReply,
 } from "./lib/protocol/event_map.ts";
 export { createServer, Server } from "./lib/server/server.ts";
 export { localBackplane, type LocalBackplaneOptions, LocalBus } from "./lib/backplane/local.ts";

@@ -2,13 +2,21 @@
  * Streams between two processes (docs/streaming.md §13): a server subprocess and this process as
  * the client. For `MiB` bytes each way it measures
  *   - raw: the same bytes as 64 KiB binary WebSocket frames on a bare `Deno.upgradeWebSocket`
- *     socket (the sender waits while `bufferedAmount` ≥ 1 MiB), the baseline of the same run;
+ *     socket (the sender waits while `bufferedAmount` ≥ 1 MiB), the baseline of the same run,
+ *     with a ping every 20 ms on another connection to the same server process (its latency is
+ *     the baseline of the streams' ping: what this machine's load alone costs);
  *   - stream: `client.upload()` of a generated `ReadableStream` and `client.download()` of one,
  *     with a `request()` ping every 20 ms during the transfer (its latency is reported);
  * and each process's peak RSS growth over its RSS before the run. With `--sha` both ends hash
  * (built-in incremental SHA-256) and the digests are compared; throughput then includes hashing.
  *
- *   deno run -A bench/streaming.ts [MiB=256] [--sha]
+ * With `--slow[=seconds]` (default 30) it measures a slow reader instead: a reader that consumes
+ * 1 MiB/s of an endless body, downloading (the server process sends) then uploading (this process
+ * sends); the sender's RSS and heap are sampled each second and printed with their spread.
+ *
+ * With `--gc` (run this process with `--v8-flags=--expose-gc` too) each sample follows a full GC.
+ *
+ *   deno run -A bench/streaming.ts [MiB=256] [--sha] [--slow[=30]] [--gc]
  *
  * Prints one JSON line per run and a summary line.
  */
@@ -94,6 +102,12 @@ async function serve(): Promise<void> {
   });
   server.on("bench/down", (msg) => body((msg.data as { size: number }).size));
   server.on("bench/ping", () => "pong");
+  server.on("bench/mem", () => memory());
+  server.onStream("bench/slow-up", async (msg) => {
+    let n = 0;
+    for await (const _ of slowly(msg.stream, (msg.meta as { seconds: number }).seconds)) n++;
+    return n;
+  });
   server.on("bench/rss", (msg) => {
     const growth = rss.growthMiB();
     if ((msg.data as { reset?: boolean })?.reset) rss.reset();
@@ -143,13 +157,44 @@ function waitText(ws: WebSocket, prefix: string): Promise<string> {
   });
 }
 
-async function rawRun(url: string, total: number, rss: RssMeter): Promise<Record<string, number>> {
+/** Pings `bench/ping` on its own connection every 20 ms until `stop()`; the latencies, sorted. */
+function pinger(url: string): { stop(): Promise<number[]> } {
+  const client = connect(url);
+  const pings: number[] = [];
+  let pinging = true;
+  const loop = (async () => {
+    await client.ready;
+    while (pinging) {
+      const t0 = performance.now();
+      await client.request("bench/ping");
+      pings.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    async stop() {
+      pinging = false;
+      await loop;
+      client.close();
+      return pings.sort((a, b) => a - b);
+    },
+  };
+}
+
+async function rawRun(
+  url: string,
+  total: number,
+  rss: RssMeter,
+  senteUrl: string,
+): Promise<Record<string, number>> {
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   await new Promise((r) => ws.onopen = r);
   ws.send("rss:");
   await waitText(ws, "rss:");
   rss.reset();
+  // The ping baseline: a ping on another connection to the same process while raw frames flow.
+  const pings = pinger(senteUrl);
   let t = performance.now();
   ws.send(`up:${total}`);
   const ok = waitText(ws, "ok:");
@@ -171,6 +216,7 @@ async function rawRun(url: string, total: number, rss: RssMeter): Promise<Record
   ws.send(`down:${total}`);
   await done;
   const downMs = performance.now() - t;
+  const latencies = await pings.stop();
   ws.onmessage = null;
   ws.send("rss:");
   const serverRss = Number(await waitText(ws, "rss:"));
@@ -181,6 +227,8 @@ async function rawRun(url: string, total: number, rss: RssMeter): Promise<Record
     downMBps: Math.round(mb / (downMs / 1000)),
     clientRssMiB: rss.growthMiB(),
     serverRssMiB: serverRss,
+    pingP50Ms: p(latencies, 0.5),
+    pingP99Ms: p(latencies, 0.99),
   };
 }
 
@@ -199,6 +247,15 @@ async function streamRun(
   const client = connect(url, { streams: clientStreams(muxOptions()) });
   await client.ready;
   await client.request("bench/rss", { reset: true });
+  // The noise floor: ping latency with nothing streaming (2 s), on this (shared) machine now.
+  const idle: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const t0 = performance.now();
+    await client.request("bench/ping");
+    idle.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  idle.sort((a, b) => a - b);
   rss.reset();
   const pings: number[] = [];
   let pinging = true;
@@ -262,9 +319,95 @@ async function streamRun(
     pings: pings.length,
     pingP50Ms: p(pings, 0.5),
     pingP99Ms: p(pings, 0.99),
+    idlePingP99Ms: p(idle, 0.99),
     shaUpEqual: shaUp,
     shaDownEqual: shaDown,
   };
+}
+
+/**
+ * This process's RSS, heap used and external (ArrayBuffer) memory, in MiB with one decimal;
+ * after a full GC when run with `--gc` (the processes then get `--expose-gc`), so that garbage
+ * not yet collected is told apart from memory held.
+ */
+function memory(): { rss: number; heap: number; external: number } {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = Deno.memoryUsage();
+  const mib = (n: number) => Math.round(n / 104857.6) / 10;
+  return { rss: mib(m.rss), heap: mib(m.heapUsed), external: mib(m.external) };
+}
+
+/** Reads `stream` at 1 MiB/s for `seconds`, then cancels it; yields once per MiB read. */
+async function* slowly(stream: ReadableStream<Uint8Array>, seconds: number): AsyncGenerator<void> {
+  const reader = stream.getReader();
+  const start = performance.now();
+  let bytes = 0;
+  try {
+    for (let s = 1; s <= seconds; s++) {
+      while (bytes < s * 1048576) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        bytes += value.byteLength;
+      }
+      yield;
+      const wait = start + s * 1000 - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  } finally {
+    await reader.cancel("enough").catch(() => {});
+  }
+}
+
+type Mem = ReturnType<typeof memory>;
+
+/** Spread (max − min) and the first and last of samples, for one field. */
+function spread(samples: Mem[], k: keyof Mem): object {
+  const v = samples.map((x) => x[k]);
+  return {
+    first: v[0],
+    last: v[v.length - 1],
+    min: Math.min(...v),
+    max: Math.max(...v),
+    spread: Math.round((Math.max(...v) - Math.min(...v)) * 10) / 10,
+  };
+}
+
+/** The slow-reader runs: the sender's memory, each second, while the reader takes 1 MiB/s. */
+async function slowRun(url: string, seconds: number): Promise<void> {
+  const client = connect(url, { streams: clientStreams(muxOptions()) });
+  await client.ready;
+  const endless = 1024 ** 3; // never reached at 1 MiB/s (and within maxStreamBytes)
+  // Download: the server sends, this process reads 1 MiB/s; the server's memory is sampled.
+  const down: Mem[] = [];
+  const readable = await client.download("bench/down", { size: endless });
+  for await (const _ of slowly(readable, seconds)) {
+    down.push(await client.request("bench/mem") as Mem);
+  }
+  console.log(JSON.stringify({
+    run: "slow-down",
+    seconds,
+    readMiB: down.length,
+    senderRssMiB: spread(down, "rss"),
+    senderHeapMiB: spread(down, "heap"),
+    senderExternalMiB: spread(down, "external"),
+    rss: down.map((x) => x.rss),
+  }));
+  // Upload: this process sends, the server reads 1 MiB/s; this process's memory is sampled.
+  const up: Mem[] = [];
+  const timer = setInterval(() => up.push(memory()), 1000);
+  const read = await client.upload("bench/slow-up", body(endless), { meta: { seconds } })
+    .catch(() => null); // the server cancels the stream after `seconds`
+  clearInterval(timer);
+  console.log(JSON.stringify({
+    run: "slow-up",
+    seconds,
+    readMiB: read,
+    senderRssMiB: spread(up, "rss"),
+    senderHeapMiB: spread(up, "heap"),
+    senderExternalMiB: spread(up, "external"),
+    rss: up.map((x) => x.rss),
+  }));
+  client.close();
 }
 
 async function main(): Promise<void> {
@@ -275,6 +418,7 @@ async function main(): Promise<void> {
     args: [
       "run",
       "-A",
+      ...(Deno.args.includes("--gc") ? ["--v8-flags=--expose-gc"] : []),
       new URL(import.meta.url).pathname,
       "--serve",
       ...Deno.args,
@@ -291,11 +435,18 @@ async function main(): Promise<void> {
   }
   const info = JSON.parse(buffered.split("\n")[0]);
   const rss = new RssMeter();
+  const slow = Deno.args.find((a) => a.startsWith("--slow"));
   try {
-    const raw = await rawRun(info.raw, total, rss);
+    if (slow) return await slowRun(info.url, Number(slow.split("=")[1] ?? 30));
+    const raw = await rawRun(info.raw, total, rss, info.url);
     console.log(JSON.stringify({ run: "raw", MiB: mib, ...raw }));
     const stream = await streamRun(info.url, total, rss, withSha);
-    console.log(JSON.stringify({ run: withSha ? "stream+sha" : "stream", MiB: mib, ...stream }));
+    console.log(JSON.stringify({
+      run: withSha ? "stream+sha" : "stream",
+      MiB: mib,
+      ...stream,
+      loadavg: Deno.loadavg()[0], // the machine is shared: ping tails follow its load
+    }));
     console.log(JSON.stringify({
       run: "ratio",
       up: Math.round((stream.upMBps as number) / raw.upMBps * 100) / 100,

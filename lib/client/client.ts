@@ -35,6 +35,9 @@ import type {
   EventId,
   EventMap,
   EventReply,
+  StreamId,
+  StreamMeta,
+  StreamReply,
 } from "../protocol/event_map.ts";
 import { parseHandshakeData, type ResumeGap, type ServerInfo } from "../protocol/handshake.ts";
 import type { TimerHandle } from "../util/clock.ts";
@@ -1078,18 +1081,22 @@ export class Client<E extends EventMap = AnyEvents> {
    * resolves with the reply of the server's `onStream(id, …)` handler. Memory stays bounded by
    * the credit window whatever the size; rejects with a `StreamError` (cancel, limits, errors).
    */
-  upload(id: string, body: StreamBodyLike, options?: UploadOptions): Promise<unknown> {
+  upload<K extends StreamId<E>>(
+    id: K,
+    body: StreamBodyLike,
+    options?: UploadOptions & { meta?: StreamMeta<E, K> },
+  ): Promise<StreamReply<E, K>> {
     assertEventId(id);
-    return this.#streams().upload(id, body, options);
+    return this.#streams().upload(id, body, options) as Promise<StreamReply<E, K>>;
   }
 
   /**
    * Asks the server's handler of `id` for a body (it returns a `ReadableStream`, `Blob` or
    * `Uint8Array`) and resolves with it as a `ReadableStream`, read as the bytes arrive.
    */
-  download(
-    id: string,
-    data?: unknown,
+  download<K extends EventId<E, "clientToServer">>(
+    id: K,
+    data?: EventData<E, "clientToServer", K>,
     options?: DownloadOptions,
   ): Promise<ReadableStream<Uint8Array>> {
     assertEventId(id);
@@ -1107,7 +1114,10 @@ export class Client<E extends EventMap = AnyEvents> {
    * `onStream(id, …)` handler as `msg.stream`, the body the handler returns arrives on `readable`,
    * and control messages go both ways (`send`/`onControl` here, `msg.send`/`msg.onControl` there).
    */
-  openStream(id: string, options?: OpenBidiOptions): BidiStream {
+  openStream<K extends StreamId<E>>(
+    id: K,
+    options?: OpenBidiOptions & { meta?: StreamMeta<E, K> },
+  ): BidiStream {
     assertEventId(id);
     return this.#streams().openStream(id, options);
   }

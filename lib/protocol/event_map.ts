@@ -19,6 +19,9 @@
  *   (`request`), and the client handles (`on`, `onRequest`); same `{ data; reply }` shape.
  * - `channels`: channel ids or patterns (template literal keys such as `` [room: `room/${string}`] ``)
  *   with the data published on them.
+ * - `streams`: streams the client opens (`upload`, `openStream`) and the server handles
+ *   (`onStream`), each `{ meta; reply }` (the client's metadata and the handler's reply).
+ *   Downloads are `clientToServer` events (`download(id, data)` is a request whose reply streams).
  *
  * @example A chat application
  * ```ts
@@ -45,6 +48,8 @@ export interface EventMap {
   serverToClient?: object;
   /** Channel id or template-literal pattern → the data published on it. */
   channels?: object;
+  /** Streams the client opens and the server handles: id → `{ meta; reply }`. */
+  streams?: object;
 }
 
 /**
@@ -65,6 +70,8 @@ export interface AnyEvents {
   serverToClient: Record<string, { data: unknown; reply: unknown }>;
   /** Any channel, any data. */
   channels: Record<string, unknown>;
+  /** Any stream id, any metadata, any reply. */
+  streams: Record<string, { meta: unknown; reply: unknown }>;
 }
 
 /** A direction of an {@linkcode EventMap}: `"clientToServer"` or `"serverToClient"`. */
@@ -164,4 +171,54 @@ export type ChannelId<E> = keyof EventSection<E, "channels"> & string;
  */
 export type ChannelData<E, C extends string> = C extends keyof EventSection<E, "channels">
   ? EventSection<E, "channels">[C]
+  : unknown;
+
+/**
+ * The stream ids of `E` (`string` when untyped): what `client.upload()`, `client.openStream()`
+ * and `server.onStream()` take.
+ *
+ * @example
+ * ```ts
+ * import type { StreamId } from "@sente-lite/sente-lite";
+ *
+ * type Events = { streams: { "files/upload": { meta: { name: string }; reply: string } } };
+ * const id: StreamId<Events> = "files/upload";
+ * console.log(id);
+ * ```
+ */
+export type StreamId<E> = keyof EventSection<E, "streams"> & string;
+
+/**
+ * The metadata of stream `K` of `E` (`unknown` when the stream declares no `meta` or is untyped).
+ *
+ * @example
+ * ```ts
+ * import type { StreamMeta } from "@sente-lite/sente-lite";
+ *
+ * type Events = { streams: { "files/upload": { meta: { name: string } } } };
+ * const meta: StreamMeta<Events, "files/upload"> = { name: "a.txt" };
+ * console.log(meta);
+ * ```
+ */
+export type StreamMeta<E, K extends string> = K extends keyof EventSection<E, "streams">
+  ? "meta" extends keyof EventSection<E, "streams">[K] ? EventSection<E, "streams">[K]["meta"]
+  : unknown
+  : unknown;
+
+/**
+ * The reply of the server's handler of stream `K` of `E`, which `client.upload()` resolves with
+ * (`unknown` when the stream declares no `reply` or is untyped).
+ *
+ * @example
+ * ```ts
+ * import type { StreamReply } from "@sente-lite/sente-lite";
+ *
+ * type Events = { streams: { "files/upload": { reply: { sha256: string } } } };
+ * const reply: StreamReply<Events, "files/upload"> = { sha256: "…" };
+ * console.log(reply);
+ * ```
+ */
+export type StreamReply<E, K extends string> = K extends keyof EventSection<E, "streams">
+  ? "reply" extends keyof EventSection<E, "streams">[K] ? EventSection<E, "streams">[K]["reply"]
+  : unknown
   : unknown;

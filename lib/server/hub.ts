@@ -30,6 +30,9 @@ import type {
   EventId,
   EventMap,
   EventReply,
+  StreamId,
+  StreamMeta,
+  StreamReply,
 } from "../protocol/event_map.ts";
 import { isChannelId } from "./channels.ts";
 import { Connections } from "./connections.ts";
@@ -60,6 +63,7 @@ import {
   ServerStreams,
   STREAM_CONTROL_EVENT,
   type StreamHandler,
+  type StreamMessage,
   type StreamToOptions,
 } from "./streams.ts";
 
@@ -166,9 +170,14 @@ export class Hub<E extends EventMap = AnyEvents> {
    * `{ stream, meta, uid, clientId, connId, … }` once `authorizeEvent` allowed the stream, and
    * its return value (or resolved value) is the upload's result. Returns an unsubscribe function.
    */
-  onStream(id: string, handler: StreamHandler): () => void {
+  onStream<K extends StreamId<E>>(
+    id: K,
+    handler: (
+      message: StreamMessage & { readonly meta: StreamMeta<E, K> },
+    ) => StreamReply<E, K> | Promise<StreamReply<E, K>>,
+  ): () => void {
     assertEventId(id);
-    return this.#ctx.streams!.onStream(id, handler);
+    return this.#ctx.streams!.onStream(id, handler as StreamHandler);
   }
 
   /**

@@ -7,7 +7,9 @@
  *
  * Guarantees:
  * - Fairness: DATA frames go out round-robin, one frame per ready stream per visit, at most
- *   `sliceFrames` per turn; between turns the mux yields to the event loop.
+ *   `sliceFrames` per turn; between turns the mux yields to the event loop (a `MessageChannel`
+ *   turn, not a timer: nested timers are clamped to 4 ms). While `bufferedAmount` is high it looks
+ *   again after one turn as long as the socket drains, and every `pollMs` once it stalls.
  * - Priority for everything else: control frames (OPEN, CREDIT, END, CANCEL, RESUME) are written
  *   at once, and DATA only while the transport's `bufferedAmount` is below `highWaterMark`, so a
  *   message written straight to the socket waits behind at most `highWaterMark` plus one slice.
@@ -55,6 +57,7 @@ import type { OpenStreamOptions } from "./outgoing.ts";
 import { sha256 } from "./sha256.ts";
 import type { HashFactory } from "./sha256.ts";
 import { realClock } from "../util/clock.ts";
+import { turn } from "./_turn.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
 
 /** Where a mux writes its frames (a WebSocket, or one end of an in-memory pair). */
@@ -120,6 +123,10 @@ export class StreamMux {
   #maxPeerId = 0;
   #pumping = false;
   #pumpQueued = false;
+  /** A {@linkcode turn} is pending: the pump resumes after it (see `#yield`). */
+  #turnQueued = false;
+  /** `bufferedAmount` at the last look while over the mark (`Infinity` after a write). */
+  #lastBuffered = Infinity;
   #timer: TimerHandle | undefined;
   #closed = false;
   #stats = {
@@ -395,7 +402,7 @@ export class StreamMux {
     }
     // Pump in a microtask, so every stream woken in this turn (reads that completed together, a
     // burst of credits) is ready before the round-robin starts.
-    if (!this.#pumpQueued && this.#timer === undefined) {
+    if (!this.#pumpQueued && !this.#turnQueued && this.#timer === undefined) {
       this.#pumpQueued = true;
       queueMicrotask(() => {
         this.#pumpQueued = false;
@@ -411,15 +418,15 @@ export class StreamMux {
     try {
       let budget = this.#limits.sliceFrames;
       while (this.#ready.length > 0) {
-        if (transport.bufferedAmount >= this.#limits.highWaterMark) {
-          return this.#schedule(this.#limits.pollMs);
-        }
-        if (budget === 0) return this.#schedule(0);
+        const buffered = transport.bufferedAmount;
+        if (buffered >= this.#limits.highWaterMark) return this.#drain(buffered);
+        if (budget === 0) return this.#yield();
         const stream = this.#ready.shift()!;
         this.#readySet.delete(stream);
         const frame = stream.next(this.#limits.frameBytes);
         if (frame !== null) {
           if (!this.#write(frame)) return;
+          this.#lastBuffered = Infinity;
           this.#stats.framesOut++;
           this.#stats.bytesOut += frame.byteLength - DATA_HEADER_BYTES;
           budget--;
@@ -456,6 +463,34 @@ export class StreamMux {
       });
       return false;
     }
+  }
+
+  /**
+   * Ends a slice: the pump resumes after one event-loop turn, so socket I/O and messages queued
+   * meanwhile (a ping's reply) run between slices. A `MessageChannel` task, not `setTimeout(0)`:
+   * nested timers are clamped to 4 ms, which idled the pump and delayed everything behind it.
+   * Timers (`pollMs`) are left for the case that needs waiting: `bufferedAmount` over the mark.
+   */
+  #yield(): void {
+    if (this.#turnQueued || this.#timer !== undefined) return;
+    this.#turnQueued = true;
+    turn().then(() => {
+      this.#turnQueued = false;
+      this.#pump();
+    });
+  }
+
+  /**
+   * `bufferedAmount` is over the mark: look again once the socket drained some. While it drains
+   * (it fell since the last look, or something was written since) the next look is one turn away,
+   * so writing resumes as soon as the socket takes more; once it stalls (a slow reader, a full
+   * kernel buffer) it is a `pollMs` timer, so waiting on a slow peer does not spin.
+   */
+  #drain(buffered: number): void {
+    const draining = buffered < this.#lastBuffered;
+    this.#lastBuffered = buffered;
+    if (draining) this.#yield();
+    else this.#schedule(this.#limits.pollMs);
   }
 
   #schedule(ms: number): void {

@@ -66,7 +66,10 @@ export interface StreamMuxOptions {
   highWaterMark?: number;
   /** DATA frames written per turn (round-robin over streams) before yielding. @default {16} */
   sliceFrames?: number;
-  /** How often to look at `bufferedAmount` again while it is high, in ms. @default {2} */
+  /**
+   * How often to look at `bufferedAmount` again while it is high and not draining (a slow peer),
+   * in ms; while it drains the mux looks again after one event-loop turn. @default {2}
+   */
   pollMs?: number;
   /** A stream whose transport dropped fails unless a new one is attached within this. @default {30000} */
   resumeTimeoutMs?: number;

@@ -14,6 +14,7 @@ const EXAMPLES: Record<string, string[]> = {
   dashboard: ["/page.js", "/uPlot.min.css"],
   editor: ["/page.js"],
   telemetry: ["/app.js", "/tail.js"],
+  "file-upload": ["/page.js"],
 };
 
 /** Reads `stream` until a line holds `http://…/`; returns that URL. */
