@@ -73,15 +73,10 @@ export type {
   SubscriptionEvent,
 } from "./lib/server/membership.ts";
 export type { PresenceChannels, PresenceMember } from "./lib/server/presence.ts";
-export {
-  type AuthResult,
-  type ChannelAuthorization,
-  type DialectOptions,
-  NIL_UID,
-  type RateLimitOptions,
-  type SenteDialectOptions,
-  type ServerOptions,
-} from "./lib/server/options.ts";
+export { type AuthResult, type ChannelAuthorization, NIL_UID } from "./lib/server/auth.ts";
+export type { DialectOptions, SenteDialectOptions } from "./lib/server/dialect_options.ts";
+export type { RateLimitOptions } from "./lib/server/rate_limit_options.ts";
+export type { ServerOptions } from "./lib/server/options.ts";
 export type {
   ConnectionInfo,
   EventHandler,

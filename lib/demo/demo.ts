@@ -11,7 +11,8 @@
  * @module
  */
 import { createServer, type Server } from "../server/server.ts";
-import { NIL_UID, type ServerOptions } from "../server/options.ts";
+import { NIL_UID } from "../server/auth.ts";
+import type { ServerOptions } from "../server/options.ts";
 import { reject } from "../server/rejection.ts";
 import { bundleClient, bundleModule } from "./bundle.ts";
 import { demoPage } from "./page.ts";

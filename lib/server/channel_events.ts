@@ -10,7 +10,7 @@
 import { ProtocolError } from "../protocol/errors.ts";
 import { type ChannelRegistry, isChannelId } from "./channels.ts";
 import type { Connection } from "./connection.ts";
-import type { ChannelAuthorization } from "./options.ts";
+import type { ChannelAuthorization } from "./auth.ts";
 
 /** What the channel events need from the Hub. */
 export interface ChannelHost {

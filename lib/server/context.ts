@@ -17,7 +17,7 @@ import type { ResolvedServerOptions } from "./options.ts";
 import type { ServerObserver, ServerStats } from "./types.ts";
 import { UidRegistry } from "./uids.ts";
 import { emptyWireTotals } from "./wire.ts";
-import { isPrivateBackplane } from "./options.ts";
+import { isPrivateBackplane } from "./backplane_option.ts";
 import { Topics } from "./topics.ts";
 import { randomHex } from "../util/ids.ts";
 

@@ -3,20 +3,18 @@
  *
  * @module
  */
-import type { Rejection } from "./rejection.ts";
+import type { AuthResult, ChannelAuthorization } from "./auth.ts";
 import type { SubscriptionEvent } from "./membership.ts";
 import type { PresenceChannels } from "./presence.ts";
 import type { OperationsOptions } from "../lifecycle/operations.ts";
 import type { Packer } from "../packers/packer.ts";
 import { jsonPacker } from "../packers/json.ts";
-import { ednPacker } from "../packers/edn.ts";
 import type { DialectConfig } from "../dialects/select.ts";
 import type { Clock } from "../util/clock.ts";
 import { realClock } from "../util/clock.ts";
 import type { ConnectionInfo, EventMessage } from "./types.ts";
 import { HEARTBEAT_DEFAULTS, type HeartbeatOptions, resolveHeartbeatOptions } from "./heartbeat.ts";
 import type { AllowedOrigins } from "./origin.ts";
-import type { Rate } from "./rate_limit.ts";
 import type { WireServerOptions } from "./wire.ts";
 import {
   DELIVERY_DEFAULTS,
@@ -33,93 +31,14 @@ import { FALLBACK_MAX_CONNECTIONS, maxConnectionsFor, openFileLimit } from "./ad
 import { telemetry as defaultTelemetry } from "../telemetry/default.ts";
 import type { Telemetry } from "../telemetry/telemetry.ts";
 import type { Backplane } from "../backplane/backplane.ts";
-import { localBackplane } from "../backplane/local.ts";
+import { resolveBackplane } from "./backplane_option.ts";
+import { DIALECT_DEFAULTS, type DialectOptions, resolveDialectOptions } from "./dialect_options.ts";
+import {
+  RATE_LIMIT_DEFAULTS,
+  type RateLimitOptions,
+  resolveRateLimit,
+} from "./rate_limit_options.ts";
 import type { ServerStreamOptions } from "./streams.ts";
-
-/** Per-connection rate limits (token buckets). */
-export interface RateLimitOptions {
-  /**
-   * Inbound frames per connection.
-   * @default {perSecond: 2000, burst: 4000}
-   */
-  messages?: Rate;
-  /**
-   * Inbound bytes per connection.
-   * @default {perSecond: 16777216, burst: 33554432}
-   */
-  bytes?: Rate;
-  /**
-   * Inflated bytes per remote IP, across all its connections and outliving them, so reconnecting
-   * does not buy a fresh budget; charged alongside `bytes`. While the IP is in debt its compressed
-   * messages are refused (`rate-limited`) before inflating; raw frames are not affected. IPv6
-   * addresses count by their /64. At most 10,000 IPs are tracked (least recently charged dropped
-   * first, and any once refilled). `false`: none. Behind a proxy every client has the proxy's IP.
-   * @default {perSecond: 16777216, burst: 67108864}
-   */
-  bytesPerIp?: Rate | false;
-  /**
-   * Frames refused (each answered with a `rate-limited` error event) before the connection is
-   * closed with 4029. The count starts again only once the peer backed off: `backoffMs` without a
-   * refused frame; frames accepted in between do not reset it (a peer sending at full speed gets
-   * one frame through per refill and would otherwise never be closed).
-   * @default {50}
-   */
-  maxViolations?: number;
-  /**
-   * How long (ms) a peer must send nothing over the rate before its refusal count is reset.
-   * @default {1000}
-   */
-  backoffMs?: number;
-}
-
-/** The uid of connections that `authenticate` did not identify, as Sente's `:sente/nil-uid`. */
-export const NIL_UID = "sente/nil-uid";
-
-/** What `authorizeChannel` is asked. */
-export interface ChannelAuthorization {
-  /** `"subscribe"` or `"publish"`. */
-  action: "subscribe" | "publish";
-  /** The channel id. */
-  channel: string;
-  /** The asking connection's uid (as `uid` of an {@linkcode EventMessage}). */
-  uid: string;
-  /** The asking connection's client id (self-declared: not a credential). */
-  clientId: string;
-  /** The asking connection's id. */
-  connId: string;
-  /** The asking connection (also holds `uid`, `clientId` and its id, kept for compatibility). */
-  connection: ConnectionInfo;
-  /** The data being published (for `"publish"`). */
-  data?: unknown;
-}
-
-/** The Sente 1.21 dialect's settings. */
-export interface SenteDialectOptions {
-  /**
-   * The packer of Sente connections (Sente's `:packer`), in `envelope: "sente"` mode.
-   * @default {ednPacker()}
-   */
-  packer?: Packer;
-}
-
-/** Which dialects besides sente-lite the server speaks (`docs/PROTOCOL.md` §6). */
-export interface DialectOptions {
-  /**
-   * Serve upgrades with `client-id` but no `packer` parameter (Sente's ClojureScript clients) in
-   * Sente 1.21's frames; `false` serves them as sente-lite with the first of `packers`.
-   * @default {packer: ednPacker()}
-   */
-  sente?: SenteDialectOptions | boolean;
-  /**
-   * Serve upgrades without `client-id` (the original sente-lite clients) in the original bare
-   * EDN frames; `false` answers them with HTTP 400.
-   * @default {false}
-   */
-  original?: boolean;
-}
-
-/** What `authenticate` answers: a uid, anonymous, a {@linkcode Rejection} or an HTTP response. */
-export type AuthResult = string | null | undefined | Rejection | Response;
 
 /** Options of {@linkcode createServer}. */
 export interface ServerOptions {
@@ -409,14 +328,6 @@ export type OptionalHooks =
   | "onDeliveryLoss"
   | "fallback";
 
-const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
-  messages: { perSecond: 2000, burst: 4000 },
-  bytes: { perSecond: 16 * 1024 * 1024, burst: 32 * 1024 * 1024 },
-  bytesPerIp: { perSecond: 16 * 1024 * 1024, burst: 64 * 1024 * 1024 },
-  maxViolations: 50,
-  backoffMs: 1000,
-};
-
 const DEFAULTS = {
   path: "/chsk",
   authenticate: () => null,
@@ -443,7 +354,7 @@ const DEFAULTS = {
     console.error(`sente-lite: error in ${context.where}:`, error),
   clock: realClock,
   heartbeat: HEARTBEAT_DEFAULTS,
-  dialects: { sente: { packer: ednPacker() }, original: false },
+  dialects: DIALECT_DEFAULTS,
 } satisfies Omit<ResolvedServerOptions, "backplane">;
 
 function positiveInt(name: string, value: number): void {
@@ -479,63 +390,11 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     o.backpressure = resolveBackpressure(options.backpressure);
   }
   if (options.rateLimit !== undefined && options.rateLimit !== false) {
-    o.rateLimit = { ...RATE_LIMIT_DEFAULTS, ...options.rateLimit };
-    positiveInt("rateLimit.maxViolations", o.rateLimit.maxViolations);
-    positiveInt("rateLimit.backoffMs", o.rateLimit.backoffMs);
+    o.rateLimit = resolveRateLimit(options.rateLimit);
   }
   o.heartbeat = resolveHeartbeatOptions(options.heartbeat);
   o.dialects = resolveDialectOptions(options.dialects);
   o.delivery = resolveDelivery(options.delivery);
   o.backplane = backplane;
   return o;
-}
-
-/** The in-process backplanes made as defaults: each is a cluster of one nobody else can join. */
-const PRIVATE_BACKPLANES = new WeakSet<Backplane>();
-
-/** `true` for the default backplane of a server alone (no other node can reach it). */
-export function isPrivateBackplane(backplane: Backplane): boolean {
-  return PRIVATE_BACKPLANES.has(backplane);
-}
-
-function resolveBackplane(backplane: Backplane | undefined): Backplane {
-  if (backplane === undefined) {
-    const own = localBackplane();
-    PRIVATE_BACKPLANES.add(own);
-    return own;
-  }
-  const b = backplane as Partial<Backplane> | null;
-  if (
-    typeof b !== "object" || b === null || typeof b.nodeId !== "string" ||
-    typeof b.publish !== "function" || typeof b.subscribe !== "function" || !b.presence
-  ) {
-    throw new TypeError(`ServerOptions.backplane must be a Backplane, got ${backplane}`);
-  }
-  if (b.nodeId === "") throw new RangeError(`ServerOptions.backplane.nodeId must not be empty`);
-  return backplane;
-}
-
-function isPacker(p: unknown): p is Packer {
-  const o = p as Packer | null;
-  return typeof o === "object" && o !== null && typeof o.name === "string" &&
-    typeof o.pack === "function" && typeof o.unpack === "function";
-}
-
-function resolveDialectOptions(options: DialectOptions = {}): DialectConfig {
-  const { sente = true, original = false } = options;
-  if (typeof original !== "boolean") {
-    throw new TypeError(`ServerOptions.dialects.original must be a boolean, got ${original}`);
-  }
-  if (sente === false) return { sente: false, original };
-  if (sente === true) return { sente: DEFAULTS.dialects.sente, original };
-  if (typeof sente !== "object" || sente === null) {
-    throw new TypeError(
-      `ServerOptions.dialects.sente must be a boolean or an object, got ${sente}`,
-    );
-  }
-  const packer = sente.packer ?? DEFAULTS.dialects.sente.packer;
-  if (!isPacker(packer)) {
-    throw new TypeError(`ServerOptions.dialects.sente.packer must be a Packer, got ${packer}`);
-  }
-  return { sente: { packer }, original };
 }

@@ -15,7 +15,7 @@ import type { AdmissionSlot as Slot, Refusal } from "./admission.ts";
 import type { ServerContext } from "./context.ts";
 import { parseResumeParam, RESUME_PARAM } from "./delivery.ts";
 import { originAllowed } from "./origin.ts";
-import { NIL_UID } from "./options.ts";
+import { NIL_UID } from "./auth.ts";
 import type { PendingUpgrade } from "./socket.ts";
 import type { Route } from "./operations_route.ts";
 import { Rejection } from "./rejection.ts";

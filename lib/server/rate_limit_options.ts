@@ -1,0 +1,65 @@
+/**
+ * The per-connection and per-IP rate limits (`ServerOptions.rateLimit`) and their defaults.
+ *
+ * @module
+ */
+import type { Rate } from "./rate_limit.ts";
+
+/** Per-connection rate limits (token buckets). */
+export interface RateLimitOptions {
+  /**
+   * Inbound frames per connection.
+   * @default {perSecond: 2000, burst: 4000}
+   */
+  messages?: Rate;
+  /**
+   * Inbound bytes per connection.
+   * @default {perSecond: 16777216, burst: 33554432}
+   */
+  bytes?: Rate;
+  /**
+   * Inflated bytes per remote IP, across all its connections and outliving them, so reconnecting
+   * does not buy a fresh budget; charged alongside `bytes`. While the IP is in debt its compressed
+   * messages are refused (`rate-limited`) before inflating; raw frames are not affected. IPv6
+   * addresses count by their /64. At most 10,000 IPs are tracked (least recently charged dropped
+   * first, and any once refilled). `false`: none. Behind a proxy every client has the proxy's IP.
+   * @default {perSecond: 16777216, burst: 67108864}
+   */
+  bytesPerIp?: Rate | false;
+  /**
+   * Frames refused (each answered with a `rate-limited` error event) before the connection is
+   * closed with 4029. The count starts again only once the peer backed off: `backoffMs` without a
+   * refused frame; frames accepted in between do not reset it (a peer sending at full speed gets
+   * one frame through per refill and would otherwise never be closed).
+   * @default {50}
+   */
+  maxViolations?: number;
+  /**
+   * How long (ms) a peer must send nothing over the rate before its refusal count is reset.
+   * @default {1000}
+   */
+  backoffMs?: number;
+}
+
+/** The defaults of {@linkcode RateLimitOptions}. */
+export const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
+  messages: { perSecond: 2000, burst: 4000 },
+  bytes: { perSecond: 16 * 1024 * 1024, burst: 32 * 1024 * 1024 },
+  bytesPerIp: { perSecond: 16 * 1024 * 1024, burst: 64 * 1024 * 1024 },
+  maxViolations: 50,
+  backoffMs: 1000,
+};
+
+/** Fills in defaults and range-checks. */
+export function resolveRateLimit(options: RateLimitOptions): Required<RateLimitOptions> {
+  const o = { ...RATE_LIMIT_DEFAULTS, ...options };
+  positiveInt("rateLimit.maxViolations", o.maxViolations);
+  positiveInt("rateLimit.backoffMs", o.backoffMs);
+  return o;
+}
+
+function positiveInt(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`ServerOptions.${name} must be a positive integer, got ${value}`);
+  }
+}
