@@ -26,99 +26,31 @@ import { StreamError } from "../streams/errors.ts";
 import { isStreamFrame } from "../streams/frames.ts";
 import type { IncomingStream } from "../streams/incoming.ts";
 import { StreamMux, type StreamMuxStats } from "../streams/mux.ts";
-import { StreamBudget, type StreamMuxOptions } from "../streams/options.ts";
-import type { StreamProgress } from "../streams/progress.ts";
+import { StreamBudget } from "../streams/options.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { PendingUpgrade } from "./socket.ts";
+import {
+  CAP_STREAMS,
+  CAP_STREAMS_RESUMED,
+  type ChannelStreamResult,
+  type ServerStreamOptions,
+  type ServerStreamStats,
+  STREAM_CONTROL_EVENT,
+  STREAM_ERROR_KEY,
+  STREAM_REPLY_EVENT,
+  STREAM_REPLY_KEY,
+  type StreamHandler,
+  type StreamMessage,
+  STREAMS_PARAM,
+  type StreamToOptions,
+} from "./streams_api.ts";
+import { addStats, asStreamBody, emptyStats, packMeta, unpackMeta } from "./streams_util.ts";
 import type { ConnectionInfo, EventMessage } from "./types.ts";
 
-/** The upgrade query parameter that offers streams; its value names the client's stream session. */
-export const STREAMS_PARAM = "streams";
-/** The capability announced when streams are on. */
-export const CAP_STREAMS = "streams";
-/** Announced beside {@linkcode CAP_STREAMS} when the server still held the session's streams. */
-export const CAP_STREAMS_RESUMED = "streams-resumed";
-/** The push that carries an upload handler's reply: `{stream, value}` or `{stream, error}`. */
-export const STREAM_REPLY_EVENT = "sente-lite/stream-reply";
-/** Control messages of a bidirectional stream, both ways: `{stream, data}` (the client's id). */
-export const STREAM_CONTROL_EVENT = "sente-lite/stream-control";
-/** The reply key that names the stream carrying a download: `{"sente-lite/stream": id}`. */
-export const STREAM_REPLY_KEY = "sente-lite/stream";
-/** The reply key of a download that could not start: `{"sente-lite/stream-error": {code, message}}`. */
-export const STREAM_ERROR_KEY = "sente-lite/stream-error";
-
-/** Streams on the server: the mux options of every connection, plus the server-wide cap. */
-export interface ServerStreamOptions
-  extends Omit<StreamMuxOptions, "side" | "onStream" | "onError" | "budget" | "clock"> {
-  /** Concurrent incoming streams across every connection (a shared `StreamBudget`). @default {1024} */
-  maxStreams?: number;
-  /** DATA is written only while the socket's `bufferedAmount` is below this. @default {1048576} */
-  highWaterMark?: number;
-}
-
-/** What an upload handler gets. */
-export interface StreamMessage {
-  /** The stream's name (an event id). */
-  readonly id: string;
-  /** The stream id on its connection. */
-  readonly streamId: number;
-  /** The bytes, as the client sends them; memory is bounded by the credit window. */
-  readonly stream: ReadableStream<Uint8Array>;
-  /** The client's metadata (`upload(id, body, { meta })`). */
-  readonly meta: unknown;
-  /** The size the client announced, when it did. */
-  readonly total: number | undefined;
-  /** The sender's uid. */
-  readonly uid: string;
-  /** The sender's client id (self-declared: not a credential). */
-  readonly clientId: string;
-  /** The sender's connection id (the one that opened the stream). */
-  readonly connId: string;
-  /** Progress of the bytes received; set it before reading. */
-  onProgress?: (progress: StreamProgress) => void;
-  /**
-   * `true` for `client.openStream()`: a body (`ReadableStream`, `Blob`, `Uint8Array`) the handler
-   * returns is streamed back as the client's `readable`, and control messages flow both ways.
-   */
-  readonly bidirectional: boolean;
-  /** Sends a control message to the client (`onControl` there); `false` when it is gone. */
-  send(control: unknown): boolean;
-  /** Receives the client's control messages (`send()` there); one function. */
-  onControl(fn: (control: unknown) => void): void;
-}
-
-/** An upload handler; its return value (or resolved value) is the client's `upload()` result. */
-export type StreamHandler = (message: StreamMessage) => unknown;
-
-/** Options of `server.streamTo()`. */
-export interface StreamToOptions {
-  /** Metadata for the client's `onStream` handler. @default {undefined} */
-  meta?: unknown;
-  /** Send the SHA-256 in END; the client checks it. @default {false} */
-  integrity?: boolean;
-  /** Aborting cancels the stream on both sides. @default {undefined} */
-  signal?: AbortSignal;
-  /** Progress of the bytes sent. @default {undefined} */
-  onProgress?: (progress: StreamProgress) => void;
-}
-
-/** What `server.streamToChannel()` did, per subscriber. */
-export interface ChannelStreamResult {
-  /** Subscribers that got every byte. */
-  delivered: number;
-  /** Subscribers whose stream failed or was cancelled (slow: `stream-idle`), by connection id. */
-  failed: Record<string, string>;
-}
-
-/** Stream counters of a server (`stats().streams`): live muxes plus those already closed. */
-export interface ServerStreamStats extends StreamMuxStats {
-  /** Stream sessions (muxes) held now, attached or waiting for a resume. */
-  sessions: number;
-  /** Concurrent incoming streams across the server now (the shared budget). */
-  active: number;
-}
+// The split-out parts stay importable from here, where the rest of the server reaches streams.
+export * from "./streams_api.ts";
 
 interface Session {
   readonly key: string;
@@ -140,34 +72,6 @@ interface Session {
  * about `highWaterMark` per 4 ms (bench/streaming.ts: 256 KiB ≈ 70 MB/s, 1 MiB ≈ 150–330 MB/s).
  */
 export const WIRED_HIGH_WATER_MARK = 1024 * 1024;
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** `value` as a stream body, or `null`. */
-export function asStreamBody(value: unknown): StreamBody | null {
-  if (value instanceof Uint8Array) return value;
-  if (typeof Blob !== "undefined" && value instanceof Blob) return value;
-  if (typeof ReadableStream !== "undefined" && value instanceof ReadableStream) return value;
-  return null;
-}
-
-/** Packs stream metadata with the connection's packer. */
-export function packMeta(packer: Packer, value: unknown): Uint8Array {
-  const frame = packer.pack(value);
-  return typeof frame === "string" ? encoder.encode(frame) : frame;
-}
-
-/** Unpacks stream metadata; `undefined` when empty or unreadable. */
-export function unpackMeta(packer: Packer, bytes: Uint8Array): Record<string, unknown> {
-  if (bytes.byteLength === 0) return {};
-  try {
-    const v = packer.unpack(packer.binary ? bytes : decoder.decode(bytes));
-    return v !== null && typeof v === "object" ? v as Record<string, unknown> : {};
-  } catch {
-    return {};
-  }
-}
 
 /** The server's streams. Inert (every method a no-op) when `options` is `false`. */
 export class ServerStreams {
@@ -478,30 +382,5 @@ export class ServerStreams {
     const conn = s.conn;
     if (conn && !conn.closed) conn.send({ type: "push", events: [[STREAM_REPLY_EVENT, data]] });
     else s.replies.push(data);
-  }
-}
-
-function emptyStats(): StreamMuxStats {
-  return {
-    opened: 0,
-    peerOpened: 0,
-    refused: 0,
-    completed: 0,
-    cancelled: 0,
-    failed: 0,
-    framesOut: 0,
-    bytesOut: 0,
-    framesIn: 0,
-    bytesIn: 0,
-    dropped: 0,
-    protocolErrors: 0,
-    outgoing: 0,
-    incoming: 0,
-  };
-}
-
-function addStats(total: StreamMuxStats, add: StreamMuxStats, live: boolean): void {
-  for (const k of Object.keys(total) as (keyof StreamMuxStats)[]) {
-    if (live || (k !== "outgoing" && k !== "incoming")) total[k] += add[k];
   }
 }
