@@ -1,5 +1,7 @@
 /**
- * Server options and their defaults, in one place.
+ * `ServerOptions`, their defaults in one object literal, and `resolveServerOptions`. The options of
+ * a sub-feature live beside it (`rate_limit_options.ts`, `dialect_options.ts`, `delivery_options.ts`,
+ * `heartbeat.ts`, `backpressure.ts`, …); `auth.ts` holds what the auth hooks see.
  *
  * @module
  */
