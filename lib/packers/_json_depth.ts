@@ -27,8 +27,10 @@ const CLOSE_OBJECT = 0x7d;
  * @throws {SyntaxError} Naming the offset of the first opening bracket past the limit.
  */
 export function checkJsonDepth(text: string, maxDepth: number, format = "JSON"): void {
-  let depth = 0;
   const n = text.length;
+  // Every level takes one bracket: text no longer than the limit cannot pass it (most frames).
+  if (n <= maxDepth) return;
+  let depth = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {

@@ -191,6 +191,12 @@ interface NativeGroup {
 /** Bytes published to a variant between two looks at its sockets' buffers (as the gate does). */
 const CHECK_EVERY_BYTES = 64 * 1024;
 
+/** About how long one slice of the queue may run before the event loop gets a turn (ms). */
+const SLICE_MS = 3;
+
+/** Frames sent between two reads of the clock in a slice (a read costs more than a send's bookkeeping). */
+const CLOCK_EVERY = 32;
+
 /** Lets the event loop turn (I/O, timers) without the 4 ms clamp of nested timers. */
 function macrotask(fn: () => void): void {
   const { port1, port2 } = new MessageChannel();
@@ -385,14 +391,18 @@ export class FanOutQueue implements FanOutBacklog {
     }
   }
 
-  /** Sends `conn` every queued fan-out it is owed, in order; returns how many. */
-  settle(conn: Connection): number {
+  /**
+   * Sends `conn` the queued fan-outs it is owed, in order, at most `limit` of them (the rest wait
+   * for a later slice: `servedSeq` says where it got to); returns how many.
+   */
+  settle(conn: Connection, limit = Infinity): number {
     const was = FANOUT.delivering;
     FANOUT.delivering = true;
     let n = 0;
     try {
       for (const q of this.#queue) {
         if (conn.servedSeq >= q.seq || !q.audience.includes(conn, q.seq)) continue;
+        if (n >= limit) return n; // owed more: not served past this one
         conn.servedSeq = q.seq;
         n++;
         q.job.deliverTo(conn);
@@ -449,10 +459,15 @@ export class FanOutQueue implements FanOutBacklog {
     });
   }
 
-  /** Sends the next slice of the queue. */
+  /**
+   * Sends the next slice of the queue: at most `fanOutSlice` frames and about `SLICE_MS` of work
+   * (the clock read every `CLOCK_EVERY` frames), so inbound frames and replies get turns between.
+   */
   #step(): void {
     let budget = this.#slice;
     const queue = this.#queue;
+    const deadline = performance.now() + SLICE_MS;
+    let unclocked = 0;
     while (budget > 0 && queue.length > 0) {
       // (budget counts frames; one connection's backlog may overshoot it)
       const head = queue[0];
@@ -470,10 +485,19 @@ export class FanOutQueue implements FanOutBacklog {
         // Everything queued for this connection goes out together: consecutive frames to one
         // socket leave in few writes (a slice of one fan-out per socket would mean one small
         // write per frame). The connection's order is the queue's order.
+        // A backlog bigger than what is left of the slice is cut: the rest waits for a later turn
+        // (its cursor has passed this connection; a later head's cursor finds it still owed).
+        let sent = 1;
         try {
-          budget -= Math.max(1, this.settle(conn));
+          sent = Math.max(1, this.settle(conn, budget));
         } catch (e) {
           this.#options.onError(e, { where: "fan-out" });
+        }
+        budget -= sent;
+        unclocked += sent;
+        if (unclocked >= CLOCK_EVERY) {
+          unclocked = 0;
+          if (performance.now() >= deadline) budget = 0;
         }
       }
       if (!done) break;

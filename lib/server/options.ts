@@ -89,9 +89,9 @@ export interface ServerOptions {
    */
   onLargeMessage?: (info: { connection: ConnectionInfo; bytes: number }) => void;
   /**
-   * Recipients a fan-out (broadcast, channel publish, push to a uid) serves per event-loop turn;
-   * the rest wait in a per-server queue and go out in the next turns, so a large fan-out never
-   * freezes the server (docs/delivery.md "Fan-out").
+   * Frames a fan-out (broadcast, channel publish, push to a uid) sends per event-loop turn (a
+   * queued turn also stops after about 3 ms); the rest wait in a per-server queue and go out in the
+   * next turns, so a large fan-out never freezes the server (docs/wire.md §9).
    * @default {256}
    */
   fanOutSlice?: number;

@@ -85,6 +85,24 @@ Deno.test("FanOutQueue keeps order per connection: a later send gets what it is 
   assert.equal(queue.queued, 0);
 });
 
+Deno.test("FanOutQueue cuts a backlog bigger than the slice across turns, in order", () => {
+  const { queue, turn, cs, all } = manualQueue(3, 20);
+  for (let i = 1; i <= 10; i++) queue.run(all(), push(i)); // 3 get #1 now; the rest wait
+  assert.equal(turn(), 1);
+  // The slice is 3 frames: the first owed connection gets #1 to #3, not its whole backlog (one
+  // connection's backlog no longer overshoots the slice).
+  assert.deepEqual(cs.slice(3, 6).map((x) => ns(x.sent)), [[1, 2, 3], [], []]);
+  cs[4].c.send(push(99)); // a direct send still gets everything owed first
+  assert.deepEqual(ns(cs[4].sent), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 99]);
+  let turns = 0;
+  while (turn() > 0) assert.ok(++turns < 200);
+  const want = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  for (const [i, x] of cs.entries()) {
+    assert.deepEqual(ns(x.sent), i === 4 ? [...want, 99] : want, x.c.id);
+  }
+  assert.equal(queue.queued, 0);
+});
+
 Deno.test("FanOutQueue: closing a connection sends what it is owed before the close", () => {
   const { queue, turn, cs, all } = manualQueue(1, 2);
   const events: string[] = [];
