@@ -106,11 +106,12 @@ class LocalPresence implements Presence {
     return true;
   }
 
-  #release(uid: string): void {
+  /** `departed`: this node leaves the bus with the uid still connected here. */
+  #release(uid: string, departed = false): void {
     const holders = this.bus.holders.get(uid);
     if (!holders?.delete(this.nodeId) || holders.size > 0) return;
     this.bus.holders.delete(uid);
-    this.bus.notify({ uid, online: false });
+    this.bus.notify(departed ? { uid, online: false, node: this.nodeId } : { uid, online: false });
   }
 
   current(): ReadonlySet<string> {
@@ -136,7 +137,7 @@ class LocalPresence implements Presence {
 
   /** Leaves the bus: every uid of this node is released. */
   leave(): void {
-    for (const uid of this.#counts.keys()) this.#release(uid);
+    for (const uid of this.#counts.keys()) this.#release(uid, true);
     this.#counts.clear();
     this.bus.nodes.delete(this.nodeId);
   }

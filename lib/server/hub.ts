@@ -36,6 +36,7 @@ import type {
 } from "../protocol/event_map.ts";
 import { isChannelId } from "./channels.ts";
 import { Connections } from "./connections.ts";
+import { watchDeparted } from "./departed.ts";
 import { ServerContext } from "./context.ts";
 import { Inbound } from "./inbound.ts";
 import { LocalDelivery } from "./local.ts";
@@ -120,6 +121,8 @@ export class Hub<E extends EventMap = AnyEvents> {
     const local = new LocalDelivery(ctx, resume);
     const cluster = this.#cluster = new Cluster(ctx, local, resume.durable);
     const router = this.#router = new Router(ctx, cluster, resume);
+    // A dead node's uids closed on no node: one survivor fires their uidport-close.
+    watchDeparted(ctx, (uid, conn) => router.internal("chsk/uidport-close", uid, conn));
     this.#upgrades = new Upgrades(ctx, resume.enabled);
     const inbound = this.#inbound = new Inbound(ctx, router);
     this.#connections = new Connections(ctx, inbound, router, resume, local.fanOuts);

@@ -118,6 +118,9 @@ Deno.test({
       await nodes[2].child.stop("SIGKILL");
       await uidsSeen(alice, ["alice", "bob"], "carol gone after her node died");
       await uidsSeen(bob, ["alice", "bob"], "carol gone after her node died (B)");
+      // Both survivors have dropped carol (each decides as it drops): one fired her uidport-close.
+      const fired = await Promise.all([alice, bob].map((p) => ctl<string[]>(p, "uidport-closes")));
+      assert.equal(fired.flat().filter((uid) => uid === "carol").length, 1, JSON.stringify(fired));
       assert.equal(nodes[0].child.status, null);
       assert.equal(nodes[1].child.status, null);
     } finally {

@@ -175,3 +175,38 @@ Deno.test("cluster: client→server dedup moves with the session (the new node's
   assert.deepEqual(handled, [1, 2, 3, 4]);
   client.close();
 });
+
+Deno.test("cluster: a node that dies: uidport-close fires once in the cluster for its uids only", async () => {
+  const bus = new LocalBus();
+  const start = (nodeId: string) =>
+    startServer({ authenticate: byUser, backplane: localBackplane({ bus, nodeId }) });
+  const a = await start("A");
+  await using _a = a;
+  const b = await start("B");
+  await using _b = b;
+  const cPlane = localBackplane({ bus, nodeId: "C" });
+  const c = await startServer({ authenticate: byUser, backplane: cPlane });
+  await using _c = c;
+  const closes: [string, string, string][] = [];
+  for (const [name, t] of [["A", a], ["B", b]] as const) {
+    t.server.on("chsk/uidport-close", (m) => void closes.push([name, m.uid, m.connId]));
+  }
+  // carol only on C; dan on B and C; erin on A.
+  const clients = [
+    connect(`${c.url}?user=carol`, { onError: () => {} }),
+    connect(`${c.url}?user=dan`, { onError: () => {} }),
+    connect(`${b.url}?user=dan`, { onError: () => {} }),
+    connect(`${a.url}?user=erin`, { onError: () => {} }),
+  ];
+  await Promise.all(clients.map((cl) => cl.ready));
+  await until(() => a.server.connectedUids.current().size === 3, "presence on A");
+  // C "dies": it leaves the bus with its connections still open (no close seen anywhere).
+  await cPlane.close();
+  await until(() => closes.length > 0, "uidport-close for carol");
+  assert.deepEqual(closes, [["A", "carol", "C.departed"]]); // once (on A, elected), carol only
+  assert.deepEqual([...a.server.connectedUids.current()].sort(), ["dan", "erin"]);
+  assert.deepEqual([...b.server.connectedUids.current()].sort(), ["dan", "erin"]);
+  for (const cl of clients) cl.close();
+  await until(() => closes.length === 3, "dan and erin close normally");
+  assert.deepEqual(closes.slice(1).map(([, uid]) => uid).sort(), ["dan", "erin"]);
+});
