@@ -129,7 +129,9 @@ export class Hub<E extends EventMap = AnyEvents> {
     const push = (conn: Connection, id: string, data: unknown) =>
       void resume.push(conn, [id, data]);
     router.presence = this.#presence = new Presence(ctx, push);
-    this.#membership = new Membership(ctx, this.#presence, push);
+    const membership = this.#membership = new Membership(ctx, this.#presence, push);
+    cluster.membership = (target, channel, join) =>
+      join ? membership.join(target, channel) : membership.leave(target, channel);
     const o = this.options;
     const onError = (e: unknown) => o.onError(e, { where: "clientScript" });
     const script = clientBundleRoute(clientScriptPath(o.clientScript, o.path), onError);
@@ -404,6 +406,8 @@ export class Hub<E extends EventMap = AnyEvents> {
    * Subscribes a connection (by id), or every open connection of a uid, to `channel` from the
    * server side (Socket.IO's `socket.join`); the client is told and lists it in `channels()`.
    * Returns how many connections were newly subscribed. No `authorizeChannel`: the server decides.
+   * In a cluster it reaches the uid's connections on every node (the count is this node's) and a
+   * connection on its node (1 when sent there).
    *
    * @example
    * ```ts
@@ -413,12 +417,12 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   join(target: MembershipTarget, channel: string): number {
-    return this.#membership.join(target, channel);
+    return this.#cluster.member(target, channel, true);
   }
 
   /**
    * Removes a connection, or every connection of a uid, from `channel` (the client is told);
-   * returns how many were subscribed.
+   * returns how many were subscribed (in a cluster: on every node, counted as for `join`).
    *
    * @example
    * ```ts
@@ -428,7 +432,7 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   leave(target: MembershipTarget, channel: string): number {
-    return this.#membership.leave(target, channel);
+    return this.#cluster.member(target, channel, false);
   }
 
   /**

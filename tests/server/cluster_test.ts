@@ -210,3 +210,38 @@ Deno.test("cluster: a node that dies: uidport-close fires once in the cluster fo
   await until(() => closes.length === 3, "dan and erin close normally");
   assert.deepEqual(closes.slice(1).map(([, uid]) => uid).sort(), ["dan", "erin"]);
 });
+
+Deno.test("cluster: server.join/leave reach a uid's connections and a connection on every node", async () => {
+  const { a, b } = await pair();
+  await using _a = a;
+  await using _b = b;
+  const onA = connect(`${a.url}?user=alice`, { onError: () => {} });
+  const onB = connect(`${b.url}?user=alice`, { onError: () => {} });
+  const bob = connect(`${b.url}?user=bob`, { onError: () => {} });
+  await Promise.all([onA.ready, onB.ready, bob.ready]);
+  await until(() => a.server.connectedUids.current().size === 2, "presence on A");
+  const room: unknown[][] = [[], [], []];
+  // From A: alice's connection here (counted) and her one on B (told through the backplane).
+  assert.equal(a.server.join({ uid: "alice" }, "room"), 1);
+  // From A: bob's connection on B, by id (1: sent to its node).
+  const bobConn = b.server.connections().find((c) => c.uid === "bob")!.id;
+  assert.equal(a.server.join(bobConn, "room"), 1);
+  await until(
+    () => [onA, onB, bob].every((c) => c.channels().includes("room")),
+    "joined on both nodes",
+  );
+  assert.equal(b.server.subscribers("room").length, 2);
+  // Handlers for it (no second membership).
+  await Promise.all(
+    [onA, onB, bob].map((c, i) => c.subscribe("room", (d) => void room[i].push(d))),
+  );
+  a.server.publish("room", 1);
+  await until(() => room.every((r) => r.length === 1), "publish to the joined connections");
+  assert.equal(b.server.leave({ uid: "alice" }, "room"), 1);
+  await until(() => !onA.channels().includes("room"), "left on A too");
+  assert.ok(!onB.channels().includes("room"));
+  b.server.publish("room", 2);
+  await until(() => room[2].length === 2, "bob still in the room");
+  assert.deepEqual(room.map((r) => r.length), [1, 1, 2]);
+  for (const c of [onA, onB, bob]) c.close();
+});
