@@ -137,9 +137,10 @@ class LocalPresence implements Presence {
 
   /** Leaves the bus: every uid of this node is released. */
   leave(): void {
+    // Off the bus first: the others' watchers see a node list without it.
+    this.bus.nodes.delete(this.nodeId);
     for (const uid of this.#counts.keys()) this.#release(uid, true);
     this.#counts.clear();
-    this.bus.nodes.delete(this.nodeId);
   }
 }
 

@@ -35,6 +35,7 @@ import type {
   StreamReply,
 } from "../protocol/event_map.ts";
 import { isChannelId } from "./channels.ts";
+import { ClusterPresence } from "./cluster_presence.ts";
 import { Connections } from "./connections.ts";
 import { watchDeparted } from "./departed.ts";
 import { ServerContext } from "./context.ts";
@@ -128,7 +129,10 @@ export class Hub<E extends EventMap = AnyEvents> {
     this.#connections = new Connections(ctx, inbound, router, resume, local.fanOuts);
     const push = (conn: Connection, id: string, data: unknown) =>
       void resume.push(conn, [id, data]);
-    router.presence = this.#presence = new Presence(ctx, push);
+    const presence = router.presence = this.#presence = new Presence(ctx, push);
+    if (ctx.topics.clustered && this.options.presence !== undefined) {
+      presence.cluster = new ClusterPresence(ctx, presence);
+    }
     const membership = this.#membership = new Membership(ctx, this.#presence, push);
     cluster.membership = (target, channel, join) =>
       join ? membership.join(target, channel) : membership.leave(target, channel);
@@ -436,8 +440,8 @@ export class Hub<E extends EventMap = AnyEvents> {
   }
 
   /**
-   * Who is subscribed to `channel` on this server, or `null` when the `presence` option does not
-   * name it (presence is per process until the backplane carries it).
+   * Who is subscribed to `channel`, or `null` when the `presence` option does not name it. In a
+   * cluster: on every node, as this node last heard (docs/scaling.md).
    *
    * @example
    * ```ts

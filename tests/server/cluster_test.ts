@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Client, connect } from "../../lib/client/client.ts";
+import { onPresence, presence, type PresenceEvent } from "../../lib/client/presence.ts";
 import { localBackplane, LocalBus } from "../../lib/backplane/local.ts";
 import { ClosedError } from "../../lib/protocol/errors.ts";
 import { startServer, until } from "../_server.ts";
@@ -244,4 +245,46 @@ Deno.test("cluster: server.join/leave reach a uid's connections and a connection
   await until(() => room[2].length === 2, "bob still in the room");
   assert.deepEqual(room.map((r) => r.length), [1, 1, 2]);
   for (const c of [onA, onB, bob]) c.close();
+});
+
+Deno.test("cluster: channel presence and join/leave pushes cover every node; a dead node's members leave", async () => {
+  const bus = new LocalBus();
+  const start = (nodeId: string, backplane = localBackplane({ bus, nodeId })) =>
+    startServer({ authenticate: byUser, presence: ["room:*"], backplane });
+  const a = await start("A");
+  await using _a = a;
+  const b = await start("B");
+  await using _b = b;
+  const cPlane = localBackplane({ bus, nodeId: "C" });
+  const c = await start("C", cPlane);
+  await using _c = c;
+  const alice = connect(`${a.url}?user=alice`, { onError: () => {} });
+  const bob = connect(`${b.url}?user=bob`, { onError: () => {} });
+  const carol = connect(`${c.url}?user=carol`, { onError: () => {} });
+  await Promise.all([alice.ready, bob.ready, carol.ready]);
+  const heard: PresenceEvent[] = [];
+  onPresence(alice, "room:1", (e) => void heard.push(e));
+  await alice.subscribe("room:1", () => {});
+  await bob.subscribe("room:1", () => {});
+  await carol.subscribe("room:1", () => {});
+  await until(() => heard.length === 2, "bob's and carol's joins on A");
+  assert.deepEqual(heard.map((e) => `${e.action}:${e.uid}`).sort(), ["join:bob", "join:carol"]);
+  const uids = (ms: { uid: string }[] | null) => ms!.map((m) => m.uid).sort();
+  for (const t of [a, b, c]) {
+    assert.deepEqual(uids(t.server.presence("room:1")), ["alice", "bob", "carol"]);
+  }
+  assert.deepEqual(uids(await presence(bob, "room:1")), ["alice", "bob", "carol"]);
+  assert.equal(a.server.presence("chat"), null);
+  // bob leaves: A's subscriber hears it.
+  await bob.unsubscribe("room:1");
+  await until(() => heard.length === 3, "bob's leave on A");
+  assert.deepEqual([heard[2].action, heard[2].uid], ["leave", "bob"]);
+  assert.deepEqual(uids(a.server.presence("room:1")), ["alice", "carol"]);
+  // C dies (leaves the bus, its connections still open): carol leaves the room everywhere.
+  await cPlane.close();
+  await until(() => heard.length === 4, "carol's leave on A");
+  assert.deepEqual([heard[3].action, heard[3].uid], ["leave", "carol"]);
+  assert.deepEqual(uids(a.server.presence("room:1")), ["alice"]);
+  assert.deepEqual(uids(b.server.presence("room:1")), ["alice"]);
+  for (const cl of [alice, bob, carol]) cl.close();
 });
