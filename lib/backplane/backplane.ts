@@ -56,6 +56,12 @@ export interface PresenceChange {
   readonly uid: string;
   /** `true`: its first connection in the cluster opened; `false`: its last one closed. */
   readonly online: boolean;
+  /**
+   * Set on a close caused by a node leaving the cluster (it died: its heartbeat expired; or it
+   * left without closing its connections): that node's id. Such a close fired no
+   * `chsk/uidport-close` anywhere, so one surviving node fires it (lib/server/departed.ts).
+   */
+  readonly node?: string;
 }
 
 /**

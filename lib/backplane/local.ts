@@ -106,11 +106,12 @@ class LocalPresence implements Presence {
     return true;
   }
 
-  #release(uid: string): void {
+  /** `departed`: this node leaves the bus with the uid still connected here. */
+  #release(uid: string, departed = false): void {
     const holders = this.bus.holders.get(uid);
     if (!holders?.delete(this.nodeId) || holders.size > 0) return;
     this.bus.holders.delete(uid);
-    this.bus.notify({ uid, online: false });
+    this.bus.notify(departed ? { uid, online: false, node: this.nodeId } : { uid, online: false });
   }
 
   current(): ReadonlySet<string> {
@@ -136,9 +137,10 @@ class LocalPresence implements Presence {
 
   /** Leaves the bus: every uid of this node is released. */
   leave(): void {
-    for (const uid of this.#counts.keys()) this.#release(uid);
-    this.#counts.clear();
+    // Off the bus first: the others' watchers see a node list without it.
     this.bus.nodes.delete(this.nodeId);
+    for (const uid of this.#counts.keys()) this.#release(uid, true);
+    this.#counts.clear();
   }
 }
 

@@ -80,11 +80,12 @@ export class RedisPresence implements Presence {
     if (set.size === 1) this.#notify({ uid, online: true });
   }
 
-  #unhold(uid: string, node: string): void {
+  /** `departed`: `node` left the cluster (died or said `x`) holding `uid`. */
+  #unhold(uid: string, node: string, departed = false): void {
     const set = this.#holders.get(uid);
     if (!set?.delete(node) || set.size > 0) return;
     this.#holders.delete(uid);
-    this.#notify({ uid, online: false });
+    this.#notify(departed ? { uid, online: false, node } : { uid, online: false });
   }
 
   #notify(change: PresenceChange): void {
@@ -101,7 +102,7 @@ export class RedisPresence implements Presence {
     const r = this.#remote.get(node);
     if (!r) return;
     this.#remote.delete(node);
-    for (const uid of r.uids) this.#unhold(uid, node);
+    for (const uid of r.uids) this.#unhold(uid, node, true);
   }
 
   #node(node: string): { seen: number; uids: Set<string> } {

@@ -19,7 +19,11 @@ import type { TimerHandle } from "../util/clock.ts";
 import type { ServerContext } from "./context.ts";
 import type { Durable } from "./durable.ts";
 import { LocalDelivery } from "./local.ts";
+import type { MembershipTarget } from "./membership.ts";
 import type { RequestOptions } from "./types.ts";
+
+/** This node's `server.join` (`join: true`) or `server.leave`; returns its count. */
+export type MembershipChange = (target: MembershipTarget, channel: string, join: boolean) => number;
 
 /** A request to a connection on another node, waiting for its reply. */
 interface RemoteRequest {
@@ -33,6 +37,7 @@ type NodeMessage =
   | { t: "to"; c: string; e: Event }
   | { t: "close"; c: string; code: number; reason: string }
   | { t: "sup"; a: string }
+  | { t: "mem"; c: string; ch: string; j: boolean }
   | { t: "req"; c: string; r: string; e: [string, unknown]; ms: number }
   | { t: "res"; r: string; v?: unknown; err?: { name: string; code: string; message: string } };
 
@@ -55,6 +60,8 @@ export class Cluster {
   #published: Promise<void> | undefined;
   /** Gaps announced to this node's connections. */
   gaps = 0;
+  /** This node's joins and leaves (set by the Hub), run for the other nodes' `member` calls. */
+  membership: MembershipChange = () => 0;
 
   /**
    * Routes over `ctx.options.backplane`, delivering locally through `local`; `durable`: the
@@ -73,7 +80,8 @@ export class Cluster {
     const keep = durable === null;
     topics.routes = {
       uid: (uid, payload) => {
-        const m = JSON.parse(payload) as { e: Event };
+        const m = JSON.parse(payload) as { e: Event } | { ch: string; j: boolean };
+        if ("ch" in m) return void this.membership({ uid }, m.ch, m.j);
         local.toUid(uid, m.e, true, keep);
       },
       channel: (channel, payload) => {
@@ -112,6 +120,24 @@ export class Cluster {
     const sequencer = durable.sequencerFor(held, event, []);
     const n = this.#local.toUid(uid, event, elsewhere, false, sequencer);
     held.then(() => this.#publish(TOPICS.uid(uid), payload));
+    return n;
+  }
+
+  /**
+   * `server.join` / `server.leave` on every node: a uid's connections everywhere (on the uid's
+   * topic, so ordered with `send(uid)` from this node), a connection on its node. Returns this
+   * node's count; for another node's connection 1 when it was sent to its node.
+   */
+  member(target: MembershipTarget, channel: string, join: boolean): number {
+    const n = this.membership(target, channel, join); // validates, then this node's connections
+    if (!this.#clustered) return n;
+    if (typeof target === "string") {
+      const node = this.#owner(target);
+      if (node === null) return n;
+      const m = { t: "mem", c: target, ch: channel, j: join };
+      return this.#publish(TOPICS.node(node), JSON.stringify(m)) ? 1 : 0;
+    }
+    this.#publish(TOPICS.uid(target.uid), JSON.stringify({ ch: channel, j: join }));
     return n;
   }
 
@@ -275,6 +301,9 @@ export class Cluster {
         return;
       case "sup":
         this.#durable?.supersede(m.a);
+        return;
+      case "mem":
+        this.membership(m.c, m.ch, m.j);
         return;
       case "req": {
         const reply = (res: object) =>

@@ -35,7 +35,9 @@ import type {
   StreamReply,
 } from "../protocol/event_map.ts";
 import { isChannelId } from "./channels.ts";
+import { ClusterPresence } from "./cluster_presence.ts";
 import { Connections } from "./connections.ts";
+import { watchDeparted } from "./departed.ts";
 import { ServerContext } from "./context.ts";
 import { Inbound } from "./inbound.ts";
 import { LocalDelivery } from "./local.ts";
@@ -120,13 +122,20 @@ export class Hub<E extends EventMap = AnyEvents> {
     const local = new LocalDelivery(ctx, resume);
     const cluster = this.#cluster = new Cluster(ctx, local, resume.durable);
     const router = this.#router = new Router(ctx, cluster, resume);
+    // A dead node's uids closed on no node: one survivor fires their uidport-close.
+    watchDeparted(ctx, (uid, conn) => router.internal("chsk/uidport-close", uid, conn));
     this.#upgrades = new Upgrades(ctx, resume.enabled);
     const inbound = this.#inbound = new Inbound(ctx, router);
     this.#connections = new Connections(ctx, inbound, router, resume, local.fanOuts);
     const push = (conn: Connection, id: string, data: unknown) =>
       void resume.push(conn, [id, data]);
-    router.presence = this.#presence = new Presence(ctx, push);
-    this.#membership = new Membership(ctx, this.#presence, push);
+    const presence = router.presence = this.#presence = new Presence(ctx, push);
+    if (ctx.topics.clustered && this.options.presence !== undefined) {
+      presence.cluster = new ClusterPresence(ctx, presence);
+    }
+    const membership = this.#membership = new Membership(ctx, this.#presence, push);
+    cluster.membership = (target, channel, join) =>
+      join ? membership.join(target, channel) : membership.leave(target, channel);
     const o = this.options;
     const onError = (e: unknown) => o.onError(e, { where: "clientScript" });
     const script = clientBundleRoute(clientScriptPath(o.clientScript, o.path), onError);
@@ -401,6 +410,8 @@ export class Hub<E extends EventMap = AnyEvents> {
    * Subscribes a connection (by id), or every open connection of a uid, to `channel` from the
    * server side (Socket.IO's `socket.join`); the client is told and lists it in `channels()`.
    * Returns how many connections were newly subscribed. No `authorizeChannel`: the server decides.
+   * In a cluster it reaches the uid's connections on every node (the count is this node's) and a
+   * connection on its node (1 when sent there).
    *
    * @example
    * ```ts
@@ -410,12 +421,12 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   join(target: MembershipTarget, channel: string): number {
-    return this.#membership.join(target, channel);
+    return this.#cluster.member(target, channel, true);
   }
 
   /**
    * Removes a connection, or every connection of a uid, from `channel` (the client is told);
-   * returns how many were subscribed.
+   * returns how many were subscribed (in a cluster: on every node, counted as for `join`).
    *
    * @example
    * ```ts
@@ -425,12 +436,12 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   leave(target: MembershipTarget, channel: string): number {
-    return this.#membership.leave(target, channel);
+    return this.#cluster.member(target, channel, false);
   }
 
   /**
-   * Who is subscribed to `channel` on this server, or `null` when the `presence` option does not
-   * name it (presence is per process until the backplane carries it).
+   * Who is subscribed to `channel`, or `null` when the `presence` option does not name it. In a
+   * cluster: on every node, as this node last heard (docs/scaling.md).
    *
    * @example
    * ```ts

@@ -1,7 +1,7 @@
 /**
  * Channel presence (like Centrifugo's): who is subscribed to a channel, and join/leave events to
- * its subscribers, for the channels the `presence` option names. Presence is local to one server
- * process; cluster-wide presence comes with the backplane.
+ * its subscribers, for the channels the `presence` option names. In a cluster the members and
+ * the events cover every node (lib/server/cluster_presence.ts).
  *
  * Wire (docs/PROTOCOL.md §3.1):
  * - C→S `["sente-lite/presence", {"channel-id": "room"}]` with a cb: reply
@@ -19,6 +19,7 @@ import { ProtocolError } from "../protocol/errors.ts";
 import { isChannelId } from "./channels.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
+import type { ClusterPresence } from "./cluster_presence.ts";
 
 /** The event id of presence requests and join/leave pushes. */
 export const PRESENCE_EVENT = "sente-lite/presence";
@@ -57,6 +58,8 @@ export class Presence {
   readonly #ctx: ServerContext;
   readonly #enabled: (channel: string) => boolean;
   readonly #push: (conn: Connection, id: string, data: unknown) => void;
+  /** The other nodes' members, in a cluster (set by the Hub). */
+  cluster: ClusterPresence | null = null;
 
   /** Presence for the channels `ctx.options.presence` names; events go out through `push`. */
   constructor(ctx: ServerContext, push: (conn: Connection, id: string, data: unknown) => void) {
@@ -78,22 +81,34 @@ export class Presence {
   /** The subscribers of `channel`, or `null` when it has no presence. */
   members(channel: string): PresenceMember[] | null {
     if (!this.enabled(channel)) return null;
-    return [...this.#ctx.channels.members(channel)].map((c) => ({ connId: c.id, uid: c.uid }));
+    const local = [...this.#ctx.channels.members(channel)].map((c) => ({
+      connId: c.id,
+      uid: c.uid,
+    }));
+    return this.cluster === null ? local : [...local, ...this.cluster.members(channel)];
   }
 
-  /** A connection joined or left `channel`: tells the other subscribers. */
+  /** A connection of this node joined or left `channel`: tells the other subscribers. */
   changed(channel: string, conn: Connection, added: boolean): void {
+    if (this.cluster !== null && this.enabled(channel)) this.cluster.local(channel, conn, added);
     const members = this.#ctx.channels.members(channel);
     if (members.size === 0 || (members.size === 1 && members.has(conn))) return;
     if (!this.enabled(channel)) return;
+    this.tell(channel, conn.id, conn.uid, added, conn);
+  }
+
+  /** Pushes a join or leave of `connId` to this node's subscribers of `channel` but `except`. */
+  tell(channel: string, connId: string, uid: string, added: boolean, except?: Connection): void {
+    const members = this.#ctx.channels.members(channel);
+    if (members.size === 0) return;
     const data = {
       "channel-id": channel,
       action: added ? "join" : "leave",
-      "conn-id": conn.id,
-      uid: conn.uid,
+      "conn-id": connId,
+      uid,
     };
     for (const other of [...members]) {
-      if (other !== conn && !other.closed) this.#push(other, PRESENCE_EVENT, data);
+      if (other !== except && !other.closed) this.#push(other, PRESENCE_EVENT, data);
     }
   }
 

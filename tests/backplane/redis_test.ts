@@ -129,7 +129,16 @@ Deno.test({
         "zed to close after its node died",
       );
       assert.equal(b.presence.has("zed"), false);
-      assert.deepEqual(seen, [{ uid: "zed", online: true }, { uid: "zed", online: false }]);
+      assert.equal(seen.length, 2);
+      assert.deepEqual(seen[0], { uid: "zed", online: true });
+      // Gone with its node: the change names the dead node.
+      assert.deepEqual({ ...seen[1], node: undefined }, {
+        uid: "zed",
+        online: false,
+        node: undefined,
+      });
+      assert.equal(typeof seen[1].node, "string");
+      assert.notEqual(seen[1].node, b.nodeId);
       assert.deepEqual([...b.presence.nodes()], [b.nodeId]);
     } finally {
       try {

@@ -31,6 +31,7 @@ const server = createServer({
   authenticate: (req) => new URL(req.url).searchParams.get("user"),
   onError: (e, ctx) => console.error(`onError ${ctx.where}:`, e),
   rateLimit: false,
+  presence: ["room"],
 });
 
 type D = Record<string, unknown>;
@@ -63,6 +64,14 @@ server.on("ctl/publish", (m) => {
 server.on("ctl/close", (m) => server.closeConnection((m.data as D).connId as string, 1012, "ctl"));
 server.on("ctl/uids", () => [...server.connectedUids.current()].sort());
 server.on("ctl/cluster", () => server.cluster());
+// The uids whose `chsk/uidport-close` this node fired, in order.
+const uidportCloses: string[] = [];
+server.on("chsk/uidport-close", (m) => void uidportCloses.push(m.uid));
+server.on("ctl/uidport-closes", () => uidportCloses);
+server.on(
+  "ctl/presence",
+  (m) => server.presence((m.data as D).channel as string)?.map((p) => p.uid).sort() ?? null,
+);
 // `count` publishes of `bytes` bytes on `channel` in one go, each stamped with the wall clock.
 server.on("ctl/burst", (m) => {
   const d = m.data as { channel: string; count: number; bytes: number };

@@ -4,6 +4,7 @@
  * clients spread over them; every cross-node API; a node SIGKILLed (its uids vanish); Redis
  * SIGKILLed and restarted while the nodes send (no crash, local traffic served, gaps announced).
  */
+import { onPresence, type PresenceEvent } from "../../lib/client/presence.ts";
 import assert from "node:assert/strict";
 import { type Client, connect } from "../../client.ts";
 import { IGNORE_REDIS, startRedis } from "../_redis.ts";
@@ -21,6 +22,18 @@ function uidsSeen(p: Peer, uids: string[], what: string): Promise<string[]> {
   return waitFor(
     async () => {
       const seen = await ctl<string[]>(p, "uids");
+      return JSON.stringify(seen) === want ? seen : undefined;
+    },
+    what,
+    { timeoutMs: EVENT_MS, intervalMs: 50 },
+  );
+}
+
+function presenceSeen(p: Peer, uids: string[], what: string): Promise<string[]> {
+  const want = JSON.stringify([...uids].sort());
+  return waitFor(
+    async () => {
+      const seen = await ctl<string[]>(p, "presence", { channel: "room" });
       return JSON.stringify(seen) === want ? seen : undefined;
     },
     what,
@@ -98,6 +111,10 @@ Deno.test({
       );
       // Exactly once, in order, everywhere (a late extra would show in the close-out check).
       for (const r of room) assert.deepEqual(r, ["from-alice", "from-B"]);
+      // Channel presence is the cluster's, seen from every node.
+      for (const p of peers) await presenceSeen(p, ["alice", "bob", "carol"], "room presence");
+      const heard: PresenceEvent[] = [];
+      onPresence(alice.client, "room", (e) => void heard.push(e));
       for (const p of peers) assert.deepEqual(p.of("t/all"), ["b"]);
 
       // closeConnection from A closes bob's connection on B (he reconnects: a new connection).
@@ -118,6 +135,17 @@ Deno.test({
       await nodes[2].child.stop("SIGKILL");
       await uidsSeen(alice, ["alice", "bob"], "carol gone after her node died");
       await uidsSeen(bob, ["alice", "bob"], "carol gone after her node died (B)");
+      // Her channel membership went with her node: gone from the room's presence everywhere.
+      await presenceSeen(alice, ["alice", "bob"], "carol out of the room (A)");
+      await presenceSeen(bob, ["alice", "bob"], "carol out of the room (B)");
+      await waitFor(
+        () => heard.some((e) => e.action === "leave" && e.uid === "carol") ? true : undefined,
+        "carol's leave pushed to alice",
+        { timeoutMs: EVENT_MS, intervalMs: 50 },
+      );
+      // Both survivors have dropped carol (each decides as it drops): one fired her uidport-close.
+      const fired = await Promise.all([alice, bob].map((p) => ctl<string[]>(p, "uidport-closes")));
+      assert.equal(fired.flat().filter((uid) => uid === "carol").length, 1, JSON.stringify(fired));
       assert.equal(nodes[0].child.status, null);
       assert.equal(nodes[1].child.status, null);
     } finally {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Client, connect } from "../../lib/client/client.ts";
+import { onPresence, presence, type PresenceEvent } from "../../lib/client/presence.ts";
 import { localBackplane, LocalBus } from "../../lib/backplane/local.ts";
 import { ClosedError } from "../../lib/protocol/errors.ts";
 import { startServer, until } from "../_server.ts";
@@ -174,4 +175,116 @@ Deno.test("cluster: client→server dedup moves with the session (the new node's
   await until(() => handled.length === 4, "handled on B");
   assert.deepEqual(handled, [1, 2, 3, 4]);
   client.close();
+});
+
+Deno.test("cluster: a node that dies: uidport-close fires once in the cluster for its uids only", async () => {
+  const bus = new LocalBus();
+  const start = (nodeId: string) =>
+    startServer({ authenticate: byUser, backplane: localBackplane({ bus, nodeId }) });
+  const a = await start("A");
+  await using _a = a;
+  const b = await start("B");
+  await using _b = b;
+  const cPlane = localBackplane({ bus, nodeId: "C" });
+  const c = await startServer({ authenticate: byUser, backplane: cPlane });
+  await using _c = c;
+  const closes: [string, string, string][] = [];
+  for (const [name, t] of [["A", a], ["B", b]] as const) {
+    t.server.on("chsk/uidport-close", (m) => void closes.push([name, m.uid, m.connId]));
+  }
+  // carol only on C; dan on B and C; erin on A.
+  const clients = [
+    connect(`${c.url}?user=carol`, { onError: () => {} }),
+    connect(`${c.url}?user=dan`, { onError: () => {} }),
+    connect(`${b.url}?user=dan`, { onError: () => {} }),
+    connect(`${a.url}?user=erin`, { onError: () => {} }),
+  ];
+  await Promise.all(clients.map((cl) => cl.ready));
+  await until(() => a.server.connectedUids.current().size === 3, "presence on A");
+  // C "dies": it leaves the bus with its connections still open (no close seen anywhere).
+  await cPlane.close();
+  await until(() => closes.length > 0, "uidport-close for carol");
+  assert.deepEqual(closes, [["A", "carol", "C.departed"]]); // once (on A, elected), carol only
+  assert.deepEqual([...a.server.connectedUids.current()].sort(), ["dan", "erin"]);
+  assert.deepEqual([...b.server.connectedUids.current()].sort(), ["dan", "erin"]);
+  for (const cl of clients) cl.close();
+  await until(() => closes.length === 3, "dan and erin close normally");
+  assert.deepEqual(closes.slice(1).map(([, uid]) => uid).sort(), ["dan", "erin"]);
+});
+
+Deno.test("cluster: server.join/leave reach a uid's connections and a connection on every node", async () => {
+  const { a, b } = await pair();
+  await using _a = a;
+  await using _b = b;
+  const onA = connect(`${a.url}?user=alice`, { onError: () => {} });
+  const onB = connect(`${b.url}?user=alice`, { onError: () => {} });
+  const bob = connect(`${b.url}?user=bob`, { onError: () => {} });
+  await Promise.all([onA.ready, onB.ready, bob.ready]);
+  await until(() => a.server.connectedUids.current().size === 2, "presence on A");
+  const room: unknown[][] = [[], [], []];
+  // From A: alice's connection here (counted) and her one on B (told through the backplane).
+  assert.equal(a.server.join({ uid: "alice" }, "room"), 1);
+  // From A: bob's connection on B, by id (1: sent to its node).
+  const bobConn = b.server.connections().find((c) => c.uid === "bob")!.id;
+  assert.equal(a.server.join(bobConn, "room"), 1);
+  await until(
+    () => [onA, onB, bob].every((c) => c.channels().includes("room")),
+    "joined on both nodes",
+  );
+  assert.equal(b.server.subscribers("room").length, 2);
+  // Handlers for it (no second membership).
+  await Promise.all(
+    [onA, onB, bob].map((c, i) => c.subscribe("room", (d) => void room[i].push(d))),
+  );
+  a.server.publish("room", 1);
+  await until(() => room.every((r) => r.length === 1), "publish to the joined connections");
+  assert.equal(b.server.leave({ uid: "alice" }, "room"), 1);
+  await until(() => !onA.channels().includes("room"), "left on A too");
+  assert.ok(!onB.channels().includes("room"));
+  b.server.publish("room", 2);
+  await until(() => room[2].length === 2, "bob still in the room");
+  assert.deepEqual(room.map((r) => r.length), [1, 1, 2]);
+  for (const c of [onA, onB, bob]) c.close();
+});
+
+Deno.test("cluster: channel presence and join/leave pushes cover every node; a dead node's members leave", async () => {
+  const bus = new LocalBus();
+  const start = (nodeId: string, backplane = localBackplane({ bus, nodeId })) =>
+    startServer({ authenticate: byUser, presence: ["room:*"], backplane });
+  const a = await start("A");
+  await using _a = a;
+  const b = await start("B");
+  await using _b = b;
+  const cPlane = localBackplane({ bus, nodeId: "C" });
+  const c = await start("C", cPlane);
+  await using _c = c;
+  const alice = connect(`${a.url}?user=alice`, { onError: () => {} });
+  const bob = connect(`${b.url}?user=bob`, { onError: () => {} });
+  const carol = connect(`${c.url}?user=carol`, { onError: () => {} });
+  await Promise.all([alice.ready, bob.ready, carol.ready]);
+  const heard: PresenceEvent[] = [];
+  onPresence(alice, "room:1", (e) => void heard.push(e));
+  await alice.subscribe("room:1", () => {});
+  await bob.subscribe("room:1", () => {});
+  await carol.subscribe("room:1", () => {});
+  await until(() => heard.length === 2, "bob's and carol's joins on A");
+  assert.deepEqual(heard.map((e) => `${e.action}:${e.uid}`).sort(), ["join:bob", "join:carol"]);
+  const uids = (ms: { uid: string }[] | null) => ms!.map((m) => m.uid).sort();
+  for (const t of [a, b, c]) {
+    assert.deepEqual(uids(t.server.presence("room:1")), ["alice", "bob", "carol"]);
+  }
+  assert.deepEqual(uids(await presence(bob, "room:1")), ["alice", "bob", "carol"]);
+  assert.equal(a.server.presence("chat"), null);
+  // bob leaves: A's subscriber hears it.
+  await bob.unsubscribe("room:1");
+  await until(() => heard.length === 3, "bob's leave on A");
+  assert.deepEqual([heard[2].action, heard[2].uid], ["leave", "bob"]);
+  assert.deepEqual(uids(a.server.presence("room:1")), ["alice", "carol"]);
+  // C dies (leaves the bus, its connections still open): carol leaves the room everywhere.
+  await cPlane.close();
+  await until(() => heard.length === 4, "carol's leave on A");
+  assert.deepEqual([heard[3].action, heard[3].uid], ["leave", "carol"]);
+  assert.deepEqual(uids(a.server.presence("room:1")), ["alice"]);
+  assert.deepEqual(uids(b.server.presence("room:1")), ["alice"]);
+  for (const cl of [alice, bob, carol]) cl.close();
 });
