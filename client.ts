@@ -73,8 +73,16 @@ export type { ServerInfo } from "./lib/protocol/handshake.ts";
 export type { Event } from "./lib/protocol/event.ts";
 export type { Clock, TimerHandle } from "./lib/util/clock.ts";
 export type {
+  BidiStream,
+  ClientStreamHandler,
+  ClientStreams,
   ClientTelemetry,
   ClientTelemetryScope,
+  DownloadOptions,
+  OpenBidiOptions,
+  StreamBodyLike,
+  StreamProgressInfo,
+  UploadOptions,
   WireTransforms,
 } from "./lib/client/transforms.ts";
 export type { BackoffOptions } from "./lib/client/backoff.ts";

@@ -99,6 +99,9 @@ export type { Clock, TimerHandle } from "./lib/util/clock.ts";
 export type { Event } from "./lib/protocol/event.ts";
 export type { Telemetry } from "./lib/telemetry/telemetry.ts";
 export type { WireServerOptions, WireTotals } from "./lib/server/wire.ts";
+export type { WireOptions } from "./lib/wire/pipeline.ts";
+export type { BatcherOptions } from "./lib/wire/batcher.ts";
+export type { OperationsOptions } from "./lib/lifecycle/operations.ts";
 export type {
   ChannelStreamResult,
   ServerStreamOptions,

@@ -94,11 +94,17 @@ export interface ClientStreamSocket {
  * client). The client's `upload()`, `download()` and `onStream()` delegate to it.
  */
 export interface ClientStreams {
-  /** Called once by the client that owns it. */
+  /**
+   * Called once by the client that owns it.
+   * @ignore
+   */
   bind(io: ClientStreamIo): void;
   /** The upgrade's `streams` parameter (the stream session's name). */
   offer(): string;
-  /** A socket handshook with `server`: start, resume or drop the stream session. */
+  /**
+   * A socket handshook with `server`: start, resume or drop the stream session.
+   * @ignore
+   */
   open(server: ServerInfo | null, socket: ClientStreamSocket): void;
   /** Takes an inbound binary frame if it is a stream frame. */
   receive(frame: Uint8Array): boolean;
