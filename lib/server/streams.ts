@@ -25,7 +25,7 @@ import type { StreamBody } from "../streams/body.ts";
 import { StreamError } from "../streams/errors.ts";
 import { isStreamFrame } from "../streams/frames.ts";
 import type { IncomingStream } from "../streams/incoming.ts";
-import { StreamMux, type StreamMuxStats } from "../streams/mux.ts";
+import { emptyMuxStats, StreamMux, type StreamMuxStats } from "../streams/mux.ts";
 import { StreamBudget } from "../streams/options.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import type { Connection } from "./connection.ts";
@@ -46,7 +46,7 @@ import {
   STREAMS_PARAM,
   type StreamToOptions,
 } from "./streams_api.ts";
-import { addStats, asStreamBody, emptyStats, packMeta, unpackMeta } from "./streams_util.ts";
+import { addStats, asStreamBody, packMeta, unpackMeta } from "./streams_util.ts";
 import type { ConnectionInfo, EventMessage } from "./types.ts";
 
 // The split-out parts stay importable from here, where the rest of the server reaches streams.
@@ -81,7 +81,7 @@ export class ServerStreams {
   readonly #sessions = new Map<string, Session>();
   readonly #byConn = new Map<Connection, Session>();
   readonly #handlers = new Map<string, StreamHandler>();
-  readonly #closedStats: StreamMuxStats = emptyStats();
+  readonly #closedStats: StreamMuxStats = emptyMuxStats();
   /** Streams are on. */
   readonly enabled: boolean;
 

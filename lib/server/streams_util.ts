@@ -36,26 +36,6 @@ export function unpackMeta(packer: Packer, bytes: Uint8Array): Record<string, un
   }
 }
 
-/** Zero counters. */
-export function emptyStats(): StreamMuxStats {
-  return {
-    opened: 0,
-    peerOpened: 0,
-    refused: 0,
-    completed: 0,
-    cancelled: 0,
-    failed: 0,
-    framesOut: 0,
-    bytesOut: 0,
-    framesIn: 0,
-    bytesIn: 0,
-    dropped: 0,
-    protocolErrors: 0,
-    outgoing: 0,
-    incoming: 0,
-  };
-}
-
 /** Adds `add` to `total`; the gauges (`outgoing`, `incoming`) only when `live`. */
 export function addStats(total: StreamMuxStats, add: StreamMuxStats, live: boolean): void {
   for (const k of Object.keys(total) as (keyof StreamMuxStats)[]) {

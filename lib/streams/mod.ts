@@ -19,6 +19,7 @@
  */
 export { StreamMux } from "./mux.ts";
 export type { StreamMuxStats, StreamTransport } from "./mux.ts";
+export { emptyMuxStats } from "./mux.ts";
 export { STREAM_DEFAULTS, StreamBudget } from "./options.ts";
 export type { StreamLimits, StreamMuxOptions } from "./options.ts";
 export { OutgoingStream } from "./outgoing.ts";

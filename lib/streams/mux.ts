@@ -100,6 +100,26 @@ export interface StreamMuxStats {
   incoming: number;
 }
 
+/** All-zero {@linkcode StreamMuxStats}. */
+export function emptyMuxStats(): StreamMuxStats {
+  return {
+    opened: 0,
+    peerOpened: 0,
+    refused: 0,
+    completed: 0,
+    cancelled: 0,
+    failed: 0,
+    framesOut: 0,
+    bytesOut: 0,
+    framesIn: 0,
+    bytesIn: 0,
+    dropped: 0,
+    protocolErrors: 0,
+    outgoing: 0,
+    incoming: 0,
+  };
+}
+
 /** How many ended streams are remembered, to answer their peer after a resume. */
 const ENDED_LIMIT = 256;
 
@@ -129,20 +149,8 @@ export class StreamMux {
   #lastBuffered = Infinity;
   #timer: TimerHandle | undefined;
   #closed = false;
-  #stats = {
-    opened: 0,
-    peerOpened: 0,
-    refused: 0,
-    completed: 0,
-    cancelled: 0,
-    failed: 0,
-    framesOut: 0,
-    bytesOut: 0,
-    framesIn: 0,
-    bytesIn: 0,
-    dropped: 0,
-    protocolErrors: 0,
-  };
+  /** The counters (the gauges `outgoing`/`incoming` are read live in `stats()`). */
+  #stats: StreamMuxStats = emptyMuxStats();
 
   /** Makes the mux of one connection (or one resumable session). */
   constructor(options: StreamMuxOptions) {
