@@ -45,6 +45,7 @@ export interface ChannelHost {
 
 /** Removes `conn` from `channel`. */
 export function unsubscribe(host: ChannelHost, conn: Connection, channel: string): void {
+  conn.cseq?.dropPending(channel);
   host.registry.remove(channel, conn);
   conn.unsubscribe(channel);
   host.changed();
@@ -82,10 +83,21 @@ export async function channelEvent(
     return;
   }
   const action = id === "sente-lite/subscribe" ? "subscribe" : "publish";
+  // A channel-seq client's cursor in the channel's stream (docs/PROTOCOL.md §8).
+  const streams = conn.cseq;
+  const after = streams !== null && action === "subscribe" ? cursorOf(d["after"]) : null;
+  if (streams !== null && action === "subscribe" && streams.pending?.has(channel)) {
+    // Kept by its resumed session: what it missed is replayed from the log, then it is live.
+    if (host.registry.add(channel, conn)) conn.subscribe(channel);
+    streams.dropPending(channel);
+    host.changed();
+    answer({ success: true, ...streams.seq.subscribed(conn, channel, after, true) });
+    return;
+  }
   if (action === "subscribe" && conn.channels.has(channel)) {
     // Already a member (subscribed, joined by the server, or restored by a resume): idempotent,
     // and not asked again, so a client's re-subscribe never drops what the server joined.
-    answer({ success: true });
+    answer({ success: true, ...streams?.seq.subscribed(conn, channel, null, false) });
     return;
   }
   if (action === "subscribe") {
@@ -115,9 +127,11 @@ export async function channelEvent(
   if (action === "subscribe") {
     if (host.registry.add(channel, conn)) conn.subscribe(channel);
     host.changed();
+    // No replay for a new member: it proves no earlier membership, so it only learns of the gap.
+    const cseq = streams?.seq.subscribed(conn, channel, after, false);
     const settled = host.settled?.(conn);
     if (settled) await settled; // no extra turn where nothing needs settling
-    answer({ success: true });
+    answer({ success: true, ...cseq });
   } else {
     const except = d["exclude-sender?"] === true ? [conn.id] : [];
     const delivered = host.publish(channel, d["data"], conn.id, except);
@@ -125,4 +139,9 @@ export async function channelEvent(
     if (published) await published;
     answer({ success: true, delivered });
   }
+}
+
+/** A cursor (`"after"`) as sent: a non-negative safe integer, else none. */
+function cursorOf(v: unknown): number | null {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null;
 }

@@ -16,6 +16,7 @@ import type { ConnectionWire } from "./wire.ts";
 import type { SharedFrame } from "../wire/compression.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
 import type { Session } from "./delivery.ts";
+import type { ConnStreams } from "./channel_seq.ts";
 import type { AdmissionSlot } from "./admission.ts";
 
 /** The longest a close waits for queued wire output (compression is asynchronous), in ms. */
@@ -115,6 +116,8 @@ export class Connection implements ConnectionInfo, GateTarget {
   #closeTimer: TimerHandle | null = null;
   /** The resume session of this client id, when resume was negotiated (docs/delivery.md). */
   session: Session<Connection> | null = null;
+  /** Its channel streams, when it negotiated `"channel-seq"` (lib/server/channel_seq.ts). */
+  cseq: ConnStreams | null = null;
 
   /** Makes a connection over an adapter's socket. */
   constructor(
@@ -154,15 +157,16 @@ export class Connection implements ConnectionInfo, GateTarget {
     const set = this.#channels ??= new Set();
     if (set.has(channel)) return false;
     set.add(channel);
+    this.cseq?.joined(channel);
     if (this.variant !== null) this.#native("subscribe", `${this.variant}\n${channel}`);
     return true;
   }
 
   /** Forgets a subscription. */
   unsubscribe(channel: string): void {
-    if (this.#channels?.delete(channel) && this.variant !== null) {
-      this.#native("unsubscribe", `${this.variant}\n${channel}`);
-    }
+    if (!this.#channels?.delete(channel)) return;
+    this.cseq?.left(channel);
+    if (this.variant !== null) this.#native("unsubscribe", `${this.variant}\n${channel}`);
   }
 
   /** Joins its variant's broadcast topic (its frames are everyone's: lib/server/fanout.ts). */
@@ -199,6 +203,11 @@ export class Connection implements ConnectionInfo, GateTarget {
 
   /** Forgets every subscription (closed). */
   clearChannels(): void {
+    const streams = this.cseq;
+    if (streams !== null) {
+      for (const channel of this.channels) streams.left(channel);
+      streams.cleared();
+    }
     this.#channels = null;
   }
 

@@ -8,6 +8,7 @@
  */
 import { ClosedError } from "../protocol/errors.ts";
 import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
+import { CAP_CHANNEL_SEQ } from "./channel_seq.ts";
 import { capabilityNames, PLAIN, wireHandshakeEntry } from "../wire/capabilities.ts";
 import type { Frame } from "../packers/packer.ts";
 import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
@@ -134,6 +135,7 @@ export class Connections {
         ...CAPABILITIES,
         ...capabilityNames(settings),
         ...(attachment ? [CAP_RESUME] : []),
+        ...(conn.cseq !== null ? [CAP_CHANNEL_SEQ] : []),
         ...(ctx.streams?.open(conn, pending) ?? []),
       ],
       wire: wireHandshakeEntry(settings, wireLimits(options.wire)),

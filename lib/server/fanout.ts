@@ -25,6 +25,7 @@ import { frameByteLength } from "../util/utf8.ts";
 import { SharedFrame } from "../wire/compression.ts";
 import { type Connection, FANOUT, type FanOutBacklog } from "./connection.ts";
 import { estimateBytes, type Session } from "./delivery.ts";
+import { streamEvent } from "./channel_seq.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 
 /** Where the pushes to a resuming connection go (lib/server/resume.ts). */
@@ -47,26 +48,59 @@ export function topicOf(variant: string, channel: string | null): string {
   return channel === null ? variant : `${variant}\n${channel}`;
 }
 
+/** A publish's place in its channel (or broadcast) stream: `"channel-seq"` recipients' frames. */
+export interface StreamRef {
+  /** The stream: a channel id, `""` for broadcasts. */
+  readonly key: string;
+  /** Its number in the stream. */
+  readonly cseq: number;
+}
+
 /** One message on its way to many connections: frames made once, delivered per recipient. */
 export class FanOutJob {
   #cache: Map<ServerDialect, Map<Packer, Packed>> | undefined;
+  /** The frames of channel-seq recipients (the stream's message), by dialect and packer. */
+  #streamCache: Map<ServerDialect, Map<Packer, Packed>> | undefined;
+  #streamMessage: ServerMessage | undefined;
   // One SharedFrame per packed frame: compressed once for every recipient that compresses.
   #shared: Map<Frame, SharedFrame> | undefined;
   #bytes = -1; // size estimate of a sequenced push, made once for every resuming recipient
   /** The first packing error and how many recipients it skipped. */
   unpackable: { error: unknown; skipped: number } | undefined;
 
-  constructor(readonly sequencer: Sequencer, readonly message: ServerMessage) {}
+  /** `stream`: the publish's number for recipients with channel sequences (`null`: none). */
+  constructor(
+    readonly sequencer: Sequencer,
+    readonly message: ServerMessage,
+    readonly stream: StreamRef | null = null,
+  ) {}
 
-  /** The frames of `conn`'s variant (made once per dialect and packer). */
+  /** Whether `conn` gets the stream's frames (the same for all of its variant). */
+  #streamed(conn: Connection): boolean {
+    return this.stream !== null && conn.cseq !== null;
+  }
+
+  /** The message `conn` gets: the stream's for channel-seq recipients, else the plain one. */
+  #messageFor(streamed: boolean): ServerMessage {
+    if (!streamed) return this.message;
+    if (this.#streamMessage === undefined) {
+      const { key, cseq } = this.stream!;
+      const event = (this.message as { events: Event[] }).events[0];
+      this.#streamMessage = { type: "push", events: [streamEvent(key, cseq, event)] };
+    }
+    return this.#streamMessage;
+  }
+
+  /** The frames of `conn`'s variant (made once per dialect, packer and stream numbering). */
   packed(conn: Connection): Packed {
-    this.#cache ??= new Map();
-    let byPacker = this.#cache.get(conn.dialect);
-    if (!byPacker) this.#cache.set(conn.dialect, byPacker = new Map());
+    const streamed = this.#streamed(conn);
+    const cache = streamed ? (this.#streamCache ??= new Map()) : (this.#cache ??= new Map());
+    let byPacker = cache.get(conn.dialect);
+    if (!byPacker) cache.set(conn.dialect, byPacker = new Map());
     let packed = byPacker.get(conn.packerImpl);
     if (!packed) {
       try {
-        const frames = conn.frames(this.message);
+        const frames = conn.frames(this.#messageFor(streamed));
         packed = { frames, bytes: frames.map(frameByteLength) };
       } catch (error) {
         this.unpackable ??= { error, skipped: 0 };
@@ -80,7 +114,8 @@ export class FanOutJob {
   /** Sends the message to one connection; `true` when it got it. */
   deliverTo(conn: Connection): boolean {
     const message = this.message;
-    if (conn.session !== null && message.type === "push") {
+    const streamed = this.#streamed(conn);
+    if (!streamed && conn.session !== null && message.type === "push") {
       // A resuming connection numbers its pushes: its frames are its own.
       let ok = true;
       for (const event of message.events) {
@@ -98,7 +133,7 @@ export class FanOutJob {
     let ok = true;
     if (conn.wire?.batcher && message.type === "push") {
       // A batching connection takes the events into its batch (its frames are its own).
-      ok = conn.send(message);
+      ok = conn.send(this.#messageFor(streamed));
     } else if (conn.wire?.sender && conn.wire.settings.compression) {
       this.#shared ??= new Map();
       for (let i = 0; i < frames.length; i++) {
@@ -311,8 +346,9 @@ export class FanOutQueue implements FanOutBacklog {
     message: ServerMessage,
     channel?: string | null,
     sequencer: Sequencer = this.#sequencer, // a send's own (durable delivery numbers per send)
+    stream: StreamRef | null = null,
   ): number {
-    const job = new FanOutJob(sequencer, message);
+    const job = new FanOutJob(sequencer, message, stream);
     const seq = ++this.#seq;
     if (this.#queue.length > 0 && audience.size > SMALL_FANOUT) {
       // Behind the others, untouched until its turn: nothing done per recipient now.

@@ -9,7 +9,15 @@
 import type { Event } from "../protocol/event.ts";
 import { ClosedError } from "../protocol/errors.ts";
 import type { ServerContext } from "./context.ts";
-import { everyone, FanOutQueue, ofUid, type Sequencer, subscribers } from "./fanout.ts";
+import { BROADCAST_STREAM } from "./channel_log.ts";
+import {
+  everyone,
+  FanOutQueue,
+  ofUid,
+  type Sequencer,
+  type StreamRef,
+  subscribers,
+} from "./fanout.ts";
 import { sendRequest } from "./requests.ts";
 import type { Resume } from "./resume.ts";
 import type { RequestOptions } from "./types.ts";
@@ -60,7 +68,20 @@ export class LocalDelivery {
   /** Pushes to every connection but those in `except`. */
   toAll(event: Event, except: ReadonlySet<string> | undefined): number {
     const ctx = this.#ctx;
-    return this.fanOuts.run(everyone(ctx.conns, except), { type: "push", events: [event] }, null);
+    return this.fanOuts.run(
+      everyone(ctx.conns, except),
+      { type: "push", events: [event] },
+      null,
+      undefined,
+      this.#stream(BROADCAST_STREAM, event, except ? [...except] : []),
+    );
+  }
+
+  /** The publish's number in `key`'s stream, when channel-seq connections hold it. */
+  #stream(key: string, event: Event, except: readonly string[]): StreamRef | null {
+    const seq = this.#resume.channelSeq;
+    const cseq = seq === null ? null : seq.append(key, event, except, this.#ctx.conns);
+    return cseq === null ? null : { key, cseq };
   }
 
   /**
@@ -86,8 +107,11 @@ export class LocalDelivery {
       { type: "push", events: [event] },
       channel,
       sequencer ?? this.#resume.stored,
+      this.#stream(channel, event, except),
     );
-    return hold ? n + this.#resume.keep(channel, event) : n;
+    // Resumed connections waiting to replay the channel from its log get it then.
+    const waiting = this.#resume.channelSeq?.logs.get(channel)?.pending ?? 0;
+    return hold ? n + waiting + this.#resume.keep(channel, event) : n + waiting;
   }
 
   /** Sends a request to one connection and resolves with its reply (see `Hub.request`). */

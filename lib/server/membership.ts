@@ -76,7 +76,8 @@ export class Membership {
   join(target: MembershipTarget, channel: string): number {
     let n = 0;
     for (const conn of this.#targets(target, channel)) {
-      if (conn.closed || conn.channels.has(channel)) continue;
+      // A channel its resumed session kept goes live with the client's cursor (channel_seq.ts).
+      if (conn.closed || conn.channels.has(channel) || conn.cseq?.pending?.has(channel)) continue;
       this.#serverChange = true;
       try {
         this.#ctx.channels.add(channel, conn);
@@ -89,6 +90,7 @@ export class Membership {
         "channel-id": channel,
         success: true,
         server: true,
+        ...conn.cseq?.seq.subscribed(conn, channel, null, false),
       });
     }
     this.#ctx.stats.channels = this.#ctx.channels.size;
@@ -99,6 +101,11 @@ export class Membership {
   leave(target: MembershipTarget, channel: string): number {
     let n = 0;
     for (const conn of this.#targets(target, channel)) {
+      if (conn.cseq?.dropPending(channel)) {
+        n++;
+        this.#push(conn, "sente-lite/unsubscribed", { "channel-id": channel, server: true });
+        continue;
+      }
       if (!conn.channels.has(channel)) continue;
       this.#serverChange = true;
       try {
