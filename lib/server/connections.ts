@@ -191,16 +191,19 @@ export class Connections {
 
   /**
    * The frame variant of a connection whose frames are everyone's, when its socket has native
-   * topics: no resume session (numbered pushes), no batching, compression or chunking, and the
-   * backpressure policy `"close"` (or none; `"drop-oldest"` queues per connection).
+   * topics: no resume session numbering its channel messages (channel sequences share them), no
+   * batching, compression or chunking, and the backpressure policy `"close"` (or none;
+   * `"drop-oldest"` queues per connection).
    */
   #variant(conn: Connection): string | null {
     const socket = conn.socket;
     if (!socket.publish || !socket.subscribe || !socket.unsubscribe) return null;
-    if (conn.session !== null || conn.wire !== null) return null;
+    // A session numbers its pushes; with channel sequences only its own (uid) pushes, which
+    // take the per-connection path anyway: its channel and broadcast frames are its variant's.
+    if ((conn.session !== null && conn.cseq === null) || conn.wire !== null) return null;
     const bp = this.#ctx.options.backpressure;
     if (bp && bp.policy !== "close") return null;
-    const key = `${conn.dialect.name}/${conn.packerImpl.name}`;
+    const key = `${conn.dialect.name}/${conn.packerImpl.name}${conn.cseq !== null ? "+cseq" : ""}`;
     let variant = this.#variants.get(key);
     if (variant === undefined) this.#variants.set(key, variant = key);
     return variant; // one string per variant, shared by its connections
