@@ -97,8 +97,9 @@ export class ConnStreams {
     return true;
   }
 
-  /** It closed: its pending channels are released (the session retains what it keeps). */
-  cleared(): void {
+  /** It closed: its channels are released (its session retains what it keeps). */
+  cleared(channels: Iterable<string>): void {
+    for (const channel of channels) this.left(channel);
     for (const channel of this.pending ?? []) this.dropPending(channel);
     this.pending = null;
   }

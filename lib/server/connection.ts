@@ -203,11 +203,7 @@ export class Connection implements ConnectionInfo, GateTarget {
 
   /** Forgets every subscription (closed). */
   clearChannels(): void {
-    const streams = this.cseq;
-    if (streams !== null) {
-      for (const channel of this.channels) streams.left(channel);
-      streams.cleared();
-    }
+    this.cseq?.cleared(this.channels);
     this.#channels = null;
   }
 
