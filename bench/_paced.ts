@@ -17,6 +17,15 @@ export interface PacedOptions {
   seconds: number;
   /** Bytes of padding per message. */
   bytes: number;
+  /** The server nodes' process ids (their CPU share is reported), in the order of `urls`. */
+  pids: number[];
+}
+
+/** CPU time (ms) of process `pid` ("self" for this one) so far, from /proc (10 ms ticks). */
+export function cpuMs(pid: number | "self"): number {
+  const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, at 100 ticks per second
 }
 
 /** Latency figures (ms) of some deliveries. */
@@ -90,6 +99,7 @@ export async function runPaced(
       node = new Uint8Array(count * options.clients);
       got = 0;
       const all = new Promise<void>((r) => wake = r);
+      const cpu0 = [cpuMs("self"), ...options.pids.map(cpuMs)];
       const t0 = performance.now();
       const { lagMs } = await pace(count, rate, false);
       // Bounded: a stall is reported (with how many arrived), never waited on forever.
@@ -97,14 +107,20 @@ export async function runPaced(
       await Promise.race([all, new Promise<void>((r) => timer = setTimeout(r, 60_000))]);
       clearTimeout(timer);
       const n = Math.min(got, lat.length);
+      const wall = performance.now() - t0;
+      const [client, ...servers] = [cpuMs("self"), ...options.pids.map(cpuMs)].map((c, i) =>
+        Math.round((c - cpu0[i]) / wall * 100)
+      );
       results.push({
         name,
         rate,
         publishes: count,
         deliveries: lat.length,
         delivered: n,
-        ms: Math.round(performance.now() - t0),
+        ms: Math.round(wall),
         publish_lag_ms_max: lagMs,
+        client_cpu_pct: client,
+        server_cpu_pct: servers,
         all: latency(lat, node, n, () => true),
         local: latency(lat, node, n, (k) => k === 0),
         remote: latency(lat, node, n, (k) => k !== 0),

@@ -4,7 +4,7 @@
 //
 //   node bench/_socketio.mjs server <redisUrl> <port>      a node with the redis adapter
 //   node bench/_socketio.mjs clients <clients> <publishes> <port,port,…>
-//   node bench/_socketio.mjs paced <clients> <rate,rate,…> <seconds> <port,port,…>
+//   node bench/_socketio.mjs paced <clients> <rate,rate,…> <seconds> <port,port,…> <pid,pid,…>
 //
 // The clients process joins every client to room "bench" (through the node it is connected to),
 // asks the first node to emit `publishes` messages of 64 B to the room at once, and prints one
@@ -114,7 +114,14 @@ if (role === "server") {
 }
 
 /** The `paced` role (bench/backplane.ts `paced_socketio`). */
-async function paced(clientsArg, ratesArg, secondsArg, portsArg) {
+async function paced(clientsArg, ratesArg, secondsArg, portsArg, pidsArg) {
+  const { readFileSync } = await import("node:fs");
+  const pids = pidsArg.split(",").map(Number);
+  const cpuMs = (pid) => { // utime + stime from /proc, 10 ms ticks
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  };
   const { io } = require("socket.io-client");
   const CLIENTS = Number(clientsArg);
   const SECONDS = Number(secondsArg);
@@ -150,14 +157,21 @@ async function paced(clientsArg, ratesArg, secondsArg, portsArg) {
     node = new Uint8Array(count * CLIENTS);
     got = 0;
     const all = new Promise((r) => wake = r);
+    const cpu0 = [cpuMs("self"), ...pids.map(cpuMs)];
     const t0 = performance.now();
     const { lagMs } = await pace(count, rate, false);
     const timer = setTimeout(() => wake(), SECONDS * 1000 + 60_000);
     await all;
     clearTimeout(timer);
+    const wall = performance.now() - t0;
+    const [client, ...servers] = [cpuMs("self"), ...pids.map(cpuMs)].map((c, i) =>
+      Math.round((c - cpu0[i]) / wall * 100)
+    );
     console.log(JSON.stringify(pacedResult("socketio_redis", rate, count, lat, node, got, {
-      ms: Math.round(performance.now() - t0),
+      ms: Math.round(wall),
       publish_lag_ms_max: lagMs,
+      client_cpu_pct: client,
+      server_cpu_pct: servers,
     })));
   }
   for (const s of sockets) s.close();

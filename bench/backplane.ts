@@ -49,7 +49,7 @@ const wanted = (name: string): boolean => !ONLY || ONLY.includes(name);
 /** Optional fourth and fifth: the paced scenarios' publishes per second (each in turn) and seconds. */
 const RATES = (Deno.args[3] ?? "100").split(",").map(Number);
 const SECONDS = Number(Deno.args[4] ?? 10);
-const PACED = { clients: CLIENTS, rates: RATES, seconds: SECONDS, bytes: BYTES };
+const PACED = { clients: CLIENTS, rates: RATES, seconds: SECONDS, bytes: BYTES, pids: [] };
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -249,7 +249,9 @@ if (SIO && wanted("socketio_redis")) {
 if (wanted("paced_single")) {
   const node = await startNode("deno", "alone", "x");
   try {
-    results.push(...await runPaced("paced_single", [node.url], PACED));
+    results.push(
+      ...await runPaced("paced_single", [node.url], { ...PACED, pids: [node.child.process.pid] }),
+    );
   } finally {
     await node.child.stop("SIGKILL");
   }
@@ -258,7 +260,12 @@ if (wanted("paced_cluster")) {
   await using redis = await startRedis();
   const nodes = await Promise.all([0, 1].map(() => startNode("deno", redis.url, "paced")));
   try {
-    results.push(...await runPaced("paced_cluster", nodes.map((n) => n.url), PACED));
+    results.push(
+      ...await runPaced("paced_cluster", nodes.map((n) => n.url), {
+        ...PACED,
+        pids: nodes.map((n) => n.child.process.pid),
+      }),
+    );
   } finally {
     await Promise.all(nodes.map((n) => n.child.stop("SIGKILL")));
   }
@@ -278,7 +285,14 @@ if (SIO && wanted("paced_socketio")) {
     await Promise.all(servers.map((c) => c.line("ready", (l) => l === "ready", 30_000)));
     const clients = new Child(
       "socket.io paced clients",
-      ...node(["paced", String(CLIENTS), RATES.join(","), String(SECONDS), ports.join(",")]),
+      ...node([
+        "paced",
+        String(CLIENTS),
+        RATES.join(","),
+        String(SECONDS),
+        ports.join(","),
+        servers.map((c) => c.process.pid).join(","),
+      ]),
     );
     await clients.exited(RATES.length * (SECONDS * 1000 + 90_000));
     for (const line of clients.stdout.split("\n").filter((l) => l.startsWith("{"))) {
@@ -337,6 +351,7 @@ const rows = [[
   "local p99",
   "remote p99",
   "pub lag max",
+  "CPU % clients/servers",
 ]];
 for (const r of results as Record<string, unknown>[]) {
   const lat = r as { all?: Lat; local?: Lat; remote?: Lat };
@@ -351,6 +366,9 @@ for (const r of results as Record<string, unknown>[]) {
     ms(lat.local?.n ? lat.local.p99 : undefined),
     ms(lat.remote?.n ? lat.remote.p99 : undefined),
     ms(r.publish_lag_ms_max),
+    r.client_cpu_pct === undefined
+      ? "-"
+      : `${r.client_cpu_pct}/${(r.server_cpu_pct as number[]).join("+")}`,
   ]);
 }
 printTable(rows);
