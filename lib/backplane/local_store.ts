@@ -251,7 +251,10 @@ export class LocalStore implements DeliveryStore {
       return Promise.resolve();
     }
     s.channels.add(channel);
-    if (options.indexed === false) return Promise.resolve();
+    if (options.indexed === false) {
+      this.#keptBy.get(channel)?.delete(`${uid}\u0000${sessionId}`);
+      return Promise.resolve();
+    }
     let kept = this.#keptBy.get(channel);
     if (!kept) this.#keptBy.set(channel, kept = new Map());
     kept.set(`${uid}\u0000${sessionId}`, [uid, sessionId]);

@@ -287,6 +287,8 @@ export class RedisStore implements DeliveryStore {
       await Promise.all([
         this.redis.command(["SADD", k.channels, channel]),
         this.redis.command(["PEXPIRE", k.channels, ttl]),
+        // Kept by an older connection of the session without channel sequences: not any more.
+        this.redis.command(["SREM", this.#keptBy(channel), sessionId + uid]),
       ]);
       return;
     }

@@ -24,10 +24,13 @@ export class ChannelCursors {
     return b === undefined ? "" : String(b);
   }
 
-  /** A handshake: on when granted; broadcasts continue after `cseq`. */
+  /**
+   * A handshake: on when granted; broadcasts continue after `cseq` (absent on a node of a
+   * cluster, where broadcasts keep the session's numbering).
+   */
   started(capabilities: readonly string[], cseq: number | undefined): void {
-    this.on = cseq !== undefined && capabilities.includes(CAP_CHANNEL_SEQ);
-    if (this.on) this.#at.set(null, cseq!);
+    this.on = capabilities.includes(CAP_CHANNEL_SEQ);
+    if (this.on && cseq !== undefined) this.#at.set(null, cseq);
   }
 
   /** A numbered stream message: `true` to deliver it, `false` for a duplicate. */

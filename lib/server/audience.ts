@@ -37,17 +37,26 @@ export function everyone(
   };
 }
 
-/** A channel's subscribers (when its turn comes), but `except`. */
+/**
+ * A channel's subscribers (when its turn comes), but `except`; `streamed`: only those with
+ * channel sequences (`true`) or only those without (`false`), else all.
+ */
 export function subscribers(
   members: ReadonlySet<Connection>,
   channel: string,
   except?: ReadonlySet<string>,
+  streamed?: boolean,
 ): Audience {
   return {
     members,
     size: members.size,
+    // A variant's native topic holds only its variant: with or without channel sequences.
     partial: except !== undefined && except.size > 0,
-    includes: (c, seq) => c.openSeq < seq && c.channels.has(channel) && !except?.has(c.id),
+    includes: streamed === undefined
+      ? (c, seq) => c.openSeq < seq && c.channels.has(channel) && !except?.has(c.id)
+      : (c, seq) =>
+        c.openSeq < seq && c.channels.has(channel) && !except?.has(c.id) &&
+        (c.cseq !== null) === streamed,
   };
 }
 

@@ -56,6 +56,36 @@ export function streamGap(key: string, gap: ResumeGap): Event {
   return ["sente-lite/gap", { ch: wireName(key), dropped: gap.dropped, reason: gap.reason }];
 }
 
+/** What a connection's streams need from the server's channel sequences (local or durable). */
+export interface StreamHost {
+  /** A connection holds `channel`'s stream (subscribed, or waiting to resume it). */
+  retain(channel: string): void;
+  /** One holder less. */
+  release(channel: string): void;
+  /** `delta` more (or fewer) resumed connections wait for their cursor in `channel`. */
+  pending(channel: string, delta: number): void;
+  /**
+   * `conn` became a subscriber of `channel` with the cursor `after` (`restored`: its session kept
+   * the channel, so a replay is its due). Returns the reply's extra fields (`cseq`).
+   */
+  subscribed(
+    conn: Connection,
+    channel: string,
+    after: number | null,
+    restored: boolean,
+  ): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /**
+   * Makes a channel `conn`'s resumed session kept live: `add` subscribes it, and what it missed
+   * after `after` is sent before anything newer. Returns the reply's extra fields.
+   */
+  activate(
+    conn: Connection,
+    channel: string,
+    after: number | null,
+    add: () => void,
+  ): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
 /** The stream state of one channel-seq connection. */
 export class ConnStreams {
   /**
@@ -65,24 +95,25 @@ export class ConnStreams {
    */
   pending: Set<string> | null = null;
 
-  /** The streams of `seq`. */
-  constructor(readonly seq: ChannelSeq) {}
+  /** The streams of `host`. */
+  constructor(readonly host: StreamHost) {}
 
   /** It became a subscriber of `channel`: the channel's stream is kept. */
   joined(channel: string): void {
-    this.seq.logs.retain(channel);
+    this.host.retain(channel);
   }
 
   /** It is no longer a subscriber of `channel`. */
   left(channel: string): void {
-    this.seq.logs.release(channel);
+    this.host.release(channel);
   }
 
   /** Its resumed session kept `channel`: pending until the client's cursor comes. */
   addPending(channel: string): void {
+    if (this.pending?.has(channel)) return;
     (this.pending ??= new Set()).add(channel);
-    const log = this.seq.logs.retain(channel);
-    log.pending++;
+    this.host.retain(channel);
+    this.host.pending(channel, 1);
   }
 
   /**
@@ -91,9 +122,8 @@ export class ConnStreams {
    */
   dropPending(channel: string): boolean {
     if (!this.pending?.delete(channel)) return false;
-    const log = this.seq.logs.get(channel);
-    if (log) log.pending--;
-    this.seq.logs.release(channel);
+    this.host.pending(channel, -1);
+    this.host.release(channel);
     return true;
   }
 
@@ -113,8 +143,8 @@ export interface StreamStart {
   readonly since: Since | null;
 }
 
-/** The channel sequences of one server. */
-export class ChannelSeq {
+/** The channel sequences of one server alone (its logs in memory). */
+export class ChannelSeq implements StreamHost {
   /** The logs. */
   readonly logs: ChannelLogs;
 
@@ -140,6 +170,33 @@ export class ChannelSeq {
       };
     }
     return { position: startOf(since, cursor), since };
+  }
+
+  /** A connection holds `channel`'s stream. */
+  retain(channel: string): void {
+    this.logs.retain(channel);
+  }
+
+  /** One holder less. */
+  release(channel: string): void {
+    this.logs.release(channel);
+  }
+
+  /** Resumed connections waiting for their cursor count as reached by a publish. */
+  pending(channel: string, delta: number): void {
+    const log = this.logs.get(channel);
+    if (log) log.pending += delta;
+  }
+
+  /** Subscribes at once, then replays (nothing runs in between). */
+  activate(
+    conn: Connection,
+    channel: string,
+    after: number | null,
+    add: () => void,
+  ): Record<string, unknown> {
+    add();
+    return this.subscribed(conn, channel, after, true);
   }
 
   /** Sends the gap and kept messages of `key` after the handshake or a re-subscribe. */

@@ -85,11 +85,24 @@ export class Cluster {
         local.toUid(uid, m.e, true, keep);
       },
       channel: (channel, payload) => {
-        const m = JSON.parse(payload) as { d: unknown; f: string | null; x?: string[] };
-        local.toChannel(channel, m.d, m.f, m.x ?? [], keep);
+        const m = JSON.parse(payload) as {
+          d: unknown;
+          f: string | null;
+          x?: string[];
+          cs?: number;
+        };
+        const x = m.x ?? [];
+        // Numbered in the channel's stream: its channel-seq subscribers get it from the pump.
+        const streamed = durable !== null && typeof m.cs === "number";
+        local.toChannel(channel, m.d, m.f, x, keep, undefined, streamed ? false : undefined);
+        if (streamed) {
+          durable.pump.arrive(channel, m.cs!, LocalDelivery.channelEvent(channel, m.d, m.f), x);
+        }
       },
     };
     if (durable) {
+      durable.pump.deliver = (channel, cseq, event, except) =>
+        void local.toChannelStreamed(channel, cseq, event, except);
       durable.closeRemote = (nodeId, attachId) =>
         this.#publish(TOPICS.node(nodeId), JSON.stringify({ t: "sup", a: attachId }));
     }
@@ -177,10 +190,27 @@ export class Cluster {
       return n;
     }
     const event = LocalDelivery.channelEvent(channel, data, from);
+    // Numbered twice at most: once in the channel's stream for every channel-seq subscriber of
+    // the cluster, and into the sessions of older resuming clients that keep the channel.
     const held = durable.holdChannel(channel, event, except);
+    const numbered = durable.pump.append(channel, event, except);
     const sequencer = durable.sequencerFor(held, event, except);
-    const n = this.#local.toChannel(channel, data, from, except, false, sequencer);
-    this.#published = held.then(() => void this.#publish(TOPICS.channel(channel), payload));
+    let n = this.#local.toChannel(channel, data, from, except, false, sequencer, false);
+    for (const c of this.#ctx.channels.members(channel)) {
+      if (c.cseq !== null && !except.includes(c.id)) n++; // they get it numbered, below
+    }
+    const stream = numbered.then((cs) => {
+      if (cs !== null) durable.pump.arrive(channel, cs, event, except);
+      else {
+        // The store failed: they get it plainly (and learn of it when the link returns).
+        this.#local.toChannel(channel, data, from, except, false, durable.plain, true);
+      }
+      return cs;
+    });
+    this.#published = Promise.all([held, stream]).then(([, cs]) => {
+      const p = cs === null ? payload : JSON.stringify({ ...m, cs });
+      this.#publish(TOPICS.channel(channel), p);
+    });
     return n;
   }
 

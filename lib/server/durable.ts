@@ -26,6 +26,8 @@ import { type Attachment, CLOSE_SUPERSEDED, Session } from "./delivery.ts";
 import type { Sequencer } from "./fanout.ts";
 import type { PendingUpgrade } from "./socket.ts";
 import { openSession, type Prepared } from "./durable_open.ts";
+import { ChannelPump } from "./channel_pump.ts";
+import { ConnStreams } from "./channel_seq.ts";
 
 /** A resuming connection on this node. */
 interface Live {
@@ -70,6 +72,8 @@ export class Durable {
   readonly #prepared = new WeakMap<PendingUpgrade, Prepared>();
   readonly #live = new Map<Connection, Live>();
   readonly #byAttach = new Map<string, Connection>();
+  /** Channel sequences: channel streams numbered once for the cluster. */
+  readonly pump: ChannelPump;
   /** Closes a superseded attachment on another node (set by lib/server/cluster.ts). */
   closeRemote: (nodeId: string, attachId: string) => void = () => {};
   /**
@@ -88,6 +92,7 @@ export class Durable {
     this.#ctx = ctx;
     this.#store = ctx.options.backplane.store;
     this.#nodeId = ctx.options.backplane.nodeId;
+    this.pump = new ChannelPump(ctx);
     ctx.onChannelMember = (channel, conn, joined) => this.#member(conn, channel, joined);
   }
 
@@ -149,6 +154,8 @@ export class Durable {
     session.inAck = p.state.ack;
     for (const c of p.channels) session.channels.add(c);
     conn.session = session;
+    // Channel publishes come numbered per channel (the pump); broadcasts stay the session's.
+    if (pending.channelSeq !== undefined) conn.cseq = new ConnStreams(this.pump);
     this.#live.set(conn, {
       uid: conn.uid,
       sessionId: p.sessionId,
@@ -177,7 +184,9 @@ export class Durable {
     }
     const session = attachment.session;
     for (const channel of session.channels) {
-      if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
+      // A channel-seq client brings its cursor with its re-subscribe: the replay comes first.
+      if (conn.cseq !== null) conn.cseq.addPending(channel);
+      else if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
     }
     session.channels.clear();
     ctx.stats.channels = ctx.channels.size;
@@ -249,6 +258,16 @@ export class Durable {
       (e) => this.#failed(e),
     );
   }
+
+  /** Sends plainly (a channel-seq connection's channel message the store could not number). */
+  readonly plain: Sequencer = {
+    sequenced: (conn, _session, event) => {
+      const l = this.#live.get(conn);
+      if (l) this.#plain(conn, l, event);
+      else conn.send({ type: "push", events: [event] });
+      return true;
+    },
+  };
 
   /**
    * The origin's sequencer of one send: its resuming recipients get it once `held` (the store
@@ -347,7 +366,10 @@ export class Durable {
     this.#live.delete(conn);
     this.#byAttach.delete(l.attachId);
     const at = { nodeId: this.#nodeId, connId: l.attachId };
-    this.#store.detach(l.uid, l.sessionId, at, [...conn.channels]).catch((e) => this.#failed(e));
+    const streams = conn.cseq;
+    const channels = [...conn.channels, ...streams?.pending ?? []];
+    this.#store.detach(l.uid, l.sessionId, at, channels, { indexed: streams === null })
+      .catch((e) => this.#failed(e));
   }
 
   /** Another node's open superseded a connection of this node. */
@@ -367,7 +389,8 @@ export class Durable {
   #member(conn: Connection, channel: string, joined: boolean): void {
     const l = this.#live.get(conn);
     if (!l || conn.closed) return; // a closing connection's channels stay with its session
-    const done = this.#store.keepChannel(l.uid, l.sessionId, channel, joined)
+    const indexed = conn.cseq === null; // a channel-seq session replays the channel's stream
+    const done = this.#store.keepChannel(l.uid, l.sessionId, channel, joined, { indexed })
       .catch((e) => this.#failed(e));
     l.channels = Promise.all([l.channels, done]);
   }

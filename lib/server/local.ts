@@ -95,6 +95,7 @@ export class LocalDelivery {
     except: string[],
     hold = true,
     sequencer?: Sequencer,
+    streamed?: boolean,
   ): number {
     const event = LocalDelivery.channelEvent(channel, data, from);
     const ctx = this.#ctx;
@@ -103,6 +104,7 @@ export class LocalDelivery {
         ctx.channels.members(channel),
         channel,
         except.length ? new Set(except) : undefined,
+        streamed,
       ),
       { type: "push", events: [event] },
       channel,
@@ -112,6 +114,31 @@ export class LocalDelivery {
     // Resumed connections waiting to replay the channel from its log get it then.
     const waiting = this.#resume.channelSeq?.logs.get(channel)?.pending ?? 0;
     return hold ? n + waiting + this.#resume.keep(channel, event) : n + waiting;
+  }
+
+  /**
+   * A channel message numbered in the cluster's channel stream (lib/server/channel_pump.ts): to
+   * this node's subscribers with channel sequences; returns how many.
+   */
+  toChannelStreamed(
+    channel: string,
+    cseq: number,
+    event: Event,
+    except: readonly string[],
+  ): number {
+    const ctx = this.#ctx;
+    return this.fanOuts.run(
+      subscribers(
+        ctx.channels.members(channel),
+        channel,
+        except.length ? new Set(except) : undefined,
+        true,
+      ),
+      { type: "push", events: [event] },
+      channel,
+      this.#resume.stored,
+      { key: channel, cseq },
+    );
   }
 
   /** Sends a request to one connection and resolves with its reply (see `Hub.request`). */

@@ -90,7 +90,7 @@ export class Membership {
         "channel-id": channel,
         success: true,
         server: true,
-        ...conn.cseq?.seq.subscribed(conn, channel, null, false),
+        ...cursorNow(conn, channel),
       });
     }
     this.#ctx.stats.channels = this.#ctx.channels.size;
@@ -133,4 +133,10 @@ export class Membership {
     }
     this.#presence.changed(channel, conn, added);
   }
+}
+
+/** The `cseq` a join push tells a channel-seq client, when known at once (a server alone). */
+function cursorNow(conn: Connection, channel: string): Record<string, unknown> | undefined {
+  const extra = conn.cseq?.host.subscribed(conn, channel, null, false);
+  return extra instanceof Promise ? undefined : extra;
 }

@@ -224,7 +224,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "redis cluster: a node SIGKILLed under load: its clients resume on the others, 0 lost",
+  name:
+    "redis cluster: a node SIGKILLed under load: its clients resume on the others (channels from the channel streams), 0 lost",
   ignore: IGNORE_REDIS,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -262,6 +263,9 @@ Deno.test({
         clients.push(c);
       }
       await Promise.all(clients.map((c) => c.ready));
+      // Channel sequences (the client's default): channel messages come numbered per channel
+      // from the cluster's channel streams, and resume from them on another node.
+      assert.ok(clients.every((c) => c.handshake!.server!.capabilities.includes("channel-seq")));
       await Promise.all(
         clients.map((c, i) =>
           c.subscribe(CHANNELS[i % 4], (n) => void byChannel[i].push(n as number))
@@ -318,6 +322,67 @@ Deno.test({
       assert.ok(resumed[0] > 0 && resumed[1] > 0, "the moved clients resumed on both live nodes");
       assert.ok(Math.max(...atKill) < COUNT, "the node died mid-stream");
       driver.client.close();
+    } finally {
+      for (const c of clients) c.close();
+      await Promise.all(nodes.map((n) => n.child.stop("SIGKILL")));
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "redis cluster: channel sequences: publishes from three nodes at once reach every subscriber once, in one order",
+  ignore: IGNORE_REDIS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using redis = await startRedis();
+    const prefix = "t4";
+    const nodes = await Promise.all([
+      startNode("deno", redis.url, prefix),
+      startNode("deno", redis.url, prefix),
+      startNode(bunNode(), redis.url, prefix),
+    ]);
+    const CLIENTS = 30;
+    const COUNT = 40;
+    const clients: Client[] = [];
+    const got: string[][] = [];
+    try {
+      for (let i = 0; i < CLIENTS; i++) {
+        const c = connect(`${nodes[i % 3].url}?user=c${i}`, { onError: () => {} });
+        got[i] = [];
+        clients.push(c);
+      }
+      await Promise.all(clients.map((c) => c.ready));
+      await Promise.all(
+        clients.map((c, i) =>
+          c.subscribe("room", (d) => {
+            const { n, from } = d as { n: number; from: string };
+            got[i].push(`${from}${n}`);
+          })
+        ),
+      );
+      const drivers = await Promise.all(nodes.map((n, k) => peer(n, `driver${k}`)));
+      // Each node publishes COUNT numbered messages as fast as it can, all three at once.
+      await Promise.all(drivers.map(async (d, k) => {
+        for (let n = 1; n <= COUNT; n++) {
+          await ctl(d, "publish", { channel: "room", data: { n, from: "ABC"[k] } });
+        }
+      }));
+      await waitFor(
+        () => got.every((l) => l.length >= 3 * COUNT) ? true : undefined,
+        "every message at every client",
+        { timeoutMs: 30_000, intervalMs: 20 },
+      ).catch((e) => {
+        throw new Error(`${e.message}: ${JSON.stringify(got.map((l) => l.length))} ${got[0]}`);
+      });
+      // One stream: every client has the same order, each publisher's messages in its order.
+      for (const list of got) assert.deepEqual(list, got[0]);
+      for (const from of "ABC") {
+        const mine = got[0].filter((s) => s[0] === from).map((s) => Number(s.slice(1)));
+        assert.deepEqual(mine, Array.from({ length: COUNT }, (_, i) => i + 1));
+      }
+      for (const d of drivers) d.client.close();
     } finally {
       for (const c of clients) c.close();
       await Promise.all(nodes.map((n) => n.child.stop("SIGKILL")));
