@@ -88,18 +88,19 @@ export async function channelEvent(
   const after = streams !== null && action === "subscribe" ? cursorOf(d["after"]) : null;
   if (streams !== null && action === "subscribe" && streams.pending?.has(channel)) {
     // Kept by its resumed session: what it missed is replayed from the log, then it is live.
-    const extra = await streams.host.activate(conn, channel, after, () => {
+    const extra = streams.host.activate(conn, channel, after, () => {
       if (host.registry.add(channel, conn)) conn.subscribe(channel);
       streams.dropPending(channel); // its hold on the stream passed to the subscription
       host.changed();
     });
-    answer({ success: true, ...extra });
+    answer({ success: true, ...extra instanceof Promise ? await extra : extra });
     return;
   }
   if (action === "subscribe" && conn.channels.has(channel)) {
     // Already a member (subscribed, joined by the server, or restored by a resume): idempotent,
     // and not asked again, so a client's re-subscribe never drops what the server joined.
-    answer({ success: true, ...await streams?.host.subscribed(conn, channel, null, false) });
+    const extra = streams?.host.subscribed(conn, channel, null, false);
+    answer({ success: true, ...extra instanceof Promise ? await extra : extra });
     return;
   }
   if (action === "subscribe") {
@@ -130,7 +131,10 @@ export async function channelEvent(
     if (host.registry.add(channel, conn)) conn.subscribe(channel);
     host.changed();
     // No replay for a new member: it proves no earlier membership, so it only learns of the gap.
-    const cseq = await streams?.host.subscribed(conn, channel, after, false);
+    // A server alone answers in this turn (an awaited plain value would yield one, letting what
+    // a hook publishes meanwhile overtake the reply).
+    const extra = streams?.host.subscribed(conn, channel, after, false);
+    const cseq = extra instanceof Promise ? await extra : extra;
     const settled = host.settled?.(conn);
     if (settled) await settled; // no extra turn where nothing needs settling
     answer({ success: true, ...cseq });
