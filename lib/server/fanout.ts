@@ -136,6 +136,7 @@ export class FanOutQueue implements FanOutBacklog {
       const count = group.conns.size;
       if (count === 0) continue;
       const rep = group.conns.values().next().value!;
+      if (!job.sharedBy(rep)) continue; // numbered per session: per connection, below
       const packed = job.packed(rep);
       if (packed.frames.length === 0) {
         job.unpackable!.skipped += count;
@@ -194,7 +195,7 @@ export class FanOutQueue implements FanOutBacklog {
         members: base.members,
         size: base.size - n,
         partial: true,
-        includes: (c, s) => c.variant === null && base.includes(c, s),
+        includes: (c, s) => (c.variant === null || !job.sharedBy(c)) && base.includes(c, s),
       };
     }
     let budget = this.#slice;
@@ -211,7 +212,7 @@ export class FanOutQueue implements FanOutBacklog {
       const conn = next.value;
       if (!audience.includes(conn, seq)) continue;
       sent++;
-      if (native && conn.variant !== null) {
+      if (native && conn.variant !== null && job.sharedBy(conn)) {
         conn.servedSeq = seq;
         if (conn.closed) continue;
         const gate = conn.gate;

@@ -64,6 +64,15 @@ export class FanOutJob {
     readonly stream: StreamRef | null = null,
   ) {}
 
+  /**
+   * Whether `conn` gets its variant's frames (a native topic may carry them): not when its
+   * session numbers this message (a broadcast on a node of a cluster, where broadcasts are not
+   * numbered per stream).
+   */
+  sharedBy(conn: Connection): boolean {
+    return conn.session === null || this.message.type !== "push" || this.#streamed(conn);
+  }
+
   /** Whether `conn` gets the stream's frames (the same for all of its variant). */
   #streamed(conn: Connection): boolean {
     return this.stream !== null && conn.cseq !== null;

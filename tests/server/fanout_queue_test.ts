@@ -9,6 +9,8 @@ import { senteLiteDialect } from "../../lib/dialects/sente_lite.ts";
 import type { Frame, Packer } from "../../lib/packers/packer.ts";
 import type { ServerSocket } from "../../lib/server/socket.ts";
 import { Hub, type PendingUpgrade } from "../../lib/server/hub.ts";
+import { Session } from "../../lib/server/session.ts";
+import { ConnStreams } from "../../lib/server/channel_seq.ts";
 
 const NO_SEQUENCER: Sequencer = { sequenced: () => assert.fail("no recipient resumes here") };
 
@@ -317,4 +319,49 @@ Deno.test("Hub: a broadcast whose per-connection part waits is not sent again to
   assert.deepEqual(resuming.map((s) => s.sent.length), [1, 1, 1]);
   assert.equal(natives[1].sent.length, 1);
   hub.closeAll();
+});
+
+Deno.test("FanOutQueue: a channel-seq native gets a broadcast its session numbers (a cluster's) per connection, a streamed one by topic", () => {
+  const ctx = new ServerContext(resolveServerOptions({}));
+  const numbered: unknown[] = [];
+  const sequencer: Sequencer = {
+    sequenced: (_c, _s, event) => {
+      numbered.push(event);
+      return true;
+    },
+  };
+  const queue = new FanOutQueue(ctx.options, sequencer, (fn) => fn());
+  const registry = new Set<TopicSocket>();
+  const publishes: string[] = [];
+  const socket = new TopicSocket(registry, publishes);
+  const c = new Connection(
+    "c1",
+    "u",
+    "c1",
+    new Request("http://localhost/chsk"),
+    jsonPacker,
+    senteLiteDialect,
+    socket,
+    0,
+    ctx.stats,
+  );
+  queue.opened(c);
+  c.session = new Session<Connection>("u", "c1", "s1");
+  c.cseq = new ConnStreams({
+    retain: () => {},
+    release: () => {},
+    pending: () => {},
+    subscribed: () => ({}),
+    activate: () => ({}),
+  });
+  c.joinTopics("sente-lite/json+cseq");
+  const conns = new Map([[c.id, c]]);
+  assert.equal(queue.run(everyone(conns), push(1), null), 1);
+  assert.deepEqual(publishes, []);
+  assert.deepEqual(numbered, [["app/m", 1]]);
+  assert.equal(queue.run(everyone(conns), push(2), null, undefined, { key: "", cseq: 7 }), 1);
+  assert.deepEqual(publishes, ["sente-lite/json+cseq"]);
+  assert.deepEqual(socket.sent, [
+    '[[["sente-lite/msg",{"ch":null,"cseq":7,"event":["app/m",2]}]],null]',
+  ]);
 });
