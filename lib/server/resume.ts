@@ -113,6 +113,14 @@ export class Resume implements Sequencer {
     const ctx = this.#ctx;
     const old = attachment.superseded;
     if (old && !old.closed) {
+      // Its channels pass to the new connection (the token proves the session subscribed): they
+      // replay from the logs when the client re-subscribes with its cursors.
+      const streams = conn.cseq;
+      if (streams !== null && old.cseq !== null) {
+        for (const channel of [...old.channels, ...old.cseq.pending ?? []]) {
+          streams.addPending(channel);
+        }
+      }
       old.close(CLOSE_SUPERSEDED, "superseded by a newer connection of this session");
     }
     if (attachment.rejected) {

@@ -329,3 +329,22 @@ Deno.test("docs/PROTOCOL.md §8 shows exactly the channel-seq frames the server 
     section.includes(`[{"channel-id":"room","success":true,"cseq":1764669907000042},"s1"]`),
   );
 });
+
+Deno.test("channel-seq: a connection that supersedes its session's old one (still open) replays the old one's channels", async () => {
+  await using t = await startServer({ rateLimit: false });
+  const a = await open(t, "");
+  a.peer.send(`[["sente-lite/subscribe",{"channel-id":"room"}],"s1"]`);
+  const c0 = (JSON.parse(await a.peer.next())[0] as { cseq: number }).cseq;
+  t.server.publish("room", 1);
+  await a.peer.next();
+  // The client reconnects while the server still holds the old socket (a half-open drop).
+  const b = await open(t, "", a.resume.token!);
+  assert.equal(b.resume.resumed, true);
+  assert.equal((await a.peer.closed()).code, 4409);
+  assert.equal(t.server.publish("room", 2), 1); // waits for b's cursor
+  b.peer.send(`[["sente-lite/subscribe",{"channel-id":"room","after":${c0 + 1}}],"s2"]`);
+  const [[[, body]]] = await b.peer.nextJson() as [[[string, { cseq: number }]]];
+  assert.equal(body.cseq, c0 + 2);
+  assert.equal(await b.peer.next(), `[{"channel-id":"room","success":true,"cseq":${c0 + 2}},"s2"]`);
+  b.peer.close();
+});
