@@ -24,13 +24,11 @@ export class ChannelCursors {
     return b === undefined ? "" : String(b);
   }
 
-  /**
-   * A handshake: on when granted; broadcasts continue after `cseq` (absent on a node of a
-   * cluster, where broadcasts keep the session's numbering).
-   */
+  /** A handshake: on when granted; broadcasts continue after `cseq` (none: any number). */
   started(capabilities: readonly string[], cseq: number | undefined): void {
     this.on = capabilities.includes(CAP_CHANNEL_SEQ);
     if (this.on && cseq !== undefined) this.#at.set(null, cseq);
+    else this.#at.delete(null);
   }
 
   /** A numbered stream message: `true` to deliver it, `false` for a duplicate. */

@@ -19,6 +19,11 @@ export interface Audience {
   readonly partial: boolean;
   /** Every open connection (a broadcast): native recipients are their variant's topic. */
   readonly all?: boolean;
+  /**
+   * Only connections with channel sequences (`true`) or only those without (`false`): a node of
+   * a cluster sends the first the broadcast stream's numbered frame (lib/server/channel_pump.ts).
+   */
+  readonly streamed?: boolean;
   /** Still a recipient of fan-out number `seq`? */
   includes(conn: Connection, seq: number): boolean;
 }
@@ -27,13 +32,20 @@ export interface Audience {
 export function everyone(
   conns: ReadonlyMap<string, Connection>,
   except?: ReadonlySet<string>,
+  streamed?: boolean,
 ): Audience {
   return {
     members: conns.values(),
     size: conns.size - (except?.size ?? 0),
     partial: except !== undefined && except.size > 0,
     all: true,
-    includes: (c, seq) => c.openSeq < seq && !except?.has(c.id),
+    streamed,
+    includes: streamed === undefined
+      ? (c, seq) => c.openSeq < seq && !except?.has(c.id)
+      : (c, seq) =>
+        c.openSeq < seq && !except?.has(c.id) && (c.cseq !== null) === streamed &&
+        // Not before its replay of what it missed (lib/server/channel_pump.ts).
+        (!streamed || c.cseq!.broadcastAfter === null),
   };
 }
 

@@ -17,6 +17,7 @@ import type { Event } from "../protocol/event.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import { streamEvent, streamGap, type StreamHost } from "./channel_seq.ts";
+import { BROADCAST_STREAM } from "./channel_log.ts";
 
 /** A stored channel message: the event and whom it skips (connection and session ids). */
 interface Stored {
@@ -163,6 +164,41 @@ export class ChannelPump implements StreamHost {
     });
   }
 
+  /**
+   * In the broadcast stream's turn: sends `conn` the broadcasts after its handshake's `cseq`
+   * (`conn.cseq.broadcastAfter`), then makes it live for broadcasts.
+   */
+  activateBroadcast(conn: Connection): void {
+    const streams = conn.cseq;
+    if (streams === null || streams.broadcastAfter === null) return;
+    this.#turn(BROADCAST_STREAM, async (t) => {
+      try {
+        const r = await this.#store.channelSince(BROADCAST_STREAM, streams.broadcastAfter);
+        if (t.sent === null) t.sent = r.current;
+        if (r.dropped !== 0 && !conn.closed) {
+          const gap = { reason: r.reason ?? "unknown", dropped: r.dropped };
+          conn.send({ type: "push", events: [streamGap(BROADCAST_STREAM, gap)] });
+        }
+        this.#replay(conn, BROADCAST_STREAM, r.messages);
+      } catch (e) {
+        this.#failed(e);
+      }
+      streams.broadcastAfter = null;
+      streams.onLive?.();
+      streams.onLive = null;
+    });
+  }
+
+  /** Sends `conn` the kept messages of a stream it may have (skipping those that skip it). */
+  #replay(conn: Connection, key: string, messages: { seq: number; payload: string }[]): void {
+    const sid = conn.session?.id;
+    for (const m of messages) {
+      const s = parse(m.payload);
+      if (!s || conn.closed || s.x?.includes(conn.id) || (sid && s.x?.includes(sid))) continue;
+      conn.send({ type: "push", events: [streamEvent(key, m.seq, s.e)] });
+    }
+  }
+
   #turn(channel: string, step: (t: Turn) => Promise<void>): void {
     let t = this.#turns.get(channel);
     if (!t) this.#turns.set(channel, t = { sent: null, chain: Promise.resolve(), queued: 0 });
@@ -170,8 +206,12 @@ export class ChannelPump implements StreamHost {
     turn.queued++;
     turn.chain = turn.chain.then(() => step(turn)).catch((e) => void this.#failed(e)).finally(
       () => {
-        // A channel with no subscriber here forgets its turn (a later one starts afresh).
-        if (--turn.queued === 0 && this.#ctx.channels.members(channel).size === 0) {
+        // A channel with no subscriber here forgets its turn (a later one starts afresh); the
+        // broadcast stream's stays.
+        if (
+          --turn.queued === 0 && channel !== BROADCAST_STREAM &&
+          this.#ctx.channels.members(channel).size === 0
+        ) {
           this.#turns.delete(channel);
         }
       },

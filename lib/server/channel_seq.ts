@@ -94,6 +94,13 @@ export class ConnStreams {
    * overtakes the replay).
    */
   pending: Set<string> | null = null;
+  /**
+   * On a node of a cluster, until its broadcast replay ran: the broadcast number it continues
+   * after (broadcasts reach it only after the replay; `null`: live).
+   */
+  broadcastAfter: number | null = null;
+  /** Called once the broadcast replay ran (it may join its native topics then). */
+  onLive: (() => void) | null = null;
 
   /** The streams of `host`. */
   constructor(readonly host: StreamHost) {}

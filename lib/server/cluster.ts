@@ -19,6 +19,7 @@ import type { TimerHandle } from "../util/clock.ts";
 import type { ServerContext } from "./context.ts";
 import type { Durable } from "./durable.ts";
 import { LocalDelivery } from "./local.ts";
+import { BROADCAST_STREAM } from "./channel_log.ts";
 import type { MembershipTarget } from "./membership.ts";
 import type { RequestOptions } from "./types.ts";
 
@@ -102,7 +103,9 @@ export class Cluster {
     };
     if (durable) {
       durable.pump.deliver = (channel, cseq, event, except) =>
-        void local.toChannelStreamed(channel, cseq, event, except);
+        void (channel === BROADCAST_STREAM
+          ? local.toAllStreamed(cseq, event, except)
+          : local.toChannelStreamed(channel, cseq, event, except));
       durable.closeRemote = (nodeId, attachId) =>
         this.#publish(TOPICS.node(nodeId), JSON.stringify({ t: "sup", a: attachId }));
     }
@@ -167,9 +170,24 @@ export class Cluster {
   /** A broadcast to every node; returns how many connections of this node got it. */
   toAll(event: Event, except: ReadonlySet<string> | undefined): number {
     if (!this.#clustered) return this.#local.toAll(event, except);
-    const payload = JSON.stringify(except?.size ? { e: event, x: [...except] } : { e: event });
-    const n = this.#local.toAll(event, except);
-    this.#publish(TOPICS.broadcast, payload);
+    const x = except?.size ? [...except] : [];
+    const m = x.length ? { e: event, x } : { e: event };
+    const durable = this.#durable;
+    if (durable === null) {
+      const n = this.#local.toAll(event, except);
+      this.#publish(TOPICS.broadcast, JSON.stringify(m));
+      return n;
+    }
+    // Channel-seq connections get it numbered once for the cluster in the broadcast stream
+    // (channel_pump.ts); the others at once, as before.
+    const numbered = durable.pump.append(BROADCAST_STREAM, event, x);
+    let n = this.#local.toAll(event, except, false);
+    for (const c of this.#ctx.conns.values()) if (c.cseq !== null && !except?.has(c.id)) n++;
+    numbered.then((cs) => {
+      if (cs !== null) durable.pump.arrive(BROADCAST_STREAM, cs, event, x);
+      else this.#local.toAll(event, except, true, durable.plain); // the store failed: plainly
+      this.#publish(TOPICS.broadcast, JSON.stringify(cs === null ? m : { ...m, cs }));
+    });
     return n;
   }
 
@@ -315,9 +333,15 @@ export class Cluster {
   }
 
   #onBroadcast(payload: string): void {
-    const m = JSON.parse(payload) as { e?: Event; x?: string[]; g?: LinkGap };
+    const m = JSON.parse(payload) as { e?: Event; x?: string[]; g?: LinkGap; cs?: number };
     if (m.g) return this.#announceGap(m.g);
-    if (m.e) this.#local.toAll(m.e, m.x?.length ? new Set(m.x) : undefined);
+    if (!m.e) return;
+    const except = m.x?.length ? new Set(m.x) : undefined;
+    if (this.#durable === null || typeof m.cs !== "number") {
+      return void this.#local.toAll(m.e, except);
+    }
+    this.#local.toAll(m.e, except, false);
+    this.#durable.pump.arrive(BROADCAST_STREAM, m.cs, m.e, m.x ?? []);
   }
 
   #onNode(payload: string, from: string): void {

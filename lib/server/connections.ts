@@ -148,6 +148,13 @@ export class Connections {
     ctx.streams?.attach(conn);
     const variant = this.#variant(conn);
     if (variant !== null) conn.joinTopics(variant);
+    else if (conn.cseq?.broadcastAfter != null) {
+      // Native broadcasts only after its broadcast replay (a node of a cluster: channel_pump.ts).
+      conn.cseq.onLive = () => {
+        const v = conn.closed ? null : this.#variant(conn);
+        if (v !== null) conn.joinTopics(v);
+      };
+    }
     this.#resume.deliverOffline(conn);
     if (ctx.uids.add(conn.uid, conn)) {
       ctx.stats.uids = ctx.uids.size;
@@ -201,6 +208,7 @@ export class Connections {
     // A session numbers its pushes; with channel sequences only its own (uid) pushes, which
     // take the per-connection path anyway: its channel and broadcast frames are its variant's.
     if ((conn.session !== null && conn.cseq === null) || conn.wire !== null) return null;
+    if (conn.cseq !== null && conn.cseq.broadcastAfter !== null) return null; // not yet
     const bp = this.#ctx.options.backpressure;
     if (bp && bp.policy !== "close") return null;
     const key = `${conn.dialect.name}/${conn.packerImpl.name}${conn.cseq !== null ? "+cseq" : ""}`;

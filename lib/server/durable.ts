@@ -28,6 +28,7 @@ import type { PendingUpgrade } from "./socket.ts";
 import { openSession, type Prepared } from "./durable_open.ts";
 import { ChannelPump } from "./channel_pump.ts";
 import { ConnStreams } from "./channel_seq.ts";
+import { BROADCAST_STREAM } from "./channel_log.ts";
 
 /** A resuming connection on this node. */
 interface Live {
@@ -121,6 +122,16 @@ export class Durable {
           (old) => this.#supersede(old.nodeId, old.connId),
         );
       }
+      if (pending.channelSeq !== undefined && p.state !== null) {
+        // Broadcasts continue after the client's cursor when its token found the session (the
+        // replay proves nothing else), else after the stream's number now.
+        const { resumed, gap } = p.state;
+        const found = resumed || (gap !== null && gap.reason !== "unknown");
+        const now = (await this.#store.channelSince(BROADCAST_STREAM, null)).current;
+        const cursor = pending.channelSeq;
+        p.broadcastAfter = found && cursor !== null && cursor <= now ? cursor : now;
+        p.state.cseq = p.broadcastAfter;
+      }
       p.offline = await this.#store.drain(uid);
     } catch (e) {
       // The store is unreachable: the connection works without resume (and is told so).
@@ -155,7 +166,11 @@ export class Durable {
     for (const c of p.channels) session.channels.add(c);
     conn.session = session;
     // Channel publishes come numbered per channel (the pump); broadcasts stay the session's.
-    if (pending.channelSeq !== undefined) conn.cseq = new ConnStreams(this.pump);
+    if (pending.channelSeq !== undefined) {
+      conn.cseq = new ConnStreams(this.pump);
+      // Numbered broadcasts too once the stream's number is known (else the session's).
+      conn.cseq.broadcastAfter = p.broadcastAfter ?? null;
+    }
     this.#live.set(conn, {
       uid: conn.uid,
       sessionId: p.sessionId,
@@ -190,6 +205,7 @@ export class Durable {
     }
     session.channels.clear();
     ctx.stats.channels = ctx.channels.size;
+    this.pump.activateBroadcast(conn);
     const { token: _token, ...state } = attachment.state;
     ctx.tel.event("sente-lite/resume", {
       level: state.gap ? "info" : "debug",

@@ -25,6 +25,8 @@ export interface Prepared {
   channels: string[];
   /** The offered token named a session but did not match it. */
   rejected: boolean;
+  /** Channel sequences: the broadcast number the connection continues after, else `null`. */
+  broadcastAfter?: number | null;
   /** The uid's offline buffer, taken. */
   offline: OfflineDrain | null;
   /** Detaches the session if the upgrade never opens. */

@@ -121,9 +121,12 @@ export class FanOutQueue implements FanOutBacklog {
    * A broadcast to the native subscribers: one publish per variant, no work per connection but a
    * look at their buffers every 64 KiB published (slow ones closed with 1013 first).
    */
-  #broadcastNative(job: FanOutJob): number {
+  #broadcastNative(job: FanOutJob, streamed: boolean | undefined): number {
     let n = 0;
     for (const [variant, group] of this.#natives) {
+      const first = group.conns.values().next().value;
+      // A cluster's broadcast reaches the variants with channel sequences in its own fan-out.
+      if (streamed !== undefined && first && (first.cseq !== null) !== streamed) continue;
       if (group.sinceCheck >= CHECK_EVERY_BYTES) {
         group.sinceCheck = 0;
         for (const conn of group.conns) {
@@ -188,7 +191,7 @@ export class FanOutQueue implements FanOutBacklog {
     if (native && audience.all) {
       // A broadcast: the natives get it through their topics now; the loop below skips them, and
       // so does the rest of it if it has to wait (they are not owed it).
-      n += this.#broadcastNative(job);
+      n += this.#broadcastNative(job, audience.streamed);
       native = false;
       const base = audience;
       audience = {
@@ -196,6 +199,7 @@ export class FanOutQueue implements FanOutBacklog {
         size: base.size - n,
         partial: true,
         includes: (c, s) => (c.variant === null || !job.sharedBy(c)) && base.includes(c, s),
+        streamed: base.streamed,
       };
     }
     let budget = this.#slice;

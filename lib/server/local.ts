@@ -65,15 +65,34 @@ export class LocalDelivery {
     return conn ? this.#resume.push(conn, event) : false;
   }
 
-  /** Pushes to every connection but those in `except`. */
-  toAll(event: Event, except: ReadonlySet<string> | undefined): number {
+  /**
+   * Pushes to every connection but those in `except`; `streamed`: only those with (`true`) or
+   * without (`false`) channel sequences, `sequencer` numbering it for resuming ones.
+   */
+  toAll(
+    event: Event,
+    except: ReadonlySet<string> | undefined,
+    streamed?: boolean,
+    sequencer?: Sequencer,
+  ): number {
     const ctx = this.#ctx;
     return this.fanOuts.run(
-      everyone(ctx.conns, except),
+      everyone(ctx.conns, except, streamed),
       { type: "push", events: [event] },
       null,
-      undefined,
+      sequencer,
       this.#stream(BROADCAST_STREAM, event, except ? [...except] : []),
+    );
+  }
+
+  /** A broadcast numbered in the cluster's broadcast stream, to this node's channel-seq ones. */
+  toAllStreamed(cseq: number, event: Event, except: readonly string[]): number {
+    return this.fanOuts.run(
+      everyone(this.#ctx.conns, except.length ? new Set(except) : undefined, true),
+      { type: "push", events: [event] },
+      null,
+      this.#resume.stored,
+      { key: BROADCAST_STREAM, cseq },
     );
   }
 

@@ -331,7 +331,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "redis cluster: channel sequences: publishes from three nodes at once reach every subscriber once, in one order",
+    "redis cluster: channel sequences: publishes and broadcasts from three nodes at once reach every client once, in one order",
   ignore: IGNORE_REDIS,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -347,10 +347,16 @@ Deno.test({
     const COUNT = 40;
     const clients: Client[] = [];
     const got: string[][] = [];
+    const bcast: string[][] = [];
     try {
       for (let i = 0; i < CLIENTS; i++) {
         const c = connect(`${nodes[i % 3].url}?user=c${i}`, { onError: () => {} });
         got[i] = [];
+        bcast[i] = [];
+        c.on("t/b", (d) => {
+          const { n, from } = d as { n: number; from: string };
+          bcast[i].push(`${from}${n}`);
+        });
         clients.push(c);
       }
       await Promise.all(clients.map((c) => c.ready));
@@ -367,20 +373,27 @@ Deno.test({
       await Promise.all(drivers.map(async (d, k) => {
         for (let n = 1; n <= COUNT; n++) {
           await ctl(d, "publish", { channel: "room", data: { n, from: "ABC"[k] } });
+          await ctl(d, "broadcast", { id: "t/b", data: { n, from: "ABC"[k] } });
         }
       }));
       await waitFor(
-        () => got.every((l) => l.length >= 3 * COUNT) ? true : undefined,
+        () =>
+          got.every((l) => l.length >= 3 * COUNT) && bcast.every((l) => l.length >= 3 * COUNT)
+            ? true
+            : undefined,
         "every message at every client",
         { timeoutMs: 30_000, intervalMs: 20 },
       ).catch((e) => {
-        throw new Error(`${e.message}: ${JSON.stringify(got.map((l) => l.length))} ${got[0]}`);
+        const lengths = got.map((l, i) => [l.length, bcast[i].length]);
+        throw new Error(`${e.message}: ${JSON.stringify(lengths)} ${bcast[0]}`);
       });
-      // One stream: every client has the same order, each publisher's messages in its order.
-      for (const list of got) assert.deepEqual(list, got[0]);
-      for (const from of "ABC") {
-        const mine = got[0].filter((s) => s[0] === from).map((s) => Number(s.slice(1)));
-        assert.deepEqual(mine, Array.from({ length: COUNT }, (_, i) => i + 1));
+      // One stream each: every client has the same order, each publisher's in its order.
+      for (const lists of [got, bcast]) {
+        for (const list of lists) assert.deepEqual(list, lists[0]);
+        for (const from of "ABC") {
+          const mine = lists[0].filter((s) => s[0] === from).map((s) => Number(s.slice(1)));
+          assert.deepEqual(mine, Array.from({ length: COUNT }, (_, i) => i + 1));
+        }
       }
       for (const d of drivers) d.client.close();
     } finally {
