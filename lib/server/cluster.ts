@@ -18,8 +18,15 @@ import { ClosedError, ServerError, TimeoutError } from "../protocol/errors.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import type { ServerContext } from "./context.ts";
 import type { Durable } from "./durable.ts";
-import { LocalDelivery } from "./local.ts";
+import type { LocalDelivery } from "./local.ts";
 import { BROADCAST_STREAM } from "./channel_log.ts";
+import {
+  broadcastDurable,
+  publishDurable,
+  receivedBroadcast,
+  receivedPublish,
+  type StreamSends,
+} from "./cluster_streams.ts";
 import type { MembershipTarget } from "./membership.ts";
 import type { RequestOptions } from "./types.ts";
 
@@ -59,6 +66,8 @@ export class Cluster {
   #wentDown = false;
   /** The numbering of the last channel publish (durable delivery), until taken. */
   #published: Promise<void> | undefined;
+  /** The durable sends of channel sequences (a node with a store), else `null`. */
+  readonly #streams: StreamSends | null = null;
   /** Gaps announced to this node's connections. */
   gaps = 0;
   /** This node's joins and leaves (set by the Hub), run for the other nodes' `member` calls. */
@@ -92,16 +101,12 @@ export class Cluster {
           x?: string[];
           cs?: number;
         };
-        const x = m.x ?? [];
-        // Numbered in the channel's stream: its channel-seq subscribers get it from the pump.
-        const streamed = durable !== null && typeof m.cs === "number";
-        local.toChannel(channel, m.d, m.f, x, keep, undefined, streamed ? false : undefined);
-        if (streamed) {
-          durable.pump.arrive(channel, m.cs!, LocalDelivery.channelEvent(channel, m.d, m.f), x);
-        }
+        if (this.#streams) return receivedPublish(this.#streams, channel, m);
+        local.toChannel(channel, m.d, m.f, m.x ?? [], keep);
       },
     };
     if (durable) {
+      this.#streams = { ctx, local, durable, publish: (t, p) => this.#publish(t, p) };
       durable.pump.deliver = (channel, cseq, event, except) =>
         void (channel === BROADCAST_STREAM
           ? local.toAllStreamed(cseq, event, except)
@@ -178,17 +183,7 @@ export class Cluster {
       this.#publish(TOPICS.broadcast, JSON.stringify(m));
       return n;
     }
-    // Channel-seq connections get it numbered once for the cluster in the broadcast stream
-    // (channel_pump.ts); the others at once, as before.
-    const numbered = durable.pump.append(BROADCAST_STREAM, event, x);
-    let n = this.#local.toAll(event, except, false);
-    for (const c of this.#ctx.conns.values()) if (c.cseq !== null && !except?.has(c.id)) n++;
-    numbered.then((cs) => {
-      if (cs !== null) durable.pump.arrive(BROADCAST_STREAM, cs, event, x);
-      else this.#local.toAll(event, except, true, durable.plain); // the store failed: plainly
-      this.#publish(TOPICS.broadcast, JSON.stringify(cs === null ? m : { ...m, cs }));
-    });
-    return n;
+    return broadcastDurable(this.#streams!, event, except);
   }
 
   /**
@@ -207,28 +202,8 @@ export class Cluster {
       this.#publish(TOPICS.channel(channel), payload);
       return n;
     }
-    const event = LocalDelivery.channelEvent(channel, data, from);
-    // Numbered twice at most: once in the channel's stream for every channel-seq subscriber of
-    // the cluster, and into the sessions of older resuming clients that keep the channel.
-    const held = durable.holdChannel(channel, event, except);
-    const numbered = durable.pump.append(channel, event, except);
-    const sequencer = durable.sequencerFor(held, event, except);
-    let n = this.#local.toChannel(channel, data, from, except, false, sequencer, false);
-    for (const c of this.#ctx.channels.members(channel)) {
-      if (c.cseq !== null && !except.includes(c.id)) n++; // they get it numbered, below
-    }
-    const stream = numbered.then((cs) => {
-      if (cs !== null) durable.pump.arrive(channel, cs, event, except);
-      else {
-        // The store failed: they get it plainly (and learn of it when the link returns).
-        this.#local.toChannel(channel, data, from, except, false, durable.plain, true);
-      }
-      return cs;
-    });
-    this.#published = Promise.all([held, stream]).then(([, cs]) => {
-      const p = cs === null ? payload : JSON.stringify({ ...m, cs });
-      this.#publish(TOPICS.channel(channel), p);
-    });
+    const { n, published } = publishDurable(this.#streams!, channel, data, from, except);
+    this.#published = published;
     return n;
   }
 
@@ -336,12 +311,8 @@ export class Cluster {
     const m = JSON.parse(payload) as { e?: Event; x?: string[]; g?: LinkGap; cs?: number };
     if (m.g) return this.#announceGap(m.g);
     if (!m.e) return;
-    const except = m.x?.length ? new Set(m.x) : undefined;
-    if (this.#durable === null || typeof m.cs !== "number") {
-      return void this.#local.toAll(m.e, except);
-    }
-    this.#local.toAll(m.e, except, false);
-    this.#durable.pump.arrive(BROADCAST_STREAM, m.cs, m.e, m.x ?? []);
+    if (this.#streams) return receivedBroadcast(this.#streams, m.e, m.x, m.cs);
+    this.#local.toAll(m.e, m.x?.length ? new Set(m.x) : undefined);
   }
 
   #onNode(payload: string, from: string): void {

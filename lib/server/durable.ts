@@ -25,10 +25,9 @@ import type { ServerContext } from "./context.ts";
 import { type Attachment, CLOSE_SUPERSEDED, Session } from "./delivery.ts";
 import type { Sequencer } from "./fanout.ts";
 import type { PendingUpgrade } from "./socket.ts";
-import { openSession, type Prepared } from "./durable_open.ts";
+import { broadcastStart, openSession, type Prepared } from "./durable_open.ts";
 import { ChannelPump } from "./channel_pump.ts";
 import { ConnStreams } from "./channel_seq.ts";
-import { BROADCAST_STREAM } from "./channel_log.ts";
 
 /** A resuming connection on this node. */
 interface Live {
@@ -122,16 +121,7 @@ export class Durable {
           (old) => this.#supersede(old.nodeId, old.connId),
         );
       }
-      if (pending.channelSeq !== undefined && p.state !== null) {
-        // Broadcasts continue after the client's cursor when its token found the session (the
-        // replay proves nothing else), else after the stream's number now.
-        const { resumed, gap } = p.state;
-        const found = resumed || (gap !== null && gap.reason !== "unknown");
-        const now = (await this.#store.channelSince(BROADCAST_STREAM, null)).current;
-        const cursor = pending.channelSeq;
-        p.broadcastAfter = found && cursor !== null && cursor <= now ? cursor : now;
-        p.state.cseq = p.broadcastAfter;
-      }
+      await broadcastStart(this.#store, pending, p);
       p.offline = await this.#store.drain(uid);
     } catch (e) {
       // The store is unreachable: the connection works without resume (and is told so).
