@@ -6,7 +6,7 @@
  *
  * `ctl/*` events let the test drive the node's server API from a client: `ctl/send`, `ctl/sendTo`,
  * `ctl/request`, `ctl/broadcast`, `ctl/publish`, `ctl/close`, `ctl/uids`, `ctl/cluster`,
- * `ctl/whoami`, `ctl/echo`, `ctl/stream` (numbered sends to uids and channels), and for
+ * `ctl/whoami`, `ctl/echo`, `ctl/stream` (numbered sends to uids and channels, and broadcasts), and for
  * bench/backplane.ts `ctl/burst` and `ctl/pace` (stamped publishes at once or paced).
  */
 import { createServer, localBackplane } from "../../server.ts";
@@ -119,13 +119,20 @@ server.on("ctl/stats", () => {
 });
 // `count` sends numbered 1…count to each uid (event `s/n`) and channel, `everyMs` apart.
 server.on("ctl/stream", (m) => {
-  const d = m.data as { uids: string[]; channels: string[]; count: number; everyMs: number };
+  const d = m.data as {
+    uids: string[];
+    channels: string[];
+    count: number;
+    everyMs: number;
+    broadcast?: boolean;
+  };
   let n = 0;
   const tick = () => {
     n++;
     try {
       for (const uid of d.uids) server.send(uid, "s/n", n);
       for (const channel of d.channels) server.publish(channel, n);
+      if (d.broadcast) server.broadcast("s/b", n);
     } catch (e) {
       console.error(`stream ${n}:`, e); // the test shows the node's stderr when it fails
     }

@@ -244,6 +244,7 @@ Deno.test({
     const clients: Client[] = [];
     const byUid: number[][] = [];
     const byChannel: number[][] = [];
+    const byBroadcast: number[][] = [];
     try {
       // Clients spread over the three nodes; a reconnect goes to the next live node.
       for (let i = 0; i < CLIENTS; i++) {
@@ -259,7 +260,9 @@ Deno.test({
         });
         byUid[i] = [];
         byChannel[i] = [];
+        byBroadcast[i] = [];
         c.on("s/n", (n) => void byUid[i].push(n as number));
+        c.on("s/b", (n) => void byBroadcast[i].push(n as number));
         clients.push(c);
       }
       await Promise.all(clients.map((c) => c.ready));
@@ -278,6 +281,7 @@ Deno.test({
         channels: CHANNELS,
         count: COUNT,
         everyMs: 20,
+        broadcast: true,
       });
       await waitFor(
         () => byUid.every((l) => l.length >= 10) ? true : undefined,
@@ -288,7 +292,8 @@ Deno.test({
       const atKill = byUid.map((l) => l.length);
       await nodes[2].child.stop("SIGKILL");
       const complete = () =>
-        byUid.every((l) => l.includes(COUNT)) && byChannel.every((l) => l.includes(COUNT));
+        byUid.every((l) => l.includes(COUNT)) && byChannel.every((l) => l.includes(COUNT)) &&
+        byBroadcast.every((l) => l.includes(COUNT));
       await waitFor(() => complete() ? true : undefined, "every client's last message", {
         timeoutMs: 30_000,
         intervalMs: 20,
@@ -299,7 +304,7 @@ Deno.test({
         throw new Error(`${e.message}: ${JSON.stringify(short.slice(0, 10))}`);
       });
       let lost = 0, duplicated = 0, outOfOrder = 0;
-      for (const list of [...byUid, ...byChannel]) {
+      for (const list of [...byUid, ...byChannel, ...byBroadcast]) {
         const seen = new Set<number>();
         for (let k = 0; k < list.length; k++) {
           if (seen.has(list[k])) duplicated++;
@@ -313,7 +318,7 @@ Deno.test({
         await ctl<{ resumed: number }>(await peer(nodes[1], "driver2"), "stats"),
       ].map((s) => s.resumed);
       console.log(
-        `${CLIENTS} clients × ${COUNT} × 2 (uid + channel), a node SIGKILLed mid-stream: ` +
+        `${CLIENTS} clients × ${COUNT} × 3 (uid + channel + broadcast), a node SIGKILLed mid-stream: ` +
           `lost ${lost}, duplicated ${duplicated}, out of order ${outOfOrder}; ` +
           `resumed on the two live nodes: ${resumed.join(" + ")}; at the kill the clients had ` +
           `${Math.min(...atKill)}–${Math.max(...atKill)} of ${COUNT}`,
