@@ -1,6 +1,7 @@
 /**
  * A cluster node in its own process (Deno or Bun) for the multi-process tests: a server on
- * 127.0.0.1 with a free port joined to the Redis at `argv[0]` with key prefix `argv[1]`
+ * 127.0.0.1 with a free port joined to the Redis at `argv[0]` (`cluster=<url>,<url>…`: a Redis
+ * Cluster) with key prefix `argv[1]`
  * (heartbeats 100 ms, a node is dead after 600 ms), uid from `?user=`. Prints one JSON line
  * `{"port","url","nodeId","runtime"}` once its link is up, then serves until killed.
  *
@@ -17,8 +18,10 @@ const args = typeof Deno !== "undefined"
 const [url, prefix, mode] = args;
 // "alone": the same server without a backplane (the single-node baseline of bench/backplane.ts).
 const alone = url === "alone";
+// "cluster=<url>,<url>…": a Redis Cluster given by its masters (tests/_redis_cluster.ts).
+const roots = url.startsWith("cluster=") ? url.slice("cluster=".length).split(",") : null;
 const backplane = alone ? localBackplane() : redisBackplane({
-  url,
+  ...(roots ? { cluster: { rootNodes: roots.map((u) => ({ url: u })) } } : { url }),
   prefix,
   heartbeatMs: 100,
   heartbeatTtlMs: 600,
