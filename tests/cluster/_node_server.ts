@@ -11,6 +11,10 @@
  */
 import { createServer, localBackplane } from "../../server.ts";
 import { redisBackplane } from "../../redis.ts";
+import { ednPacker } from "../../edn.ts";
+import { transitPacker } from "../../transit.ts";
+import { jsonPacker } from "../../mod.ts";
+import { TYPED_READ, typedValue } from "./_typed.ts";
 
 const args = typeof Deno !== "undefined"
   ? Deno.args
@@ -35,6 +39,8 @@ const server = createServer({
   onError: (e, ctx) => console.error(`onError ${ctx.where}:`, e),
   rateLimit: false,
   presence: ["room"],
+  // Clients pick one per connection; the Clojure-data ones read values with their types.
+  packers: [jsonPacker, ednPacker(TYPED_READ), transitPacker(TYPED_READ)],
 });
 
 type D = Record<string, unknown>;
@@ -83,6 +89,12 @@ server.on("ctl/burst", (m) => {
     server.publish(d.channel, { i, t: performance.timeOrigin + performance.now(), pad });
   }
   return true;
+});
+// Values JSON cannot carry (tests/cluster/_typed.ts), to a uid or a channel.
+server.on("ctl/typed", (m) => {
+  const d = m.data as { uid?: string; channel?: string; n: number };
+  if (d.uid) return server.send(d.uid, "t/typed", typedValue(d.n));
+  return server.publish(d.channel!, typedValue(d.n));
 });
 server.on("ctl/stats", () => {
   const s = server.stats();
