@@ -90,6 +90,9 @@ server.on("ctl/burst", (m) => {
   }
   return true;
 });
+// Client sends to count: one stdout line per handling, written synchronously (so a SIGKILL
+// never loses a line of a handling that ran).
+server.on("c/n", (m) => console.log(`handled ${m.uid} ${JSON.stringify(m.data)}`));
 // Values JSON cannot carry (tests/cluster/_typed.ts), to a uid or a channel.
 server.on("ctl/typed", (m) => {
   const d = m.data as { uid?: string; channel?: string; n: number };
