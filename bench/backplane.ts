@@ -21,13 +21,24 @@
  *   (bench/_raw_fanout_clients.mjs), so the servers are compared, not two client libraries (also
  *   needs `SOCKETIO_NODE_PATH`, which has `ws`).
  *
+ * Paced latency (the issue's p99 goal is for one message, not for a burst's queue):
+ * `paced_single`, `paced_cluster` (clients split over two nodes on Redis, publishing on the first)
+ * and `paced_socketio` (Socket.IO as `socketio_redis`, needs `SOCKETIO_NODE_PATH`): after one
+ * second of warm-up, `rate` publishes of 64 B per second for `seconds`, made on one node on a
+ * schedule, each stamped; publish → delivery p50/p99/max over every delivery, overall and by node
+ * (`local`: clients of the publishing node, `remote`: the other's, through Redis).
+ *
+ *   deno run -A bench/backplane.ts 1000 0 paced_single,paced_cluster,paced_socketio 100,200 10
+ *
  * Server nodes are separate processes (tests/cluster/_node_server.ts); the library clients run in
- * this process. Prints one JSON object.
+ * this process. Prints a table, then one JSON object (ratios included).
  */
 import { type Client, connect } from "../client.ts";
 import { startRedis } from "../tests/_redis.ts";
 import { startNode } from "../tests/cluster/_cluster.ts";
 import { Child } from "../tests/runtime/_child.ts";
+import { type Latency, runPaced } from "./_paced.ts";
+import { printTable } from "./_proc.ts";
 
 const CLIENTS = Number(Deno.args[0] ?? 1000);
 const PUBLISHES = Number(Deno.args[1] ?? 1000);
@@ -35,6 +46,10 @@ const BYTES = 64;
 /** Optional third argument: run only these scenarios (comma-separated names). */
 const ONLY = Deno.args[2]?.split(",");
 const wanted = (name: string): boolean => !ONLY || ONLY.includes(name);
+/** Optional fourth and fifth: the paced scenarios' publishes per second (each in turn) and seconds. */
+const RATES = (Deno.args[3] ?? "100").split(",").map(Number);
+const SECONDS = Number(Deno.args[4] ?? 10);
+const PACED = { clients: CLIENTS, rates: RATES, seconds: SECONDS, bytes: BYTES, pids: [] };
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -231,6 +246,62 @@ if (SIO && wanted("socketio_redis")) {
     await Promise.all(servers.map((c) => c.stop("SIGKILL")));
   }
 }
+if (wanted("paced_single")) {
+  const node = await startNode("deno", "alone", "x");
+  try {
+    results.push(
+      ...await runPaced("paced_single", [node.url], { ...PACED, pids: [node.child.process.pid] }),
+    );
+  } finally {
+    await node.child.stop("SIGKILL");
+  }
+}
+if (wanted("paced_cluster")) {
+  await using redis = await startRedis();
+  const nodes = await Promise.all([0, 1].map(() => startNode("deno", redis.url, "paced")));
+  try {
+    results.push(
+      ...await runPaced("paced_cluster", nodes.map((n) => n.url), {
+        ...PACED,
+        pids: nodes.map((n) => n.child.process.pid),
+      }),
+    );
+  } finally {
+    await Promise.all(nodes.map((n) => n.child.stop("SIGKILL")));
+  }
+}
+if (SIO && wanted("paced_socketio")) {
+  await using redis = await startRedis();
+  const script = new URL("./_socketio.mjs", import.meta.url).pathname;
+  const ports = freePorts(2);
+  const node = (args: string[]): [string, string[]] => [
+    "env",
+    [`NODE_PATH=${SIO}`, "node", script, ...args],
+  ];
+  const servers = ports.map((port) =>
+    new Child("socket.io node", ...node(["server", redis.url, String(port)]))
+  );
+  try {
+    await Promise.all(servers.map((c) => c.line("ready", (l) => l === "ready", 30_000)));
+    const clients = new Child(
+      "socket.io paced clients",
+      ...node([
+        "paced",
+        String(CLIENTS),
+        RATES.join(","),
+        String(SECONDS),
+        ports.join(","),
+        servers.map((c) => c.process.pid).join(","),
+      ]),
+    );
+    await clients.exited(RATES.length * (SECONDS * 1000 + 90_000));
+    for (const line of clients.stdout.split("\n").filter((l) => l.startsWith("{"))) {
+      results.push({ ...JSON.parse(line), name: "paced_socketio" });
+    }
+  } finally {
+    await Promise.all(servers.map((c) => c.stop("SIGKILL")));
+  }
+}
 out.results = results;
 const rate = (name: string) => results.find((r) => r.name === name)?.deliveries_per_s as number;
 if (rate("single") && rate("cluster")) {
@@ -248,4 +319,57 @@ if (rate("cluster") && rate("socketio_redis")) {
 if (rate("single") && rate("cluster_durable")) {
   out.cluster_durable_vs_single = +(rate("cluster_durable") / rate("single")).toFixed(2);
 }
+type Lat = Latency;
+const paced = (name: string, rate: number) =>
+  results.find((r) => r.name === name && r.rate === rate) as
+    | { all: Lat; local: Lat; remote: Lat }
+    | undefined;
+const ratios: Record<string, unknown>[] = [];
+for (const rate of RATES) {
+  const [single, cluster, sio] = ["paced_single", "paced_cluster", "paced_socketio"].map((n) =>
+    paced(n, rate)
+  );
+  const p99 = (a?: { all: Lat }, b?: { all: Lat }) =>
+    a && b && b.all.p99 > 0 ? +(a.all.p99 / b.all.p99).toFixed(2) : undefined;
+  ratios.push({
+    rate,
+    cluster_vs_single_p99: p99(cluster, single),
+    cluster_vs_socketio_p99: p99(cluster, sio),
+  });
+}
+if (results.some((r) => "rate" in r)) out.paced_p99_ratios = ratios;
+
+const ms = (v: unknown) => v === undefined ? "-" : String(v);
+const rows = [[
+  "scenario",
+  "rate/s",
+  "deliveries",
+  "deliveries/s",
+  "p50 ms",
+  "p99 ms",
+  "max ms",
+  "local p99",
+  "remote p99",
+  "pub lag max",
+  "CPU % clients/servers",
+]];
+for (const r of results as Record<string, unknown>[]) {
+  const lat = r as { all?: Lat; local?: Lat; remote?: Lat };
+  rows.push([
+    String(r.name),
+    ms(r.rate),
+    r.stalled ? `${r.delivered} of ${r.deliveries} (stalled)` : `${r.delivered ?? r.deliveries}`,
+    ms(r.deliveries_per_s),
+    ms(lat.all?.p50 ?? r.latency_ms_p50),
+    ms(lat.all?.p99 ?? r.latency_ms_p99),
+    ms(lat.all?.max),
+    ms(lat.local?.n ? lat.local.p99 : undefined),
+    ms(lat.remote?.n ? lat.remote.p99 : undefined),
+    ms(r.publish_lag_ms_max),
+    r.client_cpu_pct === undefined
+      ? "-"
+      : `${r.client_cpu_pct}/${(r.server_cpu_pct as number[]).join("+")}`,
+  ]);
+}
+printTable(rows);
 console.log(JSON.stringify(out, null, 2));

@@ -7,7 +7,8 @@
  *
  * `ctl/*` events let the test drive the node's server API from a client: `ctl/send`, `ctl/sendTo`,
  * `ctl/request`, `ctl/broadcast`, `ctl/publish`, `ctl/close`, `ctl/uids`, `ctl/cluster`,
- * `ctl/whoami`, `ctl/echo`, and `ctl/stream` (numbered sends to uids and channels).
+ * `ctl/whoami`, `ctl/echo`, `ctl/stream` (numbered sends to uids and channels), and for
+ * bench/backplane.ts `ctl/burst` and `ctl/pace` (stamped publishes at once or paced).
  */
 import { createServer, localBackplane } from "../../server.ts";
 import { redisBackplane } from "../../redis.ts";
@@ -98,6 +99,37 @@ server.on("ctl/typed", (m) => {
   const d = m.data as { uid?: string; channel?: string; n: number };
   if (d.uid) return server.send(d.uid, "t/typed", typedValue(d.n));
   return server.publish(d.channel!, typedValue(d.n));
+});
+// `count` publishes of `bytes` bytes on `channel`, `rate` per second on a schedule (a late timer
+// catches up at once), each stamped with the wall clock when made; `warm` is passed along so the
+// clients can leave warm-up messages out. Replies once the last one is out, with how late the
+// publisher ran behind its schedule at worst.
+server.on("ctl/pace", (m) => {
+  const d = m.data as {
+    channel: string;
+    count: number;
+    rate: number;
+    bytes: number;
+    warm: boolean;
+  };
+  const pad = "x".repeat(d.bytes);
+  const gap = 1000 / d.rate;
+  const start = performance.now();
+  let i = 0;
+  let lagMs = 0;
+  return new Promise((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      for (; i < d.count && start + i * gap <= now; i++) {
+        lagMs = Math.max(lagMs, performance.now() - (start + i * gap));
+        const t = performance.timeOrigin + performance.now();
+        server.publish(d.channel, { i, t, w: d.warm, pad });
+      }
+      if (i < d.count) setTimeout(tick, Math.max(0, start + i * gap - performance.now()));
+      else resolve({ sent: i, lagMs: +lagMs.toFixed(2) });
+    };
+    tick();
+  });
 });
 server.on("ctl/stats", () => {
   const s = server.stats();
