@@ -43,6 +43,13 @@ export interface RedisClusterProcess extends AsyncDisposable {
   readonly ports: number[];
   /** Runs `redis-cli -p <port> args…` against the first master (`-c`: follows redirects). */
   cli(...args: string[]): Promise<string>;
+  /** SIGKILLs master `i` and waits for it to exit. */
+  kill(i: number): Promise<void>;
+  /**
+   * Starts master `i` again (same port and cluster config: it rejoins with its slots) and waits
+   * until every master says `cluster_state:ok`.
+   */
+  restart(i: number): Promise<void>;
 }
 
 /** A port free on 127.0.0.1 whose cluster-bus port (+10000) is free too. */
@@ -77,69 +84,60 @@ export async function startRedisCluster(): Promise<RedisClusterProcess> {
   const server = requireTool("redis-server", REDIS_SERVER, hint);
   const cli = requireTool("redis-cli", REDIS_CLI, hint);
   const dir = await Deno.makeTempDir({ prefix: "sente-redis-cluster-" });
-  const children: Deno.ChildProcess[] = [];
+  const children: (Deno.ChildProcess | null)[] = [];
   const taken = new Set<number>();
   const ports = [0, 1, 2].map(() => freeClusterPort(taken));
 
   const stop = async (): Promise<void> => {
     for (const c of children) {
       try {
-        c.kill("SIGKILL");
+        c?.kill("SIGKILL");
       } catch { /* gone */ }
     }
-    await Promise.all(children.map((c) => withTimeout(c.status, 10_000, "redis-server exit")));
+    await Promise.all(
+      children.map((c) => c && withTimeout(c.status, 10_000, "redis-server exit")),
+    );
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
 
-  try {
-    for (const port of ports) {
-      children.push(
-        new Deno.Command(server, {
-          args: [
-            "--port",
-            String(port),
-            "--bind",
-            "127.0.0.1",
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            `${dir}/nodes-${port}.conf`,
-            "--cluster-node-timeout",
-            "2000",
-            "--dir",
-            dir,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-          ],
-          stdout: "null",
-          stderr: "null",
-        }).spawn(),
-      );
+  const spawn = (port: number): Deno.ChildProcess =>
+    new Deno.Command(server, {
+      args: [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        `${dir}/nodes-${port}.conf`,
+        "--cluster-node-timeout",
+        "2000",
+        "--dir",
+        dir,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  // Bounded polls: redis-server and the cluster bus write no event we could wait on.
+  const poll = async (what: string, ok: () => Promise<boolean>): Promise<void> => {
+    const deadline = performance.now() + 20_000;
+    for (let delay = 10;; delay = Math.min(delay * 2, 200)) {
+      if (await ok()) return;
+      if (performance.now() > deadline) throw new Error(`redis cluster: ${what} within 20 s`);
+      await new Promise((r) => setTimeout(r, delay));
     }
-    // Bounded polls: redis-server and the cluster bus write no event we could wait on.
-    const poll = async (what: string, ok: () => Promise<boolean>): Promise<void> => {
-      const deadline = performance.now() + 20_000;
-      for (let delay = 10;; delay = Math.min(delay * 2, 200)) {
-        if (await ok()) return;
-        if (performance.now() > deadline) throw new Error(`redis cluster: ${what} within 20 s`);
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    };
-    for (const port of ports) {
-      await poll(
-        `port ${port} answers PING`,
-        async () => (await run(cli, ["-p", String(port), "PING"])).out.includes("PONG"),
-      );
-    }
-    const made = await run(cli, [
-      "--cluster",
-      "create",
-      ...ports.map((p) => `127.0.0.1:${p}`),
-      "--cluster-yes",
-    ]);
-    if (!made.ok) throw new Error(`redis-cli --cluster create failed:\n${made.out}`);
+  };
+  const pings = (port: number) =>
+    poll(
+      `port ${port} answers PING`,
+      async () => (await run(cli, ["-p", String(port), "PING"])).out.includes("PONG"),
+    );
+  const clusterOk = async () => {
     for (const port of ports) {
       await poll(
         `port ${port} says cluster_state:ok`,
@@ -149,6 +147,18 @@ export async function startRedisCluster(): Promise<RedisClusterProcess> {
           ),
       );
     }
+  };
+  try {
+    for (const port of ports) children.push(spawn(port));
+    for (const port of ports) await pings(port);
+    const made = await run(cli, [
+      "--cluster",
+      "create",
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      "--cluster-yes",
+    ]);
+    if (!made.ok) throw new Error(`redis-cli --cluster create failed:\n${made.out}`);
+    await clusterOk();
   } catch (e) {
     await stop();
     throw e;
@@ -157,6 +167,20 @@ export async function startRedisCluster(): Promise<RedisClusterProcess> {
     urls: ports.map((p) => `redis://127.0.0.1:${p}`),
     ports,
     cli: async (...args) => (await run(cli, ["-c", "-p", String(ports[0]), ...args])).out,
+    async kill(i) {
+      const c = children[i];
+      children[i] = null;
+      if (!c) return;
+      try {
+        c.kill("SIGKILL");
+      } catch { /* gone */ }
+      await withTimeout(c.status, 10_000, "redis-server exit");
+    },
+    async restart(i) {
+      children[i] = spawn(ports[i]);
+      await pings(ports[i]);
+      await clusterOk();
+    },
     [Symbol.asyncDispose]: stop,
   };
 }

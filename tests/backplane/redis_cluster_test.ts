@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import type { Backplane } from "../../lib/backplane/backplane.ts";
+import type { LinkChange } from "../../lib/backplane/link.ts";
 import { firstKey } from "../../lib/backplane/redis_conn.ts";
 import { redisBackplane, type RedisBackplaneOptions } from "../../lib/backplane/redis.ts";
 import {
@@ -13,7 +14,7 @@ import {
   type RedisClusterProcess,
   startRedisCluster,
 } from "../_redis_cluster.ts";
-import { withTimeout } from "../_util.ts";
+import { waitFor, withTimeout } from "../_util.ts";
 import { backplaneContract } from "./_contract.ts";
 
 // One cluster for the file (each test cluster of nodes uses its own key prefix); started outside
@@ -140,6 +141,74 @@ Deno.test({
 });
 
 const at = (node: Backplane, connId: string) => ({ nodeId: node.nodeId, connId });
+
+/** Resolves with the change that brings `bp`'s link to `state`. */
+function reaches(bp: Backplane, state: string, what: string): Promise<LinkChange> {
+  return withTimeout(
+    new Promise<LinkChange>((resolve) => {
+      const stop = bp.link.watch((c) => {
+        if (c.to === state) {
+          stop();
+          resolve(c);
+        }
+      });
+    }),
+    30_000,
+    what,
+  );
+}
+
+Deno.test({
+  name:
+    "redis cluster: a master SIGKILLed and restarted: degraded, back up with a gap, topics back",
+  ignore: IGNORE_REDIS_CLUSTER,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using own = await startRedisCluster();
+    const rootNodes = own.urls.map((url) => ({ url }));
+    const options = {
+      cluster: { rootNodes },
+      prefix: "out",
+      heartbeatMs: 100,
+      heartbeatTtlMs: 5000,
+      reconnectInitialMs: 50,
+      reconnectMaxMs: 300,
+    };
+    const [a, b] = [redisBackplane(options), redisBackplane(options)];
+    try {
+      await Promise.all([up(a, "a up"), up(b, "b up")]);
+      const got = new Set<string>();
+      const topics = Array.from({ length: 30 }, (_, i) => `c:t${i}`);
+      for (const t of topics) await b.subscribe(t, (p) => void got.add(p));
+      const degraded = reaches(a, "degraded", "a degraded");
+      await own.kill(0);
+      await degraded;
+      assert.equal(a.publish("c:t0", "while-down"), false, "dropped while a master is down");
+      const back = reaches(a, "up", "a up again");
+      await own.restart(0);
+      const change = await back;
+      assert.ok(change.gap, "the return carries a gap");
+      assert.ok(change.gap!.dropped >= 1);
+      // Every topic, on every master (the restarted one's subscriptions re-made), reaches b.
+      await waitFor(
+        () => {
+          for (const t of topics) a.publish(t, `after:${t}`);
+          return topics.every((t) => got.has(`after:${t}`)) ? true : undefined;
+        },
+        "every topic after the restart",
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      // The store works on every master again.
+      for (let i = 0; i < 12; i++) {
+        const s = await a.store.create(`u${i}`, "c", at(a, `x${i}`));
+        assert.equal(await a.store.append(`u${i}`, s.sessionId, "m"), 1);
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  },
+});
 
 Deno.test({
   name: "redis cluster: stop the shared cluster",
