@@ -18,7 +18,12 @@ import type {
   TopicHandler,
 } from "./backplane.ts";
 import { type LinkStatus, LinkTracker } from "./link.ts";
-import { clusterConnection, type RedisConnection, standaloneConnection } from "./redis_conn.ts";
+import {
+  clusterConnection,
+  type RedisConnection,
+  redisTarget,
+  standaloneConnection,
+} from "./redis_conn.ts";
 import { PRESENCE_TOPIC, RedisPresence } from "./redis_presence.ts";
 import { RedisStore, type ScriptRunner } from "./redis_store.ts";
 import * as SCRIPTS from "./redis_scripts.ts";
@@ -104,8 +109,6 @@ export const REDIS_BACKPLANE_DEFAULTS: Readonly<
 
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-const REDIS_URL = /^rediss?:\/\//;
-
 class RedisBackplane implements Backplane {
   readonly nodeId: string;
   readonly presence: Presence;
@@ -126,26 +129,7 @@ class RedisBackplane implements Backplane {
   constructor(options: RedisBackplaneOptions) {
     const o = { ...REDIS_BACKPLANE_DEFAULTS, ...options };
     const store = resolveStoreOptions(options);
-    const roots = o.cluster?.rootNodes;
-    if (o.url !== undefined && o.cluster !== undefined) {
-      throw new TypeError("give either url or cluster, not both");
-    }
-    if (o.cluster !== undefined) {
-      if (!Array.isArray(roots) || roots.length === 0) {
-        throw new TypeError("cluster.rootNodes must list at least one node");
-      }
-      for (const r of roots) {
-        if (typeof r?.url !== "string" || !REDIS_URL.test(r.url)) {
-          throw new TypeError(
-            `cluster.rootNodes[].url must be a redis:// or rediss:// URL, got ${
-              JSON.stringify(r?.url)
-            }`,
-          );
-        }
-      }
-    } else if (typeof o.url !== "string" || !REDIS_URL.test(o.url)) {
-      throw new TypeError(`url must be a redis:// or rediss:// URL, got ${JSON.stringify(o.url)}`);
-    }
+    const target = redisTarget(o.url, o.cluster);
     for (
       const k of [
         "heartbeatMs",
@@ -186,9 +170,9 @@ class RedisBackplane implements Backplane {
       onChange: () => this.#update(),
       closed: () => this.#closed,
     };
-    this.#redis = roots
-      ? clusterConnection(roots.map((r) => r.url), settings)
-      : standaloneConnection(o.url!, settings);
+    this.#redis = "roots" in target
+      ? clusterConnection(target.roots, settings)
+      : standaloneConnection(target.url, settings);
 
     const runner: ScriptRunner = {
       run: (script, keys, args) => this.#run(script, keys, args),

@@ -38,6 +38,45 @@ export interface RedisConnection {
   close(): Promise<void>;
 }
 
+const REDIS_URL = /^rediss?:\/\//;
+
+/** Where to connect: one server, or a cluster's root nodes. */
+export type RedisTarget = { readonly url: string } | { readonly roots: readonly string[] };
+
+/**
+ * Checks the `url` and `cluster` options (exactly one, redis:// or rediss:// URLs).
+ * @throws {TypeError} when they are not.
+ */
+export function redisTarget(
+  url: unknown,
+  cluster: { readonly rootNodes?: unknown } | undefined,
+): RedisTarget {
+  if (url !== undefined && cluster !== undefined) {
+    throw new TypeError("give either url or cluster, not both");
+  }
+  if (cluster === undefined) {
+    if (typeof url !== "string" || !REDIS_URL.test(url)) {
+      throw new TypeError(`url must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}`);
+    }
+    return { url };
+  }
+  const roots = cluster?.rootNodes;
+  if (!Array.isArray(roots) || roots.length === 0) {
+    throw new TypeError("cluster.rootNodes must list at least one node");
+  }
+  return {
+    roots: roots.map((r: { url?: unknown } | null) => {
+      if (typeof r?.url !== "string" || !REDIS_URL.test(r.url)) {
+        const got = JSON.stringify(r?.url);
+        throw new TypeError(
+          `cluster.rootNodes[].url must be a redis:// or rediss:// URL, got ${got}`,
+        );
+      }
+      return r.url;
+    }),
+  };
+}
+
 /** Settings shared by both shapes. */
 export interface ConnectionSettings {
   /** The reconnect delay for attempt `retries`. */

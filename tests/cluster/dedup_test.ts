@@ -24,7 +24,8 @@ function handled(node: Node, uid: string): number[] {
 }
 
 Deno.test({
-  name: "dedup: client sends survive a SIGKILLed node: each handled exactly once in the cluster",
+  name:
+    "dedup: client sends across a SIGKILLed node: none lost, none the dead node recorded run again",
   ignore: IGNORE_REDIS,
   sanitizeResources: false,
   sanitizeOps: false,
