@@ -21,7 +21,7 @@
  */
 import type { LinkStatus } from "./link.ts";
 
-/** A message's encoded form on the backplane: text (the logical message as typed JSON, `codec.ts`). */
+/** A message's encoded form on the backplane: the logical message as typed JSON (`codec.ts`). */
 export type Payload = string;
 
 /** Receives a topic's messages; `from` is the publishing node's id. */

@@ -2,9 +2,10 @@
  * Cluster routing (docs/scaling.md): the Hub's sends spread over the nodes of its backplane. The
  * origin delivers to its own connections at once through lib/server/local.ts and publishes the
  * logical message **once** on the backplane topic (JSON text that keeps EDN/Transit types,
- * `lib/backplane/codec.ts`, encoded once for the whole cluster); every other node holding recipients receives it and delivers through its own
- * local.ts. Connection ids name their node, so a send, a close or a request to a connection goes
- * to its node's topic and a request's reply comes back on the origin's topic.
+ * `lib/backplane/codec.ts`, encoded once for the whole cluster); every other node holding
+ * recipients receives it and delivers through its own local.ts. Connection ids name their node,
+ * so a send, a close or a request to a connection goes to its node's topic and a request's reply
+ * comes back on the origin's topic.
  *
  * A server alone (the default private in-process backplane) publishes nothing and encodes
  * nothing: each method is the local send.
