@@ -54,17 +54,37 @@ function hex(h: { digest(): Uint8Array }): string {
   return Array.from(h.digest(), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** A generated body of `total` bytes. */
+/** Writes the pattern's bytes at `offset` into `out` (what {@linkcode chunkAt} makes). */
+function fillAt(out: Uint8Array, offset: number): void {
+  out.fill(0);
+  for (let p = Math.ceil(offset / 4096) * 4096; p < offset + out.byteLength; p += 4096) {
+    out[p - offset] = (p >>> 12) & 255;
+  }
+}
+
+/**
+ * A generated body of `total` bytes: a byte stream, as a file's `readable` is, so a BYOB reader
+ * (the streams' sender) has it written into its own buffer and a default reader gets fresh 64 KiB
+ * chunks.
+ */
 function body(total: number): ReadableStream<Uint8Array> {
   let offset = 0;
-  return new ReadableStream<Uint8Array>({
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: FRAME,
     pull(c) {
-      if (offset >= total) return c.close();
-      const n = Math.min(FRAME, total - offset);
-      c.enqueue(chunkAt(offset, n));
+      const request = c.byobRequest!; // always there, with autoAllocateChunkSize
+      if (offset >= total) {
+        c.close();
+        return request.respond(0);
+      }
+      const view = request.view!;
+      const n = Math.min(view.byteLength, total - offset);
+      fillAt(new Uint8Array(view.buffer, view.byteOffset, n), offset);
       offset += n;
+      request.respond(n);
     },
-  }, { highWaterMark: 0 });
+  });
 }
 
 /** Peak RSS since the last reset, sampled every 20 ms. */
