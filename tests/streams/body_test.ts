@@ -82,3 +82,14 @@ Deno.test("bodySource() reads a stream that is not a byte stream chunk by chunk"
   const bad = bodySource(ReadableStream.from(["text"]) as unknown as ReadableStream<Uint8Array>);
   await assert.rejects(bad.read(65536), TypeError);
 });
+
+Deno.test("bodySource() reads a Blob in pieces of at most maxBytes (not one piece per Blob part)", async () => {
+  const data = bytes(1 << 20, 3);
+  const s = bodySource(new Blob([data]));
+  const got: Uint8Array<ArrayBuffer>[] = [];
+  for (let p = await s.read(65536); p; p = await s.read(65536)) {
+    assert.ok(p.byteLength <= 65536, `a piece of ${p.byteLength} bytes`);
+    got.push(p.slice());
+  }
+  assert.deepEqual(new Uint8Array(await new Blob(got).arrayBuffer()), data);
+});
