@@ -35,6 +35,8 @@ import type {
   EventId,
   EventMap,
   EventReply,
+  PushStreamId,
+  PushStreamMeta,
   StreamId,
   StreamMeta,
   StreamReply,
@@ -1104,9 +1106,12 @@ export class Client<E extends EventMap = AnyEvents> {
   }
 
   /** Receives the server's push streams named `id` (`server.streamTo()`); one handler per id. */
-  onStream(id: string, handler: ClientStreamHandler): () => void {
+  onStream<K extends PushStreamId<E>>(
+    id: K,
+    handler: (stream: ReadableStream<Uint8Array>, meta: PushStreamMeta<E, K>) => void,
+  ): () => void {
     assertEventId(id);
-    return this.#streams().onStream(id, handler);
+    return this.#streams().onStream(id, handler as ClientStreamHandler);
   }
 
   /**

@@ -14,7 +14,10 @@ import type { ResolvedServerOptions } from "./options.ts";
 
 /** The outbound half of a server-side WebSocket, as the Hub sees it. */
 export interface ServerSocket {
-  /** Sends one frame; text for strings, binary for bytes. */
+  /**
+   * Sends one frame; text for strings, binary for bytes. The bytes are copied (or written) before
+   * it returns, as `WebSocket.send` does in Deno and Bun: callers may reuse the buffer (streams do).
+   */
   send(frame: Frame): void;
   /** Closes the socket with a code and reason. */
   close(code?: number, reason?: string): void;
