@@ -10,18 +10,16 @@
  * - Closing a connection rejects its pending server→client requests with `ClosedError` and removes
  *   it from its uid and its channels.
  *
- * The Hub holds the public API and delegates: the shared state is lib/server/context.ts, upgrades
- * lib/server/upgrade.ts, open and close lib/server/connections.ts, what arrives
- * lib/server/inbound.ts, handlers lib/server/router.ts, sends lib/server/cluster.ts (to every node
- * of the backplane) and lib/server/local.ts (this node's connections; fan-out in
- * lib/server/fanout.ts), delivery and resume lib/server/resume.ts.
+ * The Hub holds the public API and delegates: the shared state is lib/server/context.ts, the
+ * parts and their wiring lib/server/hub_parts.ts, upgrades lib/server/upgrade.ts, open and close
+ * lib/server/connections.ts, what arrives lib/server/inbound.ts, handlers lib/server/router.ts,
+ * sends lib/server/cluster.ts (to every node of the backplane) and lib/server/local.ts (this
+ * node's connections; fan-out in lib/server/fanout.ts), delivery and resume
+ * lib/server/resume.ts, the cluster view lib/server/cluster_info.ts.
  *
  * @module
  */
-import type { BackplaneStats } from "../backplane/backplane.ts";
-import type { LinkState } from "../backplane/link.ts";
 import { assertEventId, type Event } from "../protocol/event.ts";
-import { Cluster } from "./cluster.ts";
 import type {
   AnyEvents,
   ChannelData,
@@ -35,22 +33,20 @@ import type {
   StreamReply,
 } from "../protocol/event_map.ts";
 import { isChannelId } from "./channels.ts";
-import { ClusterPresence } from "./cluster_presence.ts";
-import { Connections } from "./connections.ts";
-import { watchDeparted } from "./departed.ts";
+import { type ClusterInfo, clusterInfo } from "./cluster_info.ts";
 import { ServerContext } from "./context.ts";
-import { Inbound } from "./inbound.ts";
-import { LocalDelivery } from "./local.ts";
+import { closeEach, type HubParts, statsSnapshot, wireHub } from "./hub_parts.ts";
+import type { MembershipTarget } from "./membership.ts";
 import { resolveServerOptions } from "./options.ts";
 import type { ResolvedServerOptions, ServerOptions } from "./options.ts";
-import { Resume } from "./resume.ts";
-import { clientBundleRoute, clientScriptPath } from "./client_bundle.ts";
-import { operationsRoute } from "./operations_route.ts";
-import { Membership, type MembershipTarget } from "./membership.ts";
-import { Presence, type PresenceMember } from "./presence.ts";
-import { Router } from "./router.ts";
-import type { Connection } from "./connection.ts";
+import type { PresenceMember } from "./presence.ts";
 import type { ConnectionSink, PendingUpgrade, ServerSocket } from "./socket.ts";
+import type {
+  ChannelStreamResult,
+  StreamHandler,
+  StreamMessage,
+  StreamToOptions,
+} from "./streams.ts";
 import type {
   ConnectionInfo,
   EventHandler,
@@ -59,38 +55,14 @@ import type {
   ServerStats,
 } from "./types.ts";
 import type { ConnectedUids } from "./uids.ts";
-import { Upgrades } from "./upgrade.ts";
-import {
-  type ChannelStreamResult,
-  ServerStreams,
-  STREAM_CONTROL_EVENT,
-  type StreamHandler,
-  type StreamMessage,
-  type StreamToOptions,
-} from "./streams.ts";
 
+export type { ClusterInfo } from "./cluster_info.ts";
 export type { PendingUpgrade } from "./socket.ts";
 
 /** Options of broadcasts. */
 export interface BroadcastOptions {
   /** Connection ids that do not receive it. */
   except?: Iterable<string>;
-}
-
-/** The cluster as one node sees it (`Hub.cluster()`). */
-export interface ClusterInfo extends BackplaneStats {
-  /** `false` for a server alone (the default private backplane): nothing crosses nodes. */
-  clustered: boolean;
-  /** This node's id. */
-  nodeId: string;
-  /** The backplane link's state (`up` for a server alone). */
-  link: LinkState;
-  /** Live nodes this node knows of (itself included). */
-  nodes: number;
-  /** Backplane topics this node listens to. */
-  listening: number;
-  /** Gaps announced to this node's connections (`sente-lite/gap` with reason `backplane`). */
-  gaps: number;
 }
 
 /**
@@ -105,47 +77,13 @@ export class Hub<E extends EventMap = AnyEvents> {
    */
   readonly options: ResolvedServerOptions;
   readonly #ctx: ServerContext;
-  readonly #upgrades: Upgrades;
-  readonly #connections: Connections;
-  readonly #inbound: Inbound;
-  readonly #router: Router;
-  readonly #cluster: Cluster;
-  readonly #resume: Resume;
-  readonly #presence: Presence;
-  readonly #membership: Membership;
+  readonly #p: HubParts;
 
   /** Makes a hub; see {@linkcode ServerOptions} for the defaults. */
   constructor(options?: ServerOptions) {
     this.options = resolveServerOptions(options ?? {});
-    const ctx = this.#ctx = new ServerContext(this.options);
-    const resume = this.#resume = new Resume(ctx);
-    const local = new LocalDelivery(ctx, resume);
-    const cluster = this.#cluster = new Cluster(ctx, local, resume.durable);
-    const router = this.#router = new Router(ctx, cluster, resume);
-    // A dead node's uids closed on no node: one survivor fires their uidport-close.
-    watchDeparted(ctx, (uid, conn) => router.internal("chsk/uidport-close", uid, conn));
-    this.#upgrades = new Upgrades(ctx, resume.enabled);
-    const inbound = this.#inbound = new Inbound(ctx, router);
-    this.#connections = new Connections(ctx, inbound, router, resume, local.fanOuts);
-    const push = (conn: Connection, id: string, data: unknown) =>
-      void resume.push(conn, [id, data]);
-    const presence = router.presence = this.#presence = new Presence(ctx, push);
-    if (ctx.topics.clustered && this.options.presence !== undefined) {
-      presence.cluster = new ClusterPresence(ctx, presence);
-    }
-    const membership = this.#membership = new Membership(ctx, this.#presence, push);
-    cluster.membership = (target, channel, join) =>
-      join ? membership.join(target, channel) : membership.leave(target, channel);
-    const o = this.options;
-    const onError = (e: unknown) => o.onError(e, { where: "clientScript" });
-    const script = clientBundleRoute(clientScriptPath(o.clientScript, o.path), onError);
-    const ops = operationsRoute(this as unknown as Hub, o.operations);
-    this.#upgrades.routes = [script, ops].filter((r) => r !== null);
-    ctx.streams = new ServerStreams(ctx, this.options.streams);
-    router.on(
-      STREAM_CONTROL_EVENT,
-      (msg) => ctx.streams!.control(msg.connection as never, msg.data),
-    );
+    this.#ctx = new ServerContext(this.options);
+    this.#p = wireHub(this.#ctx, this as unknown as Hub);
   }
 
   // ---------------------------------------------------------------- handlers
@@ -171,7 +109,7 @@ export class Hub<E extends EventMap = AnyEvents> {
     id: K,
     handler: EventHandler<EventData<E, "clientToServer", K>, EventReply<E, "clientToServer", K>>,
   ): () => void {
-    return this.#router.on(id, handler as EventHandler);
+    return this.#p.router.on(id, handler as EventHandler);
   }
 
   /**
@@ -231,9 +169,9 @@ export class Hub<E extends EventMap = AnyEvents> {
     request: Request,
     remoteIp: string | null = null,
   ): Promise<Response | PendingUpgrade> {
-    const prepared = await this.#upgrades.prepare(request, remoteIp);
+    const prepared = await this.#p.upgrades.prepare(request, remoteIp);
     // A node of a cluster opens the resume session in the shared store before the handshake.
-    if (!(prepared instanceof Response)) await this.#resume.prepare(prepared);
+    if (!(prepared instanceof Response)) await this.#p.resume.prepare(prepared);
     return prepared;
   }
 
@@ -247,8 +185,8 @@ export class Hub<E extends EventMap = AnyEvents> {
     remoteIp: string | null = null,
   ): Response | PendingUpgrade | Promise<Response | PendingUpgrade> {
     // A node of a cluster with durable delivery opens the session in the store: always async.
-    if (this.#resume.durable) return this.prepare(request, remoteIp);
-    return this.#upgrades.prepare(request, remoteIp);
+    if (this.#p.resume.durable) return this.prepare(request, remoteIp);
+    return this.#p.upgrades.prepare(request, remoteIp);
   }
 
   /**
@@ -257,7 +195,7 @@ export class Hub<E extends EventMap = AnyEvents> {
    * @ignore
    */
   open(pending: PendingUpgrade, socket: ServerSocket): ConnectionSink {
-    return this.#connections.open(pending, socket);
+    return this.#p.connections.open(pending, socket);
   }
 
   /**
@@ -305,7 +243,7 @@ export class Hub<E extends EventMap = AnyEvents> {
   ): number {
     assertEventId(id);
     const event: Event = [id, data];
-    return this.#cluster.toUid(uid, event);
+    return this.#p.cluster.toUid(uid, event);
   }
 
   /**
@@ -325,7 +263,7 @@ export class Hub<E extends EventMap = AnyEvents> {
     data?: EventData<E, "serverToClient", K>,
   ): boolean {
     assertEventId(id);
-    return this.#cluster.toConnection(connId, [id, data]);
+    return this.#p.cluster.toConnection(connId, [id, data]);
   }
 
   /**
@@ -349,7 +287,7 @@ export class Hub<E extends EventMap = AnyEvents> {
     options ??= {};
     assertEventId(id);
     const except = options.except ? new Set(options.except) : undefined;
-    return this.#cluster.toAll([id, data], except);
+    return this.#p.cluster.toAll([id, data], except);
   }
 
   /**
@@ -373,7 +311,12 @@ export class Hub<E extends EventMap = AnyEvents> {
     if (!isChannelId(channel)) {
       throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
     }
-    return this.#cluster.toChannel(channel, data, null, options.except ? [...options.except] : []);
+    return this.#p.cluster.toChannel(
+      channel,
+      data,
+      null,
+      options.except ? [...options.except] : [],
+    );
   }
 
   /**
@@ -401,7 +344,7 @@ export class Hub<E extends EventMap = AnyEvents> {
   ): Promise<EventReply<E, "serverToClient", K>> {
     options ??= {};
     assertEventId(id);
-    return this.#cluster.request(connId, id, data, options) as Promise<
+    return this.#p.cluster.request(connId, id, data, options) as Promise<
       EventReply<E, "serverToClient", K>
     >;
   }
@@ -421,7 +364,7 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   join(target: MembershipTarget, channel: string): number {
-    return this.#cluster.member(target, channel, true);
+    return this.#p.cluster.member(target, channel, true);
   }
 
   /**
@@ -436,7 +379,7 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   leave(target: MembershipTarget, channel: string): number {
-    return this.#cluster.member(target, channel, false);
+    return this.#p.cluster.member(target, channel, false);
   }
 
   /**
@@ -451,7 +394,7 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   presence(channel: string): PresenceMember[] | null {
-    return this.#presence.members(channel);
+    return this.#p.presence.members(channel);
   }
 
   // ---------------------------------------------------------------- queries and close
@@ -534,29 +477,7 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   stats(): ServerStats {
-    const ctx = this.#ctx;
-    let bufferedBytes = 0;
-    let queuedBytes = 0;
-    const wire = { ...ctx.stats.wire }; // closed connections' counters, plus the open ones'
-    for (const conn of ctx.conns.values()) {
-      bufferedBytes += conn.socket.bufferedAmount;
-      queuedBytes += conn.gate?.queuedBytes ?? 0;
-      conn.wire?.addTo(wire);
-    }
-    this.#inbound.addInflationStats(wire);
-    const pendingUpgrades = ctx.admission.pending;
-    const deliveryBytes = this.#resume.bytes;
-    const errors = { ...ctx.stats.errors };
-    return {
-      ...ctx.stats,
-      errors,
-      bufferedBytes,
-      queuedBytes,
-      wire,
-      pendingUpgrades,
-      deliveryBytes,
-      streams: ctx.streams?.stats(),
-    };
+    return statsSnapshot(this.#ctx, this.#p);
   }
 
   /**
@@ -572,7 +493,7 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   closeConnection(connId: string, code?: number, reason?: string): boolean {
-    return this.#cluster.close(connId, code ?? 1000, reason ?? "");
+    return this.#p.cluster.close(connId, code ?? 1000, reason ?? "");
   }
 
   /**
@@ -587,16 +508,7 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   cluster(): ClusterInfo {
-    const backplane = this.#cluster.backplane;
-    return {
-      clustered: this.#ctx.topics.clustered,
-      nodeId: backplane.nodeId,
-      link: backplane.link.state,
-      nodes: backplane.presence.nodes().size,
-      listening: this.#ctx.topics.size,
-      gaps: this.#cluster.gaps,
-      ...backplane.stats(),
-    };
+    return clusterInfo(this.#ctx, this.#p.cluster);
   }
 
   /**
@@ -614,7 +526,7 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   leaveCluster(): Promise<void> {
-    return this.#cluster.leave();
+    return this.#p.cluster.leave();
   }
 
   /**
@@ -629,16 +541,7 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   closeUid(uid: string, code?: number, reason?: string): number {
-    code ??= 1000;
-    reason ??= "";
-    let n = 0;
-    for (const conn of [...this.#ctx.uids.connections(uid)]) {
-      if (!conn.closed) {
-        conn.close(code, reason);
-        n++;
-      }
-    }
-    return n;
+    return closeEach(this.#ctx.uids.connections(uid), code ?? 1000, reason ?? "");
   }
 
   /**
@@ -653,15 +556,6 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   closeAll(code?: number, reason?: string): number {
-    code ??= 1001;
-    reason ??= "server shutting down";
-    let n = 0;
-    for (const conn of [...this.#ctx.conns.values()]) {
-      if (!conn.closed) {
-        conn.close(code, reason);
-        n++;
-      }
-    }
-    return n;
+    return closeEach(this.#ctx.conns.values(), code ?? 1001, reason ?? "server shutting down");
   }
 }
