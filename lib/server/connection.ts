@@ -7,7 +7,6 @@
 import type { ServerDialect } from "../dialects/dialect.ts";
 import type { Frame, Packer } from "../packers/packer.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
-import type { Clock, TimerHandle } from "../util/clock.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import type { ConnectionSink, ServerSocket } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
@@ -17,63 +16,17 @@ import type { SharedFrame } from "../wire/compression.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
 import type { Session } from "./delivery.ts";
 import type { AdmissionSlot } from "./admission.ts";
+import {
+  type ConnectionHost,
+  type FanOutBacklog,
+  type PendingRequest,
+  Rare,
+} from "./connection_host.ts";
 
 /** The longest a close waits for queued wire output (compression is asynchronous), in ms. */
 const CLOSE_FLUSH_MS = 5000;
 
-/** A server→client request waiting for its reply. */
-export interface PendingRequest {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  timer: TimerHandle;
-  cleanup(): void;
-}
-
-/**
- * What every connection of one Hub shares (kept once, not per connection): its clock and close
- * timeout, where its socket's events go, and the answers to its slow consumer and close timeout.
- */
-export interface ConnectionHost {
-  /** The Hub's clock (bounds the flush before a close). */
-  readonly clock: Clock;
-  /** How long a close may take before the socket is dropped, in ms. */
-  readonly closeTimeoutMs: number;
-  /** One frame arrived on `conn`'s socket. */
-  received(conn: Connection, frame: Frame): void;
-  /** The runtime reported `conn`'s socket closed. */
-  socketClosed(conn: Connection, code: number, reason: string): void;
-  /** The connection is a slow consumer under the `"close"` policy. */
-  closeSlow(conn: Connection): void;
-  /** A close was not done within `closeTimeoutMs` (the Hub cleans up). */
-  closeTimedOut(conn: Connection): void;
-}
-
-/**
- * What few connections ever need, made on first use (protocol errors, rate-limit refusals,
- * server→client requests, subscriptions, a close in progress): an idle connection holds none.
- */
-class Rare {
-  protocolErrors = 0;
-  violations = 0;
-  lastViolationAt = 0;
-  nextCbId = 1;
-  closeCode: number | null = null;
-  closeTimer: TimerHandle | null = null;
-  channels: Set<string> | null = null;
-  pending: Map<string, PendingRequest> | null = null;
-}
-
-/** The per-server fan-out queue, as a connection sees it (lib/server/fanout.ts). */
-export interface FanOutBacklog {
-  /** The number of the last queued fan-out; 0 while none waits. */
-  readonly lastSeq: number;
-  /** Sends `conn` every queued fan-out it is owed, in order. */
-  settle(conn: Connection): void;
-  /** `conn` joined its variant's native topics. */
-  nativeJoined(conn: Connection): void;
-  /** `conn` left its variant's native topics. */
-  nativeLeft(conn: Connection, variant: string): void;
-}
+export type { ConnectionHost, FanOutBacklog, PendingRequest } from "./connection_host.ts";
 
 /**
  * `delivering` is `true` while the fan-out queue itself sends: then a send does not first settle
@@ -190,16 +143,6 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   }
   set lastViolationAt(t: number) {
     this.#more().lastViolationAt = t;
-  }
-
-  /** The Hub's clock; `null` outside a Hub. */
-  get clock(): Clock | null {
-    return this.host?.clock ?? null;
-  }
-
-  /** How long a close may take before the socket is dropped, in ms. */
-  get closeTimeoutMs(): number {
-    return this.host?.closeTimeoutMs ?? CLOSE_FLUSH_MS;
   }
 
   /** A frame arrived on the socket (the adapter calls it; `ConnectionSink`). */
@@ -451,7 +394,8 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
       closeSocket();
     };
     // Half the close timeout for the flush leaves the other half for the close handshake.
-    const flushMs = Math.min(CLOSE_FLUSH_MS, Math.max(1, Math.floor(this.closeTimeoutMs / 2)));
+    const closeTimeoutMs = host?.closeTimeoutMs ?? CLOSE_FLUSH_MS;
+    const flushMs = Math.min(CLOSE_FLUSH_MS, Math.max(1, Math.floor(closeTimeoutMs / 2)));
     const timer = clock.setTimeout(finish, flushMs);
     void sender.idle().then(finish);
   }
