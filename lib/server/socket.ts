@@ -45,9 +45,9 @@ export interface ServerSocket {
 /** The inbound half: what an adapter calls when its socket receives a frame or closes. */
 export interface ConnectionSink {
   /** One frame arrived. */
-  message(frame: Frame): void;
+  received(frame: Frame): void;
   /** The socket closed (for any reason, exactly once). */
-  closed(code: number, reason: string): void;
+  socketClosed(code: number, reason: string): void;
 }
 
 /** An upgrade that passed every check and waits for the runtime to open the socket. */
