@@ -28,6 +28,8 @@ export type {
   EventMap,
   EventReply,
   EventSection,
+  PushStreamId,
+  PushStreamMeta,
   StreamId,
   StreamMeta,
   StreamReply,

@@ -27,6 +27,8 @@ export type {
   EventMap,
   EventReply,
   EventSection,
+  PushStreamId,
+  PushStreamMeta,
   StreamId,
   StreamMeta,
   StreamReply,

@@ -1,7 +1,8 @@
 /**
  * The Redis backplane: several sente-lite server processes sharing one Redis form one cluster
  * (docs/scaling.md). A separate entrypoint, so only applications that use it pull a Redis client
- * (node-redis, `@redis/client`) into their graph.
+ * (node-redis, `@redis/client`) into their graph. One Redis server (`url`) or a Redis Cluster
+ * (`cluster: { rootNodes: [{ url }] }`, with sharded pub/sub and single-slot scripts).
  *
  * This release ships the building blocks — topics over sharded pub/sub, cluster presence with
  * heartbeats, the durable delivery store on streams, the link state — behind the `Backplane`
@@ -36,6 +37,7 @@ export {
   REDIS_BACKPLANE_DEFAULTS,
   redisBackplane,
   type RedisBackplaneOptions,
+  type RedisClusterNodes,
 } from "./lib/backplane/redis.ts";
 export {
   type Attachment,

@@ -29,6 +29,8 @@ export type {
   EventMap,
   EventReply,
   EventSection,
+  PushStreamId,
+  PushStreamMeta,
   StreamId,
   StreamMeta,
   StreamReply,

@@ -53,6 +53,17 @@ function cpuMs(): number {
   }
 }
 
+/** The soft open-file limit from /proc (NaN elsewhere): the bench checks it fits the load. */
+function openFileLimit(): number {
+  try {
+    const limits = readFileSync("/proc/self/limits", "utf8");
+    const line = limits.split("\n").find((l) => l.startsWith("Max open files"));
+    return Number(line?.split(/\s+/)[3]);
+  } catch {
+    return NaN;
+  }
+}
+
 function collectGarbage(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
   for (let i = 0; i < 3; i++) {
@@ -157,6 +168,8 @@ async function main(): Promise<void> {
     : startRawDeno();
   const stats = () => ({
     rss: process.memoryUsage().rss,
+    heapUsed: process.memoryUsage().heapUsed,
+    nofile: openFileLimit(),
     cpuMs: cpuMs(),
     connections,
   });

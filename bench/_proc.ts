@@ -107,11 +107,16 @@ export class Proc {
   }
 }
 
-/** The command line that runs `script` under `runtime` (Deno with `--expose-gc`). */
+/**
+ * The command line that runs `script` under `runtime` (Deno with `--expose-gc`), through `sh` so
+ * the process's soft open-file limit is raised to the hard one first (19,000 sockets need it).
+ */
 export function command(runtime: Runtime, script: string, args: string[]): string[] {
-  return runtime === "deno"
+  const run = runtime === "deno"
     ? [`${BIN}deno`, "run", "-A", "--v8-flags=--expose-gc", script, ...args]
     : [`${BIN}bun`, script, ...args];
+  // `exec` keeps the pid, so the orchestrator's pid is the runtime's.
+  return ["sh", "-c", 'ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh", ...run];
 }
 
 /** The server's first line. */
@@ -143,6 +148,10 @@ export function startClients(runtime: Runtime, config: ClientsConfig): Proc {
 /** Server process stats. */
 export interface ServerStats {
   rss: number;
+  /** JS heap in use (V8 on Deno, JSC on Bun). */
+  heapUsed: number;
+  /** The process's soft open-file limit. */
+  nofile: number;
   cpuMs: number;
   connections: number;
 }

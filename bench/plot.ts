@@ -5,12 +5,24 @@
  * lean as the raw runtime; throughput as sente-lite ÷ raw, CPU and memory as raw ÷ sente-lite),
  * with the goal of issue 13 marked. No dependencies: the SVG is written by hand.
  *
- * Run: `deno run -A bench/plot.ts` (after saving the JSON lines; see docs/performance.md).
+ * Run: `deno run -A bench/plot.ts [--dir docs/performance/] [--title "…"]` (after saving the
+ * JSON lines in that directory; see docs/performance.md).
  *
  * @module
  */
-const DIR = new URL("../docs/performance/", import.meta.url);
-const OUT = new URL("../docs/performance.svg", import.meta.url);
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    dir: { type: "string", default: "docs/performance/" },
+    title: { type: "string", default: "" },
+  },
+  strict: true,
+});
+const ROOT = new URL("../", import.meta.url);
+const DIR = new URL(values.dir.endsWith("/") ? values.dir : `${values.dir}/`, ROOT);
+const OUT = new URL("docs/performance.svg", ROOT);
 
 /** One bar. */
 interface Bar {
@@ -71,7 +83,9 @@ for (const s of memory?.summary ?? []) {
     label: `idle memory, ${s.runtime}, ${s.connections / 1000}k conns`,
     value: s.raw.kbPerConnection / s.sente.kbPerConnection,
     goal: s.raw.kbPerConnection / (s.raw.kbPerConnection + 1),
-    note: `${s.sente.kbPerConnection.toFixed(1)} KB vs ${s.raw.kbPerConnection.toFixed(1)} KB`,
+    note: `${s.sente.kbPerConnection.toFixed(2)} KB vs ${s.raw.kbPerConnection.toFixed(2)} KB (+${
+      (s.sente.kbPerConnection - s.raw.kbPerConnection).toFixed(2)
+    })`,
   });
 }
 const connrate = read("connrate") as {
@@ -118,7 +132,9 @@ const x = (v: number) => labelW + Math.min(v, 1.25) / 1.25 * barW;
 const parts: string[] = [
   `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
   `<rect width="${W}" height="${H}" fill="white"/>`,
-  `<text x="10" y="20" font-size="15" font-weight="bold">sente-lite against the raw runtime (1.0 = raw; higher is better)</text>`,
+  `<text x="10" y="20" font-size="15" font-weight="bold">sente-lite against the raw runtime (1.0 = raw; higher is better)${
+    values.title ? ` · ${esc(values.title)}` : ""
+  }</text>`,
   `<text x="10" y="38" fill="#555">bar: sente-lite ÷ raw (throughput) or raw ÷ sente-lite (CPU, memory); red tick: goal of issue 13; figures: sente-lite vs raw</text>`,
 ];
 for (const v of [0, 0.25, 0.5, 0.75, 1]) {

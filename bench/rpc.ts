@@ -461,19 +461,19 @@ async function protocolDriver(url: string, payload: string): Promise<Driver> {
   };
 }
 
-/** A sente-lite client: `client.request("bench/echo", payload)`. */
+/** Surfaces a failed request as an uncaught error in the worker: the run is invalid. */
+function fail(e: unknown): never {
+  throw e;
+}
+
+/** A sente-lite client: `client.request("bench/echo", payload)`, one closure per request. */
 async function senteDriver(url: string, payload: string): Promise<Driver> {
   const client = connect(url);
   await settle(client.ready, `sente-lite handshake with ${url}`);
   return {
     fire(done) {
       const t0 = performance.now();
-      client.request("bench/echo", payload).then(
-        () => done(performance.now() - t0),
-        (e) => {
-          throw e; // surfaces as an uncaught error in the worker: the run is invalid
-        },
-      );
+      client.request("bench/echo", payload).then(() => done(performance.now() - t0), fail);
     },
     close() {
       client.close();

@@ -13,7 +13,7 @@ import type {
 } from "../server/socket.ts";
 import type { ServeHandle, ServeOptions } from "./types.ts";
 
-/** What the adapter keeps on each Bun socket. */
+/** What the adapter keeps on each Bun socket (`ws.data`): also the Hub's socket for it. */
 export interface SocketData {
   /**
    * The upgrade that passed the Hub's checks (dropped once open).
@@ -24,7 +24,7 @@ export interface SocketData {
    * The Hub's inbound side once the socket opened.
    * @ignore
    */
-  sink?: ConnectionSink;
+  sink: ConnectionSink | null;
 }
 
 /** The part of Bun's `ServerWebSocket` the adapter uses. */
@@ -70,39 +70,49 @@ interface Shared {
 }
 
 /**
- * The Hub's socket over a Bun `ServerWebSocket`: methods on the prototype, no closures per
- * connection, and Bun's native topics as the Hub's optional fast path.
+ * One Bun socket's only per-connection object in the adapter: its `ws.data` (given to
+ * `server.upgrade`) and the Hub's socket over Bun's `ServerWebSocket` once open. Methods on the
+ * prototype, no closures; Bun's native topics are the Hub's optional fast path.
  */
-class BunSocket implements ServerSocket {
-  readonly #ws: BunWebSocket;
+class BunSocket implements ServerSocket, SocketData {
+  #ws: BunWebSocket | null = null;
   readonly #shared: Shared;
-  constructor(ws: BunWebSocket, shared: Shared) {
-    this.#ws = ws;
+  pending: PendingUpgrade | null;
+  sink: ConnectionSink | null = null;
+  constructor(pending: PendingUpgrade, shared: Shared) {
+    this.pending = pending;
     this.#shared = shared;
-    if (!ws.subscribe || !shared.server?.publish) {
+  }
+  /** The socket opened: the Hub takes it over. */
+  open(ws: BunWebSocket, hub: UpgradeTarget): void {
+    this.#ws = ws;
+    if (!ws.subscribe || !this.#shared.server?.publish) {
       // No topics in this Bun: the Hub sends per connection.
       this.subscribe = undefined;
       this.unsubscribe = undefined;
       this.publish = undefined;
     }
+    const pending = this.pending!;
+    this.pending = null; // its Request is not needed once open
+    this.sink = hub.open(pending, this);
   }
   send(frame: Frame): void {
-    this.#ws.send(frame);
+    this.#ws!.send(frame);
   }
   close(code?: number, reason?: string): void {
-    this.#ws.close(code, reason);
+    this.#ws!.close(code, reason);
   }
   terminate(): void {
-    this.#ws.terminate?.();
+    this.#ws!.terminate?.();
   }
   get bufferedAmount(): number {
-    return this.#ws.getBufferedAmount();
+    return this.#ws!.getBufferedAmount();
   }
   subscribe?(topic: string): void {
-    this.#ws.subscribe!(topic);
+    this.#ws!.subscribe!(topic);
   }
   unsubscribe?(topic: string): void {
-    this.#ws.unsubscribe!(topic);
+    this.#ws!.unsubscribe!(topic);
   }
   publish?(topic: string, frame: Frame): void {
     this.#shared.server!.publish!(topic, frame);
@@ -139,7 +149,8 @@ export function bunConfig(hub: UpgradeTarget): BunServeConfig {
     const headers: Record<string, string> | undefined = prepared.protocol
       ? { "sec-websocket-protocol": prepared.protocol }
       : undefined;
-    if (server.upgrade(request, { data: { pending: prepared }, headers })) return undefined;
+    const data = new BunSocket(prepared, shared);
+    if (server.upgrade(request, { data, headers })) return undefined;
     prepared.slot?.release(hub.options.clock); // not upgraded: its connection slot is free
     return new Response("WebSocket upgrade failed\n", { status: 400 });
   };
@@ -153,14 +164,13 @@ export function bunConfig(hub: UpgradeTarget): BunServeConfig {
     },
     websocket: {
       open(ws) {
-        ws.data.sink = hub.open(ws.data.pending!, new BunSocket(ws, shared));
-        ws.data.pending = null; // its Request is not needed once open
+        (ws.data as BunSocket).open(ws, hub);
       },
       message(ws, message) {
-        ws.data.sink?.message(message);
+        ws.data.sink?.received(message);
       },
       close(ws, code, reason) {
-        ws.data.sink?.closed(code, reason);
+        ws.data.sink?.socketClosed(code, reason);
       },
       // One byte over the Hub's limit, so the Hub sees oversized frames and answers 1009 itself.
       maxPayloadLength: hub.options.maxMessageBytes + 1,

@@ -85,7 +85,7 @@ class DenoSocket implements ServerSocket, EventListenerObject {
   handleEvent(e: Event): void {
     if (e.type === "message") {
       const data = (e as MessageEvent).data;
-      this.#sink?.message(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer));
+      this.#sink?.received(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer));
     } else if (e.type === "open") {
       const pending = this.#pending!;
       this.#pending = null; // its Request is not needed once open
@@ -93,7 +93,7 @@ class DenoSocket implements ServerSocket, EventListenerObject {
     } else if (e.type === "close") {
       const { code, reason } = e as CloseEvent;
       // Deno reports an abnormal close (no close frame) as code 0; RFC 6455 calls it 1006.
-      if (this.#sink) this.#sink.closed(code || 1006, reason);
+      if (this.#sink) this.#sink.socketClosed(code || 1006, reason);
       else this.#pending?.slot?.release(this.#hub.options.clock); // gone before it opened
     }
   }

@@ -5,7 +5,8 @@
  *
  * - **Topics** ({@linkcode Backplane.publish}/{@linkcode Backplane.subscribe}): at-most-once
  *   messages to the other nodes. A fan-out is encoded **once per cluster**: the Hub publishes the
- *   logical message as JSON text (`{"id":…,"data":…}` plus routing fields such as `except`), never
+ *   logical message as JSON text that keeps the Clojure-data types (`codec.ts`; the event plus
+ *   routing fields such as `except`), never
  *   per-connection frames; each receiving node packs it per connection as it does for local
  *   sends. Topic names come from {@linkcode TOPICS}.
  * - **Presence** ({@linkcode Presence}): this node's uids, the cluster-wide connected uids and
@@ -20,7 +21,7 @@
  */
 import type { LinkStatus } from "./link.ts";
 
-/** A message's encoded form on the backplane: text (the logical message as JSON). */
+/** A message's encoded form on the backplane: the logical message as typed JSON (`codec.ts`). */
 export type Payload = string;
 
 /** Receives a topic's messages; `from` is the publishing node's id. */

@@ -1,13 +1,14 @@
 /**
  * The Redis backplane: topics on (sharded) pub/sub, presence on heartbeated keys, durable delivery
- * on streams (`redis_store.ts`), all through node-redis (`@redis/client`). Two connections per
- * node: one for commands and publishes, one subscriber. Both reconnect with exponential backoff
- * and jitter; commands fail fast while a connection is down (no offline queue: a queued publish
- * would arrive late and out of order, a failed one is counted and announced as a gap).
+ * on streams (`redis_store.ts`), all through node-redis (`@redis/client`), on one primary or a
+ * Redis Cluster (`redis_conn.ts`). On one primary, two connections per node: one for commands and
+ * publishes, one subscriber; on a cluster, one per master plus a sharded subscriber per master
+ * holding subscribed topics. All reconnect with exponential backoff and jitter; commands fail fast
+ * while a connection is down (no offline queue: a queued publish would arrive late and out of
+ * order, a failed one is counted and announced as a gap).
  *
  * @module
  */
-import { createClient } from "@redis/client";
 import type {
   Backplane,
   BackplaneStats,
@@ -17,16 +18,40 @@ import type {
   TopicHandler,
 } from "./backplane.ts";
 import { type LinkStatus, LinkTracker } from "./link.ts";
+import {
+  clusterConnection,
+  type RedisConnection,
+  redisTarget,
+  standaloneConnection,
+} from "./redis_conn.ts";
 import { PRESENCE_TOPIC, RedisPresence } from "./redis_presence.ts";
 import { RedisStore, type ScriptRunner } from "./redis_store.ts";
 import * as SCRIPTS from "./redis_scripts.ts";
 import { positiveInteger, resolveStoreOptions, type StoreOptions } from "./store_options.ts";
 import { randomHex } from "../util/ids.ts";
 
-/** Options of {@linkcode redisBackplane}. */
+/** Where a Redis Cluster is: some of its masters, to discover the rest. */
+export interface RedisClusterNodes {
+  /**
+   * At least one node of the cluster (three recommended), e.g.
+   * `[{ url: "redis://10.0.0.1:7000" }]`. Credentials and TLS (`rediss://`) of the first URL are
+   * used for every node of the cluster.
+   */
+  rootNodes: readonly { readonly url: string }[];
+}
+
+/** Options of {@linkcode redisBackplane}: `url` (one primary) or `cluster` (a Redis Cluster). */
 export interface RedisBackplaneOptions extends StoreOptions {
-  /** The Redis server, e.g. `redis://127.0.0.1:6379` (`rediss://` for TLS, user:pass@ for ACL). */
-  url: string;
+  /**
+   * One Redis server, e.g. `redis://127.0.0.1:6379` (`rediss://` for TLS, user:pass@ for ACL).
+   * Exactly one of `url` and `cluster` is given.
+   */
+  url?: string;
+  /**
+   * A Redis Cluster (through node-redis's `createCluster`): topics use sharded pub/sub, every
+   * store script touches one slot (one uid's keys share a hash tag).
+   */
+  cluster?: RedisClusterNodes;
   /**
    * Head of every key and channel name, so several clusters can share one Redis.
    * @default {"sl"}
@@ -69,9 +94,9 @@ export interface RedisBackplaneOptions extends StoreOptions {
   connectTimeoutMs?: number;
 }
 
-/** The defaults of {@linkcode RedisBackplaneOptions} (besides `url`). */
+/** The defaults of {@linkcode RedisBackplaneOptions} (besides `url`/`cluster`). */
 export const REDIS_BACKPLANE_DEFAULTS: Readonly<
-  Required<Omit<RedisBackplaneOptions, "url" | "nodeId" | keyof StoreOptions>>
+  Required<Omit<RedisBackplaneOptions, "url" | "cluster" | "nodeId" | keyof StoreOptions>>
 > = Object.freeze({
   prefix: "sl",
   heartbeatMs: 2000,
@@ -84,15 +109,12 @@ export const REDIS_BACKPLANE_DEFAULTS: Readonly<
 
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-type Client = ReturnType<typeof createClient>;
-
 class RedisBackplane implements Backplane {
   readonly nodeId: string;
   readonly presence: Presence;
   readonly store: DeliveryStore;
   readonly #link = new LinkTracker("connecting");
-  readonly #cmd: Client;
-  readonly #sub: Client;
+  readonly #redis: RedisConnection;
   readonly #prefix: string;
   readonly #presence: RedisPresence;
   readonly #redisStore: RedisStore;
@@ -107,9 +129,7 @@ class RedisBackplane implements Backplane {
   constructor(options: RedisBackplaneOptions) {
     const o = { ...REDIS_BACKPLANE_DEFAULTS, ...options };
     const store = resolveStoreOptions(options);
-    if (typeof o.url !== "string" || !/^rediss?:\/\//.test(o.url)) {
-      throw new TypeError(`url must be a redis:// or rediss:// URL, got ${JSON.stringify(o.url)}`);
-    }
+    const target = redisTarget(o.url, o.cluster);
     for (
       const k of [
         "heartbeatMs",
@@ -144,18 +164,15 @@ class RedisBackplane implements Backplane {
       const base = Math.min(o.reconnectMaxMs, o.reconnectInitialMs * 2 ** Math.min(retries, 30));
       return Math.round(base * (0.75 + Math.random() * 0.5));
     };
-    const clientOptions = {
-      url: o.url,
-      disableOfflineQueue: true,
-      socket: { reconnectStrategy, connectTimeout: o.connectTimeoutMs },
+    const settings = {
+      reconnectStrategy,
+      connectTimeout: o.connectTimeoutMs,
+      onChange: () => this.#update(),
+      closed: () => this.#closed,
     };
-    this.#cmd = createClient(clientOptions);
-    this.#sub = createClient(clientOptions);
-    for (const c of [this.#cmd, this.#sub]) {
-      // Without an `error` listener an EventEmitter throws: a Redis outage must never crash us.
-      c.on("error", () => this.#update());
-      for (const e of ["ready", "end", "reconnecting", "connect"]) c.on(e, () => this.#update());
-    }
+    this.#redis = "roots" in target
+      ? clusterConnection(target.roots, settings)
+      : standaloneConnection(target.url, settings);
 
     const runner: ScriptRunner = {
       run: (script, keys, args) => this.#run(script, keys, args),
@@ -167,7 +184,7 @@ class RedisBackplane implements Backplane {
       {
         redis: runner,
         publish: (payload) => this.publish(PRESENCE_TOPIC, payload),
-        ready: () => this.#cmd.isReady,
+        ready: () => this.#redis.commandsReady(),
       },
       o.prefix,
       this.nodeId,
@@ -188,13 +205,10 @@ class RedisBackplane implements Backplane {
       this.#presence.resync().catch(() => {});
       // A restarted Redis has an empty script cache: load them all once instead of letting every
       // call in flight miss (NOSCRIPT) and send its script again.
-      for (const script of Object.values(SCRIPTS)) {
-        this.#cmd.sendCommand(["SCRIPT", "LOAD", script]).catch(() => {});
-      }
+      this.#redis.loadScripts(Object.values(SCRIPTS));
     });
     this.#presence.start();
-    this.#cmd.connect().catch(() => {});
-    this.#sub.connect().catch(() => {});
+    this.#redis.connect();
     this.subscribe(PRESENCE_TOPIC, (p, from) => this.#presence.receive(p, from)).catch(() => {});
   }
 
@@ -205,8 +219,8 @@ class RedisBackplane implements Backplane {
   /** Feeds the link table from the two clients' readiness. */
   #update(): void {
     if (this.#closed) return;
-    const cmd = this.#cmd.isReady;
-    const ready = Number(cmd) + Number(this.#sub.isReady);
+    const cmd = this.#redis.commandsReady();
+    const ready = Number(cmd) + Number(this.#redis.subscriberReady());
     if (cmd && this.#sharded === undefined) {
       // Decide once, before reporting `up`: topics need to know which commands to use.
       this.#detectSharded().then(() => this.#update(), () => {});
@@ -216,7 +230,7 @@ class RedisBackplane implements Backplane {
   }
 
   async #detectSharded(): Promise<void> {
-    const info = String(await this.#cmd.sendCommand(["INFO", "server"]));
+    const info = String(await this.#redis.command(["INFO", "server"]));
     const major = Number(/redis_version:(\d+)/.exec(info)?.[1] ?? 0);
     this.#sharded ??= major >= 7;
   }
@@ -241,9 +255,9 @@ class RedisBackplane implements Backplane {
    */
   #command(args: string[]): Promise<unknown> {
     if (this.#link.state === "connecting") {
-      return this.#started().then(() => this.#cmd.sendCommand(args));
+      return this.#started().then(() => this.#redis.command(args));
     }
-    return this.#cmd.sendCommand(args);
+    return this.#redis.command(args);
   }
 
   async #run(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
@@ -256,17 +270,17 @@ class RedisBackplane implements Backplane {
       this.#shas.set(script, sha);
     }
     try {
-      return await this.#cmd.sendCommand(["EVALSHA", sha, ...tail]);
+      return await this.#redis.command(["EVALSHA", sha, ...tail]);
     } catch (e) {
       // Not cached on this server yet (or it restarted empty): EVAL caches it.
       if (!String((e as Error)?.message).startsWith("NOSCRIPT")) throw e;
-      return await this.#cmd.sendCommand(["EVAL", script, ...tail]);
+      return await this.#redis.command(["EVAL", script, ...tail]);
     }
   }
 
   publish(topic: string, payload: Payload): boolean {
     if (this.#closed) return false;
-    if (!this.#cmd.isReady || this.#sharded === undefined) {
+    if (!this.#redis.commandsReady() || this.#sharded === undefined) {
       this.#stats.publishDropped++;
       this.#link.dropped();
       return false;
@@ -274,10 +288,7 @@ class RedisBackplane implements Backplane {
     this.#stats.published++;
     const channel = this.#channel(topic);
     const message = `${this.nodeId}|${payload}`;
-    const sent = this.#sharded
-      ? this.#cmd.sPublish(channel, message)
-      : this.#cmd.publish(channel, message);
-    sent.catch(() => {
+    this.#redis.publish(channel, message, this.#sharded).catch(() => {
       this.#stats.publishDropped++;
       this.#link.dropped();
     });
@@ -307,8 +318,7 @@ class RedisBackplane implements Backplane {
       try {
         await this.#started();
         if (this.#sharded === undefined) throw new Error("not connected yet");
-        if (this.#sharded) await this.#sub.sSubscribe(channel, this.#listener);
-        else await this.#sub.subscribe(channel, this.#listener);
+        await this.#redis.subscribe(channel, this.#listener, this.#sharded);
         return;
       } catch {
         await new Promise((r) => setTimeout(r, delay));
@@ -336,10 +346,8 @@ class RedisBackplane implements Backplane {
       if (this.#handlers.get(topic) !== handlers) return;
       this.#handlers.delete(topic);
       this.#stats.topics--;
-      if (this.#closed || !this.#sub.isReady) return;
-      const channel = this.#channel(topic);
-      (this.#sharded ? this.#sub.sUnsubscribe(channel) : this.#sub.unsubscribe(channel))
-        .catch(() => {});
+      if (this.#closed || !this.#redis.subscriberReady()) return;
+      this.#redis.unsubscribe(this.#channel(topic), this.#sharded ?? false).catch(() => {});
     };
   }
 
@@ -354,21 +362,16 @@ class RedisBackplane implements Backplane {
     this.#redisStore.close();
     this.#handlers.clear();
     this.#link.apply("close()");
-    for (const c of [this.#sub, this.#cmd]) {
-      try {
-        if (c.isReady) await c.close();
-        else c.destroy();
-      } catch {
-        // already closed
-      }
-    }
+    await this.#redis.close();
   }
 }
 
 /**
- * A backplane node on Redis. Returns at once; the link starts `connecting` and reports `up` once
- * both connections are ready (store calls made before wait up to `connectTimeoutMs` for it).
- * @throws {TypeError} when `url` is not a redis:// or rediss:// URL.
+ * A backplane node on Redis (one primary, or a Redis Cluster with `cluster`). Returns at once; the
+ * link starts `connecting` and reports `up` once its connections are ready (store calls made
+ * before wait up to `connectTimeoutMs` for it).
+ * @throws {TypeError} when neither or both of `url` and `cluster` are given, or a URL is not a
+ * redis:// or rediss:// URL.
  * @throws {RangeError} when an option is out of range.
  *
  * @example
@@ -376,7 +379,11 @@ class RedisBackplane implements Backplane {
  * import { redisBackplane } from "@sente-lite/sente-lite/redis";
  *
  * const backplane = redisBackplane({ url: "redis://127.0.0.1:6379", prefix: "chat" });
- * console.log(typeof backplane);
+ * // A Redis Cluster: some of its masters; the client discovers the rest.
+ * const clustered = redisBackplane({
+ *   cluster: { rootNodes: [{ url: "redis://10.0.0.1:7000" }, { url: "redis://10.0.0.2:7000" }] },
+ * });
+ * console.log(typeof backplane, typeof clustered);
  * ```
  */
 export function redisBackplane(options: RedisBackplaneOptions): Backplane {

@@ -35,6 +35,8 @@ import type {
   EventId,
   EventMap,
   EventReply,
+  PushStreamId,
+  PushStreamMeta,
   StreamId,
   StreamMeta,
   StreamReply,
@@ -95,20 +97,34 @@ interface Queued {
   order?: number;
 }
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-  /** Clock time after which the request rejects with `TimeoutError`. */
-  deadline: number;
-  /** The event id, for the timeout message. */
-  id: string;
-  timeoutMs: number;
-  cleanup(): void;
-  entry: Queued;
-  retry: boolean;
+/**
+ * A request waiting for its reply, and its own queue entry: one object per request, no closures
+ * (the client forgets it with `#forget`).
+ */
+class Pending implements Queued {
+  cancelled = false;
   /** `true` once the frame went out on the current socket. */
-  sent: boolean;
+  sent = false;
+  order?: number;
+  /** Its listener on `signal`, when one was given. */
+  onAbort: (() => void) | null = null;
+  constructor(
+    readonly frame: Frame,
+    readonly cb: string,
+    /** The event id, for the timeout message. */
+    readonly id: string,
+    readonly timeoutMs: number,
+    /** Clock time after which the request rejects with `TimeoutError`. */
+    readonly deadline: number,
+    readonly retry: boolean,
+    readonly signal: AbortSignal | undefined,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
 }
+
+/** `request()` without options (not a new object per call). */
+const NO_REQUEST_OPTIONS: ClientRequestOptions = Object.freeze({});
 
 /** How long `close()` waits for the server's close frame before counting the socket as closed. */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -612,9 +628,9 @@ export class Client<E extends EventMap = AnyEvents> {
       if (!p.sent) continue;
       if (p.retry) {
         p.sent = false;
-        again.push(p.entry);
+        again.push(p);
       } else {
-        p.cleanup();
+        this.#forget(p);
         p.reject(error);
       }
     }
@@ -632,7 +648,7 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#openSince = null;
     this.#listen(false);
     for (const p of [...this.#pending.values()]) {
-      p.cleanup();
+      this.#forget(p);
       p.reject(error);
     }
     this.#queue = [];
@@ -756,7 +772,7 @@ export class Client<E extends EventMap = AnyEvents> {
       this.#stats.lateReplies++;
       return;
     }
-    p.cleanup();
+    this.#forget(p);
     if (value === REPLY_TIMEOUT) p.reject(new TimeoutError("the server answered chsk/timeout"));
     else if (value === REPLY_CLOSED) p.reject(new ClosedError("the server answered chsk/closed"));
     else if (value === REPLY_ERROR) {
@@ -778,7 +794,7 @@ export class Client<E extends EventMap = AnyEvents> {
         const cb = d["cb-id"];
         const p = typeof cb === "string" ? this.#pending.get(cb) : undefined;
         if (p) {
-          p.cleanup();
+          this.#forget(p);
           p.reject(error);
           return;
         }
@@ -967,8 +983,7 @@ export class Client<E extends EventMap = AnyEvents> {
     else ws.send(entry.frame as string);
     this.#stats.messagesOut++;
     if (entry.cb !== undefined) {
-      const p = this.#pending.get(entry.cb);
-      if (p) p.sent = true;
+      if (entry instanceof Pending) entry.sent = true;
       entry.order = this.#written++;
     } else if (entry.seq !== undefined) {
       entry.order = this.#written++;
@@ -1125,9 +1140,12 @@ export class Client<E extends EventMap = AnyEvents> {
   }
 
   /** Receives the server's push streams named `id` (`server.streamTo()`); one handler per id. */
-  onStream(id: string, handler: ClientStreamHandler): () => void {
+  onStream<K extends PushStreamId<E>>(
+    id: K,
+    handler: (stream: ReadableStream<Uint8Array>, meta: PushStreamMeta<E, K>) => void,
+  ): () => void {
     assertEventId(id);
-    return this.#streams().onStream(id, handler);
+    return this.#streams().onStream(id, handler as ClientStreamHandler);
   }
 
   /**
@@ -1200,7 +1218,7 @@ export class Client<E extends EventMap = AnyEvents> {
     data?: EventData<E, "clientToServer", K>,
     options?: ClientRequestOptions,
   ): Promise<EventReply<E, "clientToServer", K>> {
-    options ??= {};
+    options ??= NO_REQUEST_OPTIONS;
     return this.#request(id, data, options) as Promise<EventReply<E, "clientToServer", K>>;
   }
 
@@ -1211,41 +1229,36 @@ export class Client<E extends EventMap = AnyEvents> {
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     const cb = (this.#nextCb++).toString(36);
     const frame = this.#options.packer.pack(clientEventEnvelope(id, data, cb));
-    const entry: Queued = { frame, cancelled: false, cb };
     const retry = options.retry ?? this.#options.retryRequests;
     const signal = options.signal;
+    const deadline = this.#options.clock.now() + timeoutMs;
     return new Promise((resolve, reject) => {
-      const pending: Pending = {
-        resolve,
-        reject,
-        deadline: this.#options.clock.now() + timeoutMs,
-        id,
-        timeoutMs,
-        entry,
-        retry,
-        sent: false,
-        cleanup: () => {
-          entry.cancelled = true;
-          this.#pending.delete(cb);
-          if (signal) signal.removeEventListener("abort", onAbort);
-          // Nothing left to time out: no timer may keep the process (or a test) alive.
-          if (this.#pending.size === 0) this.#disarmDeadline();
-        },
-      };
-      const onAbort = () => {
-        pending.cleanup();
-        reject(signal!.reason);
-      };
-      if (signal) signal.addEventListener("abort", onAbort, { once: true });
-      this.#pending.set(cb, pending);
-      this.#armDeadline(pending.deadline);
+      const p = new Pending(frame, cb, id, timeoutMs, deadline, retry, signal, resolve, reject);
+      if (signal) {
+        p.onAbort = () => {
+          this.#forget(p);
+          reject(signal.reason);
+        };
+        signal.addEventListener("abort", p.onAbort, { once: true });
+      }
+      this.#pending.set(cb, p);
+      this.#armDeadline(deadline);
       try {
-        this.#sendOrQueue(entry);
+        this.#sendOrQueue(p);
       } catch (e) {
-        pending.cleanup();
+        this.#forget(p);
         reject(e);
       }
     });
+  }
+
+  /** A request settled (or is about to): it leaves the queue and the pending map. */
+  #forget(p: Pending): void {
+    p.cancelled = true;
+    this.#pending.delete(p.cb);
+    if (p.onAbort !== null) p.signal!.removeEventListener("abort", p.onAbort);
+    // Nothing left to time out: no timer may keep the process (or a test) alive.
+    if (this.#pending.size === 0) this.#disarmDeadline();
   }
 
   /**
@@ -1274,7 +1287,7 @@ export class Client<E extends EventMap = AnyEvents> {
     let next = Infinity;
     for (const p of [...this.#pending.values()]) {
       if (p.deadline <= now) {
-        p.cleanup();
+        this.#forget(p);
         p.reject(new TimeoutError(`no reply to ${p.id} within ${p.timeoutMs} ms`));
       } else if (p.deadline < next) next = p.deadline;
     }

@@ -136,7 +136,14 @@ class Streams implements ClientStreams {
     }
     this.#socket = socket;
     this.#used = true;
-    this.#muxOrNew().attach(socket);
+    // The client's WebSocket copies on send: DATA frames are built in one reused buffer.
+    this.#muxOrNew().attach({
+      send: (frame) => socket.send(frame),
+      get bufferedAmount() {
+        return socket.bufferedAmount;
+      },
+      copiesOnSend: true,
+    });
   }
 
   receive(frame: Uint8Array): boolean {

@@ -82,7 +82,10 @@ export interface ClientStreamIo {
 
 /** The socket a stream session writes to. */
 export interface ClientStreamSocket {
-  /** Writes one binary frame. */
+  /**
+   * Writes one binary frame; its bytes are copied before it returns (`WebSocket.send` does), so
+   * the streams reuse one buffer for their DATA frames.
+   */
   send(frame: Uint8Array): void;
   /** Bytes written and not yet on the network. */
   readonly bufferedAmount: number;

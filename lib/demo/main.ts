@@ -22,6 +22,8 @@ Options:
   --path PATH         WebSocket endpoint path (default /chsk)
   --redis URL         join the cluster of every node using this Redis (docs/scaling.md);
                       default: the REDIS_URL environment variable, else no cluster
+  --redis-cluster URLS  the same on a Redis Cluster: some of its nodes, comma-separated
+                      (default: the REDIS_CLUSTER environment variable)
   --admin-token TOKEN turn on the admin page at /admin (or set ADMIN_TOKEN); off by default
   -h, --help          show this help
 `;
@@ -56,6 +58,7 @@ export async function main(args: string[]): Promise<number> {
         "port-file": { type: "string" },
         path: { type: "string", default: "/chsk" },
         redis: { type: "string" },
+        "redis-cluster": { type: "string" },
         "admin-token": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -75,19 +78,28 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const redisUrl = values.redis ?? envVar("REDIS_URL");
+  const clusterUrls = (values["redis-cluster"] ?? envVar("REDIS_CLUSTER"))?.split(",")
+    .map((u) => u.trim()).filter(Boolean);
+  if (redisUrl && clusterUrls?.length) {
+    console.error("give either --redis (REDIS_URL) or --redis-cluster (REDIS_CLUSTER), not both");
+    return 2;
+  }
   let backplane: Backplane | undefined;
-  if (redisUrl) {
+  if (redisUrl || clusterUrls?.length) {
     // Imported only here: a server without --redis never loads a Redis client.
     const { redisBackplane } = await import("../../redis.ts");
     try {
-      backplane = redisBackplane({ url: redisUrl });
+      backplane = redisUrl
+        ? redisBackplane({ url: redisUrl })
+        : redisBackplane({ cluster: { rootNodes: clusterUrls!.map((url) => ({ url })) } });
     } catch (e) {
-      console.error(`--redis: ${(e as Error).message}`);
+      console.error(`${redisUrl ? "--redis" : "--redis-cluster"}: ${(e as Error).message}`);
       return 2;
     }
-    console.log(
-      `sente-lite demo: node ${backplane.nodeId} joins the cluster at ${safeHost(redisUrl)}`,
-    );
+    const where = redisUrl
+      ? safeHost(redisUrl)
+      : `the Redis Cluster of ${clusterUrls!.map(safeHost).join(", ")}`;
+    console.log(`sente-lite demo: node ${backplane.nodeId} joins the cluster at ${where}`);
   }
   const adminToken = values["admin-token"] ?? envToken();
   // The demo runs as a lifecycle system: /health, /ready, /metrics and /stats, and a graceful

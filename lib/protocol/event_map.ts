@@ -22,6 +22,8 @@
  * - `streams`: streams the client opens (`upload`, `openStream`) and the server handles
  *   (`onStream`), each `{ meta; reply }` (the client's metadata and the handler's reply).
  *   Downloads are `clientToServer` events (`download(id, data)` is a request whose reply streams).
+ * - `pushStreams`: streams the server opens (`streamTo`, `streamToChannel`) and the client
+ *   handles (`client.onStream`), each `{ meta }` (the server's metadata).
  *
  * @example A chat application
  * ```ts
@@ -50,6 +52,8 @@ export interface EventMap {
   channels?: object;
   /** Streams the client opens and the server handles: id → `{ meta; reply }`. */
   streams?: object;
+  /** Streams the server opens and the client handles: id → `{ meta }`. */
+  pushStreams?: object;
 }
 
 /**
@@ -72,6 +76,8 @@ export interface AnyEvents {
   channels: Record<string, unknown>;
   /** Any stream id, any metadata, any reply. */
   streams: Record<string, { meta: unknown; reply: unknown }>;
+  /** Any push stream id, any metadata. */
+  pushStreams: Record<string, { meta: unknown }>;
 }
 
 /** A direction of an {@linkcode EventMap}: `"clientToServer"` or `"serverToClient"`. */
@@ -220,5 +226,39 @@ export type StreamMeta<E, K extends string> = K extends keyof EventSection<E, "s
  */
 export type StreamReply<E, K extends string> = K extends keyof EventSection<E, "streams">
   ? "reply" extends keyof EventSection<E, "streams">[K] ? EventSection<E, "streams">[K]["reply"]
+  : unknown
+  : unknown;
+
+/**
+ * The push stream ids of `E` (`string` when untyped): what `server.streamTo()`,
+ * `server.streamToChannel()` and `client.onStream()` take.
+ *
+ * @example
+ * ```ts
+ * import type { PushStreamId } from "@sente-lite/sente-lite";
+ *
+ * type Events = { pushStreams: { "logs/tail": { meta: { file: string } } } };
+ * const id: PushStreamId<Events> = "logs/tail";
+ * console.log(id);
+ * ```
+ */
+export type PushStreamId<E> = keyof EventSection<E, "pushStreams"> & string;
+
+/**
+ * The metadata of push stream `K` of `E`, which `server.streamTo()` sends and the client's
+ * `onStream()` handler gets (`unknown` when the stream declares no `meta` or is untyped).
+ *
+ * @example
+ * ```ts
+ * import type { PushStreamMeta } from "@sente-lite/sente-lite";
+ *
+ * type Events = { pushStreams: { "logs/tail": { meta: { file: string } } } };
+ * const meta: PushStreamMeta<Events, "logs/tail"> = { file: "app.log" };
+ * console.log(meta);
+ * ```
+ */
+export type PushStreamMeta<E, K extends string> = K extends keyof EventSection<E, "pushStreams">
+  ? "meta" extends keyof EventSection<E, "pushStreams">[K]
+    ? EventSection<E, "pushStreams">[K]["meta"]
   : unknown
   : unknown;

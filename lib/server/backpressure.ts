@@ -82,16 +82,22 @@ export interface GateTarget {
   dropped(n: number): void;
 }
 
-/** No frames held: shared by every gate until it holds one (never mutated). */
-const NONE_HELD: { frame: Frame; bytes: number }[] = [];
+/** What a `"drop-oldest"` gate holds while its socket is full (made on first need). */
+class Held {
+  frames: { frame: Frame; bytes: number }[] = [];
+  bytes = 0;
+  /** Frames dropped since the last gap event. */
+  gap = 0;
+  timer: TimerHandle | undefined;
+}
 
-/** The per-connection outbound gate. */
+/** Nothing held: shared by every gate that holds nothing (never mutated). */
+const NONE_HELD: Held = Object.freeze(new Held()) as Held;
+
+/** The per-connection outbound gate: two fields of its own while the socket keeps up. */
 export class OutboundGate {
-  /** Frames held (`"drop-oldest"`); the shared empty list until the first one. */
-  #held: { frame: Frame; bytes: number }[] = NONE_HELD;
-  #heldBytes = 0;
-  #gap = 0;
-  #timer: TimerHandle | undefined;
+  /** Frames held (`"drop-oldest"`); the shared empty one until the first. */
+  #held: Held = NONE_HELD;
   #sinceCheck = 0;
 
   /** Makes a gate for one connection. */
@@ -103,7 +109,7 @@ export class OutboundGate {
 
   /** Bytes held by the gate (not yet given to the runtime). */
   get queuedBytes(): number {
-    return this.#heldBytes;
+    return this.#held.bytes;
   }
 
   /** Sends or holds one frame; returns `false` when it was refused (slow consumer closed). */
@@ -111,60 +117,63 @@ export class OutboundGate {
     // Reading bufferedAmount is a call into the runtime; small frames skip it until 64 KiB went
     // out since the last look, so the bound may be overshot by at most that much.
     this.#sinceCheck += bytes;
-    if (this.#held.length === 0 && this.#sinceCheck < CHECK_EVERY_BYTES) {
+    const held = this.#held;
+    if (held.frames.length === 0 && this.#sinceCheck < CHECK_EVERY_BYTES) {
       return this.target.write(frame, bytes);
     }
     this.#sinceCheck = 0;
-    if (this.#held.length === 0 && this.target.bufferedAmount <= this.options.maxBufferedBytes) {
+    if (held.frames.length === 0 && this.target.bufferedAmount <= this.options.maxBufferedBytes) {
       return this.target.write(frame, bytes);
     }
     if (this.options.policy === "close") {
       this.target.closeSlow();
       return false;
     }
-    if (this.#held === NONE_HELD) this.#held = [];
-    this.#held.push({ frame, bytes });
-    this.#heldBytes += bytes;
-    while (this.#heldBytes > this.options.maxQueuedBytes && this.#held.length > 1) {
-      this.#heldBytes -= this.#held.shift()!.bytes;
-      this.#gap++;
+    const h = held === NONE_HELD ? (this.#held = new Held()) : held;
+    h.frames.push({ frame, bytes });
+    h.bytes += bytes;
+    while (h.bytes > this.options.maxQueuedBytes && h.frames.length > 1) {
+      h.bytes -= h.frames.shift()!.bytes;
+      h.gap++;
       this.target.dropped(1);
     }
-    this.#schedule();
+    this.#schedule(h);
     return true;
   }
 
-  #schedule(): void {
-    this.#timer ??= this.clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#drain();
+  #schedule(h: Held): void {
+    h.timer ??= this.clock.setTimeout(() => {
+      h.timer = undefined;
+      this.#drain(h);
     }, this.options.drainIntervalMs);
   }
 
-  #drain(): void {
+  #drain(h: Held): void {
+    if (h !== this.#held) return; // closed meanwhile
     // Resume below half the bound so a client at the edge does not flap.
     const resumeAt = this.options.maxBufferedBytes / 2;
-    if (this.#held.length && this.#gap > 0 && this.target.bufferedAmount <= resumeAt) {
-      const gap = this.#gap;
-      this.#gap = 0;
+    if (h.frames.length && h.gap > 0 && this.target.bufferedAmount <= resumeAt) {
+      const gap = h.gap;
+      h.gap = 0;
       const frame = this.target.gapFrame(gap);
       if (frame !== undefined) {
         this.target.write(frame, typeof frame === "string" ? frame.length : frame.byteLength);
       }
     }
-    while (this.#held.length && this.target.bufferedAmount <= resumeAt) {
-      const next = this.#held.shift()!;
-      this.#heldBytes -= next.bytes;
+    while (h.frames.length && this.target.bufferedAmount <= resumeAt) {
+      const next = h.frames.shift()!;
+      h.bytes -= next.bytes;
       this.target.write(next.frame, next.bytes);
     }
-    if (this.#held.length) this.#schedule();
+    // Drained: the gate drops its queue, back to holding nothing.
+    if (h.frames.length) this.#schedule(h);
+    else if (h.gap === 0) this.#held = NONE_HELD;
   }
 
   /** Drops everything held and stops the drain timer (the connection closed). */
   close(): void {
-    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    const h = this.#held;
+    if (h.timer !== undefined) this.clock.clearTimeout(h.timer);
     this.#held = NONE_HELD;
-    this.#heldBytes = 0;
   }
 }

@@ -13,6 +13,7 @@
  * @module
  */
 import type { DeliveryStore } from "../backplane/backplane.ts";
+import { decodePayload, encodePayload } from "../backplane/codec.ts";
 import type { Event } from "../protocol/event.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
@@ -73,7 +74,7 @@ export class ChannelPump implements StreamHost {
       const s = this.#ctx.conns.get(id)?.session?.id;
       return s ? [id, s] : [id];
     });
-    const payload = JSON.stringify(x.length ? { e: event, x } : { e: event });
+    const payload = encodePayload(x.length ? { e: event, x } : { e: event }); // throws first
     // One at a time per channel: a store call may overtake another (a script's first use is
     // two round trips), and this node's publishes must keep their order in the stream.
     const prev = this.#appends.get(channel) ?? Promise.resolve();
@@ -228,7 +229,7 @@ export class ChannelPump implements StreamHost {
 
 function parse(payload: string): Stored | null {
   try {
-    const v = JSON.parse(payload) as Stored;
+    const v = decodePayload(payload) as Stored;
     return Array.isArray(v?.e) ? v : null;
   } catch {
     return null;

@@ -1,10 +1,11 @@
 /**
  * Cluster routing (docs/scaling.md): the Hub's sends spread over the nodes of its backplane. The
  * origin delivers to its own connections at once through lib/server/local.ts and publishes the
- * logical message **once** on the backplane topic (JSON text, encoded once for the whole
- * cluster); every other node holding recipients receives it and delivers through its own
- * local.ts. Connection ids name their node, so a send, a close or a request to a connection goes
- * to its node's topic and a request's reply comes back on the origin's topic.
+ * logical message **once** on the backplane topic (JSON text that keeps EDN/Transit types,
+ * `lib/backplane/codec.ts`, encoded once for the whole cluster); every other node holding
+ * recipients receives it and delivers through its own local.ts. Connection ids name their node,
+ * so a send, a close or a request to a connection goes to its node's topic and a request's reply
+ * comes back on the origin's topic.
  *
  * A server alone (the default private in-process backplane) publishes nothing and encodes
  * nothing: each method is the local send.
@@ -12,6 +13,7 @@
  * @module
  */
 import { type Backplane, TOPICS } from "../backplane/backplane.ts";
+import { decodePayload, encodePayload } from "../backplane/codec.ts";
 import type { LinkChange, LinkGap } from "../backplane/link.ts";
 import type { Event } from "../protocol/event.ts";
 import { ClosedError, ServerError, TimeoutError } from "../protocol/errors.ts";
@@ -90,12 +92,12 @@ export class Cluster {
     const keep = durable === null;
     topics.routes = {
       uid: (uid, payload) => {
-        const m = JSON.parse(payload) as { e: Event } | { ch: string; j: boolean };
+        const m = decodePayload(payload) as { e: Event } | { ch: string; j: boolean };
         if ("ch" in m) return void this.membership({ uid }, m.ch, m.j);
         local.toUid(uid, m.e, true, keep);
       },
       channel: (channel, payload) => {
-        const m = JSON.parse(payload) as {
+        const m = decodePayload(payload) as {
           d: unknown;
           f: string | null;
           x?: string[];
@@ -112,7 +114,7 @@ export class Cluster {
           ? local.toAllStreamed(cseq, event, except)
           : local.toChannelStreamed(channel, cseq, event, except));
       durable.closeRemote = (nodeId, attachId) =>
-        this.#publish(TOPICS.node(nodeId), JSON.stringify({ t: "sup", a: attachId }));
+        this.#publish(TOPICS.node(nodeId), encodePayload({ t: "sup", a: attachId }));
     }
     topics.retain(TOPICS.broadcast, (payload) => this.#onBroadcast(payload));
     topics.retain(TOPICS.node(this.#nodeId), (payload, from) => this.#onNode(payload, from));
@@ -127,7 +129,7 @@ export class Cluster {
   /** A send to `uid` on every node; returns how many connections of this node got it. */
   toUid(uid: string, event: Event): number {
     if (!this.#clustered) return this.#local.toUid(uid, event);
-    const payload = JSON.stringify({ e: event }); // before any delivery: a bad value throws first
+    const payload = encodePayload({ e: event }); // before any delivery: a bad value throws first
     const elsewhere = this.#elsewhere(uid);
     const durable = this.#durable;
     if (durable === null) {
@@ -156,9 +158,9 @@ export class Cluster {
       const node = this.#owner(target);
       if (node === null) return n;
       const m = { t: "mem", c: target, ch: channel, j: join };
-      return this.#publish(TOPICS.node(node), JSON.stringify(m)) ? 1 : 0;
+      return this.#publish(TOPICS.node(node), encodePayload(m)) ? 1 : 0;
     }
-    this.#publish(TOPICS.uid(target.uid), JSON.stringify({ ch: channel, j: join }));
+    this.#publish(TOPICS.uid(target.uid), encodePayload({ ch: channel, j: join }));
     return n;
   }
 
@@ -169,7 +171,7 @@ export class Cluster {
   toConnection(connId: string, event: Event): boolean {
     const node = this.#owner(connId);
     if (node === null) return this.#local.toConnection(connId, event);
-    return this.#publish(TOPICS.node(node), JSON.stringify({ t: "to", c: connId, e: event }));
+    return this.#publish(TOPICS.node(node), encodePayload({ t: "to", c: connId, e: event }));
   }
 
   /** A broadcast to every node; returns how many connections of this node got it. */
@@ -180,7 +182,7 @@ export class Cluster {
     const durable = this.#durable;
     if (durable === null) {
       const n = this.#local.toAll(event, except);
-      this.#publish(TOPICS.broadcast, JSON.stringify(m));
+      this.#publish(TOPICS.broadcast, encodePayload(m));
       return n;
     }
     return broadcastDurable(this.#streams!, event, except);
@@ -195,7 +197,7 @@ export class Cluster {
     const m = except.length
       ? { d: data ?? null, f: from, x: except }
       : { d: data ?? null, f: from };
-    const payload = JSON.stringify(m);
+    const payload = encodePayload(m);
     const durable = this.#durable;
     if (durable === null) {
       const n = this.#local.toChannel(channel, data, from, except);
@@ -228,7 +230,7 @@ export class Cluster {
     }
     return this.#publish(
       TOPICS.node(node),
-      JSON.stringify({ t: "close", c: connId, code, reason }),
+      encodePayload({ t: "close", c: connId, code, reason }),
     );
   }
 
@@ -242,7 +244,7 @@ export class Cluster {
     const signal = options.signal;
     signal?.throwIfAborted();
     const r = (this.#nextRequest++).toString(36);
-    const payload = JSON.stringify({
+    const payload = encodePayload({
       t: "req",
       c: connId,
       r,
@@ -308,7 +310,7 @@ export class Cluster {
   }
 
   #onBroadcast(payload: string): void {
-    const m = JSON.parse(payload) as { e?: Event; x?: string[]; g?: LinkGap; cs?: number };
+    const m = decodePayload(payload) as { e?: Event; x?: string[]; g?: LinkGap; cs?: number };
     if (m.g) return this.#announceGap(m.g);
     if (!m.e) return;
     if (this.#streams) return receivedBroadcast(this.#streams, m.e, m.x, m.cs);
@@ -316,7 +318,7 @@ export class Cluster {
   }
 
   #onNode(payload: string, from: string): void {
-    const m = JSON.parse(payload) as NodeMessage;
+    const m = decodePayload(payload) as NodeMessage;
     switch (m.t) {
       case "to":
         this.#local.toConnection(m.c, m.e);
@@ -332,7 +334,7 @@ export class Cluster {
         return;
       case "req": {
         const reply = (res: object) =>
-          this.#publish(TOPICS.node(from), JSON.stringify({ t: "res", r: m.r, ...res }));
+          this.#publish(TOPICS.node(from), encodePayload({ t: "res", r: m.r, ...res }));
         let answer: Promise<unknown>;
         try {
           answer = this.#local.request(m.c, m.e[0], m.e[1], { timeoutMs: m.ms });
@@ -383,7 +385,7 @@ export class Cluster {
     this.#durable?.afterGap(this.#wentDown);
     this.#wentDown = false;
     // Other nodes' clients missed what this node could not publish: they hear of it too.
-    if (gap.dropped > 0) this.#publish(TOPICS.broadcast, JSON.stringify({ g: gap }));
+    if (gap.dropped > 0) this.#publish(TOPICS.broadcast, encodePayload({ g: gap }));
   }
 
   /** Tells every local connection that cross-node messages may have been lost. */

@@ -8,6 +8,7 @@
  * @module
  */
 import { TOPICS } from "../backplane/backplane.ts";
+import { encodePayload } from "../backplane/codec.ts";
 import type { Event } from "../protocol/event.ts";
 import { BROADCAST_STREAM } from "./channel_log.ts";
 import type { ServerContext } from "./context.ts";
@@ -38,7 +39,7 @@ export function broadcastDurable(
   numbered.then((cs) => {
     if (cs !== null) durable.pump.arrive(BROADCAST_STREAM, cs, event, x);
     else local.toAll(event, except, true, durable.plain); // the store failed: plainly
-    s.publish(TOPICS.broadcast, JSON.stringify(cs === null ? m : { ...m, cs }));
+    s.publish(TOPICS.broadcast, encodePayload(cs === null ? m : { ...m, cs }));
   });
   return n;
 }
@@ -73,7 +74,7 @@ export function publishDurable(
     return cs;
   });
   const published = Promise.all([held, stream]).then(([, cs]) => {
-    s.publish(TOPICS.channel(channel), JSON.stringify(cs === null ? m : { ...m, cs }));
+    s.publish(TOPICS.channel(channel), encodePayload(cs === null ? m : { ...m, cs }));
   });
   return { n, published };
 }

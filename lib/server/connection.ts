@@ -7,9 +7,8 @@
 import type { ServerDialect } from "../dialects/dialect.ts";
 import type { Frame, Packer } from "../packers/packer.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
-import type { Clock, TimerHandle } from "../util/clock.ts";
 import { frameByteLength } from "../util/utf8.ts";
-import type { ServerSocket } from "./socket.ts";
+import type { ConnectionSink, ServerSocket } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
 import type { GateTarget, OutboundGate } from "./backpressure.ts";
 import type { ConnectionWire } from "./wire.ts";
@@ -18,37 +17,17 @@ import type { ConnectionInfo, ServerStats } from "./types.ts";
 import type { Session } from "./delivery.ts";
 import type { ConnStreams } from "./channel_seq.ts";
 import type { AdmissionSlot } from "./admission.ts";
+import {
+  type ConnectionHost,
+  type FanOutBacklog,
+  type PendingRequest,
+  Rare,
+} from "./connection_host.ts";
 
 /** The longest a close waits for queued wire output (compression is asynchronous), in ms. */
 const CLOSE_FLUSH_MS = 5000;
 
-/** A server→client request waiting for its reply. */
-export interface PendingRequest {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  timer: TimerHandle;
-  cleanup(): void;
-}
-
-/** What every connection of one Hub shares: the answers to its slow consumer and close timeout. */
-export interface ConnectionHost {
-  /** The connection is a slow consumer under the `"close"` policy. */
-  closeSlow(conn: Connection): void;
-  /** A close was not done within `closeTimeoutMs` (the Hub cleans up). */
-  closeTimedOut(conn: Connection): void;
-}
-
-/** The per-server fan-out queue, as a connection sees it (lib/server/fanout.ts). */
-export interface FanOutBacklog {
-  /** The number of the last queued fan-out; 0 while none waits. */
-  readonly lastSeq: number;
-  /** Sends `conn` every queued fan-out it is owed, in order. */
-  settle(conn: Connection): void;
-  /** `conn` joined its variant's native topics. */
-  nativeJoined(conn: Connection): void;
-  /** `conn` left its variant's native topics. */
-  nativeLeft(conn: Connection, variant: string): void;
-}
+export type { ConnectionHost, FanOutBacklog, PendingRequest } from "./connection_host.ts";
 
 /**
  * `delivering` is `true` while the fan-out queue itself sends: then a send does not first settle
@@ -59,13 +38,13 @@ export const FANOUT: { delivering: boolean } = { delivering: false };
 /** The channels of a connection with none (shared: never mutated). */
 const NO_CHANNELS: ReadonlySet<string> = new Set();
 
-/** A live connection. */
-export class Connection implements ConnectionInfo, GateTarget {
-  // Made on first use: most connections never subscribe nor get a server→client request.
-  #channels: Set<string> | null = null;
-  #pending: Map<string, PendingRequest> | null = null;
-  /** Bad frames seen so far. */
-  protocolErrors = 0;
+/**
+ * A live connection; also where its adapter reports its socket's events (no object for that).
+ * Idle, it holds its identity, socket, counters and the few references every connection needs;
+ * everything else is made on first use (see `Rare`) or shared through `host`.
+ */
+export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
+  #rare: Rare | null = null;
   /** Clock time of the last received frame. */
   lastSeen: number;
   /** Heartbeat bookkeeping (lib/server/heartbeat.ts): next look, last ping, heap index. */
@@ -76,28 +55,16 @@ export class Connection implements ConnectionInfo, GateTarget {
   hbIndex = -1;
   /** `true` once the socket closed or close was requested. */
   closed = false;
-  /** The code the server closed this connection with, if it did. */
-  closeCode: number | null = null;
   /** Inbound message rate limit, when enabled. */
   messageBucket: TokenBucket | null = null;
   /** Inbound byte rate limit, when enabled. */
   byteBucket: TokenBucket | null = null;
-  /** The next server→client request id (base 36). */
-  nextCbId = 1;
-  /** Rate-limited frames in a row. */
-  violations = 0;
-  /** Clock time of the last rate-limited frame (the refusal count resets after `backoffMs`). */
-  lastViolationAt = 0;
   /** The peer's IP address, when the adapter knows it. */
   remoteIp: string | null = null;
   /** The outbound bound (backpressure), when enabled. */
   gate: OutboundGate | null = null;
   /** Batching, compression and chunking, when negotiated. */
   wire: ConnectionWire | null = null;
-  /** The Hub's clock (bounds the flush before a close). */
-  clock: Clock | null = null;
-  /** How long a close may take before the socket is dropped, in ms. */
-  closeTimeoutMs = CLOSE_FLUSH_MS;
   /** Its place in the connection counts (lib/server/admission.ts), until released. */
   slot: AdmissionSlot | null = null;
   /** The Hub's shared answers (slow consumer, close timeout); `null` outside a Hub. */
@@ -113,7 +80,6 @@ export class Connection implements ConnectionInfo, GateTarget {
    * native topics: it is subscribed to the variant's topics (lib/server/fanout.ts).
    */
   variant: string | null = null;
-  #closeTimer: TimerHandle | null = null;
   /** The resume session of this client id, when resume was negotiated (docs/delivery.md). */
   session: Session<Connection> | null = null;
   /** Its channel streams, when it negotiated `"channel-seq"` (lib/server/channel_seq.ts). */
@@ -138,6 +104,60 @@ export class Connection implements ConnectionInfo, GateTarget {
 
   readonly #url: string;
 
+  #more(): Rare {
+    return this.#rare ??= new Rare();
+  }
+
+  /** Bad frames seen so far. */
+  get protocolErrors(): number {
+    return this.#rare?.protocolErrors ?? 0;
+  }
+  set protocolErrors(n: number) {
+    this.#more().protocolErrors = n;
+  }
+
+  /** The code the server closed this connection with, if it did. */
+  get closeCode(): number | null {
+    return this.#rare?.closeCode ?? null;
+  }
+  set closeCode(code: number | null) {
+    this.#more().closeCode = code;
+  }
+
+  /** The next server→client request id (base 36). */
+  get nextCbId(): number {
+    return this.#rare?.nextCbId ?? 1;
+  }
+  set nextCbId(n: number) {
+    this.#more().nextCbId = n;
+  }
+
+  /** Rate-limited frames in a row. */
+  get violations(): number {
+    return this.#rare?.violations ?? 0;
+  }
+  set violations(n: number) {
+    this.#more().violations = n;
+  }
+
+  /** Clock time of the last rate-limited frame (the refusal count resets after `backoffMs`). */
+  get lastViolationAt(): number {
+    return this.#rare?.lastViolationAt ?? 0;
+  }
+  set lastViolationAt(t: number) {
+    this.#more().lastViolationAt = t;
+  }
+
+  /** A frame arrived on the socket (the adapter calls it; `ConnectionSink`). */
+  received(frame: Frame): void {
+    this.host?.received(this, frame);
+  }
+
+  /** The socket closed (the adapter calls it once; `ConnectionSink`). */
+  socketClosed(code: number, reason: string): void {
+    this.host?.socketClosed(this, code, reason);
+  }
+
   /**
    * The upgrade request's URL as a Request (GET, no headers, no body), made when read: the
    * runtime's own Request is not kept (Deno cannot read its headers after the upgrade anyway).
@@ -149,12 +169,12 @@ export class Connection implements ConnectionInfo, GateTarget {
 
   /** Channels this connection is subscribed to. */
   get channels(): ReadonlySet<string> {
-    return this.#channels ?? NO_CHANNELS;
+    return this.#rare?.channels ?? NO_CHANNELS;
   }
 
   /** Records a subscription; `false` when it was there. */
   subscribe(channel: string): boolean {
-    const set = this.#channels ??= new Set();
+    const set = this.#more().channels ??= new Set();
     if (set.has(channel)) return false;
     set.add(channel);
     this.cseq?.joined(channel);
@@ -164,7 +184,7 @@ export class Connection implements ConnectionInfo, GateTarget {
 
   /** Forgets a subscription. */
   unsubscribe(channel: string): void {
-    if (!this.#channels?.delete(channel)) return;
+    if (!this.#rare?.channels?.delete(channel)) return;
     this.cseq?.left(channel);
     if (this.variant !== null) this.#native("unsubscribe", `${this.variant}\n${channel}`);
   }
@@ -204,29 +224,30 @@ export class Connection implements ConnectionInfo, GateTarget {
   /** Forgets every subscription (closed). */
   clearChannels(): void {
     this.cseq?.cleared(this.channels);
-    this.#channels = null;
+    if (this.#rare !== null) this.#rare.channels = null;
   }
 
   /** The server→client request waiting under `cb`. */
   pendingRequest(cb: string): PendingRequest | undefined {
-    return this.#pending?.get(cb);
+    return this.#rare?.pending?.get(cb);
   }
 
   /** Records a server→client request in flight. */
   addPending(cb: string, request: PendingRequest): void {
-    (this.#pending ??= new Map()).set(cb, request);
+    (this.#more().pending ??= new Map()).set(cb, request);
   }
 
   /** Forgets a settled server→client request. */
   deletePending(cb: string): void {
-    this.#pending?.delete(cb);
+    this.#rare?.pending?.delete(cb);
   }
 
   /** Takes every server→client request in flight (closed). */
   takePending(): PendingRequest[] {
-    const all = this.#pending ? [...this.#pending.values()] : [];
-    this.#pending = null;
-    return all;
+    const pending = this.#rare?.pending;
+    if (!pending) return [];
+    this.#rare!.pending = null;
+    return [...pending.values()];
   }
 
   /** Bytes the runtime holds for the socket (the gate reads it). */
@@ -352,12 +373,13 @@ export class Connection implements ConnectionInfo, GateTarget {
         // Already closing at the runtime level: the close event still comes.
       }
     };
-    const clock = this.clock;
     const host = this.host;
-    if (clock && host) {
+    const clock = host?.clock ?? null;
+    if (host) {
       // A peer that never reads never answers the close frame: the whole close is bounded.
-      this.#closeTimer = clock.setTimeout(() => {
-        this.#closeTimer = null;
+      const rare = this.#more();
+      rare.closeTimer = host.clock.setTimeout(() => {
+        rare.closeTimer = null;
         closeSocket();
         try {
           this.socket.terminate?.();
@@ -365,7 +387,7 @@ export class Connection implements ConnectionInfo, GateTarget {
           // Already gone.
         }
         host.closeTimedOut(this);
-      }, this.closeTimeoutMs);
+      }, host.closeTimeoutMs);
     }
     const sender = this.wire?.sender;
     if (!sender || sender.stats().queued === 0 || !clock) return closeSocket();
@@ -377,15 +399,18 @@ export class Connection implements ConnectionInfo, GateTarget {
       closeSocket();
     };
     // Half the close timeout for the flush leaves the other half for the close handshake.
-    const flushMs = Math.min(CLOSE_FLUSH_MS, Math.max(1, Math.floor(this.closeTimeoutMs / 2)));
+    const closeTimeoutMs = host?.closeTimeoutMs ?? CLOSE_FLUSH_MS;
+    const flushMs = Math.min(CLOSE_FLUSH_MS, Math.max(1, Math.floor(closeTimeoutMs / 2)));
     const timer = clock.setTimeout(finish, flushMs);
     void sender.idle().then(finish);
   }
 
   /** The close completed (the adapter reported it, or it timed out): stops the close timer. */
   closeDone(): void {
-    if (this.#closeTimer !== null) this.clock?.clearTimeout(this.#closeTimer);
-    this.#closeTimer = null;
+    const rare = this.#rare;
+    if (rare === null || rare.closeTimer === null) return;
+    this.host?.clock.clearTimeout(rare.closeTimer);
+    rare.closeTimer = null;
   }
 
   /** A plain snapshot for applications. */

@@ -68,6 +68,10 @@ export class Connections {
       )
       : null;
     this.#host = {
+      clock: ctx.clock,
+      closeTimeoutMs: ctx.options.closeTimeoutMs,
+      received: (conn, frame) => this.received(conn, frame),
+      socketClosed: (conn, code, reason) => this.socketClosed(conn, code, reason),
       closeSlow: (conn) => {
         ctx.stats.slowConsumerCloses++;
         ctx.tel.event("sente-lite/slow-consumer", {
@@ -94,7 +98,7 @@ export class Connections {
       } catch {
         // Already closing.
       }
-      return { message: () => {}, closed: () => {} };
+      return { received: () => {}, socketClosed: () => {} };
     }
     if (pending.rejection) return openRejected(ctx, slot, socket, pending.rejection);
     const conn = new Connection(
@@ -114,8 +118,6 @@ export class Connections {
     this.#heartbeats?.add(conn);
     conn.remoteIp = pending.remoteIp;
     conn.slot = slot;
-    conn.clock = ctx.clock;
-    conn.closeTimeoutMs = options.closeTimeoutMs;
     conn.host = this.#host;
     const bp = options.backpressure;
     if (bp) conn.gate = new OutboundGate(bp, conn, ctx.clock); // the connection is its target
@@ -172,7 +174,7 @@ export class Connections {
         packer: conn.packer,
       }),
     });
-    return new Sink(this, conn);
+    return conn; // the adapter reports its socket's events to the connection itself
   }
 
   /** One frame from `conn`'s socket. */
@@ -273,21 +275,5 @@ export class Connections {
   #releaseSlot(conn: Connection): void {
     conn.slot?.release(this.#ctx.clock);
     conn.slot = null;
-  }
-}
-
-/** Where an adapter reports one connection's socket events: two fields, no closures. */
-class Sink implements ConnectionSink {
-  readonly #connections: Connections;
-  readonly #conn: Connection;
-  constructor(connections: Connections, conn: Connection) {
-    this.#connections = connections;
-    this.#conn = conn;
-  }
-  message(frame: Frame): void {
-    this.#connections.received(this.#conn, frame);
-  }
-  closed(code: number, reason: string): void {
-    this.#connections.socketClosed(this.#conn, code, reason);
   }
 }

@@ -17,6 +17,7 @@
  * @module
  */
 import type { DeliveryStore, OfflineDrain } from "../backplane/backplane.ts";
+import { decodePayload, encodePayload } from "../backplane/codec.ts";
 import { eventValue } from "../protocol/envelope.ts";
 import type { Event } from "../protocol/event.ts";
 import { randomHex } from "../util/ids.ts";
@@ -236,7 +237,7 @@ export class Durable {
   push(conn: Connection, event: Event): boolean {
     const l = this.#live.get(conn);
     if (!l) return conn.send({ type: "push", events: [event] });
-    const held = this.#store.append(l.uid, l.sessionId, JSON.stringify({ e: event })).then(
+    const held = this.#store.append(l.uid, l.sessionId, encodePayload({ e: event })).then(
       (seq) => seq > 0,
       (e) => this.#failed(e),
     );
@@ -250,7 +251,7 @@ export class Durable {
    * took it (this node's resuming recipients then get it plainly).
    */
   holdUid(uid: string, event: Event, offline: boolean): Promise<boolean> {
-    return this.#store.hold(uid, JSON.stringify({ e: event }), offline, { attached: true }).then(
+    return this.#store.hold(uid, encodePayload({ e: event }), offline, { attached: true }).then(
       (held) => held.sessions > 0,
       (e) => this.#failed(e),
     );
@@ -259,7 +260,7 @@ export class Durable {
   /** Origin of a channel publish: numbered into every session keeping the channel. */
   holdChannel(channel: string, event: Event, except: readonly string[]): Promise<boolean> {
     const stored: Stored = except.length ? { e: event, x: [...except] } : { e: event };
-    return this.#store.holdChannel(channel, JSON.stringify(stored), { attached: true }).then(
+    return this.#store.holdChannel(channel, encodePayload(stored), { attached: true }).then(
       (n) => n > 0,
       (e) => this.#failed(e),
     );
@@ -429,7 +430,7 @@ export class Durable {
 
 function parse(payload: string): Stored | null {
   try {
-    const v = JSON.parse(payload) as Stored;
+    const v = decodePayload(payload) as Stored;
     return Array.isArray(v?.e) ? v : null;
   } catch {
     return null;

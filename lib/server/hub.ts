@@ -28,6 +28,8 @@ import type {
   EventId,
   EventMap,
   EventReply,
+  PushStreamId,
+  PushStreamMeta,
   StreamId,
   StreamMeta,
   StreamReply,
@@ -132,11 +134,11 @@ export class Hub<E extends EventMap = AnyEvents> {
    * confirmed every byte. Rejects with a `StreamError` (`stream-refused` when the connection is
    * not open with streams).
    */
-  streamTo(
+  streamTo<K extends PushStreamId<E>>(
     connId: string,
-    id: string,
+    id: K,
     body: ReadableStream<Uint8Array> | Blob | Uint8Array,
-    options: StreamToOptions = {},
+    options: StreamToOptions & { meta?: PushStreamMeta<E, K> } = {},
   ): Promise<void> {
     assertEventId(id);
     return this.#ctx.streams!.streamTo(connId, id, body, options);
@@ -147,11 +149,11 @@ export class Hub<E extends EventMap = AnyEvents> {
    * own credit window; a subscriber without progress for `idleTimeoutMs` is dropped from the stream
    * (`stream-idle`) and never holds the others back. Resolves when every stream ended.
    */
-  streamToChannel(
+  streamToChannel<K extends PushStreamId<E>>(
     channel: string,
-    id: string,
+    id: K,
     body: Blob | Uint8Array,
-    options: StreamToOptions = {},
+    options: StreamToOptions & { meta?: PushStreamMeta<E, K> } = {},
   ): Promise<ChannelStreamResult> {
     assertEventId(id);
     return this.#ctx.streams!.streamToChannel(channel, id, body, options);

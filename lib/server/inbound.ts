@@ -65,7 +65,6 @@ export class Inbound {
   /** Puts the negotiated transforms between the connection and its socket. */
   attachWire(conn: Connection, settings: WireSettings, socket: ServerSocket): void {
     const ctx = this.#ctx;
-    conn.clock = ctx.clock;
     conn.wire = new ConnectionWire(settings, ctx.options.wire, {
       socket,
       frame: (frame) => {

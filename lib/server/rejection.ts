@@ -116,5 +116,5 @@ export function openRejected(
   } catch {
     release();
   }
-  return { message: () => {}, closed: release };
+  return { received: () => {}, socketClosed: release };
 }

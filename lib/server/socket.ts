@@ -14,7 +14,10 @@ import type { ResolvedServerOptions } from "./options.ts";
 
 /** The outbound half of a server-side WebSocket, as the Hub sees it. */
 export interface ServerSocket {
-  /** Sends one frame; text for strings, binary for bytes. */
+  /**
+   * Sends one frame; text for strings, binary for bytes. The bytes are copied (or written) before
+   * it returns, as `WebSocket.send` does in Deno and Bun: callers may reuse the buffer (streams do).
+   */
   send(frame: Frame): void;
   /** Closes the socket with a code and reason. */
   close(code?: number, reason?: string): void;
@@ -42,9 +45,9 @@ export interface ServerSocket {
 /** The inbound half: what an adapter calls when its socket receives a frame or closes. */
 export interface ConnectionSink {
   /** One frame arrived. */
-  message(frame: Frame): void;
+  received(frame: Frame): void;
   /** The socket closed (for any reason, exactly once). */
-  closed(code: number, reason: string): void;
+  socketClosed(code: number, reason: string): void;
 }
 
 /** An upgrade that passed every check and waits for the runtime to open the socket. */

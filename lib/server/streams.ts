@@ -151,6 +151,7 @@ export class ServerStreams {
       get bufferedAmount() {
         return socket.bufferedAmount;
       },
+      copiesOnSend: true, // ServerSocket.send copies, as WebSocket.send does
     });
     const replies = s.replies;
     s.replies = [];

@@ -167,7 +167,16 @@ export class Upgrades {
         }`,
       );
     }
-    const accepted: Accepted = { request, remoteIp, slot, query, clientId, dialect, packer };
+    // The slot's copy of the address: one string per IP however many connections it has.
+    const accepted: Accepted = {
+      request,
+      remoteIp: slot.ip,
+      slot,
+      query,
+      clientId,
+      dialect,
+      packer,
+    };
     let auth;
     try {
       auth = options.authenticate(request, { clientId });

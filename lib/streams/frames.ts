@@ -93,12 +93,37 @@ function protocol(message: string, streamId?: number): StreamError {
   return new StreamError("stream-protocol", message, { streamId });
 }
 
-/** A DATA frame: header and payload in one buffer (the payload is copied once). */
+/** A DATA frame: header and payload in one new buffer (the payload is copied once). */
 export function encodeData(id: number, offset: number, payload: Uint8Array): Uint8Array {
-  const [out, view] = header(FLAG_STREAM_DATA, id, 8 + payload.byteLength);
+  return encodeDataInto(
+    new Uint8Array(DATA_HEADER_BYTES + payload.byteLength),
+    id,
+    offset,
+    payload,
+  );
+}
+
+/**
+ * A DATA frame written into `buffer` (at least {@linkcode DATA_HEADER_BYTES} + the payload's
+ * length): the frame is a view of its start. Lets a sender whose transport copies on `send`
+ * reuse one buffer for every frame instead of allocating one per frame.
+ */
+export function encodeDataInto(
+  buffer: Uint8Array,
+  id: number,
+  offset: number,
+  payload: Uint8Array,
+): Uint8Array {
+  const length = DATA_HEADER_BYTES + payload.byteLength;
+  if (buffer.byteLength < length) {
+    throw new RangeError(`a DATA frame of ${length} bytes does not fit ${buffer.byteLength}`);
+  }
+  const view = new DataView(buffer.buffer, buffer.byteOffset, DATA_HEADER_BYTES);
+  buffer[0] = FLAG_STREAM_DATA;
+  view.setUint32(1, id);
   setU64(view, 5, offset);
-  out.set(payload, DATA_HEADER_BYTES);
-  return out;
+  buffer.set(payload, DATA_HEADER_BYTES);
+  return buffer.subarray(0, length);
 }
 
 /** An OPEN frame. `name` must be at most {@linkcode MAX_NAME_BYTES} of UTF-8. */

@@ -66,6 +66,14 @@ export interface StreamTransport {
   send(frame: Uint8Array): void;
   /** Bytes written and not yet on the network. */
   readonly bufferedAmount: number;
+  /**
+   * `send` has copied the frame's bytes when it returns, as `WebSocket.send` does in browsers,
+   * Deno and Bun: the mux then builds every DATA frame in one reused buffer instead of a new one
+   * per frame, so sending makes no garbage per frame (a slow reader's sender stays flat without
+   * waiting for a GC). Leave it unset for a transport that keeps the frame (an in-memory pair).
+   * @default {false}
+   */
+  readonly copiesOnSend?: boolean;
 }
 
 /** Counters of a {@linkcode StreamMux}. */
@@ -149,6 +157,8 @@ export class StreamMux {
   #lastBuffered = Infinity;
   #timer: TimerHandle | undefined;
   #closed = false;
+  /** The reused DATA frame buffer, for a transport that copies on send (made at first use). */
+  #frameBuffer: Uint8Array | undefined;
   /** The counters (the gauges `outgoing`/`incoming` are read live in `stats()`). */
   #stats: StreamMuxStats = emptyMuxStats();
 
@@ -431,7 +441,10 @@ export class StreamMux {
         if (budget === 0) return this.#yield();
         const stream = this.#ready.shift()!;
         this.#readySet.delete(stream);
-        const frame = stream.next(this.#limits.frameBytes);
+        const into = transport.copiesOnSend
+          ? this.#frameBuffer ??= new Uint8Array(DATA_HEADER_BYTES + this.#limits.frameBytes)
+          : undefined;
+        const frame = stream.next(this.#limits.frameBytes, into);
         if (frame !== null) {
           if (!this.#write(frame)) return;
           this.#lastBuffered = Infinity;

@@ -82,7 +82,7 @@ export interface StreamMuxOptions {
   progressIntervalMs?: number;
   /** Server-wide cap on concurrent incoming streams. @default {undefined} (none) */
   budget?: StreamBudget;
-  /** The SHA-256 used for integrity. @default {sha256} (`lib/streams/sha256.ts`) */
+  /** The SHA-256 used for integrity. @default {sha256} (native where the runtime has it, else JavaScript) */
   hash?: HashFactory;
   /** Time source for yields, polls, resume timeouts and progress. @default {realClock} */
   clock?: Clock;

@@ -21,7 +21,14 @@ import { bodySource } from "./body.ts";
 import type { BodySource, StreamBody } from "./body.ts";
 import { StreamError } from "./errors.ts";
 import type { StreamErrorCode } from "./errors.ts";
-import { encodeCancel, encodeData, encodeEnd, encodeOpen, encodeResume } from "./frames.ts";
+import {
+  encodeCancel,
+  encodeData,
+  encodeDataInto,
+  encodeEnd,
+  encodeOpen,
+  encodeResume,
+} from "./frames.ts";
 import { ProgressMeter } from "./progress.ts";
 import type { StreamProgress } from "./progress.ts";
 import type { IncrementalHash } from "./sha256.ts";
@@ -190,8 +197,12 @@ export class OutgoingStream {
     return this.#eof || (!this.#reading && this.#allowance() > 0);
   }
 
-  /** The next DATA frame of at most `maxBytes`, or `null`; may start a read or send END (internal). */
-  next(maxBytes: number): Uint8Array | null {
+  /**
+   * The next DATA frame of at most `maxBytes`, or `null`; may start a read or send END. The frame
+   * is built in `into` when given (it must hold the header plus `maxBytes`), else in a new buffer
+   * (internal).
+   */
+  next(maxBytes: number, into?: Uint8Array): Uint8Array | null {
     if (!this.ready) return null;
     const pending = this.#pending;
     if (pending === null) {
@@ -206,7 +217,9 @@ export class OutgoingStream {
       this.#hash.update(piece.subarray(this.#hashed - this.#sent));
       this.#hashed = this.#sent + n;
     }
-    const frame = encodeData(this.id, this.#sent, piece);
+    const frame = into
+      ? encodeDataInto(into, this.id, this.#sent, piece)
+      : encodeData(this.id, this.#sent, piece);
     this.#idle.touch();
     this.#sent += n;
     this.#maxInFlight = Math.max(this.#maxInFlight, this.#sent - this.#consumed);

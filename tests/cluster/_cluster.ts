@@ -41,15 +41,20 @@ export interface Node {
   readonly runtime: string;
 }
 
-/** Starts a node process on `runtime` joined to `redisUrl` under `prefix`. */
+/**
+ * Starts a node process on `runtime` joined to `redisUrl` (`cluster=<url>,…` for a Redis Cluster)
+ * under `prefix`; `mode` is the node's third argument (see `_node_server.ts`).
+ */
 export async function startNode(
   runtime: "deno" | "bun",
   redisUrl: string,
   prefix: string,
+  mode?: string,
 ): Promise<Node> {
+  const args = [NODE, redisUrl, prefix, ...(mode ? [mode] : [])];
   const child = runtime === "bun"
-    ? new Child("bun node", BUN!, [NODE, redisUrl, prefix], ROOT)
-    : new Child("deno node", DENO, ["run", "-A", "--no-check", NODE, redisUrl, prefix], ROOT);
+    ? new Child("bun node", BUN!, args, ROOT)
+    : new Child("deno node", DENO, ["run", "-A", "--no-check", ...args], ROOT);
   const line = await child.line("the listening line", (l) => l.startsWith("{"), START_MS);
   const info = JSON.parse(line);
   return { child, url: info.url, nodeId: info.nodeId, runtime: info.runtime };
@@ -104,4 +109,17 @@ export async function peer(node: Node | string, user: string): Promise<Peer> {
 /** Calls `ctl/<op>` on the node the client is connected to. */
 export function ctl<T = unknown>(p: Peer, op: string, data?: unknown): Promise<T> {
   return p.client.request(`ctl/${op}`, data ?? null, { timeoutMs: EVENT_MS }) as Promise<T>;
+}
+
+/** Counts losses, duplicates and reorderings of 1…count in `list`. */
+export function audit(list: number[], count: number): { lost: number; dup: number; ooo: number } {
+  const seen = new Set<number>();
+  let dup = 0, ooo = 0, lost = 0;
+  for (let k = 0; k < list.length; k++) {
+    if (seen.has(list[k])) dup++;
+    seen.add(list[k]);
+    if (k > 0 && list[k] < list[k - 1]) ooo++;
+  }
+  for (let n = 1; n <= count; n++) if (!seen.has(n)) lost++;
+  return { lost, dup, ooo };
 }

@@ -1,6 +1,7 @@
 /**
  * A cluster node in its own process (Deno or Bun) for the multi-process tests: a server on
- * 127.0.0.1 with a free port joined to the Redis at `argv[0]` with key prefix `argv[1]`
+ * 127.0.0.1 with a free port joined to the Redis at `argv[0]` (`cluster=<url>,<url>…`: a Redis
+ * Cluster) with key prefix `argv[1]`
  * (heartbeats 100 ms, a node is dead after 600 ms), uid from `?user=`. Prints one JSON line
  * `{"port","url","nodeId","runtime"}` once its link is up, then serves until killed.
  *
@@ -11,6 +12,10 @@
  */
 import { createServer, localBackplane } from "../../server.ts";
 import { redisBackplane } from "../../redis.ts";
+import { ednPacker } from "../../edn.ts";
+import { transitPacker } from "../../transit.ts";
+import { jsonPacker } from "../../mod.ts";
+import { TYPED_READ, typedValue } from "./_typed.ts";
 
 const args = typeof Deno !== "undefined"
   ? Deno.args
@@ -18,8 +23,10 @@ const args = typeof Deno !== "undefined"
 const [url, prefix, mode] = args;
 // "alone": the same server without a backplane (the single-node baseline of bench/backplane.ts).
 const alone = url === "alone";
+// "cluster=<url>,<url>…": a Redis Cluster given by its masters (tests/_redis_cluster.ts).
+const roots = url.startsWith("cluster=") ? url.slice("cluster=".length).split(",") : null;
 const backplane = alone ? localBackplane() : redisBackplane({
-  url,
+  ...(roots ? { cluster: { rootNodes: roots.map((u) => ({ url: u })) } } : { url }),
   prefix,
   heartbeatMs: 100,
   heartbeatTtlMs: 600,
@@ -33,6 +40,8 @@ const server = createServer({
   onError: (e, ctx) => console.error(`onError ${ctx.where}:`, e),
   rateLimit: false,
   presence: ["room"],
+  // Clients pick one per connection; the Clojure-data ones read values with their types.
+  packers: [jsonPacker, ednPacker(TYPED_READ), transitPacker(TYPED_READ)],
 });
 
 type D = Record<string, unknown>;
@@ -81,6 +90,15 @@ server.on("ctl/burst", (m) => {
     server.publish(d.channel, { i, t: performance.timeOrigin + performance.now(), pad });
   }
   return true;
+});
+// Client sends to count: one stdout line per handling, written synchronously (so a SIGKILL
+// never loses a line of a handling that ran).
+server.on("c/n", (m) => console.log(`handled ${m.uid} ${JSON.stringify(m.data)}`));
+// Values JSON cannot carry (tests/cluster/_typed.ts), to a uid or a channel.
+server.on("ctl/typed", (m) => {
+  const d = m.data as { uid?: string; channel?: string; n: number };
+  if (d.uid) return server.send(d.uid, "t/typed", typedValue(d.n));
+  return server.publish(d.channel!, typedValue(d.n));
 });
 // `count` publishes of `bytes` bytes on `channel`, `rate` per second on a schedule (a late timer
 // catches up at once), each stamped with the wall clock when made; `warm` is passed along so the

@@ -1,10 +1,10 @@
 /**
  * The Bun side of `streams_bun_test.ts`: a server with an upload handler (`test/upload` replies
  * with the SHA-256 of the bytes) and a download handler (`test/download` returns `size` bytes of
- * the test pattern), printing `{"url", "runtime"}` as one JSON line once listening.
+ * the test pattern), printing `{"url", "runtime", "hash"}` as one JSON line once listening.
  */
 import { createServer } from "../../server.ts";
-import { sha256 } from "../../lib/streams/sha256.ts";
+import { Sha256, sha256 } from "../../lib/streams/sha256.ts";
 import { pattern } from "./_stream_pattern.ts";
 
 const server = createServer({ onError: () => {} });
@@ -15,4 +15,8 @@ server.onStream("test/upload", async (msg) => {
 });
 server.on("test/download", (msg) => pattern((msg.data as { size: number }).size));
 const handle = await server.serve({ port: 0, hostname: "127.0.0.1" });
-console.log(JSON.stringify({ url: handle.url, runtime: "Bun" in globalThis ? "bun" : "deno" }));
+// `hash`: which SHA-256 the streams use by default here (native: node:crypto's).
+const hash = sha256() instanceof Sha256 ? "js" : "native";
+console.log(
+  JSON.stringify({ url: handle.url, runtime: "Bun" in globalThis ? "bun" : "deno", hash }),
+);

@@ -1,6 +1,7 @@
 /**
  * Streams against a server running under Bun (its adapter's `bufferedAmount` is
- * `getBufferedAmount()`): an 8 MiB upload and an 8 MiB download from a Deno client, SHA-256 equal.
+ * `getBufferedAmount()`): an 8 MiB upload and an 8 MiB download from a Deno client, SHA-256 equal,
+ * the server's default hash being the native one (`node:crypto` through `process.getBuiltinModule`).
  * Skipped without Bun, like `cross_runtime_test.ts`.
  */
 import assert from "node:assert/strict";
@@ -36,6 +37,7 @@ Deno.test({
         await child.line("the listening line", (l) => l.startsWith("{"), START_MS),
       );
       assert.equal(info.runtime, "bun");
+      assert.equal(info.hash, "native", "Bun's streams hash with node:crypto");
       const client = connect(info.url, { streams: clientStreams() });
       try {
         await client.ready;

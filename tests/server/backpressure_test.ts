@@ -88,6 +88,28 @@ Deno.test("OutboundGate 'drop-oldest' holds, drops the oldest over the bound, th
   assert.deepEqual(t.written.at(-1), "6");
 });
 
+Deno.test("OutboundGate 'drop-oldest' holds again after it drained, counting the new gap alone", () => {
+  const clock = new VirtualClock();
+  const t = fakeTarget();
+  const gate = new OutboundGate(
+    { ...BACKPRESSURE_DEFAULTS, policy: "drop-oldest", maxBufferedBytes: 100, maxQueuedBytes: K },
+    t.target,
+    clock,
+  );
+  for (const round of [1, 2]) {
+    t.buffered = 200;
+    for (const f of ["a", "b", "c"]) assert.equal(gate.send(`${round}${f}`, K), true);
+    assert.equal(gate.queuedBytes, K);
+    t.buffered = 0;
+    clock.tick(10);
+    assert.deepEqual(t.written.splice(0), ["gap:2", `${round}c`]);
+    assert.equal(gate.queuedBytes, 0);
+  }
+  assert.equal(t.droppedCount, 4);
+  gate.close();
+  assert.equal(clock.pending, 0);
+});
+
 Deno.test("resolveBackpressure() rejects bad values with RangeError", () => {
   assert.throws(() => resolveBackpressure({ maxBufferedBytes: 0 }), RangeError);
   assert.throws(() => resolveBackpressure({ policy: "nope" as "close" }), RangeError);

@@ -184,7 +184,7 @@ Deno.test("Hub uses native topics per frame variant; resuming and batching peers
   assert.match(resuming.socket.sent[0], /sente-lite\/msg/);
 
   // Channels: a topic per variant and channel, left on unsubscribe.
-  json1.sink.message('[["sente-lite/subscribe",{"channel-id":"room"}],"c1"]');
+  json1.sink.received('[["sente-lite/subscribe",{"channel-id":"room"}],"c1"]');
   await new Promise((r) => setTimeout(r, 0));
   assert.ok(json1.socket.topics.has("sente-lite/json\nroom"));
   publishes.length = 0;

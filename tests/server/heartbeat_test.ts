@@ -62,7 +62,7 @@ Deno.test("Hub heartbeat counts any received frame as liveness", async () => {
   const { hub, clock, socket, sink } = await open();
   for (let i = 0; i < 10; i++) {
     clock.tick(30_000);
-    sink.message(PONG); // the client answers each ping
+    sink.received(PONG); // the client answers each ping
   }
   assert.equal(socket.pings(), 10);
   assert.equal(hub.stats().connections, 1);
@@ -70,7 +70,7 @@ Deno.test("Hub heartbeat counts any received frame as liveness", async () => {
   const before = socket.pings();
   for (let i = 0; i < 100; i++) {
     clock.tick(10_000);
-    sink.message('[["chsk/ws-ping"],"cb1"]');
+    sink.received('[["chsk/ws-ping"],"cb1"]');
   }
   assert.equal(socket.pings(), before);
   assert.equal(hub.stats().connections, 1);
@@ -79,7 +79,7 @@ Deno.test("Hub heartbeat counts any received frame as liveness", async () => {
 
 Deno.test("Hub heartbeat timeout cleans up channels, uids and pending requests at once", async () => {
   const { hub, clock, sink, connId } = await open({ authenticate: () => "alice" });
-  sink.message('[["sente-lite/subscribe",{"channel-id":"room"}],"cb1"]');
+  sink.received('[["sente-lite/subscribe",{"channel-id":"room"}],"cb1"]');
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual(hub.channels(), ["room"]);
   assert.deepEqual([...hub.connectedUids.current()], ["alice"]);
@@ -90,13 +90,13 @@ Deno.test("Hub heartbeat timeout cleans up channels, uids and pending requests a
   assert.deepEqual([...hub.connectedUids.current()], []);
   assert.equal(hub.stats().connections, 0);
   // the adapter's late close report changes nothing
-  sink.closed(1006, "");
+  sink.socketClosed(1006, "");
   assert.equal(hub.stats().connections, 0);
 });
 
 Deno.test("Hub heartbeat stops when the connection closes", async () => {
   const { clock, socket, sink } = await open();
-  sink.closed(1000, "");
+  sink.socketClosed(1000, "");
   assert.equal(clock.pending, 0);
   clock.tick(120_000);
   assert.equal(socket.pings(), 0);

@@ -23,6 +23,10 @@ export class MemoryTransport implements StreamTransport {
   tamper: ((frame: Uint8Array) => Uint8Array | null) | undefined;
   /** Frames delivered per macrotask (a slow network delivers few). */
   perTurn = Infinity;
+  /** Copy each frame in `send`, as a WebSocket does (the mux may then reuse its buffer). */
+  copiesOnSend = false;
+  /** With `copiesOnSend`: the buffers of the frames `send` was given. */
+  readonly sentBuffers = new Set<ArrayBufferLike>();
 
   constructor(readonly target: (frame: Uint8Array) => void) {}
 
@@ -32,6 +36,10 @@ export class MemoryTransport implements StreamTransport {
 
   send(frame: Uint8Array): void {
     if (this.dead) return;
+    if (this.copiesOnSend) {
+      this.sentBuffers.add(frame.buffer);
+      frame = frame.slice();
+    }
     if (this.record) this.sent.push(frame);
     this.#queue.push(frame);
     this.#buffered += frame.byteLength;

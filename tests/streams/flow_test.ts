@@ -252,3 +252,36 @@ Deno.test("StreamMux carries streams both ways at once on one transport", async 
   assert.ok(results.some((r) => r.every((x, i) => x === up[i])));
   assert.ok(results.some((r) => r.every((x, i) => x === down[i])));
 });
+
+Deno.test("StreamMux builds every DATA frame in one reused buffer when the transport copies on send", async () => {
+  const frameBytes = 16 * 1024;
+  const { client, joined, next } = pair({ frameBytes });
+  joined.ab.copiesOnSend = true;
+  joined.ab.perTurn = 3; // frames queue up: a frame kept instead of copied would be overwritten
+  const data = bytes(1024 * 1024 + 5);
+  const bodies = [data, new Blob([data]), counted(300_000, 10_000).stream];
+  const expected = [data, data, counted(300_000, 10_000).data];
+  for (let i = 0; i < bodies.length; i++) {
+    const out = client.open("app/up", bodies[i], { integrity: true });
+    const inc = await next(i + 1);
+    assert.deepEqual(await readAll(inc.readable), expected[i]);
+    await out.done;
+    await inc.done; // SHA-256 checked
+  }
+  // Control frames (OPEN, END) are new each; every DATA frame shares the one buffer.
+  const dataBuffers = [...joined.ab.sentBuffers].filter((b) => b.byteLength > 1024);
+  assert.equal(dataBuffers.length, 1);
+  assert.equal(dataBuffers[0].byteLength, DATA_HEADER_BYTES + frameBytes);
+});
+
+Deno.test("StreamMux gives each DATA frame its own buffer when the transport keeps frames", async () => {
+  const { client, joined, next } = pair({ frameBytes: 16 * 1024 });
+  joined.ab.record = true;
+  const data = bytes(200_000);
+  const out = client.open("app/up", data);
+  assert.deepEqual(await readAll((await next()).readable), data);
+  await out.done;
+  const buffers = joined.ab.sent.filter((f) => f[0] === 0x10).map((f) => f.buffer);
+  assert.equal(new Set(buffers).size, buffers.length);
+  assert.ok(buffers.length >= 13);
+});
