@@ -233,7 +233,7 @@ Deno.test("Hub: channel-seq connections share native topics per variant; their u
     /^\[\[\["sente-lite\/msg",\{"ch":null,"cseq":\d+,"event":\["app\/hi",1\]\}\]\],null\]$/,
   );
   assert.match(old.socket.sent[0], /"seq":1,/);
-  for (const p of [a, b]) p.sink.message('[["sente-lite/subscribe",{"channel-id":"room"}],"c1"]');
+  for (const p of [a, b]) p.sink.received('[["sente-lite/subscribe",{"channel-id":"room"}],"c1"]');
   await new Promise((r) => setTimeout(r, 0));
   assert.ok(a.socket.topics.has("sente-lite/json+cseq\nroom"));
   publishes.length = 0;
