@@ -74,8 +74,11 @@ export class Router {
     };
   }
 
-  /** Routes one decoded event from `conn`. */
-  route(conn: Connection, id: string, data: unknown, cbId: string | null): void {
+  /**
+   * Routes one decoded event from `conn`; `seq` is its client seq when it came numbered
+   * (`sente-lite/msg`, deduplicated already), 0 otherwise.
+   */
+  route(conn: Connection, id: string, data: unknown, cbId: string | null, seq = 0): void {
     if (isReservedId(id)) {
       if (id === "chsk/ws-ping") {
         if (cbId !== null) conn.send({ type: "reply", cbId, value: PONG });
@@ -99,7 +102,7 @@ export class Router {
       this.#ctx.protocolError(conn, new ProtocolError("no-handler", `no handler for ${id}`, cbId));
       return;
     }
-    const msg = this.#message(conn, id, data, cbId);
+    const msg = this.#message(conn, id, data, cbId, seq);
     if (this.#ctx.options.authorizeEvent && !this.#authorized(msg)) {
       this.#ctx.protocolError(conn, new ProtocolError("forbidden", `${id} is not allowed`, cbId));
       return;
@@ -122,10 +125,16 @@ export class Router {
     }
   }
 
-  #message(conn: Connection, id: string, data: unknown, cbId: string | null): InboundMessage {
+  #message(
+    conn: Connection,
+    id: string,
+    data: unknown,
+    cbId: string | null,
+    seq = 0,
+  ): InboundMessage {
     const ctx = this.#ctx;
     if (cbId !== null && ctx.observers.length > 0) ctx.observe((o) => o.request?.(conn, id));
-    return new InboundMessage(this.#messageHost, conn, id, data, cbId);
+    return new InboundMessage(this.#messageHost, conn, id, data, cbId, seq);
   }
 
   #dispatch(
@@ -198,7 +207,10 @@ export class Router {
         return true;
       case "sente-lite/msg": {
         const ev = this.#resume.sequencedIn(conn, data, cbId);
-        if (ev !== null) this.route(conn, ev[0] as string, ev[1], cbId);
+        if (ev !== null) {
+          const seq = conn.session !== null ? (data as { seq: number }).seq : 0;
+          this.route(conn, ev[0] as string, ev[1], cbId, seq);
+        }
         return true;
       }
       case "sente-lite/ack":

@@ -123,3 +123,32 @@ export function audit(list: number[], count: number): { lost: number; dup: numbe
   for (let n = 1; n <= count; n++) if (!seen.has(n)) lost++;
   return { lost, dup, ooo };
 }
+
+/** One handling of a client send (`c/n`, `c/k`) a node wrote to stdout. */
+export interface Handling {
+  readonly n: number;
+  /** `msg.delivery.key` (`c/k`), `"-"` when absent, `undefined` for `c/n`. */
+  readonly key?: string;
+}
+
+/** What `node` handled of `uid`'s client sends, in order. */
+export function handlings(node: Node, uid: string): Handling[] {
+  const out: Handling[] = [];
+  for (const line of node.child.stdout.split("\n")) {
+    const m = /^handled (\S+) (\d+)(?: (\S+))?$/.exec(line);
+    if (m && m[1] === uid) {
+      out.push(m[3] === undefined ? { n: Number(m[2]) } : { n: +m[2], key: m[3] });
+    }
+  }
+  return out;
+}
+
+/** The effects `c/k` made in `dir` (one file per key, holding the number), by number. */
+export function effects(dir: string): Map<number, string[]> {
+  const byN = new Map<number, string[]>();
+  for (const e of Deno.readDirSync(dir)) {
+    const n = Number(Deno.readTextFileSync(`${dir}/${e.name}`));
+    byN.set(n, [...byN.get(n) ?? [], e.name]);
+  }
+  return byN;
+}

@@ -1,0 +1,107 @@
+/**
+ * Exactly-once effects across a node's death with `msg.delivery.key` (docs/delivery.md), with
+ * processes: a client sends numbered `c/k` events in bursts to node A (Deno); A's handler makes
+ * each event's effect once per key (a file created with O_EXCL in a directory both nodes share: a
+ * store's `SET NX`). A blocks for good right after handling one event mid-burst, before its Redis
+ * client writes that turn's handled records (the window of docs/scaling.md, made certain), and is
+ * SIGKILLed; the client resumes on node B (Bun when installed) and re-sends what A did not
+ * acknowledge. B handles some events a second time — it must see the keys A saw, so each effect
+ * exists once. With a key that differed between nodes those events would have two effects.
+ */
+import assert from "node:assert/strict";
+import { connect } from "../../client.ts";
+import { IGNORE_REDIS, startRedis } from "../_redis.ts";
+import { waitFor } from "../_util.ts";
+import { bunNode, effects, handlings, startNode } from "./_cluster.ts";
+
+Deno.test({
+  name:
+    "delivery key: a node dies between handling and recording; the next one sees the same keys, every effect once",
+  ignore: IGNORE_REDIS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using redis = await startRedis();
+    const fx = Deno.makeTempDirSync({ prefix: "sl-fx-" });
+    const N = 200;
+    const BURST = 25;
+    const STALL = 110; // mid-burst: 101…125 arrive together
+    const nodes = await Promise.all([
+      startNode("deno", redis.url, "dk", `fx=${fx},stall=${STALL}`),
+      startNode(bunNode(), redis.url, "dk", `fx=${fx}`),
+    ]);
+    let dead = false;
+    const handshakes: { resumed: boolean; ack: number }[] = [];
+    const client = connect(() => `${nodes[dead ? 1 : 0].url}?user=kim`, {
+      onError: () => {},
+      reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+    });
+    client.on("chsk/handshake", (hs) => {
+      const r = (hs as { server?: { resume?: { resumed: boolean; ack: number } } }).server?.resume;
+      if (r) handshakes.push({ resumed: r.resumed, ack: r.ack });
+    });
+    try {
+      await client.ready;
+      const stalled = waitFor(
+        () => handlings(nodes[0], "kim").some((h) => h.n === STALL) ? true : undefined,
+        "A handled the stalling event",
+        { timeoutMs: 10_000, intervalMs: 1 },
+      ).then(() => {
+        dead = true;
+        return nodes[0].child.stop("SIGKILL");
+      });
+      for (let n = 1; n <= N; n++) {
+        client.send("c/k", n);
+        if (n % BURST === 0) await new Promise((r) => setTimeout(r, 10));
+      }
+      await stalled;
+      const all = () => [...handlings(nodes[0], "kim"), ...handlings(nodes[1], "kim")];
+      await waitFor(
+        () => new Set(all().map((h) => h.n)).size === N ? true : undefined,
+        "every send handled",
+        { timeoutMs: 30_000, intervalMs: 20 },
+      ).catch((e) => {
+        throw new Error(`${e.message}\n${nodes[1].child.describe()}`);
+      });
+      client.send("c/k", N + 1); // behind the re-sends: once handled, nothing is in flight
+      await waitFor(
+        () => handlings(nodes[1], "kim").some((h) => h.n === N + 1) ? true : undefined,
+        "the closing send",
+        { timeoutMs: 10_000, intervalMs: 10 },
+      );
+      const onA = handlings(nodes[0], "kim");
+      const onB = handlings(nodes[1], "kim").filter((h) => h.n <= N);
+      const keysOf = new Map<number, Set<string>>();
+      const times = new Map<number, number>();
+      for (const h of [...onA, ...onB]) {
+        keysOf.set(h.n, (keysOf.get(h.n) ?? new Set()).add(h.key!));
+        times.set(h.n, (times.get(h.n) ?? 0) + 1);
+      }
+      const twice = [...times].filter(([, c]) => c > 1).map(([n]) => n);
+      const made = effects(fx);
+      const moved = handshakes.at(-1)!;
+      console.log(
+        `${N} sends in bursts of ${BURST}, A stalled after handling ${STALL} (${onA.length} ` +
+          `handled), B handled ${onB.length} (handshake ack ${moved.ack}); handled twice ` +
+          `${twice.length} (${twice[0]}…${twice.at(-1)}), effects ${
+            made.size - 1
+          } of ${N} (+1 closing)`,
+      );
+      assert.equal(moved.resumed, true, "the session moved to B");
+      assert.ok(twice.includes(STALL), `A's last handling was not recorded: ${twice}`);
+      for (const [n, keys] of keysOf) {
+        assert.equal(keys.size, 1, `send ${n} had one key on both nodes: ${[...keys]}`);
+        assert.notEqual([...keys][0], "-", `send ${n} had a key`);
+      }
+      // Every effect once: one file per number, named by the number's one key.
+      for (let n = 1; n <= N; n++) {
+        assert.deepEqual(made.get(n), [...keysOf.get(n)!], `effect of ${n}`);
+      }
+      assert.equal(made.size, N + 1, "no other effect (and the closing send's)");
+    } finally {
+      client.close();
+      await Promise.all(nodes.map((n) => n.child.stop("SIGKILL")));
+      Deno.removeSync(fx, { recursive: true });
+    }
+  },
+});
