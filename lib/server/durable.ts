@@ -12,7 +12,8 @@
  * - A push to one connection (sendTo, broadcast, `msg.send`) is appended by the connection's node.
  * - The upgrade opens the session (async, before the handshake); the handshake's `seq` is where the
  *   client is, and the first pump sends what it missed.
- * - Client messages are deduplicated against `inAck`, recorded with `markInbound` before the ack.
+ * - Client messages are deduplicated against `inAck`, recorded with `markInbound` before the ack;
+ *   a connection's next events wait until the record is written (`unwritten`).
  *
  * @module
  */
@@ -48,6 +49,8 @@ interface Live {
   plain: boolean;
   /** The channel records in flight (`keepChannel`). */
   channels: Promise<unknown>;
+  /** A client seq was recorded since the last `unwritten` call. */
+  recorded: boolean;
 }
 
 /** A send being numbered in the store: `held` resolves `true` once it is, `false` if not. */
@@ -160,6 +163,7 @@ export class Durable {
       fetchQueued: false,
       plain: false,
       channels: Promise.resolve(),
+      recorded: false,
     });
     this.#byAttach.set(p.attachId, conn);
     return { session, state: p.state, replay: [], superseded: null, rejected: p.rejected };
@@ -331,7 +335,19 @@ export class Durable {
       (mark) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq: mark }]] }),
       (e) => this.#failed(e),
     );
+    l.recorded = true;
     return true;
+  }
+
+  /**
+   * After a numbered event of `conn` ran: resolves once its record is written to the store's
+   * connection (the connection's next events wait: lib/server/inbound.ts); else `null`.
+   */
+  unwritten(conn: Connection): Promise<void> | null {
+    const l = this.#live.get(conn);
+    if (!l?.recorded) return null;
+    l.recorded = false;
+    return this.#store.written?.() ?? null;
   }
 
   /** `sente-lite/ack` from a client. */

@@ -14,6 +14,7 @@ import { ReassemblyBudget } from "../wire/chunking.ts";
 import { InflationLimiter } from "../wire/inflation.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
+import type { Durable } from "./durable.ts";
 import type { Router } from "./router.ts";
 import type { ServerSocket } from "./socket.ts";
 import { ConnectionWire, type WireTotals } from "./wire.ts";
@@ -33,11 +34,16 @@ export class Inbound {
   readonly #reassemblyBudget: ReassemblyBudget | undefined;
   /** Bounds concurrent inflations of compressed frames across every connection. */
   readonly #inflation: InflationLimiter | undefined;
+  /** The store-backed books of a node of a cluster, else `null`. */
+  readonly #durable: Durable | null;
+  /** What connections received while their last numbered event's record was being written. */
+  readonly #held = new Map<Connection, unknown[]>();
 
-  /** Routes what arrives to `router`. */
-  constructor(ctx: ServerContext, router: Router) {
+  /** Routes what arrives to `router`; `durable` when the node is part of a cluster. */
+  constructor(ctx: ServerContext, router: Router, durable: Durable | null = null) {
     this.#ctx = ctx;
     this.#router = router;
+    this.#durable = durable;
     const wire = ctx.options.wire;
     if (wire && wire.chunking !== false) {
       this.#reassemblyBudget = new ReassemblyBudget(wire.totalReassemblyBytes);
@@ -171,6 +177,10 @@ export class Inbound {
   }
 
   #decodeAndRoute(conn: Connection, value: unknown): void {
+    if (this.#durable !== null) {
+      const held = this.#held.get(conn);
+      if (held !== undefined) return void held.push(value);
+    }
     let ev;
     try {
       ev = conn.dialect.decode(value);
@@ -179,6 +189,29 @@ export class Inbound {
       return;
     }
     this.#router.route(conn, ev.id, ev.data, ev.cbId);
+    const written = this.#durable?.unwritten(conn);
+    if (written) this.#hold(conn, written);
+  }
+
+  /**
+   * A numbered event's handler ran: what `conn` sends next waits (in order) until its record is
+   * written, so a SIGKILL finds at most that one handled and unrecorded (docs/scaling.md).
+   */
+  #hold(conn: Connection, written: Promise<void>): void {
+    this.#held.set(conn, []);
+    written.then(() => {
+      const held = this.#held.get(conn)!;
+      this.#held.delete(conn);
+      for (let i = 0; i < held.length && !conn.closed; i++) {
+        const again = this.#held.get(conn);
+        if (again !== undefined) return void again.push(...held.slice(i));
+        this.#decodeAndRoute(conn, held[i]);
+      }
+    }).catch((e) => {
+      this.#held.delete(conn);
+      this.#ctx.options.onError(e, { where: "receive" });
+      if (!conn.closed) conn.close(1011, "internal error");
+    });
   }
 
   /** Answers a frame over the rate (with its cbId when readable), closing after maxViolations. */

@@ -143,12 +143,35 @@ export function handlings(node: Node, uid: string): Handling[] {
   return out;
 }
 
-/** The effects `c/k` made in `dir` (one file per key, holding the number), by number. */
-export function effects(dir: string): Map<number, string[]> {
-  const byN = new Map<number, string[]>();
-  for (const e of Deno.readDirSync(dir)) {
-    const n = Number(Deno.readTextFileSync(`${dir}/${e.name}`));
-    byN.set(n, [...byN.get(n) ?? [], e.name]);
+/** The effects `c/k` made in `dir` (one file per key): their keys. */
+export function effects(dir: string): Set<string> {
+  return new Set([...Deno.readDirSync(dir)].map((e) => e.name));
+}
+
+/**
+ * Checks that each of the sends 1…`count` had one key wherever it was handled (`handled`: every
+ * node's handlings) and that its effect exists once: a file for each of those keys and no other
+ * (a key that differed between nodes would have made a second one). Returns the sends handled
+ * more than once.
+ */
+export function assertEffectsOnce(handled: Handling[], made: Set<string>, count: number): number[] {
+  const keysOf = new Map<number, Set<string>>();
+  const times = new Map<number, number>();
+  for (const h of handled) {
+    keysOf.set(h.n, (keysOf.get(h.n) ?? new Set()).add(h.key!));
+    times.set(h.n, (times.get(h.n) ?? 0) + 1);
   }
-  return byN;
+  for (let n = 1; n <= count; n++) {
+    const keys = [...keysOf.get(n) ?? []];
+    if (keys.length !== 1 || keys[0] === "-") {
+      throw new Error(`send ${n} had the keys ${JSON.stringify(keys)}, not one`);
+    }
+    if (!made.has(keys[0])) throw new Error(`send ${n}: no effect (${keys[0]})`);
+  }
+  const all = new Set([...keysOf.values()].flatMap((k) => [...k]));
+  const extra = [...made].filter((k) => !all.has(k));
+  if (extra.length > 0 || made.size !== all.size) {
+    throw new Error(`effects of no send, or twice: ${extra}`);
+  }
+  return [...times].filter(([, c]) => c > 1).map(([n]) => n);
 }

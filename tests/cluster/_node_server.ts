@@ -17,7 +17,7 @@ import { ednPacker } from "../../edn.ts";
 import { transitPacker } from "../../transit.ts";
 import { jsonPacker } from "../../mod.ts";
 import { TYPED_READ, typedValue } from "./_typed.ts";
-import { writeFileSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 
 const args = typeof Deno !== "undefined"
   ? Deno.args
@@ -104,8 +104,8 @@ server.on("ctl/burst", (m) => {
 // never loses a line of a handling that ran).
 server.on("c/n", (m) => console.log(`handled ${m.uid} ${JSON.stringify(m.data)}`));
 // Client sends whose effect is made once by their idempotency key (`msg.delivery.key`): one
-// stdout line per handling with the key, then the effect, a file `<fx dir>/<key>` holding the
-// number, created only if absent (O_EXCL: the "SET NX" of a store shared by the processes, and
+// stdout line per handling with the key, then the effect: the file `<fx dir>/<key>`, created
+// only if absent (O_EXCL: the "SET NX" of a store shared by the processes; atomic, and
 // synchronous, so it is made before anything else happens). With `stall=<n>` the node blocks for
 // good right after handling n: the events it handled in that turn have their effects, but their
 // handled records never reach Redis (its client writes at the end of the turn), so the next node
@@ -117,7 +117,7 @@ server.on("c/k", (m) => {
   console.log(`handled ${m.uid} ${JSON.stringify(m.data)} ${key ?? "-"}`);
   if (fxDir !== undefined && key !== undefined) {
     try {
-      writeFileSync(`${fxDir}/${key}`, String(m.data), { flag: "wx" });
+      closeSync(openSync(`${fxDir}/${key}`, "wx"));
     } catch (e) {
       if ((e as { code?: string }).code !== "EEXIST") throw e;
     }
