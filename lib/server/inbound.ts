@@ -26,6 +26,13 @@ function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** What a connection received while its last numbered event's record was being written. */
+interface Held {
+  readonly values: unknown[];
+  /** The next one to route. */
+  next: number;
+}
+
 /** Reads, checks and routes what connections receive. */
 export class Inbound {
   readonly #ctx: ServerContext;
@@ -37,7 +44,7 @@ export class Inbound {
   /** The store-backed books of a node of a cluster, else `null`. */
   readonly #durable: Durable | null;
   /** What connections received while their last numbered event's record was being written. */
-  readonly #held = new Map<Connection, unknown[]>();
+  readonly #held = new Map<Connection, Held>();
 
   /** Routes what arrives to `router`; `durable` when the node is part of a cluster. */
   constructor(ctx: ServerContext, router: Router, durable: Durable | null = null) {
@@ -179,34 +186,41 @@ export class Inbound {
   #decodeAndRoute(conn: Connection, value: unknown): void {
     if (this.#durable !== null) {
       const held = this.#held.get(conn);
-      if (held !== undefined) return void held.push(value);
+      if (held !== undefined) return void held.values.push(value);
     }
+    const written = this.#route(conn, value);
+    if (written) this.#hold(conn, { values: [], next: 0 }, written);
+  }
+
+  /** Decodes and routes; returns the record to wait for (see {@linkcode Durable.unwritten}). */
+  #route(conn: Connection, value: unknown): Promise<void> | null | undefined {
     let ev;
     try {
       ev = conn.dialect.decode(value);
     } catch (e) {
       this.#ctx.protocolError(conn, e as ProtocolError);
-      return;
+      return null;
     }
     this.#router.route(conn, ev.id, ev.data, ev.cbId);
-    const written = this.#durable?.unwritten(conn);
-    if (written) this.#hold(conn, written);
+    return this.#durable?.unwritten(conn);
   }
 
   /**
    * A numbered event's handler ran: what `conn` sends next waits (in order) until its record is
    * written, so a SIGKILL finds at most that one handled and unrecorded (docs/scaling.md).
    */
-  #hold(conn: Connection, written: Promise<void>): void {
-    this.#held.set(conn, []);
+  #hold(conn: Connection, held: Held, written: Promise<void>): void {
+    this.#held.set(conn, held);
+    if (held.next >= 1024) {
+      held.values.splice(0, held.next); // a client sending without pause: routed ones go
+      held.next = 0;
+    }
     written.then(() => {
-      const held = this.#held.get(conn)!;
-      this.#held.delete(conn);
-      for (let i = 0; i < held.length && !conn.closed; i++) {
-        const again = this.#held.get(conn);
-        if (again !== undefined) return void again.push(...held.slice(i));
-        this.#decodeAndRoute(conn, held[i]);
+      while (held.next < held.values.length && !conn.closed) {
+        const next = this.#route(conn, held.values[held.next++]);
+        if (next) return this.#hold(conn, held, next);
       }
+      this.#held.delete(conn);
     }).catch((e) => {
       this.#held.delete(conn);
       this.#ctx.options.onError(e, { where: "receive" });
