@@ -12,8 +12,7 @@
  * - A push to one connection (sendTo, broadcast, `msg.send`) is appended by the connection's node.
  * - The upgrade opens the session (async, before the handshake); the handshake's `seq` is where the
  *   client is, and the first pump sends what it missed.
- * - Client messages are deduplicated against `inAck`, recorded with `markInbound` before the ack;
- *   a connection's next events wait until the record is written (`unwritten`).
+ * - Client messages are deduplicated and recorded by lib/server/durable_inbound.ts.
  *
  * @module
  */
@@ -28,6 +27,7 @@ import { type Attachment, CLOSE_SUPERSEDED, Session } from "./delivery.ts";
 import type { Sequencer } from "./fanout.ts";
 import type { PendingUpgrade } from "./socket.ts";
 import { openSession, type Prepared } from "./durable_open.ts";
+import { InboundRecords } from "./durable_inbound.ts";
 
 /** A resuming connection on this node. */
 interface Live {
@@ -36,8 +36,6 @@ interface Live {
   readonly attachId: string;
   /** The last seq sent to the client. */
   sent: number;
-  /** The highest client seq accepted. */
-  inAck: number;
   /**
    * Every delivery to the connection, in the order the sends were made: each step waits for the
    * one before (a store call in flight never lets a later send overtake it).
@@ -49,8 +47,6 @@ interface Live {
   plain: boolean;
   /** The channel records in flight (`keepChannel`). */
   channels: Promise<unknown>;
-  /** A client seq was recorded since the last `unwritten` call. */
-  recorded: boolean;
 }
 
 /** A send being numbered in the store: `held` resolves `true` once it is, `false` if not. */
@@ -74,6 +70,8 @@ export class Durable {
   readonly #prepared = new WeakMap<PendingUpgrade, Prepared>();
   readonly #live = new Map<Connection, Live>();
   readonly #byAttach = new Map<string, Connection>();
+  /** Client→server dedup and records. */
+  readonly inbound: InboundRecords;
   /** Closes a superseded attachment on another node (set by lib/server/cluster.ts). */
   closeRemote: (nodeId: string, attachId: string) => void = () => {};
   /**
@@ -92,6 +90,7 @@ export class Durable {
     this.#ctx = ctx;
     this.#store = ctx.options.backplane.store;
     this.#nodeId = ctx.options.backplane.nodeId;
+    this.inbound = new InboundRecords(ctx, this.#store, (e) => this.#failed(e));
     ctx.onChannelMember = (channel, conn, joined) => this.#member(conn, channel, joined);
   }
 
@@ -158,14 +157,13 @@ export class Durable {
       sessionId: p.sessionId,
       attachId: p.attachId,
       sent: p.state.seq,
-      inAck: p.state.ack,
       chain: Promise.resolve(),
       fetchQueued: false,
       plain: false,
       channels: Promise.resolve(),
-      recorded: false,
     });
     this.#byAttach.set(p.attachId, conn);
+    this.inbound.attach(conn, conn.uid, p.sessionId, p.state.ack);
     return { session, state: p.state, replay: [], superseded: null, rejected: p.rejected };
   }
 
@@ -325,31 +323,6 @@ export class Durable {
     }
   }
 
-  /** `sente-lite/msg` seq from a client: `false` for a duplicate; recorded, then acknowledged. */
-  received(conn: Connection, seq: number): boolean {
-    const l = this.#live.get(conn);
-    if (!l) return true;
-    if (seq <= l.inAck) return false;
-    l.inAck = seq;
-    this.#store.markInbound(l.uid, l.sessionId, seq).then(
-      (mark) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq: mark }]] }),
-      (e) => this.#failed(e),
-    );
-    l.recorded = true;
-    return true;
-  }
-
-  /**
-   * After a numbered event of `conn` ran: resolves once its record is written to the store's
-   * connection (the connection's next events wait: lib/server/inbound.ts); else `null`.
-   */
-  unwritten(conn: Connection): Promise<void> | null {
-    const l = this.#live.get(conn);
-    if (!l?.recorded) return null;
-    l.recorded = false;
-    return this.#store.written?.() ?? null;
-  }
-
   /** `sente-lite/ack` from a client. */
   acked(conn: Connection, seq: number): void {
     const l = this.#live.get(conn);
@@ -363,6 +336,7 @@ export class Durable {
     if (!l) return;
     this.#live.delete(conn);
     this.#byAttach.delete(l.attachId);
+    this.inbound.detach(conn);
     const at = { nodeId: this.#nodeId, connId: l.attachId };
     this.#store.detach(l.uid, l.sessionId, at, [...conn.channels]).catch((e) => this.#failed(e));
   }

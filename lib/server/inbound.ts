@@ -14,7 +14,7 @@ import { ReassemblyBudget } from "../wire/chunking.ts";
 import { InflationLimiter } from "../wire/inflation.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
-import type { Durable } from "./durable.ts";
+import type { InboundRecords } from "./durable_inbound.ts";
 import type { Router } from "./router.ts";
 import type { ServerSocket } from "./socket.ts";
 import { ConnectionWire, type WireTotals } from "./wire.ts";
@@ -41,16 +41,16 @@ export class Inbound {
   readonly #reassemblyBudget: ReassemblyBudget | undefined;
   /** Bounds concurrent inflations of compressed frames across every connection. */
   readonly #inflation: InflationLimiter | undefined;
-  /** The store-backed books of a node of a cluster, else `null`. */
-  readonly #durable: Durable | null;
+  /** The inbound records of a node of a cluster, else `null`. */
+  readonly #durable: InboundRecords | null;
   /** What connections received while their last numbered event's record was being written. */
   readonly #held = new Map<Connection, Held>();
 
   /** Routes what arrives to `router`; `durable` when the node is part of a cluster. */
-  constructor(ctx: ServerContext, router: Router, durable: Durable | null = null) {
+  constructor(ctx: ServerContext, router: Router, durable?: InboundRecords) {
     this.#ctx = ctx;
     this.#router = router;
-    this.#durable = durable;
+    this.#durable = durable ?? null;
     const wire = ctx.options.wire;
     if (wire && wire.chunking !== false) {
       this.#reassemblyBudget = new ReassemblyBudget(wire.totalReassemblyBytes);
@@ -192,7 +192,7 @@ export class Inbound {
     if (written) this.#hold(conn, { values: [], next: 0 }, written);
   }
 
-  /** Decodes and routes; returns the record to wait for (see {@linkcode Durable.unwritten}). */
+  /** Decodes and routes; returns the record to wait for (see {@linkcode InboundRecords.unwritten}). */
   #route(conn: Connection, value: unknown): Promise<void> | null | undefined {
     let ev;
     try {

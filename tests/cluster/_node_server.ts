@@ -109,19 +109,24 @@ server.on("c/n", (m) => console.log(`handled ${m.uid} ${JSON.stringify(m.data)}`
 // synchronous, so it is made before anything else happens). With `stall=<n>` the node blocks for
 // good right after handling n: the events it handled in that turn have their effects, but their
 // handled records never reach Redis (its client writes at the end of the turn), so the next node
-// handles them again and must find them by the same keys.
+// handles them again and must find them by the same keys. With `async=<ms>` the handler is
+// async: it makes the effect that long after it returned its promise.
 const fxDir = settings.get("fx");
 const stallAt = settings.has("stall") ? Number(settings.get("stall")) : null;
+const asyncMs = settings.has("async") ? Number(settings.get("async")) : null;
+const effect = (key: string | undefined) => {
+  if (fxDir === undefined || key === undefined) return;
+  try {
+    closeSync(openSync(`${fxDir}/${key}`, "wx"));
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EEXIST") throw e;
+  }
+};
 server.on("c/k", (m) => {
   const key = m.delivery?.key;
   console.log(`handled ${m.uid} ${JSON.stringify(m.data)} ${key ?? "-"}`);
-  if (fxDir !== undefined && key !== undefined) {
-    try {
-      closeSync(openSync(`${fxDir}/${key}`, "wx"));
-    } catch (e) {
-      if ((e as { code?: string }).code !== "EEXIST") throw e;
-    }
-  }
+  if (asyncMs !== null) return new Promise((r) => setTimeout(r, asyncMs)).then(() => effect(key));
+  effect(key);
   if (m.data === stallAt) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
 });
 // Values JSON cannot carry (tests/cluster/_typed.ts), to a uid or a channel.

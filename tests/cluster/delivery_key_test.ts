@@ -88,3 +88,70 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "delivery key: an async handler's event is recorded once it settled: a node dying before loses nothing",
+  ignore: IGNORE_REDIS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using redis = await startRedis();
+    const fx = Deno.makeTempDirSync({ prefix: "sl-fx-" });
+    const N = 100;
+    // A's handlers return at once and make their effects a minute later: never, here. Recorded
+    // when they returned, A's events would be lost with it; recorded once settled, none is, and
+    // the client re-sends them all to B.
+    const nodes = await Promise.all([
+      startNode("deno", redis.url, "da", `fx=${fx},async=60000`),
+      startNode(bunNode(), redis.url, "da", `fx=${fx},async=5`),
+    ]);
+    let dead = false;
+    let ack = -1;
+    const client = connect(() => `${nodes[dead ? 1 : 0].url}?user=ada`, {
+      onError: () => {},
+      reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+    });
+    client.on("chsk/handshake", (hs) => {
+      const r = (hs as { server?: { resume?: { ack: number } } }).server?.resume;
+      if (r) ack = r.ack;
+    });
+    try {
+      await client.ready;
+      for (let n = 1; n <= N / 2; n++) client.send("c/k", n);
+      await waitFor(
+        () => handlings(nodes[0], "ada").length === N / 2 ? true : undefined,
+        "A handled the first half",
+        { timeoutMs: 10_000, intervalMs: 5 },
+      );
+      dead = true;
+      await nodes[0].child.stop("SIGKILL");
+      for (let n = N / 2 + 1; n <= N + 1; n++) client.send("c/k", n);
+      await waitFor(
+        () => handlings(nodes[1], "ada").some((h) => h.n === N + 1) ? true : undefined,
+        "B handled the last",
+        { timeoutMs: 30_000, intervalMs: 10 },
+      ).catch((e) => {
+        throw new Error(`${e.message}\n${nodes[1].child.describe()}`);
+      });
+      await waitFor(
+        () => effects(fx).size === N + 1 ? true : undefined,
+        "B's effects",
+        { timeoutMs: 10_000, intervalMs: 10 },
+      ).catch(() => {}); // asserted below, with the details
+      const onA = handlings(nodes[0], "ada");
+      const onB = handlings(nodes[1], "ada");
+      const twice = assertEffectsOnce([...onA, ...onB], effects(fx), N + 1);
+      console.log(
+        `${N} sends, A's async handlers never settled: A handled ${onA.length}, recorded ${ack}` +
+          `; B handled ${onB.length}, ${twice.length} of them again; every effect once`,
+      );
+      assert.equal(ack, 0, "A recorded none of its unsettled events");
+      assert.equal(twice.length, N / 2, "B ran each of A's again");
+    } finally {
+      client.close();
+      await Promise.all(nodes.map((n) => n.child.stop("SIGKILL")));
+      Deno.removeSync(fx, { recursive: true });
+    }
+  },
+});
