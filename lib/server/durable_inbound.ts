@@ -28,8 +28,10 @@ import { unref } from "./session.ts";
  */
 export const HANDLER_WAIT_MS = 30_000;
 
-/** The inbound state of one resuming connection. */
+/** The inbound state of one resume session on this node. */
 interface State {
+  /** The session's connection on this node (the newest), which gets the acknowledgements. */
+  conn: Connection;
   readonly uid: string;
   readonly sessionId: string;
   /** The highest client seq accepted. */
@@ -48,6 +50,12 @@ export class InboundRecords {
   readonly #store: DeliveryStore;
   readonly #failed: (e: unknown) => false;
   readonly #states = new Map<Connection, State>();
+  /**
+   * Every state by session id, also of sessions whose connection left while records still waited
+   * for handlers: the session's next connection on this node takes the state over, so events
+   * accepted here are not run again and its records stay behind the waiting ones.
+   */
+  readonly #bySession = new Map<string, State>();
 
   /** Records in `store`; reports store errors to `failed`. */
   constructor(ctx: ServerContext, store: DeliveryStore, failed: (e: unknown) => false) {
@@ -58,19 +66,26 @@ export class InboundRecords {
 
   /** A connection resumed the session `sessionId`, which accepted client seqs through `inAck`. */
   attach(conn: Connection, uid: string, sessionId: string, inAck: number): void {
-    this.#states.set(conn, {
-      uid,
-      sessionId,
-      inAck,
-      recorded: false,
-      waiting: 0,
-      chain: Promise.resolve(),
-    });
+    let s = this.#bySession.get(sessionId);
+    if (s !== undefined && s.uid === uid) {
+      s.conn = conn;
+      s.inAck = Math.max(s.inAck, inAck);
+    } else {
+      s = { conn, uid, sessionId, inAck, recorded: false, waiting: 0, chain: Promise.resolve() };
+      this.#bySession.set(sessionId, s);
+    }
+    this.#states.set(conn, s);
   }
 
   /** The connection closed (records still waiting for handlers are still written). */
   detach(conn: Connection): void {
+    const s = this.#states.get(conn);
     this.#states.delete(conn);
+    if (s !== undefined && s.conn === conn && s.waiting === 0) this.#forget(s);
+  }
+
+  #forget(s: State): void {
+    if (this.#bySession.get(s.sessionId) === s) this.#bySession.delete(s.sessionId);
   }
 
   /** `sente-lite/msg` seq from a client: `false` for a duplicate (recorded after its handlers). */
@@ -90,7 +105,7 @@ export class InboundRecords {
     const s = this.#states.get(conn);
     if (!s) return;
     if (settled === undefined && s.waiting === 0) {
-      this.#record(conn, s, seq);
+      this.#record(s, seq);
       s.recorded = true;
       return;
     }
@@ -98,7 +113,8 @@ export class InboundRecords {
     const done = settled === undefined ? undefined : this.#bounded(settled);
     s.chain = s.chain.then(() => done).then(() => {
       s.waiting--;
-      this.#record(conn, s, seq);
+      this.#record(s, seq);
+      if (s.waiting === 0 && !this.#states.has(s.conn)) this.#forget(s);
     });
   }
 
@@ -113,9 +129,9 @@ export class InboundRecords {
     return this.#store.written?.() ?? null;
   }
 
-  #record(conn: Connection, s: State, seq: number): void {
+  #record(s: State, seq: number): void {
     this.#store.markInbound(s.uid, s.sessionId, seq).then(
-      (mark) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq: mark }]] }),
+      (mark) => void s.conn.send({ type: "push", events: [["sente-lite/ack", { seq: mark }]] }),
       (e) => this.#failed(e),
     );
   }

@@ -1,7 +1,8 @@
 /**
  * lib/server/durable_inbound.ts with a fake store, in virtual time: duplicates dropped, sync
  * handlers recorded at once (and their write waited for), async ones once settled, records in seq
- * order behind a waiting one, a handler that never settles released after HANDLER_WAIT_MS.
+ * order behind a waiting one, a handler that never settles released after HANDLER_WAIT_MS, the
+ * session's next connection on the node taking over what still waits.
  */
 import assert from "node:assert/strict";
 import type { DeliveryStore } from "../../lib/backplane/backplane.ts";
@@ -95,4 +96,26 @@ Deno.test("inbound records: a closed connection's waiting records are still writ
   finish();
   await settle();
   assert.deepEqual(marks, [3]);
+});
+
+Deno.test("inbound records: the session's next connection on this node takes over what still waits", async () => {
+  const { marks, acks, records, conn } = setup();
+  let finish!: () => void;
+  records.received(conn, 3);
+  records.handled(conn, 3, new Promise<void>((r) => finish = r));
+  records.detach(conn);
+  // The client reconnects here before the handler settled: the store's ack (2) is behind.
+  const conn2 = {
+    send: (m: { events: [string, { seq: number }][] }) => acks.push(-m.events[0][1].seq),
+  };
+  records.attach(conn2 as unknown as Connection, "u", "0123456789abcdef", 2);
+  assert.equal(records.received(conn2 as unknown as Connection, 3), false, "accepted here already");
+  assert.equal(records.received(conn2 as unknown as Connection, 4), true);
+  records.handled(conn2 as unknown as Connection, 4, undefined);
+  await settle();
+  assert.deepEqual(marks, [], "4 waits behind 3");
+  finish();
+  await settle();
+  assert.deepEqual(marks, [3, 4]);
+  assert.deepEqual(acks, [-3, -4], "acknowledged on the new connection");
 });
