@@ -237,6 +237,12 @@ export interface DeliveryStore {
    */
   markInbound(uid: string, sessionId: string, seq: number): Promise<number>;
   /**
+   * Optional: resolves once the calls made so far were written to the store's connection (sent,
+   * not yet answered). After a numbered client event ran, its connection's next events wait for
+   * this, so a node that dies leaves at most that one event handled but unrecorded (docs/scaling.md).
+   */
+  written?(): Promise<void>;
+  /**
    * The connection `at` left: the session starts its TTL (unless another attached since) and
    * keeps `channels` (the connection's subscriptions): their messages are numbered into it while
    * it is away ({@linkcode holdChannel}), and {@linkcode open} hands them to the next connection.

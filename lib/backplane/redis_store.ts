@@ -37,6 +37,8 @@ export interface ScriptRunner {
   run(script: string, keys: string[], args: (string | number)[]): Promise<unknown>;
   /** Sends one command. */
   command(args: string[]): Promise<unknown>;
+  /** Resolves once what was sent so far is written to the connection. */
+  written?(): Promise<void>;
 }
 
 /** The SHA-256 of a secret, hex: what the store keeps instead of the secret. */
@@ -243,6 +245,10 @@ export class RedisStore implements DeliveryStore {
   async markInbound(uid: string, sessionId: string, seq: number): Promise<number> {
     const k = this.#keys(uid, sessionId);
     return Number(await this.redis.run(S.MARK_INBOUND, [k.meta], [Math.floor(seq)]));
+  }
+
+  written(): Promise<void> {
+    return this.redis.written?.() ?? Promise.resolve();
   }
 
   async detach(

@@ -12,7 +12,7 @@
  * - A push to one connection (sendTo, broadcast, `msg.send`) is appended by the connection's node.
  * - The upgrade opens the session (async, before the handshake); the handshake's `seq` is where the
  *   client is, and the first pump sends what it missed.
- * - Client messages are deduplicated against `inAck`, recorded with `markInbound` before the ack.
+ * - Client messages are deduplicated and recorded by lib/server/durable_inbound.ts.
  *
  * @module
  */
@@ -29,6 +29,7 @@ import type { PendingUpgrade } from "./socket.ts";
 import { broadcastStart, openSession, type Prepared } from "./durable_open.ts";
 import { ChannelPump } from "./channel_pump.ts";
 import { ConnStreams } from "./channel_seq.ts";
+import { InboundRecords } from "./durable_inbound.ts";
 
 /** A resuming connection on this node. */
 interface Live {
@@ -37,8 +38,6 @@ interface Live {
   readonly attachId: string;
   /** The last seq sent to the client. */
   sent: number;
-  /** The highest client seq accepted. */
-  inAck: number;
   /**
    * Every delivery to the connection, in the order the sends were made: each step waits for the
    * one before (a store call in flight never lets a later send overtake it).
@@ -75,6 +74,8 @@ export class Durable {
   readonly #byAttach = new Map<string, Connection>();
   /** Channel sequences: channel streams numbered once for the cluster. */
   readonly pump: ChannelPump;
+  /** Client→server dedup and records. */
+  readonly inbound: InboundRecords;
   /** Closes a superseded attachment on another node (set by lib/server/cluster.ts). */
   closeRemote: (nodeId: string, attachId: string) => void = () => {};
   /**
@@ -94,6 +95,7 @@ export class Durable {
     this.#store = ctx.options.backplane.store;
     this.#nodeId = ctx.options.backplane.nodeId;
     this.pump = new ChannelPump(ctx);
+    this.inbound = new InboundRecords(ctx, this.#store, (e) => this.#failed(e));
     ctx.onChannelMember = (channel, conn, joined) => this.#member(conn, channel, joined);
   }
 
@@ -167,13 +169,13 @@ export class Durable {
       sessionId: p.sessionId,
       attachId: p.attachId,
       sent: p.state.seq,
-      inAck: p.state.ack,
       chain: Promise.resolve(),
       fetchQueued: false,
       plain: false,
       channels: Promise.resolve(),
     });
     this.#byAttach.set(p.attachId, conn);
+    this.inbound.attach(conn, conn.uid, p.sessionId, p.state.ack);
     return { session, state: p.state, replay: [], superseded: null, rejected: p.rejected };
   }
 
@@ -346,19 +348,6 @@ export class Durable {
     }
   }
 
-  /** `sente-lite/msg` seq from a client: `false` for a duplicate; recorded, then acknowledged. */
-  received(conn: Connection, seq: number): boolean {
-    const l = this.#live.get(conn);
-    if (!l) return true;
-    if (seq <= l.inAck) return false;
-    l.inAck = seq;
-    this.#store.markInbound(l.uid, l.sessionId, seq).then(
-      (mark) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq: mark }]] }),
-      (e) => this.#failed(e),
-    );
-    return true;
-  }
-
   /** `sente-lite/ack` from a client. */
   acked(conn: Connection, seq: number): void {
     const l = this.#live.get(conn);
@@ -372,6 +361,7 @@ export class Durable {
     if (!l) return;
     this.#live.delete(conn);
     this.#byAttach.delete(l.attachId);
+    this.inbound.detach(conn);
     const at = { nodeId: this.#nodeId, connId: l.attachId };
     const streams = conn.cseq;
     const channels = [...conn.channels, ...streams?.pending ?? []];

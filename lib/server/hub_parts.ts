@@ -55,7 +55,7 @@ export function wireHub(ctx: ServerContext, hub: Hub): HubParts {
   // A dead node's uids closed on no node: one survivor fires their uidport-close.
   watchDeparted(ctx, (uid, conn) => router.internal("chsk/uidport-close", uid, conn));
   const upgrades = new Upgrades(ctx, resume.enabled);
-  const inbound = new Inbound(ctx, router);
+  const inbound = new Inbound(ctx, router, resume.durable?.inbound);
   const connections = new Connections(ctx, inbound, router, resume, local.fanOuts);
   const push = (conn: Connection, id: string, data: unknown) => void resume.push(conn, [id, data]);
   const presence = router.presence = new Presence(ctx, push);

@@ -296,7 +296,7 @@ export class Resume implements Sequencer {
       return null;
     }
     const session = conn.session;
-    if (this.durable) return this.durable.received(conn, seq) ? ev : null;
+    if (this.durable) return this.durable.inbound.received(conn, seq) ? ev : null;
     if (session !== null && !this.#delivery!.received(session, seq)) return null; // a duplicate
     return ev;
   }
