@@ -41,6 +41,7 @@ function newStats(): ServerStats {
     droppedFrames: 0,
     slowConsumerCloses: 0,
     deliveryBytes: 0,
+    unacknowledged: 0,
     offlineBuffered: 0,
     offlineDropped: 0,
     offlineExpired: 0,

@@ -81,11 +81,14 @@ export function wireHub(ctx: ServerContext, hub: Hub): HubParts {
 export function statsSnapshot(ctx: ServerContext, parts: HubParts): ServerStats {
   let bufferedBytes = 0;
   let queuedBytes = 0;
+  let unacknowledged = 0;
   const wire = { ...ctx.stats.wire }; // closed connections' counters, plus the open ones'
   for (const conn of ctx.conns.values()) {
     bufferedBytes += conn.socket.bufferedAmount;
     queuedBytes += conn.gate?.queuedBytes ?? 0;
     conn.wire?.addTo(wire);
+    const session = conn.session;
+    if (session !== null && session.conn === conn) unacknowledged += session.buffer.length;
   }
   parts.inbound.addInflationStats(wire);
   const pendingUpgrades = ctx.admission.pending;
@@ -99,6 +102,7 @@ export function statsSnapshot(ctx: ServerContext, parts: HubParts): ServerStats 
     wire,
     pendingUpgrades,
     deliveryBytes,
+    unacknowledged,
     streams: ctx.streams?.stats(),
   };
 }

@@ -170,6 +170,12 @@ export interface ServerStats extends DeliveryCounters {
    * `delivery.maxBytes`); at most `delivery.maxTotalBytes`.
    */
   deliveryBytes: number;
+  /**
+   * Numbered pushes written to open connections and not yet acknowledged by their clients
+   * (`sente-lite/ack`, resume sessions on this node; 0 on a node of a cluster, whose books are the
+   * store's). A graceful drain waits for 0 before closing, so no acknowledgement crosses the close.
+   */
+  unacknowledged: number;
 }
 
 /**
