@@ -7,7 +7,9 @@
  *   and DATA beyond the granted credit is a `stream-protocol` failure.
  * - Memory: unread bytes stay below `windowBytes`. Credit follows the consumer: `readable` hands
  *   out bytes only on reads (its high-water mark is 0), and a new credit of `windowBytes` past
- *   what was read goes out once less than half the window is left.
+ *   what was read goes out once less than half the window is left. `readable` is a byte stream:
+ *   a BYOB reader gets the bytes copied into its buffer and each frame's buffer is freed at once
+ *   (no garbage per frame); a default reader gets each payload without a copy.
  * - Bytes reach `readable` in order, exactly once, also across a resume; `readable` closes only
  *   after `END` with the right total (and SHA-256, when announced); every failure errors it with
  *   a {@linkcode StreamError}.
@@ -18,7 +20,13 @@ import { IdleWatch } from "./_idle.ts";
 import type { StreamLink } from "./_link.ts";
 import { StreamError } from "./errors.ts";
 import type { StreamErrorCode } from "./errors.ts";
-import { encodeCancel, encodeCredit, encodeEnd, encodeResume } from "./frames.ts";
+import {
+  DATA_HEADER_BYTES,
+  encodeCancel,
+  encodeCredit,
+  encodeEnd,
+  encodeResume,
+} from "./frames.ts";
 import { ProgressMeter } from "./progress.ts";
 import type { StreamProgress } from "./progress.ts";
 import { digestsEqual } from "./sha256.ts";
@@ -53,7 +61,7 @@ export class IncomingStream {
   readonly #hash: IncrementalHash | undefined;
   #resolve!: () => void;
   #reject!: (error: StreamError) => void;
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #controller!: ReadableByteStreamController;
   #waiting: (() => void) | null = null;
   #state: StreamState = "opening";
   #error: StreamError | undefined;
@@ -97,7 +105,10 @@ export class IncomingStream {
       this.#reject = reject;
     });
     this.done.catch(() => {});
-    this.readable = new ReadableStream<Uint8Array>({
+    // A byte stream: a BYOB reader has the bytes copied into its own buffer, and the message's
+    // buffer is then freed at once instead of waiting for a GC (see #hand).
+    this.readable = new ReadableStream({
+      type: "bytes",
       start: (controller) => {
         this.#controller = controller;
       },
@@ -199,7 +210,9 @@ export class IncomingStream {
     this.#received = end;
     this.#idle.touch();
     if (data.byteLength > 0) {
-      this.#queue.push(data);
+      // Queued payloads own their buffers (the reader may take or free them): a frame that is a
+      // view of a larger buffer holding other bytes is copied.
+      this.#queue.push(ownsBuffer(data) ? data : data.slice());
       this.#queued += data.byteLength;
       this.#maxQueued = Math.max(this.#maxQueued, this.#queued);
     }
@@ -292,17 +305,38 @@ export class IncomingStream {
     waiting();
   }
 
-  /** Hands one chunk to a read (it was asked for); closes `readable` after the last one. */
+  /**
+   * Answers one read (it was asked for); closes `readable` after the last byte. A BYOB read gets
+   * the bytes copied into its view, and a payload copied whole has its buffer (the transport's
+   * message) detached, which frees it now: a receiver that reads into one buffer leaves no
+   * garbage per frame. A default read gets the payload itself (its buffer moves to the reader).
+   */
   #hand(): void {
+    const request = this.#controller.byobRequest;
     if (this.#queue.length > 0) {
-      const chunk = this.#queue.shift()!;
-      this.#queued -= chunk.byteLength;
-      this.#consumed += chunk.byteLength;
-      this.#controller.enqueue(chunk);
+      const chunk = this.#queue[0];
+      let n = chunk.byteLength;
+      if (request?.view) {
+        const view = request.view;
+        n = Math.min(n, view.byteLength);
+        new Uint8Array(view.buffer, view.byteOffset, n).set(chunk.subarray(0, n));
+        if (n === chunk.byteLength) {
+          this.#queue.shift();
+          release(chunk);
+        } else this.#queue[0] = chunk.subarray(n);
+        request.respond(n);
+      } else {
+        this.#queue.shift();
+        this.#controller.enqueue(chunk as Uint8Array<ArrayBuffer>);
+      }
+      this.#queued -= n;
+      this.#consumed += n;
       this.#grant();
     }
     if (this.#queue.length === 0 && this.#state === "half-closed-remote") {
       this.#controller.close();
+      // a BYOB read still waiting is answered with `done`
+      this.#controller.byobRequest?.respond(0);
       this.#to("drained");
       this.#resolve();
       this.#settle();
@@ -350,4 +384,17 @@ export class IncomingStream {
     if (this.#resumeTimer !== undefined) this.#link.clock.clearTimeout(this.#resumeTimer);
     this.#resumeTimer = undefined;
   }
+}
+
+/** Whether `chunk` ends its buffer and starts at most a DATA header in: a message of its own. */
+function ownsBuffer(chunk: Uint8Array): boolean {
+  return chunk.buffer instanceof ArrayBuffer && chunk.byteOffset <= DATA_HEADER_BYTES &&
+    chunk.byteOffset + chunk.byteLength === chunk.buffer.byteLength;
+}
+
+/** Frees a queued payload's buffer now (it was copied out), where the runtime can detach it. */
+function release(chunk: Uint8Array): void {
+  const buffer = chunk.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+  // `transfer(0)` detaches the buffer; its memory goes back now, not at the next GC.
+  if (typeof buffer.transfer === "function" && !buffer.detached) buffer.transfer(0);
 }
