@@ -28,12 +28,50 @@ import { createServer } from "../server.ts";
 import { sha256 } from "../lib/streams/sha256.ts";
 
 const FRAME = 64 * 1024;
+/** Bun, for `--server-runtime=bun` (installed with the project's npm packages). */
+const BUN = new URL("../node_modules/.bin/bun", import.meta.url).pathname;
 const RAW_HWM = 1024 * 1024;
+/** The BYOB readers' buffer (`--byob`): one per reader, reused for every read. */
+const BYOB_BYTES = 256 * 1024;
+
+/** This process's arguments (the server process may run on Bun: `--server-runtime=bun`). */
+const ARGS: string[] = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
+  (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
+const IS_BUN = "Bun" in globalThis;
+
+/** This process's memory (`process.memoryUsage()`: Deno 2 and Bun both have it). */
+function memoryUsage(): { rss: number; heapUsed: number; external: number } {
+  return (globalThis as unknown as {
+    process: { memoryUsage(): { rss: number; heapUsed: number; external: number } };
+  }).process.memoryUsage();
+}
+
+/**
+ * Reads `stream` to its end, calling `use` with each chunk: with `--byob` into one reused
+ * buffer (the receiver then frees each frame at once), else with a default reader.
+ */
+async function drain(
+  stream: ReadableStream<Uint8Array>,
+  use: (chunk: Uint8Array) => void,
+): Promise<void> {
+  if (!ARGS.includes("--byob")) {
+    for await (const chunk of stream) use(chunk);
+    return;
+  }
+  const reader = stream.getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(BYOB_BYTES);
+  for (;;) {
+    const { value, done } = await reader.read(new Uint8Array(buffer));
+    if (done) return;
+    use(value);
+    buffer = value.buffer as ArrayBuffer;
+  }
+}
 
 /** Mux options from `--hwm=KiB`, `--window=KiB`, `--poll=ms`, for both processes. */
 function muxOptions(): Record<string, number> {
   const o: Record<string, number> = {};
-  for (const a of Deno.args) {
+  for (const a of ARGS) {
     const m = /^--(hwm|window|poll|slice)=(\d+)$/.exec(a);
     if (!m) continue;
     const v = Number(m[2]);
@@ -91,14 +129,14 @@ function body(total: number): ReadableStream<Uint8Array> {
 
 /** Peak RSS since the last reset, sampled every 20 ms. */
 class RssMeter {
-  base = Deno.memoryUsage().rss;
+  base = memoryUsage().rss;
   peak = this.base;
   readonly #timer = setInterval(() => this.sample(), 20);
   sample(): void {
-    this.peak = Math.max(this.peak, Deno.memoryUsage().rss);
+    this.peak = Math.max(this.peak, memoryUsage().rss);
   }
   reset(): void {
-    this.base = this.peak = Deno.memoryUsage().rss;
+    this.base = this.peak = memoryUsage().rss;
   }
   growthMiB(): number {
     this.sample();
@@ -111,15 +149,15 @@ class RssMeter {
 
 async function serve(): Promise<void> {
   const rss = new RssMeter();
-  const withSha = Deno.args.includes("--sha");
+  const withSha = ARGS.includes("--sha");
   const server = createServer({ onError: () => {}, streams: muxOptions() });
   server.onStream("bench/up", async (msg) => {
     const h = withSha ? sha256() : null;
     let n = 0;
-    for await (const chunk of msg.stream) {
+    await drain(msg.stream, (chunk) => {
       h?.update(chunk);
       n += chunk.byteLength;
-    }
+    });
     return { n, sha: h ? hex(h) : null };
   });
   server.on("bench/down", (msg) => body((msg.data as { size: number }).size));
@@ -136,35 +174,94 @@ async function serve(): Promise<void> {
     return growth;
   });
   const handle = await server.serve({ port: 0, hostname: "127.0.0.1" });
-  // The baseline: a bare WebSocket that counts what arrives and sends what is asked for.
+  const raw = IS_BUN ? rawBun(rss) : rawDeno(rss);
+  console.log(JSON.stringify({ url: handle.url, raw, runtime: IS_BUN ? "bun" : "deno" }));
+}
+
+/**
+ * The baseline's server side: counts what arrives (`up:n`, answered `ok:n`), sends `down:n` bytes
+ * as 64 KiB frames while `bufferedAmount` < 1 MiB, and answers `rss:` with its RSS growth.
+ */
+interface RawPeer {
+  send(data: string | Uint8Array): void;
+  readonly bufferedAmount: number;
+}
+
+function rawHandler(
+  rss: RssMeter,
+  peer: RawPeer,
+): (data: string | ArrayBufferLike | Uint8Array) => void {
+  let expected = 0;
+  let got = 0;
+  return async (data) => {
+    if (typeof data === "string") {
+      const [what, n] = data.split(":");
+      if (what === "up") [expected, got] = [Number(n), 0];
+      if (what === "down") {
+        const total = Number(n);
+        for (let off = 0; off < total; off += FRAME) {
+          while (peer.bufferedAmount >= RAW_HWM) await new Promise((r) => setTimeout(r, 1));
+          peer.send(chunkAt(off, Math.min(FRAME, total - off)));
+        }
+      }
+      if (what === "rss") {
+        peer.send(`rss:${rss.growthMiB()}`);
+        rss.reset();
+      }
+      return;
+    }
+    got += data.byteLength;
+    if (got === expected) peer.send(`ok:${got}`);
+  };
+}
+
+/** The baseline on a bare `Deno.upgradeWebSocket` socket; its URL. */
+function rawDeno(rss: RssMeter): string {
   const raw = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
     const { socket, response } = Deno.upgradeWebSocket(req);
     socket.binaryType = "arraybuffer";
-    let expected = 0;
-    let got = 0;
-    socket.onmessage = async (e) => {
-      if (typeof e.data === "string") {
-        const [what, n] = e.data.split(":");
-        if (what === "up") [expected, got] = [Number(n), 0];
-        if (what === "down") {
-          const total = Number(n);
-          for (let off = 0; off < total; off += FRAME) {
-            while (socket.bufferedAmount >= RAW_HWM) await new Promise((r) => setTimeout(r, 1));
-            socket.send(chunkAt(off, Math.min(FRAME, total - off)));
-          }
-        }
-        if (what === "rss") {
-          socket.send(`rss:${rss.growthMiB()}`);
-          rss.reset();
-        }
-        return;
-      }
-      got += (e.data as ArrayBuffer).byteLength;
-      if (got === expected) socket.send(`ok:${got}`);
-    };
+    const on = rawHandler(rss, socket);
+    socket.onmessage = (e) => on(e.data);
     return response;
   });
-  console.log(JSON.stringify({ url: handle.url, raw: `ws://127.0.0.1:${raw.addr.port}/` }));
+  return `ws://127.0.0.1:${raw.addr.port}/`;
+}
+
+/** A Bun server WebSocket, as much of it as the baseline uses. */
+interface BunSocket {
+  send(data: string | Uint8Array): number;
+  getBufferedAmount(): number;
+  data: { on?: (data: string | Uint8Array) => void };
+}
+
+/** The baseline on a bare `Bun.serve` WebSocket (frames as Bun delivers them); its URL. */
+function rawBun(rss: RssMeter): string {
+  const bun = (globalThis as unknown as {
+    Bun: {
+      serve(options: unknown): { port: number };
+    };
+  }).Bun;
+  const raw = bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch(req: Request, srv: { upgrade(req: Request, o: unknown): boolean }) {
+      return srv.upgrade(req, { data: {} }) ? undefined : new Response("upgrade", { status: 400 });
+    },
+    websocket: {
+      open(ws: BunSocket) {
+        ws.data.on = rawHandler(rss, {
+          send: (d) => void ws.send(d),
+          get bufferedAmount() {
+            return ws.getBufferedAmount();
+          },
+        });
+      },
+      message(ws: BunSocket, message: string | Uint8Array) {
+        ws.data.on?.(message);
+      },
+    },
+  });
+  return `ws://127.0.0.1:${raw.port}/`;
 }
 
 function waitText(ws: WebSocket, prefix: string): Promise<string> {
@@ -208,7 +305,7 @@ async function rawRun(
   total: number,
   rss: RssMeter,
   senteUrl: string,
-): Promise<Record<string, number>> {
+): Promise<Record<string, number | number[]>> {
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   await new Promise((r) => ws.onopen = r);
@@ -226,6 +323,11 @@ async function rawRun(
   }
   await ok;
   const upMs = performance.now() - t;
+  // RSS growth per direction: the receiver's is the one to watch.
+  ws.send("rss:");
+  const serverUpRss = Number(await waitText(ws, "rss:"));
+  const clientUpRss = rss.growthMiB();
+  rss.reset();
   t = performance.now();
   let got = 0;
   const done = new Promise<void>((resolve) => {
@@ -247,8 +349,10 @@ async function rawRun(
   return {
     upMBps: Math.round(mb / (upMs / 1000)),
     downMBps: Math.round(mb / (downMs / 1000)),
-    clientRssMiB: rss.growthMiB(),
-    serverRssMiB: serverRss,
+    clientRssMiB: Math.max(clientUpRss, rss.growthMiB()),
+    serverRssMiB: Math.max(serverUpRss, serverRss),
+    upRssMiB: [clientUpRss, serverUpRss],
+    downRssMiB: [rss.growthMiB(), serverRss],
     pingP50Ms: p(latencies, 0.5),
     pingP99Ms: p(latencies, 0.99),
   };
@@ -296,14 +400,17 @@ async function streamRun(
     sha: string | null;
   };
   const upMs = performance.now() - t;
+  const serverUpRss = await client.request("bench/rss", { reset: true }) as number;
+  const clientUpRss = rss.growthMiB();
+  rss.reset();
   t = performance.now();
   const readable = await client.download("bench/down", { size: total });
   const h = sha256();
   let got = 0;
-  for await (const chunk of readable) {
+  await drain(readable, (chunk) => {
     if (withSha) h.update(chunk);
     got += chunk.byteLength;
-  }
+  });
   const downMs = performance.now() - t;
   pinging = false;
   await pinger;
@@ -328,8 +435,11 @@ async function streamRun(
     downMBps: Math.round(mb / (downMs / 1000)),
     bytesUp: reply.n,
     bytesDown: got,
-    clientRssMiB: rss.growthMiB(),
-    serverRssMiB: serverRss,
+    clientRssMiB: Math.max(clientUpRss, rss.growthMiB()),
+    serverRssMiB: Math.max(serverUpRss, serverRss),
+    // [client, server]: the receiver is the server going up, the client coming down
+    upRssMiB: [clientUpRss, serverUpRss],
+    downRssMiB: [rss.growthMiB(), serverRss],
     pings: pings.length,
     pingP50Ms: p(pings, 0.5),
     pingP99Ms: p(pings, 0.99),
@@ -346,7 +456,7 @@ async function streamRun(
  */
 function memory(): { rss: number; heap: number; external: number } {
   (globalThis as { gc?: () => void }).gc?.();
-  const m = Deno.memoryUsage();
+  const m = memoryUsage();
   const mib = (n: number) => Math.round(n / 104857.6) / 10;
   return { rss: mib(m.rss), heap: mib(m.heapUsed), external: mib(m.external) };
 }
@@ -428,12 +538,15 @@ async function main(): Promise<void> {
   const mib = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 256);
   const withSha = Deno.args.includes("--sha");
   const total = mib * 1024 * 1024;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
+  // `--server-runtime=bun`: the server process (streams and the raw baseline) runs on Bun.
+  const bun = Deno.args.includes("--server-runtime=bun");
+  const self = new URL(import.meta.url).pathname;
+  const child = new Deno.Command(bun ? BUN : Deno.execPath(), {
+    args: bun ? [self, "--serve", ...Deno.args] : [
       "run",
       "-A",
       ...(Deno.args.includes("--gc") ? ["--v8-flags=--expose-gc"] : []),
-      new URL(import.meta.url).pathname,
+      self,
       "--serve",
       ...Deno.args,
     ],
@@ -453,18 +566,20 @@ async function main(): Promise<void> {
   try {
     if (slow) return await slowRun(info.url, Number(slow.split("=")[1] ?? 30));
     const raw = await rawRun(info.raw, total, rss, info.url);
-    console.log(JSON.stringify({ run: "raw", MiB: mib, ...raw }));
+    console.log(JSON.stringify({ run: "raw", MiB: mib, server: info.runtime, ...raw }));
     const stream = await streamRun(info.url, total, rss, withSha);
     console.log(JSON.stringify({
       run: withSha ? "stream+sha" : "stream",
       MiB: mib,
+      server: info.runtime,
+      byob: Deno.args.includes("--byob"),
       ...stream,
       loadavg: Deno.loadavg()[0], // the machine is shared: ping tails follow its load
     }));
     console.log(JSON.stringify({
       run: "ratio",
-      up: Math.round((stream.upMBps as number) / raw.upMBps * 100) / 100,
-      down: Math.round((stream.downMBps as number) / raw.downMBps * 100) / 100,
+      up: Math.round((stream.upMBps as number) / (raw.upMBps as number) * 100) / 100,
+      down: Math.round((stream.downMBps as number) / (raw.downMBps as number) * 100) / 100,
     }));
   } finally {
     rss.stop();
@@ -473,5 +588,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (Deno.args.includes("--serve")) await serve();
+if (ARGS.includes("--serve")) await serve();
 else await main();
