@@ -20,16 +20,11 @@ import { IdleWatch } from "./_idle.ts";
 import type { StreamLink } from "./_link.ts";
 import { StreamError } from "./errors.ts";
 import type { StreamErrorCode } from "./errors.ts";
-import {
-  DATA_HEADER_BYTES,
-  encodeCancel,
-  encodeCredit,
-  encodeEnd,
-  encodeResume,
-} from "./frames.ts";
+import { encodeCancel, encodeCredit, encodeEnd, encodeResume } from "./frames.ts";
+import { ownsBuffer, release } from "./_owned.ts";
 import { ProgressMeter } from "./progress.ts";
 import type { StreamProgress } from "./progress.ts";
-import { digestsEqual } from "./sha256.ts";
+import { digestsEqual, toHex } from "./sha256.ts";
 import type { IncrementalHash } from "./sha256.ts";
 import { isFinal, streamTransition } from "./state.ts";
 import type { StreamEvent, StreamState } from "./state.ts";
@@ -57,10 +52,25 @@ export class IncomingStream {
   readonly readable: ReadableStream<Uint8Array>;
   /** Resolves when every byte was read, rejects with the stream's error. */
   readonly done: Promise<void>;
+  /**
+   * The checked SHA-256 of the bytes, lowercase hex: resolves once `END` arrived and its digest
+   * matched what was received (before the last bytes are read, possibly), so a receiver that
+   * wants the digest need not hash the bytes again. Resolves with `undefined` at `END` for a
+   * stream without integrity; rejects with the stream's error when it fails before `END`.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const chunk of incoming.readable) await file.write(chunk);
+   * const sha256 = await incoming.sha256; // "e3b0c442…" (or undefined without integrity)
+   * ```
+   */
+  readonly sha256: Promise<string | undefined>;
   readonly #link: StreamLink;
   readonly #hash: IncrementalHash | undefined;
   #resolve!: () => void;
   #reject!: (error: StreamError) => void;
+  #resolveSha!: (hex: string | undefined) => void;
+  #rejectSha!: (error: StreamError) => void;
   #controller!: ReadableByteStreamController;
   #waiting: (() => void) | null = null;
   #state: StreamState = "opening";
@@ -105,6 +115,11 @@ export class IncomingStream {
       this.#reject = reject;
     });
     this.done.catch(() => {});
+    this.sha256 = new Promise<string | undefined>((resolve, reject) => {
+      this.#resolveSha = resolve;
+      this.#rejectSha = reject;
+    });
+    this.sha256.catch(() => {});
     // A byte stream: a BYOB reader has the bytes copied into its own buffer, and the message's
     // buffer is then freed at once instead of waiting for a GC (see #hand).
     this.readable = new ReadableStream({
@@ -231,13 +246,16 @@ export class IncomingStream {
     if (this.#state !== "open" || total !== this.#received) {
       return this.#fail("stream-protocol", `END of ${total} bytes after ${this.#received}`);
     }
+    let checked: string | undefined;
     if (this.#hash) {
       const digest = this.#hash.digest();
       if (!sha256 || !digestsEqual(digest, sha256)) {
         return this.#fail("stream-integrity", "the SHA-256 of the bytes differs from END's");
       }
+      checked = toHex(digest);
     }
     this.#to("end-received");
+    this.#resolveSha(checked);
     this.#link.control(encodeEnd(this.id, total));
     this.#progress?.finish();
     this.#deliver();
@@ -371,6 +389,7 @@ export class IncomingStream {
     this.#waiting = null;
     waiting?.();
     this.#reject(error);
+    this.#rejectSha(error); // no effect once END was checked
     this.#settle();
   }
 
@@ -384,17 +403,4 @@ export class IncomingStream {
     if (this.#resumeTimer !== undefined) this.#link.clock.clearTimeout(this.#resumeTimer);
     this.#resumeTimer = undefined;
   }
-}
-
-/** Whether `chunk` ends its buffer and starts at most a DATA header in: a message of its own. */
-function ownsBuffer(chunk: Uint8Array): boolean {
-  return chunk.buffer instanceof ArrayBuffer && chunk.byteOffset <= DATA_HEADER_BYTES &&
-    chunk.byteOffset + chunk.byteLength === chunk.buffer.byteLength;
-}
-
-/** Frees a queued payload's buffer now (it was copied out), where the runtime can detach it. */
-function release(chunk: Uint8Array): void {
-  const buffer = chunk.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
-  // `transfer(0)` detaches the buffer; its memory goes back now, not at the next GC.
-  if (typeof buffer.transfer === "function" && !buffer.detached) buffer.transfer(0);
 }

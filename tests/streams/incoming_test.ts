@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { DATA_HEADER_BYTES } from "../../lib/streams/frames.ts";
+import type { StreamError } from "../../lib/streams/errors.ts";
+import { sha256, toHex } from "../../lib/streams/sha256.ts";
 import { bytes, pair, readAll } from "./_pair.ts";
 
 /** DATA frames as the receiving mux got them (after the memory transport's delivery). */
@@ -76,4 +78,41 @@ Deno.test("IncomingStream.readable answers a BYOB read waiting at the end with d
   const last = await reader.read(new Uint8Array(first.value!.buffer));
   assert.equal(last.done, true);
   await out.done;
+});
+
+function hexOf(data: Uint8Array): string {
+  const h = sha256();
+  h.update(data);
+  return toHex(h.digest());
+}
+
+Deno.test("IncomingStream.sha256 resolves with the checked digest in hex, undefined without integrity", async () => {
+  const { client, next } = pair();
+  const data = bytes(100_000);
+  const out = client.open("app/up", data, { integrity: true });
+  const inc = await next();
+  assert.deepEqual(await readAll(inc.readable), data);
+  assert.equal(await inc.sha256, hexOf(data));
+  assert.match((await inc.sha256)!, /^[0-9a-f]{64}$/);
+  await out.done;
+  const plain = client.open("app/up", data);
+  const inc2 = await next(2);
+  await readAll(inc2.readable);
+  assert.equal(await inc2.sha256, undefined);
+  await plain.done;
+});
+
+Deno.test("IncomingStream.sha256 rejects with stream-integrity when the bytes differ", async () => {
+  const { client, next, joined } = pair();
+  joined.ab.tamper = (f) => {
+    if (f[0] !== 0x10 || f.byteLength < 100) return f;
+    const copy = new Uint8Array(f);
+    copy[50] ^= 1;
+    return copy;
+  };
+  const out = client.open("app/up", bytes(100_000), { integrity: true });
+  const inc = await next();
+  await assert.rejects(readAll(inc.readable));
+  await assert.rejects(inc.sha256, (e: unknown) => (e as StreamError).code === "stream-integrity");
+  await assert.rejects(out.done);
 });
