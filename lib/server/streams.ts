@@ -341,6 +341,7 @@ export class ServerStreams {
       meta,
       total: stream.total,
       sha256: stream.sha256,
+      integrity: stream.integrity,
       uid: conn.uid,
       clientId: conn.clientId,
       connId: conn.id,

@@ -63,6 +63,8 @@ export interface StreamMessage {
    * ```
    */
   readonly sha256: Promise<string | undefined>;
+  /** Whether the client uploaded with `integrity: true` (then `sha256` resolves with the digest). */
+  readonly integrity: boolean;
   /** The sender's uid. */
   readonly uid: string;
   /** The sender's client id (self-declared: not a credential). */
