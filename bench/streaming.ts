@@ -16,9 +16,13 @@
  * 1 MiB/s of an endless body, downloading (the server process sends) then uploading (this process
  * sends); the sender's RSS and heap are sampled each second and printed with their spread.
  *
- * With `--gc` (run this process with `--v8-flags=--expose-gc` too) each sample follows a full GC.
+ * With `--gc` (run this process with `--v8-flags=--expose-gc` too) each sample follows a full GC;
+ * in the throughput runs a full GC runs every 100 ms in both processes, so RSS growth is memory
+ * held rather than garbage not yet collected. `--byob` reads both directions with BYOB readers into
+ * one buffer (the receiver then frees each frame at once); `--server-runtime=bun` runs the server
+ * process (streams and the raw baseline, a bare `Bun.serve` socket) on Bun.
  *
- *   deno run -A bench/streaming.ts [MiB=256] [--sha] [--slow[=30]] [--gc]
+ *   deno run -A bench/streaming.ts [MiB=256] [--sha] [--byob] [--server-runtime=bun] [--slow[=30]] [--gc]
  *
  * Prints one JSON line per run and a summary line.
  */
@@ -127,11 +131,24 @@ function body(total: number): ReadableStream<Uint8Array> {
   });
 }
 
-/** Peak RSS since the last reset, sampled every 20 ms. */
+/** A full GC, where this process can force one (`--expose-gc` on Deno; Bun always). */
+const fullGc: (() => void) | undefined = IS_BUN
+  ? () => (globalThis as unknown as { Bun: { gc(sync: boolean): void } }).Bun.gc(true)
+  : (globalThis as { gc?: () => void }).gc;
+
+/**
+ * Peak RSS since the last reset, sampled every 20 ms. With `--gc` a full GC runs every 100 ms
+ * before the sample, so that the peak is memory held, not garbage waiting for a collection.
+ */
 class RssMeter {
   base = memoryUsage().rss;
   peak = this.base;
-  readonly #timer = setInterval(() => this.sample(), 20);
+  #ticks = 0;
+  readonly #gc = ARGS.includes("--gc") ? fullGc : undefined;
+  readonly #timer = setInterval(() => {
+    if (this.#gc && ++this.#ticks % 5 === 0) this.#gc();
+    this.sample();
+  }, 20);
   sample(): void {
     this.peak = Math.max(this.peak, memoryUsage().rss);
   }
@@ -150,7 +167,11 @@ class RssMeter {
 async function serve(): Promise<void> {
   const rss = new RssMeter();
   const withSha = ARGS.includes("--sha");
-  const server = createServer({ onError: () => {}, streams: muxOptions() });
+  // With `--sha` downloads carry the SHA-256 too (the client checks it), as uploads do.
+  const server = createServer({
+    onError: () => {},
+    streams: { ...muxOptions(), downloadIntegrity: withSha },
+  });
   server.onStream("bench/up", async (msg) => {
     const h = withSha ? sha256() : null;
     let n = 0;
