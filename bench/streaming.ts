@@ -137,27 +137,40 @@ const fullGc: (() => void) | undefined = IS_BUN
   : (globalThis as { gc?: () => void }).gc;
 
 /**
- * Peak RSS since the last reset, sampled every 20 ms. With `--gc` a full GC runs every 100 ms
- * before the sample, so that the peak is memory held, not garbage waiting for a collection.
+ * Peak RSS since the last reset, sampled every 20 ms. With `--gc` a reset starts from a full GC,
+ * and every 100 ms a full GC runs and the `ArrayBuffer` memory left after it is noted: its peak
+ * is what the process held (the credit window, frames in hand), as opposed to garbage.
  */
 class RssMeter {
   base = memoryUsage().rss;
   peak = this.base;
+  held = 0;
   #ticks = 0;
   readonly #gc = ARGS.includes("--gc") ? fullGc : undefined;
   readonly #timer = setInterval(() => {
-    if (this.#gc && ++this.#ticks % 5 === 0) this.#gc();
+    if (this.#gc && ++this.#ticks % 5 === 0) {
+      // twice: V8 frees dead ArrayBuffers' memory lazily after a GC, the next one finishes that
+      this.#gc();
+      this.#gc();
+      this.held = Math.max(this.held, memoryUsage().external);
+    }
     this.sample();
   }, 20);
   sample(): void {
     this.peak = Math.max(this.peak, memoryUsage().rss);
   }
   reset(): void {
+    this.#gc?.();
     this.base = this.peak = memoryUsage().rss;
+    this.held = 0;
   }
   growthMiB(): number {
     this.sample();
     return Math.round((this.peak - this.base) / 1048576);
+  }
+  /** The most `ArrayBuffer` memory left after a full GC since the reset (with `--gc`), MiB. */
+  heldMiB(): number {
+    return Math.round(this.held / 104857.6) / 10;
   }
   stop(): void {
     clearInterval(this.#timer);
@@ -190,7 +203,7 @@ async function serve(): Promise<void> {
     return n;
   });
   server.on("bench/rss", (msg) => {
-    const growth = rss.growthMiB();
+    const growth = [rss.growthMiB(), rss.heldMiB()];
     if ((msg.data as { reset?: boolean })?.reset) rss.reset();
     return growth;
   });
@@ -421,8 +434,11 @@ async function streamRun(
     sha: string | null;
   };
   const upMs = performance.now() - t;
-  const serverUpRss = await client.request("bench/rss", { reset: true }) as number;
+  const [serverUpRss, serverUpHeld] = await client.request("bench/rss", {
+    reset: true,
+  }) as number[];
   const clientUpRss = rss.growthMiB();
+  const clientUpHeld = rss.heldMiB();
   rss.reset();
   t = performance.now();
   const readable = await client.download("bench/down", { size: total });
@@ -435,7 +451,7 @@ async function streamRun(
   const downMs = performance.now() - t;
   pinging = false;
   await pinger;
-  const serverRss = await client.request("bench/rss", { reset: true }) as number;
+  const [serverRss, serverHeld] = await client.request("bench/rss", { reset: true }) as number[];
   client.close();
   pings.sort((a, b) => a - b);
   const mb = total / 1e6;
@@ -461,6 +477,10 @@ async function streamRun(
     // [client, server]: the receiver is the server going up, the client coming down
     upRssMiB: [clientUpRss, serverUpRss],
     downRssMiB: [rss.growthMiB(), serverRss],
+    // with --gc: ArrayBuffer memory still held right after a full GC, peak, [client, server]
+    ...(ARGS.includes("--gc")
+      ? { upHeldMiB: [clientUpHeld, serverUpHeld], downHeldMiB: [rss.heldMiB(), serverHeld] }
+      : {}),
     pings: pings.length,
     pingP50Ms: p(pings, 0.5),
     pingP99Ms: p(pings, 0.99),
