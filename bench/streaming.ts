@@ -72,17 +72,18 @@ async function drain(
   }
 }
 
-/** Mux options from `--hwm=KiB`, `--window=KiB`, `--poll=ms`, for both processes. */
+/** Mux options from `--hwm=KiB`, `--window=KiB`, `--frame=KiB`, `--poll=ms`, `--slice=n`, for both processes. */
 function muxOptions(): Record<string, number> {
   const o: Record<string, number> = {};
   for (const a of ARGS) {
-    const m = /^--(hwm|window|poll|slice)=(\d+)$/.exec(a);
+    const m = /^--(hwm|window|poll|slice|frame)=(\d+)$/.exec(a);
     if (!m) continue;
     const v = Number(m[2]);
     if (m[1] === "hwm") o.highWaterMark = v * 1024;
     if (m[1] === "window") o.windowBytes = v * 1024;
     if (m[1] === "poll") o.pollMs = v;
     if (m[1] === "slice") o.sliceFrames = v;
+    if (m[1] === "frame") o.frameBytes = v * 1024;
   }
   return o;
 }
