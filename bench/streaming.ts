@@ -17,12 +17,15 @@
  * sends); the sender's RSS and heap are sampled each second and printed with their spread.
  *
  * With `--gc` (run this process with `--v8-flags=--expose-gc` too) each sample follows a full GC;
- * in the throughput runs a full GC runs every 100 ms in both processes, so RSS growth is memory
- * held rather than garbage not yet collected. `--byob` reads both directions with BYOB readers into
- * one buffer (the receiver then frees each frame at once); `--server-runtime=bun` runs the server
- * process (streams and the raw baseline, a bare `Bun.serve` socket) on Bun.
+ * in the throughput runs a full GC runs every 100 ms in both processes and the `ArrayBuffer`
+ * memory left after it is reported (`upHeldMiB`, `downHeldMiB`): memory held, not garbage.
+ * `--byob` reads both directions with BYOB readers into one buffer (the receiver then frees each
+ * frame at once). With `--sha`, `--checked` has the readers take the stream's checked digest
+ * (`msg.sha256`, `readable.sha256`) instead of hashing again. `--server-runtime=bun` runs the
+ * server process (streams and the raw baseline, a bare `Bun.serve` socket) on Bun.
  *
- *   deno run -A bench/streaming.ts [MiB=256] [--sha] [--byob] [--server-runtime=bun] [--slow[=30]] [--gc]
+ *   deno run -A bench/streaming.ts [MiB=256] [--sha [--checked]] [--byob] [--server-runtime=bun]
+ *     [--frame=KiB] [--slow[=30]] [--gc]
  *
  * Prints one JSON line per run and a summary line.
  */
@@ -42,6 +45,8 @@ const BYOB_BYTES = 256 * 1024;
 const ARGS: string[] = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
   (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
 const IS_BUN = "Bun" in globalThis;
+/** `--checked` (with `--sha`): readers use the stream's checked SHA-256 rather than hash again. */
+const CHECKED = ARGS.includes("--checked");
 
 /** This process's memory (`process.memoryUsage()`: Deno 2 and Bun both have it). */
 function memoryUsage(): { rss: number; heapUsed: number; external: number } {
@@ -187,13 +192,14 @@ async function serve(): Promise<void> {
     streams: { ...muxOptions(), downloadIntegrity: withSha },
   });
   server.onStream("bench/up", async (msg) => {
-    const h = withSha ? sha256() : null;
+    // `--checked`: the reader takes the stream's checked digest instead of hashing again.
+    const h = withSha && !CHECKED ? sha256() : null;
     let n = 0;
     await drain(msg.stream, (chunk) => {
       h?.update(chunk);
       n += chunk.byteLength;
     });
-    return { n, sha: h ? hex(h) : null };
+    return { n, sha: h ? hex(h) : withSha ? await msg.sha256 : null };
   });
   server.on("bench/down", (msg) => body((msg.data as { size: number }).size));
   server.on("bench/ping", () => "pong");
@@ -446,7 +452,7 @@ async function streamRun(
   const h = sha256();
   let got = 0;
   await drain(readable, (chunk) => {
-    if (withSha) h.update(chunk);
+    if (withSha && !CHECKED) h.update(chunk);
     got += chunk.byteLength;
   });
   const downMs = performance.now() - t;
@@ -472,7 +478,7 @@ async function streamRun(
     }
     const expected = hex(want);
     shaUp = reply.sha === expected;
-    shaDown = hex(h) === expected;
+    shaDown = (CHECKED ? await readable.sha256 : hex(h)) === expected;
   }
   return {
     upMBps: Math.round(mb / (upMs / 1000)),
