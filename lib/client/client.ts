@@ -53,6 +53,7 @@ import type {
   ClientTelemetryScope,
   ClientWirePipeline,
   DownloadOptions,
+  DownloadStream,
   OpenBidiOptions,
   StreamBodyLike,
   UploadOptions,
@@ -1134,7 +1135,7 @@ export class Client<E extends EventMap = AnyEvents> {
     id: K,
     data?: EventData<E, "clientToServer", K>,
     options?: DownloadOptions,
-  ): Promise<ReadableStream<Uint8Array>> {
+  ): Promise<DownloadStream> {
     assertEventId(id);
     return this.#streams().download(id, data, options);
   }
