@@ -17,10 +17,10 @@
  * frame received), first and last delivery after the start, server CPU ms, probe p50/p99/max.
  * Prints a table and, on the last line, one JSON object `{"bench":"fanout",…}`.
  *
- * `--resume` sets what the sente-lite clients negotiate: `off` (no resume, the default), `session`
- * (every push numbered and kept per session, acknowledged every 16: our client before channel
- * sequences) or `channel-seq` (the library client's default now: channel publishes and
- * broadcasts numbered per stream, one frame for all).
+ * `--resume` sets what the sente-lite clients negotiate: `channel-seq` (the default, as the library
+ * client does by default: channel publishes and broadcasts numbered per stream, one frame for
+ * all), `session` (every push numbered and kept per session, acknowledged every 16: our client
+ * before channel sequences) or `off` (no resume: Sente and original peers, `resume: false`).
  *
  * Run: `deno run -A bench/fanout.ts [--runtimes deno,bun] [--clients 1000] [--messages 1000]
  * [--bytes 64] [--rounds 1] [--kinds broadcast,publish] [--client-runtime bun]
@@ -73,7 +73,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "1" },
     kinds: { type: "string", default: "broadcast,publish" },
     "client-runtime": { type: "string", default: "bun" },
-    resume: { type: "string", default: "off" },
+    resume: { type: "string", default: "channel-seq" },
   },
   strict: true,
 });
