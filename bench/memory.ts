@@ -11,7 +11,7 @@
  * Prints a table and, on the last line, `{"bench":"memory",…}` with KB per connection.
  *
  * Run: `deno run -A bench/memory.ts [--deno-counts 10000] [--bun-counts 10000,19000]
- * [--rounds 1] [--client-runtime bun] [--per-process 10000]`
+ * [--rounds 1] [--client-runtime bun] [--per-process 10000] [--resume channel-seq|session|off]`
  *
  * @module
  */
@@ -53,6 +53,9 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "1" },
     "client-runtime": { type: "string", default: "bun" },
     "per-process": { type: "string", default: "10000" },
+    // What the sente-lite clients negotiate (bench/_bench_clients.ts): the library client's
+    // default is "channel-seq" (a resume session per connection); "off" as Sente peers.
+    resume: { type: "string", default: "channel-seq" },
   },
   strict: true,
 });
@@ -64,6 +67,10 @@ const plan: [Runtime, number][] = [
 const rounds = Number(values.rounds);
 const clientRuntime = values["client-runtime"] as Runtime;
 const perProcess = Number(values["per-process"]);
+const resume = values.resume as "off" | "session" | "channel-seq";
+if (!["off", "session", "channel-seq"].includes(resume)) {
+  throw new RangeError(`--resume must be off, session or channel-seq, got ${resume}`);
+}
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Connections opened and closed before the baseline. */
@@ -94,6 +101,7 @@ async function measure(
       task: "hold",
       url: ready.url,
       side,
+      resume,
       count: WARMUP,
       concurrency: 50,
     });
@@ -112,6 +120,7 @@ async function measure(
         task: "hold",
         url: ready.url,
         side,
+        resume,
         count,
         concurrency: 100,
       });
@@ -228,6 +237,7 @@ console.log(JSON.stringify({
     clientProcess: `${clientRuntime} subprocess`,
     lifted: LIFTED,
     perProcess,
+    resume,
     rss:
       "server process RSS and JS heap after a full GC: before any client started, and after all N connections are counted by the server",
   },
