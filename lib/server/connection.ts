@@ -5,6 +5,8 @@
  * @module
  */
 import type { ServerDialect } from "../dialects/dialect.ts";
+import { senteDialect } from "../dialects/sente.ts";
+import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import type { Frame, Packer } from "../packers/packer.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
 import { frameByteLength } from "../util/utf8.ts";
@@ -310,6 +312,21 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
       batcher.flush();
     }
     return this.sendNow(message);
+  }
+
+  /**
+   * Sends the reply `[value, cbId]`. In the envelope dialects (sente-lite, Sente) without
+   * batching it is packed as that envelope directly, with no message object or dialect arrays
+   * per request: the same bytes `send({ type: "reply", cbId, value })` writes.
+   */
+  sendReply(cbId: string, value: unknown): boolean {
+    const dialect = this.dialect;
+    if ((dialect !== senteLiteDialect && dialect !== senteDialect) || this.wire?.batcher) {
+      return this.send({ type: "reply", cbId, value });
+    }
+    if (this.closed) return false;
+    if (!FANOUT.delivering) this.settleOwed();
+    return this.sendFrame(this.packerImpl.pack([value === undefined ? null : value, cbId]));
   }
 
   /** Sends a frame shared with other connections (a broadcast), reusing its compression. */
