@@ -117,7 +117,7 @@ export class Cluster {
       return n;
     }
     // Store first: numbered into every session of the uid, then the other nodes are told.
-    const offline = !elsewhere && this.#ctx.uids.connections(uid).size === 0;
+    const offline = !elsewhere && this.#ctx.uids.count(uid) === 0;
     const held = durable.holdUid(uid, event, offline);
     const sequencer = durable.sequencerFor(held, event, []);
     const n = this.#local.toUid(uid, event, elsewhere, false, sequencer);
@@ -200,7 +200,7 @@ export class Cluster {
   close(connId: string, code: number, reason: string): boolean {
     const node = this.#owner(connId);
     if (node === null) {
-      const conn = this.#ctx.conns.get(connId);
+      const conn = this.#ctx.conn(connId);
       if (!conn || conn.closed) return false;
       conn.close(code, reason);
       return true;
@@ -299,7 +299,7 @@ export class Cluster {
         this.#local.toConnection(m.c, m.e);
         return;
       case "close":
-        this.#ctx.conns.get(m.c)?.close(m.code, m.reason);
+        this.#ctx.conn(m.c)?.close(m.code, m.reason);
         return;
       case "sup":
         this.#durable?.supersede(m.a);

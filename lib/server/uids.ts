@@ -24,25 +24,56 @@ export interface UidHooks {
   last(uid: string): void;
 }
 
+/**
+ * The uid every anonymous connection shares (Sente's `nil-uid`): its connections are only counted,
+ * and listed from `members` when asked (rarely: one Set entry per anonymous connection was memory
+ * every idle connection paid).
+ */
+export interface UidCrowd<C> {
+  /** The shared uid. */
+  readonly uid: string;
+  /** Its open connections, listed when asked. */
+  members(): Iterable<C>;
+}
+
 /** Connections per uid; reports when a uid's first connection opens and its last one closes. */
 export class UidRegistry<C> implements ConnectedUids {
-  #byUid = new Map<string, Set<C>>();
+  /** A uid's only connection, or its Set from the second one on (no Set for one connection). */
+  #byUid = new Map<string, C | Set<C>>();
   #listeners = new Set<(uids: ReadonlySet<string>) => void>();
   readonly #presence: Presence | null;
   readonly #hooks: UidHooks | null;
+  readonly #crowd: UidCrowd<C> | null;
+  /** Open connections of the crowd's uid. */
+  #crowdSize = 0;
 
-  /** Local only, or, with `presence`, the cluster's view (`hooks` follow this node's uids). */
-  constructor(presence: Presence | null = null, hooks: UidHooks | null = null) {
+  /**
+   * Local only, or, with `presence`, the cluster's view (`hooks` follow this node's uids). The
+   * `crowd` uid's connections are counted, not kept.
+   */
+  constructor(
+    presence: Presence | null = null,
+    hooks: UidHooks | null = null,
+    crowd: UidCrowd<C> | null = null,
+  ) {
     this.#presence = presence;
     this.#hooks = hooks;
+    this.#crowd = crowd;
   }
 
   /** Adds a connection; returns `true` when the uid was not connected before (anywhere). */
   add(uid: string, conn: C): boolean {
-    let set = this.#byUid.get(uid);
-    const first = !set;
-    if (!set) this.#byUid.set(uid, set = new Set());
-    set.add(conn);
+    let first: boolean;
+    if (uid === this.#crowd?.uid) {
+      first = this.#crowdSize++ === 0;
+      if (first) this.#byUid.set(uid, new Set());
+    } else {
+      const had = this.#byUid.get(uid);
+      first = had === undefined;
+      if (first) this.#byUid.set(uid, conn);
+      else if (had instanceof Set) had.add(conn);
+      else if (had !== conn) this.#byUid.set(uid, new Set<C>([had as C, conn]));
+    }
     if (!first) return false;
     const presence = this.#presence;
     if (presence === null) {
@@ -57,9 +88,15 @@ export class UidRegistry<C> implements ConnectedUids {
 
   /** Removes a connection; returns `true` when it was the uid's last one (anywhere). */
   remove(uid: string, conn: C): boolean {
-    const set = this.#byUid.get(uid);
-    if (!set?.delete(conn)) return false;
-    if (set.size > 0) return false;
+    const had = this.#byUid.get(uid);
+    if (had === undefined) return false;
+    if (uid === this.#crowd?.uid) {
+      if (--this.#crowdSize > 0) return false;
+    } else if (had instanceof Set) {
+      if (!had.delete(conn)) return false;
+      if (had.size === 1) this.#byUid.set(uid, had.values().next().value as C);
+      return false;
+    } else if (had !== conn) return false;
     this.#byUid.delete(uid);
     const presence = this.#presence;
     if (presence === null) {
@@ -71,9 +108,19 @@ export class UidRegistry<C> implements ConnectedUids {
     return !presence.has(uid);
   }
 
-  /** The open connections of `uid`. */
+  /** The open connections of `uid` (a snapshot for a uid with one connection or the crowd's). */
   connections(uid: string): ReadonlySet<C> {
-    return this.#byUid.get(uid) ?? new Set();
+    const had = this.#byUid.get(uid);
+    if (had === undefined) return new Set();
+    if (uid === this.#crowd?.uid) return new Set(this.#crowd.members());
+    return had instanceof Set ? had : new Set([had]);
+  }
+
+  /** How many open connections `uid` has. */
+  count(uid: string): number {
+    if (uid === this.#crowd?.uid) return this.#crowdSize;
+    const had = this.#byUid.get(uid);
+    return had === undefined ? 0 : had instanceof Set ? had.size : 1;
   }
 
   /** Number of connected uids. */
