@@ -10,6 +10,7 @@ import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import type { Frame, Packer } from "../packers/packer.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
 import { frameByteLength } from "../util/utf8.ts";
+import { connIdOf, type ConnKey, connKey } from "./conn_key.ts";
 import type { ConnectionSink, ServerSocket } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
 import type { GateTarget, OutboundGate } from "./backpressure.ts";
@@ -86,7 +87,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
 
   /** Makes a connection over an adapter's socket. */
   constructor(
-    readonly id: string,
+    id: string,
     readonly uid: string,
     readonly clientId: string,
     request: Request,
@@ -97,11 +98,20 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
     readonly stats: ServerStats,
   ) {
     this.lastSeen = openedAt;
+    this.key = connKey(id);
     // Not the Request itself: it holds the runtime's upgrade state for the connection's life.
     this.#url = request.url;
   }
 
   readonly #url: string;
+
+  /** Its id as kept (lib/server/conn_key.ts): the key of the Hub's connection map. */
+  readonly key: ConnKey;
+
+  /** The connection id (written out from `key` when read: no string kept per connection). */
+  get id(): string {
+    return connIdOf(this.key);
+  }
 
   #more(): Rare {
     return this.#rare ??= new Rare();

@@ -112,7 +112,7 @@ export class Connections {
       ctx.stats,
     );
     this.#fanOuts.opened(conn); // it gets the fan-outs made from now on
-    ctx.conns.set(conn.id, conn);
+    ctx.conns.set(conn.key, conn);
     ctx.stats.connections = ctx.conns.size;
     this.#heartbeats?.add(conn);
     conn.remoteIp = pending.remoteIp;
@@ -209,7 +209,7 @@ export class Connections {
   /** The connection is gone (socket closed, heartbeat or close timeout); runs once. */
   closed(conn: Connection, code: number, reason: string): void {
     const ctx = this.#ctx;
-    if (!ctx.conns.delete(conn.id)) return;
+    if (!ctx.conns.delete(conn.key)) return;
     // A resuming connection keeps in its session what queued fan-outs owe it.
     if (conn.session !== null) conn.settleOwed();
     conn.leaveTopics(); // no-op unless it was native (closed by the peer)
@@ -246,7 +246,7 @@ export class Connections {
   /** A close the server started was not answered in time: the connection is dropped now. */
   #closeTimedOut(conn: Connection): void {
     const ctx = this.#ctx;
-    if (!ctx.conns.has(conn.id)) return;
+    if (!ctx.conns.has(conn.key)) return;
     ctx.count("close-timeout");
     ctx.tel.event("sente-lite/close-timeout", {
       level: "warn",

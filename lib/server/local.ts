@@ -53,14 +53,16 @@ export class LocalDelivery {
 
   /** Pushes to one connection; `false` when it is not open here. */
   toConnection(connId: string, event: Event): boolean {
-    const conn = this.#ctx.conns.get(connId);
+    const conn = this.#ctx.conn(connId);
     return conn ? this.#resume.push(conn, event) : false;
   }
 
   /** Pushes to every connection but those in `except`. */
   toAll(event: Event, except: ReadonlySet<string> | undefined): number {
     const ctx = this.#ctx;
-    return this.fanOuts.run(everyone(ctx.conns, except), { type: "push", events: [event] }, null);
+    // everyone() reads the map's values and size only; its keys are ConnKeys (conn_key.ts).
+    const conns = ctx.conns as unknown as Parameters<typeof everyone>[0];
+    return this.fanOuts.run(everyone(conns, except), { type: "push", events: [event] }, null);
   }
 
   /**
@@ -97,7 +99,7 @@ export class LocalDelivery {
     data: unknown,
     options: RequestOptions,
   ): Promise<unknown> {
-    const conn = this.#ctx.conns.get(connId);
+    const conn = this.#ctx.conn(connId);
     if (!conn || conn.closed) {
       return Promise.reject(new ClosedError(`connection ${connId} is not open`));
     }

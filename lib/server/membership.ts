@@ -63,7 +63,7 @@ export class Membership {
       throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
     }
     if (typeof target === "string") {
-      const conn = this.#ctx.conns.get(target);
+      const conn = this.#ctx.conn(target);
       return conn ? [conn] : [];
     }
     if (typeof target !== "object" || target === null || typeof target.uid !== "string") {

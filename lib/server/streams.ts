@@ -211,7 +211,7 @@ export class ServerStreams {
     body: StreamBody,
     options: StreamToOptions = {},
   ): Promise<void> {
-    const conn = this.#ctx.conns.get(connId);
+    const conn = this.#ctx.conn(connId);
     const s = conn ? this.#byConn.get(conn) : undefined;
     if (!s) {
       return Promise.reject(
