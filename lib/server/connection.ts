@@ -108,9 +108,16 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   /** Its id as kept (lib/server/conn_key.ts): the key of the Hub's connection map. */
   readonly key: ConnKey;
 
-  /** The connection id (written out from `key` when read: no string kept per connection). */
+  /** The id's text, once read (an idle connection keeps none). */
+  #idText: string | null = null;
+
+  /**
+   * The connection id, written out from `key` when first read and kept from then on (fan-outs
+   * with `except` read every recipient's): an idle connection whose id nobody reads keeps no
+   * string for it.
+   */
   get id(): string {
-    return connIdOf(this.key);
+    return this.#idText ??= connIdOf(this.key);
   }
 
   #more(): Rare {

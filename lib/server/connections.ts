@@ -100,8 +100,9 @@ export class Connections {
       return { received: () => {}, socketClosed: () => {} };
     }
     if (pending.rejection) return openRejected(ctx, slot, socket, pending.rejection);
+    const connId = ctx.newConnId(); // told in the handshake, then not kept (Connection.key)
     const conn = new Connection(
-      ctx.newConnId(),
+      connId,
       pending.uid,
       pending.clientId,
       pending.request,
@@ -130,7 +131,7 @@ export class Connections {
     const attachment = this.#resume.attach(conn, pending);
     const data = buildHandshakeData(pending.handshakeData, {
       version: PROTOCOL_VERSION,
-      connId: conn.id,
+      connId,
       maxMessageBytes: options.maxMessageBytes,
       capabilities: [
         ...CAPABILITIES,
