@@ -36,16 +36,23 @@ export interface UidCrowd<C> {
   members(): Iterable<C>;
 }
 
+/** The open connections of a uid, iterated live (as a Set is): what `connections()` gives. */
+export interface UidConnections<C> extends Iterable<C> {
+  /** How many there are now. */
+  readonly size: number;
+}
+
 /** Connections per uid; reports when a uid's first connection opens and its last one closes. */
 export class UidRegistry<C> implements ConnectedUids {
-  /** A uid's only connection, or its Set from the second one on (no Set for one connection). */
-  #byUid = new Map<string, C | Set<C>>();
+  #byUid = new Map<string, Set<C>>();
   #listeners = new Set<(uids: ReadonlySet<string>) => void>();
   readonly #presence: Presence | null;
   readonly #hooks: UidHooks | null;
   readonly #crowd: UidCrowd<C> | null;
   /** Open connections of the crowd's uid. */
   #crowdSize = 0;
+  /** The crowd's connections, listed live from `members` when iterated. */
+  readonly #crowdView: UidConnections<C> | null;
 
   /**
    * Local only, or, with `presence`, the cluster's view (`hooks` follow this node's uids). The
@@ -59,6 +66,13 @@ export class UidRegistry<C> implements ConnectedUids {
     this.#presence = presence;
     this.#hooks = hooks;
     this.#crowd = crowd;
+    const registry = this;
+    this.#crowdView = crowd === null ? null : {
+      get size(): number {
+        return registry.#crowdSize;
+      },
+      [Symbol.iterator]: () => crowd.members()[Symbol.iterator](),
+    };
   }
 
   /** Adds a connection; returns `true` when the uid was not connected before (anywhere). */
@@ -66,13 +80,12 @@ export class UidRegistry<C> implements ConnectedUids {
     let first: boolean;
     if (uid === this.#crowd?.uid) {
       first = this.#crowdSize++ === 0;
-      if (first) this.#byUid.set(uid, new Set());
+      if (first) this.#byUid.set(uid, new Set()); // listed in `current()`; stays empty
     } else {
-      const had = this.#byUid.get(uid);
-      first = had === undefined;
-      if (first) this.#byUid.set(uid, conn);
-      else if (had instanceof Set) had.add(conn);
-      else if (had !== conn) this.#byUid.set(uid, new Set<C>([had as C, conn]));
+      let set = this.#byUid.get(uid);
+      first = !set;
+      if (!set) this.#byUid.set(uid, set = new Set());
+      set.add(conn);
     }
     if (!first) return false;
     const presence = this.#presence;
@@ -88,15 +101,14 @@ export class UidRegistry<C> implements ConnectedUids {
 
   /** Removes a connection; returns `true` when it was the uid's last one (anywhere). */
   remove(uid: string, conn: C): boolean {
-    const had = this.#byUid.get(uid);
-    if (had === undefined) return false;
+    const set = this.#byUid.get(uid);
+    if (set === undefined) return false;
     if (uid === this.#crowd?.uid) {
       if (--this.#crowdSize > 0) return false;
-    } else if (had instanceof Set) {
-      if (!had.delete(conn)) return false;
-      if (had.size === 1) this.#byUid.set(uid, had.values().next().value as C);
-      return false;
-    } else if (had !== conn) return false;
+    } else {
+      if (!set.delete(conn)) return false;
+      if (set.size > 0) return false;
+    }
     this.#byUid.delete(uid);
     const presence = this.#presence;
     if (presence === null) {
@@ -108,19 +120,16 @@ export class UidRegistry<C> implements ConnectedUids {
     return !presence.has(uid);
   }
 
-  /** The open connections of `uid` (a snapshot for a uid with one connection or the crowd's). */
-  connections(uid: string): ReadonlySet<C> {
-    const had = this.#byUid.get(uid);
-    if (had === undefined) return new Set();
-    if (uid === this.#crowd?.uid) return new Set(this.#crowd.members());
-    return had instanceof Set ? had : new Set([had]);
+  /** The open connections of `uid`, iterated live (a queued fan-out reads them at its turn). */
+  connections(uid: string): UidConnections<C> {
+    if (uid === this.#crowd?.uid) return this.#crowdView!;
+    return this.#byUid.get(uid) ?? new Set();
   }
 
   /** How many open connections `uid` has. */
   count(uid: string): number {
     if (uid === this.#crowd?.uid) return this.#crowdSize;
-    const had = this.#byUid.get(uid);
-    return had === undefined ? 0 : had instanceof Set ? had.size : 1;
+    return this.#byUid.get(uid)?.size ?? 0;
   }
 
   /** Number of connected uids. */
