@@ -81,6 +81,7 @@ export type {
   ClientTelemetry,
   ClientTelemetryScope,
   DownloadOptions,
+  DownloadStream,
   OpenBidiOptions,
   StreamBodyLike,
   StreamProgressInfo,

@@ -26,6 +26,7 @@ export type {
   ClientStreams,
   ClientStreamSocket,
   DownloadOptions,
+  DownloadStream,
   OpenBidiOptions,
   StreamBodyLike,
   StreamProgressInfo,

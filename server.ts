@@ -41,9 +41,11 @@ export type {
   Attachment as BackplaneAttachment,
   Backplane,
   BackplaneStats,
+  ChannelReplay,
   DeliveryStore,
   HoldOptions,
   HoldResult,
+  KeepOptions,
   OfflineDrain,
   OpenOptions,
   OpenResult,
@@ -81,6 +83,7 @@ export type { RateLimitOptions } from "./lib/server/rate_limit_options.ts";
 export type { ServerOptions } from "./lib/server/options.ts";
 export type {
   ConnectionInfo,
+  EventDelivery,
   EventHandler,
   EventMessage,
   RequestOptions,

@@ -26,6 +26,12 @@ export interface ClientsConfig {
   seconds?: number;
   /** Frames shorter than this are not counted (sente-lite's heartbeat pings). */
   minBytes?: number;
+  /**
+   * sente-lite: what the library client negotiates. `"off"` (default): no resume;
+   * `"session"`: resume with every push numbered by the session (acknowledged every 16, as the
+   * client does); `"channel-seq"`: resume with channel sequences (the library's default).
+   */
+  resume?: "off" | "session" | "channel-seq";
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -33,7 +39,25 @@ const SUBSCRIBE = JSON.stringify([["sente-lite/subscribe", { "channel-id": "benc
 
 function urlFor(config: ClientsConfig): string {
   if (config.side === "raw") return config.channel ? `${config.url}?ch=1` : config.url;
-  return `${config.url}?client-id=${crypto.randomUUID()}&packer=json`;
+  const resume = config.resume === "session"
+    ? "&resume=0"
+    : config.resume === "channel-seq"
+    ? "&resume=0&cseq="
+    : "";
+  return `${config.url}?client-id=${crypto.randomUUID()}&packer=json${resume}`;
+}
+
+const SEQ = /"seq":(\d+)/;
+
+/** Acknowledges session-numbered pushes every 16, as the library client does. */
+function acker(ws: WebSocket): (data: string) => void {
+  let unacked = 0;
+  return (data) => {
+    const m = SEQ.exec(data);
+    if (m === null || ++unacked < 16) return;
+    unacked = 0;
+    ws.send(`[["sente-lite/ack",{"seq":${m[1]}}],null]`);
+  };
 }
 
 /** Opens one connection; resolves with it once ready (see the module doc). */
@@ -41,12 +65,16 @@ function open(config: ClientsConfig, onFrame: (data: string) => void): Promise<W
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(urlFor(config));
     let setupFrames = config.side === "sente" && config.channel ? 2 : 1;
+    const ack = config.side === "sente" && config.resume === "session" ? acker(ws) : null;
     ws.onmessage = (e) => {
       if (setupFrames > 0) {
         setupFrames--;
         if (setupFrames === 1) ws.send(SUBSCRIBE);
         if (setupFrames === 0) resolve(ws);
-      } else onFrame(e.data as string);
+      } else {
+        onFrame(e.data as string);
+        ack?.(e.data as string);
+      }
     };
     ws.onerror = () => reject(new Error("connection failed"));
     ws.onclose = (e) => reject(new Error(`closed ${e.code} before ready`));

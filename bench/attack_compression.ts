@@ -56,7 +56,7 @@ async function serverMain(): Promise<void> {
     : undefined;
   setInterval(() => {
     gc?.();
-    trim?.symbols.malloc_trim(0);
+    trim?.symbols.malloc_trim(0n);
     const s = server.stats();
     const lag = lags.splice(0).sort((a, b) => a - b);
     console.log(JSON.stringify({

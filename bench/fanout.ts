@@ -17,8 +17,14 @@
  * frame received), first and last delivery after the start, server CPU ms, probe p50/p99/max.
  * Prints a table and, on the last line, one JSON object `{"bench":"fanout",…}`.
  *
+ * `--resume` sets what the sente-lite clients negotiate: `off` (no resume, the default), `session`
+ * (every push numbered and kept per session, acknowledged every 16: our client before channel
+ * sequences) or `channel-seq` (the library client's default now: channel publishes and
+ * broadcasts numbered per stream, one frame for all).
+ *
  * Run: `deno run -A bench/fanout.ts [--runtimes deno,bun] [--clients 1000] [--messages 1000]
- * [--bytes 64] [--rounds 1] [--kinds broadcast,publish] [--client-runtime bun]`
+ * [--bytes 64] [--rounds 1] [--kinds broadcast,publish] [--client-runtime bun]
+ * [--resume off|session|channel-seq]`
  *
  * @module
  */
@@ -67,6 +73,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "1" },
     kinds: { type: "string", default: "broadcast,publish" },
     "client-runtime": { type: "string", default: "bun" },
+    resume: { type: "string", default: "off" },
   },
   strict: true,
 });
@@ -83,7 +90,11 @@ const config = {
   runtimes: values.runtimes.split(",") as Runtime[],
   kinds: values.kinds.split(",") as Kind[],
   clientRuntime: values["client-runtime"] as Runtime,
+  resume: values.resume as "off" | "session" | "channel-seq",
 };
+if (!["off", "session", "channel-seq"].includes(config.resume)) {
+  throw new RangeError(`--resume must be off, session or channel-seq, got ${config.resume}`);
+}
 
 async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<BurstResult[]> {
   const { proc: server, ready } = await startServer(runtime, side);
@@ -95,6 +106,7 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
     concurrency: 50,
     channel: true,
     minBytes: config.bytes,
+    resume: config.resume,
   });
   const results: BurstResult[] = [];
   let probe: Probe | null = null;

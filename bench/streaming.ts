@@ -16,9 +16,16 @@
  * 1 MiB/s of an endless body, downloading (the server process sends) then uploading (this process
  * sends); the sender's RSS and heap are sampled each second and printed with their spread.
  *
- * With `--gc` (run this process with `--v8-flags=--expose-gc` too) each sample follows a full GC.
+ * With `--gc` (run this process with `--v8-flags=--expose-gc` too) each sample follows a full GC;
+ * in the throughput runs a full GC runs every 100 ms in both processes and the `ArrayBuffer`
+ * memory left after it is reported (`upHeldMiB`, `downHeldMiB`): memory held, not garbage.
+ * `--byob` reads both directions with BYOB readers into one buffer (the receiver then frees each
+ * frame at once). With `--sha`, `--checked` has the readers take the stream's checked digest
+ * (`msg.sha256`, `readable.sha256`) instead of hashing again. `--server-runtime=bun` runs the
+ * server process (streams and the raw baseline, a bare `Bun.serve` socket) on Bun.
  *
- *   deno run -A bench/streaming.ts [MiB=256] [--sha] [--slow[=30]] [--gc]
+ *   deno run -A bench/streaming.ts [MiB=256] [--sha [--checked]] [--byob] [--server-runtime=bun]
+ *     [--frame=KiB] [--slow[=30]] [--gc]
  *
  * Prints one JSON line per run and a summary line.
  */
@@ -28,19 +35,60 @@ import { createServer } from "../server.ts";
 import { sha256 } from "../lib/streams/sha256.ts";
 
 const FRAME = 64 * 1024;
+/** Bun, for `--server-runtime=bun` (installed with the project's npm packages). */
+const BUN = new URL("../node_modules/.bin/bun", import.meta.url).pathname;
 const RAW_HWM = 1024 * 1024;
+/** The BYOB readers' buffer (`--byob`): one per reader, reused for every read. */
+const BYOB_BYTES = 256 * 1024;
 
-/** Mux options from `--hwm=KiB`, `--window=KiB`, `--poll=ms`, for both processes. */
+/** This process's arguments (the server process may run on Bun: `--server-runtime=bun`). */
+const ARGS: string[] = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
+  (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
+const IS_BUN = "Bun" in globalThis;
+/** `--checked` (with `--sha`): readers use the stream's checked SHA-256 rather than hash again. */
+const CHECKED = ARGS.includes("--checked");
+
+/** This process's memory (`process.memoryUsage()`: Deno 2 and Bun both have it). */
+function memoryUsage(): { rss: number; heapUsed: number; external: number } {
+  return (globalThis as unknown as {
+    process: { memoryUsage(): { rss: number; heapUsed: number; external: number } };
+  }).process.memoryUsage();
+}
+
+/**
+ * Reads `stream` to its end, calling `use` with each chunk: with `--byob` into one reused
+ * buffer (the receiver then frees each frame at once), else with a default reader.
+ */
+async function drain(
+  stream: ReadableStream<Uint8Array>,
+  use: (chunk: Uint8Array) => void,
+): Promise<void> {
+  if (!ARGS.includes("--byob")) {
+    for await (const chunk of stream) use(chunk);
+    return;
+  }
+  const reader = stream.getReader({ mode: "byob" });
+  let buffer = new ArrayBuffer(BYOB_BYTES);
+  for (;;) {
+    const { value, done } = await reader.read(new Uint8Array(buffer));
+    if (done) return;
+    use(value);
+    buffer = value.buffer as ArrayBuffer;
+  }
+}
+
+/** Mux options from `--hwm=KiB`, `--window=KiB`, `--frame=KiB`, `--poll=ms`, `--slice=n`, for both processes. */
 function muxOptions(): Record<string, number> {
   const o: Record<string, number> = {};
-  for (const a of Deno.args) {
-    const m = /^--(hwm|window|poll|slice)=(\d+)$/.exec(a);
+  for (const a of ARGS) {
+    const m = /^--(hwm|window|poll|slice|frame)=(\d+)$/.exec(a);
     if (!m) continue;
     const v = Number(m[2]);
     if (m[1] === "hwm") o.highWaterMark = v * 1024;
     if (m[1] === "window") o.windowBytes = v * 1024;
     if (m[1] === "poll") o.pollMs = v;
     if (m[1] === "slice") o.sliceFrames = v;
+    if (m[1] === "frame") o.frameBytes = v * 1024;
   }
   return o;
 }
@@ -89,20 +137,46 @@ function body(total: number): ReadableStream<Uint8Array> {
   });
 }
 
-/** Peak RSS since the last reset, sampled every 20 ms. */
+/** A full GC, where this process can force one (`--expose-gc` on Deno; Bun always). */
+const fullGc: (() => void) | undefined = IS_BUN
+  ? () => (globalThis as unknown as { Bun: { gc(sync: boolean): void } }).Bun.gc(true)
+  : (globalThis as { gc?: () => void }).gc;
+
+/**
+ * Peak RSS since the last reset, sampled every 20 ms. With `--gc` a reset starts from a full GC,
+ * and every 100 ms a full GC runs and the `ArrayBuffer` memory left after it is noted: its peak
+ * is what the process held (the credit window, frames in hand), as opposed to garbage.
+ */
 class RssMeter {
-  base = Deno.memoryUsage().rss;
+  base = memoryUsage().rss;
   peak = this.base;
-  readonly #timer = setInterval(() => this.sample(), 20);
+  held = 0;
+  #ticks = 0;
+  readonly #gc = ARGS.includes("--gc") ? fullGc : undefined;
+  readonly #timer = setInterval(() => {
+    if (this.#gc && ++this.#ticks % 5 === 0) {
+      // twice: V8 frees dead ArrayBuffers' memory lazily after a GC, the next one finishes that
+      this.#gc();
+      this.#gc();
+      this.held = Math.max(this.held, memoryUsage().external);
+    }
+    this.sample();
+  }, 20);
   sample(): void {
-    this.peak = Math.max(this.peak, Deno.memoryUsage().rss);
+    this.peak = Math.max(this.peak, memoryUsage().rss);
   }
   reset(): void {
-    this.base = this.peak = Deno.memoryUsage().rss;
+    this.#gc?.();
+    this.base = this.peak = memoryUsage().rss;
+    this.held = 0;
   }
   growthMiB(): number {
     this.sample();
     return Math.round((this.peak - this.base) / 1048576);
+  }
+  /** The most `ArrayBuffer` memory left after a full GC since the reset (with `--gc`), MiB. */
+  heldMiB(): number {
+    return Math.round(this.held / 104857.6) / 10;
   }
   stop(): void {
     clearInterval(this.#timer);
@@ -111,16 +185,21 @@ class RssMeter {
 
 async function serve(): Promise<void> {
   const rss = new RssMeter();
-  const withSha = Deno.args.includes("--sha");
-  const server = createServer({ onError: () => {}, streams: muxOptions() });
+  const withSha = ARGS.includes("--sha");
+  // With `--sha` downloads carry the SHA-256 too (the client checks it), as uploads do.
+  const server = createServer({
+    onError: () => {},
+    streams: { ...muxOptions(), downloadIntegrity: withSha },
+  });
   server.onStream("bench/up", async (msg) => {
-    const h = withSha ? sha256() : null;
+    // `--checked`: the reader takes the stream's checked digest instead of hashing again.
+    const h = withSha && !CHECKED ? sha256() : null;
     let n = 0;
-    for await (const chunk of msg.stream) {
+    await drain(msg.stream, (chunk) => {
       h?.update(chunk);
       n += chunk.byteLength;
-    }
-    return { n, sha: h ? hex(h) : null };
+    });
+    return { n, sha: h ? hex(h) : withSha ? await msg.sha256 : null };
   });
   server.on("bench/down", (msg) => body((msg.data as { size: number }).size));
   server.on("bench/ping", () => "pong");
@@ -131,40 +210,99 @@ async function serve(): Promise<void> {
     return n;
   });
   server.on("bench/rss", (msg) => {
-    const growth = rss.growthMiB();
+    const growth = [rss.growthMiB(), rss.heldMiB()];
     if ((msg.data as { reset?: boolean })?.reset) rss.reset();
     return growth;
   });
   const handle = await server.serve({ port: 0, hostname: "127.0.0.1" });
-  // The baseline: a bare WebSocket that counts what arrives and sends what is asked for.
+  const raw = IS_BUN ? rawBun(rss) : rawDeno(rss);
+  console.log(JSON.stringify({ url: handle.url, raw, runtime: IS_BUN ? "bun" : "deno" }));
+}
+
+/**
+ * The baseline's server side: counts what arrives (`up:n`, answered `ok:n`), sends `down:n` bytes
+ * as 64 KiB frames while `bufferedAmount` < 1 MiB, and answers `rss:` with its RSS growth.
+ */
+interface RawPeer {
+  send(data: string | Uint8Array): void;
+  readonly bufferedAmount: number;
+}
+
+function rawHandler(
+  rss: RssMeter,
+  peer: RawPeer,
+): (data: string | ArrayBufferLike | Uint8Array) => void {
+  let expected = 0;
+  let got = 0;
+  return async (data) => {
+    if (typeof data === "string") {
+      const [what, n] = data.split(":");
+      if (what === "up") [expected, got] = [Number(n), 0];
+      if (what === "down") {
+        const total = Number(n);
+        for (let off = 0; off < total; off += FRAME) {
+          while (peer.bufferedAmount >= RAW_HWM) await new Promise((r) => setTimeout(r, 1));
+          peer.send(chunkAt(off, Math.min(FRAME, total - off)));
+        }
+      }
+      if (what === "rss") {
+        peer.send(`rss:${rss.growthMiB()}`);
+        rss.reset();
+      }
+      return;
+    }
+    got += data.byteLength;
+    if (got === expected) peer.send(`ok:${got}`);
+  };
+}
+
+/** The baseline on a bare `Deno.upgradeWebSocket` socket; its URL. */
+function rawDeno(rss: RssMeter): string {
   const raw = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
     const { socket, response } = Deno.upgradeWebSocket(req);
     socket.binaryType = "arraybuffer";
-    let expected = 0;
-    let got = 0;
-    socket.onmessage = async (e) => {
-      if (typeof e.data === "string") {
-        const [what, n] = e.data.split(":");
-        if (what === "up") [expected, got] = [Number(n), 0];
-        if (what === "down") {
-          const total = Number(n);
-          for (let off = 0; off < total; off += FRAME) {
-            while (socket.bufferedAmount >= RAW_HWM) await new Promise((r) => setTimeout(r, 1));
-            socket.send(chunkAt(off, Math.min(FRAME, total - off)));
-          }
-        }
-        if (what === "rss") {
-          socket.send(`rss:${rss.growthMiB()}`);
-          rss.reset();
-        }
-        return;
-      }
-      got += (e.data as ArrayBuffer).byteLength;
-      if (got === expected) socket.send(`ok:${got}`);
-    };
+    const on = rawHandler(rss, socket);
+    socket.onmessage = (e) => on(e.data);
     return response;
   });
-  console.log(JSON.stringify({ url: handle.url, raw: `ws://127.0.0.1:${raw.addr.port}/` }));
+  return `ws://127.0.0.1:${raw.addr.port}/`;
+}
+
+/** A Bun server WebSocket, as much of it as the baseline uses. */
+interface BunSocket {
+  send(data: string | Uint8Array): number;
+  getBufferedAmount(): number;
+  data: { on?: (data: string | Uint8Array) => void };
+}
+
+/** The baseline on a bare `Bun.serve` WebSocket (frames as Bun delivers them); its URL. */
+function rawBun(rss: RssMeter): string {
+  const bun = (globalThis as unknown as {
+    Bun: {
+      serve(options: unknown): { port: number };
+    };
+  }).Bun;
+  const raw = bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch(req: Request, srv: { upgrade(req: Request, o: unknown): boolean }) {
+      return srv.upgrade(req, { data: {} }) ? undefined : new Response("upgrade", { status: 400 });
+    },
+    websocket: {
+      open(ws: BunSocket) {
+        ws.data.on = rawHandler(rss, {
+          send: (d) => void ws.send(d),
+          get bufferedAmount() {
+            return ws.getBufferedAmount();
+          },
+        });
+      },
+      message(ws: BunSocket, message: string | Uint8Array) {
+        ws.data.on?.(message);
+      },
+    },
+  });
+  return `ws://127.0.0.1:${raw.port}/`;
 }
 
 function waitText(ws: WebSocket, prefix: string): Promise<string> {
@@ -208,7 +346,7 @@ async function rawRun(
   total: number,
   rss: RssMeter,
   senteUrl: string,
-): Promise<Record<string, number>> {
+): Promise<Record<string, number | number[]>> {
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   await new Promise((r) => ws.onopen = r);
@@ -226,6 +364,11 @@ async function rawRun(
   }
   await ok;
   const upMs = performance.now() - t;
+  // RSS growth per direction: the receiver's is the one to watch.
+  ws.send("rss:");
+  const serverUpRss = Number(await waitText(ws, "rss:"));
+  const clientUpRss = rss.growthMiB();
+  rss.reset();
   t = performance.now();
   let got = 0;
   const done = new Promise<void>((resolve) => {
@@ -247,8 +390,10 @@ async function rawRun(
   return {
     upMBps: Math.round(mb / (upMs / 1000)),
     downMBps: Math.round(mb / (downMs / 1000)),
-    clientRssMiB: rss.growthMiB(),
-    serverRssMiB: serverRss,
+    clientRssMiB: Math.max(clientUpRss, rss.growthMiB()),
+    serverRssMiB: Math.max(serverUpRss, serverRss),
+    upRssMiB: [clientUpRss, serverUpRss],
+    downRssMiB: [rss.growthMiB(), serverRss],
     pingP50Ms: p(latencies, 0.5),
     pingP99Ms: p(latencies, 0.99),
   };
@@ -296,18 +441,27 @@ async function streamRun(
     sha: string | null;
   };
   const upMs = performance.now() - t;
+  const [serverUpRss, serverUpHeld] = await client.request("bench/rss", {
+    reset: true,
+  }) as number[];
+  const clientUpRss = rss.growthMiB();
+  const clientUpHeld = rss.heldMiB();
+  rss.reset();
   t = performance.now();
   const readable = await client.download("bench/down", { size: total });
   const h = sha256();
   let got = 0;
-  for await (const chunk of readable) {
-    if (withSha) h.update(chunk);
+  await drain(readable, (chunk) => {
+    if (withSha && !CHECKED) h.update(chunk);
     got += chunk.byteLength;
-  }
+  });
   const downMs = performance.now() - t;
+  // Read now: the digest check below allocates, and is not the receiver's memory.
+  const clientDownRss = rss.growthMiB();
+  const clientDownHeld = rss.heldMiB();
   pinging = false;
   await pinger;
-  const serverRss = await client.request("bench/rss", { reset: true }) as number;
+  const [serverRss, serverHeld] = await client.request("bench/rss", { reset: true }) as number[];
   client.close();
   pings.sort((a, b) => a - b);
   const mb = total / 1e6;
@@ -316,20 +470,30 @@ async function streamRun(
   if (withSha) {
     // What both readers must have hashed: the pattern's digest, computed after the timed runs.
     const want = sha256();
+    const piece = new Uint8Array(FRAME);
     for (let off = 0; off < total; off += FRAME) {
-      want.update(chunkAt(off, Math.min(FRAME, total - off)));
+      const n = Math.min(FRAME, total - off);
+      fillAt(piece.subarray(0, n), off);
+      want.update(piece.subarray(0, n));
     }
     const expected = hex(want);
     shaUp = reply.sha === expected;
-    shaDown = hex(h) === expected;
+    shaDown = (CHECKED ? await readable.sha256 : hex(h)) === expected;
   }
   return {
     upMBps: Math.round(mb / (upMs / 1000)),
     downMBps: Math.round(mb / (downMs / 1000)),
     bytesUp: reply.n,
     bytesDown: got,
-    clientRssMiB: rss.growthMiB(),
-    serverRssMiB: serverRss,
+    clientRssMiB: Math.max(clientUpRss, clientDownRss),
+    serverRssMiB: Math.max(serverUpRss, serverRss),
+    // [client, server]: the receiver is the server going up, the client coming down
+    upRssMiB: [clientUpRss, serverUpRss],
+    downRssMiB: [clientDownRss, serverRss],
+    // with --gc: ArrayBuffer memory still held right after a full GC, peak, [client, server]
+    ...(ARGS.includes("--gc")
+      ? { upHeldMiB: [clientUpHeld, serverUpHeld], downHeldMiB: [clientDownHeld, serverHeld] }
+      : {}),
     pings: pings.length,
     pingP50Ms: p(pings, 0.5),
     pingP99Ms: p(pings, 0.99),
@@ -346,7 +510,7 @@ async function streamRun(
  */
 function memory(): { rss: number; heap: number; external: number } {
   (globalThis as { gc?: () => void }).gc?.();
-  const m = Deno.memoryUsage();
+  const m = memoryUsage();
   const mib = (n: number) => Math.round(n / 104857.6) / 10;
   return { rss: mib(m.rss), heap: mib(m.heapUsed), external: mib(m.external) };
 }
@@ -428,12 +592,15 @@ async function main(): Promise<void> {
   const mib = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 256);
   const withSha = Deno.args.includes("--sha");
   const total = mib * 1024 * 1024;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
+  // `--server-runtime=bun`: the server process (streams and the raw baseline) runs on Bun.
+  const bun = Deno.args.includes("--server-runtime=bun");
+  const self = new URL(import.meta.url).pathname;
+  const child = new Deno.Command(bun ? BUN : Deno.execPath(), {
+    args: bun ? [self, "--serve", ...Deno.args] : [
       "run",
       "-A",
       ...(Deno.args.includes("--gc") ? ["--v8-flags=--expose-gc"] : []),
-      new URL(import.meta.url).pathname,
+      self,
       "--serve",
       ...Deno.args,
     ],
@@ -453,18 +620,20 @@ async function main(): Promise<void> {
   try {
     if (slow) return await slowRun(info.url, Number(slow.split("=")[1] ?? 30));
     const raw = await rawRun(info.raw, total, rss, info.url);
-    console.log(JSON.stringify({ run: "raw", MiB: mib, ...raw }));
+    console.log(JSON.stringify({ run: "raw", MiB: mib, server: info.runtime, ...raw }));
     const stream = await streamRun(info.url, total, rss, withSha);
     console.log(JSON.stringify({
       run: withSha ? "stream+sha" : "stream",
       MiB: mib,
+      server: info.runtime,
+      byob: Deno.args.includes("--byob"),
       ...stream,
       loadavg: Deno.loadavg()[0], // the machine is shared: ping tails follow its load
     }));
     console.log(JSON.stringify({
       run: "ratio",
-      up: Math.round((stream.upMBps as number) / raw.upMBps * 100) / 100,
-      down: Math.round((stream.downMBps as number) / raw.downMBps * 100) / 100,
+      up: Math.round((stream.upMBps as number) / (raw.upMBps as number) * 100) / 100,
+      down: Math.round((stream.downMBps as number) / (raw.downMBps as number) * 100) / 100,
     }));
   } finally {
     rss.stop();
@@ -473,5 +642,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (Deno.args.includes("--serve")) await serve();
+if (ARGS.includes("--serve")) await serve();
 else await main();

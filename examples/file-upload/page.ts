@@ -39,6 +39,7 @@ uploadButton.addEventListener("click", async () => {
   try {
     uploaded = await client.upload("files/upload", file, {
       meta: { name: file.name, type: file.type },
+      integrity: true, // the server answers with the stream's checked SHA-256
       signal: abort.signal,
       onProgress: ({ bytes, percentage, bytesPerSecond }) => {
         bar.value = percentage ?? 0;

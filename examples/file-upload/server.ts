@@ -7,8 +7,10 @@
  * temporary directory (or `--dir DIR`), removed when the server stops unless `--dir` was given.
  *
  * - `files/upload` is a stream (`server.onStream`): the bytes are written to `<id>.part` as they
- *   arrive, so memory stays bounded by the credit window whatever the file's size, and hashed on
- *   the way; the file is renamed to `<id>` once complete. A cancelled or failed upload removes
+ *   arrive, so memory stays bounded by the credit window whatever the file's size; the file is
+ *   renamed to `<id>` once complete. The page uploads with `integrity: true`, so the reply's
+ *   SHA-256 is the stream's checked digest (`msg.sha256`, no second pass over the bytes); a client
+ *   that sends no digest has the bytes hashed here instead. A cancelled or failed upload removes
  *   its partial file.
  * - `files/download` is an ordinary handler (`server.on`) that returns the file's `ReadableStream`:
  *   the server streams it, with flow control, to `client.download()`.
@@ -73,18 +75,19 @@ export function createFileUploadServer(options: FileUploadOptions = {}): FileUpl
     const id = crypto.randomUUID();
     const part = `${dir}/${id}.part`;
     const file = await Deno.open(part, { write: true, createNew: true });
-    const hash = createHash("sha256");
+    // The stream checks the client's SHA-256 itself: hash here only when the client sends none.
+    const hash = msg.integrity ? null : createHash("sha256");
     let bytes = 0;
     try {
       for await (const chunk of msg.stream) {
         bytes += chunk.byteLength;
         await options.beforeWrite?.(bytes);
-        hash.update(chunk);
+        hash?.update(chunk);
         for (let off = 0; off < chunk.byteLength;) off += await file.write(chunk.subarray(off));
       }
       file.close();
       await Deno.rename(part, `${dir}/${id}`);
-      return { id, bytes, sha256: hash.digest("hex") };
+      return { id, bytes, sha256: (await msg.sha256) ?? hash!.digest("hex") };
     } catch (e) {
       // Cancelled by the page, the connection lost for good, or a disk error: no partial file.
       try {

@@ -237,6 +237,12 @@ export interface DeliveryStore {
    */
   markInbound(uid: string, sessionId: string, seq: number): Promise<number>;
   /**
+   * Optional: resolves once the calls made so far were written to the store's connection (sent,
+   * not yet answered). After a numbered client event ran, its connection's next events wait for
+   * this, so a node that dies leaves at most that one event handled but unrecorded (docs/scaling.md).
+   */
+  written?(): Promise<void>;
+  /**
    * The connection `at` left: the session starts its TTL (unless another attached since) and
    * keeps `channels` (the connection's subscriptions): their messages are numbered into it while
    * it is away ({@linkcode holdChannel}), and {@linkcode open} hands them to the next connection.
@@ -246,6 +252,7 @@ export interface DeliveryStore {
     sessionId: string,
     at: Attachment,
     channels?: readonly string[],
+    options?: KeepOptions,
   ): Promise<void>;
   /** Drops the session and its messages. */
   end(uid: string, sessionId: string): Promise<void>;
@@ -270,7 +277,48 @@ export interface DeliveryStore {
    * Records that the session (attached) subscribes to `channel` (`keep`) or no longer does, so
    * {@linkcode holdChannel} with `attached` numbers the channel's messages into it.
    */
-  keepChannel(uid: string, sessionId: string, channel: string, keep: boolean): Promise<void>;
+  keepChannel(
+    uid: string,
+    sessionId: string,
+    channel: string,
+    keep: boolean,
+    options?: KeepOptions,
+  ): Promise<void>;
+  /**
+   * Channel sequences: numbers `payload` in `channel`'s stream, once for the whole cluster (one
+   * stream per channel; its numbers start above `ms × 1000` of the moment it was made, so a
+   * stream made again never reuses one). Bounded by the store's `maxMessages` and `ttlMs`.
+   * Returns the number.
+   */
+  appendChannel(channel: string, payload: Payload): Promise<number>;
+  /** The channel stream's messages after `after` (`null`: none, only `current`). */
+  channelSince(channel: string, after: number | null): Promise<ChannelReplay>;
+}
+
+/** Options of {@linkcode DeliveryStore.keepChannel} and {@linkcode DeliveryStore.detach}. */
+export interface KeepOptions {
+  /**
+   * Index the session under the channel so {@linkcode DeliveryStore.holdChannel} numbers the
+   * channel's messages into it; `false` for a session with channel sequences, which replays the
+   * channel's own stream ({@linkcode DeliveryStore.channelSince}) instead.
+   * @default {true}
+   */
+  indexed?: boolean;
+}
+
+/** What {@linkcode DeliveryStore.channelSince} returns: a channel stream after a cursor. */
+export interface ChannelReplay {
+  /** The kept messages after the cursor, oldest first (`seq`: the stream's number). */
+  readonly messages: StoredMessage[];
+  /**
+   * Messages after the cursor that are gone: a count, `null` when unknown (a cursor of another
+   * incarnation of the stream), 0 when none.
+   */
+  readonly dropped: number | null;
+  /** `"overflow"` (length bound) or `"expired"` (age) when `dropped` is a count above 0. */
+  readonly reason: "overflow" | "expired" | "unknown" | null;
+  /** The stream's last number (0 when the stream does not exist). */
+  readonly current: number;
 }
 
 /** Counters of a backplane. */

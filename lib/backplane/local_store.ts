@@ -7,9 +7,11 @@
  */
 import type {
   Attachment,
+  ChannelReplay,
   DeliveryStore,
   HoldOptions,
   HoldResult,
+  KeepOptions,
   OfflineDrain,
   OpenOptions,
   OpenResult,
@@ -18,7 +20,7 @@ import type {
   SessionRecord,
   StoredMessage,
 } from "./backplane.ts";
-import { resolveStoreOptions, type StoreOptions } from "./store_options.ts";
+import { channelReplay, resolveStoreOptions, type StoreOptions } from "./store_options.ts";
 import {
   formatResumeToken,
   newResumeToken,
@@ -42,6 +44,15 @@ interface Kept {
   until: number;
 }
 
+/** A channel's stream (channel sequences). */
+interface Stream {
+  base: number;
+  n: number;
+  messages: { n: number; payload: Payload; at: number }[];
+  /** When the last message was numbered (clock ms): the stream lives `2 × ttl` after it. */
+  last: number;
+}
+
 interface Offline {
   messages: { payload: Payload; at: number }[];
   overflow: number;
@@ -55,6 +66,7 @@ export class LocalStore implements DeliveryStore {
   #offline = new Map<string, Offline>();
   /** channel → the sessions keeping it, as `[uid, session id]` by `uid\0sid`. */
   #keptBy = new Map<string, Map<string, [string, string]>>();
+  #streams = new Map<string, Stream>();
   #max: number;
   #ttl: number;
 
@@ -190,13 +202,14 @@ export class LocalStore implements DeliveryStore {
     sessionId: string,
     at: Attachment,
     channels: readonly string[] = [],
+    options: KeepOptions = {},
   ): Promise<void> {
     const s = this.#get(uid, sessionId);
     if (s?.at && s.at.nodeId === at.nodeId && s.at.connId === at.connId) {
       s.at = null;
       s.until = this.now() + this.#ttl;
       s.channels = new Set(channels);
-      for (const channel of channels) {
+      for (const channel of options.indexed === false ? [] : channels) {
         let kept = this.#keptBy.get(channel);
         if (!kept) this.#keptBy.set(channel, kept = new Map());
         kept.set(`${uid}\u0000${sessionId}`, [uid, sessionId]);
@@ -224,7 +237,13 @@ export class LocalStore implements DeliveryStore {
   }
 
   /** Records an attached session's subscription (or its end). */
-  keepChannel(uid: string, sessionId: string, channel: string, keep: boolean): Promise<void> {
+  keepChannel(
+    uid: string,
+    sessionId: string,
+    channel: string,
+    keep: boolean,
+    options: KeepOptions = {},
+  ): Promise<void> {
     const s = this.#get(uid, sessionId);
     if (!s) return Promise.resolve();
     if (!keep) {
@@ -232,10 +251,53 @@ export class LocalStore implements DeliveryStore {
       return Promise.resolve();
     }
     s.channels.add(channel);
+    if (options.indexed === false) {
+      this.#keptBy.get(channel)?.delete(`${uid}\u0000${sessionId}`);
+      return Promise.resolve();
+    }
     let kept = this.#keptBy.get(channel);
     if (!kept) this.#keptBy.set(channel, kept = new Map());
     kept.set(`${uid}\u0000${sessionId}`, [uid, sessionId]);
     return Promise.resolve();
+  }
+
+  /** Numbers `payload` in `channel`'s stream (made when missing or past its lifetime). */
+  appendChannel(channel: string, payload: Payload): Promise<number> {
+    const now = this.now();
+    let st = this.#stream(channel, now);
+    if (!st) this.#streams.set(channel, st = { base: now * 1000, n: 0, messages: [], last: now });
+    st.last = now;
+    st.messages.push({ n: ++st.n, payload, at: now });
+    if (st.messages.length > this.#max) st.messages.splice(0, st.messages.length - this.#max);
+    return Promise.resolve(st.base + st.n);
+  }
+
+  /** The stream after `after`, with what is gone. */
+  channelSince(channel: string, after: number | null): Promise<ChannelReplay> {
+    const st = this.#stream(channel, this.now());
+    if (!st) return Promise.resolve(channelReplay(0, 0, 0, after === null ? null : 0, []));
+    const from = after === null || after > st.base + st.n ? 0 : Math.max(0, after - st.base);
+    const messages = after === null ? [] : st.messages.filter((m) => m.n > from).map((m) => ({
+      seq: st.base + m.n,
+      payload: m.payload,
+    }));
+    return Promise.resolve(
+      channelReplay(st.base, st.n, st.messages[0]?.n ?? 0, after, messages),
+    );
+  }
+
+  /** The live stream of `channel` (expired messages and a stream past its lifetime dropped). */
+  #stream(channel: string, now: number): Stream | undefined {
+    const st = this.#streams.get(channel);
+    if (!st) return undefined;
+    if (st.last + 2 * this.#ttl <= now) {
+      this.#streams.delete(channel);
+      return undefined;
+    }
+    let k = 0;
+    while (k < st.messages.length && st.messages[k].at + this.#ttl <= now) k++;
+    if (k > 0) st.messages.splice(0, k);
+    return st;
   }
 
   /** Drops the session. */

@@ -25,7 +25,8 @@ import {
   standaloneConnection,
 } from "./redis_conn.ts";
 import { PRESENCE_TOPIC, RedisPresence } from "./redis_presence.ts";
-import { RedisStore, type ScriptRunner } from "./redis_store.ts";
+import { RedisStore } from "./redis_store.ts";
+import { RedisRunner } from "./redis_runner.ts";
 import * as SCRIPTS from "./redis_scripts.ts";
 import { positiveInteger, resolveStoreOptions, type StoreOptions } from "./store_options.ts";
 import { randomHex } from "../util/ids.ts";
@@ -123,7 +124,6 @@ class RedisBackplane implements Backplane {
   #stats: BackplaneStats = { published: 0, publishDropped: 0, received: 0, topics: 0 };
   #closed = false;
   #firstUp: Promise<void>;
-  #shas = new Map<string, string>();
   #connectTimeoutMs: number;
 
   constructor(options: RedisBackplaneOptions) {
@@ -174,10 +174,11 @@ class RedisBackplane implements Backplane {
       ? clusterConnection(target.roots, settings)
       : standaloneConnection(target.url, settings);
 
-    const runner: ScriptRunner = {
-      run: (script, keys, args) => this.#run(script, keys, args),
-      command: (args) => this.#command(args),
-    };
+    const runner = new RedisRunner(
+      this.#redis,
+      () => this.#link.state === "connecting",
+      () => this.#started(),
+    );
     this.#redisStore = new RedisStore(runner, o.prefix, store.maxMessages, store.ttlMs);
     this.store = this.#redisStore;
     this.#presence = new RedisPresence(
@@ -247,35 +248,6 @@ class RedisBackplane implements Backplane {
       this.#firstUp,
       new Promise<void>((r) => timer = setTimeout(r, this.#connectTimeoutMs)),
     ]).finally(() => clearTimeout(timer));
-  }
-
-  /**
-   * Sends a command. Once started it is written to the connection synchronously, so commands keep
-   * the order of the calls (presence relies on it: its set rewrite must not overtake an add).
-   */
-  #command(args: string[]): Promise<unknown> {
-    if (this.#link.state === "connecting") {
-      return this.#started().then(() => this.#redis.command(args));
-    }
-    return this.#redis.command(args);
-  }
-
-  async #run(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
-    await this.#started();
-    const tail = [String(keys.length), ...keys, ...args.map(String)];
-    let sha = this.#shas.get(script);
-    if (sha === undefined) {
-      const hash = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script));
-      sha = [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
-      this.#shas.set(script, sha);
-    }
-    try {
-      return await this.#redis.command(["EVALSHA", sha, ...tail]);
-    } catch (e) {
-      // Not cached on this server yet (or it restarted empty): EVAL caches it.
-      if (!String((e as Error)?.message).startsWith("NOSCRIPT")) throw e;
-      return await this.#redis.command(["EVAL", script, ...tail]);
-    }
   }
 
   publish(topic: string, payload: Payload): boolean {

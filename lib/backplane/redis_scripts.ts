@@ -12,6 +12,10 @@
  * - `P:c:<sid>` set: the channels a detached session keeps; each such channel has an index
  *   `<prefix>:{c:<escaped channel>}:k` of `<sid><uid>` members (its own slot: a channel's
  *   publishes visit the sessions one script each);
+ * - channel streams (channel sequences), in the channel's slot: `<prefix>:{c:<escaped channel>}:m`
+ *   hash (`base`: the number before the first, as a decimal string; `n`: messages numbered) and
+ *   `<prefix>:{c:<escaped channel>}:l` stream (entry id `<n>-0`, field `p`); the hash lives
+ *   `2 × ttl` after the last message, the stream `ttl`;
  * - `P:o` stream: the offline buffer (auto ids: their ms part dates each message), `P:oc` hash:
  *   `n` (messages buffered) and `overflow` (trimmed by length) since the last drain; it lives
  *   `2 × ttl` after the last message, so what expired (`n` − delivered − overflow) is still
@@ -166,4 +170,41 @@ local expired = n - delivered - overflow
 if expired < 0 then expired = 0 end
 local res = {overflow, expired}
 for i = skip + 1, #kept do res[#res + 1] = kept[i] end
+return res`;
+
+/**
+ * KEYS: channel meta, channel log. ARGV: payload, max, ttl. Numbers the payload in the channel's
+ * stream (made with `base` = the server's time in ms × 1000 when missing, built as a string: Lua
+ * would print so large a number in exponent form). Returns {base, n}: its number is base + n.
+ */
+export const APPEND_CHANNEL = `
+local base = redis.call('HGET', KEYS[1], 'base')
+if not base then
+  local t = redis.call('TIME')
+  base = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000)) .. '000'
+  redis.call('HSET', KEYS[1], 'base', base, 'n', 0)
+end
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], n .. '-0', 'p', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
+return {base, n}`;
+
+/**
+ * KEYS: channel meta, channel log. ARGV: first n wanted (0: none), max count. Returns
+ * {base, n, first kept n or 0, n, payload, …} (base "" when the stream does not exist).
+ */
+export const CHANNEL_SINCE = `
+local m = redis.call('HMGET', KEYS[1], 'base', 'n')
+if not m[1] then return {''} end
+local res = {m[1], tonumber(m[2])}
+local head = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+res[3] = 0
+if #head > 0 then res[3] = tonumber(string.match(head[1][1], '^(%d+)')) end
+if tonumber(ARGV[1]) > 0 then
+  for _, e in ipairs(redis.call('XRANGE', KEYS[2], ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])) do
+    res[#res + 1] = tonumber(string.match(e[1], '^(%d+)'))
+    res[#res + 1] = e[2][2]
+  end
+end
 return res`;

@@ -8,9 +8,11 @@
  */
 import type {
   Attachment,
+  ChannelReplay,
   DeliveryStore,
   HoldOptions,
   HoldResult,
+  KeepOptions,
   OfflineDrain,
   OpenOptions,
   OpenResult,
@@ -20,6 +22,7 @@ import type {
   StoredMessage,
 } from "./backplane.ts";
 import * as S from "./redis_scripts.ts";
+import { channelReplay } from "./store_options.ts";
 import {
   formatResumeToken,
   newResumeToken,
@@ -34,6 +37,8 @@ export interface ScriptRunner {
   run(script: string, keys: string[], args: (string | number)[]): Promise<unknown>;
   /** Sends one command. */
   command(args: string[]): Promise<unknown>;
+  /** Resolves once what was sent so far is written to the connection. */
+  written?(): Promise<void>;
 }
 
 /** The SHA-256 of a secret, hex: what the store keeps instead of the secret. */
@@ -88,6 +93,39 @@ export class RedisStore implements DeliveryStore {
   /** The index of the detached sessions keeping `channel` (in the channel's own slot). */
   #keptBy(channel: string): string {
     return `${this.prefix}:{c:${encodeURIComponent(channel)}}:k`;
+  }
+
+  /** The keys of `channel`'s stream (channel sequences), in the channel's slot. */
+  #streamKeys(channel: string): [string, string] {
+    const h = `${this.prefix}:{c:${encodeURIComponent(channel)}}`;
+    return [`${h}:m`, `${h}:l`];
+  }
+
+  async appendChannel(channel: string, payload: Payload): Promise<number> {
+    const res = await this.redis.run(S.APPEND_CHANNEL, this.#streamKeys(channel), [
+      payload,
+      this.max,
+      this.ttlMs,
+    ]) as unknown[];
+    return Number(res[0]) + Number(res[1]);
+  }
+
+  async channelSince(channel: string, after: number | null): Promise<ChannelReplay> {
+    const keys = this.#streamKeys(channel);
+    // The stream's base is read in the same script: ask from after − base + 1 on a second try.
+    const probe = await this.redis.run(S.CHANNEL_SINCE, keys, [0, 0]) as unknown[];
+    if (probe[0] === "") return channelReplay(0, 0, 0, after === null ? null : 0, []);
+    const base = Number(probe[0]);
+    const n = Number(probe[1]);
+    if (after === null) return channelReplay(base, n, Number(probe[2]), null, []);
+    const from = after > base + n ? 1 : Math.max(0, after - base) + 1;
+    const res = await this.redis.run(S.CHANNEL_SINCE, keys, [from, this.max + 1000]) as unknown[];
+    if (res[0] === "" || Number(res[0]) !== base) return this.channelSince(channel, after);
+    const messages: StoredMessage[] = [];
+    for (let i = 3; i < res.length; i += 2) {
+      messages.push({ seq: base + Number(res[i]), payload: String(res[i + 1]) });
+    }
+    return channelReplay(base, Number(res[1]), Number(res[2]), after, messages);
   }
 
   /** Keeps refreshing the TTL of a session attached here. */
@@ -209,11 +247,16 @@ export class RedisStore implements DeliveryStore {
     return Number(await this.redis.run(S.MARK_INBOUND, [k.meta], [Math.floor(seq)]));
   }
 
+  written(): Promise<void> {
+    return this.redis.written?.() ?? Promise.resolve();
+  }
+
   async detach(
     uid: string,
     sessionId: string,
     at: Attachment,
     channels: readonly string[] = [],
+    options: KeepOptions = {},
   ): Promise<void> {
     this.#release(uid, sessionId);
     const k = this.#keys(uid, sessionId);
@@ -222,7 +265,7 @@ export class RedisStore implements DeliveryStore {
       this.ttlMs,
       ...channels,
     ]);
-    if (Number(detached) !== 1) return;
+    if (Number(detached) !== 1 || options.indexed === false) return;
     const member = sessionId + uid;
     await Promise.all(channels.map(async (channel) => {
       const index = this.#keptBy(channel);
@@ -236,6 +279,7 @@ export class RedisStore implements DeliveryStore {
     sessionId: string,
     channel: string,
     keep: boolean,
+    options: KeepOptions = {},
   ): Promise<void> {
     const k = this.#keys(uid, sessionId);
     const attached = this.#attached.get(`${uid}\u0000${sessionId}`);
@@ -243,6 +287,15 @@ export class RedisStore implements DeliveryStore {
     if (!keep) {
       attached?.channels.delete(channel);
       await this.redis.command(["SREM", k.channels, channel]); // the index is pruned lazily
+      return;
+    }
+    if (options.indexed === false) {
+      await Promise.all([
+        this.redis.command(["SADD", k.channels, channel]),
+        this.redis.command(["PEXPIRE", k.channels, ttl]),
+        // Kept by an older connection of the session without channel sequences: not any more.
+        this.redis.command(["SREM", this.#keptBy(channel), sessionId + uid]),
+      ]);
       return;
     }
     attached?.channels.add(channel);

@@ -39,3 +39,32 @@ export function positiveInteger(name: string, value: number): void {
     throw new RangeError(`${name} must be an integer >= 1, got ${value}`);
   }
 }
+
+/**
+ * @internal The replay of a channel stream after cursor `after` (see `DeliveryStore.channelSince`),
+ * from what the store holds: `base` (the number before the first), `n` (numbered so far), `first`
+ * (the oldest kept `n`, 0 when none is kept) and the kept messages after the cursor. A cursor
+ * below `base` belongs to an earlier stream of the channel, which ended at least `2 × ttl` before
+ * this one began: the client missed nothing of it that it can still need, so this stream is
+ * replayed whole.
+ */
+export function channelReplay(
+  base: number,
+  n: number,
+  first: number,
+  after: number | null,
+  messages: { seq: number; payload: string }[],
+): {
+  messages: { seq: number; payload: string }[];
+  dropped: number | null;
+  reason: "overflow" | "expired" | "unknown" | null;
+  current: number;
+} {
+  const current = base + n;
+  if (after === null) return { messages: [], dropped: 0, reason: null, current };
+  if (after > current) return { messages, dropped: null, reason: "unknown", current };
+  const a = Math.max(0, after - base);
+  const dropped = first > 0 ? Math.max(0, first - a - 1) : n - a;
+  if (dropped <= 0) return { messages, dropped: 0, reason: null, current };
+  return { messages, dropped, reason: first > 0 ? "overflow" : "expired", current };
+}

@@ -11,6 +11,7 @@
  * @module
  */
 import { ClosedError, ServerError } from "../protocol/errors.ts";
+import type { ChannelCursors } from "./channel_cursors.ts";
 import type { ConnectionState } from "./session.ts";
 import type { ClientRequestOptions } from "./types.ts";
 import {
@@ -34,6 +35,8 @@ export interface ChannelsHost {
   onError(error: Error): void;
   /** Emits a lifecycle event to `on()` handlers. */
   emit(id: string, data: unknown): void;
+  /** The cursors of channel sequences (docs/PROTOCOL.md §8). */
+  readonly cursors?: ChannelCursors;
 }
 
 function toError(e: unknown): Error {
@@ -66,10 +69,11 @@ export class ClientChannels {
     const member = this.#confirmed.has(channel);
     try {
       // Subscribing is idempotent on the server, so a drop mid-request simply retries.
-      const reply = await this.host.request("sente-lite/subscribe", { "channel-id": channel }, {
+      const reply = await this.host.request("sente-lite/subscribe", this.#body(channel), {
         retry: true,
       });
       refused(reply, `subscribe to ${channel}`);
+      this.host.cursors?.replied(channel, (reply as Record<string, unknown>).cseq);
       if (this.#handlers.get(channel) === set) this.#confirmed.add(channel);
     } catch (e) {
       set.delete(handler);
@@ -85,6 +89,7 @@ export class ClientChannels {
   async unsubscribe(channel: string): Promise<void> {
     this.#handlers.delete(channel);
     this.#confirmed.delete(channel);
+    this.host.cursors?.forget(channel);
     const state = this.host.state();
     // When closed the server has forgotten the subscription already.
     if (state === "closed" || state === "closing" || state === "failed") return;
@@ -131,6 +136,7 @@ export class ClientChannels {
     if (d.server !== true || d.success !== true || typeof channel !== "string" || !channel) return;
     if (!this.#handlers.has(channel)) this.#handlers.set(channel, new Set());
     this.#confirmed.add(channel);
+    this.host.cursors?.replied(channel, d.cseq);
   }
 
   /** The server unsubscribed this client (`server.leave`): the channel and its handlers go. */
@@ -140,6 +146,7 @@ export class ClientChannels {
     if (d.server !== true || typeof channel !== "string") return;
     this.#handlers.delete(channel);
     this.#confirmed.delete(channel);
+    this.host.cursors?.forget(channel);
   }
 
   /** After a handshake: subscribes again to every confirmed channel. */
@@ -147,9 +154,17 @@ export class ClientChannels {
     for (const channel of this.#confirmed) this.#resubscribe(channel);
   }
 
+  /** A subscribe's body: with the channel's cursor when the client has one. */
+  #body(channel: string): Record<string, unknown> {
+    return { "channel-id": channel, ...this.host.cursors?.after(channel) };
+  }
+
   #resubscribe(channel: string): void {
-    this.host.request("sente-lite/subscribe", { "channel-id": channel }, { retry: false }).then(
-      (reply) => refused(reply, `re-subscribe to ${channel}`),
+    this.host.request("sente-lite/subscribe", this.#body(channel), { retry: false }).then(
+      (reply) => {
+        refused(reply, `re-subscribe to ${channel}`);
+        this.host.cursors?.replied(channel, (reply as Record<string, unknown>).cseq);
+      },
     ).catch((e) => {
       // A drop while re-subscribing is retried by the next handshake.
       if (e instanceof ClosedError || !this.#confirmed.has(channel)) return;

@@ -54,6 +54,7 @@ import type {
   ClientTelemetryScope,
   ClientWirePipeline,
   DownloadOptions,
+  DownloadStream,
   OpenBidiOptions,
   StreamBodyLike,
   UploadOptions,
@@ -61,6 +62,7 @@ import type {
 import { backoffDelay } from "./backoff.ts";
 import { Liveness } from "../util/liveness.ts";
 import { ClientChannels } from "./channels.ts";
+import { ChannelCursors } from "./channel_cursors.ts";
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
 import type { UrlProvider } from "./options.ts";
 import { type ConnectionState, type SessionEvent, transition } from "./session.ts";
@@ -211,6 +213,8 @@ export class Client<E extends EventMap = AnyEvents> {
   #any = new Set<PushHandler>();
   #requestHandlers = new Map<string, RequestHandler>();
   #channels: ClientChannels;
+  /** Cursors in the server's channel streams (capability `"channel-seq"`). */
+  #cursors = new ChannelCursors();
   #stats: ClientStats = {
     messagesIn: 0,
     messagesOut: 0,
@@ -260,6 +264,7 @@ export class Client<E extends EventMap = AnyEvents> {
       state: () => this.#state,
       onError: (error) => this.#options.onError(error),
       emit: (id, data) => this.#emit(id, data),
+      cursors: this.#cursors,
     });
     if (typeof url === "string" || url instanceof URL) {
       let u: URL;
@@ -487,7 +492,10 @@ export class Client<E extends EventMap = AnyEvents> {
           const offer = this.#options.wire?.offer(this.#options.packer.name) ?? null;
           if (offer !== null) url.searchParams.set("wire", offer);
           if (this.#options.streams) url.searchParams.set("streams", this.#options.streams.offer());
-          if (this.#options.resume) url.searchParams.set("resume", String(this.#inSeq));
+          if (this.#options.resume) {
+            url.searchParams.set("resume", String(this.#inSeq));
+            url.searchParams.set("cseq", this.#cursors.param());
+          }
         }
         href = url.href;
         // Browsers cannot set headers on an upgrade: secrets travel as subprotocols (not in the
@@ -839,6 +847,11 @@ export class Client<E extends EventMap = AnyEvents> {
       case "sente-lite/channel-msg":
         this.#channels.deliver(data);
         break;
+      case "sente-lite/gap":
+        if (data !== null && typeof data === "object" && "ch" in data) {
+          this.#cursors.gap((data as { ch: string | null }).ch);
+        }
+        break;
       case "sente-lite/subscribed":
         this.#channels.joined(data);
         break;
@@ -867,6 +880,7 @@ export class Client<E extends EventMap = AnyEvents> {
     // malformed one is dropped (it would make every upgrade throw).
     const token = state?.token;
     this.#resumeToken = token && parseResumeToken(token) ? token : null;
+    this.#cursors.started(handshake.server?.capabilities ?? [], state?.cseq);
     if (state && handshake.server!.capabilities.includes("resume")) {
       this.#resumeOn = true;
       this.#inSeq = this.#inAcked = state.seq;
@@ -891,14 +905,22 @@ export class Client<E extends EventMap = AnyEvents> {
 
   /** A numbered push: delivered once and in order, acknowledged in batches. */
   #onSequenced(data: unknown): void {
-    const d = data as { seq?: unknown; event?: unknown } | null;
-    const seq = d?.seq;
+    const d = data as { seq?: unknown; event?: unknown; ch?: unknown; cseq?: unknown } | null;
+    const cseq = d?.cseq;
+    const streamed = typeof cseq === "number" && (typeof d!.ch === "string" || d!.ch === null);
+    const seq = streamed ? cseq : d?.seq;
     const ev = d?.event;
     if (
       typeof seq !== "number" || !Array.isArray(ev) || typeof ev[0] !== "string" ||
       ev[0] === "sente-lite/msg"
     ) {
       this.#options.onError(new ServerError("bad-request", "malformed sente-lite/msg"));
+      return;
+    }
+    if (streamed) {
+      // A channel's (or the broadcasts') own number: deduplicated per stream, not acknowledged.
+      if (this.#cursors.accept(d!.ch as string | null, seq)) this.#onPush(ev[0], ev[1]);
+      else this.#stats.duplicatesDropped++;
       return;
     }
     if (seq <= this.#inSeq) {
@@ -1152,7 +1174,7 @@ export class Client<E extends EventMap = AnyEvents> {
     id: K,
     data?: EventData<E, "clientToServer", K>,
     options?: DownloadOptions,
-  ): Promise<ReadableStream<Uint8Array>> {
+  ): Promise<DownloadStream> {
     assertEventId(id);
     return this.#streams().download(id, data, options);
   }

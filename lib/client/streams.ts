@@ -23,6 +23,7 @@ import type {
   ClientStreams,
   ClientStreamSocket,
   DownloadOptions,
+  DownloadStream,
   OpenBidiOptions,
   StreamBodyLike,
   UploadOptions,
@@ -249,7 +250,7 @@ class Streams implements ClientStreams {
     id: string,
     data?: unknown,
     options: DownloadOptions = {},
-  ): Promise<ReadableStream<Uint8Array>> {
+  ): Promise<DownloadStream> {
     const io = this.#bound();
     const reply = await io.request(id, data, { signal: options.signal }) as Record<string, unknown>;
     const failed = reply?.["sente-lite/stream-error"] as { code?: string; message?: string };
@@ -268,7 +269,7 @@ class Streams implements ClientStreams {
     options.signal?.addEventListener("abort", () => stream.cancel(options.signal!.reason), {
       once: true,
     });
-    return stream.readable;
+    return Object.assign(stream.readable, { sha256: stream.sha256 });
   }
 
   onStream(id: string, handler: ClientStreamHandler): () => void {

@@ -122,7 +122,7 @@ export interface ClientStreams {
     id: string,
     data?: unknown,
     options?: DownloadOptions,
-  ): Promise<ReadableStream<Uint8Array>>;
+  ): Promise<DownloadStream>;
   /** See `Client.onStream`. */
   onStream(id: string, handler: ClientStreamHandler): () => void;
   /** See `Client.openStream`. */
@@ -178,6 +178,19 @@ export interface UploadOptions {
   onProgress?: (progress: StreamProgressInfo) => void;
   /** Send a SHA-256 the server checks at the end. @default {false} */
   integrity?: boolean;
+}
+
+/**
+ * What `client.download()` resolves with: the bytes as a `ReadableStream` (a byte stream: read it
+ * with a BYOB reader into one buffer to leave no garbage per frame), plus their checked SHA-256.
+ */
+export interface DownloadStream extends ReadableStream<Uint8Array> {
+  /**
+   * The SHA-256 of the bytes, lowercase hex, checked against the server's: resolves once the
+   * stream ended and matched when the server sends downloads with integrity (its
+   * `streams.downloadIntegrity`), else with `undefined`; rejects with the stream's error.
+   */
+  readonly sha256: Promise<string | undefined>;
 }
 
 /** Options of `client.download()`. */

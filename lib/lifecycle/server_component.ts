@@ -5,8 +5,9 @@
  * Draining, in order:
  * 1. New WebSocket upgrades are refused with 503 (and on Bun the listener closes at once; on Deno
  *    it closes at the end, because `Deno.serve`'s shutdown also ends open WebSockets).
- * 2. It waits, up to the drain timeout, until every request in flight has been replied to and
- *    every socket's send queue is empty.
+ * 2. It waits, up to the drain timeout, until every request in flight has been replied to, every
+ *    socket's send queue is empty and every resuming client has acknowledged its numbered pushes
+ *    (`stats().unacknowledged`): then clients have nothing left to answer when the close comes.
  * 3. It closes every connection with 1001 ("going away": clients reconnect elsewhere; what was
  *    queued before the close is still delivered first) and waits for the closes.
  *
@@ -83,6 +84,8 @@ export interface DrainReport {
   bufferedBytesLeft: number;
   /** Requests still unanswered when the connections were closed. */
   requestsInFlightLeft: number;
+  /** Numbered pushes not yet acknowledged by their clients when the connections were closed. */
+  unacknowledgedLeft: number;
 }
 
 /** The running server component. */
@@ -197,7 +200,15 @@ export function serverComponent(
           const t0 = performance.now();
           const deadline = t0 + timeoutMs;
           const connections = server.stats().connections;
-          const busy = () => metrics.requestsInFlight > 0 || server.stats().bufferedBytes > 0;
+          // Unacknowledged pushes too: a client acknowledges what it received (at once every
+          // `ackEvery`, else after `ackDelayMs`), and an ack that crosses the 1001 close makes
+          // Deno's server socket drop the TCP connection at once (any data frame while closing
+          // ends it, without waiting for the peer's close frame); the client's close echo then
+          // meets a reset and it sees an abnormal close (code 0/1006) instead of 1001.
+          const busy = () => {
+            const s = server.stats();
+            return metrics.requestsInFlight > 0 || s.bufferedBytes > 0 || s.unacknowledged > 0;
+          };
           while (busy() && performance.now() < deadline) await sleep(5);
           const t1 = performance.now();
           const left = server.stats();
@@ -208,6 +219,7 @@ export function serverComponent(
             timedOut: busy(),
             bufferedBytesLeft: left.bufferedBytes,
             requestsInFlightLeft: metrics.requestsInFlight,
+            unacknowledgedLeft: left.unacknowledged,
           };
           server.closeAll(1001, "server shutting down");
           // Closes complete in a round trip; bound the wait by what is left, at least 1 s.

@@ -53,6 +53,11 @@ export interface ResumeState {
    * new in every handshake; `null` from a server that issues none.
    */
   token: string | null;
+  /**
+   * With channel sequences (capability `"channel-seq"`): the broadcast number after which this
+   * connection's broadcasts continue; absent otherwise.
+   */
+  cseq?: number;
 }
 
 /**
@@ -139,5 +144,6 @@ function parseResume(raw: unknown): ResumeState | null {
     ack: Number(r["ack"] ?? 0),
     seq: Number(r["seq"] ?? 0),
     token: typeof r["token"] === "string" ? r["token"] : null,
+    ...(typeof r["cseq"] === "number" ? { cseq: r["cseq"] } : {}),
   };
 }

@@ -45,6 +45,7 @@ export interface ChannelHost {
 
 /** Removes `conn` from `channel`. */
 export function unsubscribe(host: ChannelHost, conn: Connection, channel: string): void {
+  conn.cseq?.dropPending(channel);
   host.registry.remove(channel, conn);
   conn.unsubscribe(channel);
   host.changed();
@@ -82,10 +83,24 @@ export async function channelEvent(
     return;
   }
   const action = id === "sente-lite/subscribe" ? "subscribe" : "publish";
+  // A channel-seq client's cursor in the channel's stream (docs/PROTOCOL.md §8).
+  const streams = conn.cseq;
+  const after = streams !== null && action === "subscribe" ? cursorOf(d["after"]) : null;
+  if (streams !== null && action === "subscribe" && streams.pending?.has(channel)) {
+    // Kept by its resumed session: what it missed is replayed from the log, then it is live.
+    const extra = streams.host.activate(conn, channel, after, () => {
+      if (host.registry.add(channel, conn)) conn.subscribe(channel);
+      streams.dropPending(channel); // its hold on the stream passed to the subscription
+      host.changed();
+    });
+    answer({ success: true, ...extra instanceof Promise ? await extra : extra });
+    return;
+  }
   if (action === "subscribe" && conn.channels.has(channel)) {
     // Already a member (subscribed, joined by the server, or restored by a resume): idempotent,
     // and not asked again, so a client's re-subscribe never drops what the server joined.
-    answer({ success: true });
+    const extra = streams?.host.subscribed(conn, channel, null, false);
+    answer({ success: true, ...extra instanceof Promise ? await extra : extra });
     return;
   }
   if (action === "subscribe") {
@@ -115,9 +130,14 @@ export async function channelEvent(
   if (action === "subscribe") {
     if (host.registry.add(channel, conn)) conn.subscribe(channel);
     host.changed();
+    // No replay for a new member: it proves no earlier membership, so it only learns of the gap.
+    // A server alone answers in this turn (an awaited plain value would yield one, letting what
+    // a hook publishes meanwhile overtake the reply).
+    const extra = streams?.host.subscribed(conn, channel, after, false);
+    const cseq = extra instanceof Promise ? await extra : extra;
     const settled = host.settled?.(conn);
     if (settled) await settled; // no extra turn where nothing needs settling
-    answer({ success: true });
+    answer({ success: true, ...cseq });
   } else {
     const except = d["exclude-sender?"] === true ? [conn.id] : [];
     const delivered = host.publish(channel, d["data"], conn.id, except);
@@ -125,4 +145,9 @@ export async function channelEvent(
     if (published) await published;
     answer({ success: true, delivered });
   }
+}
+
+/** A cursor (`"after"`) as sent: a non-negative safe integer, else none. */
+function cursorOf(v: unknown): number | null {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : null;
 }

@@ -20,7 +20,15 @@ import { ClosedError, ServerError, TimeoutError } from "../protocol/errors.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import type { ServerContext } from "./context.ts";
 import type { Durable } from "./durable.ts";
-import { LocalDelivery } from "./local.ts";
+import type { LocalDelivery } from "./local.ts";
+import { BROADCAST_STREAM } from "./channel_log.ts";
+import {
+  broadcastDurable,
+  publishDurable,
+  receivedBroadcast,
+  receivedPublish,
+  type StreamSends,
+} from "./cluster_streams.ts";
 import type { MembershipTarget } from "./membership.ts";
 import type { RequestOptions } from "./types.ts";
 
@@ -60,6 +68,8 @@ export class Cluster {
   #wentDown = false;
   /** The numbering of the last channel publish (durable delivery), until taken. */
   #published: Promise<void> | undefined;
+  /** The durable sends of channel sequences (a node with a store), else `null`. */
+  readonly #streams: StreamSends | null = null;
   /** Gaps announced to this node's connections. */
   gaps = 0;
   /** This node's joins and leaves (set by the Hub), run for the other nodes' `member` calls. */
@@ -87,11 +97,22 @@ export class Cluster {
         local.toUid(uid, m.e, true, keep);
       },
       channel: (channel, payload) => {
-        const m = decodePayload(payload) as { d: unknown; f: string | null; x?: string[] };
+        const m = decodePayload(payload) as {
+          d: unknown;
+          f: string | null;
+          x?: string[];
+          cs?: number;
+        };
+        if (this.#streams) return receivedPublish(this.#streams, channel, m);
         local.toChannel(channel, m.d, m.f, m.x ?? [], keep);
       },
     };
     if (durable) {
+      this.#streams = { ctx, local, durable, publish: (t, p) => this.#publish(t, p) };
+      durable.pump.deliver = (channel, cseq, event, except) =>
+        void (channel === BROADCAST_STREAM
+          ? local.toAllStreamed(cseq, event, except)
+          : local.toChannelStreamed(channel, cseq, event, except));
       durable.closeRemote = (nodeId, attachId) =>
         this.#publish(TOPICS.node(nodeId), encodePayload({ t: "sup", a: attachId }));
     }
@@ -156,10 +177,15 @@ export class Cluster {
   /** A broadcast to every node; returns how many connections of this node got it. */
   toAll(event: Event, except: ReadonlySet<string> | undefined): number {
     if (!this.#clustered) return this.#local.toAll(event, except);
-    const payload = encodePayload(except?.size ? { e: event, x: [...except] } : { e: event });
-    const n = this.#local.toAll(event, except);
-    this.#publish(TOPICS.broadcast, payload);
-    return n;
+    const x = except?.size ? [...except] : [];
+    const m = x.length ? { e: event, x } : { e: event };
+    const durable = this.#durable;
+    if (durable === null) {
+      const n = this.#local.toAll(event, except);
+      this.#publish(TOPICS.broadcast, encodePayload(m));
+      return n;
+    }
+    return broadcastDurable(this.#streams!, event, except);
   }
 
   /**
@@ -178,11 +204,8 @@ export class Cluster {
       this.#publish(TOPICS.channel(channel), payload);
       return n;
     }
-    const event = LocalDelivery.channelEvent(channel, data, from);
-    const held = durable.holdChannel(channel, event, except);
-    const sequencer = durable.sequencerFor(held, event, except);
-    const n = this.#local.toChannel(channel, data, from, except, false, sequencer);
-    this.#published = held.then(() => void this.#publish(TOPICS.channel(channel), payload));
+    const { n, published } = publishDurable(this.#streams!, channel, data, from, except);
+    this.#published = published;
     return n;
   }
 
@@ -200,7 +223,7 @@ export class Cluster {
   close(connId: string, code: number, reason: string): boolean {
     const node = this.#owner(connId);
     if (node === null) {
-      const conn = this.#ctx.conn(connId);
+      const conn = this.#ctx.conns.get(connId);
       if (!conn || conn.closed) return false;
       conn.close(code, reason);
       return true;
@@ -287,9 +310,11 @@ export class Cluster {
   }
 
   #onBroadcast(payload: string): void {
-    const m = decodePayload(payload) as { e?: Event; x?: string[]; g?: LinkGap };
+    const m = decodePayload(payload) as { e?: Event; x?: string[]; g?: LinkGap; cs?: number };
     if (m.g) return this.#announceGap(m.g);
-    if (m.e) this.#local.toAll(m.e, m.x?.length ? new Set(m.x) : undefined);
+    if (!m.e) return;
+    if (this.#streams) return receivedBroadcast(this.#streams, m.e, m.x, m.cs);
+    this.#local.toAll(m.e, m.x?.length ? new Set(m.x) : undefined);
   }
 
   #onNode(payload: string, from: string): void {
@@ -299,7 +324,7 @@ export class Cluster {
         this.#local.toConnection(m.c, m.e);
         return;
       case "close":
-        this.#ctx.conn(m.c)?.close(m.code, m.reason);
+        this.#ctx.conns.get(m.c)?.close(m.code, m.reason);
         return;
       case "sup":
         this.#durable?.supersede(m.a);

@@ -46,3 +46,72 @@ export function connIdOf(key: ConnKey): string {
     hexCode(lo & 15),
   );
 }
+
+/** What the map needs of a connection. */
+interface Keyed {
+  readonly key: ConnKey;
+  readonly id: string;
+}
+
+/**
+ * The Hub's open connections by id: a `ReadonlyMap` by id string for readers, kept by
+ * `ConnKey` inside (no id string per connection).
+ */
+export class ConnectionMap<C extends Keyed> implements ReadonlyMap<string, C> {
+  readonly #byKey = new Map<ConnKey, C>();
+
+  /** Adds an open connection. */
+  add(conn: C): void {
+    this.#byKey.set(conn.key, conn);
+  }
+
+  /** Removes a connection; `false` when it was not here. */
+  remove(conn: C): boolean {
+    return this.#byKey.delete(conn.key);
+  }
+
+  /** `true` while `conn` is here. */
+  holds(conn: C): boolean {
+    return this.#byKey.get(conn.key) === conn;
+  }
+
+  /** The connection with id `id`. */
+  get(id: string): C | undefined {
+    return this.#byKey.get(connKey(id));
+  }
+
+  /** `true` when a connection has id `id`. */
+  has(id: string): boolean {
+    return this.#byKey.has(connKey(id));
+  }
+
+  /** How many there are. */
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  /** The connections, live. */
+  values(): MapIterator<C> {
+    return this.#byKey.values();
+  }
+
+  /** Their ids (each written out when read). */
+  *keys(): MapIterator<string> {
+    for (const conn of this.#byKey.values()) yield conn.id;
+  }
+
+  /** `[id, connection]` pairs. */
+  *entries(): MapIterator<[string, C]> {
+    for (const conn of this.#byKey.values()) yield [conn.id, conn];
+  }
+
+  /** `[id, connection]` pairs. */
+  [Symbol.iterator](): MapIterator<[string, C]> {
+    return this.entries();
+  }
+
+  /** Calls `fn` with each connection and its id. */
+  forEach(fn: (conn: C, id: string, map: ReadonlyMap<string, C>) => void, thisArg?: unknown): void {
+    for (const conn of this.#byKey.values()) fn.call(thisArg, conn, conn.id, this);
+  }
+}

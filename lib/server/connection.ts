@@ -18,6 +18,7 @@ import type { ConnectionWire } from "./wire.ts";
 import type { SharedFrame } from "../wire/compression.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
 import type { Session } from "./delivery.ts";
+import type { ConnStreams } from "./channel_seq.ts";
 import type { AdmissionSlot } from "./admission.ts";
 import {
   type ConnectionHost,
@@ -84,6 +85,8 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   variant: string | null = null;
   /** The resume session of this client id, when resume was negotiated (docs/delivery.md). */
   session: Session<Connection> | null = null;
+  /** Its channel streams, when it negotiated `"channel-seq"` (lib/server/channel_seq.ts). */
+  cseq: ConnStreams | null = null;
 
   /** Makes a connection over an adapter's socket. */
   constructor(
@@ -193,15 +196,16 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
     const set = this.#more().channels ??= new Set();
     if (set.has(channel)) return false;
     set.add(channel);
+    this.cseq?.joined(channel);
     if (this.variant !== null) this.#native("subscribe", `${this.variant}\n${channel}`);
     return true;
   }
 
   /** Forgets a subscription. */
   unsubscribe(channel: string): void {
-    if (this.#rare?.channels?.delete(channel) && this.variant !== null) {
-      this.#native("unsubscribe", `${this.variant}\n${channel}`);
-    }
+    if (!this.#rare?.channels?.delete(channel)) return;
+    this.cseq?.left(channel);
+    if (this.variant !== null) this.#native("unsubscribe", `${this.variant}\n${channel}`);
   }
 
   /** Joins its variant's broadcast topic (its frames are everyone's: lib/server/fanout.ts). */
@@ -238,6 +242,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
 
   /** Forgets every subscription (closed). */
   clearChannels(): void {
+    this.cseq?.cleared(this.channels);
     if (this.#rare !== null) this.#rare.channels = null;
   }
 

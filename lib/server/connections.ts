@@ -8,6 +8,7 @@
  */
 import { ClosedError } from "../protocol/errors.ts";
 import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
+import { CAP_CHANNEL_SEQ } from "./channel_seq.ts";
 import { capabilityNames, PLAIN, wireHandshakeEntry } from "../wire/capabilities.ts";
 import type { Frame } from "../packers/packer.ts";
 import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
@@ -113,7 +114,7 @@ export class Connections {
       ctx.stats,
     );
     this.#fanOuts.opened(conn); // it gets the fan-outs made from now on
-    ctx.conns.set(conn.key, conn);
+    ctx.conns.add(conn);
     ctx.stats.connections = ctx.conns.size;
     this.#heartbeats?.add(conn);
     conn.remoteIp = pending.remoteIp;
@@ -137,6 +138,7 @@ export class Connections {
         ...CAPABILITIES,
         ...capabilityNames(settings),
         ...(attachment ? [CAP_RESUME] : []),
+        ...(conn.cseq !== null ? [CAP_CHANNEL_SEQ] : []),
         ...(ctx.streams?.open(conn, pending) ?? []),
       ],
       wire: wireHandshakeEntry(settings, wireLimits(options.wire)),
@@ -149,6 +151,13 @@ export class Connections {
     ctx.streams?.attach(conn);
     const variant = this.#variant(conn);
     if (variant !== null) conn.joinTopics(variant);
+    else if (conn.cseq?.broadcastAfter != null) {
+      // Native broadcasts only after its broadcast replay (a node of a cluster: channel_pump.ts).
+      conn.cseq.onLive = () => {
+        const v = conn.closed ? null : this.#variant(conn);
+        if (v !== null) conn.joinTopics(v);
+      };
+    }
     this.#resume.deliverOffline(conn);
     if (ctx.uids.add(conn.uid, conn)) {
       ctx.stats.uids = ctx.uids.size;
@@ -192,16 +201,20 @@ export class Connections {
 
   /**
    * The frame variant of a connection whose frames are everyone's, when its socket has native
-   * topics: no resume session (numbered pushes), no batching, compression or chunking, and the
-   * backpressure policy `"close"` (or none; `"drop-oldest"` queues per connection).
+   * topics: no resume session numbering its channel messages (channel sequences share them), no
+   * batching, compression or chunking, and the backpressure policy `"close"` (or none;
+   * `"drop-oldest"` queues per connection).
    */
   #variant(conn: Connection): string | null {
     const socket = conn.socket;
     if (!socket.publish || !socket.subscribe || !socket.unsubscribe) return null;
-    if (conn.session !== null || conn.wire !== null) return null;
+    // A session numbers its pushes; with channel sequences only its own (uid) pushes, which
+    // take the per-connection path anyway: its channel and broadcast frames are its variant's.
+    if ((conn.session !== null && conn.cseq === null) || conn.wire !== null) return null;
+    if (conn.cseq !== null && conn.cseq.broadcastAfter !== null) return null; // not yet
     const bp = this.#ctx.options.backpressure;
     if (bp && bp.policy !== "close") return null;
-    const key = `${conn.dialect.name}/${conn.packerImpl.name}`;
+    const key = `${conn.dialect.name}/${conn.packerImpl.name}${conn.cseq !== null ? "+cseq" : ""}`;
     let variant = this.#variants.get(key);
     if (variant === undefined) this.#variants.set(key, variant = key);
     return variant; // one string per variant, shared by its connections
@@ -210,7 +223,7 @@ export class Connections {
   /** The connection is gone (socket closed, heartbeat or close timeout); runs once. */
   closed(conn: Connection, code: number, reason: string): void {
     const ctx = this.#ctx;
-    if (!ctx.conns.delete(conn.key)) return;
+    if (!ctx.conns.remove(conn)) return;
     // A resuming connection keeps in its session what queued fan-outs owe it.
     if (conn.session !== null) conn.settleOwed();
     conn.leaveTopics(); // no-op unless it was native (closed by the peer)
@@ -247,7 +260,7 @@ export class Connections {
   /** A close the server started was not answered in time: the connection is dropped now. */
   #closeTimedOut(conn: Connection): void {
     const ctx = this.#ctx;
-    if (!ctx.conns.has(conn.key)) return;
+    if (!ctx.conns.holds(conn)) return;
     ctx.count("close-timeout");
     ctx.tel.event("sente-lite/close-timeout", {
       level: "warn",

@@ -21,7 +21,7 @@ import { emptyWireTotals } from "./wire.ts";
 import { isPrivateBackplane } from "./backplane_option.ts";
 import { Topics } from "./topics.ts";
 import { randomHex } from "../util/ids.ts";
-import { type ConnKey, connKey } from "./conn_key.ts";
+import { ConnectionMap } from "./conn_key.ts";
 
 /** Counters at start. */
 function newStats(): ServerStats {
@@ -43,6 +43,7 @@ function newStats(): ServerStats {
     droppedFrames: 0,
     slowConsumerCloses: 0,
     deliveryBytes: 0,
+    unacknowledged: 0,
     offlineBuffered: 0,
     offlineDropped: 0,
     offlineExpired: 0,
@@ -62,8 +63,8 @@ export class ServerContext {
   readonly stats: ServerStats = newStats();
   /** The library's own signals; free (one compare) while no telemetry handler listens. */
   readonly tel: Scope;
-  /** Open connections by `Connection.key` (look one up by id with `conn`). */
-  readonly conns: Map<ConnKey, Connection> = new Map();
+  /** Open connections by id (kept by `Connection.key`: lib/server/conn_key.ts). */
+  readonly conns: ConnectionMap<Connection> = new ConnectionMap();
   /** This node's backplane topics (none for a server alone). */
   readonly topics: Topics;
   /** Connections by uid; the observable view is the cluster's. */
@@ -123,11 +124,6 @@ export class ServerContext {
   newConnId(): string {
     const id = randomHex(12);
     return this.topics.clustered ? `${this.options.backplane.nodeId}.${id}` : id;
-  }
-
-  /** The open connection with id `id`. */
-  conn(id: string): Connection | undefined {
-    return this.conns.get(connKey(id));
   }
 
   /** Counts an error code in `stats().errors`. */

@@ -12,7 +12,7 @@
  * - A push to one connection (sendTo, broadcast, `msg.send`) is appended by the connection's node.
  * - The upgrade opens the session (async, before the handshake); the handshake's `seq` is where the
  *   client is, and the first pump sends what it missed.
- * - Client messages are deduplicated against `inAck`, recorded with `markInbound` before the ack.
+ * - Client messages are deduplicated and recorded by lib/server/durable_inbound.ts.
  *
  * @module
  */
@@ -26,7 +26,10 @@ import type { ServerContext } from "./context.ts";
 import { type Attachment, CLOSE_SUPERSEDED, Session } from "./delivery.ts";
 import type { Sequencer } from "./fanout.ts";
 import type { PendingUpgrade } from "./socket.ts";
-import { openSession, type Prepared } from "./durable_open.ts";
+import { broadcastStart, openSession, type Prepared } from "./durable_open.ts";
+import { ChannelPump } from "./channel_pump.ts";
+import { ConnStreams } from "./channel_seq.ts";
+import { InboundRecords } from "./durable_inbound.ts";
 
 /** A resuming connection on this node. */
 interface Live {
@@ -35,8 +38,6 @@ interface Live {
   readonly attachId: string;
   /** The last seq sent to the client. */
   sent: number;
-  /** The highest client seq accepted. */
-  inAck: number;
   /**
    * Every delivery to the connection, in the order the sends were made: each step waits for the
    * one before (a store call in flight never lets a later send overtake it).
@@ -71,6 +72,10 @@ export class Durable {
   readonly #prepared = new WeakMap<PendingUpgrade, Prepared>();
   readonly #live = new Map<Connection, Live>();
   readonly #byAttach = new Map<string, Connection>();
+  /** Channel sequences: channel streams numbered once for the cluster. */
+  readonly pump: ChannelPump;
+  /** Client→server dedup and records. */
+  readonly inbound: InboundRecords;
   /** Closes a superseded attachment on another node (set by lib/server/cluster.ts). */
   closeRemote: (nodeId: string, attachId: string) => void = () => {};
   /**
@@ -89,6 +94,8 @@ export class Durable {
     this.#ctx = ctx;
     this.#store = ctx.options.backplane.store;
     this.#nodeId = ctx.options.backplane.nodeId;
+    this.pump = new ChannelPump(ctx);
+    this.inbound = new InboundRecords(ctx, this.#store, (e) => this.#failed(e));
     ctx.onChannelMember = (channel, conn, joined) => this.#member(conn, channel, joined);
   }
 
@@ -117,6 +124,7 @@ export class Durable {
           (old) => this.#supersede(old.nodeId, old.connId),
         );
       }
+      await broadcastStart(this.#store, pending, p);
       p.offline = await this.#store.drain(uid);
     } catch (e) {
       // The store is unreachable: the connection works without resume (and is told so).
@@ -150,18 +158,24 @@ export class Durable {
     session.inAck = p.state.ack;
     for (const c of p.channels) session.channels.add(c);
     conn.session = session;
+    // Channel publishes come numbered per channel (the pump); broadcasts stay the session's.
+    if (pending.channelSeq !== undefined) {
+      conn.cseq = new ConnStreams(this.pump);
+      // Numbered broadcasts too once the stream's number is known (else the session's).
+      conn.cseq.broadcastAfter = p.broadcastAfter ?? null;
+    }
     this.#live.set(conn, {
       uid: conn.uid,
       sessionId: p.sessionId,
       attachId: p.attachId,
       sent: p.state.seq,
-      inAck: p.state.ack,
       chain: Promise.resolve(),
       fetchQueued: false,
       plain: false,
       channels: Promise.resolve(),
     });
     this.#byAttach.set(p.attachId, conn);
+    this.inbound.attach(conn, conn.uid, p.sessionId, p.state.ack);
     return { session, state: p.state, replay: [], superseded: null, rejected: p.rejected };
   }
 
@@ -178,10 +192,13 @@ export class Durable {
     }
     const session = attachment.session;
     for (const channel of session.channels) {
-      if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
+      // A channel-seq client brings its cursor with its re-subscribe: the replay comes first.
+      if (conn.cseq !== null) conn.cseq.addPending(channel);
+      else if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
     }
     session.channels.clear();
     ctx.stats.channels = ctx.channels.size;
+    this.pump.activateBroadcast(conn);
     const { token: _token, ...state } = attachment.state;
     ctx.tel.event("sente-lite/resume", {
       level: state.gap ? "info" : "debug",
@@ -250,6 +267,16 @@ export class Durable {
       (e) => this.#failed(e),
     );
   }
+
+  /** Sends plainly (a channel-seq connection's channel message the store could not number). */
+  readonly plain: Sequencer = {
+    sequenced: (conn, _session, event) => {
+      const l = this.#live.get(conn);
+      if (l) this.#plain(conn, l, event);
+      else conn.send({ type: "push", events: [event] });
+      return true;
+    },
+  };
 
   /**
    * The origin's sequencer of one send: its resuming recipients get it once `held` (the store
@@ -321,19 +348,6 @@ export class Durable {
     }
   }
 
-  /** `sente-lite/msg` seq from a client: `false` for a duplicate; recorded, then acknowledged. */
-  received(conn: Connection, seq: number): boolean {
-    const l = this.#live.get(conn);
-    if (!l) return true;
-    if (seq <= l.inAck) return false;
-    l.inAck = seq;
-    this.#store.markInbound(l.uid, l.sessionId, seq).then(
-      (mark) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq: mark }]] }),
-      (e) => this.#failed(e),
-    );
-    return true;
-  }
-
   /** `sente-lite/ack` from a client. */
   acked(conn: Connection, seq: number): void {
     const l = this.#live.get(conn);
@@ -347,8 +361,12 @@ export class Durable {
     if (!l) return;
     this.#live.delete(conn);
     this.#byAttach.delete(l.attachId);
+    this.inbound.detach(conn);
     const at = { nodeId: this.#nodeId, connId: l.attachId };
-    this.#store.detach(l.uid, l.sessionId, at, [...conn.channels]).catch((e) => this.#failed(e));
+    const streams = conn.cseq;
+    const channels = [...conn.channels, ...streams?.pending ?? []];
+    this.#store.detach(l.uid, l.sessionId, at, channels, { indexed: streams === null })
+      .catch((e) => this.#failed(e));
   }
 
   /** Another node's open superseded a connection of this node. */
@@ -368,7 +386,8 @@ export class Durable {
   #member(conn: Connection, channel: string, joined: boolean): void {
     const l = this.#live.get(conn);
     if (!l || conn.closed) return; // a closing connection's channels stay with its session
-    const done = this.#store.keepChannel(l.uid, l.sessionId, channel, joined)
+    const indexed = conn.cseq === null; // a channel-seq session replays the channel's stream
+    const done = this.#store.keepChannel(l.uid, l.sessionId, channel, joined, { indexed })
       .catch((e) => this.#failed(e));
     l.channels = Promise.all([l.channels, done]);
   }

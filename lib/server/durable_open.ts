@@ -10,6 +10,7 @@ import type { ResumeGap, ResumeState } from "../protocol/handshake.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import type { DeliveryCounters } from "./delivery.ts";
 import type { PendingUpgrade } from "./socket.ts";
+import { BROADCAST_STREAM } from "./channel_log.ts";
 
 /** What the upgrade found in the store, for `open`. */
 export interface Prepared {
@@ -25,6 +26,8 @@ export interface Prepared {
   channels: string[];
   /** The offered token named a session but did not match it. */
   rejected: boolean;
+  /** Channel sequences: the broadcast number the connection continues after, else `null`. */
+  broadcastAfter?: number | null;
   /** The uid's offline buffer, taken. */
   offline: OfflineDrain | null;
   /** Detaches the session if the upgrade never opens. */
@@ -80,4 +83,23 @@ export async function openSession(
   p.sessionId = s.sessionId;
   p.token = s.token;
   p.state = { resumed: false, gap, ack: 0, seq: 0, token: s.token };
+}
+
+/**
+ * Channel sequences: where the connection's broadcasts continue (the handshake's `cseq`): after
+ * the client's cursor when its token found the session (a replay proves nothing else), else
+ * after the broadcast stream's number now.
+ */
+export async function broadcastStart(
+  store: DeliveryStore,
+  pending: PendingUpgrade,
+  p: Prepared,
+): Promise<void> {
+  if (pending.channelSeq === undefined || p.state === null) return;
+  const { resumed, gap } = p.state;
+  const found = resumed || (gap !== null && gap.reason !== "unknown");
+  const now = (await store.channelSince(BROADCAST_STREAM, null)).current;
+  const cursor = pending.channelSeq;
+  p.broadcastAfter = found && cursor !== null && cursor <= now ? cursor : now;
+  p.state.cseq = p.broadcastAfter;
 }

@@ -10,7 +10,7 @@ import { assertEventId, type Event } from "../protocol/event.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { Resume } from "./resume.ts";
-import type { ConnectionInfo, EventMessage } from "./types.ts";
+import type { ConnectionInfo, EventDelivery, EventMessage } from "./types.ts";
 
 /** What every message of one Hub shares. */
 export interface MessageHost {
@@ -31,19 +31,42 @@ export class InboundMessage implements EventMessage {
   #event: Event | undefined;
   #reply: ((value: unknown) => boolean) | undefined;
   #send: ((id: string, data?: unknown) => boolean) | undefined;
+  /** The client seq of a numbered event (`sente-lite/msg`), 0 for a plain one. */
+  readonly #seq: number;
+  #delivery: EventDelivery | undefined;
 
-  /** One event `[id, data]` from `conn`, with its callback id when the client asked a reply. */
+  /**
+   * One event `[id, data]` from `conn`, with its callback id when the client asked a reply and
+   * its client seq (`seq > 0`) when it came numbered in the connection's resume session.
+   */
   constructor(
     host: MessageHost,
     conn: Connection,
     readonly id: string,
     readonly data: unknown,
     cbId: string | null,
+    seq = 0,
   ) {
     this.#host = host;
     this.#conn = conn;
     this.#cbId = cbId;
     this.#receivedAt = conn.lastSeen;
+    this.#seq = seq;
+  }
+
+  /**
+   * The event's idempotency key (made once, when read): the session's id (the token's lookup
+   * half, never its secret, which the session keeps in a private field) and the client seq.
+   */
+  get delivery(): EventDelivery | undefined {
+    if (this.#delivery !== undefined || this.#seq === 0) return this.#delivery;
+    const session = this.#conn.session?.id;
+    if (session === undefined) return undefined;
+    return this.#delivery = Object.freeze({
+      key: `${session}:${this.#seq}`,
+      session,
+      seq: this.#seq,
+    });
   }
 
   /** `[id, data]` (made once, when read). */

@@ -1,13 +1,13 @@
 /**
- * Local fan-out: one message to many connections of this process, encoded and packed once per
- * dialect and packer, its UTF-8 length counted once per frame, compressed once per frame for every
- * recipient that compresses, taken into the batch of batching recipients, and handed to resume
- * (numbered, kept) for resuming ones.
+ * Local fan-out: the queue that sends one message to many connections of this process, in
+ * order per connection (the message's frames: lib/server/fanout_job.ts; who gets it:
+ * lib/server/audience.ts).
  *
  * Two runtime fast paths (docs/wire.md "Fan-out"):
- * - **Native topics** (Bun): a connection whose frames are everyone's (no resume session, no
- *   batching, compression or chunking; backpressure policy `"close"` or none) subscribes to its
- *   frame variant's topic (dialect × packer; per channel too), and a broadcast or channel publish
+ * - **Native topics** (Bun): a connection whose frames are everyone's (no session numbering its
+ *   channel messages — channel sequences share them —, no batching, compression or chunking;
+ *   backpressure policy `"close"` or none) subscribes to its frame variant's topic (dialect ×
+ *   packer, `+cseq` with channel sequences; per channel too), and a broadcast or channel publish
  *   is ONE `server.publish` per variant for all of them. Sockets over `maxBufferedBytes` are
  *   closed as slow consumers (1013) before the publish, as the per-connection gate would.
  * - **Slices** (every runtime): past `fanOutSlice` recipients the rest waits in a per-server
@@ -17,160 +17,18 @@
  *
  * @module
  */
-import type { Frame, Packer } from "../packers/packer.ts";
-import type { ServerMessage } from "../protocol/envelope.ts";
-import type { Event } from "../protocol/event.ts";
-import type { ServerDialect } from "../dialects/dialect.ts";
-import { frameByteLength } from "../util/utf8.ts";
-import { SharedFrame } from "../wire/compression.ts";
 import { type Connection, FANOUT, type FanOutBacklog } from "./connection.ts";
-import { estimateBytes, type Session } from "./delivery.ts";
 import type { ResolvedServerOptions } from "./options.ts";
+import type { Audience } from "./audience.ts";
+import type { ServerMessage } from "../protocol/envelope.ts";
+import { FanOutJob, type Sequencer, type StreamRef, topicOf } from "./fanout_job.ts";
 
-/** Where the pushes to a resuming connection go (lib/server/resume.ts). */
-export interface Sequencer {
-  /** Numbers and keeps `event` in the session, sends it if open; `true` when the client gets it. */
-  sequenced(conn: Connection, session: Session<Connection>, event: Event, bytes: number): boolean;
-}
-
-/** The packed frames of one variant and their UTF-8 lengths. */
-interface Packed {
-  frames: Frame[];
-  bytes: number[];
-}
-
-/** The cached frames of a dialect and packer that could not write a fan-out's message. */
-const UNPACKABLE: Packed = { frames: [], bytes: [] };
-
-/** The native topic of a frame variant's broadcast, or of one of its channels. */
-export function topicOf(variant: string, channel: string | null): string {
-  return channel === null ? variant : `${variant}\n${channel}`;
-}
-
-/** One message on its way to many connections: frames made once, delivered per recipient. */
-export class FanOutJob {
-  #cache: Map<ServerDialect, Map<Packer, Packed>> | undefined;
-  // One SharedFrame per packed frame: compressed once for every recipient that compresses.
-  #shared: Map<Frame, SharedFrame> | undefined;
-  #bytes = -1; // size estimate of a sequenced push, made once for every resuming recipient
-  /** The first packing error and how many recipients it skipped. */
-  unpackable: { error: unknown; skipped: number } | undefined;
-
-  constructor(readonly sequencer: Sequencer, readonly message: ServerMessage) {}
-
-  /** The frames of `conn`'s variant (made once per dialect and packer). */
-  packed(conn: Connection): Packed {
-    this.#cache ??= new Map();
-    let byPacker = this.#cache.get(conn.dialect);
-    if (!byPacker) this.#cache.set(conn.dialect, byPacker = new Map());
-    let packed = byPacker.get(conn.packerImpl);
-    if (!packed) {
-      try {
-        const frames = conn.frames(this.message);
-        packed = { frames, bytes: frames.map(frameByteLength) };
-      } catch (error) {
-        this.unpackable ??= { error, skipped: 0 };
-        packed = UNPACKABLE; // tried once per dialect and packer, as a success is
-      }
-      byPacker.set(conn.packerImpl, packed);
-    }
-    return packed;
-  }
-
-  /** Sends the message to one connection; `true` when it got it. */
-  deliverTo(conn: Connection): boolean {
-    const message = this.message;
-    if (conn.session !== null && message.type === "push") {
-      // A resuming connection numbers its pushes: its frames are its own.
-      let ok = true;
-      for (const event of message.events) {
-        if (this.#bytes < 0) this.#bytes = estimateBytes(event);
-        ok = this.sequencer.sequenced(conn, conn.session, event, this.#bytes) && ok;
-      }
-      return ok;
-    }
-    const packed = this.packed(conn);
-    if (packed === UNPACKABLE) {
-      this.unpackable!.skipped++;
-      return false;
-    }
-    const { frames, bytes } = packed;
-    let ok = true;
-    if (conn.wire?.batcher && message.type === "push") {
-      // A batching connection takes the events into its batch (its frames are its own).
-      ok = conn.send(message);
-    } else if (conn.wire?.sender && conn.wire.settings.compression) {
-      this.#shared ??= new Map();
-      for (let i = 0; i < frames.length; i++) {
-        let s = this.#shared.get(frames[i]);
-        if (!s) this.#shared.set(frames[i], s = new SharedFrame(frames[i]));
-        ok = conn.sendShared(s, bytes[i]) && ok;
-      }
-    } else {
-      conn.wire?.batcher?.flush(); // keep order with pushes waiting in its batch
-      for (let i = 0; i < frames.length; i++) ok = conn.sendFrame(frames[i], bytes[i]) && ok;
-    }
-    return ok;
-  }
-}
+// The parts stay importable from here, where the rest of the server reaches fan-out.
+export * from "./audience.ts";
+export * from "./fanout_job.ts";
 
 /** Recipients a fan-out may serve at once while others wait in the queue. */
 const SMALL_FANOUT = 16;
-
-/**
- * Who a fan-out is for: a live collection (the server's connections, a channel's or a uid's) and
- * the test a connection must pass when its turn comes.
- */
-export interface Audience {
-  /** The recipients, iterated live when the fan-out's turn comes. */
-  readonly members: Iterable<Connection>;
-  /** How many there are now (the count a queued fan-out returns). */
-  readonly size: number;
-  /** Some members are left out (`except`): a native topic would reach them too. */
-  readonly partial: boolean;
-  /** Every open connection (a broadcast): native recipients are their variant's topic. */
-  readonly all?: boolean;
-  /** Still a recipient of fan-out number `seq`? */
-  includes(conn: Connection, seq: number): boolean;
-}
-
-/** Every connection open before the fan-out was made, but `except`. */
-export function everyone(
-  conns: ReadonlyMap<string, Connection>,
-  except?: ReadonlySet<string>,
-): Audience {
-  return {
-    members: conns.values(),
-    size: conns.size - (except?.size ?? 0),
-    partial: except !== undefined && except.size > 0,
-    all: true,
-    includes: (c, seq) => c.openSeq < seq && !except?.has(c.id),
-  };
-}
-
-/** A channel's subscribers (when its turn comes), but `except`. */
-export function subscribers(
-  members: ReadonlySet<Connection>,
-  channel: string,
-  except?: ReadonlySet<string>,
-): Audience {
-  return {
-    members,
-    size: members.size,
-    partial: except !== undefined && except.size > 0,
-    includes: (c, seq) => c.openSeq < seq && c.channels.has(channel) && !except?.has(c.id),
-  };
-}
-
-/** The connections of a uid open before the fan-out was made. */
-export function ofUid(members: ReadonlySet<Connection>, uid: string): Audience {
-  return {
-    members,
-    size: members.size,
-    partial: false,
-    includes: (c, seq) => c.openSeq < seq && c.uid === uid,
-  };
-}
 
 /** A fan-out waiting for its turn (or part sent). */
 interface Queued {
@@ -263,9 +121,12 @@ export class FanOutQueue implements FanOutBacklog {
    * A broadcast to the native subscribers: one publish per variant, no work per connection but a
    * look at their buffers every 64 KiB published (slow ones closed with 1013 first).
    */
-  #broadcastNative(job: FanOutJob): number {
+  #broadcastNative(job: FanOutJob, streamed: boolean | undefined): number {
     let n = 0;
     for (const [variant, group] of this.#natives) {
+      const first = group.conns.values().next().value;
+      // A cluster's broadcast reaches the variants with channel sequences in its own fan-out.
+      if (streamed !== undefined && first && (first.cseq !== null) !== streamed) continue;
       if (group.sinceCheck >= CHECK_EVERY_BYTES) {
         group.sinceCheck = 0;
         for (const conn of group.conns) {
@@ -278,6 +139,7 @@ export class FanOutQueue implements FanOutBacklog {
       const count = group.conns.size;
       if (count === 0) continue;
       const rep = group.conns.values().next().value!;
+      if (!job.sharedBy(rep)) continue; // numbered per session: per connection, below
       const packed = job.packed(rep);
       if (packed.frames.length === 0) {
         job.unpackable!.skipped += count;
@@ -311,8 +173,9 @@ export class FanOutQueue implements FanOutBacklog {
     message: ServerMessage,
     channel?: string | null,
     sequencer: Sequencer = this.#sequencer, // a send's own (durable delivery numbers per send)
+    stream: StreamRef | null = null,
   ): number {
-    const job = new FanOutJob(sequencer, message);
+    const job = new FanOutJob(sequencer, message, stream);
     const seq = ++this.#seq;
     if (this.#queue.length > 0 && audience.size > SMALL_FANOUT) {
       // Behind the others, untouched until its turn: nothing done per recipient now.
@@ -328,14 +191,15 @@ export class FanOutQueue implements FanOutBacklog {
     if (native && audience.all) {
       // A broadcast: the natives get it through their topics now; the loop below skips them, and
       // so does the rest of it if it has to wait (they are not owed it).
-      n += this.#broadcastNative(job);
+      n += this.#broadcastNative(job, audience.streamed);
       native = false;
       const base = audience;
       audience = {
         members: base.members,
         size: base.size - n,
         partial: true,
-        includes: (c, s) => c.variant === null && base.includes(c, s),
+        includes: (c, s) => (c.variant === null || !job.sharedBy(c)) && base.includes(c, s),
+        streamed: base.streamed,
       };
     }
     let budget = this.#slice;
@@ -352,7 +216,7 @@ export class FanOutQueue implements FanOutBacklog {
       const conn = next.value;
       if (!audience.includes(conn, seq)) continue;
       sent++;
-      if (native && conn.variant !== null) {
+      if (native && conn.variant !== null && job.sharedBy(conn)) {
         conn.servedSeq = seq;
         if (conn.closed) continue;
         const gate = conn.gate;
@@ -507,30 +371,4 @@ export class FanOutQueue implements FanOutBacklog {
     if (queue.length > 0) this.#kick();
     else this.lastSeq = 0;
   }
-}
-
-/**
- * Sends a message to many connections at once (no slices, no native topics): the plain path,
- * kept for callers outside a Hub and for tests.
- */
-export function fanOut(
-  options: ResolvedServerOptions,
-  sequencer: Sequencer,
-  conns: Iterable<Connection>,
-  message: ServerMessage,
-  except?: ReadonlySet<string>,
-): number {
-  const job = new FanOutJob(sequencer, message);
-  let n = 0;
-  for (const conn of conns) {
-    if (except?.has(conn.id)) continue;
-    if (job.deliverTo(conn)) n++;
-  }
-  if (job.unpackable) {
-    if (n === 0) throw job.unpackable.error;
-    options.onError(job.unpackable.error, {
-      where: `fan-out: skipped ${job.unpackable.skipped} recipient(s) whose packer cannot write it`,
-    });
-  }
-  return n;
 }

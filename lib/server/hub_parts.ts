@@ -55,7 +55,7 @@ export function wireHub(ctx: ServerContext, hub: Hub): HubParts {
   // A dead node's uids closed on no node: one survivor fires their uidport-close.
   watchDeparted(ctx, (uid, conn) => router.internal("chsk/uidport-close", uid, conn));
   const upgrades = new Upgrades(ctx, resume.enabled);
-  const inbound = new Inbound(ctx, router);
+  const inbound = new Inbound(ctx, router, resume.durable?.inbound);
   const connections = new Connections(ctx, inbound, router, resume, local.fanOuts);
   const push = (conn: Connection, id: string, data: unknown) => void resume.push(conn, [id, data]);
   const presence = router.presence = new Presence(ctx, push);
@@ -81,11 +81,14 @@ export function wireHub(ctx: ServerContext, hub: Hub): HubParts {
 export function statsSnapshot(ctx: ServerContext, parts: HubParts): ServerStats {
   let bufferedBytes = 0;
   let queuedBytes = 0;
+  let unacknowledged = 0;
   const wire = { ...ctx.stats.wire }; // closed connections' counters, plus the open ones'
   for (const conn of ctx.conns.values()) {
     bufferedBytes += conn.socket.bufferedAmount;
     queuedBytes += conn.gate?.queuedBytes ?? 0;
     conn.wire?.addTo(wire);
+    const session = conn.session;
+    if (session !== null && session.conn === conn) unacknowledged += session.buffer.length;
   }
   parts.inbound.addInflationStats(wire);
   const pendingUpgrades = ctx.admission.pending;
@@ -99,6 +102,7 @@ export function statsSnapshot(ctx: ServerContext, parts: HubParts): ServerStats 
     wire,
     pendingUpgrades,
     deliveryBytes,
+    unacknowledged,
     streams: ctx.streams?.stats(),
   };
 }

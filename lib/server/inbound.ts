@@ -14,6 +14,7 @@ import { ReassemblyBudget } from "../wire/chunking.ts";
 import { InflationLimiter } from "../wire/inflation.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
+import type { InboundRecords } from "./durable_inbound.ts";
 import type { Router } from "./router.ts";
 import type { ServerSocket } from "./socket.ts";
 import { ConnectionWire, type WireTotals } from "./wire.ts";
@@ -25,6 +26,13 @@ function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** What a connection received while its last numbered event's record was being written. */
+interface Held {
+  readonly values: unknown[];
+  /** The next one to route. */
+  next: number;
+}
+
 /** Reads, checks and routes what connections receive. */
 export class Inbound {
   readonly #ctx: ServerContext;
@@ -33,11 +41,16 @@ export class Inbound {
   readonly #reassemblyBudget: ReassemblyBudget | undefined;
   /** Bounds concurrent inflations of compressed frames across every connection. */
   readonly #inflation: InflationLimiter | undefined;
+  /** The inbound records of a node of a cluster, else `null`. */
+  readonly #durable: InboundRecords | null;
+  /** What connections received while their last numbered event's record was being written. */
+  readonly #held = new Map<Connection, Held>();
 
-  /** Routes what arrives to `router`. */
-  constructor(ctx: ServerContext, router: Router) {
+  /** Routes what arrives to `router`; `durable` when the node is part of a cluster. */
+  constructor(ctx: ServerContext, router: Router, durable?: InboundRecords) {
     this.#ctx = ctx;
     this.#router = router;
+    this.#durable = durable ?? null;
     const wire = ctx.options.wire;
     if (wire && wire.chunking !== false) {
       this.#reassemblyBudget = new ReassemblyBudget(wire.totalReassemblyBytes);
@@ -170,14 +183,48 @@ export class Inbound {
   }
 
   #decodeAndRoute(conn: Connection, value: unknown): void {
+    if (this.#durable !== null) {
+      const held = this.#held.get(conn);
+      if (held !== undefined) return void held.values.push(value);
+    }
+    const written = this.#route(conn, value);
+    if (written) this.#hold(conn, { values: [], next: 0 }, written);
+  }
+
+  /** Decodes and routes; returns the record to wait for (see {@linkcode InboundRecords.unwritten}). */
+  #route(conn: Connection, value: unknown): Promise<void> | null | undefined {
     let ev;
     try {
       ev = conn.dialect.decode(value);
     } catch (e) {
       this.#ctx.protocolError(conn, e as ProtocolError);
-      return;
+      return null;
     }
     this.#router.route(conn, ev.id, ev.data, ev.cbId);
+    return this.#durable?.unwritten(conn);
+  }
+
+  /**
+   * A numbered event's handler ran: what `conn` sends next waits (in order) until its record is
+   * written, so a SIGKILL finds at most that one handled and unrecorded (docs/scaling.md).
+   */
+  #hold(conn: Connection, held: Held, written: Promise<void>): void {
+    this.#held.set(conn, held);
+    if (held.next >= 1024) {
+      held.values.splice(0, held.next); // a client sending without pause: routed ones go
+      held.next = 0;
+    }
+    written.then(() => {
+      while (held.next < held.values.length && !conn.closed) {
+        const next = this.#route(conn, held.values[held.next++]);
+        if (next) return this.#hold(conn, held, next);
+      }
+      this.#held.delete(conn);
+    }).catch((e) => {
+      this.#held.delete(conn);
+      this.#ctx.options.onError(e, { where: "receive" });
+      if (!conn.closed) conn.close(1011, "internal error");
+    });
   }
 
   /** Answers a frame over the rate (with its cbId when readable), closing after maxViolations. */

@@ -9,7 +9,15 @@
 import type { Event } from "../protocol/event.ts";
 import { ClosedError } from "../protocol/errors.ts";
 import type { ServerContext } from "./context.ts";
-import { everyone, FanOutQueue, ofUid, type Sequencer, subscribers } from "./fanout.ts";
+import { BROADCAST_STREAM } from "./channel_log.ts";
+import {
+  everyone,
+  FanOutQueue,
+  ofUid,
+  type Sequencer,
+  type StreamRef,
+  subscribers,
+} from "./fanout.ts";
 import { sendRequest } from "./requests.ts";
 import type { Resume } from "./resume.ts";
 import type { RequestOptions } from "./types.ts";
@@ -41,11 +49,10 @@ export class LocalDelivery {
    */
   toUid(uid: string, event: Event, elsewhere = false, hold = true, sequencer?: Sequencer): number {
     const ctx = this.#ctx;
-    // ofUid() iterates its members (live, at the fan-out's turn) and reads their size, no more;
-    // the anonymous uid's are a live view over the connections, not a Set (lib/server/uids.ts).
-    const members = ctx.uids.connections(uid) as Parameters<typeof ofUid>[0];
     const n = this.fanOuts.run(
-      ofUid(members, uid),
+      // ofUid() iterates its members (live, at the fan-out's turn) and reads their size, no
+      // more; the anonymous uid's are a live view over the connections (lib/server/uids.ts).
+      ofUid(ctx.uids.connections(uid) as Parameters<typeof ofUid>[0], uid),
       { type: "push", events: [event] },
       undefined,
       sequencer ?? this.#resume.stored,
@@ -56,16 +63,46 @@ export class LocalDelivery {
 
   /** Pushes to one connection; `false` when it is not open here. */
   toConnection(connId: string, event: Event): boolean {
-    const conn = this.#ctx.conn(connId);
+    const conn = this.#ctx.conns.get(connId);
     return conn ? this.#resume.push(conn, event) : false;
   }
 
-  /** Pushes to every connection but those in `except`. */
-  toAll(event: Event, except: ReadonlySet<string> | undefined): number {
+  /**
+   * Pushes to every connection but those in `except`; `streamed`: only those with (`true`) or
+   * without (`false`) channel sequences, `sequencer` numbering it for resuming ones.
+   */
+  toAll(
+    event: Event,
+    except: ReadonlySet<string> | undefined,
+    streamed?: boolean,
+    sequencer?: Sequencer,
+  ): number {
     const ctx = this.#ctx;
-    // everyone() reads the map's values and size only; its keys are ConnKeys (conn_key.ts).
-    const conns = ctx.conns as unknown as Parameters<typeof everyone>[0];
-    return this.fanOuts.run(everyone(conns, except), { type: "push", events: [event] }, null);
+    return this.fanOuts.run(
+      everyone(ctx.conns, except, streamed),
+      { type: "push", events: [event] },
+      null,
+      sequencer,
+      this.#stream(BROADCAST_STREAM, event, except ? [...except] : []),
+    );
+  }
+
+  /** A broadcast numbered in the cluster's broadcast stream, to this node's channel-seq ones. */
+  toAllStreamed(cseq: number, event: Event, except: readonly string[]): number {
+    return this.fanOuts.run(
+      everyone(this.#ctx.conns, except.length ? new Set(except) : undefined, true),
+      { type: "push", events: [event] },
+      null,
+      this.#resume.stored,
+      { key: BROADCAST_STREAM, cseq },
+    );
+  }
+
+  /** The publish's number in `key`'s stream, when channel-seq connections hold it. */
+  #stream(key: string, event: Event, except: readonly string[]): StreamRef | null {
+    const seq = this.#resume.channelSeq;
+    const cseq = seq === null ? null : seq.append(key, event, except, this.#ctx.conns);
+    return cseq === null ? null : { key, cseq };
   }
 
   /**
@@ -79,6 +116,7 @@ export class LocalDelivery {
     except: string[],
     hold = true,
     sequencer?: Sequencer,
+    streamed?: boolean,
   ): number {
     const event = LocalDelivery.channelEvent(channel, data, from);
     const ctx = this.#ctx;
@@ -87,12 +125,41 @@ export class LocalDelivery {
         ctx.channels.members(channel),
         channel,
         except.length ? new Set(except) : undefined,
+        streamed,
       ),
       { type: "push", events: [event] },
       channel,
       sequencer ?? this.#resume.stored,
+      this.#stream(channel, event, except),
     );
-    return hold ? n + this.#resume.keep(channel, event) : n;
+    // Resumed connections waiting to replay the channel from its log get it then.
+    const waiting = this.#resume.channelSeq?.logs.get(channel)?.pending ?? 0;
+    return hold ? n + waiting + this.#resume.keep(channel, event) : n + waiting;
+  }
+
+  /**
+   * A channel message numbered in the cluster's channel stream (lib/server/channel_pump.ts): to
+   * this node's subscribers with channel sequences; returns how many.
+   */
+  toChannelStreamed(
+    channel: string,
+    cseq: number,
+    event: Event,
+    except: readonly string[],
+  ): number {
+    const ctx = this.#ctx;
+    return this.fanOuts.run(
+      subscribers(
+        ctx.channels.members(channel),
+        channel,
+        except.length ? new Set(except) : undefined,
+        true,
+      ),
+      { type: "push", events: [event] },
+      channel,
+      this.#resume.stored,
+      { key: channel, cseq },
+    );
   }
 
   /** Sends a request to one connection and resolves with its reply (see `Hub.request`). */
@@ -102,7 +169,7 @@ export class LocalDelivery {
     data: unknown,
     options: RequestOptions,
   ): Promise<unknown> {
-    const conn = this.#ctx.conn(connId);
+    const conn = this.#ctx.conns.get(connId);
     if (!conn || conn.closed) {
       return Promise.reject(new ClosedError(`connection ${connId} is not open`));
     }

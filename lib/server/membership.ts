@@ -63,7 +63,7 @@ export class Membership {
       throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
     }
     if (typeof target === "string") {
-      const conn = this.#ctx.conn(target);
+      const conn = this.#ctx.conns.get(target);
       return conn ? [conn] : [];
     }
     if (typeof target !== "object" || target === null || typeof target.uid !== "string") {
@@ -76,7 +76,8 @@ export class Membership {
   join(target: MembershipTarget, channel: string): number {
     let n = 0;
     for (const conn of this.#targets(target, channel)) {
-      if (conn.closed || conn.channels.has(channel)) continue;
+      // A channel its resumed session kept goes live with the client's cursor (channel_seq.ts).
+      if (conn.closed || conn.channels.has(channel) || conn.cseq?.pending?.has(channel)) continue;
       this.#serverChange = true;
       try {
         this.#ctx.channels.add(channel, conn);
@@ -89,6 +90,7 @@ export class Membership {
         "channel-id": channel,
         success: true,
         server: true,
+        ...cursorNow(conn, channel),
       });
     }
     this.#ctx.stats.channels = this.#ctx.channels.size;
@@ -99,6 +101,11 @@ export class Membership {
   leave(target: MembershipTarget, channel: string): number {
     let n = 0;
     for (const conn of this.#targets(target, channel)) {
+      if (conn.cseq?.dropPending(channel)) {
+        n++;
+        this.#push(conn, "sente-lite/unsubscribed", { "channel-id": channel, server: true });
+        continue;
+      }
       if (!conn.channels.has(channel)) continue;
       this.#serverChange = true;
       try {
@@ -126,4 +133,10 @@ export class Membership {
     }
     this.#presence.changed(channel, conn, added);
   }
+}
+
+/** The `cseq` a join push tells a channel-seq client, when known at once (a server alone). */
+function cursorNow(conn: Connection, channel: string): Record<string, unknown> | undefined {
+  const extra = conn.cseq?.host.subscribed(conn, channel, null, false);
+  return extra instanceof Promise ? undefined : extra;
 }

@@ -23,6 +23,8 @@ import {
   type Session,
 } from "./delivery.ts";
 import { Durable } from "./durable.ts";
+import { ChannelSeq, type StreamStart } from "./channel_seq.ts";
+import { BROADCAST_STREAM } from "./channel_log.ts";
 import type { Sequencer } from "./fanout.ts";
 import type { PendingUpgrade } from "./socket.ts";
 
@@ -40,6 +42,10 @@ export class Resume implements Sequencer {
    * from other nodes are kept for it (docs/scaling.md).
    */
   readonly #away = new Set<Session<Connection>>();
+  /** Channel sequences (capability `"channel-seq"`), with delivery on a server alone. */
+  readonly channelSeq: ChannelSeq | null = null;
+  /** Where the broadcast streams of connections just attached start (sent after the handshake). */
+  readonly #starts = new WeakMap<Connection, StreamStart>();
 
   /** Makes the glue; the delivery books exist when `options.delivery` is on. */
   constructor(ctx: ServerContext) {
@@ -52,6 +58,7 @@ export class Resume implements Sequencer {
         ended: (session) => this.#forgetChannels(session),
       }, ctx.stats);
       if (ctx.topics.clustered) this.durable = new Durable(ctx);
+      else this.channelSeq = new ChannelSeq(options.delivery, options.clock);
     }
   }
 
@@ -72,7 +79,7 @@ export class Resume implements Sequencer {
 
   /** Bytes the delivery books hold. */
   get bytes(): number {
-    return this.#delivery?.bytes ?? 0;
+    return (this.#delivery?.bytes ?? 0) + (this.channelSeq?.logs.bytes ?? 0);
   }
 
   /** Attaches a resuming connection to its session (new or found); `null` when it does not resume. */
@@ -89,6 +96,14 @@ export class Resume implements Sequencer {
     );
     conn.session = attachment.session;
     this.#back(attachment.session);
+    if (this.channelSeq !== null && pending.channelSeq !== undefined) {
+      // Only a session its token opened was a recipient of what the logs hold.
+      const { resumed, gap } = attachment.state;
+      const found = resumed || (gap !== null && gap.reason !== "unknown");
+      const start = this.channelSeq.attach(conn, pending.channelSeq, found);
+      attachment.state.cseq = start.position;
+      this.#starts.set(conn, start);
+    }
     return attachment;
   }
 
@@ -98,6 +113,14 @@ export class Resume implements Sequencer {
     const ctx = this.#ctx;
     const old = attachment.superseded;
     if (old && !old.closed) {
+      // Its channels pass to the new connection (the token proves the session subscribed): they
+      // replay from the logs when the client re-subscribes with its cursors.
+      const streams = conn.cseq;
+      if (streams !== null && old.cseq !== null) {
+        for (const channel of [...old.channels, ...old.cseq.pending ?? []]) {
+          streams.addPending(channel);
+        }
+      }
       old.close(CLOSE_SUPERSEDED, "superseded by a newer connection of this session");
     }
     if (attachment.rejected) {
@@ -108,13 +131,25 @@ export class Resume implements Sequencer {
     }
     for (const entry of attachment.replay) this.#sendSequenced(conn, entry);
     const session = attachment.session;
+    const streams = conn.cseq;
     for (const channel of session.channels) {
       this.#keptSubs.get(channel)?.delete(session);
       if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
-      if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
+      if (session.channelSeq && streams !== null) {
+        // Live once the client's re-subscribe brings its cursor (the log replays what it missed).
+        streams.addPending(channel);
+        this.channelSeq!.logs.release(channel); // the session's hold passes to the connection
+      } else {
+        if (session.channelSeq) this.channelSeq!.logs.release(channel);
+        if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
+      }
       ctx.topics.releaseChannel(channel); // the connection's subscription holds it now
     }
     session.channels.clear();
+    session.channelSeq = streams !== null;
+    const start = this.#starts.get(conn);
+    this.#starts.delete(conn);
+    if (start?.since) this.channelSeq!.replay(conn, BROADCAST_STREAM, start.since);
     ctx.stats.channels = ctx.channels.size;
     // The token is a secret: it stays out of telemetry and logs.
     const { token: _token, ...state } = attachment.state;
@@ -161,10 +196,14 @@ export class Resume implements Sequencer {
     if (this.durable) return; // the store keeps them (detach)
     const session = conn.session;
     if (session === null || session.conn !== null || session.expired) return;
-    for (const channel of conn.channels) {
+    const streams = conn.cseq;
+    const channels = streams?.pending ? [...conn.channels, ...streams.pending] : conn.channels;
+    for (const channel of channels) {
       if (session.channels.has(channel)) continue;
       session.channels.add(channel);
       this.#ctx.topics.retainChannel(channel);
+      // The channel's log keeps its messages for a channel-seq session: nothing is buffered here.
+      if (streams !== null) this.channelSeq!.logs.retain(channel);
       let set = this.#keptSubs.get(channel);
       if (!set) this.#keptSubs.set(channel, set = new Set());
       set.add(session);
@@ -178,9 +217,10 @@ export class Resume implements Sequencer {
     const bytes = estimateBytes(event);
     let n = 0;
     for (const session of kept) {
+      n++;
+      if (session.channelSeq) continue; // its channel's log keeps it (channel_seq.ts)
       const entry = this.#delivery.sequence(session, event);
       this.#delivery.account(session, entry, bytes);
-      n++;
     }
     return n;
   }
@@ -198,6 +238,7 @@ export class Resume implements Sequencer {
     this.#back(session);
     for (const channel of session.channels) {
       this.#ctx.topics.releaseChannel(channel);
+      if (session.channelSeq) this.channelSeq!.logs.release(channel);
       const set = this.#keptSubs.get(channel);
       set?.delete(session);
       if (set?.size === 0) this.#keptSubs.delete(channel);
@@ -255,7 +296,7 @@ export class Resume implements Sequencer {
       return null;
     }
     const session = conn.session;
-    if (this.durable) return this.durable.received(conn, seq) ? ev : null;
+    if (this.durable) return this.durable.inbound.received(conn, seq) ? ev : null;
     if (session !== null && !this.#delivery!.received(session, seq)) return null; // a duplicate
     return ev;
   }

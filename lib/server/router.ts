@@ -74,8 +74,18 @@ export class Router {
     };
   }
 
-  /** Routes one decoded event from `conn`. */
-  route(conn: Connection, id: string, data: unknown, cbId: string | null): void {
+  /**
+   * Routes one decoded event from `conn`; `seq` is its client seq when it came numbered
+   * (`sente-lite/msg`, deduplicated already), 0 otherwise. Returns the handlers' promise when one
+   * of them is async (settled either way: their errors are reported here).
+   */
+  route(
+    conn: Connection,
+    id: string,
+    data: unknown,
+    cbId: string | null,
+    seq = 0,
+  ): Promise<unknown> | undefined {
     if (isReservedId(id)) {
       if (id === "chsk/ws-ping") {
         if (cbId !== null) conn.send({ type: "reply", cbId, value: PONG });
@@ -99,12 +109,12 @@ export class Router {
       this.#ctx.protocolError(conn, new ProtocolError("no-handler", `no handler for ${id}`, cbId));
       return;
     }
-    const msg = this.#message(conn, id, data, cbId);
+    const msg = this.#message(conn, id, data, cbId, seq);
     if (this.#ctx.options.authorizeEvent && !this.#authorized(msg)) {
       this.#ctx.protocolError(conn, new ProtocolError("forbidden", `${id} is not allowed`, cbId));
       return;
     }
-    this.#dispatch(handlers, msg, cbId, conn);
+    return this.#dispatch(handlers, msg, cbId, conn);
   }
 
   /** Delivers internal events only to handlers registered for their id. */
@@ -122,10 +132,16 @@ export class Router {
     }
   }
 
-  #message(conn: Connection, id: string, data: unknown, cbId: string | null): InboundMessage {
+  #message(
+    conn: Connection,
+    id: string,
+    data: unknown,
+    cbId: string | null,
+    seq = 0,
+  ): InboundMessage {
     const ctx = this.#ctx;
     if (cbId !== null && ctx.observers.length > 0) ctx.observe((o) => o.request?.(conn, id));
-    return new InboundMessage(this.#messageHost, conn, id, data, cbId);
+    return new InboundMessage(this.#messageHost, conn, id, data, cbId, seq);
   }
 
   #dispatch(
@@ -133,8 +149,9 @@ export class Router {
     msg: InboundMessage,
     cbId: string | null,
     conn: Connection,
-  ): void {
+  ): Promise<unknown> | undefined {
     const timed = this.#ctx.tel.enabled("warn", "event");
+    let pending: Promise<unknown> | undefined;
     for (const handler of handlers) {
       let result: unknown;
       const start = timed ? performance.now() : 0;
@@ -147,16 +164,18 @@ export class Router {
       if (timed) this.#timeHandler(msg, performance.now() - start);
       if (result === undefined) continue;
       if (result instanceof Promise) {
-        result.then(
+        const settled = result.then(
           (value) => {
             if (value !== undefined) msg.answer(value);
           },
           (e) => this.#handlerError(conn, msg, cbId, e),
         );
+        pending = pending ? Promise.all([pending, settled]) : settled;
       } else {
         msg.answer(result);
       }
     }
+    return pending;
   }
 
   /** Reports handlers that block the event loop longer than `slowHandlerMs`. */
@@ -198,7 +217,12 @@ export class Router {
         return true;
       case "sente-lite/msg": {
         const ev = this.#resume.sequencedIn(conn, data, cbId);
-        if (ev !== null) this.route(conn, ev[0] as string, ev[1], cbId);
+        if (ev !== null) {
+          const seq = conn.session !== null ? (data as { seq: number }).seq : 0;
+          const settled = this.route(conn, ev[0] as string, ev[1], cbId, seq);
+          // On a node of a cluster it is recorded once its handlers ran (lib/server/durable_inbound.ts).
+          if (seq > 0) this.#resume.durable?.inbound.handled(conn, seq, settled);
+        }
         return true;
       }
       case "sente-lite/ack":

@@ -85,6 +85,11 @@ export class Session<C> implements Held {
   conn: C | null = null;
   /** Channels kept for the client while it is disconnected (so it misses no channel message). */
   channels: Set<string> = new Set();
+  /**
+   * Its last connection negotiated channel sequences: the channels it keeps are replayed from the
+   * channel logs (lib/server/channel_seq.ts), not buffered here.
+   */
+  channelSeq = false;
   /** `true` once the TTL ran out while disconnected: its messages are gone, it keeps no more. */
   expired = false;
   /** @internal TTL timer while disconnected. */

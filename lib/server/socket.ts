@@ -74,6 +74,11 @@ export interface PendingUpgrade {
   readonly resume?: number | null;
   /** The resume token the client offered (subprotocol `sente-lite.resume.<token>`), else `null`. */
   readonly resumeToken?: string | null;
+  /**
+   * With resume: the client's broadcast cursor when it offered channel sequences (`cseq`
+   * parameter; `null`: offered without a cursor), else `undefined`.
+   */
+  readonly channelSeq?: number | null;
   /** Its place in the connection counts, taken before `authenticate` (lib/server/admission.ts). */
   readonly slot?: Slot;
   /** Set when `authenticate` rejected it: the socket is closed with this at once (lib/server/rejection.ts). */

@@ -77,6 +77,7 @@ export const WIRED_HIGH_WATER_MARK = 1024 * 1024;
 export class ServerStreams {
   readonly #ctx: ServerContext;
   readonly #options: ServerStreamOptions;
+  readonly #downloadIntegrity: boolean;
   readonly #budget: StreamBudget;
   readonly #sessions = new Map<string, Session>();
   readonly #byConn = new Map<Connection, Session>();
@@ -89,8 +90,9 @@ export class ServerStreams {
   constructor(ctx: ServerContext, options: ServerStreamOptions | false | undefined) {
     this.#ctx = ctx;
     this.enabled = options !== false;
-    const { maxStreams, ...mux } = options || {};
+    const { maxStreams, downloadIntegrity, ...mux } = options || {};
     this.#options = { highWaterMark: WIRED_HIGH_WATER_MARK, ...mux };
+    this.#downloadIntegrity = downloadIntegrity === true;
     this.#budget = new StreamBudget(maxStreams ?? 1024);
     // Range-checks the mux options now rather than at the first connection.
     new StreamMux({ ...mux, side: "server" }).close();
@@ -192,7 +194,10 @@ export class ServerStreams {
     const body = s ? asStreamBody(value) : null;
     if (!s || !body) return value;
     try {
-      const out = s.mux.open(id, body, { meta: packMeta(s.packer, { reply: true }) });
+      const out = s.mux.open(id, body, {
+        meta: packMeta(s.packer, { reply: true }),
+        integrity: this.#downloadIntegrity,
+      });
       out.done.catch(() => {}); // the client sees the failure on its side
       return { [STREAM_REPLY_KEY]: out.id };
     } catch (e) {
@@ -211,7 +216,7 @@ export class ServerStreams {
     body: StreamBody,
     options: StreamToOptions = {},
   ): Promise<void> {
-    const conn = this.#ctx.conn(connId);
+    const conn = this.#ctx.conns.get(connId);
     const s = conn ? this.#byConn.get(conn) : undefined;
     if (!s) {
       return Promise.reject(
@@ -335,6 +340,8 @@ export class ServerStreams {
       stream: stream.readable,
       meta,
       total: stream.total,
+      sha256: stream.sha256,
+      integrity: stream.integrity,
       uid: conn.uid,
       clientId: conn.clientId,
       connId: conn.id,

@@ -30,6 +30,11 @@ export interface ServerStreamOptions
   maxStreams?: number;
   /** DATA is written only while the socket's `bufferedAmount` is below this. @default {1048576} */
   highWaterMark?: number;
+  /**
+   * Downloads (a body a request handler returns) carry a SHA-256 the client checks, and the
+   * client's `download()` result has it as `sha256`. @default {false}
+   */
+  downloadIntegrity?: boolean;
 }
 
 /** What an upload handler gets. */
@@ -44,6 +49,22 @@ export interface StreamMessage {
   readonly meta: unknown;
   /** The size the client announced, when it did. */
   readonly total: number | undefined;
+  /**
+   * The SHA-256 of the bytes (lowercase hex), checked against the client's: resolves once the
+   * stream ended and matched, when the client uploaded with `integrity: true` (else with
+   * `undefined`); rejects with the stream's error. Saves hashing the bytes a second time.
+   *
+   * @example
+   * ```ts ignore
+   * server.onStream("app/upload", async (msg) => {
+   *   for await (const chunk of msg.stream) await file.write(chunk);
+   *   return { sha256: await msg.sha256 };
+   * });
+   * ```
+   */
+  readonly sha256: Promise<string | undefined>;
+  /** Whether the client uploaded with `integrity: true` (then `sha256` resolves with the digest). */
+  readonly integrity: boolean;
   /** The sender's uid. */
   readonly uid: string;
   /** The sender's client id (self-declared: not a credential). */

@@ -64,10 +64,50 @@ export interface EventMessage<T = unknown, R = unknown> {
   /** Replies to a request; returns `false` if already replied or the connection closed. */
   readonly reply?: (value: R) => boolean;
   /**
+   * The idempotency key of a numbered client event: present for every `send()` of a sente-lite
+   * client that resumes (its events are numbered), `undefined` for everything else (requests,
+   * Sente and original peers, `resume: false`, `delivery: false`). The same event has the same
+   * key on every node of a cluster, also when a node died after running the handler and the
+   * client re-sent it to another node: use it to make the handler's effect happen once.
+   *
+   * @example
+   * ```ts
+   * import { createServer } from "@sente-lite/sente-lite/server";
+   *
+   * const done = new Set<string>(); // in production: the database the effect goes to
+   * const server = createServer();
+   * server.on("order/place", (msg) => {
+   *   const key = msg.delivery?.key;
+   *   if (key !== undefined && done.has(key)) return; // handled before, maybe on another node
+   *   // …the effect, and `key` recorded with it (one transaction, or `SET key 1 NX`)…
+   *   if (key !== undefined) done.add(key);
+   * });
+   * ```
+   */
+  readonly delivery?: EventDelivery;
+  /**
    * Pushes an event to the sender's connection. Untyped even with an `EventMap` (so handlers can
    * keep the plain `EventMessage` type); for a typed push use `server.sendTo(msg.connId, …)`.
    */
   send(id: string, data?: unknown): boolean;
+}
+
+/**
+ * Where a numbered client event sits in its client's resume session (docs/delivery.md,
+ * "Exactly-once effects"): `key` names the event across the whole cluster and for as long as the
+ * session lives. No part of it is secret: `session` is the lookup half of the resume token,
+ * never the secret that opens the session.
+ */
+export interface EventDelivery {
+  /**
+   * `"<session>:<seq>"`, e.g. `"3f9c0a7e5b21d4c8:42"`. Made by the server (a client picks only its
+   * seq, inside its own session), so no client can make another session's key.
+   */
+  readonly key: string;
+  /** The resume session's id: 16 hex digits, random (64 bits), the same on every node. */
+  readonly session: string;
+  /** The event's number in the session: 1, 2, 3… in the order the client called `send()`. */
+  readonly seq: number;
 }
 
 /**
@@ -130,6 +170,12 @@ export interface ServerStats extends DeliveryCounters {
    * `delivery.maxBytes`); at most `delivery.maxTotalBytes`.
    */
   deliveryBytes: number;
+  /**
+   * Numbered pushes written to open connections and not yet acknowledged by their clients
+   * (`sente-lite/ack`, resume sessions on this node; 0 on a node of a cluster, whose books are the
+   * store's). A graceful drain waits for 0 before closing, so no acknowledgement crosses the close.
+   */
+  unacknowledged: number;
 }
 
 /**

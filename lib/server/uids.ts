@@ -66,10 +66,10 @@ export class UidRegistry<C> implements ConnectedUids {
     this.#presence = presence;
     this.#hooks = hooks;
     this.#crowd = crowd;
-    const registry = this;
+    const size = () => this.#crowdSize;
     this.#crowdView = crowd === null ? null : {
       get size(): number {
-        return registry.#crowdSize;
+        return size();
       },
       [Symbol.iterator]: () => crowd.members()[Symbol.iterator](),
     };

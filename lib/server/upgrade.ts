@@ -14,6 +14,7 @@ import { PLAIN, WIRE_PARAM } from "../wire/capabilities.ts";
 import type { AdmissionSlot as Slot, Refusal } from "./admission.ts";
 import type { ServerContext } from "./context.ts";
 import { parseResumeParam, RESUME_PARAM } from "./delivery.ts";
+import { CHANNEL_SEQ_PARAM, parseChannelSeqParam } from "./channel_seq.ts";
 import { originAllowed } from "./origin.ts";
 import { NIL_UID } from "./auth.ts";
 import type { PendingUpgrade } from "./socket.ts";
@@ -267,10 +268,14 @@ export class Upgrades {
       : null;
     // The token, not the client id, is what resumes a session (a client id is no credential).
     const resumeToken = resume !== null ? readResumeToken(offered) : null;
+    const channelSeq = resume !== null
+      ? parseChannelSeqParam(query.get(CHANNEL_SEQ_PARAM))
+      : undefined;
     return {
       wire,
       resume,
       resumeToken,
+      channelSeq,
       clientId: accepted.clientId,
       uid,
       packer: accepted.packer,

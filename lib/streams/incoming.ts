@@ -7,7 +7,9 @@
  *   and DATA beyond the granted credit is a `stream-protocol` failure.
  * - Memory: unread bytes stay below `windowBytes`. Credit follows the consumer: `readable` hands
  *   out bytes only on reads (its high-water mark is 0), and a new credit of `windowBytes` past
- *   what was read goes out once less than half the window is left.
+ *   what was read goes out once less than half the window is left. `readable` is a byte stream:
+ *   a BYOB reader gets the bytes copied into its buffer and each frame's buffer is freed at once
+ *   (no garbage per frame); a default reader gets each payload without a copy.
  * - Bytes reach `readable` in order, exactly once, also across a resume; `readable` closes only
  *   after `END` with the right total (and SHA-256, when announced); every failure errors it with
  *   a {@linkcode StreamError}.
@@ -19,9 +21,10 @@ import type { StreamLink } from "./_link.ts";
 import { StreamError } from "./errors.ts";
 import type { StreamErrorCode } from "./errors.ts";
 import { encodeCancel, encodeCredit, encodeEnd, encodeResume } from "./frames.ts";
+import { ownsBuffer, release } from "./_owned.ts";
 import { ProgressMeter } from "./progress.ts";
 import type { StreamProgress } from "./progress.ts";
-import { digestsEqual } from "./sha256.ts";
+import { digestsEqual, toHex } from "./sha256.ts";
 import type { IncrementalHash } from "./sha256.ts";
 import { isFinal, streamTransition } from "./state.ts";
 import type { StreamEvent, StreamState } from "./state.ts";
@@ -49,11 +52,26 @@ export class IncomingStream {
   readonly readable: ReadableStream<Uint8Array>;
   /** Resolves when every byte was read, rejects with the stream's error. */
   readonly done: Promise<void>;
+  /**
+   * The checked SHA-256 of the bytes, lowercase hex: resolves once `END` arrived and its digest
+   * matched what was received (before the last bytes are read, possibly), so a receiver that
+   * wants the digest need not hash the bytes again. Resolves with `undefined` at `END` for a
+   * stream without integrity; rejects with the stream's error when it fails before `END`.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const chunk of incoming.readable) await file.write(chunk);
+   * const sha256 = await incoming.sha256; // "e3b0c442…" (or undefined without integrity)
+   * ```
+   */
+  readonly sha256: Promise<string | undefined>;
   readonly #link: StreamLink;
   readonly #hash: IncrementalHash | undefined;
   #resolve!: () => void;
   #reject!: (error: StreamError) => void;
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #resolveSha!: (hex: string | undefined) => void;
+  #rejectSha!: (error: StreamError) => void;
+  #controller!: ReadableByteStreamController;
   #waiting: (() => void) | null = null;
   #state: StreamState = "opening";
   #error: StreamError | undefined;
@@ -97,7 +115,15 @@ export class IncomingStream {
       this.#reject = reject;
     });
     this.done.catch(() => {});
-    this.readable = new ReadableStream<Uint8Array>({
+    this.sha256 = new Promise<string | undefined>((resolve, reject) => {
+      this.#resolveSha = resolve;
+      this.#rejectSha = reject;
+    });
+    this.sha256.catch(() => {});
+    // A byte stream: a BYOB reader has the bytes copied into its own buffer, and the message's
+    // buffer is then freed at once instead of waiting for a GC (see #hand).
+    this.readable = new ReadableStream({
+      type: "bytes",
       start: (controller) => {
         this.#controller = controller;
       },
@@ -199,7 +225,9 @@ export class IncomingStream {
     this.#received = end;
     this.#idle.touch();
     if (data.byteLength > 0) {
-      this.#queue.push(data);
+      // Queued payloads own their buffers (the reader may take or free them): a frame that is a
+      // view of a larger buffer holding other bytes is copied.
+      this.#queue.push(ownsBuffer(data) ? data : data.slice());
       this.#queued += data.byteLength;
       this.#maxQueued = Math.max(this.#maxQueued, this.#queued);
     }
@@ -218,13 +246,16 @@ export class IncomingStream {
     if (this.#state !== "open" || total !== this.#received) {
       return this.#fail("stream-protocol", `END of ${total} bytes after ${this.#received}`);
     }
+    let checked: string | undefined;
     if (this.#hash) {
       const digest = this.#hash.digest();
       if (!sha256 || !digestsEqual(digest, sha256)) {
         return this.#fail("stream-integrity", "the SHA-256 of the bytes differs from END's");
       }
+      checked = toHex(digest);
     }
     this.#to("end-received");
+    this.#resolveSha(checked);
     this.#link.control(encodeEnd(this.id, total));
     this.#progress?.finish();
     this.#deliver();
@@ -292,17 +323,38 @@ export class IncomingStream {
     waiting();
   }
 
-  /** Hands one chunk to a read (it was asked for); closes `readable` after the last one. */
+  /**
+   * Answers one read (it was asked for); closes `readable` after the last byte. A BYOB read gets
+   * the bytes copied into its view, and a payload copied whole has its buffer (the transport's
+   * message) detached, which frees it now: a receiver that reads into one buffer leaves no
+   * garbage per frame. A default read gets the payload itself (its buffer moves to the reader).
+   */
   #hand(): void {
+    const request = this.#controller.byobRequest;
     if (this.#queue.length > 0) {
-      const chunk = this.#queue.shift()!;
-      this.#queued -= chunk.byteLength;
-      this.#consumed += chunk.byteLength;
-      this.#controller.enqueue(chunk);
+      const chunk = this.#queue[0];
+      let n = chunk.byteLength;
+      if (request?.view) {
+        const view = request.view;
+        n = Math.min(n, view.byteLength);
+        new Uint8Array(view.buffer, view.byteOffset, n).set(chunk.subarray(0, n));
+        if (n === chunk.byteLength) {
+          this.#queue.shift();
+          release(chunk);
+        } else this.#queue[0] = chunk.subarray(n);
+        request.respond(n);
+      } else {
+        this.#queue.shift();
+        this.#controller.enqueue(chunk as Uint8Array<ArrayBuffer>);
+      }
+      this.#queued -= n;
+      this.#consumed += n;
       this.#grant();
     }
     if (this.#queue.length === 0 && this.#state === "half-closed-remote") {
       this.#controller.close();
+      // a BYOB read still waiting is answered with `done`
+      this.#controller.byobRequest?.respond(0);
       this.#to("drained");
       this.#resolve();
       this.#settle();
@@ -337,6 +389,7 @@ export class IncomingStream {
     this.#waiting = null;
     waiting?.();
     this.#reject(error);
+    this.#rejectSha(error); // no effect once END was checked
     this.#settle();
   }
 

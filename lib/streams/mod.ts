@@ -37,6 +37,6 @@ export { STREAM_EVENTS, STREAM_STATES, STREAM_TRANSITIONS, streamTransition } fr
 export type { StreamEvent, StreamRow, StreamState } from "./state.ts";
 export { SenteLiteError } from "../protocol/errors.ts";
 export type { Clock, TimerHandle } from "../util/clock.ts";
-export { digestsEqual, jsSha256, Sha256, sha256 } from "./sha256.ts";
+export { digestsEqual, jsSha256, Sha256, sha256, toHex } from "./sha256.ts";
 export { nativeSha256 } from "./native_sha256.ts";
 export type { HashFactory, IncrementalHash } from "./sha256.ts";

@@ -212,7 +212,11 @@ export class StreamMux {
     return stream;
   }
 
-  /** Takes one stream frame from the transport. Never throws. */
+  /**
+   * Takes one stream frame from the transport. Never throws. The mux takes the frame's buffer as
+   * a socket's message is: a DATA payload may move to the reader or be detached once read, so
+   * pass a frame whose buffer no one else uses (a frame sharing a larger buffer is copied).
+   */
   receive(frame: Uint8Array): void {
     if (this.#closed) return;
     try {

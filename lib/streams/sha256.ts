@@ -210,3 +210,10 @@ export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.byteLength; i++) diff |= a[i] ^ b[i];
   return diff === 0;
 }
+
+/** A digest as lowercase hex (what `sha256sum` prints). */
+export function toHex(digest: Uint8Array): string {
+  let out = "";
+  for (const b of digest) out += b.toString(16).padStart(2, "0");
+  return out;
+}

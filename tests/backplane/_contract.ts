@@ -305,4 +305,42 @@ export function backplaneContract(name: string, make: MakeCluster, ignore = fals
     const after = await b.store.replay("u", s.sessionId, 2);
     assert.deepEqual(after.messages, [{ seq: 3, payload: "r3" }]);
   });
+
+  test("channel streams: numbered once for the cluster, replayed after a cursor, gaps counted", async () => {
+    await using c = await make(2, { maxMessages: 10 });
+    const [a, b] = c.nodes;
+    assert.deepEqual(await a.store.channelSince("room", null), {
+      messages: [],
+      dropped: 0,
+      reason: null,
+      current: 0,
+    });
+    const first = await a.store.appendChannel("room", "r1");
+    assert.ok(first > 1_000_000_000_000_000, `numbers start above ms × 1000: ${first}`);
+    assert.equal(await b.store.appendChannel("room", "r2"), first + 1);
+    const r = await b.store.channelSince("room", first);
+    assert.deepEqual(r, {
+      messages: [{ seq: first + 1, payload: "r2" }],
+      dropped: 0,
+      reason: null,
+      current: first + 1,
+    });
+    assert.equal((await a.store.channelSince("room", null)).current, first + 1);
+    for (let i = 3; i <= 250; i++) await a.store.appendChannel("room", `r${i}`);
+    const old = await b.store.channelSince("room", first);
+    assert.equal(old.reason, "overflow");
+    assert.equal(old.dropped! + old.messages.length, 249);
+    assert.equal(old.messages.at(-1)?.payload, "r250");
+    // A cursor of a later stream (another incarnation) is unknown.
+    const future = await b.store.channelSince("room", first + 10_000);
+    assert.deepEqual([future.dropped, future.reason], [null, "unknown"]);
+    // Sessions kept without the index are not numbered by holdChannel.
+    const s = await a.store.create("u", "t", at(a, "c1"));
+    await a.store.keepChannel("u", s.sessionId, "room", true, { indexed: false });
+    assert.equal(await b.store.holdChannel("room", "x", { attached: true }), 0);
+    await a.store.detach("u", s.sessionId, at(a, "c1"), ["room"], { indexed: false });
+    assert.equal(await b.store.holdChannel("room", "y"), 0);
+    const opened = await b.store.open("u", "t", s.token, at(b, "c2"));
+    assert.ok(opened.status === "opened" && opened.session.channels.includes("room"));
+  });
 }

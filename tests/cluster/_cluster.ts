@@ -123,3 +123,55 @@ export function audit(list: number[], count: number): { lost: number; dup: numbe
   for (let n = 1; n <= count; n++) if (!seen.has(n)) lost++;
   return { lost, dup, ooo };
 }
+
+/** One handling of a client send (`c/n`, `c/k`) a node wrote to stdout. */
+export interface Handling {
+  readonly n: number;
+  /** `msg.delivery.key` (`c/k`), `"-"` when absent, `undefined` for `c/n`. */
+  readonly key?: string;
+}
+
+/** What `node` handled of `uid`'s client sends, in order. */
+export function handlings(node: Node, uid: string): Handling[] {
+  const out: Handling[] = [];
+  for (const line of node.child.stdout.split("\n")) {
+    const m = /^handled (\S+) (\d+)(?: (\S+))?$/.exec(line);
+    if (m && m[1] === uid) {
+      out.push(m[3] === undefined ? { n: Number(m[2]) } : { n: +m[2], key: m[3] });
+    }
+  }
+  return out;
+}
+
+/** The effects `c/k` made in `dir` (one file per key): their keys. */
+export function effects(dir: string): Set<string> {
+  return new Set([...Deno.readDirSync(dir)].map((e) => e.name));
+}
+
+/**
+ * Checks that each of the sends 1…`count` had one key wherever it was handled (`handled`: every
+ * node's handlings) and that its effect exists once: a file for each of those keys and no other
+ * (a key that differed between nodes would have made a second one). Returns the sends handled
+ * more than once.
+ */
+export function assertEffectsOnce(handled: Handling[], made: Set<string>, count: number): number[] {
+  const keysOf = new Map<number, Set<string>>();
+  const times = new Map<number, number>();
+  for (const h of handled) {
+    keysOf.set(h.n, (keysOf.get(h.n) ?? new Set()).add(h.key!));
+    times.set(h.n, (times.get(h.n) ?? 0) + 1);
+  }
+  for (let n = 1; n <= count; n++) {
+    const keys = [...keysOf.get(n) ?? []];
+    if (keys.length !== 1 || keys[0] === "-") {
+      throw new Error(`send ${n} had the keys ${JSON.stringify(keys)}, not one`);
+    }
+    if (!made.has(keys[0])) throw new Error(`send ${n}: no effect (${keys[0]})`);
+  }
+  const all = new Set([...keysOf.values()].flatMap((k) => [...k]));
+  const extra = [...made].filter((k) => !all.has(k));
+  if (extra.length > 0 || made.size !== all.size) {
+    throw new Error(`effects of no send, or twice: ${extra}`);
+  }
+  return [...times].filter(([, c]) => c > 1).map(([n]) => n);
+}

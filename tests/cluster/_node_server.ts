@@ -7,7 +7,8 @@
  *
  * `ctl/*` events let the test drive the node's server API from a client: `ctl/send`, `ctl/sendTo`,
  * `ctl/request`, `ctl/broadcast`, `ctl/publish`, `ctl/close`, `ctl/uids`, `ctl/cluster`,
- * `ctl/whoami`, `ctl/echo`, `ctl/stream` (numbered sends to uids and channels), and for
+ * `ctl/whoami`, `ctl/echo`, `ctl/stream` (numbered sends to uids and channels, and broadcasts), `c/n` and `c/k`
+ * (client sends, counted on stdout; `c/k` with an effect made once by its key), and for
  * bench/backplane.ts `ctl/burst` and `ctl/pace` (stamped publishes at once or paced).
  */
 import { createServer, localBackplane } from "../../server.ts";
@@ -16,11 +17,19 @@ import { ednPacker } from "../../edn.ts";
 import { transitPacker } from "../../transit.ts";
 import { jsonPacker } from "../../mod.ts";
 import { TYPED_READ, typedValue } from "./_typed.ts";
+import { closeSync, openSync } from "node:fs";
 
 const args = typeof Deno !== "undefined"
   ? Deno.args
   : (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
-const [url, prefix, mode] = args;
+const [url, prefix, mode = ""] = args;
+// The mode's comma-separated settings: `no-delivery`, `fx=<dir>`, `stall=<n>` (see `c/k`).
+const settings = new Map(
+  mode.split(",").filter(Boolean).map((s) => {
+    const eq = s.indexOf("=");
+    return eq < 0 ? [s, ""] : [s.slice(0, eq), s.slice(eq + 1)];
+  }),
+);
 // "alone": the same server without a backplane (the single-node baseline of bench/backplane.ts).
 const alone = url === "alone";
 // "cluster=<url>,<url>…": a Redis Cluster given by its masters (tests/_redis_cluster.ts).
@@ -35,7 +44,7 @@ const backplane = alone ? localBackplane() : redisBackplane({
 });
 const server = createServer({
   backplane: alone ? undefined : backplane,
-  delivery: mode === "no-delivery" ? false : undefined,
+  delivery: settings.has("no-delivery") ? false : undefined,
   authenticate: (req) => new URL(req.url).searchParams.get("user"),
   onError: (e, ctx) => console.error(`onError ${ctx.where}:`, e),
   rateLimit: false,
@@ -94,6 +103,32 @@ server.on("ctl/burst", (m) => {
 // Client sends to count: one stdout line per handling, written synchronously (so a SIGKILL
 // never loses a line of a handling that ran).
 server.on("c/n", (m) => console.log(`handled ${m.uid} ${JSON.stringify(m.data)}`));
+// Client sends whose effect is made once by their idempotency key (`msg.delivery.key`): one
+// stdout line per handling with the key, then the effect: the file `<fx dir>/<key>`, created
+// only if absent (O_EXCL: the "SET NX" of a store shared by the processes; atomic, and
+// synchronous, so it is made before anything else happens). With `stall=<n>` the node blocks for
+// good right after handling n: the events it handled in that turn have their effects, but their
+// handled records never reach Redis (its client writes at the end of the turn), so the next node
+// handles them again and must find them by the same keys. With `async=<ms>` the handler is
+// async: it makes the effect that long after it returned its promise.
+const fxDir = settings.get("fx");
+const stallAt = settings.has("stall") ? Number(settings.get("stall")) : null;
+const asyncMs = settings.has("async") ? Number(settings.get("async")) : null;
+const effect = (key: string | undefined) => {
+  if (fxDir === undefined || key === undefined) return;
+  try {
+    closeSync(openSync(`${fxDir}/${key}`, "wx"));
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EEXIST") throw e;
+  }
+};
+server.on("c/k", (m) => {
+  const key = m.delivery?.key;
+  console.log(`handled ${m.uid} ${JSON.stringify(m.data)} ${key ?? "-"}`);
+  if (asyncMs !== null) return new Promise((r) => setTimeout(r, asyncMs)).then(() => effect(key));
+  effect(key);
+  if (m.data === stallAt) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+});
 // Values JSON cannot carry (tests/cluster/_typed.ts), to a uid or a channel.
 server.on("ctl/typed", (m) => {
   const d = m.data as { uid?: string; channel?: string; n: number };
@@ -137,13 +172,20 @@ server.on("ctl/stats", () => {
 });
 // `count` sends numbered 1…count to each uid (event `s/n`) and channel, `everyMs` apart.
 server.on("ctl/stream", (m) => {
-  const d = m.data as { uids: string[]; channels: string[]; count: number; everyMs: number };
+  const d = m.data as {
+    uids: string[];
+    channels: string[];
+    count: number;
+    everyMs: number;
+    broadcast?: boolean;
+  };
   let n = 0;
   const tick = () => {
     n++;
     try {
       for (const uid of d.uids) server.send(uid, "s/n", n);
       for (const channel of d.channels) server.publish(channel, n);
+      if (d.broadcast) server.broadcast("s/b", n);
     } catch (e) {
       console.error(`stream ${n}:`, e); // the test shows the node's stderr when it fails
     }

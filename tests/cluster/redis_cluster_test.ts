@@ -224,7 +224,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "redis cluster: a node SIGKILLed under load: its clients resume on the others, 0 lost",
+  name:
+    "redis cluster: a node SIGKILLed under load: its clients resume on the others (channels from the channel streams), 0 lost",
   ignore: IGNORE_REDIS,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -243,6 +244,7 @@ Deno.test({
     const clients: Client[] = [];
     const byUid: number[][] = [];
     const byChannel: number[][] = [];
+    const byBroadcast: number[][] = [];
     try {
       // Clients spread over the three nodes; a reconnect goes to the next live node.
       for (let i = 0; i < CLIENTS; i++) {
@@ -258,10 +260,15 @@ Deno.test({
         });
         byUid[i] = [];
         byChannel[i] = [];
+        byBroadcast[i] = [];
         c.on("s/n", (n) => void byUid[i].push(n as number));
+        c.on("s/b", (n) => void byBroadcast[i].push(n as number));
         clients.push(c);
       }
       await Promise.all(clients.map((c) => c.ready));
+      // Channel sequences (the client's default): channel messages come numbered per channel
+      // from the cluster's channel streams, and resume from them on another node.
+      assert.ok(clients.every((c) => c.handshake!.server!.capabilities.includes("channel-seq")));
       await Promise.all(
         clients.map((c, i) =>
           c.subscribe(CHANNELS[i % 4], (n) => void byChannel[i].push(n as number))
@@ -274,6 +281,7 @@ Deno.test({
         channels: CHANNELS,
         count: COUNT,
         everyMs: 20,
+        broadcast: true,
       });
       await waitFor(
         () => byUid.every((l) => l.length >= 10) ? true : undefined,
@@ -284,7 +292,8 @@ Deno.test({
       const atKill = byUid.map((l) => l.length);
       await nodes[2].child.stop("SIGKILL");
       const complete = () =>
-        byUid.every((l) => l.includes(COUNT)) && byChannel.every((l) => l.includes(COUNT));
+        byUid.every((l) => l.includes(COUNT)) && byChannel.every((l) => l.includes(COUNT)) &&
+        byBroadcast.every((l) => l.includes(COUNT));
       await waitFor(() => complete() ? true : undefined, "every client's last message", {
         timeoutMs: 30_000,
         intervalMs: 20,
@@ -295,7 +304,7 @@ Deno.test({
         throw new Error(`${e.message}: ${JSON.stringify(short.slice(0, 10))}`);
       });
       let lost = 0, duplicated = 0, outOfOrder = 0;
-      for (const list of [...byUid, ...byChannel]) {
+      for (const list of [...byUid, ...byChannel, ...byBroadcast]) {
         const seen = new Set<number>();
         for (let k = 0; k < list.length; k++) {
           if (seen.has(list[k])) duplicated++;
@@ -309,7 +318,7 @@ Deno.test({
         await ctl<{ resumed: number }>(await peer(nodes[1], "driver2"), "stats"),
       ].map((s) => s.resumed);
       console.log(
-        `${CLIENTS} clients × ${COUNT} × 2 (uid + channel), a node SIGKILLed mid-stream: ` +
+        `${CLIENTS} clients × ${COUNT} × 3 (uid + channel + broadcast), a node SIGKILLed mid-stream: ` +
           `lost ${lost}, duplicated ${duplicated}, out of order ${outOfOrder}; ` +
           `resumed on the two live nodes: ${resumed.join(" + ")}; at the kill the clients had ` +
           `${Math.min(...atKill)}–${Math.max(...atKill)} of ${COUNT}`,
@@ -318,6 +327,80 @@ Deno.test({
       assert.ok(resumed[0] > 0 && resumed[1] > 0, "the moved clients resumed on both live nodes");
       assert.ok(Math.max(...atKill) < COUNT, "the node died mid-stream");
       driver.client.close();
+    } finally {
+      for (const c of clients) c.close();
+      await Promise.all(nodes.map((n) => n.child.stop("SIGKILL")));
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "redis cluster: channel sequences: publishes and broadcasts from three nodes at once reach every client once, in one order",
+  ignore: IGNORE_REDIS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using redis = await startRedis();
+    const prefix = "t4";
+    const nodes = await Promise.all([
+      startNode("deno", redis.url, prefix),
+      startNode("deno", redis.url, prefix),
+      startNode(bunNode(), redis.url, prefix),
+    ]);
+    const CLIENTS = 30;
+    const COUNT = 40;
+    const clients: Client[] = [];
+    const got: string[][] = [];
+    const bcast: string[][] = [];
+    try {
+      for (let i = 0; i < CLIENTS; i++) {
+        const c = connect(`${nodes[i % 3].url}?user=c${i}`, { onError: () => {} });
+        got[i] = [];
+        bcast[i] = [];
+        c.on("t/b", (d) => {
+          const { n, from } = d as { n: number; from: string };
+          bcast[i].push(`${from}${n}`);
+        });
+        clients.push(c);
+      }
+      await Promise.all(clients.map((c) => c.ready));
+      await Promise.all(
+        clients.map((c, i) =>
+          c.subscribe("room", (d) => {
+            const { n, from } = d as { n: number; from: string };
+            got[i].push(`${from}${n}`);
+          })
+        ),
+      );
+      const drivers = await Promise.all(nodes.map((n, k) => peer(n, `driver${k}`)));
+      // Each node publishes COUNT numbered messages as fast as it can, all three at once.
+      await Promise.all(drivers.map(async (d, k) => {
+        for (let n = 1; n <= COUNT; n++) {
+          await ctl(d, "publish", { channel: "room", data: { n, from: "ABC"[k] } });
+          await ctl(d, "broadcast", { id: "t/b", data: { n, from: "ABC"[k] } });
+        }
+      }));
+      await waitFor(
+        () =>
+          got.every((l) => l.length >= 3 * COUNT) && bcast.every((l) => l.length >= 3 * COUNT)
+            ? true
+            : undefined,
+        "every message at every client",
+        { timeoutMs: 30_000, intervalMs: 20 },
+      ).catch((e) => {
+        const lengths = got.map((l, i) => [l.length, bcast[i].length]);
+        throw new Error(`${e.message}: ${JSON.stringify(lengths)} ${bcast[0]}`);
+      });
+      // One stream each: every client has the same order, each publisher's in its order.
+      for (const lists of [got, bcast]) {
+        for (const list of lists) assert.deepEqual(list, lists[0]);
+        for (const from of "ABC") {
+          const mine = lists[0].filter((s) => s[0] === from).map((s) => Number(s.slice(1)));
+          assert.deepEqual(mine, Array.from({ length: COUNT }, (_, i) => i + 1));
+        }
+      }
+      for (const d of drivers) d.client.close();
     } finally {
       for (const c of clients) c.close();
       await Promise.all(nodes.map((n) => n.child.stop("SIGKILL")));

@@ -100,6 +100,7 @@ Deno.test({
       assert.equal(drain.timedOut, false, a.describe());
       assert.equal(drain.requestsInFlightLeft, 0);
       assert.equal(drain.bufferedBytesLeft, 0);
+      assert.equal(drain.unacknowledgedLeft, 0, "no ack crosses the close");
       for (const [i, c] of clients.entries()) {
         assert.equal(c.closeCodes[0], 1001, `client ${i} closes: ${c.closeCodes}`);
         assert.deepEqual(c.seq, [...Array(PUSHES).keys()], `client ${i} got every push in order`);

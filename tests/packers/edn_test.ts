@@ -381,9 +381,11 @@ Deno.test("ednPacker({ keywords: 'keyword' }) round-trips keyword values exactly
     ),
   })).v;
   fc.assert(
+    // v rides as an event's data: at the top, [["a/b"]] is an envelope with an event by the
+    // envelope rules (its id becomes a keyword), which is the protocol, not a round-trip failure.
     fc.property(value, (v) => {
-      const text = keep.pack(v);
-      assert.deepStrictEqual(keep.unpack(text), v);
+      const text = keep.pack([["test/ev", v], null]);
+      assert.deepStrictEqual(keep.unpack(text), [[new Keyword("test/ev"), v], null]);
       assert.equal(keep.pack(keep.unpack(text)), text);
     }),
     { numRuns: 300 },

@@ -323,9 +323,11 @@ Deno.test("transitPacker({ keywords: 'keyword' }) round-trips Clojure values exa
     ),
   })).v;
   fc.assert(
+    // v rides as an event's data: at the payload position a vector like ["a/b"] is an event by the
+    // envelope rules (its id becomes a keyword), which is the protocol, not a round-trip failure.
     fc.property(value, (v) => {
-      const text = keep.pack([v, null]);
-      assert.deepStrictEqual(keep.unpack(text), [v, null]);
+      const text = keep.pack([["test/ev", v], null]);
+      assert.deepStrictEqual(keep.unpack(text), [[new Keyword("test/ev"), v], null]);
       assert.equal(keep.pack(keep.unpack(text)), text);
     }),
     { numRuns: 300 },

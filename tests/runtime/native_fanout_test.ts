@@ -1,7 +1,8 @@
 /**
  * A Bun server's broadcasts and channel publishes through Bun's native topics reach every frame
  * variant (sente-lite JSON, sente-lite EDN, the Sente dialect, a resuming client on the
- * per-connection path), and a push sent right after a broadcast reaches its connection after it.
+ * per-connection path, resuming clients with channel sequences sharing their variant's topic),
+ * and a push sent right after a broadcast reaches its connection after it.
  */
 import assert from "node:assert/strict";
 import { Child } from "./_child.ts";
@@ -53,7 +54,10 @@ Deno.test({
       const edn = await peer(info.url, "client-id=e1&packer=edn");
       const sente = await peer(info.url, "client-id=s1"); // the Sente dialect (EDN)
       const resuming = await peer(info.url, "client-id=r1&packer=json&resume=0");
-      peers.push(json, json2, edn, sente, resuming);
+      // Channel sequences (our client's default): one native topic for both, same bytes.
+      const cs1 = await peer(info.url, "client-id=c1&packer=json&resume=0&cseq=");
+      const cs2 = await peer(info.url, "client-id=c2&packer=json&resume=0&cseq=");
+      peers.push(json, json2, edn, sente, resuming, cs1, cs2);
       for (let n = 1; n <= 3; n++) {
         json.send(JSON.stringify([["test/bcast-then-send", n], `cb${n}`]));
         // The sender: the broadcast, then the push sent after it, then the reply.
@@ -61,20 +65,26 @@ Deno.test({
         const b = got.findIndex((f) => f.includes(`"test/b",${n}`));
         assert.ok(b >= 0 && b < got.length - 1, JSON.stringify(got));
         const reply = JSON.parse(await json.next(5000));
-        assert.deepEqual(reply, [{ reached: 5 }, `cb${n}`]);
+        assert.deepEqual(reply, [{ reached: 7 }, `cb${n}`]);
         await until(json2, `"test/b",${n}`);
         await until(edn, `test/b`);
         await until(sente, `test/b`);
         const r = await until(resuming, `test/b`);
         assert.match(r.at(-1)!, /sente-lite\/msg/); // numbered: its own frame
+        const c1 = (await until(cs1, `test/b`)).at(-1)!;
+        assert.match(c1, /^\[\[\["sente-lite\/msg",\{"ch":null,"cseq":\d+,/);
+        assert.equal((await until(cs2, `test/b`)).at(-1), c1);
       }
       // A channel publish reaches its JSON and EDN subscribers.
       json2.send(JSON.stringify([["sente-lite/subscribe", { "channel-id": "room" }], "s1"]));
       await until(json2, "s1");
       edn.send('[[:sente-lite/subscribe {"channel-id" "room"}] "s2"]');
       await until(edn, "s2");
+      cs1.send(JSON.stringify([["sente-lite/subscribe", { "channel-id": "room" }], "s3"]));
+      await until(cs1, "s3");
       json.send(JSON.stringify([["test/publish", "hello"], "p1"]));
-      assert.deepEqual(JSON.parse((await until(json, "p1")).at(-1)!), [{ delivered: 2 }, "p1"]);
+      assert.deepEqual(JSON.parse((await until(json, "p1")).at(-1)!), [{ delivered: 3 }, "p1"]);
+      assert.match((await until(cs1, "hello")).at(-1)!, /"ch":"room","cseq":/);
       assert.match((await until(json2, "hello")).at(-1)!, /sente-lite\/channel-msg/);
       assert.match((await until(edn, "hello")).at(-1)!, /sente-lite\/channel-msg/);
     } finally {

@@ -9,6 +9,8 @@ import { senteLiteDialect } from "../../lib/dialects/sente_lite.ts";
 import type { Frame, Packer } from "../../lib/packers/packer.ts";
 import type { ServerSocket } from "../../lib/server/socket.ts";
 import { Hub, type PendingUpgrade } from "../../lib/server/hub.ts";
+import { Session } from "../../lib/server/session.ts";
+import { ConnStreams } from "../../lib/server/channel_seq.ts";
 
 const NO_SEQUENCER: Sequencer = { sequenced: () => assert.fail("no recipient resumes here") };
 
@@ -202,6 +204,52 @@ Deno.test("Hub uses native topics per frame variant; resuming and batching peers
   assert.deepEqual([...json1.socket.topics], []); // closing leaves the topics
 });
 
+Deno.test("Hub: channel-seq connections share native topics per variant; their uid pushes stay numbered per connection", async () => {
+  const hub = new Hub({ onError: () => {} });
+  const registry = new Set<TopicSocket>();
+  const publishes: string[] = [];
+  const open = async (query: string) => {
+    const req = new Request(`http://127.0.0.1/chsk?${query}`, {
+      headers: { upgrade: "websocket" },
+    });
+    const pending = await hub.prepare(req);
+    assert.ok(!(pending instanceof Response));
+    const socket = new TopicSocket(registry, publishes);
+    const sink = hub.open(pending as PendingUpgrade, socket);
+    socket.sent.length = 0; // the handshake
+    return { socket, sink };
+  };
+  const a = await open("client-id=a&packer=json&resume=0&cseq=");
+  const b = await open("client-id=b&packer=json&resume=0&cseq=");
+  const old = await open("client-id=o&packer=json&resume=0"); // resumes without channel-seq
+  assert.deepEqual([...a.socket.topics], ["sente-lite/json+cseq"]);
+  assert.deepEqual([...old.socket.topics], []);
+  assert.equal(hub.broadcast("app/hi", 1), 3);
+  assert.deepEqual(publishes, ["sente-lite/json+cseq"]);
+  assert.equal(a.socket.sent.length, 1);
+  assert.deepEqual(b.socket.sent, a.socket.sent);
+  assert.match(
+    a.socket.sent[0],
+    /^\[\[\["sente-lite\/msg",\{"ch":null,"cseq":\d+,"event":\["app\/hi",1\]\}\]\],null\]$/,
+  );
+  assert.match(old.socket.sent[0], /"seq":1,/);
+  for (const p of [a, b]) p.sink.received('[["sente-lite/subscribe",{"channel-id":"room"}],"c1"]');
+  await new Promise((r) => setTimeout(r, 0));
+  assert.ok(a.socket.topics.has("sente-lite/json+cseq\nroom"));
+  publishes.length = 0;
+  a.socket.sent.length = 0;
+  b.socket.sent.length = 0;
+  assert.equal(hub.publish("room", "x"), 2);
+  assert.deepEqual(publishes, [topicOf("sente-lite/json+cseq", "room")]);
+  assert.deepEqual(b.socket.sent, a.socket.sent);
+  // A uid push is the session's own: numbered per connection, not published.
+  publishes.length = 0;
+  hub.sendTo(hub.connections().find((c) => c.clientId === "a")!.id, "app/own", 1);
+  assert.deepEqual(publishes, []);
+  assert.match(a.socket.sent.at(-1)!, /"seq":1,"event":\["app\/own",1\]/);
+  hub.closeAll();
+});
+
 Deno.test("Hub closes a native subscriber over maxBufferedBytes (1013) instead of publishing to it", async () => {
   const hub = new Hub({ onError: () => {}, backpressure: { maxBufferedBytes: 1000 } });
   const registry = new Set<TopicSocket>();
@@ -271,4 +319,49 @@ Deno.test("Hub: a broadcast whose per-connection part waits is not sent again to
   assert.deepEqual(resuming.map((s) => s.sent.length), [1, 1, 1]);
   assert.equal(natives[1].sent.length, 1);
   hub.closeAll();
+});
+
+Deno.test("FanOutQueue: a channel-seq native gets a broadcast its session numbers (a cluster's) per connection, a streamed one by topic", () => {
+  const ctx = new ServerContext(resolveServerOptions({}));
+  const numbered: unknown[] = [];
+  const sequencer: Sequencer = {
+    sequenced: (_c, _s, event) => {
+      numbered.push(event);
+      return true;
+    },
+  };
+  const queue = new FanOutQueue(ctx.options, sequencer, (fn) => fn());
+  const registry = new Set<TopicSocket>();
+  const publishes: string[] = [];
+  const socket = new TopicSocket(registry, publishes);
+  const c = new Connection(
+    "c1",
+    "u",
+    "c1",
+    new Request("http://localhost/chsk"),
+    jsonPacker,
+    senteLiteDialect,
+    socket,
+    0,
+    ctx.stats,
+  );
+  queue.opened(c);
+  c.session = new Session<Connection>("u", "c1", "s1");
+  c.cseq = new ConnStreams({
+    retain: () => {},
+    release: () => {},
+    pending: () => {},
+    subscribed: () => ({}),
+    activate: () => ({}),
+  });
+  c.joinTopics("sente-lite/json+cseq");
+  const conns = new Map([[c.id, c]]);
+  assert.equal(queue.run(everyone(conns), push(1), null), 1);
+  assert.deepEqual(publishes, []);
+  assert.deepEqual(numbered, [["app/m", 1]]);
+  assert.equal(queue.run(everyone(conns), push(2), null, undefined, { key: "", cseq: 7 }), 1);
+  assert.deepEqual(publishes, ["sente-lite/json+cseq"]);
+  assert.deepEqual(socket.sent, [
+    '[[["sente-lite/msg",{"ch":null,"cseq":7,"event":["app/m",2]}]],null]',
+  ]);
 });

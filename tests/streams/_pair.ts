@@ -40,7 +40,11 @@ export class MemoryTransport implements StreamTransport {
       this.sentBuffers.add(frame.buffer);
       frame = frame.slice();
     }
-    if (this.record) this.sent.push(frame);
+    if (this.record) {
+      // The receiving mux takes a frame's buffer (it may move or detach it): keep our own.
+      this.sent.push(frame);
+      frame = frame.slice();
+    }
     this.#queue.push(frame);
     this.#buffered += frame.byteLength;
     this.maxBuffered = Math.max(this.maxBuffered, this.#buffered);
