@@ -18,6 +18,7 @@
 import type { Frame } from "../packers/packer.ts";
 import {
   decodeServerEnvelope,
+  MAX_CB_ID_LENGTH,
   REPLY_CLOSED,
   REPLY_ERROR,
   REPLY_TIMEOUT,
@@ -112,6 +113,8 @@ class Pending implements Queued {
   constructor(
     readonly frame: Frame,
     readonly cb: string,
+    /** The number `cb` writes in base 36: the key of the pending map. */
+    readonly key: number,
     /** The event id, for the timeout message. */
     readonly id: string,
     readonly timeoutMs: number,
@@ -122,6 +125,26 @@ class Pending implements Queued {
     readonly resolve: (value: unknown) => void,
     readonly reject: (error: unknown) => void,
   ) {}
+}
+
+/**
+ * The number a callback id of ours writes in base 36 (`key.toString(36)`), or -1 when it is not
+ * one: not base 36, a leading zero, or too long to be exact. Only the form `toString(36)` writes
+ * maps to a number, so a reply naming any other string matches no pending request.
+ */
+function cbNumber(cb: string): number {
+  const n = cb.length;
+  if (n === 0 || n > 10 || (n > 1 && cb.charCodeAt(0) === 48)) return -1; // 36^10 < 2^53
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = cb.charCodeAt(i);
+    let d;
+    if (c >= 48 && c <= 57) d = c - 48; // 0-9
+    else if (c >= 97 && c <= 122) d = c - 87; // a-z
+    else return -1;
+    v = v * 36 + d;
+  }
+  return v;
 }
 
 /** `request()` without options (not a new object per call). */
@@ -184,7 +207,8 @@ export class Client<E extends EventMap = AnyEvents> {
   #inAcked = 0;
   #ackTimer: TimerHandle | undefined;
   #written = 0;
-  #pending = new Map<string, Pending>();
+  /** Pending requests by callback number (a number hashes cheaper than a fresh string). */
+  #pending = new Map<number, Pending>();
   #handlers = new Map<string, Set<PushHandler>>();
   #any = new Set<PushHandler>();
   #requestHandlers = new Map<string, RequestHandler>();
@@ -718,7 +742,21 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#liveness.seen();
     let msg;
     try {
-      msg = decodeServerEnvelope(this.#options.packer.unpack(frame));
+      const value = this.#options.packer.unpack(frame);
+      // The common frame, a reply `[value, cbId]`, is answered without the decoder's message
+      // object; the decoder's rules hold (a handshake or a ping is never read as a reply).
+      if (Array.isArray(value) && value.length === 2) {
+        const cb = value[1];
+        const payload = value[0];
+        if (
+          typeof cb === "string" && cb.length > 0 && cb.length <= MAX_CB_ID_LENGTH &&
+          payload !== "chsk/ws-ping" && !(Array.isArray(payload) && payload[0] === "chsk/handshake")
+        ) {
+          msg = null;
+          this.#onReply(cb, payload);
+        }
+      }
+      if (msg === undefined) msg = decodeServerEnvelope(value);
     } catch (e) {
       const error = new ServerError(
         "unpack-failed",
@@ -731,6 +769,7 @@ export class Client<E extends EventMap = AnyEvents> {
       this.#options.onError(error);
       return;
     }
+    if (msg === null) return; // a reply, answered above
     switch (msg.type) {
       case "handshake":
         return this.#onHandshake(msg.uid, msg.data);
@@ -768,7 +807,7 @@ export class Client<E extends EventMap = AnyEvents> {
 
   #onReply(cbId: string, value: unknown): void {
     if (cbId === this.#pingCb) return; // our liveness ping: receiving it was the point
-    const p = this.#pending.get(cbId);
+    const p = this.#pending.get(cbNumber(cbId));
     if (!p) {
       this.#stats.lateReplies++;
       return;
@@ -793,7 +832,7 @@ export class Client<E extends EventMap = AnyEvents> {
         const d = (data ?? {}) as Record<string, unknown>;
         const error = new ServerError(String(d.code ?? "error"), String(d.message ?? ""));
         const cb = d["cb-id"];
-        const p = typeof cb === "string" ? this.#pending.get(cb) : undefined;
+        const p = typeof cb === "string" ? this.#pending.get(cbNumber(cb)) : undefined;
         if (p) {
           this.#forget(p);
           p.reject(error);
@@ -1228,13 +1267,25 @@ export class Client<E extends EventMap = AnyEvents> {
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    const cb = (this.#nextCb++).toString(36);
+    const key = this.#nextCb++;
+    const cb = key.toString(36);
     const frame = this.#options.packer.pack(clientEventEnvelope(id, data, cb));
     const retry = options.retry ?? this.#options.retryRequests;
     const signal = options.signal;
     const deadline = this.#options.clock.now() + timeoutMs;
     return new Promise((resolve, reject) => {
-      const p = new Pending(frame, cb, id, timeoutMs, deadline, retry, signal, resolve, reject);
+      const p = new Pending(
+        frame,
+        cb,
+        key,
+        id,
+        timeoutMs,
+        deadline,
+        retry,
+        signal,
+        resolve,
+        reject,
+      );
       if (signal) {
         p.onAbort = () => {
           this.#forget(p);
@@ -1242,7 +1293,7 @@ export class Client<E extends EventMap = AnyEvents> {
         };
         signal.addEventListener("abort", p.onAbort, { once: true });
       }
-      this.#pending.set(cb, p);
+      this.#pending.set(key, p);
       this.#armDeadline(deadline);
       try {
         this.#sendOrQueue(p);
@@ -1256,7 +1307,7 @@ export class Client<E extends EventMap = AnyEvents> {
   /** A request settled (or is about to): it leaves the queue and the pending map. */
   #forget(p: Pending): void {
     p.cancelled = true;
-    this.#pending.delete(p.cb);
+    this.#pending.delete(p.key);
     if (p.onAbort !== null) p.signal!.removeEventListener("abort", p.onAbort);
     // Nothing left to time out: no timer may keep the process (or a test) alive.
     if (this.#pending.size === 0) this.#disarmDeadline();

@@ -138,7 +138,7 @@ export class Cluster {
       return n;
     }
     // Store first: numbered into every session of the uid, then the other nodes are told.
-    const offline = !elsewhere && this.#ctx.uids.connections(uid).size === 0;
+    const offline = !elsewhere && this.#ctx.uids.count(uid) === 0;
     const held = durable.holdUid(uid, event, offline);
     const sequencer = durable.sequencerFor(held, event, []);
     const n = this.#local.toUid(uid, event, elsewhere, false, sequencer);

@@ -5,9 +5,12 @@
  * @module
  */
 import type { ServerDialect } from "../dialects/dialect.ts";
+import { senteDialect } from "../dialects/sente.ts";
+import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import type { Frame, Packer } from "../packers/packer.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
 import { frameByteLength } from "../util/utf8.ts";
+import { connIdOf, type ConnKey, connKey } from "./conn_key.ts";
 import type { ConnectionSink, ServerSocket } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
 import type { GateTarget, OutboundGate } from "./backpressure.ts";
@@ -87,7 +90,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
 
   /** Makes a connection over an adapter's socket. */
   constructor(
-    readonly id: string,
+    id: string,
     readonly uid: string,
     readonly clientId: string,
     request: Request,
@@ -98,11 +101,27 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
     readonly stats: ServerStats,
   ) {
     this.lastSeen = openedAt;
+    this.key = connKey(id);
     // Not the Request itself: it holds the runtime's upgrade state for the connection's life.
     this.#url = request.url;
   }
 
   readonly #url: string;
+
+  /** Its id as kept (lib/server/conn_key.ts): the key of the Hub's connection map. */
+  readonly key: ConnKey;
+
+  /** The id's text, once read (an idle connection keeps none). */
+  #idText: string | null = null;
+
+  /**
+   * The connection id, written out from `key` when first read and kept from then on (fan-outs
+   * with `except` read every recipient's): an idle connection whose id nobody reads keeps no
+   * string for it.
+   */
+  get id(): string {
+    return this.#idText ??= connIdOf(this.key);
+  }
 
   #more(): Rare {
     return this.#rare ??= new Rare();
@@ -315,6 +334,21 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
       batcher.flush();
     }
     return this.sendNow(message);
+  }
+
+  /**
+   * Sends the reply `[value, cbId]`. In the envelope dialects (sente-lite, Sente) without
+   * batching it is packed as that envelope directly, with no message object or dialect arrays
+   * per request: the same bytes `send({ type: "reply", cbId, value })` writes.
+   */
+  sendReply(cbId: string, value: unknown): boolean {
+    const dialect = this.dialect;
+    if ((dialect !== senteLiteDialect && dialect !== senteDialect) || this.wire?.batcher) {
+      return this.send({ type: "reply", cbId, value });
+    }
+    if (this.closed) return false;
+    if (!FANOUT.delivering) this.settleOwed();
+    return this.sendFrame(this.packerImpl.pack([value === undefined ? null : value, cbId]));
   }
 
   /** Sends a frame shared with other connections (a broadcast), reusing its compression. */

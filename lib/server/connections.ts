@@ -101,8 +101,9 @@ export class Connections {
       return { received: () => {}, socketClosed: () => {} };
     }
     if (pending.rejection) return openRejected(ctx, slot, socket, pending.rejection);
+    const connId = ctx.newConnId(); // told in the handshake, then not kept (Connection.key)
     const conn = new Connection(
-      ctx.newConnId(),
+      connId,
       pending.uid,
       pending.clientId,
       pending.request,
@@ -113,7 +114,7 @@ export class Connections {
       ctx.stats,
     );
     this.#fanOuts.opened(conn); // it gets the fan-outs made from now on
-    ctx.conns.set(conn.id, conn);
+    ctx.conns.add(conn);
     ctx.stats.connections = ctx.conns.size;
     this.#heartbeats?.add(conn);
     conn.remoteIp = pending.remoteIp;
@@ -131,7 +132,7 @@ export class Connections {
     const attachment = this.#resume.attach(conn, pending);
     const data = buildHandshakeData(pending.handshakeData, {
       version: PROTOCOL_VERSION,
-      connId: conn.id,
+      connId,
       maxMessageBytes: options.maxMessageBytes,
       capabilities: [
         ...CAPABILITIES,
@@ -222,7 +223,7 @@ export class Connections {
   /** The connection is gone (socket closed, heartbeat or close timeout); runs once. */
   closed(conn: Connection, code: number, reason: string): void {
     const ctx = this.#ctx;
-    if (!ctx.conns.delete(conn.id)) return;
+    if (!ctx.conns.remove(conn)) return;
     // A resuming connection keeps in its session what queued fan-outs owe it.
     if (conn.session !== null) conn.settleOwed();
     conn.leaveTopics(); // no-op unless it was native (closed by the peer)
@@ -259,7 +260,7 @@ export class Connections {
   /** A close the server started was not answered in time: the connection is dropped now. */
   #closeTimedOut(conn: Connection): void {
     const ctx = this.#ctx;
-    if (!ctx.conns.has(conn.id)) return;
+    if (!ctx.conns.holds(conn)) return;
     ctx.count("close-timeout");
     ctx.tel.event("sente-lite/close-timeout", {
       level: "warn",

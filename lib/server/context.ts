@@ -15,11 +15,13 @@ import { ChannelRegistry } from "./channels.ts";
 import type { Connection } from "./connection.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { ServerObserver, ServerStats } from "./types.ts";
-import { UidRegistry } from "./uids.ts";
+import { type UidCrowd, UidRegistry } from "./uids.ts";
+import { NIL_UID } from "./auth.ts";
 import { emptyWireTotals } from "./wire.ts";
 import { isPrivateBackplane } from "./backplane_option.ts";
 import { Topics } from "./topics.ts";
 import { randomHex } from "../util/ids.ts";
+import { ConnectionMap } from "./conn_key.ts";
 
 /** Counters at start. */
 function newStats(): ServerStats {
@@ -61,8 +63,8 @@ export class ServerContext {
   readonly stats: ServerStats = newStats();
   /** The library's own signals; free (one compare) while no telemetry handler listens. */
   readonly tel: Scope;
-  /** Open connections by id. */
-  readonly conns: Map<string, Connection> = new Map();
+  /** Open connections by id (kept by `Connection.key`: lib/server/conn_key.ts). */
+  readonly conns: ConnectionMap<Connection> = new ConnectionMap();
   /** This node's backplane topics (none for a server alone). */
   readonly topics: Topics;
   /** Connections by uid; the observable view is the cluster's. */
@@ -90,10 +92,21 @@ export class ServerContext {
       alone ? null : backplane,
       (e, where) => options.onError(e, { where }),
     );
-    this.uids = alone ? new UidRegistry<Connection>() : new UidRegistry<Connection>(
-      backplane.presence,
-      { first: (uid) => topics.retainUid(uid), last: (uid) => topics.releaseUid(uid) },
-    );
+    // Anonymous connections share NIL_UID: counted, listed from `conns` when asked.
+    const conns = this.conns;
+    const crowd: UidCrowd<Connection> = {
+      uid: NIL_UID,
+      *members() {
+        for (const conn of conns.values()) if (conn.uid === NIL_UID) yield conn;
+      },
+    };
+    this.uids = alone
+      ? new UidRegistry<Connection>(null, null, crowd)
+      : new UidRegistry<Connection>(
+        backplane.presence,
+        { first: (uid) => topics.retainUid(uid), last: (uid) => topics.releaseUid(uid) },
+        crowd,
+      );
     this.channels = new ChannelRegistry<Connection>(
       alone ? null : {
         first: (channel) => topics.retainChannel(channel),

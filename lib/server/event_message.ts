@@ -134,7 +134,7 @@ export class InboundMessage implements EventMessage {
     try {
       // A body (download) on a connection with streams is streamed; the reply names it.
       if (ctx.streams) value = ctx.streams.replyValue(conn, this.id, value);
-      return conn.send({ type: "reply", cbId, value });
+      return conn.sendReply(cbId, value);
     } catch (e) {
       // The value could not be packed (a BigInt in JSON, a cycle…): the caller still learns.
       ctx.options.onError(e, { where: `reply to ${this.id}` });

@@ -50,7 +50,9 @@ export class LocalDelivery {
   toUid(uid: string, event: Event, elsewhere = false, hold = true, sequencer?: Sequencer): number {
     const ctx = this.#ctx;
     const n = this.fanOuts.run(
-      ofUid(ctx.uids.connections(uid), uid),
+      // ofUid() iterates its members (live, at the fan-out's turn) and reads their size, no
+      // more; the anonymous uid's are a live view over the connections (lib/server/uids.ts).
+      ofUid(ctx.uids.connections(uid) as Parameters<typeof ofUid>[0], uid),
       { type: "push", events: [event] },
       undefined,
       sequencer ?? this.#resume.stored,

@@ -24,25 +24,69 @@ export interface UidHooks {
   last(uid: string): void;
 }
 
+/**
+ * The uid every anonymous connection shares (Sente's `nil-uid`): its connections are only counted,
+ * and listed from `members` when asked (rarely: one Set entry per anonymous connection was memory
+ * every idle connection paid).
+ */
+export interface UidCrowd<C> {
+  /** The shared uid. */
+  readonly uid: string;
+  /** Its open connections, listed when asked. */
+  members(): Iterable<C>;
+}
+
+/** The open connections of a uid, iterated live (as a Set is): what `connections()` gives. */
+export interface UidConnections<C> extends Iterable<C> {
+  /** How many there are now. */
+  readonly size: number;
+}
+
 /** Connections per uid; reports when a uid's first connection opens and its last one closes. */
 export class UidRegistry<C> implements ConnectedUids {
   #byUid = new Map<string, Set<C>>();
   #listeners = new Set<(uids: ReadonlySet<string>) => void>();
   readonly #presence: Presence | null;
   readonly #hooks: UidHooks | null;
+  readonly #crowd: UidCrowd<C> | null;
+  /** Open connections of the crowd's uid. */
+  #crowdSize = 0;
+  /** The crowd's connections, listed live from `members` when iterated. */
+  readonly #crowdView: UidConnections<C> | null;
 
-  /** Local only, or, with `presence`, the cluster's view (`hooks` follow this node's uids). */
-  constructor(presence: Presence | null = null, hooks: UidHooks | null = null) {
+  /**
+   * Local only, or, with `presence`, the cluster's view (`hooks` follow this node's uids). The
+   * `crowd` uid's connections are counted, not kept.
+   */
+  constructor(
+    presence: Presence | null = null,
+    hooks: UidHooks | null = null,
+    crowd: UidCrowd<C> | null = null,
+  ) {
     this.#presence = presence;
     this.#hooks = hooks;
+    this.#crowd = crowd;
+    const size = () => this.#crowdSize;
+    this.#crowdView = crowd === null ? null : {
+      get size(): number {
+        return size();
+      },
+      [Symbol.iterator]: () => crowd.members()[Symbol.iterator](),
+    };
   }
 
   /** Adds a connection; returns `true` when the uid was not connected before (anywhere). */
   add(uid: string, conn: C): boolean {
-    let set = this.#byUid.get(uid);
-    const first = !set;
-    if (!set) this.#byUid.set(uid, set = new Set());
-    set.add(conn);
+    let first: boolean;
+    if (uid === this.#crowd?.uid) {
+      first = this.#crowdSize++ === 0;
+      if (first) this.#byUid.set(uid, new Set()); // listed in `current()`; stays empty
+    } else {
+      let set = this.#byUid.get(uid);
+      first = !set;
+      if (!set) this.#byUid.set(uid, set = new Set());
+      set.add(conn);
+    }
     if (!first) return false;
     const presence = this.#presence;
     if (presence === null) {
@@ -58,8 +102,13 @@ export class UidRegistry<C> implements ConnectedUids {
   /** Removes a connection; returns `true` when it was the uid's last one (anywhere). */
   remove(uid: string, conn: C): boolean {
     const set = this.#byUid.get(uid);
-    if (!set?.delete(conn)) return false;
-    if (set.size > 0) return false;
+    if (set === undefined) return false;
+    if (uid === this.#crowd?.uid) {
+      if (--this.#crowdSize > 0) return false;
+    } else {
+      if (!set.delete(conn)) return false;
+      if (set.size > 0) return false;
+    }
     this.#byUid.delete(uid);
     const presence = this.#presence;
     if (presence === null) {
@@ -71,9 +120,16 @@ export class UidRegistry<C> implements ConnectedUids {
     return !presence.has(uid);
   }
 
-  /** The open connections of `uid`. */
-  connections(uid: string): ReadonlySet<C> {
+  /** The open connections of `uid`, iterated live (a queued fan-out reads them at its turn). */
+  connections(uid: string): UidConnections<C> {
+    if (uid === this.#crowd?.uid) return this.#crowdView!;
     return this.#byUid.get(uid) ?? new Set();
+  }
+
+  /** How many open connections `uid` has. */
+  count(uid: string): number {
+    if (uid === this.#crowd?.uid) return this.#crowdSize;
+    return this.#byUid.get(uid)?.size ?? 0;
   }
 
   /** Number of connected uids. */

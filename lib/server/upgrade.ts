@@ -204,7 +204,7 @@ export class Upgrades {
     // A Rejection upgrades, then closes at once with its code: clients understand 4001/4003.
     if (auth instanceof Rejection) return this.#rejected(accepted, auth);
     const uid = auth === null || auth === undefined || auth === "" ? NIL_UID : String(auth);
-    if (uid !== NIL_UID && ctx.uids.connections(uid).size >= options.maxConnectionsPerUid) {
+    if (uid !== NIL_UID && ctx.uids.count(uid) >= options.maxConnectionsPerUid) {
       ctx.count("too-many-connections");
       return textResponse(429, "Too many connections for this user");
     }
