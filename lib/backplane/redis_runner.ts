@@ -3,8 +3,15 @@
  * scripts (EVALSHA by the script's SHA-1, EVAL when the server does not have it cached), and
  * `written`, which tells when what was sent is on the wire.
  *
+ * Calls reach Redis in the order they were made, always: the store numbers a uid's sends in the
+ * order its `hold` calls arrive, and a call that overtook an earlier one would be delivered first
+ * (docs/scaling.md). So nothing on the way is asynchronous for one call and not for the next: the
+ * SHA-1 is computed synchronously, and calls made while starting wait in one queue, in order,
+ * which later calls join until it is written.
+ *
  * @module
  */
+import { createHash } from "node:crypto";
 import { setImmediate } from "node:timers";
 import type { RedisConnection } from "./redis_conn.ts";
 import type { ScriptRunner } from "./redis_store.ts";
@@ -15,6 +22,8 @@ export class RedisRunner implements ScriptRunner {
   readonly #starting: () => boolean;
   readonly #started: () => Promise<void>;
   readonly #shas = new Map<string, string>();
+  /** Calls waiting for the start, in order; later calls queue behind them (`null`: none). */
+  #queue: (() => void)[] | null = null;
 
   /**
    * Sends on `redis`; while `starting()` (before the first connection) calls wait for
@@ -31,18 +40,16 @@ export class RedisRunner implements ScriptRunner {
    * the order of the calls (presence relies on it: its set rewrite must not overtake an add).
    */
   command(args: string[]): Promise<unknown> {
-    if (this.#starting()) return this.#started().then(() => this.#redis.command(args));
-    return this.#redis.command(args);
+    return this.#inOrder(() => this.#redis.command(args));
   }
 
   /**
-   * Runs a script. Once started and its SHA known, the call reaches the Redis client synchronously
-   * too, so it is in the client's next write: `written` relies on it.
+   * Runs a script. Once started the call reaches the Redis client synchronously too, so it is in
+   * the client's next write (`written` relies on it) and after every call made before it.
    */
   run(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
-    const sha = this.#shas.get(script);
-    if (sha === undefined || this.#starting()) return this.#runSlow(script, keys, args);
-    return this.#evalsha(sha, script, [String(keys.length), ...keys, ...args.map(String)]);
+    const tail = [String(keys.length), ...keys, ...args.map(String)];
+    return this.#inOrder(() => this.#evalsha(this.#sha(script), script, tail));
   }
 
   /**
@@ -56,15 +63,41 @@ export class RedisRunner implements ScriptRunner {
     return new Promise((r) => setImmediate(() => setImmediate(r)));
   }
 
-  async #runSlow(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
-    await this.#started();
+  /**
+   * Sends now, or — while starting, or while calls made while starting still wait — after them:
+   * one queue drained in order once started (each call waiting on its own promise would let a
+   * call made right after the start overtake them).
+   */
+  #inOrder(send: () => Promise<unknown>): Promise<unknown> {
+    if (this.#queue === null && !this.#starting()) return send();
+    return new Promise((resolve, reject) => {
+      let queue = this.#queue;
+      if (queue === null) {
+        queue = this.#queue = [];
+        this.#started().then(() => {
+          // Calls queued while draining (none: sends are synchronous) would be taken in turn.
+          for (let i = 0; i < queue!.length; i++) queue![i]();
+          this.#queue = null;
+        });
+      }
+      queue.push(() => {
+        try {
+          send().then(resolve, reject);
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+  }
+
+  /** The script's SHA-1, computed once, synchronously (an async digest would reorder calls). */
+  #sha(script: string): string {
     let sha = this.#shas.get(script);
     if (sha === undefined) {
-      const hash = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script));
-      sha = [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      sha = createHash("sha1").update(script).digest("hex");
       this.#shas.set(script, sha);
     }
-    return await this.#evalsha(sha, script, [String(keys.length), ...keys, ...args.map(String)]);
+    return sha;
   }
 
   #evalsha(sha: string, script: string, tail: string[]): Promise<unknown> {
