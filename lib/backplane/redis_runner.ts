@@ -6,8 +6,9 @@
  * Calls reach Redis in the order they were made, always: the store numbers a uid's sends in the
  * order its `hold` calls arrive, and a call that overtook an earlier one would be delivered first
  * (docs/scaling.md). So nothing on the way is asynchronous for one call and not for the next: the
- * SHA-1 is computed synchronously, and calls made while starting wait in one queue, in order,
- * which later calls join until it is written.
+ * SHA-1 is computed synchronously, and calls that must wait — while starting, or while scripts
+ * that missed the server's cache (NOSCRIPT) are sent again — wait in one queue, in order, which
+ * later calls join until it is written.
  *
  * @module
  */
@@ -22,8 +23,12 @@ export class RedisRunner implements ScriptRunner {
   readonly #starting: () => boolean;
   readonly #started: () => Promise<void>;
   readonly #shas = new Map<string, string>();
-  /** Calls waiting for the start, in order; later calls queue behind them (`null`: none). */
+  /** Calls waiting (for the start, or a NOSCRIPT's retries), in order (`null`: none wait). */
   #queue: (() => void)[] | null = null;
+  /** EVALSHA calls written and not answered yet. */
+  #inFlight = 0;
+  /** A NOSCRIPT was answered: calls wait until every EVALSHA in flight has had its answer. */
+  #retrying = false;
 
   /**
    * Sends on `redis`; while `starting()` (before the first connection) calls wait for
@@ -64,22 +69,17 @@ export class RedisRunner implements ScriptRunner {
   }
 
   /**
-   * Sends now, or — while starting, or while calls made while starting still wait — after them:
-   * one queue drained in order once started (each call waiting on its own promise would let a
-   * call made right after the start overtake them).
+   * Sends now, or after the calls that wait: one queue drained in order (each call waiting on its
+   * own promise would let a call made right after the start overtake them).
    */
   #inOrder(send: () => Promise<unknown>): Promise<unknown> {
-    if (this.#queue === null && !this.#starting()) return send();
+    if (this.#queue === null) {
+      if (!this.#starting()) return send();
+      this.#queue = [];
+      this.#started().then(() => this.#drain());
+    }
+    const queue = this.#queue;
     return new Promise((resolve, reject) => {
-      let queue = this.#queue;
-      if (queue === null) {
-        queue = this.#queue = [];
-        this.#started().then(() => {
-          // Calls queued while draining (none: sends are synchronous) would be taken in turn.
-          for (let i = 0; i < queue!.length; i++) queue![i]();
-          this.#queue = null;
-        });
-      }
       queue.push(() => {
         try {
           send().then(resolve, reject);
@@ -88,6 +88,15 @@ export class RedisRunner implements ScriptRunner {
         }
       });
     });
+  }
+
+  /** Sends what waits, in order, unless a NOSCRIPT's retries are still being sent. */
+  #drain(): void {
+    const queue = this.#queue;
+    if (queue === null || this.#retrying) return;
+    this.#queue = null;
+    // Sends are written synchronously: nothing joins the queue meanwhile, no answer comes.
+    for (const send of queue) send();
   }
 
   /** The script's SHA-1, computed once, synchronously (an async digest would reorder calls). */
@@ -100,11 +109,36 @@ export class RedisRunner implements ScriptRunner {
     return sha;
   }
 
+  /**
+   * EVALSHA; on NOSCRIPT (the server does not have it: a restart, a failover) EVAL, which caches
+   * it. The calls written after this one and answered NOSCRIPT too are sent again in the order of
+   * their answers, the order they were made; calls made meanwhile wait until all of them have
+   * their answer, so none of them runs before a call made earlier.
+   */
   #evalsha(sha: string, script: string, tail: string[]): Promise<unknown> {
-    return this.#redis.command(["EVALSHA", sha, ...tail]).catch((e) => {
-      // Not cached on this server yet (or it restarted empty): EVAL caches it.
-      if (!String((e as Error)?.message).startsWith("NOSCRIPT")) throw e;
-      return this.#redis.command(["EVAL", script, ...tail]);
-    });
+    this.#inFlight++;
+    return this.#redis.command(["EVALSHA", sha, ...tail]).then(
+      (value) => {
+        this.#answered();
+        return value;
+      },
+      (e) => {
+        if (!String((e as Error)?.message).startsWith("NOSCRIPT")) {
+          this.#answered();
+          throw e;
+        }
+        this.#retrying = true;
+        this.#queue ??= [];
+        const retry = this.#redis.command(["EVAL", script, ...tail]);
+        this.#answered();
+        return retry;
+      },
+    );
+  }
+
+  #answered(): void {
+    if (--this.#inFlight > 0 || !this.#retrying) return;
+    this.#retrying = false;
+    this.#drain();
   }
 }
