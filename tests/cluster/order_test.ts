@@ -7,7 +7,16 @@
 import assert from "node:assert/strict";
 import { IGNORE_REDIS, startRedis } from "../_redis.ts";
 import { waitFor } from "../_util.ts";
-import { audit, ctl, EVENT_MS, type Node, type Peer, peer, startNode } from "./_cluster.ts";
+import {
+  audit,
+  bunNode,
+  ctl,
+  EVENT_MS,
+  type Node,
+  type Peer,
+  peer,
+  startNode,
+} from "./_cluster.ts";
 
 const COUNT = 200;
 
@@ -48,7 +57,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "cluster order: a burst of sends to a uid on another node arrives in order",
+  name: "cluster order: a burst of sends to a uid on another node (Bun) arrives in order",
   ignore: IGNORE_REDIS,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -56,7 +65,7 @@ Deno.test({
     await using redis = await startRedis();
     const nodes = await Promise.all([
       startNode("deno", redis.url, "o2"),
-      startNode("deno", redis.url, "o2"),
+      startNode(bunNode(), redis.url, "o2"), // the sender on Bun
     ]);
     const peers: Peer[] = [];
     try {
@@ -76,7 +85,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "cluster order: a burst of channel publishes arrives in order on both nodes",
+  name: "cluster order: a burst of channel publishes arrives in order on both nodes (one on Bun)",
   ignore: IGNORE_REDIS,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -84,7 +93,7 @@ Deno.test({
     await using redis = await startRedis();
     const nodes = await Promise.all([
       startNode("deno", redis.url, "o3"),
-      startNode("deno", redis.url, "o3"),
+      startNode(bunNode(), redis.url, "o3"),
     ]);
     const peers: Peer[] = [];
     try {
