@@ -116,22 +116,22 @@ export class RedisRunner implements ScriptRunner {
    * their answer, so none of them runs before a call made earlier.
    */
   #evalsha(sha: string, script: string, tail: string[]): Promise<unknown> {
-    this.#inFlight++;
-    return this.#redis.command(["EVALSHA", sha, ...tail]).then(
+    const sent = this.#redis.command(["EVALSHA", sha, ...tail]);
+    this.#inFlight++; // counted once sent (a command that throws is never answered)
+    return sent.then(
       (value) => {
         this.#answered();
         return value;
       },
       (e) => {
-        if (!String((e as Error)?.message).startsWith("NOSCRIPT")) {
-          this.#answered();
-          throw e;
+        try {
+          if (!String((e as Error)?.message).startsWith("NOSCRIPT")) throw e;
+          this.#retrying = true;
+          this.#queue ??= [];
+          return this.#redis.command(["EVAL", script, ...tail]);
+        } finally {
+          this.#answered(); // after the EVAL is written: what waits goes after it
         }
-        this.#retrying = true;
-        this.#queue ??= [];
-        const retry = this.#redis.command(["EVAL", script, ...tail]);
-        this.#answered();
-        return retry;
       },
     );
   }
