@@ -198,8 +198,8 @@ export class RedisPresence implements Presence {
   /** Rewrites this node's keys in one script, so no reader ever sees the set half-written. */
   async #register(): Promise<void> {
     const r = this.host.redis;
-    // EVAL, not the cached EVALSHA path: that awaits a digest first, and an add made meanwhile
-    // would be written before this rewrite that does not contain it.
+    // Written at once (the runner keeps the calls' order): an add made after it is written after
+    // this rewrite that does not contain it.
     await r.command([
       "EVAL",
       REGISTER,

@@ -3,8 +3,16 @@
  * scripts (EVALSHA by the script's SHA-1, EVAL when the server does not have it cached), and
  * `written`, which tells when what was sent is on the wire.
  *
+ * Calls reach Redis in the order they were made, always: the store numbers a uid's sends in the
+ * order its `hold` calls arrive, and a call that overtook an earlier one would be delivered first
+ * (docs/scaling.md). So nothing on the way is asynchronous for one call and not for the next: the
+ * SHA-1 is computed synchronously, and calls that must wait — while starting, or while scripts
+ * that missed the server's cache (NOSCRIPT) are sent again — wait in one queue, in order, which
+ * later calls join until it is written.
+ *
  * @module
  */
+import { createHash } from "node:crypto";
 import { setImmediate } from "node:timers";
 import type { RedisConnection } from "./redis_conn.ts";
 import type { ScriptRunner } from "./redis_store.ts";
@@ -15,6 +23,12 @@ export class RedisRunner implements ScriptRunner {
   readonly #starting: () => boolean;
   readonly #started: () => Promise<void>;
   readonly #shas = new Map<string, string>();
+  /** Calls waiting (for the start, or a NOSCRIPT's retries), in order (`null`: none wait). */
+  #queue: (() => void)[] | null = null;
+  /** EVALSHA calls written and not answered yet. */
+  #inFlight = 0;
+  /** A NOSCRIPT was answered: calls wait until every EVALSHA in flight has had its answer. */
+  #retrying = false;
 
   /**
    * Sends on `redis`; while `starting()` (before the first connection) calls wait for
@@ -31,18 +45,16 @@ export class RedisRunner implements ScriptRunner {
    * the order of the calls (presence relies on it: its set rewrite must not overtake an add).
    */
   command(args: string[]): Promise<unknown> {
-    if (this.#starting()) return this.#started().then(() => this.#redis.command(args));
-    return this.#redis.command(args);
+    return this.#inOrder(() => this.#redis.command(args));
   }
 
   /**
-   * Runs a script. Once started and its SHA known, the call reaches the Redis client synchronously
-   * too, so it is in the client's next write: `written` relies on it.
+   * Runs a script. Once started the call reaches the Redis client synchronously too, so it is in
+   * the client's next write (`written` relies on it) and after every call made before it.
    */
   run(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
-    const sha = this.#shas.get(script);
-    if (sha === undefined || this.#starting()) return this.#runSlow(script, keys, args);
-    return this.#evalsha(sha, script, [String(keys.length), ...keys, ...args.map(String)]);
+    const tail = [String(keys.length), ...keys, ...args.map(String)];
+    return this.#inOrder(() => this.#evalsha(this.#sha(script), script, tail));
   }
 
   /**
@@ -56,22 +68,77 @@ export class RedisRunner implements ScriptRunner {
     return new Promise((r) => setImmediate(() => setImmediate(r)));
   }
 
-  async #runSlow(script: string, keys: string[], args: (string | number)[]): Promise<unknown> {
-    await this.#started();
-    let sha = this.#shas.get(script);
-    if (sha === undefined) {
-      const hash = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script));
-      sha = [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
-      this.#shas.set(script, sha);
+  /**
+   * Sends now, or after the calls that wait: one queue drained in order (each call waiting on its
+   * own promise would let a call made right after the start overtake them).
+   */
+  #inOrder(send: () => Promise<unknown>): Promise<unknown> {
+    if (this.#queue === null) {
+      if (!this.#starting()) return send();
+      this.#queue = [];
+      this.#started().then(() => this.#drain());
     }
-    return await this.#evalsha(sha, script, [String(keys.length), ...keys, ...args.map(String)]);
+    const queue = this.#queue;
+    return new Promise((resolve, reject) => {
+      queue.push(() => {
+        try {
+          send().then(resolve, reject);
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
   }
 
+  /** Sends what waits, in order, unless a NOSCRIPT's retries are still being sent. */
+  #drain(): void {
+    const queue = this.#queue;
+    if (queue === null || this.#retrying) return;
+    this.#queue = null;
+    // Sends are written synchronously: nothing joins the queue meanwhile, no answer comes.
+    for (const send of queue) send();
+  }
+
+  /** The script's SHA-1, computed once, synchronously (an async digest would reorder calls). */
+  #sha(script: string): string {
+    let sha = this.#shas.get(script);
+    if (sha === undefined) {
+      sha = createHash("sha1").update(script).digest("hex");
+      this.#shas.set(script, sha);
+    }
+    return sha;
+  }
+
+  /**
+   * EVALSHA; on NOSCRIPT (the server does not have it: a restart, a failover) EVAL, which caches
+   * it. The calls written after this one and answered NOSCRIPT too are sent again in the order of
+   * their answers, the order they were made; calls made meanwhile wait until all of them have
+   * their answer, so none of them runs before a call made earlier.
+   */
   #evalsha(sha: string, script: string, tail: string[]): Promise<unknown> {
-    return this.#redis.command(["EVALSHA", sha, ...tail]).catch((e) => {
-      // Not cached on this server yet (or it restarted empty): EVAL caches it.
-      if (!String((e as Error)?.message).startsWith("NOSCRIPT")) throw e;
-      return this.#redis.command(["EVAL", script, ...tail]);
-    });
+    const sent = this.#redis.command(["EVALSHA", sha, ...tail]);
+    this.#inFlight++; // counted once sent (a command that throws is never answered)
+    return sent.then(
+      (value) => {
+        this.#answered();
+        return value;
+      },
+      (e) => {
+        try {
+          if (!String((e as Error)?.message).startsWith("NOSCRIPT")) throw e;
+          this.#retrying = true;
+          this.#queue ??= [];
+          return this.#redis.command(["EVAL", script, ...tail]);
+        } finally {
+          this.#answered(); // after the EVAL is written: what waits goes after it
+        }
+      },
+    );
+  }
+
+  #answered(): void {
+    if (--this.#inFlight > 0 || !this.#retrying) return;
+    this.#retrying = false;
+    this.#drain();
   }
 }

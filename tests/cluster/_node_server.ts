@@ -7,7 +7,8 @@
  *
  * `ctl/*` events let the test drive the node's server API from a client: `ctl/send`, `ctl/sendTo`,
  * `ctl/request`, `ctl/broadcast`, `ctl/publish`, `ctl/close`, `ctl/uids`, `ctl/cluster`,
- * `ctl/whoami`, `ctl/echo`, `ctl/stream` (numbered sends to uids and channels, and broadcasts), `c/n` and `c/k`
+ * `ctl/whoami`, `ctl/echo`, `ctl/stream` (numbered sends to uids and channels, and broadcasts),
+ * `ctl/burst-n` (numbered sends or publishes in one turn), `c/n` and `c/k`
  * (client sends, counted on stdout; `c/k` with an effect made once by its key), and for
  * bench/backplane.ts `ctl/burst` and `ctl/pace` (stamped publishes at once or paced).
  */
@@ -165,6 +166,16 @@ server.on("ctl/pace", (m) => {
     };
     tick();
   });
+});
+// `count` sends numbered 1…count (event `s/n`) to `uid`, or publishes to `channel`, all in one
+// turn: the first calls of the store's scripts are all in flight at once.
+server.on("ctl/burst-n", (m) => {
+  const d = m.data as { uid?: string; channel?: string; count: number };
+  for (let n = 1; n <= d.count; n++) {
+    if (d.uid) server.send(d.uid, "s/n", n);
+    else server.publish(d.channel!, n);
+  }
+  return true;
 });
 server.on("ctl/stats", () => {
   const s = server.stats();
