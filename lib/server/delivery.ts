@@ -17,6 +17,9 @@
  * - Memory is bounded: each buffer by `maxMessages` and `maxBytes`, kept sessions and offline
  *   buffers each by `maxSessions` (the least recently used goes first), and all buffers together
  *   by `maxTotalBytes` (the largest disconnected buffer loses its oldest messages first).
+ * - One client IP keeps at most `maxParkedPerIp` disconnected sessions: past it, its own oldest
+ *   parked session is evicted, never another IP's (fresh sessions churned from one address cannot
+ *   push others' out of `maxSessions`).
  * - A client seq at or below the highest one accepted is a duplicate: never delivered twice.
  *
  * @module
@@ -26,6 +29,8 @@ import type { ResumeGap } from "../protocol/handshake.ts";
 import { newSessionId, parseResumeToken } from "../protocol/resume_token.ts";
 import type { Clock } from "../util/clock.ts";
 import { type Held, SizeIndex } from "./delivery_budget.ts";
+import { ipKey } from "./ip_budget.ts";
+import { ParkedByIp } from "./parked.ts";
 import { type DeliveryOptions, ENTRY_BYTES } from "./delivery_options.ts";
 import { type OfflineBuffer, OfflineBuffers, type OfflineDelivery } from "./offline.ts";
 import {
@@ -55,6 +60,8 @@ export class Delivery<C> {
   #sessions = new Map<string, Session<C>>();
   /** Sessions that are not expired, by uid. */
   #live = new Map<string, Set<Session<C>>>();
+  /** Disconnected sessions (expired ones too) by IP key (`maxParkedPerIp`). */
+  #parked: ParkedByIp<Session<C>>;
   /** Per-uid offline buffers; their bytes are charged here (`#sync`). */
   #offline: OfflineBuffers;
   /** Bytes of every buffer (`maxTotalBytes`). */
@@ -77,6 +84,7 @@ export class Delivery<C> {
     this.#clock = clock;
     this.#host = host;
     this.#stats = stats;
+    this.#parked = new ParkedByIp(options.maxParkedPerIp);
     this.#offline = new OfflineBuffers(options, clock, {
       sync: (buf) => this.#sync(buf),
       lose: (reason, uid, clientId, dropped) => this.#lose(reason, uid, clientId, dropped),
@@ -111,7 +119,8 @@ export class Delivery<C> {
    * has; 0 when it has none) and offered the resume token `offered` (wire form; `null`: none).
    * Without a token that matches a kept session it gets a fresh one. The client learns
    * `resumed: true` only when every message after `lastSeq` is still here. Either way the
-   * handshake carries a new token.
+   * handshake carries a new token. `ip` is the peer's address (`null`: unknown), the key of
+   * `maxParkedPerIp` once the session is parked.
    */
   attach(
     uid: string,
@@ -119,6 +128,7 @@ export class Delivery<C> {
     conn: C,
     lastSeq: number,
     offered: string | null = null,
+    ip: string | null = null,
   ): Attachment<C> {
     const token = offered === null ? null : parseResumeToken(offered);
     let session = token === null ? undefined : this.#sessions.get(token.sessionId);
@@ -137,6 +147,7 @@ export class Delivery<C> {
       if (lastSeq > 0 || offered !== null) gap = { reason: "unknown", dropped: null };
     } else {
       superseded = session.conn;
+      this.#unpark(session);
       this.#clock.clearTimeout(session.timer);
       session.timer = undefined;
       if (session.expired) {
@@ -165,6 +176,7 @@ export class Delivery<C> {
     // A new secret on every attach: a token seen once is useless after its owner's next resume.
     const issued = session.rotate(opened ? token!.secret : null);
     session.conn = conn;
+    session.ip = ip === null ? null : ipKey(ip);
     this.#sync(session);
     this.#sessions.set(session.id, session);
     let live = this.#live.get(uid);
@@ -193,6 +205,7 @@ export class Delivery<C> {
     this.#sessions.set(session.id, session);
     const clock = this.#clock;
     session.timer = unref(clock, clock.setTimeout(() => this.#expire(session), this.options.ttlMs));
+    this.#park(session);
   }
 
   /** Numbers `event` for the session and keeps it until acknowledged; call {@linkcode account} with its size. */
@@ -285,17 +298,38 @@ export class Delivery<C> {
 
   #evictSessions(): void {
     if (this.#sessions.size <= this.options.maxSessions) return;
-    for (const [key, session] of this.#sessions) {
+    for (const session of this.#sessions.values()) {
       if (session.conn !== null) continue; // attached sessions are bounded by connections
-      this.#sessions.delete(key);
-      this.#clock.clearTimeout(session.timer);
-      this.#unlive(session);
-      this.#host.ended?.(session);
-      const n = session.expired ? 0 : session.buffer.length;
-      this.#clear(session);
-      if (n > 0) this.#lose("evicted", session.uid, session.clientId, n);
+      this.#evict(session);
       if (this.#sessions.size <= this.options.maxSessions) return;
     }
+  }
+
+  /** A disconnected session leaves the books; its messages are reported as `evicted`. */
+  #evict(session: Session<C>): void {
+    this.#sessions.delete(session.id);
+    this.#unpark(session);
+    this.#clock.clearTimeout(session.timer);
+    session.timer = undefined;
+    this.#unlive(session);
+    this.#host.ended?.(session);
+    const n = session.expired ? 0 : session.buffer.length;
+    this.#clear(session);
+    if (n > 0) this.#lose("evicted", session.uid, session.clientId, n);
+  }
+
+  /**
+   * The session just lost its connection: it counts against its IP's `maxParkedPerIp`, and past
+   * the cap the IP's oldest parked session is evicted (never another IP's). O(1).
+   */
+  #park(session: Session<C>): void {
+    if (session.ip === null) return;
+    const oldest = this.#parked.park(session.ip, session);
+    if (oldest !== undefined) this.#evict(oldest);
+  }
+
+  #unpark(session: Session<C>): void {
+    if (session.ip !== null) this.#parked.unpark(session.ip, session);
   }
 
   // ------------------------------------------------------------ sends to uids

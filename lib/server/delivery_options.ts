@@ -59,6 +59,19 @@ export interface DeliveryOptions {
    */
   maxSessions?: number;
   /**
+   * Disconnected sessions (parked: without a live connection, expired ones too) kept at most per
+   * client IP (IPv6 by its /64, as the per-IP byte budget). Beyond it the IP's own oldest parked
+   * session is evicted (reported as `evicted`, like `maxSessions`), never another IP's: a peer
+   * that churns fresh resume sessions cannot push honest clients' sessions out of `maxSessions`.
+   * Clients behind one NAT share it, and a blip of their network parks all of them at once: 256
+   * covers an office of ~100 people with two or three tabs each (every tab is a session). Behind a
+   * reverse proxy, pass the client's address to `server.handler(request, info)`, or raise this to
+   * `maxSessions` (no per-IP cap), else every client shares the proxy's. Connections without a
+   * known address are not capped.
+   * @default {256}
+   */
+  maxParkedPerIp?: number;
+  /**
    * The server acknowledges a client's sequenced messages after this many.
    * @default {16}
    */
@@ -77,6 +90,7 @@ export const DELIVERY_DEFAULTS: Readonly<Required<DeliveryOptions>> = Object.fre
   maxTotalBytes: 64 * 1024 * 1024,
   ttlMs: 5 * 60_000,
   maxSessions: 10_000,
+  maxParkedPerIp: 256,
   ackEvery: 16,
   ackDelayMs: 50,
 });

@@ -93,6 +93,7 @@ export class Resume implements Sequencer {
       conn,
       pending.resume,
       pending.resumeToken,
+      conn.remoteIp,
     );
     conn.session = attachment.session;
     this.#back(attachment.session);

@@ -83,6 +83,11 @@ export class Session<C> implements Held {
   lostThrough = 0;
   /** The attached connection, `null` while disconnected. */
   conn: C | null = null;
+  /**
+   * @internal The key (`ipKey`, `ip_budget.ts`) of its last connection's peer (`null`: unknown), under which
+   * it counts against `maxParkedPerIp` while disconnected.
+   */
+  ip: string | null = null;
   /** Channels kept for the client while it is disconnected (so it misses no channel message). */
   channels: Set<string> = new Set();
   /**

@@ -55,6 +55,7 @@ Deno.test("resolveDelivery() fills defaults and range-checks every field", () =>
     maxTotalBytes: 67108864,
     ttlMs: 300000,
     maxSessions: 10000,
+    maxParkedPerIp: 256,
     ackEvery: 16,
     ackDelayMs: 50,
   });
@@ -62,6 +63,7 @@ Deno.test("resolveDelivery() fills defaults and range-checks every field", () =>
   assert.throws(() => resolveDelivery({ maxMessages: 0 }), RangeError);
   assert.throws(() => resolveDelivery({ ttlMs: 1.5 }), /delivery.ttlMs/);
   assert.throws(() => resolveDelivery({ maxTotalBytes: 0 }), /delivery.maxTotalBytes/);
+  assert.throws(() => resolveDelivery({ maxParkedPerIp: 0 }), /delivery.maxParkedPerIp/);
   assert.equal(parseResumeParam("12"), 12);
   assert.equal(parseResumeParam("-1"), null);
   assert.equal(parseResumeParam("x"), null);
