@@ -35,6 +35,7 @@ import {
   type DeliveryHost,
   estimateBytes,
   type LossReason,
+  NO_MESSAGES,
   Session,
   unref,
 } from "./session.ts";
@@ -198,7 +199,8 @@ export class Delivery<C> {
   /** Numbers `event` for the session and keeps it until acknowledged; call {@linkcode account} with its size. */
   sequence(session: Session<C>, event: Event): Buffered {
     const entry: Buffered = { seq: ++session.outSeq, event, bytes: 0, at: this.#clock.now() };
-    session.buffer.push(entry);
+    if (session.buffer === NO_MESSAGES) session.buffer = [entry];
+    else session.buffer.push(entry);
     return entry;
   }
 
@@ -231,7 +233,7 @@ export class Delivery<C> {
     while (i < buffer.length && buffer[i].seq <= seq) {
       session.bytes -= buffer[i++].bytes + ENTRY_BYTES;
     }
-    if (i > 0) session.buffer = i === buffer.length ? [] : buffer.slice(i);
+    if (i > 0) session.buffer = i === buffer.length ? NO_MESSAGES : buffer.slice(i);
     this.#sync(session);
   }
 
@@ -273,7 +275,7 @@ export class Delivery<C> {
   }
 
   #clear(session: Session<C>): void {
-    session.buffer = [];
+    session.buffer = NO_MESSAGES;
     session.bytes = 0;
     this.#sync(session);
   }

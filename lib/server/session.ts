@@ -55,6 +55,12 @@ export interface Buffered {
   readonly at: number;
 }
 
+/**
+ * @internal The buffer of every session that holds no message: shared, so an idle session costs
+ * no array; frozen, so a push to it throws instead of reaching every session.
+ */
+export const NO_MESSAGES: Buffered[] = Object.freeze([]) as unknown as Buffered[];
+
 /** The resume state of one client session; `C` is the connection type. */
 export class Session<C> implements Held {
   // Private fields: a session logged or inspected (it hangs off every connection) shows no secret.
@@ -69,8 +75,11 @@ export class Session<C> implements Held {
   outSeq = 0;
   /** The highest client seq accepted (inbound deduplication). */
   inAck = 0;
-  /** Un-acknowledged server→client messages, oldest first. */
-  buffer: Buffered[] = [];
+  /**
+   * Un-acknowledged server→client messages, oldest first. Empty, it is the shared (frozen)
+   * {@linkcode NO_MESSAGES}: delivery swaps in an array of its own on the first message.
+   */
+  buffer: Buffered[] = NO_MESSAGES;
   /** Bytes charged for `buffer` (sizes plus `ENTRY_BYTES` each). */
   bytes = 0;
   /** @internal The bytes the budget last counted for `buffer`. */
