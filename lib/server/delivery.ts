@@ -54,8 +54,11 @@ export class Delivery<C> {
   #stats: DeliveryCounters;
   /** By session id, least recently used first. */
   #sessions = new Map<string, Session<C>>();
-  /** Sessions that are not expired, by uid. */
-  #live = new Map<string, Set<Session<C>>>();
+  /**
+   * Sessions that are not expired, by uid: the session itself while its uid has one (most uids),
+   * a set of them from the second on (no set per uid for the common case).
+   */
+  #live = new Map<string, Session<C> | Set<Session<C>>>();
   /** Per-uid offline buffers; their bytes are charged here (`#sync`). */
   #offline: OfflineBuffers;
   /** Bytes of every buffer (`maxTotalBytes`). */
@@ -168,9 +171,10 @@ export class Delivery<C> {
     session.conn = conn;
     this.#sync(session);
     this.#sessions.set(session.id, session);
-    let live = this.#live.get(uid);
-    if (!live) this.#live.set(uid, live = new Set());
-    live.add(session);
+    const live = this.#live.get(uid);
+    if (live === undefined) this.#live.set(uid, session);
+    else if (live instanceof Set) live.add(session);
+    else if (live !== session) this.#live.set(uid, new Set([live, session]));
     this.#evictSessions();
     return {
       session,
@@ -281,8 +285,14 @@ export class Delivery<C> {
   }
 
   #unlive(session: Session<C>): void {
-    const live = this.#live.get(session.uid);
-    if (live?.delete(session) && live.size === 0) this.#live.delete(session.uid);
+    const uid = session.uid;
+    const live = this.#live.get(uid);
+    if (live === session) this.#live.delete(uid);
+    else if (live instanceof Set && live.delete(session) && live.size <= 1) {
+      const last = live.values().next().value;
+      if (last === undefined) this.#live.delete(uid);
+      else this.#live.set(uid, last); // back to one: no set
+    }
   }
 
   #evictSessions(): void {
@@ -311,8 +321,8 @@ export class Delivery<C> {
     let held = 0;
     let bytes = -1;
     const live = this.#live.get(uid);
-    if (live) {
-      for (const session of live) {
+    if (live !== undefined) {
+      for (const session of live instanceof Set ? live : [live]) {
         if (session.conn !== null) continue;
         if (bytes < 0) bytes = estimateBytes(event);
         this.account(session, this.sequence(session, event), bytes);

@@ -75,3 +75,34 @@ Deno.test("Session.opens() takes the last secret and the one presented for it, n
   s.rotate(second.secret);
   assert.ok(!s.opens("u", "c", first.secret)); // two rotations later: gone
 });
+
+Deno.test("Delivery.hold() reaches every away session of a uid as it gains and loses sessions", () => {
+  const clock = new VirtualClock();
+  const stats = {
+    offlineBuffered: 0,
+    offlineDropped: 0,
+    offlineExpired: 0,
+    resumed: 0,
+    resumeFailed: 0,
+    duplicatesDropped: 0,
+  };
+  const options = resolveDelivery({ ttlMs: 1000 }) as Required<DeliveryOptions>;
+  const d = new Delivery<string>(options, clock, { loss() {}, ack() {} }, stats);
+  const a = d.attach("u", "c1", "a", 0).session;
+  d.detach(a, "a");
+  assert.equal(d.hold("u", ["t/x", 1], 0), 1); // one session: held there, not offline
+  clock.tick(500);
+  const b = d.attach("u", "c2", "b", 0).session;
+  d.detach(b, "b");
+  assert.equal(d.hold("u", ["t/x", 2], 0), 2);
+  clock.tick(600); // a expires, b does not
+  assert.equal(d.hold("u", ["t/x", 3], 0), 1);
+  assert.deepEqual(b.buffer.map((m) => m.seq), [1, 2]);
+  const c = d.attach("u", "c3", "c", 0).session;
+  d.detach(c, "c");
+  assert.equal(d.hold("u", ["t/x", 4], 0), 2);
+  clock.tick(2000); // all expire: the next send waits offline
+  assert.equal(d.hold("u", ["t/x", 5], 0), 1);
+  assert.equal(d.offlineUids, 1);
+  assert.deepEqual(c.buffer, []);
+});
