@@ -40,6 +40,7 @@ import {
   type DeliveryHost,
   estimateBytes,
   type LossReason,
+  NO_MESSAGES,
   Session,
   unref,
 } from "./session.ts";
@@ -58,8 +59,11 @@ export class Delivery<C> {
   #stats: DeliveryCounters;
   /** By session id, least recently used first. */
   #sessions = new Map<string, Session<C>>();
-  /** Sessions that are not expired, by uid. */
-  #live = new Map<string, Set<Session<C>>>();
+  /**
+   * Sessions that are not expired, by uid: the session itself while its uid has one (most uids),
+   * a set of them from the second on (no set per uid for the common case).
+   */
+  #live = new Map<string, Session<C> | Set<Session<C>>>();
   /** Disconnected sessions (expired ones too) by IP key (`maxParkedPerIp`). */
   #parked: ParkedByIp<Session<C>>;
   /** Per-uid offline buffers; their bytes are charged here (`#sync`). */
@@ -179,9 +183,10 @@ export class Delivery<C> {
     session.ip = ip === null ? null : ipKey(ip);
     this.#sync(session);
     this.#sessions.set(session.id, session);
-    let live = this.#live.get(uid);
-    if (!live) this.#live.set(uid, live = new Set());
-    live.add(session);
+    const live = this.#live.get(uid);
+    if (live === undefined) this.#live.set(uid, session);
+    else if (live instanceof Set) live.add(session);
+    else if (live !== session) this.#live.set(uid, new Set([live, session]));
     this.#evictSessions();
     return {
       session,
@@ -211,7 +216,8 @@ export class Delivery<C> {
   /** Numbers `event` for the session and keeps it until acknowledged; call {@linkcode account} with its size. */
   sequence(session: Session<C>, event: Event): Buffered {
     const entry: Buffered = { seq: ++session.outSeq, event, bytes: 0, at: this.#clock.now() };
-    session.buffer.push(entry);
+    if (session.buffer === NO_MESSAGES) session.buffer = [entry];
+    else session.buffer.push(entry);
     return entry;
   }
 
@@ -244,7 +250,7 @@ export class Delivery<C> {
     while (i < buffer.length && buffer[i].seq <= seq) {
       session.bytes -= buffer[i++].bytes + ENTRY_BYTES;
     }
-    if (i > 0) session.buffer = i === buffer.length ? [] : buffer.slice(i);
+    if (i > 0) session.buffer = i === buffer.length ? NO_MESSAGES : buffer.slice(i);
     this.#sync(session);
   }
 
@@ -286,14 +292,20 @@ export class Delivery<C> {
   }
 
   #clear(session: Session<C>): void {
-    session.buffer = [];
+    session.buffer = NO_MESSAGES;
     session.bytes = 0;
     this.#sync(session);
   }
 
   #unlive(session: Session<C>): void {
-    const live = this.#live.get(session.uid);
-    if (live?.delete(session) && live.size === 0) this.#live.delete(session.uid);
+    const uid = session.uid;
+    const live = this.#live.get(uid);
+    if (live === session) this.#live.delete(uid);
+    else if (live instanceof Set && live.delete(session) && live.size <= 1) {
+      const last = live.values().next().value;
+      if (last === undefined) this.#live.delete(uid);
+      else this.#live.set(uid, last); // back to one: no set
+    }
   }
 
   #evictSessions(): void {
@@ -343,8 +355,8 @@ export class Delivery<C> {
     let held = 0;
     let bytes = -1;
     const live = this.#live.get(uid);
-    if (live) {
-      for (const session of live) {
+    if (live !== undefined) {
+      for (const session of live instanceof Set ? live : [live]) {
         if (session.conn !== null) continue;
         if (bytes < 0) bytes = estimateBytes(event);
         this.account(session, this.sequence(session, event), bytes);

@@ -133,7 +133,7 @@ export class Resume implements Sequencer {
     for (const entry of attachment.replay) this.#sendSequenced(conn, entry);
     const session = attachment.session;
     const streams = conn.cseq;
-    for (const channel of session.channels) {
+    for (const channel of session.keepsChannels ? session.channels : []) {
       this.#keptSubs.get(channel)?.delete(session);
       if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
       if (session.channelSeq && streams !== null) {
@@ -146,7 +146,7 @@ export class Resume implements Sequencer {
       }
       ctx.topics.releaseChannel(channel); // the connection's subscription holds it now
     }
-    session.channels.clear();
+    session.dropChannels();
     session.channelSeq = streams !== null;
     const start = this.#starts.get(conn);
     this.#starts.delete(conn);
@@ -237,6 +237,7 @@ export class Resume implements Sequencer {
   /** A session that will not resume gives up the channels it kept. */
   #forgetChannels(session: Session<Connection>): void {
     this.#back(session);
+    if (!session.keepsChannels) return;
     for (const channel of session.channels) {
       this.#ctx.topics.releaseChannel(channel);
       if (session.channelSeq) this.channelSeq!.logs.release(channel);
@@ -244,7 +245,7 @@ export class Resume implements Sequencer {
       set?.delete(session);
       if (set?.size === 0) this.#keptSubs.delete(channel);
     }
-    session.channels.clear();
+    session.dropChannels();
   }
 
   /** An application push to one connection: numbered and kept when it resumes. */

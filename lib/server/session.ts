@@ -8,7 +8,7 @@ import type { Event } from "../protocol/event.ts";
 import type { ResumeState } from "../protocol/handshake.ts";
 import { formatResumeToken, newResumeToken } from "../protocol/resume_token.ts";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.ts";
-import { timingSafeEqual } from "../util/secret.ts";
+import { ownCopy, timingSafeEqual } from "../util/secret.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
 import type { Held, SizeIndex } from "./delivery_budget.ts";
 
@@ -55,6 +55,12 @@ export interface Buffered {
   readonly at: number;
 }
 
+/**
+ * @internal The buffer of every session that holds no message: shared, so an idle session costs
+ * no array; frozen, so a push to it throws instead of reaching every session.
+ */
+export const NO_MESSAGES: Buffered[] = Object.freeze([]) as unknown as Buffered[];
+
 /** The resume state of one client session; `C` is the connection type. */
 export class Session<C> implements Held {
   // Private fields: a session logged or inspected (it hangs off every connection) shows no secret.
@@ -69,8 +75,11 @@ export class Session<C> implements Held {
   outSeq = 0;
   /** The highest client seq accepted (inbound deduplication). */
   inAck = 0;
-  /** Un-acknowledged server→client messages, oldest first. */
-  buffer: Buffered[] = [];
+  /**
+   * Un-acknowledged server→client messages, oldest first. Empty, it is the shared (frozen)
+   * {@linkcode NO_MESSAGES}: delivery swaps in an array of its own on the first message.
+   */
+  buffer: Buffered[] = NO_MESSAGES;
   /** Bytes charged for `buffer` (sizes plus `ENTRY_BYTES` each). */
   bytes = 0;
   /** @internal The bytes the budget last counted for `buffer`. */
@@ -88,8 +97,8 @@ export class Session<C> implements Held {
    * it counts against `maxParkedPerIp` while disconnected.
    */
   ip: string | null = null;
-  /** Channels kept for the client while it is disconnected (so it misses no channel message). */
-  channels: Set<string> = new Set();
+  /** The kept channels, made on the first one: most sessions never keep any (see `channels`). */
+  #channels: Set<string> | null = null;
   /**
    * Its last connection negotiated channel sequences: the channels it keeps are replayed from the
    * channel logs (lib/server/channel_seq.ts), not buffered here.
@@ -108,6 +117,24 @@ export class Session<C> implements Held {
   constructor(readonly uid: string, readonly clientId: string, readonly id: string) {}
 
   /**
+   * Channels kept for the client while it is disconnected (so it misses no channel message).
+   * Made on first access: read {@linkcode keepsChannels} first where none is the common case.
+   */
+  get channels(): Set<string> {
+    return this.#channels ??= new Set();
+  }
+
+  /** Whether it keeps any channel (without making the set). */
+  get keepsChannels(): boolean {
+    return this.#channels !== null && this.#channels.size > 0;
+  }
+
+  /** Forgets the kept channels (and the set that held them). */
+  dropChannels(): void {
+    this.#channels = null;
+  }
+
+  /**
    * Whether `secret`, offered by `uid` with `clientId`, opens this session: the secret issued
    * last, or the one presented to get it. Both are compared, each in constant time, so timing
    * tells nothing about which was close.
@@ -123,7 +150,8 @@ export class Session<C> implements Held {
    * for a new one) and returns the new token's wire form.
    */
   rotate(presented: string | null): string {
-    this.#previous = presented;
+    // Its own copy: `presented` is a slice of the upgrade's subprotocol header.
+    this.#previous = presented === null ? null : ownCopy(presented);
     const next = newResumeToken(this.id);
     this.#secret = next.secret;
     return formatResumeToken(next);
