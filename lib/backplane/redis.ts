@@ -210,7 +210,12 @@ class RedisBackplane implements Backplane {
     });
     this.#presence.start();
     this.#redis.connect();
-    this.subscribe(PRESENCE_TOPIC, (p, from) => this.#presence.receive(p, from)).catch(() => {});
+    // The link reports `up` before this subscription is active: a `+uid` another node published
+    // in between never arrives, and the snapshot taken at `up` may predate it. Rebuilding the view
+    // once the subscription is active closes that window (what comes after it arrives).
+    this.subscribe(PRESENCE_TOPIC, (p, from) => this.#presence.receive(p, from))
+      .then(() => this.#presence.resync())
+      .catch(() => {});
   }
 
   get link(): LinkStatus {

@@ -4,7 +4,8 @@
  * (every `heartbeatMs`), and lists itself in `<prefix>:nodes`. Changes travel on the `p` topic as
  * `+uid`, `-uid`, `h` (heartbeat), `r` (re-registered: read my set) and `x` (leaving); a
  * heartbeat from a node not in the view also makes the others read its set. Every node keeps the cluster view in memory:
- * it is rebuilt from the keys whenever the link comes up (again), and a node not heard of for
+ * it is rebuilt from the keys whenever the link comes up (again) and once the presence topic's
+ * subscription is active (changes published before it are not received), and a node not heard of for
  * `heartbeatTtlMs` is dropped — so a dead node's uids close everywhere within
  * `heartbeatTtlMs + heartbeatMs` (12 s by default).
  *

@@ -378,12 +378,15 @@ export class Cluster {
       data: () => ({ nodeId: this.#nodeId, from: change.from, to: change.to, gap: change.gap }),
     });
     if (change.to === "down") this.#wentDown = true;
+    if (change.to !== "up") return;
+    // Any `up` ends the outage (a `down` while starting must not make a later partial one total).
+    const wentDown = this.#wentDown;
+    this.#wentDown = false;
     const gap = change.gap;
     if (!gap) return;
     this.#announceGap(gap);
     // What the topics missed is in the store, unless the store itself may have restarted.
-    this.#durable?.afterGap(this.#wentDown);
-    this.#wentDown = false;
+    this.#durable?.afterGap(wentDown);
     // Other nodes' clients missed what this node could not publish: they hear of it too.
     if (gap.dropped > 0) this.#publish(TOPICS.broadcast, encodePayload({ g: gap }));
   }

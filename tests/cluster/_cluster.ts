@@ -2,7 +2,7 @@
  * Helpers of the multi-process cluster tests: node processes (tests/cluster/_node_server.ts) on
  * Deno or Bun sharing one redis-server, clients that record their pushes, bounded waits.
  */
-import { type Client, connect } from "../../client.ts";
+import { type Client, connect, STATE_EVENT } from "../../client.ts";
 import { Child } from "../runtime/_child.ts";
 import { firstExisting, ignoreWithoutTool, requireTool, waitFor } from "../_util.ts";
 
@@ -89,6 +89,8 @@ export async function peer(node: Node | string, user: string): Promise<Peer> {
   };
   client.on("*", (data, ctx) => record(ctx.id, data));
   client.on("sente-lite/gap", (data) => record("sente-lite/gap", data));
+  // Connection state changes (with the close code): a test waits for a close it expects.
+  client.on(STATE_EVENT, (change) => record(STATE_EVENT, change));
   await client.ready;
   const who = await client.request("ctl/whoami") as { connId: string; nodeId: string };
   const p: Peer = {

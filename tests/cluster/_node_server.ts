@@ -84,6 +84,10 @@ server.on("ctl/publish", (m) => {
 server.on("ctl/close", (m) => server.closeConnection((m.data as D).connId as string, 1012, "ctl"));
 server.on("ctl/uids", () => [...server.connectedUids.current()].sort());
 server.on("ctl/cluster", () => server.cluster());
+// Every link transition so far (`from>to`, `+gap` when it carried one): shown when a test fails.
+const links: string[] = [];
+backplane.link.watch((c) => void links.push(`${c.from}>${c.to}${c.gap ? "+gap" : ""}`));
+server.on("ctl/links", () => links);
 // The uids whose `chsk/uidport-close` this node fired, in order.
 const uidportCloses: string[] = [];
 server.on("chsk/uidport-close", (m) => void uidportCloses.push(m.uid));
