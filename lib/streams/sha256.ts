@@ -197,11 +197,19 @@ export class Sha256 implements IncrementalHash {
 /** The JavaScript SHA-256 ({@linkcode Sha256}) as a {@linkcode HashFactory}: the browsers' default. */
 export const jsSha256: HashFactory = (): IncrementalHash => new Sha256();
 
+/** The factory {@linkcode sha256} settled on, at its first hash. */
+let chosen: HashFactory | undefined;
+
 /**
  * The default {@linkcode HashFactory}: the runtime's native incremental SHA-256 where it has one
  * (`node:crypto` on Deno, Bun and Node, ≈ 20× faster), else {@linkcode jsSha256} (browsers).
+ *
+ * The native one is looked up at the first hash, not at import: loading `node:crypto` starts Deno's
+ * Node compatibility layer, after which a `MessageChannel` task (how the Hub's fan-out yields) runs
+ * before pending socket reads, so every server would pay for it, hashing or not (measured with
+ * bench/fanout.ts on Deno: a probe's request→reply p99 during a burst went from 3 ms to 95 ms).
  */
-export const sha256: HashFactory = nativeSha256() ?? jsSha256;
+export const sha256: HashFactory = (): IncrementalHash => (chosen ??= nativeSha256() ?? jsSha256)();
 
 /** Constant-time equality of two digests. */
 export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {

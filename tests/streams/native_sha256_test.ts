@@ -83,3 +83,35 @@ Deno.test("nativeSha256() is undefined without process.getBuiltinModule (a brows
   }
   native();
 });
+
+Deno.test("importing the server and the client does not load node:crypto (only the first hash does)", async () => {
+  // Loading node:crypto starts Deno's Node layer, which slowed the Hub's fan-out yields on Deno
+  // (lib/streams/sha256.ts): a fresh process records every getBuiltinModule call.
+  const root = new URL("../../", import.meta.url).href;
+  const code = `
+    const calls = [];
+    const real = globalThis.process.getBuiltinModule.bind(globalThis.process);
+    globalThis.process.getBuiltinModule = (id) => (calls.push(id), real(id));
+    const { createServer } = await import("${root}server.ts");
+    await import("${root}client.ts");
+    await import("${root}client_streams.ts");
+    const server = createServer();
+    console.log(JSON.stringify(calls));
+    const { sha256 } = await import("${root}lib/streams/sha256.ts");
+    sha256().update(new Uint8Array(1));
+    console.log(JSON.stringify(calls));
+    await server.close?.();
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", code],
+    stdout: "piped",
+    stderr: "inherit",
+  })
+    .output();
+  assert.equal(out.code, 0);
+  const [atImport, afterHash] = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assert.deepEqual(atImport, []);
+  assert.deepEqual(afterHash, ["node:crypto"]);
+});
