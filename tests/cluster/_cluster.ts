@@ -177,3 +177,33 @@ export function assertEffectsOnce(handled: Handling[], made: Set<string>, count:
   }
   return [...times].filter(([, c]) => c > 1).map(([n]) => n);
 }
+
+/** The resume entry of a handshake, as the failover tests read it. */
+export interface ResumeSeen {
+  resumed: boolean;
+  ack: number;
+}
+
+/** A client of `user` on node 0 until `failOver()`, then on node 1; keeps every handshake's resume entry. */
+export interface FailoverClient {
+  client: Client;
+  /** The resume entry of each handshake, in order. */
+  handshakes: ResumeSeen[];
+  /** Its next connection goes to node 1 (call it when node 0 is killed). */
+  failOver(): void;
+}
+
+/** Connects `user` with a short reconnect delay to `nodes[0]`, moving to `nodes[1]` on `failOver()`. */
+export function failoverClient(nodes: readonly Node[], user: string): FailoverClient {
+  let dead = false;
+  const handshakes: ResumeSeen[] = [];
+  const client = connect(() => `${nodes[dead ? 1 : 0].url}?user=${user}`, {
+    onError: () => {},
+    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+  });
+  client.on("chsk/handshake", (hs) => {
+    const r = (hs as { server?: { resume?: ResumeSeen } }).server?.resume;
+    if (r) handshakes.push({ resumed: r.resumed, ack: r.ack });
+  });
+  return { client, handshakes, failOver: () => void (dead = true) };
+}

@@ -12,10 +12,16 @@
  * a few, the widest window); each prints its figures (docs/scaling.md).
  */
 import assert from "node:assert/strict";
-import { connect } from "../../client.ts";
 import { IGNORE_REDIS, startRedis } from "../_redis.ts";
 import { waitFor } from "../_util.ts";
-import { assertEffectsOnce, bunNode, effects, handlings, startNode } from "./_cluster.ts";
+import {
+  assertEffectsOnce,
+  bunNode,
+  effects,
+  failoverClient,
+  handlings,
+  startNode,
+} from "./_cluster.ts";
 
 /** `N` sends, `burst` at a time, `pauseMs` between bursts; A is killed once it handled N / 4. */
 async function acrossKill(N: number, burst: number, pauseMs: number): Promise<void> {
@@ -26,16 +32,7 @@ async function acrossKill(N: number, burst: number, pauseMs: number): Promise<vo
     startNode(bunNode(), redis.url, "dd", `fx=${fx}`),
   ]);
   const handled = (i: number) => handlings(nodes[i], "finn").map((h) => h.n);
-  let dead = false;
-  const handshakes: { resumed: boolean; ack: number }[] = [];
-  const client = connect(() => `${nodes[dead ? 1 : 0].url}?user=finn`, {
-    onError: () => {},
-    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-  });
-  client.on("chsk/handshake", (hs) => {
-    const r = (hs as { server?: { resume?: { resumed: boolean; ack: number } } }).server?.resume;
-    if (r) handshakes.push({ resumed: r.resumed, ack: r.ack });
-  });
+  const { client, handshakes, failOver } = failoverClient(nodes, "finn");
   try {
     await client.ready;
     // A is SIGKILLed (concurrently) once it handled a quarter, so sends are in flight to it,
@@ -45,7 +42,7 @@ async function acrossKill(N: number, burst: number, pauseMs: number): Promise<vo
       "A handled a quarter",
       { timeoutMs: 10_000, intervalMs: 1 },
     ).then(() => {
-      dead = true;
+      failOver();
       return nodes[0].child.stop("SIGKILL");
     });
     for (let n = 1; n <= N; n++) {

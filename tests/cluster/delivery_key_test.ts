@@ -9,10 +9,16 @@
  * exists once. With a key that differed between nodes those events would have two effects.
  */
 import assert from "node:assert/strict";
-import { connect } from "../../client.ts";
 import { IGNORE_REDIS, startRedis } from "../_redis.ts";
 import { waitFor } from "../_util.ts";
-import { assertEffectsOnce, bunNode, effects, handlings, startNode } from "./_cluster.ts";
+import {
+  assertEffectsOnce,
+  bunNode,
+  effects,
+  failoverClient,
+  handlings,
+  startNode,
+} from "./_cluster.ts";
 
 Deno.test({
   name:
@@ -30,16 +36,7 @@ Deno.test({
       startNode("deno", redis.url, "dk", `fx=${fx},stall=${STALL}`),
       startNode(bunNode(), redis.url, "dk", `fx=${fx}`),
     ]);
-    let dead = false;
-    const handshakes: { resumed: boolean; ack: number }[] = [];
-    const client = connect(() => `${nodes[dead ? 1 : 0].url}?user=kim`, {
-      onError: () => {},
-      reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-    });
-    client.on("chsk/handshake", (hs) => {
-      const r = (hs as { server?: { resume?: { resumed: boolean; ack: number } } }).server?.resume;
-      if (r) handshakes.push({ resumed: r.resumed, ack: r.ack });
-    });
+    const { client, handshakes, failOver } = failoverClient(nodes, "kim");
     try {
       await client.ready;
       const stalled = waitFor(
@@ -47,7 +44,7 @@ Deno.test({
         "A handled the stalling event",
         { timeoutMs: 10_000, intervalMs: 1 },
       ).then(() => {
-        dead = true;
+        failOver();
         return nodes[0].child.stop("SIGKILL");
       });
       for (let n = 1; n <= N; n++) {
@@ -106,16 +103,8 @@ Deno.test({
       startNode("deno", redis.url, "da", `fx=${fx},async=60000`),
       startNode(bunNode(), redis.url, "da", `fx=${fx},async=5`),
     ]);
-    let dead = false;
-    let ack = -1;
-    const client = connect(() => `${nodes[dead ? 1 : 0].url}?user=ada`, {
-      onError: () => {},
-      reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-    });
-    client.on("chsk/handshake", (hs) => {
-      const r = (hs as { server?: { resume?: { ack: number } } }).server?.resume;
-      if (r) ack = r.ack;
-    });
+    const { client, handshakes, failOver } = failoverClient(nodes, "ada");
+    const lastAck = (): number => handshakes.at(-1)?.ack ?? -1;
     try {
       await client.ready;
       for (let n = 1; n <= N / 2; n++) client.send("c/k", n);
@@ -124,7 +113,7 @@ Deno.test({
         "A handled the first half",
         { timeoutMs: 10_000, intervalMs: 5 },
       );
-      dead = true;
+      failOver();
       await nodes[0].child.stop("SIGKILL");
       for (let n = N / 2 + 1; n <= N + 1; n++) client.send("c/k", n);
       await waitFor(
@@ -143,10 +132,10 @@ Deno.test({
       const onB = handlings(nodes[1], "ada");
       const twice = assertEffectsOnce([...onA, ...onB], effects(fx), N + 1);
       console.log(
-        `${N} sends, A's async handlers never settled: A handled ${onA.length}, recorded ${ack}` +
+        `${N} sends, A's async handlers never settled: A handled ${onA.length}, recorded ${lastAck()}` +
           `; B handled ${onB.length}, ${twice.length} of them again; every effect once`,
       );
-      assert.equal(ack, 0, "A recorded none of its unsettled events");
+      assert.equal(lastAck(), 0, "A recorded none of its unsettled events");
       assert.equal(twice.length, N / 2, "B ran each of A's again");
     } finally {
       client.close();
