@@ -148,8 +148,8 @@ class TopicSocket implements ServerSocket {
   }
 }
 
-Deno.test("Hub uses native topics per frame variant; resuming and batching peers stay per connection", async () => {
-  const hub = new Hub({ packers: [jsonPacker, ednPacker()], onError: () => {} });
+/** Opens connections on `hub` over TopicSockets sharing one registry (native topics) and publish log. */
+function topicHub(hub: Hub) {
   const registry = new Set<TopicSocket>();
   const publishes: string[] = [];
   const open = async (query: string) => {
@@ -163,6 +163,12 @@ Deno.test("Hub uses native topics per frame variant; resuming and batching peers
     socket.sent.length = 0; // the handshake
     return { socket, sink };
   };
+  return { publishes, open };
+}
+
+Deno.test("Hub uses native topics per frame variant; resuming and batching peers stay per connection", async () => {
+  const hub = new Hub({ packers: [jsonPacker, ednPacker()], onError: () => {} });
+  const { publishes, open } = topicHub(hub);
   const json1 = await open("client-id=j1&packer=json");
   const json2 = await open("client-id=j2&packer=json");
   const edn = await open("client-id=e1&packer=edn");
@@ -206,19 +212,7 @@ Deno.test("Hub uses native topics per frame variant; resuming and batching peers
 
 Deno.test("Hub: channel-seq connections share native topics per variant; their uid pushes stay numbered per connection", async () => {
   const hub = new Hub({ onError: () => {} });
-  const registry = new Set<TopicSocket>();
-  const publishes: string[] = [];
-  const open = async (query: string) => {
-    const req = new Request(`http://127.0.0.1/chsk?${query}`, {
-      headers: { upgrade: "websocket" },
-    });
-    const pending = await hub.prepare(req);
-    assert.ok(!(pending instanceof Response));
-    const socket = new TopicSocket(registry, publishes);
-    const sink = hub.open(pending as PendingUpgrade, socket);
-    socket.sent.length = 0; // the handshake
-    return { socket, sink };
-  };
+  const { publishes, open } = topicHub(hub);
   const a = await open("client-id=a&packer=json&resume=0&cseq=");
   const b = await open("client-id=b&packer=json&resume=0&cseq=");
   const old = await open("client-id=o&packer=json&resume=0"); // resumes without channel-seq
@@ -288,18 +282,8 @@ Deno.test("FanOutQueue: a queued fan-out costs nothing per recipient and skips l
 
 Deno.test("Hub: a broadcast whose per-connection part waits is not sent again to native subscribers", async () => {
   const hub = new Hub({ fanOutSlice: 1, onError: () => {} });
-  const registry = new Set<TopicSocket>();
-  const publishes: string[] = [];
-  const open = async (query: string) => {
-    const req = new Request(`http://127.0.0.1/chsk?${query}`, {
-      headers: { upgrade: "websocket" },
-    });
-    const pending = await hub.prepare(req);
-    const socket = new TopicSocket(registry, publishes);
-    hub.open(pending as PendingUpgrade, socket);
-    socket.sent.length = 0;
-    return socket;
-  };
+  const { publishes, open: openConn } = topicHub(hub);
+  const open = async (query: string) => (await openConn(query)).socket;
   const natives = [await open("client-id=n1&packer=json"), await open("client-id=n2&packer=json")];
   const resuming: TopicSocket[] = [];
   for (const id of ["r1", "r2", "r3"]) {
