@@ -31,6 +31,25 @@ async function demo(args: string[], env: Record<string, string>): Promise<[Child
   return [child, Number(line.match(/:(\d+)\//)![1])];
 }
 
+/** A client publish on node A reaches a subscriber on node B; then both exit cleanly on SIGTERM. */
+async function publishAcrossThenStop(
+  [a, portA]: [Child, number],
+  [b, portB]: [Child, number],
+): Promise<void> {
+  const onB = connect(`ws://127.0.0.1:${portB}/chsk`, { onError: () => {} });
+  const onA = connect(`ws://127.0.0.1:${portA}/chsk`, { onError: () => {} });
+  await Promise.all([onA.ready, onB.ready]);
+  let resolve!: (d: unknown) => void;
+  const received = new Promise((r) => resolve = r);
+  await onB.subscribe("cli", (d) => resolve(d));
+  await onA.publish("cli", "across");
+  assert.equal(await withTimeout(received, EVENT_MS, "a publish across nodes"), "across");
+  onA.close();
+  onB.close();
+  for (const c of [a, b]) c.process.kill("SIGTERM");
+  for (const c of [a, b]) assert.equal((await c.exited(EVENT_MS)).code, 0, c.describe());
+}
+
 Deno.test({
   name: "demo CLI: --redis and REDIS_URL make a two-node cluster",
   ignore: IGNORE_REDIS,
@@ -53,19 +72,7 @@ Deno.test({
         { timeoutMs: EVENT_MS, intervalMs: 50 },
       );
       assert.equal(ready.link, "up");
-      // A client publish on A reaches a subscriber on B.
-      const onB = connect(`ws://127.0.0.1:${portB}/chsk`, { onError: () => {} });
-      const onA = connect(`ws://127.0.0.1:${portA}/chsk`, { onError: () => {} });
-      await Promise.all([onA.ready, onB.ready]);
-      let resolve!: (d: unknown) => void;
-      const received = new Promise((r) => resolve = r);
-      await onB.subscribe("cli", (d) => resolve(d));
-      await onA.publish("cli", "across");
-      assert.equal(await withTimeout(received, EVENT_MS, "a publish across nodes"), "across");
-      onA.close();
-      onB.close();
-      for (const c of [a, b]) c.process.kill("SIGTERM");
-      for (const c of [a, b]) assert.equal((await c.exited(EVENT_MS)).code, 0, c.describe());
+      await publishAcrossThenStop([a, portA], [b, portB]);
     } finally {
       await Promise.all([a.stop("SIGKILL"), b.stop("SIGKILL")]);
     }
@@ -92,18 +99,7 @@ Deno.test({
         "node B sees two nodes",
         { timeoutMs: EVENT_MS, intervalMs: 50 },
       );
-      const onB = connect(`ws://127.0.0.1:${portB}/chsk`, { onError: () => {} });
-      const onA = connect(`ws://127.0.0.1:${portA}/chsk`, { onError: () => {} });
-      await Promise.all([onA.ready, onB.ready]);
-      let resolve!: (d: unknown) => void;
-      const received = new Promise((r) => resolve = r);
-      await onB.subscribe("cli", (d) => resolve(d));
-      await onA.publish("cli", "across");
-      assert.equal(await withTimeout(received, EVENT_MS, "a publish across nodes"), "across");
-      onA.close();
-      onB.close();
-      for (const c of [a, b]) c.process.kill("SIGTERM");
-      for (const c of [a, b]) assert.equal((await c.exited(EVENT_MS)).code, 0, c.describe());
+      await publishAcrossThenStop([a, portA], [b, portB]);
       // Both at once is a usage error.
       const [both] = [
         new Child("server.ts CLI", Deno.execPath(), [
