@@ -66,6 +66,7 @@ import { ChannelCursors } from "./channel_cursors.ts";
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
 import type { UrlProvider } from "./options.ts";
 import { type ConnectionState, type SessionEvent, transition } from "./session.ts";
+import { acked, enqueue, type Queued, requeue } from "./outbox.ts";
 
 import {
   type ChannelHandler,
@@ -75,7 +76,6 @@ import {
   HANDSHAKE_EVENT,
   type PushData,
   type PushHandler,
-  QueueFullError,
   type RequestHandler,
   type RESUBSCRIBE_FAILED_EVENT,
   type SendResult,
@@ -84,20 +84,6 @@ import {
 } from "./types.ts";
 
 export type { ConnectionState } from "./session.ts";
-
-interface Queued {
-  frame: Frame;
-  /** Set when the request it belongs to settled before it was sent. */
-  cancelled: boolean;
-  /** The request's callback id, for requests. */
-  cb?: string;
-  /** The client seq of a numbered `send()` (resume). */
-  seq?: number;
-  /** The event of a numbered send, to send it plainly to a server without resume. */
-  event?: Event;
-  /** When it was last written (a counter), to re-send in call order after a drop. */
-  order?: number;
-}
 
 /**
  * A request waiting for its reply, and its own queue entry: one object per request, no closures
@@ -659,13 +645,9 @@ export class Client<E extends EventMap = AnyEvents> {
         p.reject(error);
       }
     }
-    if (this.#outbox.length) {
-      // Unacknowledged numbered sends go again too, in call order with retried requests.
-      again.push(...this.#outbox);
-      this.#outbox = [];
-      again.sort((a, b) => a.order! - b.order!);
-    }
-    if (again.length) this.#queue = [...again, ...this.#queue];
+    // Unacknowledged numbered sends go again too, in call order with retried requests.
+    this.#queue = requeue(again, this.#outbox, this.#queue);
+    this.#outbox = [];
   }
 
   /** Final stop (`closed` or `failed`): reject everything and stop listening for wake-ups. */
@@ -869,11 +851,9 @@ export class Client<E extends EventMap = AnyEvents> {
    * sends the server already has, or fall back to plain frames. Returns the gap to report.
    */
   #startResume(handshake: Handshake): ResumeGap | null {
-    if (this.#outbox.length) {
-      // Left over by reconnect(), which drops the socket without requeueing.
-      this.#queue = [...this.#outbox, ...this.#queue];
-      this.#outbox = [];
-    }
+    // Left over by reconnect(), which drops the socket without requeueing.
+    this.#queue = requeue([], this.#outbox, this.#queue);
+    this.#outbox = [];
     const state = handshake.server?.resume;
     if (!this.#options.resume) return null;
     // Only the newest token resumes for long: the server replaces it on every handshake. A
@@ -894,7 +874,6 @@ export class Client<E extends EventMap = AnyEvents> {
       });
       return state.gap;
     }
-    // A server without resume: numbered sends go plainly (at most once more than they would).
     for (const e of this.#queue) {
       if (e.seq === undefined || !e.event) continue;
       e.frame = this.#options.packer.pack(clientEventEnvelope(e.event[0], e.event[1], null));
@@ -956,10 +935,7 @@ export class Client<E extends EventMap = AnyEvents> {
   #onAck(data: unknown): void {
     const seq = (data as { seq?: unknown } | null)?.seq;
     if (typeof seq !== "number") return;
-    const box = this.#outbox;
-    let i = 0;
-    while (i < box.length && box[i].seq! <= seq) i++;
-    if (i > 0) this.#outbox = i === box.length ? [] : box.slice(i);
+    this.#outbox = acked(this.#outbox, seq);
   }
 
   #onServerRequest(data: unknown): void {
@@ -1075,16 +1051,7 @@ export class Client<E extends EventMap = AnyEvents> {
   #sendOrQueue(entry: Queued): SendResult {
     const state = this.#state;
     if (state === "open") return this.#sendEntry(entry) ? "sent" : "queued";
-    if (state === "connecting" || state === "reconnecting") {
-      const max = this.#options.maxQueuedMessages;
-      if (max === 0) throw new ClosedError(`the client is ${state} and queueing is off`);
-      if (this.#queue.length >= max) {
-        throw new QueueFullError(`the client is ${state} and the send queue is full (${max})`);
-      }
-      this.#queue.push(entry);
-      return "queued";
-    }
-    throw new ClosedError(`the client is ${state}`);
+    return enqueue(this.#queue, entry, state, this.#options.maxQueuedMessages);
   }
 
   /**
