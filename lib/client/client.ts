@@ -16,16 +16,10 @@
  * @module
  */
 import type { Frame } from "../packers/packer.ts";
-import {
-  decodeServerEnvelope,
-  MAX_CB_ID_LENGTH,
-  REPLY_CLOSED,
-  REPLY_ERROR,
-  REPLY_TIMEOUT,
-} from "../protocol/envelope.ts";
+import { decodeServerEnvelope, MAX_CB_ID_LENGTH } from "../protocol/envelope.ts";
 import { clientEventEnvelope, eventValue } from "../protocol/envelope.ts";
 import { classifyClose, CLOSE_HEARTBEAT_TIMEOUT } from "../protocol/close_codes.ts";
-import { ClosedError, ServerError, TimeoutError } from "../protocol/errors.ts";
+import { ClosedError, ServerError } from "../protocol/errors.ts";
 import { assertEventId } from "../protocol/event.ts";
 import type { Event } from "../protocol/event.ts";
 import type {
@@ -67,6 +61,7 @@ import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } 
 import type { UrlProvider } from "./options.ts";
 import { type ConnectionState, type SessionEvent, transition } from "./session.ts";
 import { acked, enqueue, type Queued, requeue } from "./outbox.ts";
+import { Pending, PendingRequests } from "./requests.ts";
 
 import {
   type ChannelHandler,
@@ -84,54 +79,6 @@ import {
 } from "./types.ts";
 
 export type { ConnectionState } from "./session.ts";
-
-/**
- * A request waiting for its reply, and its own queue entry: one object per request, no closures
- * (the client forgets it with `#forget`).
- */
-class Pending implements Queued {
-  cancelled = false;
-  /** `true` once the frame went out on the current socket. */
-  sent = false;
-  order?: number;
-  /** Its listener on `signal`, when one was given. */
-  onAbort: (() => void) | null = null;
-  constructor(
-    readonly frame: Frame,
-    readonly cb: string,
-    /** The number `cb` writes in base 36: the key of the pending map. */
-    readonly key: number,
-    /** The event id, for the timeout message. */
-    readonly id: string,
-    readonly timeoutMs: number,
-    /** Clock time after which the request rejects with `TimeoutError`. */
-    readonly deadline: number,
-    readonly retry: boolean,
-    readonly signal: AbortSignal | undefined,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (error: unknown) => void,
-  ) {}
-}
-
-/**
- * The number a callback id of ours writes in base 36 (`key.toString(36)`), or -1 when it is not
- * one: not base 36, a leading zero, or too long to be exact. Only the form `toString(36)` writes
- * maps to a number, so a reply naming any other string matches no pending request.
- */
-function cbNumber(cb: string): number {
-  const n = cb.length;
-  if (n === 0 || n > 10 || (n > 1 && cb.charCodeAt(0) === 48)) return -1; // 36^10 < 2^53
-  let v = 0;
-  for (let i = 0; i < n; i++) {
-    const c = cb.charCodeAt(i);
-    let d;
-    if (c >= 48 && c <= 57) d = c - 48; // 0-9
-    else if (c >= 97 && c <= 122) d = c - 87; // a-z
-    else return -1;
-    v = v * 36 + d;
-  }
-  return v;
-}
 
 /** `request()` without options (not a new object per call). */
 const NO_REQUEST_OPTIONS: ClientRequestOptions = Object.freeze({});
@@ -193,8 +140,7 @@ export class Client<E extends EventMap = AnyEvents> {
   #inAcked = 0;
   #ackTimer: TimerHandle | undefined;
   #written = 0;
-  /** Pending requests by callback number (a number hashes cheaper than a fresh string). */
-  #pending = new Map<number, Pending>();
+  #requests: PendingRequests;
   #handlers = new Map<string, Set<PushHandler>>();
   #any = new Set<PushHandler>();
   #requestHandlers = new Map<string, RequestHandler>();
@@ -223,11 +169,6 @@ export class Client<E extends EventMap = AnyEvents> {
   #liveness: Liveness;
   // "~" is outside base 36, so the liveness ping never collides with a request's callback id.
   #pingCb = `~${callbackId()}`;
-  /** Request callback ids: a counter is unique by construction and costs no random bytes. */
-  #nextCb = 0;
-  /** One timer for every request timeout, set for the earliest deadline. */
-  #deadlineTimer: TimerHandle | undefined;
-  #deadlineAt = Infinity;
   #inbox: { event: SessionEvent; reason: string; code?: number; handshake?: Handshake }[] = [];
   #dispatching = false;
   #listening = false;
@@ -245,6 +186,7 @@ export class Client<E extends EventMap = AnyEvents> {
     this.clientId = this.#options.clientId;
     this.#isSente = this.#options.dialect === "sente";
     this.#tel = this.#options.telemetry.scope("sente-lite.client");
+    this.#requests = new PendingRequests(this.#options.clock);
     this.#channels = new ClientChannels({
       request: (id, data, options) => this.#request(id, data, options ?? {}),
       state: () => this.#state,
@@ -634,17 +576,7 @@ export class Client<E extends EventMap = AnyEvents> {
 
   /** Requests sent on the lost socket: back to the queue front if they retry, else rejected. */
   #requeueInFlight(error: ClosedError): void {
-    const again: Queued[] = [];
-    for (const p of [...this.#pending.values()]) {
-      if (!p.sent) continue;
-      if (p.retry) {
-        p.sent = false;
-        again.push(p);
-      } else {
-        this.#forget(p);
-        p.reject(error);
-      }
-    }
+    const again = this.#requests.lost(error);
     // Unacknowledged numbered sends go again too, in call order with retried requests.
     this.#queue = requeue(again, this.#outbox, this.#queue);
     this.#outbox = [];
@@ -654,10 +586,7 @@ export class Client<E extends EventMap = AnyEvents> {
   #shutdown(error: Error): void {
     this.#openSince = null;
     this.#listen(false);
-    for (const p of [...this.#pending.values()]) {
-      this.#forget(p);
-      p.reject(error);
-    }
+    this.#requests.rejectAll(error);
     this.#queue = [];
     this.#outbox = [];
     this.#options.streams?.close();
@@ -789,17 +718,7 @@ export class Client<E extends EventMap = AnyEvents> {
 
   #onReply(cbId: string, value: unknown): void {
     if (cbId === this.#pingCb) return; // our liveness ping: receiving it was the point
-    const p = this.#pending.get(cbNumber(cbId));
-    if (!p) {
-      this.#stats.lateReplies++;
-      return;
-    }
-    this.#forget(p);
-    if (value === REPLY_TIMEOUT) p.reject(new TimeoutError("the server answered chsk/timeout"));
-    else if (value === REPLY_CLOSED) p.reject(new ClosedError("the server answered chsk/closed"));
-    else if (value === REPLY_ERROR) {
-      p.reject(new ServerError("chsk/error", "the server answered chsk/error"));
-    } else p.resolve(value);
+    if (!this.#requests.settle(cbId, value)) this.#stats.lateReplies++;
   }
 
   #onPush(id: string, data: unknown): void {
@@ -814,10 +733,9 @@ export class Client<E extends EventMap = AnyEvents> {
         const d = (data ?? {}) as Record<string, unknown>;
         const error = new ServerError(String(d.code ?? "error"), String(d.message ?? ""));
         const cb = d["cb-id"];
-        const p = typeof cb === "string" ? this.#pending.get(cbNumber(cb)) : undefined;
+        const p = typeof cb === "string" ? this.#requests.get(cb) : undefined;
         if (p) {
-          this.#forget(p);
-          p.reject(error);
+          this.#requests.reject(p, error);
           return;
         }
         if (!this.#handlers.get(id)?.size) this.#options.onError(error);
@@ -1234,7 +1152,7 @@ export class Client<E extends EventMap = AnyEvents> {
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    const key = this.#nextCb++;
+    const key = this.#requests.next();
     const cb = key.toString(36);
     const frame = this.#options.packer.pack(clientEventEnvelope(id, data, cb));
     const retry = options.retry ?? this.#options.retryRequests;
@@ -1253,64 +1171,13 @@ export class Client<E extends EventMap = AnyEvents> {
         resolve,
         reject,
       );
-      if (signal) {
-        p.onAbort = () => {
-          this.#forget(p);
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", p.onAbort, { once: true });
-      }
-      this.#pending.set(key, p);
-      this.#armDeadline(deadline);
+      this.#requests.add(p);
       try {
         this.#sendOrQueue(p);
       } catch (e) {
-        this.#forget(p);
-        reject(e);
+        this.#requests.reject(p, e);
       }
     });
-  }
-
-  /** A request settled (or is about to): it leaves the queue and the pending map. */
-  #forget(p: Pending): void {
-    p.cancelled = true;
-    this.#pending.delete(p.key);
-    if (p.onAbort !== null) p.signal!.removeEventListener("abort", p.onAbort);
-    // Nothing left to time out: no timer may keep the process (or a test) alive.
-    if (this.#pending.size === 0) this.#disarmDeadline();
-  }
-
-  /**
-   * Request timeouts share one timer set for the earliest deadline (one timer per request was a
-   * fifth of the client's CPU at high request rates). When it fires, every expired request
-   * rejects and the timer moves to the next deadline.
-   */
-  #armDeadline(deadline: number): void {
-    if (deadline >= this.#deadlineAt) return;
-    const clock = this.#options.clock;
-    if (this.#deadlineTimer !== undefined) clock.clearTimeout(this.#deadlineTimer);
-    this.#deadlineAt = deadline;
-    this.#deadlineTimer = clock.setTimeout(() => this.#expire(), deadline - clock.now());
-  }
-
-  #disarmDeadline(): void {
-    if (this.#deadlineTimer !== undefined) this.#options.clock.clearTimeout(this.#deadlineTimer);
-    this.#deadlineTimer = undefined;
-    this.#deadlineAt = Infinity;
-  }
-
-  #expire(): void {
-    this.#deadlineTimer = undefined;
-    this.#deadlineAt = Infinity;
-    const now = this.#options.clock.now();
-    let next = Infinity;
-    for (const p of [...this.#pending.values()]) {
-      if (p.deadline <= now) {
-        this.#forget(p);
-        p.reject(new TimeoutError(`no reply to ${p.id} within ${p.timeoutMs} ms`));
-      } else if (p.deadline < next) next = p.deadline;
-    }
-    if (next !== Infinity) this.#armDeadline(next);
   }
 
   // ------------------------------------------------------------ channels
