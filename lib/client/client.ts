@@ -39,8 +39,7 @@ import type {
 import { parseHandshakeData, type ResumeGap, type ServerInfo } from "../protocol/handshake.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
-import { SUBPROTOCOL, tokenProtocol } from "../protocol/token.ts";
-import { parseResumeToken, resumeProtocol } from "../protocol/resume_token.ts";
+import { parseResumeToken } from "../protocol/resume_token.ts";
 import type {
   BidiStream,
   ClientStreamHandler,
@@ -62,6 +61,7 @@ import type { UrlProvider } from "./options.ts";
 import { type ConnectionState, type SessionEvent, transition } from "./session.ts";
 import { acked, enqueue, type Queued, requeue } from "./outbox.ts";
 import { Pending, PendingRequests } from "./requests.ts";
+import { checkUrl, socketSink, upgradeProtocols, upgradeUrl } from "./socket.ts";
 
 import {
   type ChannelHandler,
@@ -88,17 +88,6 @@ const CLOSE_TIMEOUT_MS = 2000;
 
 function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
-}
-
-/**
- * The WebSocket URL of `raw`: in a page a path (`"/chsk"`) is resolved against the page, and
- * `http(s):` becomes `ws(s):`.
- */
-function wsUrl(raw: string | URL): URL {
-  const url = new URL(raw, (globalThis as { location?: { href: string } }).location?.href);
-  if (url.protocol === "http:") url.protocol = "ws:";
-  else if (url.protocol === "https:") url.protocol = "wss:";
-  return url;
 }
 
 function closeEvent(code: number): SessionEvent {
@@ -194,26 +183,7 @@ export class Client<E extends EventMap = AnyEvents> {
       emit: (id, data) => this.#emit(id, data),
       cursors: this.#cursors,
     });
-    if (typeof url === "string" || url instanceof URL) {
-      let u: URL;
-      try {
-        u = wsUrl(url);
-      } catch (e) {
-        throw new TypeError(
-          `url must be an absolute ws(s) URL (or, in a page, a path), got ${
-            JSON.stringify(String(url))
-          }`,
-          {
-            cause: e,
-          },
-        );
-      }
-      if (!["ws:", "wss:", "http:", "https:"].includes(u.protocol)) {
-        throw new TypeError(`url must use ws: or wss:, got ${JSON.stringify(u.href)}`);
-      }
-    } else if (typeof url !== "function") {
-      throw new TypeError(`url must be a string, URL or function, got ${typeof url}`);
-    }
+    checkUrl(url);
     this.#url = url;
     this.ready = new Promise<Handshake>((resolve, reject) => {
       this.#readyResolve = resolve;
@@ -407,31 +377,12 @@ export class Client<E extends EventMap = AnyEvents> {
       let ws: WebSocket;
       let href = String(raw);
       try {
-        const url = wsUrl(raw);
-        for (const [k, v] of Object.entries(this.#options.params)) url.searchParams.set(k, v);
-        url.searchParams.set("client-id", this.clientId);
-        if (this.#isSente) {
-          // Exactly Sente's query (sente-wire.md §3.5): a `packer` would make our servers pick
-          // the sente-lite dialect, and a Sente server ignores the rest.
-          if (typeof csrfToken === "string") url.searchParams.set("csrf-token", csrfToken);
-        } else {
-          // sente-lite-only parameters go here.
-          url.searchParams.set("packer", this.#options.packer.name);
-          const offer = this.#options.wire?.offer(this.#options.packer.name) ?? null;
-          if (offer !== null) url.searchParams.set("wire", offer);
-          if (this.#options.streams) url.searchParams.set("streams", this.#options.streams.offer());
-          if (this.#options.resume) {
-            url.searchParams.set("resume", String(this.#inSeq));
-            url.searchParams.set("cseq", this.#cursors.param());
-          }
-        }
-        href = url.href;
-        // Browsers cannot set headers on an upgrade: secrets travel as subprotocols (not in the
-        // URL, which lands in logs); the server selects "sente-lite".
-        const protocols = [SUBPROTOCOL];
-        if (token) protocols.push(tokenProtocol(token));
-        const resumeToken = this.#isSente || !this.#options.resume ? null : this.#resumeToken;
-        if (resumeToken !== null) protocols.push(resumeProtocol(resumeToken));
+        const o = this.#options;
+        href = upgradeUrl(raw, o, this.clientId, csrfToken, this.#inSeq, this.#cursors).href;
+        const protocols = upgradeProtocols(
+          token,
+          this.#isSente || !o.resume ? null : this.#resumeToken,
+        );
         ws = protocols.length > 1
           ? new this.#options.WebSocket(href, protocols)
           : new this.#options.WebSocket(href);
@@ -699,12 +650,7 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#startWire(info);
     const ws = this.#ws;
     if (ws && !this.#isSente) {
-      this.#options.streams?.open(info, {
-        send: (frame) => ws.send(frame as Uint8Array<ArrayBuffer>),
-        get bufferedAmount() {
-          return ws.bufferedAmount;
-        },
-      });
+      this.#options.streams?.open(info, socketSink(ws));
     }
     const handshake: Handshake = { uid, data: app, server: info, first: !this.#everOpened };
     if (this.#state === "connecting" || this.#state === "reconnecting") this.#everOpened = true;
@@ -943,12 +889,7 @@ export class Client<E extends EventMap = AnyEvents> {
     const transforms = this.#options.wire;
     if (!info || !ws || this.#isSente || !transforms) return;
     this.#wire = transforms.open(info, this.#options.packer.name, {
-      socket: {
-        send: (frame: Frame) => ws.send(frame as string),
-        get bufferedAmount() {
-          return ws.bufferedAmount;
-        },
-      },
+      socket: socketSink(ws),
       frame: (frame) => {
         if (this.#ws === ws) this.#receive(frame);
       },
