@@ -61,6 +61,7 @@ import type { UrlProvider } from "./options.ts";
 import { type ConnectionState, type SessionEvent, transition } from "./session.ts";
 import { acked, enqueue, type Queued, requeue } from "./outbox.ts";
 import { Pending, PendingRequests } from "./requests.ts";
+import { toError } from "../util/to_error.ts";
 import { checkUrl, socketSink, upgradeProtocols, upgradeUrl } from "./socket.ts";
 
 import {
@@ -85,10 +86,6 @@ const NO_REQUEST_OPTIONS: ClientRequestOptions = Object.freeze({});
 
 /** How long `close()` waits for the server's close frame before counting the socket as closed. */
 const CLOSE_TIMEOUT_MS = 2000;
-
-function toError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
-}
 
 function closeEvent(code: number): SessionEvent {
   return `close:${classifyClose(code)}`;
