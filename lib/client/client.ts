@@ -63,6 +63,7 @@ import { acked, enqueue, type Queued, requeue } from "./outbox.ts";
 import { Pending, PendingRequests } from "./requests.ts";
 import { toError } from "../util/to_error.ts";
 import { checkUrl, socketSink, upgradeProtocols, upgradeUrl } from "./socket.ts";
+import { wakeWatch } from "./wake.ts";
 
 import {
   type ChannelHandler,
@@ -157,14 +158,10 @@ export class Client<E extends EventMap = AnyEvents> {
   #pingCb = `~${callbackId()}`;
   #inbox: { event: SessionEvent; reason: string; code?: number; handshake?: Handshake }[] = [];
   #dispatching = false;
-  #listening = false;
   #closeCode = 1000;
   #closeReason = "client closed";
-  #onOnline = () => this.#dispatch("wake", "online");
-  #onVisibility = () => {
-    const doc = (globalThis as { document?: { visibilityState?: string } }).document;
-    if (doc?.visibilityState === "visible") this.#dispatch("wake", "page visible");
-  };
+  /** Reconnect at once when the browser comes online or the page becomes visible. */
+  #listen = wakeWatch((reason) => this.#dispatch("wake", reason));
 
   /** Use {@linkcode connect}. */
   constructor(url: UrlProvider, options?: ClientOptions) {
@@ -539,27 +536,6 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#outbox = [];
     this.#options.streams?.close();
     if (!this.#everOpened) this.#readyReject(error);
-  }
-
-  /** Reconnect at once when the browser comes online or the page becomes visible. */
-  #listen(on: boolean): void {
-    if (on === this.#listening) return;
-    this.#listening = on;
-    const g = globalThis as {
-      addEventListener?: (type: string, fn: () => void) => void;
-      removeEventListener?: (type: string, fn: () => void) => void;
-      document?: {
-        addEventListener?: (type: string, fn: () => void) => void;
-        removeEventListener?: (type: string, fn: () => void) => void;
-      };
-    };
-    if (on) {
-      g.addEventListener?.("online", this.#onOnline);
-      g.document?.addEventListener?.("visibilitychange", this.#onVisibility);
-    } else {
-      g.removeEventListener?.("online", this.#onOnline);
-      g.document?.removeEventListener?.("visibilitychange", this.#onVisibility);
-    }
   }
 
   /** The handshake arrived: start liveness, re-subscribe, flush. Returns what runs after the state event. */
