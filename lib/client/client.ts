@@ -59,7 +59,7 @@ import { ChannelCursors } from "./channel_cursors.ts";
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
 import type { UrlProvider } from "./options.ts";
 import { type ConnectionState, type SessionEvent, transition } from "./session.ts";
-import { acked, enqueue, type Queued, requeue } from "./outbox.ts";
+import { enqueue, type Queued, requeue } from "./outbox.ts";
 import { Pending, PendingRequests } from "./requests.ts";
 import { toError } from "../util/to_error.ts";
 import { checkUrl, socketSink, upgradeProtocols, upgradeUrl } from "./socket.ts";
@@ -772,7 +772,10 @@ export class Client<E extends EventMap = AnyEvents> {
   #onAck(data: unknown): void {
     const seq = (data as { seq?: unknown } | null)?.seq;
     if (typeof seq !== "number") return;
-    this.#outbox = acked(this.#outbox, seq);
+    const box = this.#outbox;
+    let i = 0;
+    while (i < box.length && box[i].seq! <= seq) i++;
+    if (i > 0) this.#outbox = i === box.length ? [] : box.slice(i);
   }
 
   #onServerRequest(data: unknown): void {

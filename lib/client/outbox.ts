@@ -65,10 +65,3 @@ export function requeue(again: Queued[], outbox: Queued[], queue: Queued[]): Que
   }
   return again.length ? [...again, ...queue] : queue;
 }
-
-/** The outbox without the numbered sends the server has, up to `seq`. */
-export function acked(outbox: Queued[], seq: number): Queued[] {
-  let i = 0;
-  while (i < outbox.length && outbox[i].seq! <= seq) i++;
-  return i === 0 ? outbox : i === outbox.length ? [] : outbox.slice(i);
-}

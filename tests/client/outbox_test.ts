@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { acked, enqueue, type Queued, requeue } from "../../lib/client/outbox.ts";
+import { enqueue, type Queued, requeue } from "../../lib/client/outbox.ts";
 import { ClosedError } from "../../lib/protocol/errors.ts";
 import { QueueFullError } from "../../lib/client/types.ts";
 
@@ -41,11 +41,4 @@ Deno.test("requeue() puts retried and unacknowledged entries first, in the order
     "q",
   ]);
   assert.equal(requeue([], [], queue), queue);
-});
-
-Deno.test("acked() drops the numbered sends up to the acknowledged seq", () => {
-  const box = [1, 2, 3].map((seq) => entry(`s${seq}`, { seq, order: seq }));
-  assert.equal(acked(box, 0), box);
-  assert.deepEqual(acked(box, 2).map((e) => e.seq), [3]);
-  assert.deepEqual(acked(box, 5), []);
 });
