@@ -23,15 +23,8 @@ import type { Queued } from "./outbox.ts";
  * (it leaves the pending map when it settles).
  */
 export class Pending implements Queued {
-  /** Set once it settled: a queued frame of it is not sent. */
-  cancelled = false;
-  /** `true` once the frame went out on the current socket. */
-  sent = false;
-  /** When it was last written (a counter), to re-send in call order after a drop. */
-  order?: number;
-  /** Its listener on `signal`, when one was given. */
-  onAbort: (() => void) | null = null;
-  // `declare`d and assigned below: the bundle then carries no second list of field names.
+  // Every field is `declare`d and set in the constructor: the bundle then carries no list of
+  // field names, and each object gets its fields in one order (one shape for all requests).
   /** The request's frame. */
   declare readonly frame: Frame;
   /** Its callback id. */
@@ -52,6 +45,14 @@ export class Pending implements Queued {
   declare readonly resolve: (value: unknown) => void;
   /** Settles the caller's promise with an error. */
   declare readonly reject: (error: unknown) => void;
+  /** Set once it settled: a queued frame of it is not sent. */
+  declare cancelled: boolean;
+  /** `true` once the frame went out on the current socket. */
+  declare sent: boolean;
+  /** When it was last written (a counter), to re-send in call order after a drop. */
+  declare order: number | undefined;
+  /** Its listener on `signal`, when one was given. */
+  declare onAbort: (() => void) | null;
   /** Makes the request; {@linkcode PendingRequests.add} starts waiting for it. */
   constructor(
     frame: Frame,
@@ -75,6 +76,10 @@ export class Pending implements Queued {
     this.signal = signal;
     this.resolve = resolve;
     this.reject = reject;
+    this.cancelled = false;
+    this.sent = false;
+    this.order = undefined;
+    this.onAbort = null;
   }
 }
 
