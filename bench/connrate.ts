@@ -8,10 +8,15 @@
  * The clients run in their own process (Bun by default); the server process's CPU time (from
  * /proc) is reported per connection.
  *
+ * `--resume` sets what the sente-lite clients negotiate: `channel-seq` (the default, as the library
+ * client does by default: a resume session per connection, parked when it closes, with channel
+ * sequences), `session` (resume without channel sequences) or `off` (no resume: Sente and
+ * original peers, `resume: false`).
+ *
  * Prints a table and, on the last line, `{"bench":"connrate",…}`.
  *
  * Run: `deno run -A bench/connrate.ts [--runtimes deno,bun] [--seconds 3] [--concurrency 32]
- * [--rounds 1] [--client-runtime bun]`
+ * [--rounds 1] [--client-runtime bun] [--resume channel-seq|session|off]`
  *
  * @module
  */
@@ -47,6 +52,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "32" },
     rounds: { type: "string", default: "1" },
     "client-runtime": { type: "string", default: "bun" },
+    resume: { type: "string", default: "channel-seq" },
   },
   strict: true,
 });
@@ -56,7 +62,11 @@ const config = {
   concurrency: Number(values.concurrency),
   rounds: Number(values.rounds),
   clientRuntime: values["client-runtime"] as Runtime,
+  resume: values.resume as "off" | "session" | "channel-seq",
 };
+if (!["off", "session", "channel-seq"].includes(config.resume)) {
+  throw new RangeError(`--resume must be off, session or channel-seq, got ${config.resume}`);
+}
 
 async function measure(runtime: Runtime, side: Side, roundNo: number): Promise<RateResult> {
   const { proc: server, ready } = await startServer(runtime, side);
@@ -70,6 +80,7 @@ async function measure(runtime: Runtime, side: Side, roundNo: number): Promise<R
       count: 0,
       concurrency: config.concurrency,
       seconds: config.seconds,
+      resume: config.resume,
     });
     const got = await clients.next<{ done: number; errors: number; seconds: number }>(
       "done",
