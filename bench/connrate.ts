@@ -8,10 +8,17 @@
  * The clients run in their own process (Bun by default); the server process's CPU time (from
  * /proc) is reported per connection.
  *
+ * `--resume` sets what the sente-lite clients negotiate: `channel-seq` (the default, as the library
+ * client does by default: a resume session per connection, parked when it closes, with channel
+ * sequences), `session` (resume without channel sequences) or `off` (no resume: Sente and
+ * original peers, `resume: false`). `--warmup` seconds (0) of the same churn run first, unmeasured,
+ * on both sides: the measured window then leaves out the JIT compiling the server's code (on Bun
+ * the sente-lite handshake path takes several seconds of churn to reach its optimizing tier).
+ *
  * Prints a table and, on the last line, `{"bench":"connrate",…}`.
  *
  * Run: `deno run -A bench/connrate.ts [--runtimes deno,bun] [--seconds 3] [--concurrency 32]
- * [--rounds 1] [--client-runtime bun]`
+ * [--rounds 1] [--client-runtime bun] [--resume channel-seq|session|off] [--warmup 0]`
  *
  * @module
  */
@@ -47,6 +54,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "32" },
     rounds: { type: "string", default: "1" },
     "client-runtime": { type: "string", default: "bun" },
+    resume: { type: "string", default: "channel-seq" },
+    warmup: { type: "string", default: "0" },
   },
   strict: true,
 });
@@ -56,21 +65,38 @@ const config = {
   concurrency: Number(values.concurrency),
   rounds: Number(values.rounds),
   clientRuntime: values["client-runtime"] as Runtime,
+  resume: values.resume as "off" | "session" | "channel-seq",
+  warmupSeconds: Number(values.warmup),
 };
+if (!(config.warmupSeconds >= 0)) {
+  throw new RangeError(`--warmup must be >= 0 seconds, got ${values.warmup}`);
+}
+if (!["off", "session", "channel-seq"].includes(config.resume)) {
+  throw new RangeError(`--resume must be off, session or channel-seq, got ${config.resume}`);
+}
 
 async function measure(runtime: Runtime, side: Side, roundNo: number): Promise<RateResult> {
   const { proc: server, ready } = await startServer(runtime, side);
-  try {
-    await new Promise((r) => setTimeout(r, 300));
-    const cpu0 = (await serverStats(server)).cpuMs;
-    const clients = startClients(config.clientRuntime, {
+  const churn = (seconds: number) =>
+    startClients(config.clientRuntime, {
       task: "churn",
       url: ready.url,
       side,
       count: 0,
       concurrency: config.concurrency,
-      seconds: config.seconds,
+      seconds,
+      resume: config.resume,
     });
+  try {
+    if (config.warmupSeconds > 0) {
+      // The same churn, not measured: the server's code is compiled (JIT) before the count starts.
+      const warm = churn(config.warmupSeconds);
+      await warm.next("done", config.warmupSeconds * 1000 + 60_000);
+      await warm.stop();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const cpu0 = (await serverStats(server)).cpuMs;
+    const clients = churn(config.seconds);
     const got = await clients.next<{ done: number; errors: number; seconds: number }>(
       "done",
       config.seconds * 1000 + 60_000,

@@ -31,6 +31,7 @@ import type { Clock } from "../util/clock.ts";
 import { type Held, SizeIndex } from "./delivery_budget.ts";
 import { ipKey } from "./ip_budget.ts";
 import { ParkedByIp } from "./parked.ts";
+import { ExpiryQueue, type ExpiryTicket } from "./expiry_queue.ts";
 import { type DeliveryOptions, ENTRY_BYTES } from "./delivery_options.ts";
 import { type OfflineBuffer, OfflineBuffers, type OfflineDelivery } from "./offline.ts";
 import {
@@ -76,6 +77,11 @@ export class Delivery<C> {
    * nothing away is left to trim.
    */
   #away = new SizeIndex<Held>();
+  /**
+   * The TTLs of disconnected sessions, all `ttlMs` long: one timer for all (each session's
+   * `timer` is its ticket here), not a timer made and cancelled per connection.
+   */
+  #ttl: ExpiryQueue<Session<C>>;
 
   /** Makes the books; counters are added to `stats`. */
   constructor(
@@ -89,6 +95,12 @@ export class Delivery<C> {
     this.#host = host;
     this.#stats = stats;
     this.#parked = new ParkedByIp(options.maxParkedPerIp);
+    this.#ttl = new ExpiryQueue(
+      clock,
+      options.ttlMs,
+      (s) => this.#expire(s),
+      (h) => unref(clock, h),
+    );
     this.#offline = new OfflineBuffers(options, clock, {
       sync: (buf) => this.#sync(buf),
       lose: (reason, uid, clientId, dropped) => this.#lose(reason, uid, clientId, dropped),
@@ -152,8 +164,7 @@ export class Delivery<C> {
     } else {
       superseded = session.conn;
       this.#unpark(session);
-      this.#clock.clearTimeout(session.timer);
-      session.timer = undefined;
+      this.#cancelTtl(session);
       if (session.expired) {
         session.expired = false;
         seq = session.outSeq;
@@ -208,8 +219,8 @@ export class Delivery<C> {
     if (this.#sessions.get(session.id) !== session) return; // evicted meanwhile
     this.#sessions.delete(session.id);
     this.#sessions.set(session.id, session);
-    const clock = this.#clock;
-    session.timer = unref(clock, clock.setTimeout(() => this.#expire(session), this.options.ttlMs));
+    this.#cancelTtl(session);
+    session.timer = this.#ttl.add(session);
     this.#park(session);
   }
 
@@ -280,6 +291,13 @@ export class Delivery<C> {
     if (session.conn !== null) this.#host.ack(session.conn, session.inAck);
   }
 
+  /** The session's TTL no longer runs (it is attached again, or evicted). */
+  #cancelTtl(session: Session<C>): void {
+    if (session.timer === undefined) return;
+    this.#ttl.cancel(session.timer as ExpiryTicket);
+    session.timer = undefined;
+  }
+
   #expire(session: Session<C>): void {
     session.timer = undefined;
     if (session.conn !== null) return;
@@ -321,8 +339,7 @@ export class Delivery<C> {
   #evict(session: Session<C>): void {
     this.#sessions.delete(session.id);
     this.#unpark(session);
-    this.#clock.clearTimeout(session.timer);
-    session.timer = undefined;
+    this.#cancelTtl(session);
     this.#unlive(session);
     this.#host.ended?.(session);
     const n = session.expired ? 0 : session.buffer.length;
@@ -448,8 +465,8 @@ export class Delivery<C> {
 
   /** Stops every timer (the server is going away); the books stay readable. */
   stop(): void {
+    this.#ttl.stop();
     for (const s of this.#sessions.values()) {
-      this.#clock.clearTimeout(s.timer);
       this.#clock.clearTimeout(s.ackTimer);
       s.timer = s.ackTimer = undefined;
     }

@@ -152,11 +152,14 @@ export class Resume implements Sequencer {
     this.#starts.delete(conn);
     if (start?.since) this.channelSeq!.replay(conn, BROADCAST_STREAM, start.since);
     ctx.stats.channels = ctx.channels.size;
-    // The token is a secret: it stays out of telemetry and logs.
-    const { token: _token, ...state } = attachment.state;
+    const state = attachment.state;
     ctx.tel.event("sente-lite/resume", {
       level: state.gap ? "info" : "debug",
-      data: () => ({ connId: conn.id, uid: conn.uid, clientId: conn.clientId, ...state }),
+      data: () => {
+        // The token is a secret: it stays out of telemetry and logs. Copied only when recorded.
+        const { token: _token, ...rest } = state;
+        return { connId: conn.id, uid: conn.uid, clientId: conn.clientId, ...rest };
+      },
     });
   }
 

@@ -113,11 +113,13 @@ export class ServerStreams {
    */
   open(conn: Connection, pending: PendingUpgrade): string[] {
     if (!this.enabled || pending.dialect.name !== "sente-lite") return [];
-    let session: string | null;
-    try {
-      session = new URL(pending.request.url).searchParams.get(STREAMS_PARAM);
-    } catch {
-      return [];
+    let session = pending.streams;
+    if (session === undefined) {
+      try {
+        session = new URL(pending.request.url).searchParams.get(STREAMS_PARAM);
+      } catch {
+        return [];
+      }
     }
     if (!session || session.length > 64) return [];
     // Stream frames are told apart by their first byte: every binary frame must carry a flag.
