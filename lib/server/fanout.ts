@@ -167,11 +167,13 @@ export class FanOutQueue implements FanOutBacklog {
       const r = audience.all
         ? this.#natives.broadcast(job, audience.streamed, audience.size)
         : channel !== null
-        ? this.#natives.channel(job, channel, audience.streamed)
+        ? this.#natives.channel(job, channel, audience.streamed, audience.size)
         : null;
       if (r !== null) {
         n = r.n;
         if (r.complete) return this.#done(job, n); // nobody left for the per-connection path
+      }
+      if (r?.grouped) {
         const base = audience;
         audience = {
           members: base.members,

@@ -5,10 +5,10 @@
  * `server.publish` per variant and no work per native connection.
  *
  * Guarantees:
- * - Every subscriber of a channel is in exactly one place: its variant's group of the channel
- *   (native) or the channel's `others` (the per-connection path). A channel publish needs the
- *   per-connection pass only while `others` holds someone; a broadcast only while some open
- *   connection is not native.
+ * - A channel's native subscribers are in its groups (one per variant), and every subscriber is
+ *   counted, native or not, as `Connection` changes its channels: a channel publish needs the
+ *   per-connection pass only while the channel has more subscribers than its groups hold; a
+ *   broadcast only while some open connection is not native.
  * - Backpressure, as the per-connection gate keeps it: once 64 KiB were published natively since
  *   the last look, the next publish first reads the buffer of every connection in a group that
  *   was published to since then and closes those over `maxBufferedBytes` as slow consumers (1013);
@@ -28,21 +28,24 @@ interface NativeGroup {
   fresh: boolean;
 }
 
-/** A channel's subscribers: native ones by variant, the others (per connection) apart. */
+/** A channel's native subscribers by variant, and how many subscribers it has in all. */
 interface ChannelGroups {
-  readonly groups: Map<string, NativeGroup>;
-  readonly others: Set<Connection>;
+  /** Made with its first native subscriber (never on a runtime without topics). */
+  groups: Map<string, NativeGroup> | null;
+  subscribers: number;
 }
 
 /** What a native publish did. */
 export interface NativeResult {
-  /** Connections reached (or skipped as unpackable, counted in the job). */
+  /** Connections it reached (those it could not pack for are counted in the job instead). */
   readonly n: number;
   /**
    * Nobody else gets it: no recipient waits for the per-connection path (no subscriber or open
    * connection outside the groups, no group whose frames its sessions number instead).
    */
   readonly complete: boolean;
+  /** Some recipients are in native groups: the per-connection pass must skip them. */
+  readonly grouped: boolean;
 }
 
 /** Bytes published natively between two looks at the native connections' buffers (as the gate). */
@@ -70,9 +73,8 @@ export class NativeTopics {
       this.#count++;
     }
     for (const channel of conn.channels) {
-      const ch = this.#channel(channel);
-      ch.others.delete(conn);
-      groupOf(ch, variant, channel).conns.add(conn);
+      const ch = this.#channels.get(channel);
+      if (ch) groupOf(ch, variant, channel).conns.add(conn);
     }
   }
 
@@ -84,26 +86,25 @@ export class NativeTopics {
       if (group.conns.size === 0) this.#broadcast.delete(variant);
     }
     for (const channel of conn.channels) {
-      const ch = this.#channel(channel);
-      dropFrom(ch, variant, conn);
-      ch.others.add(conn);
+      const ch = this.#channels.get(channel);
+      if (ch) dropFrom(ch, variant, conn);
     }
   }
 
   /** `conn` subscribed to `channel` (natively when it has a variant). */
   subscribed(conn: Connection, channel: string): void {
-    const ch = this.#channel(channel);
-    if (conn.variant === null) ch.others.add(conn);
-    else groupOf(ch, conn.variant, channel).conns.add(conn);
+    let ch = this.#channels.get(channel);
+    if (!ch) this.#channels.set(channel, ch = { groups: null, subscribers: 0 });
+    ch.subscribers++;
+    if (conn.variant !== null) groupOf(ch, conn.variant, channel).conns.add(conn);
   }
 
   /** `conn` is no longer a subscriber of `channel` (`variant`: its variant then, if any). */
   unsubscribed(conn: Connection, channel: string, variant: string | null): void {
     const ch = this.#channels.get(channel);
     if (!ch) return;
-    ch.others.delete(conn);
     if (variant !== null) dropFrom(ch, variant, conn);
-    if (ch.others.size === 0 && ch.groups.size === 0) this.#channels.delete(channel);
+    if (--ch.subscribers === 0) this.#channels.delete(channel);
   }
 
   /**
@@ -111,16 +112,30 @@ export class NativeTopics {
    * sequences, or only those without; `open`: how many connections the server has).
    */
   broadcast(job: FanOutJob, streamed: boolean | undefined, open: number): NativeResult {
+    if (this.#broadcast.size === 0) return { n: 0, complete: open === 0, grouped: false };
     const { n, unshared } = this.#publish(job, this.#broadcast.values(), streamed);
-    return { n, complete: !unshared && this.#count === open };
+    return { n, complete: !unshared && this.#count === open, grouped: true };
   }
 
-  /** A publish to `channel`'s native subscribers (`streamed` as for broadcasts). */
-  channel(job: FanOutJob, channel: string, streamed: boolean | undefined): NativeResult {
+  /**
+   * A publish to `channel`'s native subscribers (`streamed` as for broadcasts; `members`: how many
+   * subscribers the server's registry has).
+   */
+  channel(
+    job: FanOutJob,
+    channel: string,
+    streamed: boolean | undefined,
+    members: number,
+  ): NativeResult {
     const ch = this.#channels.get(channel);
-    if (!ch) return { n: 0, complete: true };
+    if (!ch?.groups) return { n: 0, complete: false, grouped: false };
     const { n, unshared } = this.#publish(job, ch.groups.values(), streamed);
-    return { n, complete: !unshared && ch.others.size === 0 };
+    let natives = 0;
+    // (slow consumers closed by the publish left their groups)
+    for (const group of ch.groups?.values() ?? []) natives += group.conns.size;
+    // (the registry and the connections' own channels differ only while one changes)
+    const complete = !unshared && natives === ch.subscribers && natives >= members;
+    return { n, complete, grouped: true };
   }
 
   /** One publish per group (variant); `unshared`: a group whose sessions number the message. */
@@ -171,12 +186,6 @@ export class NativeTopics {
     this.#touched.clear();
     this.#sinceLook = 0;
   }
-
-  #channel(channel: string): ChannelGroups {
-    let ch = this.#channels.get(channel);
-    if (!ch) this.#channels.set(channel, ch = { groups: new Map(), others: new Set() });
-    return ch;
-  }
 }
 
 function newGroup(topic: string): NativeGroup {
@@ -184,14 +193,17 @@ function newGroup(topic: string): NativeGroup {
 }
 
 function groupOf(ch: ChannelGroups, variant: string, channel: string): NativeGroup {
-  let group = ch.groups.get(variant);
-  if (!group) ch.groups.set(variant, group = newGroup(topicOf(variant, channel)));
+  const groups = ch.groups ??= new Map();
+  let group = groups.get(variant);
+  if (!group) groups.set(variant, group = newGroup(topicOf(variant, channel)));
   return group;
 }
 
 function dropFrom(ch: ChannelGroups, variant: string, conn: Connection): void {
-  const group = ch.groups.get(variant);
-  if (group?.conns.delete(conn) && group.conns.size === 0) ch.groups.delete(variant);
+  const group = ch.groups?.get(variant);
+  if (!group?.conns.delete(conn) || group.conns.size > 0) return;
+  ch.groups!.delete(variant);
+  if (ch.groups!.size === 0) ch.groups = null;
 }
 
 function first(group: NativeGroup): Connection | undefined {
