@@ -6,6 +6,11 @@ import assert from "node:assert/strict";
 import type { Frame } from "../../lib/packers/packer.ts";
 import type { ServerSocket } from "../../lib/server/socket.ts";
 import type { Hub, PendingUpgrade } from "../../lib/server/hub.ts";
+import { Connection } from "../../lib/server/connection.ts";
+import type { ServerContext } from "../../lib/server/context.ts";
+import type { FanOutQueue } from "../../lib/server/fanout.ts";
+import { jsonPacker } from "../../lib/packers/json.ts";
+import { senteLiteDialect } from "../../lib/dialects/sente_lite.ts";
 
 /** A socket with fake native topics: records publishes, delivers to subscribers. */
 export class TopicSocket implements ServerSocket {
@@ -59,4 +64,24 @@ export function topicHub(hub: Hub) {
     return { socket, sink };
   };
   return { publishes, open };
+}
+
+/** A JSON connection `c1` over a TopicSocket of its own, opened on `queue`. */
+export function topicConn(ctx: ServerContext, queue: FanOutQueue) {
+  const publishes: string[] = [];
+  const socket = new TopicSocket(new Set(), publishes);
+  const request = new Request("http://localhost/chsk");
+  const c = new Connection(
+    "c1",
+    "u",
+    "c1",
+    request,
+    jsonPacker,
+    senteLiteDialect,
+    socket,
+    0,
+    ctx.stats,
+  );
+  queue.opened(c);
+  return { c, socket, publishes };
 }

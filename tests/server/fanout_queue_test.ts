@@ -10,7 +10,7 @@ import type { Frame, Packer } from "../../lib/packers/packer.ts";
 import { Hub, type PendingUpgrade } from "../../lib/server/hub.ts";
 import { Session } from "../../lib/server/session.ts";
 import { ConnStreams } from "../../lib/server/channel_seq.ts";
-import { topicHub, TopicSocket } from "./_topic_hub.ts";
+import { topicConn, topicHub, TopicSocket } from "./_topic_hub.ts";
 
 const NO_SEQUENCER: Sequencer = { sequenced: () => assert.fail("no recipient resumes here") };
 
@@ -270,21 +270,7 @@ Deno.test("FanOutQueue: a channel-seq native gets a broadcast its session number
     },
   };
   const queue = new FanOutQueue(ctx.options, sequencer, (fn) => fn());
-  const registry = new Set<TopicSocket>();
-  const publishes: string[] = [];
-  const socket = new TopicSocket(registry, publishes);
-  const c = new Connection(
-    "c1",
-    "u",
-    "c1",
-    new Request("http://localhost/chsk"),
-    jsonPacker,
-    senteLiteDialect,
-    socket,
-    0,
-    ctx.stats,
-  );
-  queue.opened(c);
+  const { c, socket, publishes } = topicConn(ctx, queue);
   c.session = new Session<Connection>("u", "c1", "s1");
   c.cseq = new ConnStreams({
     retain: () => {},

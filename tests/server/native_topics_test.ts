@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
 import { FanOutQueue, type Sequencer, subscribers } from "../../lib/server/fanout.ts";
-import { Connection } from "../../lib/server/connection.ts";
 import { resolveServerOptions } from "../../lib/server/options.ts";
 import { ServerContext } from "../../lib/server/context.ts";
-import { jsonPacker } from "../../lib/packers/json.ts";
-import { senteLiteDialect } from "../../lib/dialects/sente_lite.ts";
 import { Hub } from "../../lib/server/hub.ts";
 import { topicOf } from "../../lib/server/fanout_job.ts";
-import { topicHub, TopicSocket } from "./_topic_hub.ts";
+import { topicConn, topicHub } from "./_topic_hub.ts";
 
 const SUBSCRIBE_ROOM = '[["sente-lite/subscribe",{"channel-id":"room"}],"c1"]';
 
@@ -102,20 +99,7 @@ Deno.test("FanOutQueue: a channel subscriber moves between its variant's topic a
   const ctx = new ServerContext(resolveServerOptions({}));
   const none: Sequencer = { sequenced: () => assert.fail("no session here") };
   const queue = new FanOutQueue(ctx.options, none, (fn) => fn());
-  const publishes: string[] = [];
-  const socket = new TopicSocket(new Set(), publishes);
-  const c = new Connection(
-    "c1",
-    "u",
-    "c1",
-    new Request("http://localhost/chsk"),
-    jsonPacker,
-    senteLiteDialect,
-    socket,
-    0,
-    ctx.stats,
-  );
-  queue.opened(c);
+  const { c, socket, publishes } = topicConn(ctx, queue);
   const members = new Set([c]);
   const publish = (n: number) =>
     queue.run(subscribers(members, "room"), { type: "push", events: [["app/m", n]] }, "room");
