@@ -263,7 +263,9 @@ for (const runtime of config.runtimes) {
     console.log(
       `${runtime} ${kind}: sente-lite/raw deliveries/s ${ratio} (goal >= ${
         runtime === "bun" ? 0.8 : 1.0
-      }), CPU ×${cpuRatio} with the probe, fan-out CPU ×${fanOutCpuRatio} without`,
+      }), CPU ×${cpuRatio} with the probe, fan-out CPU ×${
+        fanOutCpuRatio ?? "n/a (--cpu-bursts 0)"
+      } without`,
     );
     summary.push({ runtime, kind, raw, sente, ratio, cpuRatio, fanOutCpuRatio });
   }
