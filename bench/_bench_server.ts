@@ -42,8 +42,21 @@ interface BunSocket {
 const now = (): number => performance.timeOrigin + performance.now();
 const bun = (globalThis as { Bun?: BunLike }).Bun;
 
-/** CPU ms of this whole process (all threads) from /proc (10 ms ticks); NaN elsewhere. */
+/**
+ * CPU ms of this whole process (all threads, user + system) from `getrusage` through
+ * `process.cpuUsage()` (µs resolution); the 10 ms ticks of /proc where that is missing.
+ */
 function cpuMs(): number {
+  try {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  } catch {
+    return procCpuMs();
+  }
+}
+
+/** CPU ms of this whole process from /proc (10 ms ticks); NaN elsewhere. */
+function procCpuMs(): number {
   try {
     const stat = readFileSync("/proc/self/stat", "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

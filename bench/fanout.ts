@@ -15,6 +15,11 @@
  *
  * Per burst: deliveries/s (frames received ÷ time from the server starting the burst to the last
  * frame received), first and last delivery after the start, server CPU ms, probe p50/p99/max.
+ * Server CPU is the process's user + system time (getrusage: µs, all threads) from before the burst
+ * to after its last delivery. The probe's requests are part of it, as many as the server's loop has
+ * turns for (and a sente-lite request costs more than a raw echo), so each burst is followed by
+ * `--cpu-bursts` (2) more of the same load without the probe: "fan-out CPU" is their mean, the CPU
+ * of the fan-out alone, and the summary's "fan-out CPU ×" compares their sums over the rounds.
  * Prints a table and, on the last line, one JSON object `{"bench":"fanout",…}`.
  *
  * `--resume` sets what the sente-lite clients negotiate: `channel-seq` (the default, as the library
@@ -24,7 +29,7 @@
  *
  * Run: `deno run -A bench/fanout.ts [--runtimes deno,bun] [--clients 1000] [--messages 1000]
  * [--bytes 64] [--rounds 1] [--kinds broadcast,publish] [--client-runtime bun]
- * [--resume off|session|channel-seq]`
+ * [--resume off|session|channel-seq] [--cpu-bursts 2]`
  *
  * @module
  */
@@ -57,6 +62,10 @@ interface BurstResult {
   lastMs: number;
   loopMs: number;
   serverCpuMs: number;
+  /** Server CPU ms per burst of the bursts without the probe (`--cpu-bursts`), `NaN` if none. */
+  fanOutCpuMs: number;
+  /** Deliveries/s over the bursts without the probe. */
+  quietDeliveriesPerSec: number;
   probeReplies: number;
   probeP50Ms: number;
   probeP99Ms: number;
@@ -74,6 +83,7 @@ const { values } = parseArgs({
     kinds: { type: "string", default: "broadcast,publish" },
     "client-runtime": { type: "string", default: "bun" },
     resume: { type: "string", default: "channel-seq" },
+    "cpu-bursts": { type: "string", default: "2" },
   },
   strict: true,
 });
@@ -87,6 +97,7 @@ const config = {
   messages: num("messages", values.messages, 1),
   bytes: num("bytes", values.bytes, 1),
   rounds: num("rounds", values.rounds, 1),
+  cpuBursts: num("cpu-bursts", values["cpu-bursts"], 0),
   runtimes: values.runtimes.split(",") as Runtime[],
   kinds: values.kinds.split(",") as Kind[],
   clientRuntime: values["client-runtime"] as Runtime,
@@ -115,21 +126,38 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
     if (up.ready !== config.clients) throw new Error(`only ${up.ready} clients connected`);
     progress(`${runtime} ${side}: ${up.ready} clients ready in ${up.ms} ms`);
     probe = await Probe.open(ready.url, side);
-    for (const kind of config.kinds) {
+    const expect = config.clients * config.messages;
+    /** One burst: its times (absolute ms), what the clients got, the server's CPU ms. */
+    const burst = async (kind: Kind, withProbe?: Probe) => {
       await new Promise((r) => setTimeout(r, 300));
       const cpu0 = (await serverStats(server)).cpuMs;
-      probe.start();
-      await new Promise((r) => setTimeout(r, 50));
+      if (withProbe) {
+        withProbe.start();
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await server.send({ op: "burst", kind, count: config.messages, bytes: config.bytes });
-      const expect = config.clients * config.messages;
       await clients.send({ op: "wait", expect, idleMs: 10_000 });
       const { t0, loopEnd } = await server.next<{ t0: number; loopEnd: number }>("t0", 300_000);
       const got = await clients.next<{ received: number; first: number; last: number }>(
         "received",
         300_000,
       );
-      const samples = probe.stop();
-      const cpu1 = (await serverStats(server)).cpuMs;
+      const samples = withProbe?.stop() ?? [];
+      const cpu = (await serverStats(server)).cpuMs - cpu0;
+      if (got.received !== expect) progress(`WARNING: ${got.received} of ${expect} delivered`);
+      return { t0, loopEnd, got, cpu, samples };
+    };
+    for (const kind of config.kinds) {
+      const { t0, loopEnd, got, cpu, samples } = await burst(kind, probe);
+      // The probe's requests cost the server CPU too (a sente-lite request more than a raw
+      // echo), as many as the loop has turns for: the fan-out's own CPU is read without it.
+      let quietCpu = 0, quietDelivered = 0, quietMs = 0;
+      for (let i = 0; i < config.cpuBursts; i++) {
+        const q = await burst(kind);
+        quietCpu += q.cpu;
+        quietDelivered += q.got.received;
+        quietMs += q.got.last - q.t0;
+      }
       const during = samples
         .filter(([sent, ms]) => sent < got.last && sent + ms > t0)
         .map(([, ms]) => ms)
@@ -144,15 +172,16 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
         firstMs: round(got.first - t0, 1),
         lastMs: round(got.last - t0, 1),
         loopMs: round(loopEnd - t0, 1),
-        serverCpuMs: cpu1 - cpu0,
+        serverCpuMs: round(cpu, 1),
+        fanOutCpuMs: round(quietCpu / config.cpuBursts, 1),
+        quietDeliveriesPerSec: Math.round(quietDelivered / (quietMs / 1000)),
         probeReplies: during.length,
         probeP50Ms: round(quantile(during, 0.5), 2),
         probeP99Ms: round(quantile(during, 0.99), 2),
         probeMaxMs: round(during.at(-1) ?? NaN, 2),
       };
-      if (got.received !== expect) progress(`WARNING: ${got.received} of ${expect} delivered`);
       progress(
-        `${runtime} ${side} ${kind}: ${r.deliveriesPerSec}/s, first ${r.firstMs} ms, last ${r.lastMs} ms, cpu ${r.serverCpuMs} ms, probe max ${r.probeMaxMs} ms`,
+        `${runtime} ${side} ${kind}: ${r.deliveriesPerSec}/s, first ${r.firstMs} ms, last ${r.lastMs} ms, cpu ${r.serverCpuMs} ms (fan-out alone ${r.fanOutCpuMs} ms), probe max ${r.probeMaxMs} ms`,
       );
       results.push(r);
     }
@@ -191,6 +220,7 @@ const rows = [[
   "last ms",
   "loop ms",
   "server CPU ms",
+  "fan-out CPU ms",
   "probe n",
   "probe p50",
   "probe p99",
@@ -206,7 +236,8 @@ for (const r of all) {
     r.firstMs.toFixed(1),
     r.lastMs.toFixed(1),
     r.loopMs.toFixed(1),
-    String(r.serverCpuMs),
+    r.serverCpuMs.toFixed(1),
+    r.fanOutCpuMs.toFixed(1),
     String(r.probeReplies),
     r.probeP50Ms.toFixed(2),
     r.probeP99Ms.toFixed(2),
@@ -221,13 +252,22 @@ for (const runtime of config.runtimes) {
     const sente = median(runtime, "sente", kind);
     if (!raw || !sente) continue;
     const ratio = round(sente.deliveriesPerSec / raw.deliveriesPerSec, 3);
-    const cpuRatio = round(sente.serverCpuMs / Math.max(raw.serverCpuMs, 10), 2);
+    const cpuRatio = round(sente.serverCpuMs / Math.max(raw.serverCpuMs, 1), 2);
+    // Over every round's bursts without the probe (not the median round's alone).
+    const quiet = (side: Side) =>
+      all.filter((r) => r.runtime === runtime && r.side === side && r.kind === kind)
+        .reduce((sum, r) => sum + r.fanOutCpuMs, 0);
+    const fanOutCpuRatio = config.cpuBursts > 0
+      ? round(quiet("sente") / Math.max(quiet("raw"), 1), 2)
+      : null;
     console.log(
       `${runtime} ${kind}: sente-lite/raw deliveries/s ${ratio} (goal >= ${
         runtime === "bun" ? 0.8 : 1.0
-      }), CPU ×${cpuRatio}`,
+      }), CPU ×${cpuRatio} with the probe, fan-out CPU ×${
+        fanOutCpuRatio ?? "n/a (--cpu-bursts 0)"
+      } without`,
     );
-    summary.push({ runtime, kind, raw, sente, ratio, cpuRatio });
+    summary.push({ runtime, kind, raw, sente, ratio, cpuRatio, fanOutCpuRatio });
   }
 }
 console.log(`sente-lite limits lifted: ${LIFTED}`);
@@ -239,6 +279,7 @@ console.log(JSON.stringify({
     deno: Deno.version.deno,
     lifted: LIFTED,
     clientProcess: `${config.clientRuntime} subprocess`,
-    cpu: "server process utime+stime from /proc (10 ms ticks), burst start to last delivery",
+    cpu:
+      "server process user+system CPU (getrusage, all threads) from before the burst to after its last delivery; fan-out CPU: the mean of --cpu-bursts more bursts without the probe",
   },
 }));

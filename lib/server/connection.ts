@@ -197,6 +197,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
     if (set.has(channel)) return false;
     set.add(channel);
     this.cseq?.joined(channel);
+    this.fanOuts?.channelJoined(this, channel);
     if (this.variant !== null) this.#native("subscribe", `${this.variant}\n${channel}`);
     return true;
   }
@@ -205,6 +206,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   unsubscribe(channel: string): void {
     if (!this.#rare?.channels?.delete(channel)) return;
     this.cseq?.left(channel);
+    this.fanOuts?.channelLeft(this, channel, this.variant);
     if (this.variant !== null) this.#native("unsubscribe", `${this.variant}\n${channel}`);
   }
 
@@ -243,6 +245,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   /** Forgets every subscription (closed). */
   clearChannels(): void {
     this.cseq?.cleared(this.channels);
+    for (const channel of this.channels) this.fanOuts?.channelLeft(this, channel, this.variant);
     if (this.#rare !== null) this.#rare.channels = null;
   }
 
