@@ -27,6 +27,7 @@
 import type { Event } from "../protocol/event.ts";
 import type { ResumeGap } from "../protocol/handshake.ts";
 import { newSessionId, parseResumeToken } from "../protocol/resume_token.ts";
+import { sessionKey } from "./session_key.ts";
 import type { Clock } from "../util/clock.ts";
 import { type Held, SizeIndex } from "./delivery_budget.ts";
 import { ipKey } from "./ip_budget.ts";
@@ -57,11 +58,16 @@ export class Delivery<C> {
   #clock: Clock;
   #host: DeliveryHost<C>;
   #stats: DeliveryCounters;
-  /** By session id, least recently used first. */
-  #sessions = new Map<string, Session<C>>();
   /**
-   * Sessions that are not expired, by uid: the session itself while its uid has one (most uids),
-   * a set of them from the second on (no set per uid for the common case).
+   * By the low word of the session id (lib/server/session_key.ts: unique among these), least
+   * recently used first.
+   */
+  #sessions = new Map<number, Session<C>>();
+  /**
+   * Sessions away (disconnected, not expired), by uid: the ones a send to the uid is kept for.
+   * The session itself while its uid has one away (most uids), a set of them from the second on
+   * (no set per uid for the common case). A connected session is not indexed: it gets its sends
+   * through its connection, and an idle connection costs no entry here.
    */
   #live = new Map<string, Session<C> | Set<Session<C>>>();
   /** Disconnected sessions (expired ones too) by IP key (`maxParkedPerIp`). */
@@ -113,7 +119,8 @@ export class Delivery<C> {
 
   /** The session of a session id, if kept. */
   session(id: string): Session<C> | undefined {
-    return this.#sessions.get(id);
+    const session = this.#sessions.get(sessionKey(id));
+    return session !== undefined && session.id === id ? session : undefined;
   }
 
   // ------------------------------------------------------------ sessions
@@ -135,7 +142,7 @@ export class Delivery<C> {
     ip: string | null = null,
   ): Attachment<C> {
     const token = offered === null ? null : parseResumeToken(offered);
-    let session = token === null ? undefined : this.#sessions.get(token.sessionId);
+    let session = token === null ? undefined : this.session(token.sessionId);
     const rejected = session !== undefined && !session.opens(uid, clientId, token!.secret);
     if (rejected) session = undefined;
     const opened = session !== undefined;
@@ -145,7 +152,7 @@ export class Delivery<C> {
     let seq = 0;
     if (!session) {
       let id = newSessionId();
-      while (this.#sessions.has(id)) id = newSessionId();
+      while (this.#sessions.has(sessionKey(id))) id = newSessionId();
       session = new Session(uid, clientId, id);
       // A client that offered a token had a session: what it held is unknown here.
       if (lastSeq > 0 || offered !== null) gap = { reason: "unknown", dropped: null };
@@ -173,7 +180,7 @@ export class Delivery<C> {
           resumed = true;
         }
       }
-      this.#sessions.delete(session.id);
+      this.#sessions.delete(session.idLo);
     }
     if (resumed) this.#stats.resumed++;
     else if (lastSeq > 0 || gap !== null) this.#stats.resumeFailed++;
@@ -182,11 +189,8 @@ export class Delivery<C> {
     session.conn = conn;
     session.ip = ip === null ? null : ipKey(ip);
     this.#sync(session);
-    this.#sessions.set(session.id, session);
-    const live = this.#live.get(uid);
-    if (live === undefined) this.#live.set(uid, session);
-    else if (live instanceof Set) live.add(session);
-    else if (live !== session) this.#live.set(uid, new Set([live, session]));
+    this.#sessions.set(session.idLo, session);
+    this.#unlive(session); // back: a send to its uid reaches it through its connection
     this.#evictSessions();
     return {
       session,
@@ -205,12 +209,13 @@ export class Delivery<C> {
     this.#clock.clearTimeout(session.ackTimer);
     session.ackTimer = undefined;
     session.unacked = 0;
-    if (this.#sessions.get(session.id) !== session) return; // evicted meanwhile
-    this.#sessions.delete(session.id);
-    this.#sessions.set(session.id, session);
+    if (this.#sessions.get(session.idLo) !== session) return; // evicted meanwhile
+    this.#sessions.delete(session.idLo);
+    this.#sessions.set(session.idLo, session);
     const clock = this.#clock;
     session.timer = unref(clock, clock.setTimeout(() => this.#expire(session), this.options.ttlMs));
     this.#park(session);
+    this.#enlive(session);
   }
 
   /** Numbers `event` for the session and keeps it until acknowledged; call {@linkcode account} with its size. */
@@ -297,6 +302,15 @@ export class Delivery<C> {
     this.#sync(session);
   }
 
+  /** `session` is away: sends to its uid are kept for it. */
+  #enlive(session: Session<C>): void {
+    const uid = session.uid;
+    const live = this.#live.get(uid);
+    if (live === undefined) this.#live.set(uid, session);
+    else if (live instanceof Set) live.add(session);
+    else if (live !== session) this.#live.set(uid, new Set([live, session]));
+  }
+
   #unlive(session: Session<C>): void {
     const uid = session.uid;
     const live = this.#live.get(uid);
@@ -319,7 +333,7 @@ export class Delivery<C> {
 
   /** A disconnected session leaves the books; its messages are reported as `evicted`. */
   #evict(session: Session<C>): void {
-    this.#sessions.delete(session.id);
+    this.#sessions.delete(session.idLo);
     this.#unpark(session);
     this.#clock.clearTimeout(session.timer);
     session.timer = undefined;
