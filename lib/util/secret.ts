@@ -25,13 +25,3 @@ export function timingSafeEqual(a: string, b: string): boolean {
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
 }
-
-/**
- * A copy of `s` that shares no memory with the string it was cut from: a secret read out of a
- * header is a slice that would keep the whole header alive for as long as the secret is kept.
- */
-export function ownCopy(s: string): string {
-  const codes = new Array<number>(s.length);
-  for (let i = 0; i < s.length; i++) codes[i] = s.charCodeAt(i);
-  return String.fromCharCode(...codes);
-}
