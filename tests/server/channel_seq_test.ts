@@ -7,14 +7,17 @@ import { VirtualClock } from "../../lib/util/clock.ts";
 
 const channelSeq = () =>
   new ChannelSeq(resolveDelivery({}) as Required<DeliveryOptions>, new VirtualClock());
-const conn = () => ({ cseq: null }) as unknown as Connection;
+/** Two (stand-in) connections that negotiated channel sequences with `seq`. */
+function attached(seq: ChannelSeq): [Connection, Connection] {
+  const [a, b] = [{ cseq: null }, { cseq: null }] as unknown as [Connection, Connection];
+  seq.attach(a, null, false);
+  seq.attach(b, null, false);
+  return [a, b];
+}
 
 Deno.test("ChannelSeq.attach() gives idle connections one shared, frozen ConnStreams", () => {
   const seq = channelSeq();
-  const a = conn();
-  const b = conn();
-  seq.attach(a, null, false);
-  seq.attach(b, null, false);
+  const [a, b] = attached(seq);
   assert.notEqual(a.cseq, null);
   assert.equal(a.cseq, b.cseq);
   assert.ok(Object.isFrozen(a.cseq));
@@ -24,10 +27,7 @@ Deno.test("ChannelSeq.attach() gives idle connections one shared, frozen ConnStr
 
 Deno.test("ChannelSeq.own() makes a connection's streams its own before its first pending channel", () => {
   const seq = channelSeq();
-  const a = conn();
-  const b = conn();
-  seq.attach(a, null, false);
-  seq.attach(b, null, false);
+  const [a, b] = attached(seq);
   const shared = a.cseq;
   seq.own(a).addPending("room");
   assert.notEqual(a.cseq, shared);
