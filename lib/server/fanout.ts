@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { NativeGroup } from "./native_group.ts";
 import { type Connection, FANOUT, type FanOutBacklog } from "./connection.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { Audience } from "./audience.ts";
@@ -40,8 +41,8 @@ interface Queued {
 }
 
 /** The native subscribers of one frame variant's broadcast topic. */
-interface NativeGroup {
-  readonly conns: Set<Connection>;
+interface Natives {
+  readonly conns: NativeGroup<Connection>;
   /** Bytes published since their buffers were last looked at. */
   sinceCheck: number;
 }
@@ -98,7 +99,7 @@ export class FanOutQueue implements FanOutBacklog {
   #seq = 0;
   #scheduled = false;
   /** Native broadcast subscribers by frame variant. */
-  readonly #natives = new Map<string, NativeGroup>();
+  readonly #natives = new Map<string, Natives>();
   /** The number of the last queued fan-out; 0 while none waits. */
   lastSeq = 0;
 
@@ -125,7 +126,10 @@ export class FanOutQueue implements FanOutBacklog {
     let group = this.#natives.get(variant);
     // A new group is looked at on its first broadcast.
     if (!group) {
-      this.#natives.set(variant, group = { conns: new Set(), sinceCheck: CHECK_EVERY_BYTES });
+      this.#natives.set(
+        variant,
+        group = { conns: new NativeGroup(), sinceCheck: CHECK_EVERY_BYTES },
+      );
     }
     group.conns.add(conn);
   }
@@ -143,21 +147,21 @@ export class FanOutQueue implements FanOutBacklog {
   #broadcastNative(job: FanOutJob, streamed: boolean | undefined): number {
     let n = 0;
     for (const [variant, group] of this.#natives) {
-      const first = group.conns.values().next().value;
+      const first = group.conns.any;
       // A cluster's broadcast reaches the variants with channel sequences in its own fan-out.
       if (streamed !== undefined && first && (first.cseq !== null) !== streamed) continue;
       if (group.sinceCheck >= CHECK_EVERY_BYTES) {
         group.sinceCheck = 0;
-        for (const conn of group.conns) {
+        group.conns.forEachLastFirst((conn) => {
           const gate = conn.gate;
           if (gate && conn.socket.bufferedAmount > gate.options.maxBufferedBytes) {
             conn.closeSlow(); // leaves the group
           }
-        }
+        });
       }
       const count = group.conns.size;
       if (count === 0) continue;
-      const rep = group.conns.values().next().value!;
+      const rep = group.conns.any!;
       if (!job.sharedBy(rep)) continue; // numbered per session: per connection, below
       const packed = job.packed(rep);
       if (packed.frames.length === 0) {
