@@ -137,7 +137,8 @@ export class ConnStreams {
   /** It closed: its channels are released (its session retains what it keeps). */
   cleared(channels: Iterable<string>): void {
     for (const channel of channels) this.left(channel);
-    for (const channel of this.pending ?? []) this.dropPending(channel);
+    if (this.pending === null) return; // (the shared idle streams are never written)
+    for (const channel of this.pending) this.dropPending(channel);
     this.pending = null;
   }
 }
@@ -154,6 +155,12 @@ export interface StreamStart {
 export class ChannelSeq implements StreamHost {
   /** The logs. */
   readonly logs: ChannelLogs;
+  /**
+   * The streams of every connection with none pending (most of them): shared, so an idle
+   * connection costs no object; frozen, so a write meant for one connection throws instead of
+   * reaching all. {@linkcode own} makes a connection its own on its first pending channel.
+   */
+  readonly #idle: ConnStreams = Object.freeze(new ConnStreams(this));
 
   /** Logs bounded like delivery buffers (`options`), timed by `clock`. */
   constructor(options: Required<DeliveryOptions>, clock: Clock) {
@@ -165,7 +172,7 @@ export class ChannelSeq implements StreamHost {
    * `found`: its session was found by its token (else it gets no replay, only the gap).
    */
   attach(conn: Connection, cursor: number | null, found: boolean): StreamStart {
-    conn.cseq = new ConnStreams(this);
+    conn.cseq = this.#idle;
     const stream = this.logs.get(BROADCAST_STREAM) ?? this.logs.retain(BROADCAST_STREAM);
     if (cursor === null) return { position: stream.seq, since: null };
     const since = this.logs.since(BROADCAST_STREAM, cursor)!;
@@ -177,6 +184,12 @@ export class ChannelSeq implements StreamHost {
       };
     }
     return { position: startOf(since, cursor), since };
+  }
+
+  /** `conn`'s streams, its own (made from the shared idle ones, to be written). */
+  own(conn: Connection): ConnStreams {
+    if (conn.cseq === this.#idle || conn.cseq === null) conn.cseq = new ConnStreams(this);
+    return conn.cseq;
   }
 
   /** A connection holds `channel`'s stream. */

@@ -83,6 +83,8 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
    * native topics: it is subscribed to the variant's topics (lib/server/fanout.ts).
    */
   variant: string | null = null;
+  /** Its place among its variant's native subscribers (lib/server/native_group.ts), -1: none. */
+  nativeAt = -1;
   /** The resume session of this client id, when resume was negotiated (docs/delivery.md). */
   session: Session<Connection> | null = null;
   /** Its channel streams, when it negotiated `"channel-seq"` (lib/server/channel_seq.ts). */

@@ -19,11 +19,50 @@
  */
 import type { Connection } from "./connection.ts";
 import { type FanOutJob, topicOf } from "./fanout_job.ts";
+import { NativeGroup as Members } from "./native_group.ts";
+
+/** What a group needs of its member list: `Members` (broadcast) or `ChannelMembers`. */
+interface MemberList {
+  readonly size: number;
+  readonly any: Connection | undefined;
+  has(conn: Connection): boolean;
+  add(conn: Connection): void;
+  delete(conn: Connection): boolean;
+  /** `fn` may remove the member it is given. */
+  forEachLastFirst(fn: (conn: Connection) => void): void;
+}
+
+/**
+ * A channel group's members. A connection is in one broadcast group, kept in an array where it
+ * holds its place (`Members`, lib/server/native_group.ts: every native connection is in one, so
+ * that saves a `Set` entry per connection), but in one channel group per channel: a `Set`.
+ */
+class ChannelMembers implements MemberList {
+  readonly #set = new Set<Connection>();
+  get size(): number {
+    return this.#set.size;
+  }
+  get any(): Connection | undefined {
+    return this.#set.values().next().value;
+  }
+  has(conn: Connection): boolean {
+    return this.#set.has(conn);
+  }
+  add(conn: Connection): void {
+    this.#set.add(conn);
+  }
+  delete(conn: Connection): boolean {
+    return this.#set.delete(conn);
+  }
+  forEachLastFirst(fn: (conn: Connection) => void): void {
+    for (const conn of this.#set) fn(conn); // a Set's iteration tolerates deletes
+  }
+}
 
 /** The native subscribers of one topic. */
 interface NativeGroup {
   readonly topic: string;
-  readonly conns: Set<Connection>;
+  readonly conns: MemberList;
   /** Not looked at yet (it is on its first publish). */
   fresh: boolean;
 }
@@ -67,7 +106,7 @@ export class NativeTopics {
   joined(conn: Connection): void {
     const variant = conn.variant!;
     let group = this.#broadcast.get(variant);
-    if (!group) this.#broadcast.set(variant, group = newGroup(variant));
+    if (!group) this.#broadcast.set(variant, group = newGroup(variant, new Members()));
     if (!group.conns.has(conn)) {
       group.conns.add(conn);
       this.#count++;
@@ -188,14 +227,16 @@ export class NativeTopics {
   }
 }
 
-function newGroup(topic: string): NativeGroup {
-  return { topic, conns: new Set(), fresh: true };
+function newGroup(topic: string, conns: MemberList): NativeGroup {
+  return { topic, conns, fresh: true };
 }
 
 function groupOf(ch: ChannelGroups, variant: string, channel: string): NativeGroup {
   const groups = ch.groups ??= new Map();
   let group = groups.get(variant);
-  if (!group) groups.set(variant, group = newGroup(topicOf(variant, channel)));
+  if (!group) {
+    groups.set(variant, group = newGroup(topicOf(variant, channel), new ChannelMembers()));
+  }
   return group;
 }
 
@@ -207,13 +248,13 @@ function dropFrom(ch: ChannelGroups, variant: string, conn: Connection): void {
 }
 
 function first(group: NativeGroup): Connection | undefined {
-  return group.conns.values().next().value;
+  return group.conns.any;
 }
 
 /** Closes the group's connections over `maxBufferedBytes` (they leave the group). */
 function closeSlow(group: NativeGroup): void {
-  for (const conn of group.conns) {
+  group.conns.forEachLastFirst((conn) => {
     const gate = conn.gate;
     if (gate && conn.socket.bufferedAmount > gate.options.maxBufferedBytes) conn.closeSlow();
-  }
+  });
 }

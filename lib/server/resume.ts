@@ -116,10 +116,9 @@ export class Resume implements Sequencer {
     if (old && !old.closed) {
       // Its channels pass to the new connection (the token proves the session subscribed): they
       // replay from the logs when the client re-subscribes with its cursors.
-      const streams = conn.cseq;
-      if (streams !== null && old.cseq !== null) {
+      if (conn.cseq !== null && old.cseq !== null) {
         for (const channel of [...old.channels, ...old.cseq.pending ?? []]) {
-          streams.addPending(channel);
+          this.channelSeq!.own(conn).addPending(channel);
         }
       }
       old.close(CLOSE_SUPERSEDED, "superseded by a newer connection of this session");
@@ -138,7 +137,7 @@ export class Resume implements Sequencer {
       if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
       if (session.channelSeq && streams !== null) {
         // Live once the client's re-subscribe brings its cursor (the log replays what it missed).
-        streams.addPending(channel);
+        this.channelSeq!.own(conn).addPending(channel);
         this.channelSeq!.logs.release(channel); // the session's hold passes to the connection
       } else {
         if (session.channelSeq) this.channelSeq!.logs.release(channel);
