@@ -1,9 +1,10 @@
 /**
  * Whether the Socket.IO side of the benchmarks can run: Node on the PATH and socket.io 4 (with
  * socket.io-client, @socket.io/redis-adapter and redis, devDependencies of package.json) in the
- * repo's node_modules, or in `SOCKETIO_NODE_PATH` when set (an override, passed to Node as
- * `NODE_PATH`). Benchmarks are not tests: when either is missing the Socket.IO side is skipped,
- * and the bench says why in its output and JSON.
+ * repo's node_modules, or in `SOCKETIO_NODE_PATH` when set (passed to Node as `NODE_PATH`, which
+ * Node searches after the repo's node_modules: for a checkout without them). Benchmarks are not
+ * tests: when either is missing the Socket.IO side is skipped, and the bench says why in its
+ * output and JSON.
  */
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -30,7 +31,8 @@ export function findSocketIo(): SocketIoEnv | SocketIoSkipped {
     const out = new Deno.Command("node", {
       args: [
         "-e",
-        'process.stdout.write(process.version + " " + require("socket.io/package.json").version)',
+        // Without a Node on the PATH, Deno puts its own `node` shim there: that is not Node.
+        'if (typeof Deno === "undefined") process.stdout.write(process.version + " " + require("socket.io/package.json").version)',
       ],
       cwd: ROOT,
       env: { NODE_PATH: nodePath },
@@ -40,6 +42,8 @@ export function findSocketIo(): SocketIoEnv | SocketIoSkipped {
     const [node, socketio] = new TextDecoder().decode(out.stdout).split(" ");
     found = out.success && socketio
       ? { nodePath, node, socketio }
+      : out.success && !node
+      ? { skipped: "node is not on the PATH (only Deno's node shim)" }
       : { skipped: `socket.io is not installed in ${nodePath} (npm install)` };
   } catch {
     found = { skipped: "node is not on the PATH" };
