@@ -457,6 +457,41 @@ function drive(
   });
 }
 
+/**
+ * A driver over a connected socket, one request per `fire`: `request(key)` is the frame of a
+ * request, `replyTo(frame)` the key of the request a frame answers (undefined: not a reply);
+ * requests are keyed by `key(n)` of a counter and matched in a `Map`, no timers.
+ */
+function matchingDriver<K>(
+  ws: WebSocket,
+  what: string,
+  key: (n: number) => K,
+  request: (key: K) => string,
+  replyTo: (frame: string) => K | undefined,
+): Driver {
+  const pending = new Map<K, { t0: number; done: (ms: number) => void }>();
+  let nextId = 0;
+  ws.onmessage = (e) => {
+    const k = replyTo(e.data as string);
+    if (k === undefined) return;
+    const p = pending.get(k)!;
+    pending.delete(k);
+    p.done(performance.now() - p.t0);
+  };
+  const closed = new Promise<void>((r) => ws.onclose = () => r());
+  return {
+    fire(done) {
+      const k = key(nextId++);
+      pending.set(k, { t0: performance.now(), done });
+      ws.send(request(k));
+    },
+    close() {
+      ws.close();
+      return settle(closed, `${what} to close`);
+    },
+  };
+}
+
 /** A raw WebSocket client: `{id, payload}` JSON frames, replies matched by `id`. */
 async function rawDriver(url: string, payload: string): Promise<Driver> {
   const ws = new WebSocket(url);
@@ -467,26 +502,13 @@ async function rawDriver(url: string, payload: string): Promise<Driver> {
     }),
     `raw connection to ${url}`,
   );
-  const pending = new Map<number, { t0: number; done: (ms: number) => void }>();
-  let nextId = 0;
-  ws.onmessage = (e) => {
-    const reply = JSON.parse(e.data as string) as { id: number; payload: string };
-    const p = pending.get(reply.id)!;
-    pending.delete(reply.id);
-    p.done(performance.now() - p.t0);
-  };
-  const closed = new Promise<void>((r) => ws.onclose = () => r());
-  return {
-    fire(done) {
-      const id = nextId++;
-      pending.set(id, { t0: performance.now(), done });
-      ws.send(JSON.stringify({ id, payload }));
-    },
-    close() {
-      ws.close();
-      return settle(closed, "raw connection to close");
-    },
-  };
+  return matchingDriver(
+    ws,
+    "raw connection",
+    (n) => n,
+    (id) => JSON.stringify({ id, payload }),
+    (frame) => (JSON.parse(frame) as { id: number; payload: string }).id,
+  );
 }
 
 /** A minimal sente-lite protocol client: envelope frames, counter cb-ids, no timers. */
@@ -499,31 +521,19 @@ async function protocolDriver(url: string, payload: string): Promise<Driver> {
     }),
     `sente-lite handshake with ${url}`,
   );
-  const pending = new Map<string, { t0: number; done: (ms: number) => void }>();
-  let nextId = 0;
-  ws.onmessage = (e) => {
-    const [, cb] = JSON.parse(e.data as string) as [unknown, string];
-    const p = pending.get(cb)!;
-    pending.delete(cb);
-    p.done(performance.now() - p.t0);
-  };
-  const closed = new Promise<void>((r) => ws.onclose = () => r());
-  return {
-    fire(done) {
-      const cb = (nextId++).toString(36);
-      pending.set(cb, { t0: performance.now(), done });
-      ws.send(JSON.stringify([["bench/echo", payload], cb]));
-    },
-    close() {
-      ws.close();
-      return settle(closed, "protocol connection to close");
-    },
-  };
+  return matchingDriver(
+    ws,
+    "protocol connection",
+    (n) => n.toString(36),
+    (cb) => JSON.stringify([["bench/echo", payload], cb]),
+    (frame) => (JSON.parse(frame) as [unknown, string])[1],
+  );
 }
 
 /**
- * A minimal Socket.IO client (Engine.IO 4 / Socket.IO 5 framing): emits with counter ack ids,
- * acks parsed and matched in a `Map`, Engine.IO pings answered, no timers.
+ * A minimal Socket.IO client (Engine.IO 4 / Socket.IO 5 framing): emits with counter ack ids
+ * (`42<id>["echo",payload]`), acks `43<id>[payload]` parsed and matched in a `Map`, Engine.IO
+ * pings answered, no timers.
  */
 async function socketIoDriver(url: string, payload: string): Promise<Driver> {
   const ws = new WebSocket(`${url}${SIO_PATH}`);
@@ -538,30 +548,18 @@ async function socketIoDriver(url: string, payload: string): Promise<Driver> {
     }),
     `Socket.IO connect to ${url}`,
   );
-  const pending = new Map<number, { t0: number; done: (ms: number) => void }>();
-  let nextId = 0;
-  ws.onmessage = (e) => {
-    const data = e.data as string;
-    if (data === "2") return ws.send("3"); // Engine.IO ping
-    const open = data.indexOf("[");
-    const id = Number(data.slice(2, open)); // "43<id>[…]"
-    JSON.parse(data.slice(open));
-    const p = pending.get(id)!;
-    pending.delete(id);
-    p.done(performance.now() - p.t0);
-  };
-  const closed = new Promise<void>((r) => ws.onclose = () => r());
-  return {
-    fire(done) {
-      const id = nextId++;
-      pending.set(id, { t0: performance.now(), done });
-      ws.send(`42${id}${JSON.stringify(["echo", payload])}`);
+  return matchingDriver(
+    ws,
+    "Socket.IO connection",
+    (n) => n,
+    (id) => `42${id}${JSON.stringify(["echo", payload])}`,
+    (frame) => {
+      if (frame === "2") return void ws.send("3"); // Engine.IO ping
+      const open = frame.indexOf("[");
+      JSON.parse(frame.slice(open));
+      return Number(frame.slice(2, open));
     },
-    close() {
-      ws.close();
-      return settle(closed, "Socket.IO connection to close");
-    },
-  };
+  );
 }
 
 /** Surfaces a failed request as an uncaught error in the worker: the run is invalid. */
