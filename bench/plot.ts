@@ -47,7 +47,14 @@ function read(name: string): Record<string, unknown> | null {
   }
 }
 
-const k = (n: number) => n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${Math.round(n / 1000)}k`;
+const k = (n: number) =>
+  n >= 1e6
+    ? `${(n / 1e6).toFixed(2)}M`
+    : n >= 1e4
+    ? `${Math.round(n / 1000)}k`
+    : n >= 1000
+    ? `${(n / 1000).toFixed(1)}k`
+    : `${Math.round(n)}`;
 /** "sente-lite A · Socket.IO B vs raw C", Socket.IO's part only when measured. */
 const figures = (sente: string, sio: string | undefined, raw: string) =>
   `${sente}${sio === undefined ? "" : ` · SIO ${sio}`} vs raw ${raw}`;
