@@ -22,7 +22,9 @@
  *   Socket.IO 5 framing (`42<id>["echo",payload]` emits with an ack id, `43<id>[payload]` acks
  *   parsed with `JSON.parse`, pings answered), not socket.io-client: `socketioRatio` is to be read
  *   beside `serverRatio`. Its server CPU is the Node process's main thread (as the Deno servers'
- *   is Deno's main thread). Skipped, with the reason in the output and `config.socketio`, without
+ *   is Deno's main thread). Its server is a process of its own while the Deno servers share theirs
+ *   with the load generator's thread, so on a loaded machine the scheduler may serve the sides
+ *   differently: the server CPU per request is the steadier comparison. Skipped, with the reason in the output and `config.socketio`, without
  *   Node or socket.io.
  *
  * The servers run on the main thread and the load generator in a Worker (its own isolate, event
