@@ -7,6 +7,15 @@
  * - raw Bun: `server.publish(topic)` with native topics (`ws.subscribe`).
  * - sente-lite: `server.broadcast("bench/m", payload)` / `server.publish("bench", payload)`,
  *   every client subscribed to `bench` (limits lifted: see `lifted` in the output).
+ * - Socket.IO 4 on Node (`--socketio on`, the default; runtime `node`, side `sio`), once per round
+ *   between the runtimes': `io.emit("m", payload)` / `io.to("bench").emit("m", payload)`, every
+ *   client in room `bench` (joined in the connection handler), `transports: ["websocket"]` and
+ *   every other option at its default (perMessageDeflate off) in bench/_socketio_server.mjs. Its
+ *   clients are the same minimal protocol clients as the other sides' (Engine.IO 4 / Socket.IO 5
+ *   framing, bench/_bench_clients.ts), not socket.io-client, so the client process costs about the
+ *   same on every side and the servers are compared; the probe is an `echo` emit with an ack.
+ *   Skipped, with the reason in the output and in `config.socketio`, when Node or socket.io is
+ *   missing (bench/_socketio_env.ts). Its ratios are to each runtime's raw side.
  *
  * Processes: the server alone in one (its CPU time is read from /proc), the receiving clients in
  * another (`--client-runtime`, Bun by default), and this process runs a probe connection that
@@ -29,7 +38,7 @@
  *
  * Run: `deno run -A bench/fanout.ts [--runtimes deno,bun] [--clients 1000] [--messages 1000]
  * [--bytes 64] [--rounds 1] [--kinds broadcast,publish] [--client-runtime bun]
- * [--resume off|session|channel-seq] [--cpu-bursts 2]`
+ * [--resume off|session|channel-seq] [--cpu-bursts 2] [--socketio on|off]`
  *
  * @module
  */
@@ -47,6 +56,7 @@ import {
   startServer,
 } from "./_proc.ts";
 import { LIFTED } from "./_bench_server.ts";
+import { findSocketIo, socketIoConfig } from "./_socketio_env.ts";
 
 type Kind = "broadcast" | "publish";
 
@@ -84,6 +94,7 @@ const { values } = parseArgs({
     "client-runtime": { type: "string", default: "bun" },
     resume: { type: "string", default: "channel-seq" },
     "cpu-bursts": { type: "string", default: "2" },
+    socketio: { type: "string", default: "on" },
   },
   strict: true,
 });
@@ -106,6 +117,10 @@ const config = {
 if (!["off", "session", "channel-seq"].includes(config.resume)) {
   throw new RangeError(`--resume must be off, session or channel-seq, got ${config.resume}`);
 }
+if (!["on", "off"].includes(values.socketio)) {
+  throw new RangeError(`--socketio must be on or off, got ${values.socketio}`);
+}
+const withSocketIo = values.socketio === "on" && !("skipped" in findSocketIo());
 
 async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<BurstResult[]> {
   const { proc: server, ready } = await startServer(runtime, side);
@@ -151,8 +166,10 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
       const { t0, loopEnd, got, cpu, samples } = await burst(kind, probe);
       // The probe's requests cost the server CPU too (a sente-lite request more than a raw
       // echo), as many as the loop has turns for: the fan-out's own CPU is read without it.
+      // (Socket.IO's burst blocks its loop, so the probe costs it nothing: no bursts without it)
+      const quietBursts = side === "sio" ? 0 : config.cpuBursts;
       let quietCpu = 0, quietDelivered = 0, quietMs = 0;
-      for (let i = 0; i < config.cpuBursts; i++) {
+      for (let i = 0; i < quietBursts; i++) {
         const q = await burst(kind);
         quietCpu += q.cpu;
         quietDelivered += q.got.received;
@@ -173,7 +190,7 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
         lastMs: round(got.last - t0, 1),
         loopMs: round(loopEnd - t0, 1),
         serverCpuMs: round(cpu, 1),
-        fanOutCpuMs: round(quietCpu / config.cpuBursts, 1),
+        fanOutCpuMs: quietBursts > 0 ? round(quietCpu / quietBursts, 1) : NaN,
         quietDeliveriesPerSec: Math.round(quietDelivered / (quietMs / 1000)),
         probeReplies: during.length,
         probeP50Ms: round(quantile(during, 0.5), 2),
@@ -196,11 +213,14 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
 
 const all: BurstResult[] = [];
 for (let round = 1; round <= config.rounds; round++) {
+  // Socket.IO first in odd rounds and last in even ones, as the other sides alternate.
+  if (withSocketIo && round % 2 === 1) all.push(...await runSide("node", "sio", round));
   for (const runtime of config.runtimes) {
     // Alternate which side goes first, so a drift in machine load hits both.
     const sides: Side[] = round % 2 === 1 ? ["raw", "sente"] : ["sente", "raw"];
     for (const side of sides) all.push(...await runSide(runtime, side, round));
   }
+  if (withSocketIo && round % 2 === 0) all.push(...await runSide("node", "sio", round));
 }
 
 /** The median round (by deliveries/s) of each runtime × side × kind. */
@@ -267,15 +287,32 @@ for (const runtime of config.runtimes) {
         fanOutCpuRatio ?? "n/a (--cpu-bursts 0)"
       } without`,
     );
-    summary.push({ runtime, kind, raw, sente, ratio, cpuRatio, fanOutCpuRatio });
+    // Socket.IO (Node) against the same raw runtime, so both libraries sit on one scale.
+    const sio = median("node", "sio", kind);
+    const vsSio = sio
+      ? {
+        sio,
+        sioRatio: round(sio.deliveriesPerSec / raw.deliveriesPerSec, 3),
+        sioCpuRatio: round(sio.serverCpuMs / Math.max(raw.serverCpuMs, 10), 2),
+      }
+      : {};
+    if (vsSio.sio) {
+      console.log(
+        `${runtime} ${kind}: Socket.IO (node)/raw deliveries/s ${vsSio.sioRatio}, CPU ×${vsSio.sioCpuRatio}`,
+      );
+    }
+    summary.push({ runtime, kind, raw, sente, ratio, cpuRatio, fanOutCpuRatio, ...vsSio });
   }
 }
 console.log(`sente-lite limits lifted: ${LIFTED}`);
+const socketio = values.socketio === "on" ? socketIoConfig() : { skipped: "--socketio off" };
+if (socketio.skipped) console.log(`Socket.IO side skipped: ${socketio.skipped}`);
 console.log(JSON.stringify({
   bench: "fanout",
   summary,
   config: {
     ...config,
+    socketio,
     deno: Deno.version.deno,
     lifted: LIFTED,
     clientProcess: `${config.clientRuntime} subprocess`,

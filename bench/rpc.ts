@@ -16,20 +16,35 @@
  * - senteServer (diagnostic): the same sente-lite server driven by a minimal hand-written
  *   protocol client (`[["bench/echo", payload], cbId]` frames, counter cb-ids, replies matched
  *   in a `Map`, no timers), so `serverRatio` shows the server's share of the cost alone.
+ * - socketio: Socket.IO 4 on Node (bench/_socketio_server.mjs: `transports: ["websocket"]`,
+ *   every other option default, perMessageDeflate off), `socket.on("echo", (data, ack) =>
+ *   ack(data))`, driven by the same kind of minimal client as senteServer, speaking Engine.IO 4 /
+ *   Socket.IO 5 framing (`42<id>["echo",payload]` emits with an ack id, `43<id>[payload]` acks
+ *   parsed with `JSON.parse`, pings answered), not socket.io-client: `socketioRatio` is to be read
+ *   beside `serverRatio`. Its server CPU is the Node process's main thread (as the Deno servers'
+ *   is Deno's main thread). Its server is a process of its own while the Deno servers share theirs
+ *   with the load generator's thread, so on a loaded machine the scheduler may serve the sides
+ *   differently: the server CPU per request is the steadier comparison. Skipped, with the reason in the output and `config.socketio`, without
+ *   Node or socket.io.
  *
  * The servers run on the main thread and the load generator in a Worker (its own isolate, event
  * loop and thread): on 2 cores each side gets one, and the client's cost is not charged to the
  * server's event loop. Progress goes to stderr; stdout gets a table and, on the last line, one
  * JSON object `{"bench":"rpc","raw":{…},"senteLite":{…},"ratio":…,"senteServer":{…},
- * "serverRatio":…}` (ratio = sente-lite msg/s ÷ raw msg/s, the median round of each side).
+ * "serverRatio":…,"socketio":{…},"socketioRatio":…}` (ratio = sente-lite msg/s ÷ raw msg/s, the
+ * median round of each side).
  *
- * Run: `deno run -A bench/rpc.ts [--seconds 5] [--rounds 1] [--sides raw,senteLite]`
+ * Run: `deno run -A bench/rpc.ts [--seconds 5] [--rounds 1] [--sides raw,senteLite]` (default
+ * sides `raw,senteLite,senteServer,socketio`)
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { connect } from "../client.ts";
 import { createServer } from "../server.ts";
+import { SIO_PATH } from "./_bench_clients.ts";
+import { type Proc, startServer } from "./_proc.ts";
+import { findSocketIo, socketIoConfig } from "./_socketio_env.ts";
 
 /** The load shape, the same for both sides. */
 interface Config {
@@ -40,8 +55,8 @@ interface Config {
   warmupSeconds: number;
 }
 
-type Mode = "raw" | "senteLite" | "senteServer";
-const MODES: readonly Mode[] = ["raw", "senteLite", "senteServer"];
+type Mode = "raw" | "senteLite" | "senteServer" | "socketio";
+const MODES: readonly Mode[] = ["raw", "senteLite", "senteServer", "socketio"];
 
 /** What one measured run gives. */
 interface Result {
@@ -50,7 +65,8 @@ interface Result {
   p99Ms: number;
   requests: number;
   seconds: number;
-  /** CPU time of the server thread per request, in µs (Linux only, else absent). */
+  /** CPU time of the server thread per request, in µs (Linux only, else absent); Socket.IO: the
+   * Node process's main thread. */
   serverCpuUs?: number;
   /** CPU time of the load-generator worker thread per request, in µs (Linux only). */
   clientCpuUs?: number;
@@ -100,7 +116,7 @@ async function main(): Promise<void> {
     warmupSeconds: num("warmup", values.warmup, 0),
   };
   const rounds = num("rounds", values.rounds, 1);
-  const sides = values.sides.split(",").map((side) => {
+  let sides = values.sides.split(",").map((side) => {
     if (!MODES.includes(side as Mode)) {
       throw new RangeError(`--sides takes ${MODES.join(", ")}; got ${JSON.stringify(side)}`);
     }
@@ -108,6 +124,10 @@ async function main(): Promise<void> {
   });
   for (const needed of ["raw", "senteLite"] as const) {
     if (!sides.includes(needed)) throw new RangeError(`--sides must include ${needed}`);
+  }
+  // Benchmarks are not tests: without Node or socket.io that side is left out, and said so.
+  if (sides.includes("socketio") && "skipped" in findSocketIo()) {
+    sides = sides.filter((side) => side !== "socketio");
   }
 
   const raw = serveRawEcho();
@@ -119,24 +139,27 @@ async function main(): Promise<void> {
   });
   sente.on("bench/echo", (msg) => msg.data);
   const senteHandle = await sente.serve({ port: 0 });
+  const sio = sides.includes("socketio") ? await startServer("node", "sio") : null;
   const urls: Record<Mode, string> = {
     raw: raw.url,
     senteLite: senteHandle.url,
     senteServer: senteHandle.url,
+    socketio: sio?.ready.url ?? "",
   };
 
   const worker = new Worker(import.meta.url, { type: "module" });
-  const results: Record<Mode, Result[]> = { raw: [], senteLite: [], senteServer: [] };
+  const results: Record<Mode, Result[]> = { raw: [], senteLite: [], senteServer: [], socketio: [] };
   try {
     for (let round = 0; round < rounds; round++) {
       for (const mode of sides) {
-        results[mode].push(await runInWorker(worker, { mode, url: urls[mode], config }));
+        results[mode].push(await runInWorker(worker, { mode, url: urls[mode], config }, sio));
       }
     }
   } finally {
     worker.terminate();
     await senteHandle.close();
     await raw.close();
+    await sio?.proc.stop();
   }
 
   const pick = (mode: Mode) => median(results[mode]);
@@ -144,15 +167,29 @@ async function main(): Promise<void> {
   const server = sides.includes("senteServer")
     ? { senteServer: pick("senteServer"), serverRatio: ratioOf("senteServer") }
     : {};
+  const socketio = sides.includes("socketio")
+    ? { socketio: pick("socketio"), socketioRatio: ratioOf("socketio") }
+    : {};
+  const sioConfig = values.sides.split(",").includes("socketio")
+    ? socketIoConfig()
+    : { skipped: "not in --sides" };
   const summary = {
     bench: "rpc",
     raw: pick("raw"),
     senteLite: pick("senteLite"),
     ratio: ratioOf("senteLite"),
     ...server,
-    config: { ...config, rounds, runtime: `deno ${Deno.version.deno}`, clients: "worker" },
+    ...socketio,
+    config: {
+      ...config,
+      rounds,
+      runtime: `deno ${Deno.version.deno}`,
+      clients: "worker",
+      socketio: sioConfig,
+    },
   };
-  printTable(results, summary.ratio, server.serverRatio);
+  printTable(results, summary.ratio, server.serverRatio, socketio.socketioRatio);
+  if (sioConfig.skipped) console.log(`Socket.IO side skipped: ${sioConfig.skipped}`);
   console.log(JSON.stringify(summary));
 }
 
@@ -169,15 +206,21 @@ function serveRawEcho(): { url: string; close(): Promise<void> } {
   };
 }
 
-function runInWorker(worker: Worker, job: ToWorker): Promise<Result> {
+function runInWorker(
+  worker: Worker,
+  job: ToWorker,
+  sio: { proc: Proc } | null,
+): Promise<Result> {
+  // Socket.IO's server is another process: its main thread's CPU is read instead of ours.
+  const serverPid = job.mode === "socketio" ? sio!.proc.pid : Deno.pid;
   return new Promise((resolve, reject) => {
     let cpuStart: ThreadCpu | null = null;
     let cpuEnd: ThreadCpu | null = null;
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.type === "phase") {
-        if (m.phase === "measure") cpuStart = threadCpuMs();
-        else cpuEnd = threadCpuMs();
+        if (m.phase === "measure") cpuStart = threadCpuMs(serverPid);
+        else cpuEnd = threadCpuMs(serverPid);
       } else if (m.type === "progress") {
         const rate = m.elapsed > 0 ? Math.round(m.count / m.elapsed) : 0;
         console.error(`${m.mode} ${m.phase} ${m.elapsed.toFixed(1)} s: ${rate} msg/s`);
@@ -212,28 +255,39 @@ interface ThreadCpu {
 }
 
 /**
- * CPU ms used so far by the main thread (servers, and Deno's I/O for them) and by the worker
- * thread (load generator), from `/proc/self/task/<tid>/stat` (utime + stime at 100 ticks/s, so
- * 10 ms resolution); `null` where that is not available. This splits the cost per side even when
- * other processes compete for the cores and make msg/s noisy.
+ * CPU ms used so far by the server's main thread (this process's: servers, and Deno's I/O for
+ * them; or `serverPid`'s, Socket.IO's Node process) and by the worker thread (load generator),
+ * from `/proc/<pid>/task/<tid>/stat` (utime + stime at 100 ticks/s, so 10 ms resolution); `null`
+ * where that is not available. This splits the cost per side even when other processes compete
+ * for the cores and make msg/s noisy.
  */
-function threadCpuMs(): ThreadCpu | null {
+function threadCpuMs(serverPid: number): ThreadCpu | null {
   try {
     const dir = `/proc/${Deno.pid}/task`;
     const cpu = { server: 0, client: 0 };
     for (const task of Deno.readDirSync(dir)) {
-      const stat = Deno.readTextFileSync(`${dir}/${task.name}/stat`);
-      const end = stat.lastIndexOf(")");
-      const name = stat.slice(stat.indexOf("(") + 1, end);
-      const fields = stat.slice(end + 2).split(" "); // fields[0] is stat field 3 (state)
-      const ms = (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime
-      if (task.name === String(Deno.pid)) cpu.server += ms;
+      const { name, ms } = taskCpu(`${dir}/${task.name}/stat`);
+      if (task.name === String(Deno.pid) && serverPid === Deno.pid) cpu.server += ms;
       else if (name.startsWith("worker")) cpu.client += ms;
+    }
+    if (serverPid !== Deno.pid) {
+      cpu.server = taskCpu(`/proc/${serverPid}/task/${serverPid}/stat`).ms;
     }
     return cpu;
   } catch {
     return null;
   }
+}
+
+/** A thread's name and utime + stime in ms from its `stat` file. */
+function taskCpu(path: string): { name: string; ms: number } {
+  const stat = Deno.readTextFileSync(path);
+  const end = stat.lastIndexOf(")");
+  const fields = stat.slice(end + 2).split(" "); // fields[0] is stat field 3 (state)
+  return {
+    name: stat.slice(stat.indexOf("(") + 1, end),
+    ms: (Number(fields[11]) + Number(fields[12])) * 10,
+  };
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -250,7 +304,12 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-function printTable(results: Record<Mode, Result[]>, ratio: number, serverRatio?: number): void {
+function printTable(
+  results: Record<Mode, Result[]>,
+  ratio: number,
+  serverRatio?: number,
+  socketioRatio?: number,
+): void {
   const rows = [[
     "side",
     "round",
@@ -282,6 +341,9 @@ function printTable(results: Record<Mode, Result[]>, ratio: number, serverRatio?
   console.log(`sente-lite / raw msg/s (median rounds): ${ratio.toFixed(3)} (goal >= 0.85)`);
   if (serverRatio !== undefined) {
     console.log(`sente-lite server alone (minimal client) / raw: ${serverRatio.toFixed(3)}`);
+  }
+  if (socketioRatio !== undefined) {
+    console.log(`Socket.IO on Node (minimal client) / raw: ${socketioRatio.toFixed(3)}`);
   }
 }
 
@@ -397,6 +459,41 @@ function drive(
   });
 }
 
+/**
+ * A driver over a connected socket, one request per `fire`: `request(key)` is the frame of a
+ * request, `replyTo(frame)` the key of the request a frame answers (undefined: not a reply);
+ * requests are keyed by `key(n)` of a counter and matched in a `Map`, no timers.
+ */
+function matchingDriver<K>(
+  ws: WebSocket,
+  what: string,
+  key: (n: number) => K,
+  request: (key: K) => string,
+  replyTo: (frame: string) => K | undefined,
+): Driver {
+  const pending = new Map<K, { t0: number; done: (ms: number) => void }>();
+  let nextId = 0;
+  ws.onmessage = (e) => {
+    const k = replyTo(e.data as string);
+    if (k === undefined) return;
+    const p = pending.get(k)!;
+    pending.delete(k);
+    p.done(performance.now() - p.t0);
+  };
+  const closed = new Promise<void>((r) => ws.onclose = () => r());
+  return {
+    fire(done) {
+      const k = key(nextId++);
+      pending.set(k, { t0: performance.now(), done });
+      ws.send(request(k));
+    },
+    close() {
+      ws.close();
+      return settle(closed, `${what} to close`);
+    },
+  };
+}
+
 /** A raw WebSocket client: `{id, payload}` JSON frames, replies matched by `id`. */
 async function rawDriver(url: string, payload: string): Promise<Driver> {
   const ws = new WebSocket(url);
@@ -407,26 +504,13 @@ async function rawDriver(url: string, payload: string): Promise<Driver> {
     }),
     `raw connection to ${url}`,
   );
-  const pending = new Map<number, { t0: number; done: (ms: number) => void }>();
-  let nextId = 0;
-  ws.onmessage = (e) => {
-    const reply = JSON.parse(e.data as string) as { id: number; payload: string };
-    const p = pending.get(reply.id)!;
-    pending.delete(reply.id);
-    p.done(performance.now() - p.t0);
-  };
-  const closed = new Promise<void>((r) => ws.onclose = () => r());
-  return {
-    fire(done) {
-      const id = nextId++;
-      pending.set(id, { t0: performance.now(), done });
-      ws.send(JSON.stringify({ id, payload }));
-    },
-    close() {
-      ws.close();
-      return settle(closed, "raw connection to close");
-    },
-  };
+  return matchingDriver(
+    ws,
+    "raw connection",
+    (n) => n,
+    (id) => JSON.stringify({ id, payload }),
+    (frame) => (JSON.parse(frame) as { id: number; payload: string }).id,
+  );
 }
 
 /** A minimal sente-lite protocol client: envelope frames, counter cb-ids, no timers. */
@@ -439,26 +523,45 @@ async function protocolDriver(url: string, payload: string): Promise<Driver> {
     }),
     `sente-lite handshake with ${url}`,
   );
-  const pending = new Map<string, { t0: number; done: (ms: number) => void }>();
-  let nextId = 0;
-  ws.onmessage = (e) => {
-    const [, cb] = JSON.parse(e.data as string) as [unknown, string];
-    const p = pending.get(cb)!;
-    pending.delete(cb);
-    p.done(performance.now() - p.t0);
-  };
-  const closed = new Promise<void>((r) => ws.onclose = () => r());
-  return {
-    fire(done) {
-      const cb = (nextId++).toString(36);
-      pending.set(cb, { t0: performance.now(), done });
-      ws.send(JSON.stringify([["bench/echo", payload], cb]));
+  return matchingDriver(
+    ws,
+    "protocol connection",
+    (n) => n.toString(36),
+    (cb) => JSON.stringify([["bench/echo", payload], cb]),
+    (frame) => (JSON.parse(frame) as [unknown, string])[1],
+  );
+}
+
+/**
+ * A minimal Socket.IO client (Engine.IO 4 / Socket.IO 5 framing): emits with counter ack ids
+ * (`42<id>["echo",payload]`), acks `43<id>[payload]` parsed and matched in a `Map`, Engine.IO
+ * pings answered, no timers.
+ */
+async function socketIoDriver(url: string, payload: string): Promise<Driver> {
+  const ws = new WebSocket(`${url}${SIO_PATH}`);
+  await settle(
+    new Promise<void>((resolve, reject) => {
+      ws.onmessage = (e) => {
+        const data = e.data as string;
+        if (data[0] === "0") ws.send("40"); // Engine.IO open → connect the main namespace
+        else if (data.startsWith("40")) resolve();
+      };
+      ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
+    }),
+    `Socket.IO connect to ${url}`,
+  );
+  return matchingDriver(
+    ws,
+    "Socket.IO connection",
+    (n) => n,
+    (id) => `42${id}${JSON.stringify(["echo", payload])}`,
+    (frame) => {
+      if (frame === "2") return void ws.send("3"); // Engine.IO ping
+      const open = frame.indexOf("[");
+      JSON.parse(frame.slice(open));
+      return Number(frame.slice(2, open));
     },
-    close() {
-      ws.close();
-      return settle(closed, "protocol connection to close");
-    },
-  };
+  );
 }
 
 /** Surfaces a failed request as an uncaught error in the worker: the run is invalid. */
@@ -486,6 +589,7 @@ const DRIVERS: Record<Mode, (url: string, payload: string) => Promise<Driver>> =
   raw: rawDriver,
   senteLite: senteDriver,
   senteServer: protocolDriver,
+  socketio: socketIoDriver,
 };
 
 function settle<T>(promise: Promise<T>, what: string): Promise<T> {
