@@ -38,6 +38,8 @@ interface Kept {
   inAck: number;
   messages: StoredMessage[];
   at: Attachment | null;
+  /** The connection that detached it last (`evict` drops it only while that one parked it). */
+  parkedBy?: Attachment;
   /** Channels kept while detached. */
   channels: Set<string>;
   /** When a detached session ends (clock ms); `Infinity` while attached. */
@@ -203,19 +205,19 @@ export class LocalStore implements DeliveryStore {
     at: Attachment,
     channels: readonly string[] = [],
     options: KeepOptions = {},
-  ): Promise<void> {
+  ): Promise<boolean> {
     const s = this.#get(uid, sessionId);
-    if (s?.at && s.at.nodeId === at.nodeId && s.at.connId === at.connId) {
-      s.at = null;
-      s.until = this.now() + this.#ttl;
-      s.channels = new Set(channels);
-      for (const channel of options.indexed === false ? [] : channels) {
-        let kept = this.#keptBy.get(channel);
-        if (!kept) this.#keptBy.set(channel, kept = new Map());
-        kept.set(`${uid}\u0000${sessionId}`, [uid, sessionId]);
-      }
+    if (!s?.at || !sameAttachment(s.at, at)) return Promise.resolve(false);
+    s.at = null;
+    s.parkedBy = at;
+    s.until = this.now() + this.#ttl;
+    s.channels = new Set(channels);
+    for (const channel of options.indexed === false ? [] : channels) {
+      let kept = this.#keptBy.get(channel);
+      if (!kept) this.#keptBy.set(channel, kept = new Map());
+      kept.set(`${uid}\u0000${sessionId}`, [uid, sessionId]);
     }
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
   /** Numbers into the detached sessions keeping `channel` (stale entries are pruned). */
@@ -306,6 +308,21 @@ export class LocalStore implements DeliveryStore {
     return Promise.resolve();
   }
 
+  /** Drops the session if `at` parked it and nothing resumed it since. */
+  evict(uid: string, sessionId: string, at: Attachment): Promise<number | null> {
+    const s = this.#get(uid, sessionId);
+    if (!s || s.at !== null || !s.parkedBy || !sameAttachment(s.parkedBy, at)) {
+      return Promise.resolve(null);
+    }
+    this.#delete(uid, sessionId);
+    return Promise.resolve(s.messages.length);
+  }
+
+  /** How long a detached session lives (ms). */
+  get ttlMs(): number {
+    return this.#ttl;
+  }
+
   /** Numbers into detached sessions of `uid`, or keeps offline. */
   hold(
     uid: string,
@@ -357,4 +374,8 @@ export class LocalStore implements DeliveryStore {
       expired: buf.expired,
     });
   }
+}
+
+function sameAttachment(a: Attachment, b: Attachment): boolean {
+  return a.nodeId === b.nodeId && a.connId === b.connId;
 }

@@ -7,7 +7,8 @@
  * Key layout (`P` = `<prefix>:{u:<escaped uid>}`):
  * - `P:s` hash session id → "1": the uid's sessions (stale entries pruned lazily);
  * - `P:s:<sid>` hash: `client`, `cur`/`prev` (SHA-256 of the newest and previous secret),
- *   `out` (last seq), `in` (inbound high-water mark), `at` (`node|conn`, "" when detached);
+ *   `out` (last seq), `in` (inbound high-water mark), `at` (`node|conn`, "" when detached), `pk`
+ *   (`node|conn` that detached it last);
  * - `P:q:<sid>` stream: the unacknowledged messages, entry id `<seq>-0`, field `p`;
  * - `P:c:<sid>` set: the channels a detached session keeps; each such channel has an index
  *   `<prefix>:{c:<escaped channel>}:k` of `<sid><uid>` members (its own slot: a channel's
@@ -89,11 +90,12 @@ return cur`;
 
 /**
  * KEYS: meta, stream, kept channels. ARGV: attachment, ttl, channel…. Detaches only the named
- * attachment; the session then keeps the channels. Returns 1 when it detached.
+ * attachment (remembered as `pk`, who parked it, for EVICT); the session then keeps the channels.
+ * Returns 1 when it detached.
  */
 export const DETACH = `
 if redis.call('HGET', KEYS[1], 'at') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'at', '')
+redis.call('HSET', KEYS[1], 'at', '', 'pk', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('DEL', KEYS[3])
@@ -102,6 +104,20 @@ if #ARGV > 2 then
   redis.call('PEXPIRE', KEYS[3], ARGV[2])
 end
 return 1`;
+
+/**
+ * KEYS: meta, stream, kept channels, index. ARGV: attachment, sid. Drops the session only while
+ * it is detached and was parked by that attachment (a resumed or re-parked one is kept). Returns
+ * the count of messages it held, or -1 when kept. The kept-channel indexes (other slots) are
+ * pruned lazily, as for an expired session.
+ */
+export const EVICT = `
+local m = redis.call('HMGET', KEYS[1], 'at', 'pk')
+if m[1] ~= '' or m[2] ~= ARGV[1] then return -1 end
+local n = redis.call('XLEN', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('HDEL', KEYS[4], ARGV[2])
+return n`;
 
 /**
  * KEYS: meta, stream, kept channels. ARGV: payload, max, channel, attached too (1/0). Numbers the

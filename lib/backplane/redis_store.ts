@@ -257,7 +257,7 @@ export class RedisStore implements DeliveryStore {
     at: Attachment,
     channels: readonly string[] = [],
     options: KeepOptions = {},
-  ): Promise<void> {
+  ): Promise<boolean> {
     this.#release(uid, sessionId);
     const k = this.#keys(uid, sessionId);
     const detached = await this.redis.run(S.DETACH, [k.meta, k.stream, k.channels], [
@@ -265,13 +265,15 @@ export class RedisStore implements DeliveryStore {
       this.ttlMs,
       ...channels,
     ]);
-    if (Number(detached) !== 1 || options.indexed === false) return;
+    if (Number(detached) !== 1) return false;
+    if (options.indexed === false) return true;
     const member = sessionId + uid;
     await Promise.all(channels.map(async (channel) => {
       const index = this.#keptBy(channel);
       await this.redis.command(["SADD", index, member]);
       await this.redis.command(["PEXPIRE", index, String(this.ttlMs)]);
     }));
+    return true;
   }
 
   async keepChannel(
@@ -330,6 +332,18 @@ export class RedisStore implements DeliveryStore {
     const k = this.#keys(uid, sessionId);
     await this.redis.command(["DEL", k.meta, k.stream, k.channels]);
     await this.redis.command(["HDEL", k.index, sessionId]);
+  }
+
+  async evict(uid: string, sessionId: string, at: Attachment): Promise<number | null> {
+    this.#release(uid, sessionId);
+    const k = this.#keys(uid, sessionId);
+    const n = Number(
+      await this.redis.run(S.EVICT, [k.meta, k.stream, k.channels, k.index], [
+        attachment(at),
+        sessionId,
+      ]),
+    );
+    return n < 0 ? null : n;
   }
 
   async hold(

@@ -256,6 +256,27 @@ export function backplaneContract(name: string, make: MakeCluster, ignore = fals
     assert.equal((await b.store.replay("u", s.sessionId, 0)).outSeq, 3);
   });
 
+  test("evict drops a session only while the connection that parked it still has it parked", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const s = await a.store.create("u", "t", at(a, "c1"));
+    await a.store.append("u", s.sessionId, "m1");
+    assert.equal(await a.store.evict!("u", s.sessionId, at(a, "c1")), null, "attached: kept");
+    assert.equal(await a.store.detach("u", s.sessionId, at(a, "c1"), ["room"]), true);
+    assert.equal(await a.store.detach("u", s.sessionId, at(a, "c1")), false, "detached once");
+    // Resumed elsewhere, then parked by that connection: the first parker's eviction keeps it.
+    const opened = await b.store.open("u", "t", s.token, at(b, "c2"));
+    assert.equal(opened.status, "opened");
+    assert.equal(await a.store.evict!("u", s.sessionId, at(a, "c1")), null, "resumed: kept");
+    assert.equal(await b.store.detach("u", s.sessionId, at(b, "c2"), ["room"]), true);
+    assert.equal(await a.store.evict!("u", s.sessionId, at(a, "c1")), null, "re-parked: kept");
+    assert.equal(await b.store.evict!("u", s.sessionId, at(b, "c2")), 1, "one message dropped");
+    const token = opened.status === "opened" ? opened.session.token : s.token;
+    assert.equal((await a.store.open("u", "t", token, at(a, "c3"))).status, "unknown");
+    assert.equal(await a.store.holdChannel("room", "r1"), 0, "no longer keeps its channel");
+    assert.equal(await a.store.evict!("u", s.sessionId, at(b, "c2")), null, "gone");
+  });
+
   test("hold: detached sessions get the message numbered, else the offline buffer", async () => {
     await using c = await make(2, { maxMessages: 10 });
     const [a, b] = c.nodes;
