@@ -91,6 +91,7 @@ export class Durable {
     },
   };
 
+  readonly #maxReplayBytes: number;
   /** Sessions this node's connections parked, per IP (`delivery.maxParkedPerIp`). */
   readonly parking: DurableParking;
 
@@ -102,6 +103,7 @@ export class Durable {
     this.pump = new ChannelPump(ctx);
     this.inbound = new InboundRecords(ctx, this.#store, (e) => this.#failed(e));
     const delivery = ctx.options.delivery || DELIVERY_DEFAULTS;
+    this.#maxReplayBytes = delivery.maxReplayBytes;
     this.parking = new DurableParking(
       this.#store,
       ctx.clock,
@@ -180,7 +182,7 @@ export class Durable {
     conn.session = session;
     // Channel publishes come numbered per channel (the pump); broadcasts stay the session's.
     if (pending.channelSeq !== undefined) {
-      conn.cseq = new ConnStreams(this.pump);
+      conn.cseq = new ConnStreams(this.pump, this.#maxReplayBytes);
       // Numbered broadcasts too once the stream's number is known (else the session's).
       conn.cseq.broadcastAfter = p.broadcastAfter ?? null;
     }
