@@ -174,7 +174,7 @@ export class ChannelSeq implements StreamHost {
     conn.cseq = new ConnStreams(this, this.#maxReplayBytes);
     const stream = this.logs.get(BROADCAST_STREAM) ?? this.logs.retain(BROADCAST_STREAM);
     if (cursor === null) return { position: stream.seq, since: null };
-    const all = this.logs.since(BROADCAST_STREAM, cursor)!;
+    const all = this.logs.since(BROADCAST_STREAM, cursor, !found)!;
     if (!found) {
       const gap = unproven(all, cursor);
       return {
@@ -234,7 +234,7 @@ export class ChannelSeq implements StreamHost {
     after: number | null,
     restored: boolean,
   ): Record<string, unknown> {
-    const since = after === null ? null : this.logs.since(channel, after);
+    const since = after === null ? null : this.logs.since(channel, after, !restored);
     if (since && restored) this.replay(conn, channel, withinBudget(conn.cseq, since));
     else if (since) {
       const gap = unproven(since, after!);
