@@ -83,7 +83,6 @@ export class StreamBudget implements StreamSlots {
   forKey(key: string | null): StreamSlots {
     if (key === null || this.maxPerKey === Infinity) return this;
     const byKey = this.#byKey;
-    const budget = this;
     let refusal = "";
     return {
       maxStreams: this.maxStreams,
@@ -96,15 +95,15 @@ export class StreamBudget implements StreamSlots {
           refusal = `over ${this.maxPerKey} concurrent streams from one address`;
           return false;
         }
-        if (!budget.tryAcquire()) {
-          refusal = budget.refusal;
+        if (!this.tryAcquire()) {
+          refusal = this.refusal;
           return false;
         }
         byKey.set(key, held + 1);
         return true;
       },
       release: () => {
-        budget.release();
+        this.release();
         const held = (byKey.get(key) ?? 1) - 1;
         if (held > 0) byKey.set(key, held);
         else byKey.delete(key);
