@@ -51,6 +51,8 @@ interface Stream {
   base: number;
   n: number;
   messages: { n: number; payload: Payload; at: number }[];
+  /** Payload bytes kept (`maxChannelBytes`). */
+  bytes: number;
   /** When the last message was numbered (clock ms): the stream lives `2 × ttl` after it. */
   last: number;
 }
@@ -71,12 +73,14 @@ export class LocalStore implements DeliveryStore {
   #streams = new Map<string, Stream>();
   #max: number;
   #ttl: number;
+  #maxChannelBytes: number;
 
   /** Makes an empty store with these bounds. */
   constructor(options: StoreOptions = {}, readonly now: () => number = Date.now) {
     const o = resolveStoreOptions(options);
     this.#max = o.maxMessages;
     this.#ttl = o.ttlMs;
+    this.#maxChannelBytes = o.maxChannelBytes;
   }
 
   /** The live session, or `undefined` (an expired one is dropped here). */
@@ -267,10 +271,23 @@ export class LocalStore implements DeliveryStore {
   appendChannel(channel: string, payload: Payload): Promise<number> {
     const now = this.now();
     let st = this.#stream(channel, now);
-    if (!st) this.#streams.set(channel, st = { base: now * 1000, n: 0, messages: [], last: now });
+    if (!st) {
+      this.#streams.set(
+        channel,
+        st = { base: now * 1000, n: 0, messages: [], bytes: 0, last: now },
+      );
+    }
     st.last = now;
     st.messages.push({ n: ++st.n, payload, at: now });
-    if (st.messages.length > this.#max) st.messages.splice(0, st.messages.length - this.#max);
+    st.bytes += payload.length;
+    let drop = 0;
+    let bytes = st.bytes;
+    const m = st.messages;
+    while (m.length - drop > 1 && (m.length - drop > this.#max || bytes > this.#maxChannelBytes)) {
+      bytes -= m[drop++].payload.length;
+    }
+    if (drop > 0) m.splice(0, drop);
+    st.bytes = bytes;
     return Promise.resolve(st.base + st.n);
   }
 
@@ -297,7 +314,9 @@ export class LocalStore implements DeliveryStore {
       return undefined;
     }
     let k = 0;
-    while (k < st.messages.length && st.messages[k].at + this.#ttl <= now) k++;
+    while (k < st.messages.length && st.messages[k].at + this.#ttl <= now) {
+      st.bytes -= st.messages[k++].payload.length;
+    }
     if (k > 0) st.messages.splice(0, k);
     return st;
   }

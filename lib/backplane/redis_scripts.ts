@@ -14,7 +14,8 @@
  *   `<prefix>:{c:<escaped channel>}:k` of `<sid><uid>` members (its own slot: a channel's
  *   publishes visit the sessions one script each);
  * - channel streams (channel sequences), in the channel's slot: `<prefix>:{c:<escaped channel>}:m`
- *   hash (`base`: the number before the first, as a decimal string; `n`: messages numbered) and
+ *   hash (`base`: the number before the first, as a decimal string; `n`: messages numbered; `b`:
+ *   payload bytes kept) and
  *   `<prefix>:{c:<escaped channel>}:l` stream (entry id `<n>-0`, field `p`); the hash lives
  *   `2 × ttl` after the last message, the stream `ttl`;
  * - `P:o` stream: the offline buffer (auto ids: their ms part dates each message), `P:oc` hash:
@@ -189,9 +190,11 @@ for i = skip + 1, #kept do res[#res + 1] = kept[i] end
 return res`;
 
 /**
- * KEYS: channel meta, channel log. ARGV: payload, max, ttl. Numbers the payload in the channel's
- * stream (made with `base` = the server's time in ms × 1000 when missing, built as a string: Lua
- * would print so large a number in exponent form). Returns {base, n}: its number is base + n.
+ * KEYS: channel meta, channel log. ARGV: payload, max, ttl, max bytes. Numbers the payload in the
+ * channel's stream (made with `base` = the server's time in ms × 1000 when missing, built as a
+ * string: Lua would print so large a number in exponent form) and trims the oldest while the
+ * stream holds more than `max` messages or `max bytes` of payload (`b` in the meta: the bytes
+ * kept; never the newest). Returns {base, n}: its number is base + n.
  */
 export const APPEND_CHANNEL = `
 local base = redis.call('HGET', KEYS[1], 'base')
@@ -200,8 +203,19 @@ if not base then
   base = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000)) .. '000'
   redis.call('HSET', KEYS[1], 'base', base, 'n', 0)
 end
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HSET', KEYS[1], 'b', 0) end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], n .. '-0', 'p', ARGV[1])
+redis.call('XADD', KEYS[2], n .. '-0', 'p', ARGV[1])
+local b = redis.call('HINCRBY', KEYS[1], 'b', #ARGV[1])
+local len = redis.call('XLEN', KEYS[2])
+local max, maxb = tonumber(ARGV[2]), tonumber(ARGV[4])
+while len > 1 and (len > max or b > maxb) do
+  local e = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+  redis.call('XDEL', KEYS[2], e[1])
+  b = b - #e[2][2]
+  len = len - 1
+end
+redis.call('HSET', KEYS[1], 'b', b)
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
 return {base, n}`;

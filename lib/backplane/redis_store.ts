@@ -70,6 +70,7 @@ export class RedisStore implements DeliveryStore {
     readonly prefix: string,
     readonly max: number,
     readonly ttlMs: number,
+    readonly maxChannelBytes: number = 1024 * 1024,
   ) {}
 
   /** The hash-tagged head of every key of `uid` (escaped: a uid cannot forge another's keys). */
@@ -106,6 +107,7 @@ export class RedisStore implements DeliveryStore {
       payload,
       this.max,
       this.ttlMs,
+      this.maxChannelBytes,
     ]) as unknown[];
     return Number(res[0]) + Number(res[1]);
   }

@@ -327,6 +327,23 @@ export function backplaneContract(name: string, make: MakeCluster, ignore = fals
     assert.deepEqual(after.messages, [{ seq: 3, payload: "r3" }]);
   });
 
+  test("channel streams keep at most maxChannelBytes of payload, oldest first, never the newest", async () => {
+    await using c = await make(1, { maxChannelBytes: 1000 });
+    const [a] = c.nodes;
+    const first = await a.store.appendChannel("big", "x".repeat(300));
+    for (let i = 2; i <= 10; i++) await a.store.appendChannel("big", `${i}`.padEnd(300, "x"));
+    const r = await a.store.channelSince("big", first - 1);
+    assert.deepEqual(r.messages.map((m) => m.seq - first + 1), [8, 9, 10]);
+    assert.deepEqual([r.dropped, r.reason], [7, "overflow"]);
+    // One message over the bound is kept alone (the newest is never trimmed), then replaced.
+    await a.store.appendChannel("big", "y".repeat(5000));
+    assert.equal((await a.store.channelSince("big", first - 1)).messages.length, 1);
+    await a.store.appendChannel("big", "z");
+    const last = await a.store.channelSince("big", first - 1);
+    assert.deepEqual(last.messages.map((m) => m.payload), ["z"]);
+    assert.equal(last.dropped, 11);
+  });
+
   test("channel streams: numbered once for the cluster, replayed after a cursor, gaps counted", async () => {
     await using c = await make(2, { maxMessages: 10 });
     const [a, b] = c.nodes;
