@@ -57,7 +57,7 @@ export class Resume implements Sequencer {
         ack: (conn, seq) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq }]] }),
         ended: (session) => this.#forgetChannels(session),
       }, ctx.stats);
-      if (ctx.topics.clustered) this.durable = new Durable(ctx);
+      if (ctx.topics.clustered) this.durable = new Durable(ctx, (l) => this.#deliveryLoss(l));
       else this.channelSeq = new ChannelSeq(options.delivery, options.clock);
     }
   }

@@ -56,6 +56,7 @@ Deno.test("resolveDelivery() fills defaults and range-checks every field", () =>
     ttlMs: 300000,
     maxSessions: 10000,
     maxParkedPerIp: 256,
+    maxReplayBytes: 1048576,
     ackEvery: 16,
     ackDelayMs: 50,
   });
