@@ -21,7 +21,6 @@ import { clientEventEnvelope, eventValue } from "../protocol/envelope.ts";
 import { classifyClose, CLOSE_HEARTBEAT_TIMEOUT } from "../protocol/close_codes.ts";
 import { ClosedError, ServerError } from "../protocol/errors.ts";
 import { assertEventId } from "../protocol/event.ts";
-import type { Event } from "../protocol/event.ts";
 import type {
   AnyEvents,
   ChannelData,
@@ -64,6 +63,7 @@ import { Pending, PendingRequests } from "./requests.ts";
 import { toError } from "../util/to_error.ts";
 import { checkUrl, socketSink, upgradeProtocols, upgradeUrl } from "./socket.ts";
 import { wakeWatch } from "./wake.ts";
+import { ClientHandlers } from "./handlers.ts";
 
 import {
   type ChannelHandler,
@@ -128,9 +128,11 @@ export class Client<E extends EventMap = AnyEvents> {
   #ackTimer: TimerHandle | undefined;
   #written = 0;
   #requests: PendingRequests;
-  #handlers = new Map<string, Set<PushHandler>>();
-  #any = new Set<PushHandler>();
-  #requestHandlers = new Map<string, RequestHandler>();
+  /** Push handlers and server→client request handlers. */
+  #handlers = new ClientHandlers(
+    (error) => this.#options.onError(error),
+    (value) => this.#sendValue(value),
+  );
   #channels: ClientChannels;
   /** Cursors in the server's channel streams (capability `"channel-seq"`). */
   #cursors = new ChannelCursors();
@@ -174,7 +176,7 @@ export class Client<E extends EventMap = AnyEvents> {
       request: (id, data, options) => this.#request(id, data, options ?? {}),
       state: () => this.#state,
       onError: (error) => this.#options.onError(error),
-      emit: (id, data) => this.#emit(id, data),
+      emit: (id, data) => this.#handlers.emit(id, data),
       cursors: this.#cursors,
     });
     checkUrl(url);
@@ -193,7 +195,7 @@ export class Client<E extends EventMap = AnyEvents> {
     });
     this.#options.streams?.bind({
       request: (id, data, o) => this.#request(id, data, o),
-      on: (id, handler) => this.#on(id, handler as PushHandler),
+      on: (id, handler) => this.#handlers.on(id, handler as PushHandler),
       send: (id, data) => (this as unknown as Client<AnyEvents>).send(id, data),
       packer: this.#options.packer,
       clock: this.#options.clock,
@@ -347,7 +349,7 @@ export class Client<E extends EventMap = AnyEvents> {
     }
     if (from !== to || change.retryInMs !== undefined) {
       this.#report(change);
-      this.#emit(STATE_EVENT, change);
+      this.#handlers.emit(STATE_EVENT, change);
     }
     after?.();
   }
@@ -552,8 +554,8 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#queue = [];
     for (const entry of queued) this.#sendEntry(entry);
     return () => {
-      this.#emit(HANDSHAKE_EVENT, handshake);
-      if (gap) this.#emit("sente-lite/gap", gap);
+      this.#handlers.emit(HANDSHAKE_EVENT, handshake);
+      if (gap) this.#handlers.emit("sente-lite/gap", gap);
       this.#readyResolve(handshake);
     };
   }
@@ -657,11 +659,11 @@ export class Client<E extends EventMap = AnyEvents> {
           this.#requests.reject(p, error);
           return;
         }
-        if (!this.#handlers.get(id)?.size) this.#options.onError(error);
+        if (!this.#handlers.has(id)) this.#options.onError(error);
         break;
       }
       case "sente-lite/request":
-        this.#onServerRequest(data);
+        this.#handlers.answer(data);
         return;
       case "sente-lite/channel-msg":
         this.#channels.deliver(data);
@@ -678,7 +680,7 @@ export class Client<E extends EventMap = AnyEvents> {
         this.#channels.left(data);
         break;
     }
-    this.#emit(id, data);
+    this.#handlers.emit(id, data);
   }
 
   // ------------------------------------------------------------ resume (docs/delivery.md)
@@ -778,52 +780,6 @@ export class Client<E extends EventMap = AnyEvents> {
     if (i > 0) this.#outbox = i === box.length ? [] : box.slice(i);
   }
 
-  #onServerRequest(data: unknown): void {
-    const d = (data ?? {}) as Record<string, unknown>;
-    const cb = d["cb-id"];
-    const event = d.event;
-    if (typeof cb !== "string" || !Array.isArray(event) || typeof event[0] !== "string") {
-      this.#options.onError(new ServerError("bad-request", "malformed sente-lite/request"));
-      return;
-    }
-    const [id, payload] = event as [string, unknown];
-    const answer = (body: Record<string, unknown>) =>
-      this.#sendValue(clientEventEnvelope("sente-lite/reply", { "cb-id": cb, ...body }, null));
-    const handler = this.#requestHandlers.get(id);
-    if (!handler) {
-      answer({ error: { code: "no-handler", message: `no request handler for ${id}` } });
-      return;
-    }
-    const fail = (e: unknown) => {
-      this.#options.onError(toError(e));
-      answer({ error: { code: "handler-error", message: `request handler for ${id} failed` } });
-    };
-    try {
-      Promise.resolve(handler(payload, { id, event: [id, payload] })).then(
-        (value) => answer({ value: value ?? null }),
-        fail,
-      );
-    } catch (e) {
-      fail(e);
-    }
-  }
-
-  #emit(id: string, data: unknown): void {
-    const ctx = { id, event: [id, data] as Event };
-    for (const h of this.#handlers.get(id) ?? []) this.#call(() => h(data, ctx));
-    if (!id.startsWith("chsk/") && !id.startsWith("sente-lite/")) {
-      for (const h of this.#any) this.#call(() => h(data, ctx));
-    }
-  }
-
-  #call(fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      this.#options.onError(toError(e));
-    }
-  }
-
   // ------------------------------------------------------------ outbound
 
   /** Sends now when the socket is really open; `false` when the frame must wait. */
@@ -913,20 +869,7 @@ export class Client<E extends EventMap = AnyEvents> {
       | typeof RESUBSCRIBE_FAILED_EVENT
       | "sente-lite/gap",
   >(id: K, handler: PushHandler<PushData<E, K>>): () => void {
-    return this.#on(id, handler as PushHandler);
-  }
-
-  #on(id: string, handler: PushHandler): () => void {
-    if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    if (id === "*") {
-      this.#any.add(handler);
-      return () => void this.#any.delete(handler);
-    }
-    assertEventId(id);
-    let set = this.#handlers.get(id);
-    if (!set) this.#handlers.set(id, set = new Set());
-    set.add(handler);
-    return () => void set.delete(handler);
+    return this.#handlers.on(id, handler as PushHandler);
   }
 
   /**
@@ -945,13 +888,7 @@ export class Client<E extends EventMap = AnyEvents> {
     id: K,
     handler: RequestHandler<EventData<E, "serverToClient", K>, EventReply<E, "serverToClient", K>>,
   ): () => void {
-    assertEventId(id);
-    if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    const h = handler as RequestHandler;
-    this.#requestHandlers.set(id, h);
-    return () => {
-      if (this.#requestHandlers.get(id) === h) this.#requestHandlers.delete(id);
-    };
+    return this.#handlers.onRequest(id, handler as RequestHandler);
   }
 
   /**
