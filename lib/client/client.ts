@@ -64,6 +64,7 @@ import { toError } from "../util/to_error.ts";
 import { checkUrl, socketSink, upgradeProtocols, upgradeUrl } from "./socket.ts";
 import { wakeWatch } from "./wake.ts";
 import { ClientHandlers } from "./handlers.ts";
+import { runProviders } from "./providers.ts";
 
 import {
   type ChannelHandler,
@@ -411,48 +412,15 @@ export class Client<E extends EventMap = AnyEvents> {
       // An error is always followed by a close event, which does the work.
       ws.onerror = () => {};
     };
-    const connect = (raw: string | URL) => {
-      if (generation !== this.#generation) return;
-      // Token providers (Sente's `?csrf-token-or-fn`, our `token`) are asked on every attempt.
-      const csrf = this.#isSente ? this.#options.csrfToken : undefined;
-      const token = this.#isSente ? undefined : this.#options.token;
-      if (typeof csrf !== "function" && typeof token !== "function") {
-        return open(raw, csrf, token);
-      }
-      const which = typeof csrf === "function" ? "csrfToken" : "token";
-      let results: [unknown, unknown];
-      try {
-        results = [
-          typeof csrf === "function" ? csrf() : csrf,
-          typeof token === "function" ? token() : token,
-        ];
-      } catch (e) {
-        this.#dispatch("error", `${which} provider failed: ${toError(e).message}`);
-        return;
-      }
-      Promise.all(results).then(
-        ([c, t]) => open(raw, c as string | undefined, t as string | null | undefined),
-        (e) => {
-          if (generation === this.#generation) {
-            this.#dispatch("error", `${which} provider failed: ${toError(e).message}`);
-          }
-        },
-      );
-    };
-    const provider = this.#url;
-    if (typeof provider !== "function") return connect(provider);
-    let result;
-    try {
-      result = provider();
-    } catch (e) {
-      this.#dispatch("error", `URL provider failed: ${toError(e).message}`);
-      return;
-    }
-    Promise.resolve(result).then(connect, (e) => {
-      if (generation === this.#generation) {
-        this.#dispatch("error", `URL provider failed: ${toError(e).message}`);
-      }
-    });
+    // Token providers (Sente's `?csrf-token-or-fn`, our `token`) are asked on every attempt.
+    runProviders(
+      this.#url,
+      this.#isSente ? this.#options.csrfToken : undefined,
+      this.#isSente ? undefined : this.#options.token,
+      () => generation === this.#generation,
+      open,
+      (message) => this.#dispatch("error", message),
+    );
   }
 
   /** Drops the current socket or attempt and every connection timer. */
