@@ -65,6 +65,7 @@ import { checkUrl, socketSink, upgradeProtocols, upgradeUrl } from "./socket.ts"
 import { wakeWatch } from "./wake.ts";
 import { ClientHandlers } from "./handlers.ts";
 import { runProviders } from "./providers.ts";
+import { InboundAcks } from "./acks.ts";
 
 import {
   type ChannelHandler,
@@ -123,10 +124,8 @@ export class Client<E extends EventMap = AnyEvents> {
   #outSeq = 0;
   /** Numbered sends written to the current socket and not yet acknowledged, in seq order. */
   #outbox: Queued[] = [];
-  /** The highest server seq received, and the highest acknowledged. */
-  #inSeq = 0;
-  #inAcked = 0;
-  #ackTimer: TimerHandle | undefined;
+  /** The highest server seq received, and its acknowledgements. */
+  #acks: InboundAcks;
   #written = 0;
   #requests: PendingRequests;
   /** Push handlers and server→client request handlers. */
@@ -173,6 +172,7 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#isSente = this.#options.dialect === "sente";
     this.#tel = this.#options.telemetry.scope("sente-lite.client");
     this.#requests = new PendingRequests(this.#options.clock);
+    this.#acks = new InboundAcks(this.#options.clock, (value) => this.#sendValue(value));
     this.#channels = new ClientChannels({
       request: (id, data, options) => this.#request(id, data, options ?? {}),
       state: () => this.#state,
@@ -252,7 +252,7 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#closeCode = code;
     this.#closeReason = reason;
     // Acknowledge what arrived, so the server does not count it as lost when the session expires.
-    if (this.#state === "open") this.#sendAck();
+    if (this.#state === "open") this.#acks.flush();
     this.#dispatch("close()", "close() called");
   }
 
@@ -375,7 +375,7 @@ export class Client<E extends EventMap = AnyEvents> {
       let href = String(raw);
       try {
         const o = this.#options;
-        href = upgradeUrl(raw, o, this.clientId, csrfToken, this.#inSeq, this.#cursors).href;
+        href = upgradeUrl(raw, o, this.clientId, csrfToken, this.#acks.seq, this.#cursors).href;
         const protocols = upgradeProtocols(
           token,
           this.#isSente || !o.resume ? null : this.#resumeToken,
@@ -431,8 +431,7 @@ export class Client<E extends EventMap = AnyEvents> {
     clock.clearTimeout(this.#retryTimer);
     clock.clearTimeout(this.#connectTimer);
     clock.clearTimeout(this.#closeTimer);
-    clock.clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
+    this.#acks.stop();
     this.#resumeOn = false;
     this.#liveness.stop();
     const ws = this.#ws;
@@ -670,7 +669,7 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#cursors.started(handshake.server?.capabilities ?? [], state?.cseq);
     if (state && handshake.server!.capabilities.includes("resume")) {
       this.#resumeOn = true;
-      this.#inSeq = this.#inAcked = state.seq;
+      this.#acks.reset(state.seq);
       const ack = state.ack;
       this.#queue = this.#queue.filter((e) => {
         if (e.seq === undefined || e.seq > ack) {
@@ -709,11 +708,10 @@ export class Client<E extends EventMap = AnyEvents> {
       else this.#stats.duplicatesDropped++;
       return;
     }
-    if (seq <= this.#inSeq) {
+    if (!this.#acks.received(seq)) {
       this.#stats.duplicatesDropped++;
       return;
     }
-    this.#inSeq = seq;
     this.#onPush(ev[0], ev[1]);
     this.#scheduleAck();
   }
@@ -721,21 +719,7 @@ export class Client<E extends EventMap = AnyEvents> {
   #scheduleAck(): void {
     const r = this.#options.resume;
     if (!r || this.#state !== "open") return; // a handler may have closed the client
-    if (this.#inSeq - this.#inAcked >= r.ackEvery) this.#sendAck();
-    else if (this.#ackTimer === undefined) {
-      this.#ackTimer = this.#options.clock.setTimeout(() => {
-        this.#ackTimer = undefined;
-        this.#sendAck();
-      }, r.ackDelayMs);
-    }
-  }
-
-  #sendAck(): void {
-    this.#options.clock.clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
-    if (this.#inSeq <= this.#inAcked) return;
-    this.#inAcked = this.#inSeq;
-    this.#sendValue(clientEventEnvelope("sente-lite/ack", { seq: this.#inSeq }, null));
+    this.#acks.schedule(r);
   }
 
   /** The server has every numbered send up to `seq`. */
