@@ -122,9 +122,36 @@ class Pending implements Queued {
     readonly deadline: number,
     readonly retry: boolean,
     readonly signal: AbortSignal | undefined,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (error: unknown) => void,
   ) {}
+  /** Settles its promise (set by {@linkcode settlersOf} while the promise is made). */
+  resolve: (value: unknown) => void = noop;
+  /** See `resolve`. */
+  reject: (error: unknown) => void = noop;
+}
+
+function noop(): void {}
+
+/** The request whose promise is being made: {@linkcode takeSettlers} hands it the settlers. */
+let making: Pending | null = null;
+
+/**
+ * The executor of every request promise: one function for all of them, so a request makes no
+ * closure (and no closure context holding its arguments) to learn its `resolve` and `reject`.
+ * The executor runs synchronously inside `new Promise`, while `making` is that request.
+ */
+function takeSettlers(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  making!.resolve = resolve;
+  making!.reject = reject;
+}
+
+/** The promise of `p`, its settlers kept on `p`. */
+function settlersOf(p: Pending): Promise<unknown> {
+  making = p;
+  try {
+    return new Promise(takeSettlers);
+  } finally {
+    making = null;
+  }
 }
 
 /**
@@ -239,6 +266,8 @@ export class Client<E extends EventMap = AnyEvents> {
   #pingCb = `~${callbackId()}`;
   /** Request callback ids: a counter is unique by construction and costs no random bytes. */
   #nextCb = 0;
+  /** The event id `request` checked last (a valid one). */
+  #checkedId = "";
   /** One timer for every request timeout, set for the earliest deadline. */
   #deadlineTimer: TimerHandle | undefined;
   #deadlineAt = Infinity;
@@ -518,7 +547,8 @@ export class Client<E extends EventMap = AnyEvents> {
       };
       ws.onmessage = (e: MessageEvent) => {
         if (this.#ws !== ws) return;
-        const frame = typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
+        const data = e.data; // a getter with a brand check in the runtimes: read it once
+        const frame = typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer);
         if (typeof frame !== "string" && this.#options.streams?.receive(frame)) return;
         // After the handshake, negotiated transforms decode frames (and call #receive).
         if (this.#wire?.receives) this.#wire.receive(frame);
@@ -1263,7 +1293,11 @@ export class Client<E extends EventMap = AnyEvents> {
   }
 
   #request(id: string, data: unknown, options: ClientRequestOptions): Promise<unknown> {
-    assertEventId(id);
+    // The id checked last is not checked again (one compare instead of a regular expression).
+    if (id !== this.#checkedId) {
+      assertEventId(id);
+      this.#checkedId = id;
+    }
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
@@ -1273,35 +1307,24 @@ export class Client<E extends EventMap = AnyEvents> {
     const retry = options.retry ?? this.#options.retryRequests;
     const signal = options.signal;
     const deadline = this.#options.clock.now() + timeoutMs;
-    return new Promise((resolve, reject) => {
-      const p = new Pending(
-        frame,
-        cb,
-        key,
-        id,
-        timeoutMs,
-        deadline,
-        retry,
-        signal,
-        resolve,
-        reject,
-      );
+    const p = new Pending(frame, cb, key, id, timeoutMs, deadline, retry, signal);
+    const promise = settlersOf(p);
+    try {
       if (signal) {
         p.onAbort = () => {
           this.#forget(p);
-          reject(signal.reason);
+          p.reject(signal.reason);
         };
         signal.addEventListener("abort", p.onAbort, { once: true });
       }
       this.#pending.set(key, p);
       this.#armDeadline(deadline);
-      try {
-        this.#sendOrQueue(p);
-      } catch (e) {
-        this.#forget(p);
-        reject(e);
-      }
-    });
+      this.#sendOrQueue(p);
+    } catch (e) {
+      this.#forget(p);
+      p.reject(e);
+    }
+    return promise;
   }
 
   /** A request settled (or is about to): it leaves the queue and the pending map. */
