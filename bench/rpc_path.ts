@@ -175,6 +175,20 @@ async function clientCases(rounds: number, perRound: number, only: string): Prom
       next: () => rawNext,
     },
     {
+      // The floor for a client keeping the API's promise: the raw JSON client, plus a promise
+      // per request resolved by its reply (and the caller's `then`, as the bench's driver does).
+      name: "raw JSON client + a promise per request",
+      replies: (first, n) =>
+        Array.from({ length: n }, (_, i) => JSON.stringify({ id: first + i, payload })),
+      fire: () => {
+        const id = rawNext++;
+        new Promise<void>((resolve) => rawPending.set(id, resolve)).then(done, fail);
+        rawSend(JSON.stringify({ id, payload }));
+      },
+      receive: (e) => settle((JSON.parse(e.data as string) as { id: number }).id),
+      next: () => rawNext,
+    },
+    {
       name: "sente-lite: client.request(), reply",
       replies: (first, n) =>
         Array.from({ length: n }, (_, i) => JSON.stringify([payload, (first + i).toString(36)])),
