@@ -10,6 +10,7 @@ import { senteDialect } from "../dialects/sente.ts";
 import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import { isCbId } from "../protocol/envelope.ts";
 import { ProtocolError } from "../protocol/errors.ts";
+import { MAX_EVENT_ID_LENGTH } from "../protocol/event.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import { decodeClientBatch } from "../wire/batch_frame.ts";
 import type { WireSettings } from "../wire/capabilities.ts";
@@ -223,7 +224,10 @@ export class Inbound {
     const ev = value[0], cb = value[1];
     if (!Array.isArray(ev) || (ev.length !== 1 && ev.length !== 2)) return false;
     const id = ev[0];
-    if (typeof id !== "string" || !this.#router.handles(id)) return false;
+    // Registered ids are no longer than the limit: a longer one is not looked up (nor kept).
+    if (typeof id !== "string" || id.length > MAX_EVENT_ID_LENGTH || !this.#router.handles(id)) {
+      return false;
+    }
     if (cb !== null && !isCbId(cb)) return false;
     this.#router.route(conn, id, ev[1], cb);
     return true;
