@@ -12,6 +12,7 @@
  */
 import { ClosedError, ServerError } from "../protocol/errors.ts";
 import type { ChannelCursors } from "./channel_cursors.ts";
+import { toError } from "../util/to_error.ts";
 import type { ConnectionState } from "./session.ts";
 import type { ClientRequestOptions } from "./types.ts";
 import {
@@ -37,10 +38,6 @@ export interface ChannelsHost {
   emit(id: string, data: unknown): void;
   /** The cursors of channel sequences (docs/PROTOCOL.md §8). */
   readonly cursors?: ChannelCursors;
-}
-
-function toError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
 }
 
 function refused(reply: unknown, what: string): void {

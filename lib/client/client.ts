@@ -16,16 +16,10 @@
  * @module
  */
 import type { Frame } from "../packers/packer.ts";
-import {
-  decodeServerEnvelope,
-  MAX_CB_ID_LENGTH,
-  REPLY_CLOSED,
-  REPLY_ERROR,
-  REPLY_TIMEOUT,
-} from "../protocol/envelope.ts";
+import { decodeServerEnvelope, MAX_CB_ID_LENGTH } from "../protocol/envelope.ts";
 import { clientEventEnvelope, eventValue } from "../protocol/envelope.ts";
 import { classifyClose, CLOSE_HEARTBEAT_TIMEOUT } from "../protocol/close_codes.ts";
-import { ClosedError, ServerError, TimeoutError } from "../protocol/errors.ts";
+import { ClosedError, ServerError } from "../protocol/errors.ts";
 import { assertEventId } from "../protocol/event.ts";
 import type { Event } from "../protocol/event.ts";
 import type {
@@ -45,8 +39,7 @@ import type {
 import { parseHandshakeData, type ResumeGap, type ServerInfo } from "../protocol/handshake.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import { callbackId } from "../util/ids.ts";
-import { SUBPROTOCOL, tokenProtocol } from "../protocol/token.ts";
-import { parseResumeToken, resumeProtocol } from "../protocol/resume_token.ts";
+import { parseResumeToken } from "../protocol/resume_token.ts";
 import type {
   BidiStream,
   ClientStreamHandler,
@@ -66,6 +59,11 @@ import { ChannelCursors } from "./channel_cursors.ts";
 import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
 import type { UrlProvider } from "./options.ts";
 import { type ConnectionState, type SessionEvent, transition } from "./session.ts";
+import { enqueue, type Queued, requeue } from "./outbox.ts";
+import { noSettler, Pending, PendingRequests, promiseOf } from "./requests.ts";
+import { toError } from "../util/to_error.ts";
+import { checkUrl, socketSink, upgradeProtocols, upgradeUrl } from "./socket.ts";
+import { wakeWatch } from "./wake.ts";
 
 import {
   type ChannelHandler,
@@ -75,7 +73,6 @@ import {
   HANDSHAKE_EVENT,
   type PushData,
   type PushHandler,
-  QueueFullError,
   type RequestHandler,
   type RESUBSCRIBE_FAILED_EVENT,
   type SendResult,
@@ -85,115 +82,11 @@ import {
 
 export type { ConnectionState } from "./session.ts";
 
-interface Queued {
-  frame: Frame;
-  /** Set when the request it belongs to settled before it was sent. */
-  cancelled: boolean;
-  /** The request's callback id, for requests. */
-  cb?: string;
-  /** The client seq of a numbered `send()` (resume). */
-  seq?: number;
-  /** The event of a numbered send, to send it plainly to a server without resume. */
-  event?: Event;
-  /** When it was last written (a counter), to re-send in call order after a drop. */
-  order?: number;
-}
-
-/**
- * A request waiting for its reply, and its own queue entry: one object per request, no closures
- * (the client forgets it with `#forget`).
- */
-class Pending implements Queued {
-  cancelled = false;
-  /** `true` once the frame went out on the current socket. */
-  sent = false;
-  order?: number;
-  /** Its listener on `signal`, when one was given. */
-  onAbort: (() => void) | null = null;
-  constructor(
-    readonly frame: Frame,
-    readonly cb: string,
-    /** The number `cb` writes in base 36: the key of the pending map. */
-    readonly key: number,
-    /** The event id, for the timeout message. */
-    readonly id: string,
-    readonly timeoutMs: number,
-    /** Clock time after which the request rejects with `TimeoutError`. */
-    readonly deadline: number,
-    readonly retry: boolean,
-    readonly signal: AbortSignal | undefined,
-  ) {}
-  /** Settles its promise (set by {@linkcode settlersOf} while the promise is made). */
-  resolve: (value: unknown) => void = noop;
-  /** See `resolve`. */
-  reject: (error: unknown) => void = noop;
-}
-
-function noop(): void {}
-
-/** The request whose promise is being made: {@linkcode takeSettlers} hands it the settlers. */
-let making: Pending | null = null;
-
-/**
- * The executor of every request promise: one function for all of them, so a request makes no
- * closure (and no closure context holding its arguments) to learn its `resolve` and `reject`.
- * The executor runs synchronously inside `new Promise`, while `making` is that request.
- */
-function takeSettlers(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
-  making!.resolve = resolve;
-  making!.reject = reject;
-}
-
-/** The promise of `p`, its settlers kept on `p`. */
-function settlersOf(p: Pending): Promise<unknown> {
-  making = p;
-  try {
-    return new Promise(takeSettlers);
-  } finally {
-    making = null;
-  }
-}
-
-/**
- * The number a callback id of ours writes in base 36 (`key.toString(36)`), or -1 when it is not
- * one: not base 36, a leading zero, or too long to be exact. Only the form `toString(36)` writes
- * maps to a number, so a reply naming any other string matches no pending request.
- */
-function cbNumber(cb: string): number {
-  const n = cb.length;
-  if (n === 0 || n > 10 || (n > 1 && cb.charCodeAt(0) === 48)) return -1; // 36^10 < 2^53
-  let v = 0;
-  for (let i = 0; i < n; i++) {
-    const c = cb.charCodeAt(i);
-    let d;
-    if (c >= 48 && c <= 57) d = c - 48; // 0-9
-    else if (c >= 97 && c <= 122) d = c - 87; // a-z
-    else return -1;
-    v = v * 36 + d;
-  }
-  return v;
-}
-
 /** `request()` without options (not a new object per call). */
 const NO_REQUEST_OPTIONS: ClientRequestOptions = Object.freeze({});
 
 /** How long `close()` waits for the server's close frame before counting the socket as closed. */
 const CLOSE_TIMEOUT_MS = 2000;
-
-function toError(e: unknown): Error {
-  return e instanceof Error ? e : new Error(String(e));
-}
-
-/**
- * The WebSocket URL of `raw`: in a page a path (`"/chsk"`) is resolved against the page, and
- * `http(s):` becomes `ws(s):`.
- */
-function wsUrl(raw: string | URL): URL {
-  const url = new URL(raw, (globalThis as { location?: { href: string } }).location?.href);
-  if (url.protocol === "http:") url.protocol = "ws:";
-  else if (url.protocol === "https:") url.protocol = "wss:";
-  return url;
-}
 
 function closeEvent(code: number): SessionEvent {
   return `close:${classifyClose(code)}`;
@@ -234,8 +127,9 @@ export class Client<E extends EventMap = AnyEvents> {
   #inAcked = 0;
   #ackTimer: TimerHandle | undefined;
   #written = 0;
-  /** Pending requests by callback number (a number hashes cheaper than a fresh string). */
-  #pending = new Map<number, Pending>();
+  #requests: PendingRequests;
+  /** The event id `request` checked last (a valid one). */
+  #checkedId = "";
   #handlers = new Map<string, Set<PushHandler>>();
   #any = new Set<PushHandler>();
   #requestHandlers = new Map<string, RequestHandler>();
@@ -264,23 +158,12 @@ export class Client<E extends EventMap = AnyEvents> {
   #liveness: Liveness;
   // "~" is outside base 36, so the liveness ping never collides with a request's callback id.
   #pingCb = `~${callbackId()}`;
-  /** Request callback ids: a counter is unique by construction and costs no random bytes. */
-  #nextCb = 0;
-  /** The event id `request` checked last (a valid one). */
-  #checkedId = "";
-  /** One timer for every request timeout, set for the earliest deadline. */
-  #deadlineTimer: TimerHandle | undefined;
-  #deadlineAt = Infinity;
   #inbox: { event: SessionEvent; reason: string; code?: number; handshake?: Handshake }[] = [];
   #dispatching = false;
-  #listening = false;
   #closeCode = 1000;
   #closeReason = "client closed";
-  #onOnline = () => this.#dispatch("wake", "online");
-  #onVisibility = () => {
-    const doc = (globalThis as { document?: { visibilityState?: string } }).document;
-    if (doc?.visibilityState === "visible") this.#dispatch("wake", "page visible");
-  };
+  /** Reconnect at once when the browser comes online or the page becomes visible. */
+  #listen = wakeWatch((reason) => this.#dispatch("wake", reason));
 
   /** Use {@linkcode connect}. */
   constructor(url: UrlProvider, options?: ClientOptions) {
@@ -288,6 +171,7 @@ export class Client<E extends EventMap = AnyEvents> {
     this.clientId = this.#options.clientId;
     this.#isSente = this.#options.dialect === "sente";
     this.#tel = this.#options.telemetry.scope("sente-lite.client");
+    this.#requests = new PendingRequests(this.#options.clock);
     this.#channels = new ClientChannels({
       request: (id, data, options) => this.#request(id, data, options ?? {}),
       state: () => this.#state,
@@ -295,26 +179,7 @@ export class Client<E extends EventMap = AnyEvents> {
       emit: (id, data) => this.#emit(id, data),
       cursors: this.#cursors,
     });
-    if (typeof url === "string" || url instanceof URL) {
-      let u: URL;
-      try {
-        u = wsUrl(url);
-      } catch (e) {
-        throw new TypeError(
-          `url must be an absolute ws(s) URL (or, in a page, a path), got ${
-            JSON.stringify(String(url))
-          }`,
-          {
-            cause: e,
-          },
-        );
-      }
-      if (!["ws:", "wss:", "http:", "https:"].includes(u.protocol)) {
-        throw new TypeError(`url must use ws: or wss:, got ${JSON.stringify(u.href)}`);
-      }
-    } else if (typeof url !== "function") {
-      throw new TypeError(`url must be a string, URL or function, got ${typeof url}`);
-    }
+    checkUrl(url);
     this.#url = url;
     this.ready = new Promise<Handshake>((resolve, reject) => {
       this.#readyResolve = resolve;
@@ -508,31 +373,12 @@ export class Client<E extends EventMap = AnyEvents> {
       let ws: WebSocket;
       let href = String(raw);
       try {
-        const url = wsUrl(raw);
-        for (const [k, v] of Object.entries(this.#options.params)) url.searchParams.set(k, v);
-        url.searchParams.set("client-id", this.clientId);
-        if (this.#isSente) {
-          // Exactly Sente's query (sente-wire.md §3.5): a `packer` would make our servers pick
-          // the sente-lite dialect, and a Sente server ignores the rest.
-          if (typeof csrfToken === "string") url.searchParams.set("csrf-token", csrfToken);
-        } else {
-          // sente-lite-only parameters go here.
-          url.searchParams.set("packer", this.#options.packer.name);
-          const offer = this.#options.wire?.offer(this.#options.packer.name) ?? null;
-          if (offer !== null) url.searchParams.set("wire", offer);
-          if (this.#options.streams) url.searchParams.set("streams", this.#options.streams.offer());
-          if (this.#options.resume) {
-            url.searchParams.set("resume", String(this.#inSeq));
-            url.searchParams.set("cseq", this.#cursors.param());
-          }
-        }
-        href = url.href;
-        // Browsers cannot set headers on an upgrade: secrets travel as subprotocols (not in the
-        // URL, which lands in logs); the server selects "sente-lite".
-        const protocols = [SUBPROTOCOL];
-        if (token) protocols.push(tokenProtocol(token));
-        const resumeToken = this.#isSente || !this.#options.resume ? null : this.#resumeToken;
-        if (resumeToken !== null) protocols.push(resumeProtocol(resumeToken));
+        const o = this.#options;
+        href = upgradeUrl(raw, o, this.clientId, csrfToken, this.#inSeq, this.#cursors).href;
+        const protocols = upgradeProtocols(
+          token,
+          this.#isSente || !o.resume ? null : this.#resumeToken,
+        );
         ws = protocols.length > 1
           ? new this.#options.WebSocket(href, protocols)
           : new this.#options.WebSocket(href);
@@ -678,59 +524,21 @@ export class Client<E extends EventMap = AnyEvents> {
 
   /** Requests sent on the lost socket: back to the queue front if they retry, else rejected. */
   #requeueInFlight(error: ClosedError): void {
-    const again: Queued[] = [];
-    for (const p of [...this.#pending.values()]) {
-      if (!p.sent) continue;
-      if (p.retry) {
-        p.sent = false;
-        again.push(p);
-      } else {
-        this.#forget(p);
-        p.reject(error);
-      }
-    }
-    if (this.#outbox.length) {
-      // Unacknowledged numbered sends go again too, in call order with retried requests.
-      again.push(...this.#outbox);
-      this.#outbox = [];
-      again.sort((a, b) => a.order! - b.order!);
-    }
-    if (again.length) this.#queue = [...again, ...this.#queue];
+    const again = this.#requests.lost(error);
+    // Unacknowledged numbered sends go again too, in call order with retried requests.
+    this.#queue = requeue(again, this.#outbox, this.#queue);
+    this.#outbox = [];
   }
 
   /** Final stop (`closed` or `failed`): reject everything and stop listening for wake-ups. */
   #shutdown(error: Error): void {
     this.#openSince = null;
     this.#listen(false);
-    for (const p of [...this.#pending.values()]) {
-      this.#forget(p);
-      p.reject(error);
-    }
+    this.#requests.rejectAll(error);
     this.#queue = [];
     this.#outbox = [];
     this.#options.streams?.close();
     if (!this.#everOpened) this.#readyReject(error);
-  }
-
-  /** Reconnect at once when the browser comes online or the page becomes visible. */
-  #listen(on: boolean): void {
-    if (on === this.#listening) return;
-    this.#listening = on;
-    const g = globalThis as {
-      addEventListener?: (type: string, fn: () => void) => void;
-      removeEventListener?: (type: string, fn: () => void) => void;
-      document?: {
-        addEventListener?: (type: string, fn: () => void) => void;
-        removeEventListener?: (type: string, fn: () => void) => void;
-      };
-    };
-    if (on) {
-      g.addEventListener?.("online", this.#onOnline);
-      g.document?.addEventListener?.("visibilitychange", this.#onVisibility);
-    } else {
-      g.removeEventListener?.("online", this.#onOnline);
-      g.document?.removeEventListener?.("visibilitychange", this.#onVisibility);
-    }
   }
 
   /** The handshake arrived: start liveness, re-subscribe, flush. Returns what runs after the state event. */
@@ -818,12 +626,7 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#startWire(info);
     const ws = this.#ws;
     if (ws && !this.#isSente) {
-      this.#options.streams?.open(info, {
-        send: (frame) => ws.send(frame as Uint8Array<ArrayBuffer>),
-        get bufferedAmount() {
-          return ws.bufferedAmount;
-        },
-      });
+      this.#options.streams?.open(info, socketSink(ws));
     }
     const handshake: Handshake = { uid, data: app, server: info, first: !this.#everOpened };
     if (this.#state === "connecting" || this.#state === "reconnecting") this.#everOpened = true;
@@ -837,17 +640,7 @@ export class Client<E extends EventMap = AnyEvents> {
 
   #onReply(cbId: string, value: unknown): void {
     if (cbId === this.#pingCb) return; // our liveness ping: receiving it was the point
-    const p = this.#pending.get(cbNumber(cbId));
-    if (!p) {
-      this.#stats.lateReplies++;
-      return;
-    }
-    this.#forget(p);
-    if (value === REPLY_TIMEOUT) p.reject(new TimeoutError("the server answered chsk/timeout"));
-    else if (value === REPLY_CLOSED) p.reject(new ClosedError("the server answered chsk/closed"));
-    else if (value === REPLY_ERROR) {
-      p.reject(new ServerError("chsk/error", "the server answered chsk/error"));
-    } else p.resolve(value);
+    if (!this.#requests.settle(cbId, value)) this.#stats.lateReplies++;
   }
 
   #onPush(id: string, data: unknown): void {
@@ -862,10 +655,9 @@ export class Client<E extends EventMap = AnyEvents> {
         const d = (data ?? {}) as Record<string, unknown>;
         const error = new ServerError(String(d.code ?? "error"), String(d.message ?? ""));
         const cb = d["cb-id"];
-        const p = typeof cb === "string" ? this.#pending.get(cbNumber(cb)) : undefined;
+        const p = typeof cb === "string" ? this.#requests.get(cb) : undefined;
         if (p) {
-          this.#forget(p);
-          p.reject(error);
+          this.#requests.reject(p, error);
           return;
         }
         if (!this.#handlers.get(id)?.size) this.#options.onError(error);
@@ -899,11 +691,9 @@ export class Client<E extends EventMap = AnyEvents> {
    * sends the server already has, or fall back to plain frames. Returns the gap to report.
    */
   #startResume(handshake: Handshake): ResumeGap | null {
-    if (this.#outbox.length) {
-      // Left over by reconnect(), which drops the socket without requeueing.
-      this.#queue = [...this.#outbox, ...this.#queue];
-      this.#outbox = [];
-    }
+    // Left over by reconnect(), which drops the socket without requeueing.
+    this.#queue = requeue([], this.#outbox, this.#queue);
+    this.#outbox = [];
     const state = handshake.server?.resume;
     if (!this.#options.resume) return null;
     // Only the newest token resumes for long: the server replaces it on every handshake. A
@@ -924,7 +714,6 @@ export class Client<E extends EventMap = AnyEvents> {
       });
       return state.gap;
     }
-    // A server without resume: numbered sends go plainly (at most once more than they would).
     for (const e of this.#queue) {
       if (e.seq === undefined || !e.event) continue;
       e.frame = this.#options.packer.pack(clientEventEnvelope(e.event[0], e.event[1], null));
@@ -1079,12 +868,7 @@ export class Client<E extends EventMap = AnyEvents> {
     const transforms = this.#options.wire;
     if (!info || !ws || this.#isSente || !transforms) return;
     this.#wire = transforms.open(info, this.#options.packer.name, {
-      socket: {
-        send: (frame: Frame) => ws.send(frame as string),
-        get bufferedAmount() {
-          return ws.bufferedAmount;
-        },
-      },
+      socket: socketSink(ws),
       frame: (frame) => {
         if (this.#ws === ws) this.#receive(frame);
       },
@@ -1105,16 +889,7 @@ export class Client<E extends EventMap = AnyEvents> {
   #sendOrQueue(entry: Queued): SendResult {
     const state = this.#state;
     if (state === "open") return this.#sendEntry(entry) ? "sent" : "queued";
-    if (state === "connecting" || state === "reconnecting") {
-      const max = this.#options.maxQueuedMessages;
-      if (max === 0) throw new ClosedError(`the client is ${state} and queueing is off`);
-      if (this.#queue.length >= max) {
-        throw new QueueFullError(`the client is ${state} and the send queue is full (${max})`);
-      }
-      this.#queue.push(entry);
-      return "queued";
-    }
-    throw new ClosedError(`the client is ${state}`);
+    return enqueue(this.#queue, entry, state, this.#options.maxQueuedMessages);
   }
 
   /**
@@ -1301,72 +1076,32 @@ export class Client<E extends EventMap = AnyEvents> {
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
-    const key = this.#nextCb++;
+    const key = this.#requests.next();
     const cb = key.toString(36);
     const frame = this.#options.packer.pack(clientEventEnvelope(id, data, cb));
     const retry = options.retry ?? this.#options.retryRequests;
     const signal = options.signal;
     const deadline = this.#options.clock.now() + timeoutMs;
-    const p = new Pending(frame, cb, key, id, timeoutMs, deadline, retry, signal);
-    const promise = settlersOf(p);
+    const p = new Pending(
+      frame,
+      cb,
+      key,
+      id,
+      timeoutMs,
+      deadline,
+      retry,
+      signal,
+      noSettler,
+      noSettler,
+    );
+    const promise = promiseOf(p);
     try {
-      if (signal) {
-        p.onAbort = () => {
-          this.#forget(p);
-          p.reject(signal.reason);
-        };
-        signal.addEventListener("abort", p.onAbort, { once: true });
-      }
-      this.#pending.set(key, p);
-      this.#armDeadline(deadline);
+      this.#requests.add(p);
       this.#sendOrQueue(p);
     } catch (e) {
-      this.#forget(p);
-      p.reject(e);
+      this.#requests.reject(p, e);
     }
     return promise;
-  }
-
-  /** A request settled (or is about to): it leaves the queue and the pending map. */
-  #forget(p: Pending): void {
-    p.cancelled = true;
-    this.#pending.delete(p.key);
-    if (p.onAbort !== null) p.signal!.removeEventListener("abort", p.onAbort);
-    // Nothing left to time out: no timer may keep the process (or a test) alive.
-    if (this.#pending.size === 0) this.#disarmDeadline();
-  }
-
-  /**
-   * Request timeouts share one timer set for the earliest deadline (one timer per request was a
-   * fifth of the client's CPU at high request rates). When it fires, every expired request
-   * rejects and the timer moves to the next deadline.
-   */
-  #armDeadline(deadline: number): void {
-    if (deadline >= this.#deadlineAt) return;
-    const clock = this.#options.clock;
-    if (this.#deadlineTimer !== undefined) clock.clearTimeout(this.#deadlineTimer);
-    this.#deadlineAt = deadline;
-    this.#deadlineTimer = clock.setTimeout(() => this.#expire(), deadline - clock.now());
-  }
-
-  #disarmDeadline(): void {
-    if (this.#deadlineTimer !== undefined) this.#options.clock.clearTimeout(this.#deadlineTimer);
-    this.#deadlineTimer = undefined;
-    this.#deadlineAt = Infinity;
-  }
-
-  #expire(): void {
-    this.#deadlineTimer = undefined;
-    this.#deadlineAt = Infinity;
-    const now = this.#options.clock.now();
-    let next = Infinity;
-    for (const p of [...this.#pending.values()]) {
-      if (p.deadline <= now) {
-        this.#forget(p);
-        p.reject(new TimeoutError(`no reply to ${p.id} within ${p.timeoutMs} ms`));
-      } else if (p.deadline < next) next = p.deadline;
-    }
-    if (next !== Infinity) this.#armDeadline(next);
   }
 
   // ------------------------------------------------------------ channels
