@@ -35,7 +35,7 @@ export type {
 export { STREAM_ERRORS, StreamError } from "./lib/streams/errors.ts";
 export type { StreamErrorSpec } from "./lib/streams/errors.ts";
 export type { StreamMuxOptions } from "./lib/streams/options.ts";
-export type { StreamBudget } from "./lib/streams/options.ts";
+export type { StreamBudget, StreamSlots } from "./lib/streams/options.ts";
 export type { AcceptStreamOptions, IncomingStream } from "./lib/streams/incoming.ts";
 export type { StreamState } from "./lib/streams/state.ts";
 export type { StreamErrorCode } from "./lib/streams/errors.ts";

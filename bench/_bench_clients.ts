@@ -10,7 +10,11 @@
  * - task "churn": for `seconds`, `concurrency` loops each open a connection, wait for its first
  *   frame and close it; prints `{"done":n,"errors":e,"seconds":s}`.
  *
- * Minimal protocol clients (no library client): the cost measured is the server's.
+ * Minimal protocol clients (no library client): the cost measured is the server's. Socket.IO
+ * (`side: "sio"`) is spoken the same way, Engine.IO 4 / Socket.IO 5 framing over a WebSocket
+ * (`transport=websocket`, as socket.io-client with `transports: ["websocket"]`): the Engine.IO open
+ * packet `0{…}` is answered by `40` (connect the main namespace), the connection is ready at the
+ * server's `40{…}`, and pings `2` are answered `3`; events `42[…]` are counted as frames.
  */
 import process from "node:process";
 import { createInterface } from "node:readline";
@@ -19,7 +23,7 @@ import { createInterface } from "node:readline";
 export interface ClientsConfig {
   task: "hold" | "churn";
   url: string;
-  side: "raw" | "sente";
+  side: "raw" | "sente" | "sio";
   count: number;
   concurrency: number;
   channel?: boolean;
@@ -34,10 +38,14 @@ export interface ClientsConfig {
   resume?: "off" | "session" | "channel-seq";
 }
 
+/** The Engine.IO 4 WebSocket endpoint of a Socket.IO server, relative to its root URL. */
+export const SIO_PATH = "socket.io/?EIO=4&transport=websocket";
+
 const now = (): number => performance.timeOrigin + performance.now();
 const SUBSCRIBE = JSON.stringify([["sente-lite/subscribe", { "channel-id": "bench" }], "s"]);
 
 function urlFor(config: ClientsConfig): string {
+  if (config.side === "sio") return `${config.url}${SIO_PATH}${config.channel ? "&ch=1" : ""}`;
   if (config.side === "raw") return config.channel ? `${config.url}?ch=1` : config.url;
   const resume = config.resume === "session"
     ? "&resume=0"
@@ -64,12 +72,16 @@ function acker(ws: WebSocket): (data: string) => void {
 function open(config: ClientsConfig, onFrame: (data: string) => void): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(urlFor(config));
-    let setupFrames = config.side === "sente" && config.channel ? 2 : 1;
+    const sio = config.side === "sio";
+    // Socket.IO: the Engine.IO open answered by the namespace connect, then the server's connect
+    // (the room joined, if `channel`); sente-lite: the handshake answered by a subscribe.
+    let setupFrames = sio || config.side === "sente" && config.channel ? 2 : 1;
     const ack = config.side === "sente" && config.resume === "session" ? acker(ws) : null;
     ws.onmessage = (e) => {
-      if (setupFrames > 0) {
+      if (sio && e.data === "2") ws.send("3"); // Engine.IO ping
+      else if (setupFrames > 0) {
         setupFrames--;
-        if (setupFrames === 1) ws.send(SUBSCRIBE);
+        if (setupFrames === 1) ws.send(sio ? "40" : SUBSCRIBE);
         if (setupFrames === 0) resolve(ws);
       } else {
         onFrame(e.data as string);

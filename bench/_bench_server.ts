@@ -13,14 +13,14 @@
  * handshake), so "connected" means the same on both sides. Path `/probe` (raw) echoes text frames;
  * sente-lite answers `bench/echo` requests.
  *
- * Control: JSON lines on stdin (`{"op":"stats"|"gc"|"burst"|"exit", …}`), one JSON line answer on
- * stdout each; the first stdout line is `{"ready":true,"url":…}`. Times are absolute ms
+ * Control (bench/_control.mjs, shared with Socket.IO's server bench/_socketio_server.mjs): JSON
+ * lines on stdin (`{"op":"stats"|"gc"|"burst"|"exit", …}`), one JSON line answer on stdout each;
+ * the first stdout line is `{"ready":true,"url":…}`. Times are absolute ms
  * (`performance.timeOrigin + performance.now()`), comparable across processes on one machine.
  */
 import process from "node:process";
-import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { createServer } from "../server.ts";
+import { control } from "./_control.mjs";
 
 /** The sente-lite limits lifted for the benchmarks, as reported in their output. */
 export const LIFTED =
@@ -39,30 +39,7 @@ interface BunSocket {
   subscribe(topic: string): void;
 }
 
-const now = (): number => performance.timeOrigin + performance.now();
 const bun = (globalThis as { Bun?: BunLike }).Bun;
-
-/** CPU ms of this whole process (all threads) from /proc (10 ms ticks); NaN elsewhere. */
-function cpuMs(): number {
-  try {
-    const stat = readFileSync("/proc/self/stat", "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
-
-/** The soft open-file limit from /proc (NaN elsewhere): the bench checks it fits the load. */
-function openFileLimit(): number {
-  try {
-    const limits = readFileSync("/proc/self/limits", "utf8");
-    const line = limits.split("\n").find((l) => l.startsWith("Max open files"));
-    return Number(line?.split(/\s+/)[3]);
-  } catch {
-    return NaN;
-  }
-}
 
 function collectGarbage(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -166,42 +143,12 @@ async function main(): Promise<void> {
     : bun
     ? startRawBun(bun)
     : startRawDeno();
-  const stats = () => ({
-    rss: process.memoryUsage().rss,
-    heapUsed: process.memoryUsage().heapUsed,
-    nofile: openFileLimit(),
-    cpuMs: cpuMs(),
-    connections,
+  await control({
+    ready: { ready: true, url, pid: process.pid, runtime: bun ? "bun" : "deno" },
+    connections: () => connections,
+    gc: collectGarbage,
+    burst,
   });
-  const reply = (m: Record<string, unknown>) => console.log(JSON.stringify(m));
-  reply({ ready: true, url, pid: process.pid, runtime: bun ? "bun" : "deno" });
-  const lines = createInterface({ input: process.stdin });
-  for await (const line of lines) {
-    const cmd = JSON.parse(line) as {
-      op: string;
-      kind?: "broadcast" | "publish";
-      count?: number;
-      bytes?: number;
-    };
-    if (cmd.op === "stats") reply({ re: "stats", ...stats() });
-    else if (cmd.op === "gc") {
-      collectGarbage();
-      await new Promise((r) => setTimeout(r, 200));
-      collectGarbage();
-      reply({ re: "gc", ...stats() });
-    } else if (cmd.op === "burst") {
-      // The same 64 B payload for both sides: raw sends it as the frame, sente-lite as the data
-      // of an event (so its frames carry the envelope too).
-      const payload = "x".repeat(cmd.bytes!);
-      const t0 = now();
-      for (let i = 0; i < cmd.count!; i++) burst(cmd.kind!, payload);
-      reply({ re: "burst", t0, loopEnd: now() });
-    } else if (cmd.op === "exit") {
-      reply({ re: "exit" });
-      process.exit(0);
-    }
-  }
-  process.exit(0); // stdin closed: the orchestrator is gone
 }
 
 if (import.meta.main) await main();

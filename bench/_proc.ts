@@ -2,15 +2,19 @@
  * Helpers of the multi-process benchmarks (fanout, memory, connrate): a subprocess spoken to in
  * JSON lines, the runtimes' command lines, a latency probe, and table printing.
  */
-import type { ClientsConfig } from "./_bench_clients.ts";
+import { type ClientsConfig, SIO_PATH } from "./_bench_clients.ts";
+import { findSocketIo } from "./_socketio_env.ts";
 
-export type Runtime = "deno" | "bun";
-export type Side = "raw" | "sente";
+/** Where a server runs; `node` only for the Socket.IO side. */
+export type Runtime = "deno" | "bun" | "node";
+/** raw runtime, sente-lite, or Socket.IO 4 on Node (bench/_socketio_server.mjs). */
+export type Side = "raw" | "sente" | "sio";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const BIN = `${ROOT}node_modules/.bin/`;
 export const SERVER_SCRIPT: string = `${ROOT}bench/_bench_server.ts`;
 export const CLIENTS_SCRIPT: string = `${ROOT}bench/_bench_clients.ts`;
+export const SOCKETIO_SCRIPT: string = `${ROOT}bench/_socketio_server.mjs`;
 
 /** A child process with piped stdio; stdout is read as JSON lines. */
 export class Proc {
@@ -108,12 +112,15 @@ export class Proc {
 }
 
 /**
- * The command line that runs `script` under `runtime` (Deno with `--expose-gc`), through `sh` so
- * the process's soft open-file limit is raised to the hard one first (19,000 sockets need it).
+ * The command line that runs `script` under `runtime` (Deno and Node with `--expose-gc`; Node with
+ * the Socket.IO side's `NODE_PATH`), through `sh` so the process's soft open-file limit is raised
+ * to the hard one first (19,000 sockets need it).
  */
 export function command(runtime: Runtime, script: string, args: string[]): string[] {
   const run = runtime === "deno"
     ? [`${BIN}deno`, "run", "-A", "--v8-flags=--expose-gc", script, ...args]
+    : runtime === "node"
+    ? ["env", `NODE_PATH=${nodePath()}`, "node", "--expose-gc", script, ...args]
     : [`${BIN}bun`, script, ...args];
   // `exec` keeps the pid, so the orchestrator's pid is the runtime's.
   return ["sh", "-c", 'ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$@"', "sh", ...run];
@@ -127,12 +134,21 @@ export interface ServerReady {
   runtime: Runtime;
 }
 
-/** Starts the measured server process. */
+function nodePath(): string {
+  const env = findSocketIo();
+  if ("skipped" in env) throw new Error(`Socket.IO side: ${env.skipped}`);
+  return env.nodePath;
+}
+
+/** Starts the measured server process (Socket.IO's on Node, whatever `runtime` says). */
 export async function startServer(
   runtime: Runtime,
   side: Side,
 ): Promise<{ proc: Proc; ready: ServerReady }> {
-  const proc = new Proc(`${runtime}/${side} server`, command(runtime, SERVER_SCRIPT, [side]));
+  const cmd = side === "sio"
+    ? command("node", SOCKETIO_SCRIPT, [])
+    : command(runtime, SERVER_SCRIPT, [side]);
+  const proc = new Proc(`${side === "sio" ? "node" : runtime}/${side} server`, cmd);
   const ready = await proc.next<ServerReady>("ready", 30_000);
   return { proc, ready };
 }
@@ -148,7 +164,7 @@ export function startClients(runtime: Runtime, config: ClientsConfig): Proc {
 /** Server process stats. */
 export interface ServerStats {
   rss: number;
-  /** JS heap in use (V8 on Deno, JSC on Bun). */
+  /** JS heap in use (V8 on Deno and Node, JSC on Bun). */
   heapUsed: number;
   /** The process's soft open-file limit. */
   nofile: number;
@@ -162,7 +178,11 @@ export async function serverStats(proc: Proc, gc = false): Promise<ServerStats> 
   return await proc.next<ServerStats>("rss", 120_000);
 }
 
-/** Request→reply latency of one connection, one request in flight at a time. */
+/**
+ * Request→reply latency of one connection, one request in flight at a time: raw, a text frame
+ * echoed on `/probe`; sente-lite, a `bench/echo` request; Socket.IO, an `echo` emit with an ack
+ * (`42<id>["echo","p"]` answered by `43<id>["p"]`) on the main namespace.
+ */
 export class Probe {
   #ws: WebSocket;
   #samples: [number, number][] = [];
@@ -179,21 +199,34 @@ export class Probe {
 
   static async open(url: string, side: Side): Promise<Probe> {
     const ws = new WebSocket(
-      side === "raw" ? `${url}probe` : `${url}?client-id=${crypto.randomUUID()}&packer=json`,
+      side === "raw"
+        ? `${url}probe`
+        : side === "sio"
+        ? `${url}${SIO_PATH}`
+        : `${url}?client-id=${crypto.randomUUID()}&packer=json`,
     );
     await new Promise<void>((resolve, reject) => {
       if (side === "raw") ws.onopen = () => resolve();
-      else ws.onmessage = () => resolve(); // the handshake
+      else if (side === "sio") {
+        ws.onmessage = (e) => {
+          if ((e.data as string)[0] === "0") ws.send("40"); // Engine.IO open → namespace connect
+          else if ((e.data as string).startsWith("40")) resolve();
+        };
+      } else ws.onmessage = () => resolve(); // the handshake
       ws.onerror = () => reject(new Error("probe cannot connect"));
     });
     return new Probe(ws, side);
   }
 
   #onFrame(data: string): void {
+    if (this.#side === "sio" && data === "2") return this.#ws.send("3"); // Engine.IO ping
     if (!this.#running) return;
     if (this.#side === "sente") {
       // Broadcasts reach the probe's sente-lite connection too; only its reply counts.
       if (!data.endsWith(`"${this.#cb.toString(36)}"]`)) return;
+    } else if (this.#side === "sio") {
+      // So do Socket.IO's (`io.emit`): only the ack of the request in flight counts.
+      if (!data.startsWith(`43${this.#cb}[`)) return;
     }
     const t = performance.timeOrigin + performance.now();
     this.#samples.push([this.#t0, t - this.#t0]);
@@ -203,6 +236,7 @@ export class Probe {
   #fire(): void {
     this.#t0 = performance.timeOrigin + performance.now();
     if (this.#side === "raw") this.#ws.send("ping");
+    else if (this.#side === "sio") this.#ws.send(`42${++this.#cb}["echo","p"]`);
     else this.#ws.send(JSON.stringify([["bench/echo", "p"], (++this.#cb).toString(36)]));
   }
 

@@ -1,6 +1,6 @@
 // Socket.IO's side of bench/backplane.ts (the baseline issue 12 names): run with Node, with
-// socket.io 4, @socket.io/redis-adapter 8.3, socket.io-client 4 and redis 4 reachable through
-// NODE_PATH (bench/backplane.ts installs nothing; see its header).
+// socket.io 4, @socket.io/redis-adapter 8.3, socket.io-client 4 and redis 4 from the repo's
+// node_modules (devDependencies) or NODE_PATH (see bench/_socketio_env.ts).
 //
 //   node bench/_socketio.mjs server <redisUrl> <port>      a node with the redis adapter
 //   node bench/_socketio.mjs clients <clients> <publishes> <port,port,…>

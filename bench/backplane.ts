@@ -12,18 +12,20 @@
  *   deno run -A bench/backplane.ts [clients=1000] [publishes=1000]
  *
  * - `socketio_redis`: Socket.IO 4 with `@socket.io/redis-adapter` 8.3, two Node processes on the
- *   same Redis, the same load (bench/_socketio.mjs; its clients in one Node process), when
- *   `SOCKETIO_NODE_PATH` names a node_modules holding socket.io@4, @socket.io/redis-adapter@8.3,
- *   socket.io-client@4 and redis@4 (e.g. `npm install --prefix /tmp/sio …`); skipped otherwise.
+ *   same Redis, the same load (bench/_socketio.mjs; its clients in one Node process, on
+ *   socket.io-client 4). socket.io, socket.io-client, @socket.io/redis-adapter and redis 4 are
+ *   devDependencies (`npm install`); `SOCKETIO_NODE_PATH` may name another node_modules holding
+ *   them. Skipped, with the reason printed and in `socketio_skipped`, without Node or them
+ *   (bench/_socketio_env.ts).
  *
  * - `sente_raw_single`, `sente_raw_cluster`, `socketio_raw`: the single node, the 2-node cluster
  *   and Socket.IO again, all loaded by one minimal protocol client on Node's `ws`
  *   (bench/_raw_fanout_clients.mjs), so the servers are compared, not two client libraries (also
- *   needs `SOCKETIO_NODE_PATH`, which has `ws`).
+ *   needs Node).
  *
  * Paced latency (the issue's p99 goal is for one message, not for a burst's queue):
  * `paced_single`, `paced_cluster` (clients split over two nodes on Redis, publishing on the first)
- * and `paced_socketio` (Socket.IO as `socketio_redis`, needs `SOCKETIO_NODE_PATH`): after one
+ * and `paced_socketio` (Socket.IO as `socketio_redis`, needs Node and socket.io): after one
  * second of warm-up, `rate` publishes of 64 B per second for `seconds`, made on one node on a
  * schedule, each stamped; publish → delivery p50/p99/max over every delivery, overall and by node
  * (`local`: clients of the publishing node, `remote`: the other's, through Redis).
@@ -39,6 +41,7 @@ import { startNode } from "../tests/cluster/_cluster.ts";
 import { Child } from "../tests/runtime/_child.ts";
 import { type Latency, runPaced } from "./_paced.ts";
 import { printTable } from "./_proc.ts";
+import { findSocketIo } from "./_socketio_env.ts";
 
 const CLIENTS = Number(Deno.args[0] ?? 1000);
 const PUBLISHES = Number(Deno.args[1] ?? 1000);
@@ -142,7 +145,10 @@ if (wanted("single")) {
     }
   }
 }
-const SIO = Deno.env.get("SOCKETIO_NODE_PATH");
+const sioEnv = findSocketIo();
+/** `NODE_PATH` of the Node processes; undefined when the Socket.IO scenarios are skipped. */
+const SIO = "skipped" in sioEnv ? undefined : sioEnv.nodePath;
+if ("skipped" in sioEnv) out.socketio_skipped = sioEnv.skipped;
 
 /** Runs the raw Node load generator against `urls`. */
 async function runRaw(name: string, side: "sente" | "sio", urls: string[]) {

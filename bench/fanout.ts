@@ -7,6 +7,15 @@
  * - raw Bun: `server.publish(topic)` with native topics (`ws.subscribe`).
  * - sente-lite: `server.broadcast("bench/m", payload)` / `server.publish("bench", payload)`,
  *   every client subscribed to `bench` (limits lifted: see `lifted` in the output).
+ * - Socket.IO 4 on Node (`--socketio on`, the default; runtime `node`, side `sio`), once per round
+ *   between the runtimes': `io.emit("m", payload)` / `io.to("bench").emit("m", payload)`, every
+ *   client in room `bench` (joined in the connection handler), `transports: ["websocket"]` and
+ *   every other option at its default (perMessageDeflate off) in bench/_socketio_server.mjs. Its
+ *   clients are the same minimal protocol clients as the other sides' (Engine.IO 4 / Socket.IO 5
+ *   framing, bench/_bench_clients.ts), not socket.io-client, so the client process costs about the
+ *   same on every side and the servers are compared; the probe is an `echo` emit with an ack.
+ *   Skipped, with the reason in the output and in `config.socketio`, when Node or socket.io is
+ *   missing (bench/_socketio_env.ts). Its ratios are to each runtime's raw side.
  *
  * Processes: the server alone in one (its CPU time is read from /proc), the receiving clients in
  * another (`--client-runtime`, Bun by default), and this process runs a probe connection that
@@ -15,6 +24,11 @@
  *
  * Per burst: deliveries/s (frames received ÷ time from the server starting the burst to the last
  * frame received), first and last delivery after the start, server CPU ms, probe p50/p99/max.
+ * Server CPU is the process's user + system time (getrusage: µs, all threads) from before the burst
+ * to after its last delivery. The probe's requests are part of it, as many as the server's loop has
+ * turns for (and a sente-lite request costs more than a raw echo), so each burst is followed by
+ * `--cpu-bursts` (2) more of the same load without the probe: "fan-out CPU" is their mean, the CPU
+ * of the fan-out alone, and the summary's "fan-out CPU ×" compares their sums over the rounds.
  * Prints a table and, on the last line, one JSON object `{"bench":"fanout",…}`.
  *
  * `--resume` sets what the sente-lite clients negotiate: `channel-seq` (the default, as the library
@@ -24,7 +38,7 @@
  *
  * Run: `deno run -A bench/fanout.ts [--runtimes deno,bun] [--clients 1000] [--messages 1000]
  * [--bytes 64] [--rounds 1] [--kinds broadcast,publish] [--client-runtime bun]
- * [--resume off|session|channel-seq]`
+ * [--resume off|session|channel-seq] [--cpu-bursts 2] [--socketio on|off]`
  *
  * @module
  */
@@ -42,6 +56,7 @@ import {
   startServer,
 } from "./_proc.ts";
 import { LIFTED } from "./_bench_server.ts";
+import { findSocketIo, socketIoConfig } from "./_socketio_env.ts";
 
 type Kind = "broadcast" | "publish";
 
@@ -57,6 +72,10 @@ interface BurstResult {
   lastMs: number;
   loopMs: number;
   serverCpuMs: number;
+  /** Server CPU ms per burst of the bursts without the probe (`--cpu-bursts`), `NaN` if none. */
+  fanOutCpuMs: number;
+  /** Deliveries/s over the bursts without the probe. */
+  quietDeliveriesPerSec: number;
   probeReplies: number;
   probeP50Ms: number;
   probeP99Ms: number;
@@ -74,6 +93,8 @@ const { values } = parseArgs({
     kinds: { type: "string", default: "broadcast,publish" },
     "client-runtime": { type: "string", default: "bun" },
     resume: { type: "string", default: "channel-seq" },
+    "cpu-bursts": { type: "string", default: "2" },
+    socketio: { type: "string", default: "on" },
   },
   strict: true,
 });
@@ -87,6 +108,7 @@ const config = {
   messages: num("messages", values.messages, 1),
   bytes: num("bytes", values.bytes, 1),
   rounds: num("rounds", values.rounds, 1),
+  cpuBursts: num("cpu-bursts", values["cpu-bursts"], 0),
   runtimes: values.runtimes.split(",") as Runtime[],
   kinds: values.kinds.split(",") as Kind[],
   clientRuntime: values["client-runtime"] as Runtime,
@@ -95,6 +117,10 @@ const config = {
 if (!["off", "session", "channel-seq"].includes(config.resume)) {
   throw new RangeError(`--resume must be off, session or channel-seq, got ${config.resume}`);
 }
+if (!["on", "off"].includes(values.socketio)) {
+  throw new RangeError(`--socketio must be on or off, got ${values.socketio}`);
+}
+const withSocketIo = values.socketio === "on" && !("skipped" in findSocketIo());
 
 async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<BurstResult[]> {
   const { proc: server, ready } = await startServer(runtime, side);
@@ -115,21 +141,40 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
     if (up.ready !== config.clients) throw new Error(`only ${up.ready} clients connected`);
     progress(`${runtime} ${side}: ${up.ready} clients ready in ${up.ms} ms`);
     probe = await Probe.open(ready.url, side);
-    for (const kind of config.kinds) {
+    const expect = config.clients * config.messages;
+    /** One burst: its times (absolute ms), what the clients got, the server's CPU ms. */
+    const burst = async (kind: Kind, withProbe?: Probe) => {
       await new Promise((r) => setTimeout(r, 300));
       const cpu0 = (await serverStats(server)).cpuMs;
-      probe.start();
-      await new Promise((r) => setTimeout(r, 50));
+      if (withProbe) {
+        withProbe.start();
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await server.send({ op: "burst", kind, count: config.messages, bytes: config.bytes });
-      const expect = config.clients * config.messages;
       await clients.send({ op: "wait", expect, idleMs: 10_000 });
       const { t0, loopEnd } = await server.next<{ t0: number; loopEnd: number }>("t0", 300_000);
       const got = await clients.next<{ received: number; first: number; last: number }>(
         "received",
         300_000,
       );
-      const samples = probe.stop();
-      const cpu1 = (await serverStats(server)).cpuMs;
+      const samples = withProbe?.stop() ?? [];
+      const cpu = (await serverStats(server)).cpuMs - cpu0;
+      if (got.received !== expect) progress(`WARNING: ${got.received} of ${expect} delivered`);
+      return { t0, loopEnd, got, cpu, samples };
+    };
+    for (const kind of config.kinds) {
+      const { t0, loopEnd, got, cpu, samples } = await burst(kind, probe);
+      // The probe's requests cost the server CPU too (a sente-lite request more than a raw
+      // echo), as many as the loop has turns for: the fan-out's own CPU is read without it.
+      // (Socket.IO's burst blocks its loop, so the probe costs it nothing: no bursts without it)
+      const quietBursts = side === "sio" ? 0 : config.cpuBursts;
+      let quietCpu = 0, quietDelivered = 0, quietMs = 0;
+      for (let i = 0; i < quietBursts; i++) {
+        const q = await burst(kind);
+        quietCpu += q.cpu;
+        quietDelivered += q.got.received;
+        quietMs += q.got.last - q.t0;
+      }
       const during = samples
         .filter(([sent, ms]) => sent < got.last && sent + ms > t0)
         .map(([, ms]) => ms)
@@ -144,15 +189,16 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
         firstMs: round(got.first - t0, 1),
         lastMs: round(got.last - t0, 1),
         loopMs: round(loopEnd - t0, 1),
-        serverCpuMs: cpu1 - cpu0,
+        serverCpuMs: round(cpu, 1),
+        fanOutCpuMs: quietBursts > 0 ? round(quietCpu / quietBursts, 1) : NaN,
+        quietDeliveriesPerSec: Math.round(quietDelivered / (quietMs / 1000)),
         probeReplies: during.length,
         probeP50Ms: round(quantile(during, 0.5), 2),
         probeP99Ms: round(quantile(during, 0.99), 2),
         probeMaxMs: round(during.at(-1) ?? NaN, 2),
       };
-      if (got.received !== expect) progress(`WARNING: ${got.received} of ${expect} delivered`);
       progress(
-        `${runtime} ${side} ${kind}: ${r.deliveriesPerSec}/s, first ${r.firstMs} ms, last ${r.lastMs} ms, cpu ${r.serverCpuMs} ms, probe max ${r.probeMaxMs} ms`,
+        `${runtime} ${side} ${kind}: ${r.deliveriesPerSec}/s, first ${r.firstMs} ms, last ${r.lastMs} ms, cpu ${r.serverCpuMs} ms (fan-out alone ${r.fanOutCpuMs} ms), probe max ${r.probeMaxMs} ms`,
       );
       results.push(r);
     }
@@ -167,11 +213,14 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
 
 const all: BurstResult[] = [];
 for (let round = 1; round <= config.rounds; round++) {
+  // Socket.IO first in odd rounds and last in even ones, as the other sides alternate.
+  if (withSocketIo && round % 2 === 1) all.push(...await runSide("node", "sio", round));
   for (const runtime of config.runtimes) {
     // Alternate which side goes first, so a drift in machine load hits both.
     const sides: Side[] = round % 2 === 1 ? ["raw", "sente"] : ["sente", "raw"];
     for (const side of sides) all.push(...await runSide(runtime, side, round));
   }
+  if (withSocketIo && round % 2 === 0) all.push(...await runSide("node", "sio", round));
 }
 
 /** The median round (by deliveries/s) of each runtime × side × kind. */
@@ -191,6 +240,7 @@ const rows = [[
   "last ms",
   "loop ms",
   "server CPU ms",
+  "fan-out CPU ms",
   "probe n",
   "probe p50",
   "probe p99",
@@ -206,7 +256,8 @@ for (const r of all) {
     r.firstMs.toFixed(1),
     r.lastMs.toFixed(1),
     r.loopMs.toFixed(1),
-    String(r.serverCpuMs),
+    r.serverCpuMs.toFixed(1),
+    r.fanOutCpuMs.toFixed(1),
     String(r.probeReplies),
     r.probeP50Ms.toFixed(2),
     r.probeP99Ms.toFixed(2),
@@ -221,24 +272,51 @@ for (const runtime of config.runtimes) {
     const sente = median(runtime, "sente", kind);
     if (!raw || !sente) continue;
     const ratio = round(sente.deliveriesPerSec / raw.deliveriesPerSec, 3);
-    const cpuRatio = round(sente.serverCpuMs / Math.max(raw.serverCpuMs, 10), 2);
+    const cpuRatio = round(sente.serverCpuMs / Math.max(raw.serverCpuMs, 1), 2);
+    // Over every round's bursts without the probe (not the median round's alone).
+    const quiet = (side: Side) =>
+      all.filter((r) => r.runtime === runtime && r.side === side && r.kind === kind)
+        .reduce((sum, r) => sum + r.fanOutCpuMs, 0);
+    const fanOutCpuRatio = config.cpuBursts > 0
+      ? round(quiet("sente") / Math.max(quiet("raw"), 1), 2)
+      : null;
     console.log(
       `${runtime} ${kind}: sente-lite/raw deliveries/s ${ratio} (goal >= ${
         runtime === "bun" ? 0.8 : 1.0
-      }), CPU ×${cpuRatio}`,
+      }), CPU ×${cpuRatio} with the probe, fan-out CPU ×${
+        fanOutCpuRatio ?? "n/a (--cpu-bursts 0)"
+      } without`,
     );
-    summary.push({ runtime, kind, raw, sente, ratio, cpuRatio });
+    // Socket.IO (Node) against the same raw runtime, so both libraries sit on one scale.
+    const sio = median("node", "sio", kind);
+    const vsSio = sio
+      ? {
+        sio,
+        sioRatio: round(sio.deliveriesPerSec / raw.deliveriesPerSec, 3),
+        sioCpuRatio: round(sio.serverCpuMs / Math.max(raw.serverCpuMs, 10), 2),
+      }
+      : {};
+    if (vsSio.sio) {
+      console.log(
+        `${runtime} ${kind}: Socket.IO (node)/raw deliveries/s ${vsSio.sioRatio}, CPU ×${vsSio.sioCpuRatio}`,
+      );
+    }
+    summary.push({ runtime, kind, raw, sente, ratio, cpuRatio, fanOutCpuRatio, ...vsSio });
   }
 }
 console.log(`sente-lite limits lifted: ${LIFTED}`);
+const socketio = values.socketio === "on" ? socketIoConfig() : { skipped: "--socketio off" };
+if (socketio.skipped) console.log(`Socket.IO side skipped: ${socketio.skipped}`);
 console.log(JSON.stringify({
   bench: "fanout",
   summary,
   config: {
     ...config,
+    socketio,
     deno: Deno.version.deno,
     lifted: LIFTED,
     clientProcess: `${config.clientRuntime} subprocess`,
-    cpu: "server process utime+stime from /proc (10 ms ticks), burst start to last delivery",
+    cpu:
+      "server process user+system CPU (getrusage, all threads) from before the burst to after its last delivery; fan-out CPU: the mean of --cpu-bursts more bursts without the probe",
   },
 }));

@@ -8,10 +8,20 @@
  * so each process stays under its own open-file limit; every process's soft limit is raised to
  * the hard one (20,000 here), which N = 19,000 fits on the server side.
  *
+ * Socket.IO 4 on Node (`--socketio-counts`, 10000 by default, empty to skip) is measured the same
+ * way in each round before the runtimes (after them in even rounds): `node --expose-gc`
+ * bench/_socketio_server.mjs (`transports: ["websocket"]`, every other option default), RSS and
+ * V8 heap after `gc()`, the baseline after the same warm-up; its connections are the same
+ * minimal clients speaking Engine.IO 4 / Socket.IO 5 framing, each counted once connected to the
+ * main namespace (and answering Engine.IO pings, as idle Socket.IO clients do). The summary
+ * compares it to the raw side of each runtime measured at the same count; skipped, with the reason
+ * in the output and `config.socketio`, without Node or socket.io.
+ *
  * Prints a table and, on the last line, `{"bench":"memory",…}` with KB per connection.
  *
  * Run: `deno run -A bench/memory.ts [--deno-counts 10000] [--bun-counts 10000,19000]
- * [--rounds 1] [--client-runtime bun] [--per-process 10000] [--resume channel-seq|session|off]`
+ * [--socketio-counts 10000] [--rounds 1] [--client-runtime bun] [--per-process 10000]
+ * [--resume channel-seq|session|off]`
  *
  * @module
  */
@@ -28,6 +38,7 @@ import {
   startServer,
 } from "./_proc.ts";
 import { LIFTED } from "./_bench_server.ts";
+import { findSocketIo, socketIoConfig } from "./_socketio_env.ts";
 
 /** One measurement. */
 interface MemoryResult {
@@ -50,6 +61,7 @@ const { values } = parseArgs({
   options: {
     "deno-counts": { type: "string", default: "10000" },
     "bun-counts": { type: "string", default: "10000,19000" },
+    "socketio-counts": { type: "string", default: "10000" },
     rounds: { type: "string", default: "1" },
     "client-runtime": { type: "string", default: "bun" },
     "per-process": { type: "string", default: "10000" },
@@ -64,6 +76,8 @@ const plan: [Runtime, number][] = [
   ...counts(values["deno-counts"]).map((n): [Runtime, number] => ["deno", n]),
   ...counts(values["bun-counts"]).map((n): [Runtime, number] => ["bun", n]),
 ];
+/** Socket.IO's counts (on Node), when it can run. */
+const sioCounts = "skipped" in findSocketIo() ? [] : counts(values["socketio-counts"]);
 const rounds = Number(values.rounds);
 const clientRuntime = values["client-runtime"] as Runtime;
 const perProcess = Number(values["per-process"]);
@@ -166,19 +180,23 @@ async function measure(
 
 const all: MemoryResult[] = [];
 const failures: string[] = [];
+async function attempt(runtime: Runtime, side: Side, n: number, roundNo: number): Promise<void> {
+  try {
+    all.push(await measure(runtime, side, n, roundNo));
+  } catch (e) {
+    const why = `${runtime} ${side} ${n}: ${(e as Error).message.slice(0, 300)}`;
+    progress(`FAILED ${why}`);
+    failures.push(why);
+  }
+}
 for (let roundNo = 1; roundNo <= rounds; roundNo++) {
+  // Socket.IO first in odd rounds and last in even ones, as the other sides alternate.
+  if (roundNo % 2 === 1) { for (const n of sioCounts) await attempt("node", "sio", n, roundNo); }
   for (const [runtime, n] of plan) {
     const sides: Side[] = roundNo % 2 === 1 ? ["raw", "sente"] : ["sente", "raw"];
-    for (const side of sides) {
-      try {
-        all.push(await measure(runtime, side, n, roundNo));
-      } catch (e) {
-        const why = `${runtime} ${side} ${n}: ${(e as Error).message.slice(0, 300)}`;
-        progress(`FAILED ${why}`);
-        failures.push(why);
-      }
-    }
+    for (const side of sides) await attempt(runtime, side, n, roundNo);
   }
+  if (roundNo % 2 === 0) { for (const n of sioCounts) await attempt("node", "sio", n, roundNo); }
 }
 
 const rows = [[
@@ -210,28 +228,48 @@ for (const r of all) {
 printTable(rows);
 const summary = [];
 for (const [runtime, n] of plan) {
-  const med = (side: Side) => {
+  const med = (runtime: Runtime, side: Side) => {
     const rs = all.filter((r) => r.runtime === runtime && r.side === side && r.connections === n)
       .sort((a, b) => a.kbPerConnection - b.kbPerConnection);
     return rs[(rs.length - 1) >> 1];
   };
-  const raw = med("raw");
-  const sente = med("sente");
+  const raw = med(runtime, "raw");
+  const sente = med(runtime, "sente");
   if (!raw || !sente) continue;
   const extraKb = round(sente.kbPerConnection - raw.kbPerConnection, 2);
   const extraHeapKb = round(sente.heapKbPerConnection - raw.heapKbPerConnection, 2);
   console.log(
     `${runtime} ${n}: sente-lite − raw = ${extraKb} KB RSS, ${extraHeapKb} KB heap per connection (goal <= 1)`,
   );
-  summary.push({ runtime, connections: n, raw, sente, extraKb, extraHeapKb });
+  // Socket.IO (Node) at the same count, against the same raw runtime.
+  const sio = med("node", "sio");
+  const vsSio = sio
+    ? {
+      sio,
+      sioExtraKb: round(sio.kbPerConnection - raw.kbPerConnection, 2),
+      sioExtraHeapKb: round(sio.heapKbPerConnection - raw.heapKbPerConnection, 2),
+    }
+    : {};
+  if (vsSio.sio) {
+    console.log(
+      `${runtime} ${n}: Socket.IO (node) − raw = ${vsSio.sioExtraKb} KB RSS, ${vsSio.sioExtraHeapKb} KB heap per connection`,
+    );
+  }
+  summary.push({ runtime, connections: n, raw, sente, extraKb, extraHeapKb, ...vsSio });
 }
 console.log(`sente-lite limits lifted: ${LIFTED}`);
+const socketio = sioCounts.length ? socketIoConfig() : {
+  skipped: "skipped" in findSocketIo() ? socketIoConfig().skipped : "--socketio-counts empty",
+};
+if (socketio.skipped) console.log(`Socket.IO side skipped: ${socketio.skipped}`);
 console.log(JSON.stringify({
   bench: "memory",
   summary,
   failures,
   config: {
     plan,
+    socketioCounts: sioCounts,
+    socketio,
     rounds,
     deno: Deno.version.deno,
     clientProcess: `${clientRuntime} subprocess`,

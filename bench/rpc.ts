@@ -5,7 +5,7 @@
  * Load: `--connections` (10) WebSockets, each keeping `--in-flight` (50) requests outstanding
  * (every reply sends the next request) with a `--payload` (64) byte string, measured for
  * `--seconds` (5) after `--warmup` (1) seconds, `--rounds` (1) times, alternating the `--sides`
- * (default `raw,rawJson,senteLite,senteServer`) within each round.
+ * within each round.
  *
  * - raw (the baseline of issue 13): the server sends back each frame's `data` as it came, no
  *   JSON at all. Its client does the least a raw client must to match a reply to its request:
@@ -22,7 +22,17 @@
  *   per-frame cost is measured. The byte rate, size limits and heartbeat keep their defaults.
  * - senteServer (diagnostic): the same sente-lite server driven by a minimal hand-written
  *   protocol client (`[["bench/echo", payload], cbId]` frames, counter cb-ids, replies matched
- *   in a `Map`, no timers), so its ratios show the server's share of the cost alone.
+ *   in a `Map`, no timers), so `serverRatio` shows the server's share of the cost alone.
+ * - socketio: Socket.IO 4 on Node (bench/_socketio_server.mjs: `transports: ["websocket"]`,
+ *   every other option default, perMessageDeflate off), `socket.on("echo", (data, ack) =>
+ *   ack(data))`, driven by the same kind of minimal client as senteServer, speaking Engine.IO 4 /
+ *   Socket.IO 5 framing (`42<id>["echo",payload]` emits with an ack id, `43<id>[payload]` acks
+ *   parsed with `JSON.parse`, pings answered), not socket.io-client: `socketioRatio` is to be read
+ *   beside `serverRatio`. Its server CPU is the Node process's main thread (as the Deno servers'
+ *   is Deno's main thread). Its server is a process of its own while the Deno servers share theirs
+ *   with the load generator's thread, so on a loaded machine the scheduler may serve the sides
+ *   differently: the server CPU per request is the steadier comparison. Skipped, with the reason in the output and `config.socketio`, without
+ *   Node or socket.io.
  *
  * The servers run on the main thread and the load generator in a Worker (its own isolate, event
  * loop and thread): on 2 cores each side gets one, and the client's cost is not charged to the
@@ -30,19 +40,24 @@
  * `/proc` (Linux), and is steadier than msg/s on a shared machine.
  *
  * Progress goes to stderr; stdout gets a table and, on the last line, one JSON object
- * `{"bench":"rpc","raw":{…},"rawJson":{…},"senteLite":{…},"senteServer":{…},"ratio":…,
- * "ratios":{…},"config":{…}}`: each side is its median round by msg/s; `ratio` is sente-lite
- * msg/s ÷ raw (no-JSON) msg/s; `ratios.<side>.<baseline>` holds `msgPerSec` (side ÷ baseline)
- * and `serverCpu`, `clientCpu` (baseline CPU µs per request ÷ the side's: higher is better, 1.0
- * is as cheap as the baseline), each from the medians over rounds.
+ * `{"bench":"rpc","raw":{…},"rawJson":{…},"senteLite":{…},"senteServer":{…},"socketio":{…},
+ * "ratio":…,"serverRatio":…,"socketioRatio":…,"ratios":{…},"config":{…}}`: each side is its
+ * median round by msg/s; `ratio`, `serverRatio` and `socketioRatio` are senteLite, senteServer
+ * and socketio msg/s ÷ raw (no-JSON) msg/s; `ratios.<side>.<baseline>` holds `msgPerSec` (side ÷
+ * baseline) and `serverCpu`, `clientCpu` (baseline CPU µs per request ÷ the side's: higher is
+ * better, 1.0 is as cheap as the baseline), each from the medians over rounds.
  *
  * Run: `deno run -A bench/rpc.ts [--seconds 5] [--rounds 1] [--sides raw,rawJson,senteLite]`
+ * (default sides `raw,rawJson,senteLite,senteServer,socketio`)
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { connect } from "../client.ts";
 import { createServer } from "../server.ts";
+import { SIO_PATH } from "./_bench_clients.ts";
+import { type Proc, startServer } from "./_proc.ts";
+import { findSocketIo, socketIoConfig } from "./_socketio_env.ts";
 
 /** The load shape, the same for both sides. */
 interface Config {
@@ -53,8 +68,8 @@ interface Config {
   warmupSeconds: number;
 }
 
-type Mode = "raw" | "rawJson" | "senteLite" | "senteServer";
-const MODES: readonly Mode[] = ["raw", "rawJson", "senteLite", "senteServer"];
+type Mode = "raw" | "rawJson" | "senteLite" | "senteServer" | "socketio";
+const MODES: readonly Mode[] = ["raw", "rawJson", "senteLite", "senteServer", "socketio"];
 /** The sides every other side is compared with. */
 const BASELINES = ["raw", "rawJson"] as const;
 
@@ -68,7 +83,8 @@ interface Result {
   p99Ms: number;
   requests: number;
   seconds: number;
-  /** CPU time of the server thread per request, in µs (Linux only, else absent). */
+  /** CPU time of the server thread per request, in µs (Linux only, else absent); Socket.IO: the
+   * Node process's main thread. */
   serverCpuUs?: number;
   /** CPU time of the load-generator worker thread per request, in µs (Linux only). */
   clientCpuUs?: number;
@@ -118,14 +134,18 @@ async function main(): Promise<void> {
     warmupSeconds: num("warmup", values.warmup, 0),
   };
   const rounds = num("rounds", values.rounds, 1);
-  const sides = values.sides.split(",").map((side) => {
+  let sides = values.sides.split(",").map((side) => {
     if (!MODES.includes(side as Mode)) {
       throw new RangeError(`--sides takes ${MODES.join(", ")}; got ${JSON.stringify(side)}`);
     }
     return side as Mode;
   });
-  for (const needed of ["raw", "senteLite"] as const) { // the issue's ratio
+  for (const needed of ["raw", "senteLite"] as const) {
     if (!sides.includes(needed)) throw new RangeError(`--sides must include ${needed}`);
+  }
+  // Benchmarks are not tests: without Node or socket.io that side is left out, and said so.
+  if (sides.includes("socketio") && "skipped" in findSocketIo()) {
+    sides = sides.filter((side) => side !== "socketio");
   }
 
   const raw = serveRawEcho((data) => data);
@@ -138,19 +158,27 @@ async function main(): Promise<void> {
   });
   sente.on("bench/echo", (msg) => msg.data);
   const senteHandle = await sente.serve({ port: 0 });
+  const sio = sides.includes("socketio") ? await startServer("node", "sio") : null;
   const urls: Record<Mode, string> = {
     raw: raw.url,
     rawJson: rawJson.url,
     senteLite: senteHandle.url,
     senteServer: senteHandle.url,
+    socketio: sio?.ready.url ?? "",
   };
 
   const worker = new Worker(import.meta.url, { type: "module" });
-  const results: Record<Mode, Result[]> = { raw: [], rawJson: [], senteLite: [], senteServer: [] };
+  const results: Record<Mode, Result[]> = {
+    raw: [],
+    rawJson: [],
+    senteLite: [],
+    senteServer: [],
+    socketio: [],
+  };
   try {
     for (let round = 0; round < rounds; round++) {
       for (const mode of sides) {
-        results[mode].push(await runInWorker(worker, { mode, url: urls[mode], config }));
+        results[mode].push(await runInWorker(worker, { mode, url: urls[mode], config }, sio));
       }
     }
   } finally {
@@ -158,10 +186,11 @@ async function main(): Promise<void> {
     await senteHandle.close();
     await raw.close();
     await rawJson.close();
+    await sio?.proc.stop();
   }
 
   const measured = MODES.filter((mode) => results[mode].length > 0);
-  const ratios: Partial<Record<Mode, Partial<Record<Baseline, Ratios>>>> = {};
+  const ratios: RatioTable = {};
   for (const mode of measured) {
     if (mode === "raw") continue;
     for (const base of BASELINES) {
@@ -169,10 +198,16 @@ async function main(): Promise<void> {
       (ratios[mode] ??= {})[base] = ratiosOf(results[mode], results[base]);
     }
   }
+  const vsRaw = (mode: Mode) => ratios[mode]?.raw?.msgPerSec;
+  const sioConfig = values.sides.split(",").includes("socketio")
+    ? socketIoConfig()
+    : { skipped: "not in --sides" };
   const summary = {
     bench: "rpc",
     ...Object.fromEntries(measured.map((mode) => [mode, median(results[mode])])),
-    ratio: ratios.senteLite!.raw!.msgPerSec,
+    ratio: vsRaw("senteLite")!,
+    ...(measured.includes("senteServer") ? { serverRatio: vsRaw("senteServer") } : {}),
+    ...(measured.includes("socketio") ? { socketioRatio: vsRaw("socketio") } : {}),
     ratios,
     config: {
       ...config,
@@ -180,9 +215,11 @@ async function main(): Promise<void> {
       runtime: `deno ${Deno.version.deno}`,
       clients: "worker",
       lifted: LIFTED,
+      socketio: sioConfig,
     },
   };
   printTable(results, ratios);
+  if (sioConfig.skipped) console.log(`Socket.IO side skipped: ${sioConfig.skipped}`);
   console.log(JSON.stringify(summary));
 }
 
@@ -194,6 +231,9 @@ interface Ratios {
   serverCpu?: number;
   clientCpu?: number;
 }
+
+/** The ratios of every measured side against every measured baseline. */
+type RatioTable = Partial<Record<Mode, Partial<Record<Baseline, Ratios>>>>;
 
 function ratiosOf(side: Result[], base: Result[]): Ratios {
   const of = (key: "msgPerSec" | "serverCpuUs" | "clientCpuUs", inverse: boolean) => {
@@ -222,15 +262,21 @@ function serveRawEcho(reply: (data: string) => string): { url: string; close(): 
   };
 }
 
-function runInWorker(worker: Worker, job: ToWorker): Promise<Result> {
+function runInWorker(
+  worker: Worker,
+  job: ToWorker,
+  sio: { proc: Proc } | null,
+): Promise<Result> {
+  // Socket.IO's server is another process: its main thread's CPU is read instead of ours.
+  const serverPid = job.mode === "socketio" ? sio!.proc.pid : Deno.pid;
   return new Promise((resolve, reject) => {
     let cpuStart: ThreadCpu | null = null;
     let cpuEnd: ThreadCpu | null = null;
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.type === "phase") {
-        if (m.phase === "measure") cpuStart = threadCpuMs();
-        else cpuEnd = threadCpuMs();
+        if (m.phase === "measure") cpuStart = threadCpuMs(serverPid);
+        else cpuEnd = threadCpuMs(serverPid);
       } else if (m.type === "progress") {
         const rate = m.elapsed > 0 ? Math.round(m.count / m.elapsed) : 0;
         console.error(`${m.mode} ${m.phase} ${m.elapsed.toFixed(1)} s: ${rate} msg/s`);
@@ -265,28 +311,39 @@ interface ThreadCpu {
 }
 
 /**
- * CPU ms used so far by the main thread (servers, and Deno's I/O for them) and by the worker
- * thread (load generator), from `/proc/self/task/<tid>/stat` (utime + stime at 100 ticks/s, so
- * 10 ms resolution); `null` where that is not available. This splits the cost per side even when
- * other processes compete for the cores and make msg/s noisy.
+ * CPU ms used so far by the server's main thread (this process's: servers, and Deno's I/O for
+ * them; or `serverPid`'s, Socket.IO's Node process) and by the worker thread (load generator),
+ * from `/proc/<pid>/task/<tid>/stat` (utime + stime at 100 ticks/s, so 10 ms resolution); `null`
+ * where that is not available. This splits the cost per side even when other processes compete
+ * for the cores and make msg/s noisy.
  */
-function threadCpuMs(): ThreadCpu | null {
+function threadCpuMs(serverPid: number): ThreadCpu | null {
   try {
     const dir = `/proc/${Deno.pid}/task`;
     const cpu = { server: 0, client: 0 };
     for (const task of Deno.readDirSync(dir)) {
-      const stat = Deno.readTextFileSync(`${dir}/${task.name}/stat`);
-      const end = stat.lastIndexOf(")");
-      const name = stat.slice(stat.indexOf("(") + 1, end);
-      const fields = stat.slice(end + 2).split(" "); // fields[0] is stat field 3 (state)
-      const ms = (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime
-      if (task.name === String(Deno.pid)) cpu.server += ms;
+      const { name, ms } = taskCpu(`${dir}/${task.name}/stat`);
+      if (task.name === String(Deno.pid) && serverPid === Deno.pid) cpu.server += ms;
       else if (name.startsWith("worker")) cpu.client += ms;
+    }
+    if (serverPid !== Deno.pid) {
+      cpu.server = taskCpu(`/proc/${serverPid}/task/${serverPid}/stat`).ms;
     }
     return cpu;
   } catch {
     return null;
   }
+}
+
+/** A thread's name and utime + stime in ms from its `stat` file. */
+function taskCpu(path: string): { name: string; ms: number } {
+  const stat = Deno.readTextFileSync(path);
+  const end = stat.lastIndexOf(")");
+  const fields = stat.slice(end + 2).split(" "); // fields[0] is stat field 3 (state)
+  return {
+    name: stat.slice(stat.indexOf("(") + 1, end),
+    ms: (Number(fields[11]) + Number(fields[12])) * 10,
+  };
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -311,10 +368,7 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-function printTable(
-  results: Record<Mode, Result[]>,
-  ratios: Partial<Record<Mode, Partial<Record<Baseline, Ratios>>>>,
-): void {
+function printTable(results: Record<Mode, Result[]>, ratios: RatioTable): void {
   const rows = [[
     "side",
     "round",
@@ -355,7 +409,10 @@ function printTable(
     }
   }
   printRows(ratioRows);
-  console.log("(CPU ratios are baseline µs/req ÷ side µs/req; goal: senteLite ÷ raw >= 0.85)");
+  console.log(
+    "(CPU ratios are baseline µs/req ÷ side µs/req; goal: senteLite ÷ raw >= 0.85; socketio and " +
+      "senteServer use minimal clients)",
+  );
 }
 
 function printRows(rows: string[][]): void {
@@ -476,25 +533,38 @@ function drive(
 }
 
 /**
- * The raw client of the no-JSON echo: a frame is the request number, a space and the payload;
- * the echoed reply is matched by `parseInt` of that prefix (it stops at the space) in a `Map`.
+ * A driver over a connected socket, one request per `fire`: `request(key)` is the frame of a
+ * request, `replyTo(frame)` the key of the request a frame answers (undefined: not a reply);
+ * requests are keyed by `key(n)` of a counter and matched in a `Map`, no timers.
  */
-async function rawDriver(url: string, payload: string): Promise<Driver> {
-  const ws = await openRaw(url);
-  const pending = new Map<number, { t0: number; done: (ms: number) => void }>();
+function matchingDriver<K>(
+  ws: WebSocket,
+  what: string,
+  key: (n: number) => K,
+  request: (key: K) => string,
+  replyTo: (frame: string) => K | undefined,
+): Driver {
+  const pending = new Map<K, { t0: number; done: (ms: number) => void }>();
   let nextId = 0;
-  const tail = ` ${payload}`;
   ws.onmessage = (e) => {
-    const id = parseInt(e.data as string, 10);
-    const p = pending.get(id)!;
-    pending.delete(id);
+    const k = replyTo(e.data as string);
+    if (k === undefined) return;
+    const p = pending.get(k)!;
+    pending.delete(k);
     p.done(performance.now() - p.t0);
   };
-  return rawHandle(ws, (done) => {
-    const id = nextId++;
-    pending.set(id, { t0: performance.now(), done });
-    ws.send(id + tail);
-  });
+  const closed = new Promise<void>((r) => ws.onclose = () => r());
+  return {
+    fire(done) {
+      const k = key(nextId++);
+      pending.set(k, { t0: performance.now(), done });
+      ws.send(request(k));
+    },
+    close() {
+      ws.close();
+      return settle(closed, `${what} to close`);
+    },
+  };
 }
 
 /** Opens a plain WebSocket to a raw echo. */
@@ -510,34 +580,30 @@ async function openRaw(url: string): Promise<WebSocket> {
   return ws;
 }
 
-/** A raw socket as a {@linkcode Driver} that fires with `fire`. */
-function rawHandle(ws: WebSocket, fire: Driver["fire"]): Driver {
-  const closed = new Promise<void>((r) => ws.onclose = () => r());
-  return {
-    fire,
-    close() {
-      ws.close();
-      return settle(closed, "raw connection to close");
-    },
-  };
+/**
+ * The raw client of the no-JSON echo: a frame is the request number, a space and the payload;
+ * the echoed reply is matched by `parseInt` of that prefix (it stops at the space).
+ */
+async function rawDriver(url: string, payload: string): Promise<Driver> {
+  const tail = ` ${payload}`;
+  return matchingDriver(
+    await openRaw(url),
+    "raw connection",
+    (n) => n,
+    (id) => id + tail,
+    (frame) => parseInt(frame, 10),
+  );
 }
 
 /** The raw client of the JSON echo: `{id, payload}` JSON frames, replies matched by `id`. */
 async function rawJsonDriver(url: string, payload: string): Promise<Driver> {
-  const ws = await openRaw(url);
-  const pending = new Map<number, { t0: number; done: (ms: number) => void }>();
-  let nextId = 0;
-  ws.onmessage = (e) => {
-    const reply = JSON.parse(e.data as string) as { id: number; payload: string };
-    const p = pending.get(reply.id)!;
-    pending.delete(reply.id);
-    p.done(performance.now() - p.t0);
-  };
-  return rawHandle(ws, (done) => {
-    const id = nextId++;
-    pending.set(id, { t0: performance.now(), done });
-    ws.send(JSON.stringify({ id, payload }));
-  });
+  return matchingDriver(
+    await openRaw(url),
+    "raw JSON connection",
+    (n) => n,
+    (id) => JSON.stringify({ id, payload }),
+    (frame) => (JSON.parse(frame) as { id: number; payload: string }).id,
+  );
 }
 
 /** A minimal sente-lite protocol client: envelope frames, counter cb-ids, no timers. */
@@ -550,26 +616,45 @@ async function protocolDriver(url: string, payload: string): Promise<Driver> {
     }),
     `sente-lite handshake with ${url}`,
   );
-  const pending = new Map<string, { t0: number; done: (ms: number) => void }>();
-  let nextId = 0;
-  ws.onmessage = (e) => {
-    const [, cb] = JSON.parse(e.data as string) as [unknown, string];
-    const p = pending.get(cb)!;
-    pending.delete(cb);
-    p.done(performance.now() - p.t0);
-  };
-  const closed = new Promise<void>((r) => ws.onclose = () => r());
-  return {
-    fire(done) {
-      const cb = (nextId++).toString(36);
-      pending.set(cb, { t0: performance.now(), done });
-      ws.send(JSON.stringify([["bench/echo", payload], cb]));
+  return matchingDriver(
+    ws,
+    "protocol connection",
+    (n) => n.toString(36),
+    (cb) => JSON.stringify([["bench/echo", payload], cb]),
+    (frame) => (JSON.parse(frame) as [unknown, string])[1],
+  );
+}
+
+/**
+ * A minimal Socket.IO client (Engine.IO 4 / Socket.IO 5 framing): emits with counter ack ids
+ * (`42<id>["echo",payload]`), acks `43<id>[payload]` parsed and matched in a `Map`, Engine.IO
+ * pings answered, no timers.
+ */
+async function socketIoDriver(url: string, payload: string): Promise<Driver> {
+  const ws = new WebSocket(`${url}${SIO_PATH}`);
+  await settle(
+    new Promise<void>((resolve, reject) => {
+      ws.onmessage = (e) => {
+        const data = e.data as string;
+        if (data[0] === "0") ws.send("40"); // Engine.IO open → connect the main namespace
+        else if (data.startsWith("40")) resolve();
+      };
+      ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
+    }),
+    `Socket.IO connect to ${url}`,
+  );
+  return matchingDriver(
+    ws,
+    "Socket.IO connection",
+    (n) => n,
+    (id) => `42${id}${JSON.stringify(["echo", payload])}`,
+    (frame) => {
+      if (frame === "2") return void ws.send("3"); // Engine.IO ping
+      const open = frame.indexOf("[");
+      JSON.parse(frame.slice(open));
+      return Number(frame.slice(2, open));
     },
-    close() {
-      ws.close();
-      return settle(closed, "protocol connection to close");
-    },
-  };
+  );
 }
 
 /** Surfaces a failed request as an uncaught error in the worker: the run is invalid. */
@@ -598,6 +683,7 @@ const DRIVERS: Record<Mode, (url: string, payload: string) => Promise<Driver>> =
   rawJson: rawJsonDriver,
   senteLite: senteDriver,
   senteServer: protocolDriver,
+  socketio: socketIoDriver,
 };
 
 function settle<T>(promise: Promise<T>, what: string): Promise<T> {

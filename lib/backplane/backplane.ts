@@ -246,6 +246,8 @@ export interface DeliveryStore {
    * The connection `at` left: the session starts its TTL (unless another attached since) and
    * keeps `channels` (the connection's subscriptions): their messages are numbered into it while
    * it is away ({@linkcode holdChannel}), and {@linkcode open} hands them to the next connection.
+   * Resolves `true` when it detached (parked) the session, `false` (or nothing) when `at` no
+   * longer had it.
    */
   detach(
     uid: string,
@@ -253,9 +255,20 @@ export interface DeliveryStore {
     at: Attachment,
     channels?: readonly string[],
     options?: KeepOptions,
-  ): Promise<void>;
+  ): Promise<boolean | void>;
   /** Drops the session and its messages. */
   end(uid: string, sessionId: string): Promise<void>;
+  /**
+   * Drops the session only if it is still detached by the connection `at` (its last
+   * {@linkcode detach}): a session resumed since, or detached by another connection, is kept.
+   * Resolves with the count of unacknowledged messages dropped with it, or `null` when it was kept
+   * (or is gone). For a node's per-IP cap of parked sessions (`delivery.maxParkedPerIp`): a
+   * node evicts only a session it parked, never one another connection (or IP) uses now.
+   * Optional: a store without it is not capped per IP.
+   */
+  evict?(uid: string, sessionId: string, at: Attachment): Promise<number | null>;
+  /** How long (ms) a detached session lives, if the store says. */
+  readonly ttlMs?: number;
   /**
    * A message sent to `uid`: numbered into each of its detached sessions; when it has none and
    * `offline` is true (the uid is connected nowhere), kept in its offline buffer instead.

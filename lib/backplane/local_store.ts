@@ -38,6 +38,8 @@ interface Kept {
   inAck: number;
   messages: StoredMessage[];
   at: Attachment | null;
+  /** The connection that detached it last (`evict` drops it only while that one parked it). */
+  parkedBy?: Attachment;
   /** Channels kept while detached. */
   channels: Set<string>;
   /** When a detached session ends (clock ms); `Infinity` while attached. */
@@ -49,6 +51,8 @@ interface Stream {
   base: number;
   n: number;
   messages: { n: number; payload: Payload; at: number }[];
+  /** Payload bytes kept (`maxChannelBytes`). */
+  bytes: number;
   /** When the last message was numbered (clock ms): the stream lives `2 × ttl` after it. */
   last: number;
 }
@@ -69,12 +73,14 @@ export class LocalStore implements DeliveryStore {
   #streams = new Map<string, Stream>();
   #max: number;
   #ttl: number;
+  #maxChannelBytes: number;
 
   /** Makes an empty store with these bounds. */
   constructor(options: StoreOptions = {}, readonly now: () => number = Date.now) {
     const o = resolveStoreOptions(options);
     this.#max = o.maxMessages;
     this.#ttl = o.ttlMs;
+    this.#maxChannelBytes = o.maxChannelBytes;
   }
 
   /** The live session, or `undefined` (an expired one is dropped here). */
@@ -203,19 +209,19 @@ export class LocalStore implements DeliveryStore {
     at: Attachment,
     channels: readonly string[] = [],
     options: KeepOptions = {},
-  ): Promise<void> {
+  ): Promise<boolean> {
     const s = this.#get(uid, sessionId);
-    if (s?.at && s.at.nodeId === at.nodeId && s.at.connId === at.connId) {
-      s.at = null;
-      s.until = this.now() + this.#ttl;
-      s.channels = new Set(channels);
-      for (const channel of options.indexed === false ? [] : channels) {
-        let kept = this.#keptBy.get(channel);
-        if (!kept) this.#keptBy.set(channel, kept = new Map());
-        kept.set(`${uid}\u0000${sessionId}`, [uid, sessionId]);
-      }
+    if (!s?.at || !sameAttachment(s.at, at)) return Promise.resolve(false);
+    s.at = null;
+    s.parkedBy = at;
+    s.until = this.now() + this.#ttl;
+    s.channels = new Set(channels);
+    for (const channel of options.indexed === false ? [] : channels) {
+      let kept = this.#keptBy.get(channel);
+      if (!kept) this.#keptBy.set(channel, kept = new Map());
+      kept.set(`${uid}\u0000${sessionId}`, [uid, sessionId]);
     }
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
   /** Numbers into the detached sessions keeping `channel` (stale entries are pruned). */
@@ -265,10 +271,23 @@ export class LocalStore implements DeliveryStore {
   appendChannel(channel: string, payload: Payload): Promise<number> {
     const now = this.now();
     let st = this.#stream(channel, now);
-    if (!st) this.#streams.set(channel, st = { base: now * 1000, n: 0, messages: [], last: now });
+    if (!st) {
+      this.#streams.set(
+        channel,
+        st = { base: now * 1000, n: 0, messages: [], bytes: 0, last: now },
+      );
+    }
     st.last = now;
     st.messages.push({ n: ++st.n, payload, at: now });
-    if (st.messages.length > this.#max) st.messages.splice(0, st.messages.length - this.#max);
+    st.bytes += payload.length;
+    let drop = 0;
+    let bytes = st.bytes;
+    const m = st.messages;
+    while (m.length - drop > 1 && (m.length - drop > this.#max || bytes > this.#maxChannelBytes)) {
+      bytes -= m[drop++].payload.length;
+    }
+    if (drop > 0) m.splice(0, drop);
+    st.bytes = bytes;
     return Promise.resolve(st.base + st.n);
   }
 
@@ -295,7 +314,9 @@ export class LocalStore implements DeliveryStore {
       return undefined;
     }
     let k = 0;
-    while (k < st.messages.length && st.messages[k].at + this.#ttl <= now) k++;
+    while (k < st.messages.length && st.messages[k].at + this.#ttl <= now) {
+      st.bytes -= st.messages[k++].payload.length;
+    }
     if (k > 0) st.messages.splice(0, k);
     return st;
   }
@@ -304,6 +325,21 @@ export class LocalStore implements DeliveryStore {
   end(uid: string, sessionId: string): Promise<void> {
     this.#delete(uid, sessionId);
     return Promise.resolve();
+  }
+
+  /** Drops the session if `at` parked it and nothing resumed it since. */
+  evict(uid: string, sessionId: string, at: Attachment): Promise<number | null> {
+    const s = this.#get(uid, sessionId);
+    if (!s || s.at !== null || !s.parkedBy || !sameAttachment(s.parkedBy, at)) {
+      return Promise.resolve(null);
+    }
+    this.#delete(uid, sessionId);
+    return Promise.resolve(s.messages.length);
+  }
+
+  /** How long a detached session lives (ms). */
+  get ttlMs(): number {
+    return this.#ttl;
   }
 
   /** Numbers into detached sessions of `uid`, or keeps offline. */
@@ -357,4 +393,8 @@ export class LocalStore implements DeliveryStore {
       expired: buf.expired,
     });
   }
+}
+
+function sameAttachment(a: Attachment, b: Attachment): boolean {
+  return a.nodeId === b.nodeId && a.connId === b.connId;
 }

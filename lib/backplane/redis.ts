@@ -179,7 +179,13 @@ class RedisBackplane implements Backplane {
       () => this.#link.state === "connecting",
       () => this.#started(),
     );
-    this.#redisStore = new RedisStore(runner, o.prefix, store.maxMessages, store.ttlMs);
+    this.#redisStore = new RedisStore(
+      runner,
+      o.prefix,
+      store.maxMessages,
+      store.ttlMs,
+      store.maxChannelBytes,
+    );
     this.store = this.#redisStore;
     this.#presence = new RedisPresence(
       {

@@ -7,13 +7,15 @@
  * Key layout (`P` = `<prefix>:{u:<escaped uid>}`):
  * - `P:s` hash session id → "1": the uid's sessions (stale entries pruned lazily);
  * - `P:s:<sid>` hash: `client`, `cur`/`prev` (SHA-256 of the newest and previous secret),
- *   `out` (last seq), `in` (inbound high-water mark), `at` (`node|conn`, "" when detached);
+ *   `out` (last seq), `in` (inbound high-water mark), `at` (`node|conn`, "" when detached), `pk`
+ *   (`node|conn` that detached it last);
  * - `P:q:<sid>` stream: the unacknowledged messages, entry id `<seq>-0`, field `p`;
  * - `P:c:<sid>` set: the channels a detached session keeps; each such channel has an index
  *   `<prefix>:{c:<escaped channel>}:k` of `<sid><uid>` members (its own slot: a channel's
  *   publishes visit the sessions one script each);
  * - channel streams (channel sequences), in the channel's slot: `<prefix>:{c:<escaped channel>}:m`
- *   hash (`base`: the number before the first, as a decimal string; `n`: messages numbered) and
+ *   hash (`base`: the number before the first, as a decimal string; `n`: messages numbered; `b`:
+ *   payload bytes kept) and
  *   `<prefix>:{c:<escaped channel>}:l` stream (entry id `<n>-0`, field `p`); the hash lives
  *   `2 × ttl` after the last message, the stream `ttl`;
  * - `P:o` stream: the offline buffer (auto ids: their ms part dates each message), `P:oc` hash:
@@ -89,11 +91,12 @@ return cur`;
 
 /**
  * KEYS: meta, stream, kept channels. ARGV: attachment, ttl, channel…. Detaches only the named
- * attachment; the session then keeps the channels. Returns 1 when it detached.
+ * attachment (remembered as `pk`, who parked it, for EVICT); the session then keeps the channels.
+ * Returns 1 when it detached.
  */
 export const DETACH = `
 if redis.call('HGET', KEYS[1], 'at') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'at', '')
+redis.call('HSET', KEYS[1], 'at', '', 'pk', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('DEL', KEYS[3])
@@ -102,6 +105,20 @@ if #ARGV > 2 then
   redis.call('PEXPIRE', KEYS[3], ARGV[2])
 end
 return 1`;
+
+/**
+ * KEYS: meta, stream, kept channels, index. ARGV: attachment, sid. Drops the session only while
+ * it is detached and was parked by that attachment (a resumed or re-parked one is kept). Returns
+ * the count of messages it held, or -1 when kept. The kept-channel indexes (other slots) are
+ * pruned lazily, as for an expired session.
+ */
+export const EVICT = `
+local m = redis.call('HMGET', KEYS[1], 'at', 'pk')
+if m[1] ~= '' or m[2] ~= ARGV[1] then return -1 end
+local n = redis.call('XLEN', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('HDEL', KEYS[4], ARGV[2])
+return n`;
 
 /**
  * KEYS: meta, stream, kept channels. ARGV: payload, max, channel, attached too (1/0). Numbers the
@@ -173,9 +190,11 @@ for i = skip + 1, #kept do res[#res + 1] = kept[i] end
 return res`;
 
 /**
- * KEYS: channel meta, channel log. ARGV: payload, max, ttl. Numbers the payload in the channel's
- * stream (made with `base` = the server's time in ms × 1000 when missing, built as a string: Lua
- * would print so large a number in exponent form). Returns {base, n}: its number is base + n.
+ * KEYS: channel meta, channel log. ARGV: payload, max, ttl, max bytes. Numbers the payload in the
+ * channel's stream (made with `base` = the server's time in ms × 1000 when missing, built as a
+ * string: Lua would print so large a number in exponent form) and trims the oldest while the
+ * stream holds more than `max` messages or `max bytes` of payload (`b` in the meta: the bytes
+ * kept; never the newest). Returns {base, n}: its number is base + n.
  */
 export const APPEND_CHANNEL = `
 local base = redis.call('HGET', KEYS[1], 'base')
@@ -184,8 +203,19 @@ if not base then
   base = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000)) .. '000'
   redis.call('HSET', KEYS[1], 'base', base, 'n', 0)
 end
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HSET', KEYS[1], 'b', 0) end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], n .. '-0', 'p', ARGV[1])
+redis.call('XADD', KEYS[2], n .. '-0', 'p', ARGV[1])
+local b = redis.call('HINCRBY', KEYS[1], 'b', #ARGV[1])
+local len = redis.call('XLEN', KEYS[2])
+local max, maxb = tonumber(ARGV[2]), tonumber(ARGV[4])
+while len > 1 and (len > max or b > maxb) do
+  local e = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+  redis.call('XDEL', KEYS[2], e[1])
+  b = b - #e[2][2]
+  len = len - 1
+end
+redis.call('HSET', KEYS[1], 'b', b)
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
 return {base, n}`;

@@ -70,6 +70,7 @@ export class RedisStore implements DeliveryStore {
     readonly prefix: string,
     readonly max: number,
     readonly ttlMs: number,
+    readonly maxChannelBytes: number = 1024 * 1024,
   ) {}
 
   /** The hash-tagged head of every key of `uid` (escaped: a uid cannot forge another's keys). */
@@ -106,6 +107,7 @@ export class RedisStore implements DeliveryStore {
       payload,
       this.max,
       this.ttlMs,
+      this.maxChannelBytes,
     ]) as unknown[];
     return Number(res[0]) + Number(res[1]);
   }
@@ -257,7 +259,7 @@ export class RedisStore implements DeliveryStore {
     at: Attachment,
     channels: readonly string[] = [],
     options: KeepOptions = {},
-  ): Promise<void> {
+  ): Promise<boolean> {
     this.#release(uid, sessionId);
     const k = this.#keys(uid, sessionId);
     const detached = await this.redis.run(S.DETACH, [k.meta, k.stream, k.channels], [
@@ -265,13 +267,15 @@ export class RedisStore implements DeliveryStore {
       this.ttlMs,
       ...channels,
     ]);
-    if (Number(detached) !== 1 || options.indexed === false) return;
+    if (Number(detached) !== 1) return false;
+    if (options.indexed === false) return true;
     const member = sessionId + uid;
     await Promise.all(channels.map(async (channel) => {
       const index = this.#keptBy(channel);
       await this.redis.command(["SADD", index, member]);
       await this.redis.command(["PEXPIRE", index, String(this.ttlMs)]);
     }));
+    return true;
   }
 
   async keepChannel(
@@ -330,6 +334,18 @@ export class RedisStore implements DeliveryStore {
     const k = this.#keys(uid, sessionId);
     await this.redis.command(["DEL", k.meta, k.stream, k.channels]);
     await this.redis.command(["HDEL", k.index, sessionId]);
+  }
+
+  async evict(uid: string, sessionId: string, at: Attachment): Promise<number | null> {
+    this.#release(uid, sessionId);
+    const k = this.#keys(uid, sessionId);
+    const n = Number(
+      await this.redis.run(S.EVICT, [k.meta, k.stream, k.channels, k.index], [
+        attachment(at),
+        sessionId,
+      ]),
+    );
+    return n < 0 ? null : n;
   }
 
   async hold(

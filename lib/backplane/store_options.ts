@@ -17,12 +17,22 @@ export interface StoreOptions {
    * @default {300000}
    */
   ttlMs?: number;
+  /**
+   * Bytes of payload one channel stream (channel sequences) keeps, besides `maxMessages`: its
+   * oldest messages go first (a later replay tells them as an `overflow` gap). On a cluster every
+   * channel publish is numbered in its stream, so without it a client allowed to publish kept up
+   * to `maxMessages` × its message size per channel (measured: 200 publishes of 1 MB, 211 MB of
+   * Redis).
+   * @default {1048576}
+   */
+  maxChannelBytes?: number;
 }
 
 /** The defaults of {@linkcode StoreOptions}. */
 export const STORE_DEFAULTS: Readonly<Required<StoreOptions>> = Object.freeze({
   maxMessages: 10_000,
   ttlMs: 300_000,
+  maxChannelBytes: 1024 * 1024,
 });
 
 /** Fills in the defaults and range-checks; throws `RangeError` on a bad value. */
@@ -30,6 +40,7 @@ export function resolveStoreOptions(options: StoreOptions = {}): Required<StoreO
   const o = { ...STORE_DEFAULTS, ...options };
   positiveInteger("maxMessages", o.maxMessages);
   positiveInteger("ttlMs", o.ttlMs);
+  positiveInteger("maxChannelBytes", o.maxChannelBytes);
   return o;
 }
 

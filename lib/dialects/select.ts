@@ -51,7 +51,7 @@ export function originalClientId(): string {
  * original dialect off) or invalid, to be answered with HTTP 400.
  */
 export function selectDialect(
-  query: URLSearchParams,
+  query: Pick<URLSearchParams, "get" | "has">,
   config: DialectConfig,
   makeClientId: () => string = originalClientId,
 ): DialectSelection | null {

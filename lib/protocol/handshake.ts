@@ -80,17 +80,18 @@ export function buildHandshakeData(
   appData: Record<string, unknown> | undefined,
   info: ServerInfo,
 ): Record<string, unknown> {
-  return {
-    ...appData,
-    [HANDSHAKE_KEY]: {
-      "version": info.version,
-      "conn-id": info.connId,
-      "max-message-bytes": info.maxMessageBytes,
-      "capabilities": info.capabilities,
-      ...(info.wire ? { "wire": info.wire } : {}),
-      ...(info.resume ? { "resume": info.resume } : {}),
-    },
+  // Assignments, not spreads: one of these is built per handshake (bench/connrate.ts).
+  const entry: Record<string, unknown> = {
+    "version": info.version,
+    "conn-id": info.connId,
+    "max-message-bytes": info.maxMessageBytes,
+    "capabilities": info.capabilities,
   };
+  if (info.wire) entry["wire"] = info.wire;
+  if (info.resume) entry["resume"] = info.resume;
+  const data: Record<string, unknown> = appData === undefined ? {} : { ...appData };
+  data[HANDSHAKE_KEY] = entry;
+  return data;
 }
 
 /**

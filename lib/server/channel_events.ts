@@ -30,6 +30,8 @@ export interface ChannelHost {
   publish(channel: string, data: unknown, from: string | null, except: string[]): number;
   /** The number of channels changed. */
   changed(): void;
+  /** Whether `conn` may join `channel` now (`rateLimit.presenceJoinsPerIp`). */
+  joinAllowed?(conn: Connection, channel: string): boolean;
   /**
    * Resolves once a new subscription of `conn` takes effect everywhere (a node of a cluster
    * records it in the shared store and listens to the channel's topic); awaited before the reply.
@@ -128,6 +130,11 @@ export async function channelEvent(
   }
   if (conn.closed) return;
   if (action === "subscribe") {
+    if (host.joinAllowed?.(conn, channel) === false) {
+      host.count("rate-limited");
+      answer({ success: false, error: "rate-limited" });
+      return;
+    }
     if (host.registry.add(channel, conn)) conn.subscribe(channel);
     host.changed();
     // No replay for a new member: it proves no earlier membership, so it only learns of the gap.

@@ -12,12 +12,13 @@
  *
  * @module
  */
-import type { DeliveryStore } from "../backplane/backplane.ts";
+import type { ChannelReplay, DeliveryStore } from "../backplane/backplane.ts";
 import { decodePayload, encodePayload } from "../backplane/codec.ts";
 import type { Event } from "../protocol/event.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
-import { streamEvent, streamGap, type StreamHost } from "./channel_seq.ts";
+import { cutGap, replayFrom, streamEvent, streamGap, type StreamHost } from "./channel_seq.ts";
+import { ENTRY_BYTES } from "./delivery_options.ts";
 import { BROADCAST_STREAM } from "./channel_log.ts";
 
 /** A stored channel message: the event and whom it skips (connection and session ids). */
@@ -145,18 +146,7 @@ export class ChannelPump implements StreamHost {
           const r = await this.#store.channelSince(channel, after);
           current = r.current;
           if (t.sent === null) t.sent = current;
-          if (r.dropped !== 0 && !conn.closed) {
-            const gap = { reason: r.reason ?? "unknown", dropped: r.dropped };
-            conn.send({ type: "push", events: [streamGap(channel, gap)] });
-          }
-          const sid = conn.session?.id;
-          for (const m of r.messages) {
-            const s = parse(m.payload);
-            if (!s || conn.closed || s.x?.includes(conn.id) || (sid && s.x?.includes(sid))) {
-              continue;
-            }
-            conn.send({ type: "push", events: [streamEvent(channel, m.seq, s.e)] });
-          }
+          this.#replay(conn, channel, r);
         } catch (e) {
           this.#failed(e);
         }
@@ -176,11 +166,7 @@ export class ChannelPump implements StreamHost {
       try {
         const r = await this.#store.channelSince(BROADCAST_STREAM, streams.broadcastAfter);
         if (t.sent === null) t.sent = r.current;
-        if (r.dropped !== 0 && !conn.closed) {
-          const gap = { reason: r.reason ?? "unknown", dropped: r.dropped };
-          conn.send({ type: "push", events: [streamGap(BROADCAST_STREAM, gap)] });
-        }
-        this.#replay(conn, BROADCAST_STREAM, r.messages);
+        this.#replay(conn, BROADCAST_STREAM, r);
       } catch (e) {
         this.#failed(e);
       }
@@ -190,8 +176,17 @@ export class ChannelPump implements StreamHost {
     });
   }
 
-  /** Sends `conn` the kept messages of a stream it may have (skipping those that skip it). */
-  #replay(conn: Connection, key: string, messages: { seq: number; payload: string }[]): void {
+  /**
+   * Sends `conn` the gap and kept messages of a stream it may have (skipping those that skip it):
+   * the newest within its replay budget (`delivery.maxReplayBytes`), the older told as a gap.
+   */
+  #replay(conn: Connection, key: string, r: ChannelReplay): void {
+    if (conn.closed) return;
+    const cut = replayFrom(conn.cseq, r.messages, (m) => m.payload.length + ENTRY_BYTES);
+    const told = r.dropped === 0 ? null : { reason: r.reason ?? "unknown", dropped: r.dropped };
+    const gap = cutGap(told, cut);
+    if (gap !== null) conn.send({ type: "push", events: [streamGap(key, gap)] });
+    const messages = cut === 0 ? r.messages : r.messages.slice(cut);
     const sid = conn.session?.id;
     for (const m of messages) {
       const s = parse(m.payload);

@@ -23,7 +23,7 @@ import type { ResumeGap } from "../protocol/handshake.ts";
 import type { Clock } from "../util/clock.ts";
 import { BROADCAST_STREAM, ChannelLogs, type LogEntry, type Since } from "./channel_log.ts";
 import type { Connection } from "./connection.ts";
-import type { DeliveryOptions } from "./delivery_options.ts";
+import { type DeliveryOptions, ENTRY_BYTES } from "./delivery_options.ts";
 import { estimateBytes } from "./session.ts";
 
 /** The capability announced in the handshake when a connection numbers channels per stream. */
@@ -102,8 +102,11 @@ export class ConnStreams {
   /** Called once the broadcast replay ran (it may join its native topics then). */
   onLive: (() => void) | null = null;
 
-  /** The streams of `host`. */
-  constructor(readonly host: StreamHost) {}
+  /**
+   * The streams of `host`; `replayBudget`: bytes of kept messages it may still be replayed
+   * (`delivery.maxReplayBytes`, over all its streams).
+   */
+  constructor(readonly host: StreamHost, public replayBudget: number = Infinity) {}
 
   /** It became a subscriber of `channel`: the channel's stream is kept. */
   joined(channel: string): void {
@@ -137,7 +140,8 @@ export class ConnStreams {
   /** It closed: its channels are released (its session retains what it keeps). */
   cleared(channels: Iterable<string>): void {
     for (const channel of channels) this.left(channel);
-    for (const channel of this.pending ?? []) this.dropPending(channel);
+    if (this.pending === null) return; // (the shared idle streams are never written)
+    for (const channel of this.pending) this.dropPending(channel);
     this.pending = null;
   }
 }
@@ -154,10 +158,19 @@ export interface StreamStart {
 export class ChannelSeq implements StreamHost {
   /** The logs. */
   readonly logs: ChannelLogs;
+  /**
+   * The streams of every connection with none pending (most of them): shared, so an idle
+   * connection costs no object; frozen, so a write meant for one connection throws instead of
+   * reaching all. {@linkcode own} makes a connection its own on its first pending channel.
+   */
+  readonly #idle: ConnStreams = Object.freeze(new ConnStreams(this));
+
+  readonly #maxReplayBytes: number;
 
   /** Logs bounded like delivery buffers (`options`), timed by `clock`. */
   constructor(options: Required<DeliveryOptions>, clock: Clock) {
     this.logs = new ChannelLogs(options, clock);
+    this.#maxReplayBytes = options.maxReplayBytes;
   }
 
   /**
@@ -165,18 +178,27 @@ export class ChannelSeq implements StreamHost {
    * `found`: its session was found by its token (else it gets no replay, only the gap).
    */
   attach(conn: Connection, cursor: number | null, found: boolean): StreamStart {
-    conn.cseq = new ConnStreams(this);
+    conn.cseq = this.#idle;
     const stream = this.logs.get(BROADCAST_STREAM) ?? this.logs.retain(BROADCAST_STREAM);
     if (cursor === null) return { position: stream.seq, since: null };
-    const since = this.logs.since(BROADCAST_STREAM, cursor)!;
+    const all = this.logs.since(BROADCAST_STREAM, cursor, !found)!;
     if (!found) {
-      const gap = unproven(since, cursor);
+      const gap = unproven(all, cursor);
       return {
-        position: since.current,
-        since: gap && { entries: [], gap, current: since.current },
+        position: all.current,
+        since: gap && { entries: [], gap, current: all.current },
       };
     }
+    const since = withinBudget(this.own(conn), all); // a replay uses up its own budget
     return { position: startOf(since, cursor), since };
+  }
+
+  /** `conn`'s streams, its own (made from the shared idle ones, to be written). */
+  own(conn: Connection): ConnStreams {
+    if (conn.cseq === this.#idle || conn.cseq === null) {
+      conn.cseq = new ConnStreams(this, this.#maxReplayBytes);
+    }
+    return conn.cseq;
   }
 
   /** A connection holds `channel`'s stream. */
@@ -227,8 +249,8 @@ export class ChannelSeq implements StreamHost {
     after: number | null,
     restored: boolean,
   ): Record<string, unknown> {
-    const since = after === null ? null : this.logs.since(channel, after);
-    if (since && restored) this.replay(conn, channel, since);
+    const since = after === null ? null : this.logs.since(channel, after, !restored);
+    if (since && restored) this.replay(conn, channel, withinBudget(this.own(conn), since));
     else if (since) {
       const gap = unproven(since, after!);
       if (gap) conn.send({ type: "push", events: [streamGap(channel, gap)] });
@@ -251,6 +273,42 @@ export class ChannelSeq implements StreamHost {
     const x = except.length === 0 ? null : except.map((id) => conns.get(id)?.session?.id ?? id);
     return this.logs.append(key, event, estimateBytes(event), x);
   }
+}
+
+/**
+ * Of `items` (oldest first), the index of the first one to replay: the newest that fit in the
+ * connection's replay budget (`delivery.maxReplayBytes`), which they use up. The ones before it
+ * are told as lost (`cutGap`). Without a budget (`streams` null), 0.
+ */
+export function replayFrom<T>(
+  streams: ConnStreams | null,
+  items: readonly T[],
+  bytes: (item: T) => number,
+): number {
+  if (streams === null) return 0;
+  let i = items.length;
+  let left = streams.replayBudget;
+  while (i > 0) {
+    const b = bytes(items[i - 1]);
+    if (b > left) break;
+    left -= b;
+    i--;
+  }
+  streams.replayBudget = left;
+  return i;
+}
+
+/** A stream's gap once `cut` older kept messages were left out of the replay (`overflow`). */
+export function cutGap(gap: ResumeGap | null, cut: number): ResumeGap | null {
+  if (cut === 0 || (gap !== null && gap.dropped === null)) return gap;
+  return { reason: "overflow", dropped: (gap?.dropped ?? 0) + cut };
+}
+
+/** `since` cut to the newest messages within the connection's replay budget. */
+function withinBudget(streams: ConnStreams | null, since: Since): Since {
+  const cut = replayFrom(streams, since.entries, (e) => e.bytes + ENTRY_BYTES);
+  if (cut === 0) return since;
+  return { entries: since.entries.slice(cut), gap: cutGap(since.gap, cut), current: since.current };
 }
 
 /**

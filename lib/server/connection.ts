@@ -83,6 +83,8 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
    * native topics: it is subscribed to the variant's topics (lib/server/fanout.ts).
    */
   variant: string | null = null;
+  /** Its place among its variant's native subscribers (lib/server/native_group.ts), -1: none. */
+  nativeAt = -1;
   /** The resume session of this client id, when resume was negotiated (docs/delivery.md). */
   session: Session<Connection> | null = null;
   /** Its channel streams, when it negotiated `"channel-seq"` (lib/server/channel_seq.ts). */
@@ -197,6 +199,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
     if (set.has(channel)) return false;
     set.add(channel);
     this.cseq?.joined(channel);
+    this.fanOuts?.channelJoined(this, channel);
     if (this.variant !== null) this.#native("subscribe", `${this.variant}\n${channel}`);
     return true;
   }
@@ -205,6 +208,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   unsubscribe(channel: string): void {
     if (!this.#rare?.channels?.delete(channel)) return;
     this.cseq?.left(channel);
+    this.fanOuts?.channelLeft(this, channel, this.variant);
     if (this.variant !== null) this.#native("unsubscribe", `${this.variant}\n${channel}`);
   }
 
@@ -243,6 +247,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   /** Forgets every subscription (closed). */
   clearChannels(): void {
     this.cseq?.cleared(this.channels);
+    for (const channel of this.channels) this.fanOuts?.channelLeft(this, channel, this.variant);
     if (this.#rare !== null) this.#rare.channels = null;
   }
 

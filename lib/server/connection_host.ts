@@ -60,4 +60,8 @@ export interface FanOutBacklog {
   nativeJoined(conn: Connection): void;
   /** `conn` left its variant's native topics. */
   nativeLeft(conn: Connection, variant: string): void;
+  /** `conn` subscribed to `channel` (after it is in `conn.channels`). */
+  channelJoined(conn: Connection, channel: string): void;
+  /** `conn` is no longer subscribed to `channel` (`variant`: its variant then, if any). */
+  channelLeft(conn: Connection, channel: string, variant: string | null): void;
 }

@@ -45,6 +45,8 @@ export class Connections {
   readonly #held = new Set<Connection>();
   /** Inflated bytes per remote IP (`rateLimit.bytesPerIp`), outliving connections. */
   readonly #ipBudget: IpBudget | undefined;
+  /** The wire limits every handshake announces (the options do not change). */
+  readonly #wireLimits: ReturnType<typeof wireLimits>;
 
   /** Connections whose frames go to `inbound`, internal events to `router`. */
   constructor(
@@ -82,6 +84,7 @@ export class Connections {
       },
       closeTimedOut: (conn) => this.#closeTimedOut(conn),
     };
+    this.#wireLimits = wireLimits(ctx.options.wire);
     const rates = ctx.options.rateLimit;
     if (rates && rates.bytesPerIp) this.#ipBudget = new IpBudget(rates.bytesPerIp, ctx.clock);
   }
@@ -134,14 +137,8 @@ export class Connections {
       version: PROTOCOL_VERSION,
       connId,
       maxMessageBytes: options.maxMessageBytes,
-      capabilities: [
-        ...CAPABILITIES,
-        ...capabilityNames(settings),
-        ...(attachment ? [CAP_RESUME] : []),
-        ...(conn.cseq !== null ? [CAP_CHANNEL_SEQ] : []),
-        ...(ctx.streams?.open(conn, pending) ?? []),
-      ],
-      wire: wireHandshakeEntry(settings, wireLimits(options.wire)),
+      capabilities: this.#capabilities(conn, pending, attachment !== null),
+      wire: wireHandshakeEntry(settings, this.#wireLimits),
       resume: attachment?.state,
     });
     // The handshake goes out plain: the client learns the settings from it.
@@ -176,6 +173,17 @@ export class Connections {
       }),
     });
     return conn; // the adapter reports its socket's events to the connection itself
+  }
+
+  /** The capabilities a connection's handshake announces. */
+  #capabilities(conn: Connection, pending: PendingUpgrade, resumes: boolean): string[] {
+    const capabilities = CAPABILITIES.slice();
+    if (pending.wire !== PLAIN) capabilities.push(...capabilityNames(pending.wire));
+    if (resumes) capabilities.push(CAP_RESUME);
+    if (conn.cseq !== null) capabilities.push(CAP_CHANNEL_SEQ);
+    const streams = this.#ctx.streams?.open(conn, pending);
+    if (streams !== undefined && streams.length > 0) capabilities.push(...streams);
+    return capabilities;
   }
 
   /** One frame from `conn`'s socket. */

@@ -27,10 +27,13 @@
 import type { Event } from "../protocol/event.ts";
 import type { ResumeGap } from "../protocol/handshake.ts";
 import { newSessionId, parseResumeToken } from "../protocol/resume_token.ts";
+import { sessionKey } from "./session_key.ts";
+import { SessionTable } from "./session_table.ts";
 import type { Clock } from "../util/clock.ts";
 import { type Held, SizeIndex } from "./delivery_budget.ts";
 import { ipKey } from "./ip_budget.ts";
 import { ParkedByIp } from "./parked.ts";
+import { ExpiryQueue, type ExpiryTicket } from "./expiry_queue.ts";
 import { type DeliveryOptions, ENTRY_BYTES } from "./delivery_options.ts";
 import { type OfflineBuffer, OfflineBuffers, type OfflineDelivery } from "./offline.ts";
 import {
@@ -57,11 +60,21 @@ export class Delivery<C> {
   #clock: Clock;
   #host: DeliveryHost<C>;
   #stats: DeliveryCounters;
-  /** By session id, least recently used first. */
-  #sessions = new Map<string, Session<C>>();
   /**
-   * Sessions that are not expired, by uid: the session itself while its uid has one (most uids),
-   * a set of them from the second on (no set per uid for the common case).
+   * Every session kept, by the low word of its id (lib/server/session_key.ts: unique among these),
+   * in a table that costs a connected session 8–16 B (a `Map` entry cost up to 200 B on Bun).
+   */
+  #sessions = new SessionTable<Session<C>>();
+  /**
+   * Sessions without a connection (away or expired), least recently detached first: the ones
+   * `maxSessions` evicts (a connected session is bounded by its connection).
+   */
+  #detached = new Set<Session<C>>();
+  /**
+   * Sessions away (disconnected, not expired), by uid: the ones a send to the uid is kept for.
+   * The session itself while its uid has one away (most uids), a set of them from the second on
+   * (no set per uid for the common case). A connected session is not indexed: it gets its sends
+   * through its connection, and an idle connection costs no entry here.
    */
   #live = new Map<string, Session<C> | Set<Session<C>>>();
   /** Disconnected sessions (expired ones too) by IP key (`maxParkedPerIp`). */
@@ -76,6 +89,11 @@ export class Delivery<C> {
    * nothing away is left to trim.
    */
   #away = new SizeIndex<Held>();
+  /**
+   * The TTLs of disconnected sessions, all `ttlMs` long: one timer for all (each session's
+   * `timer` is its ticket here), not a timer made and cancelled per connection.
+   */
+  #ttl: ExpiryQueue<Session<C>>;
 
   /** Makes the books; counters are added to `stats`. */
   constructor(
@@ -89,6 +107,12 @@ export class Delivery<C> {
     this.#host = host;
     this.#stats = stats;
     this.#parked = new ParkedByIp(options.maxParkedPerIp);
+    this.#ttl = new ExpiryQueue(
+      clock,
+      options.ttlMs,
+      (s) => this.#expire(s),
+      (h) => unref(clock, h),
+    );
     this.#offline = new OfflineBuffers(options, clock, {
       sync: (buf) => this.#sync(buf),
       lose: (reason, uid, clientId, dropped) => this.#lose(reason, uid, clientId, dropped),
@@ -113,7 +137,8 @@ export class Delivery<C> {
 
   /** The session of a session id, if kept. */
   session(id: string): Session<C> | undefined {
-    return this.#sessions.get(id);
+    const session = this.#sessions.get(sessionKey(id));
+    return session !== undefined && session.id === id ? session : undefined;
   }
 
   // ------------------------------------------------------------ sessions
@@ -135,7 +160,7 @@ export class Delivery<C> {
     ip: string | null = null,
   ): Attachment<C> {
     const token = offered === null ? null : parseResumeToken(offered);
-    let session = token === null ? undefined : this.#sessions.get(token.sessionId);
+    let session = token === null ? undefined : this.session(token.sessionId);
     const rejected = session !== undefined && !session.opens(uid, clientId, token!.secret);
     if (rejected) session = undefined;
     const opened = session !== undefined;
@@ -145,15 +170,14 @@ export class Delivery<C> {
     let seq = 0;
     if (!session) {
       let id = newSessionId();
-      while (this.#sessions.has(id)) id = newSessionId();
+      while (this.#sessions.has(sessionKey(id))) id = newSessionId(); // its key is unique
       session = new Session(uid, clientId, id);
       // A client that offered a token had a session: what it held is unknown here.
       if (lastSeq > 0 || offered !== null) gap = { reason: "unknown", dropped: null };
     } else {
       superseded = session.conn;
       this.#unpark(session);
-      this.#clock.clearTimeout(session.timer);
-      session.timer = undefined;
+      this.#cancelTtl(session);
       if (session.expired) {
         session.expired = false;
         seq = session.outSeq;
@@ -173,7 +197,7 @@ export class Delivery<C> {
           resumed = true;
         }
       }
-      this.#sessions.delete(session.id);
+      this.#detached.delete(session);
     }
     if (resumed) this.#stats.resumed++;
     else if (lastSeq > 0 || gap !== null) this.#stats.resumeFailed++;
@@ -182,11 +206,8 @@ export class Delivery<C> {
     session.conn = conn;
     session.ip = ip === null ? null : ipKey(ip);
     this.#sync(session);
-    this.#sessions.set(session.id, session);
-    const live = this.#live.get(uid);
-    if (live === undefined) this.#live.set(uid, session);
-    else if (live instanceof Set) live.add(session);
-    else if (live !== session) this.#live.set(uid, new Set([live, session]));
+    this.#sessions.set(session);
+    this.#unlive(session); // back: a send to its uid reaches it through its connection
     this.#evictSessions();
     return {
       session,
@@ -205,12 +226,12 @@ export class Delivery<C> {
     this.#clock.clearTimeout(session.ackTimer);
     session.ackTimer = undefined;
     session.unacked = 0;
-    if (this.#sessions.get(session.id) !== session) return; // evicted meanwhile
-    this.#sessions.delete(session.id);
-    this.#sessions.set(session.id, session);
-    const clock = this.#clock;
-    session.timer = unref(clock, clock.setTimeout(() => this.#expire(session), this.options.ttlMs));
+    if (this.#sessions.get(session.idLo) !== session) return; // evicted meanwhile
+    this.#detached.add(session);
+    this.#cancelTtl(session);
+    session.timer = this.#ttl.add(session);
     this.#park(session);
+    this.#enlive(session);
   }
 
   /** Numbers `event` for the session and keeps it until acknowledged; call {@linkcode account} with its size. */
@@ -280,6 +301,13 @@ export class Delivery<C> {
     if (session.conn !== null) this.#host.ack(session.conn, session.inAck);
   }
 
+  /** The session's TTL no longer runs (it is attached again, or evicted). */
+  #cancelTtl(session: Session<C>): void {
+    if (session.timer === undefined) return;
+    this.#ttl.cancel(session.timer as ExpiryTicket);
+    session.timer = undefined;
+  }
+
   #expire(session: Session<C>): void {
     session.timer = undefined;
     if (session.conn !== null) return;
@@ -297,6 +325,15 @@ export class Delivery<C> {
     this.#sync(session);
   }
 
+  /** `session` is away: sends to its uid are kept for it. */
+  #enlive(session: Session<C>): void {
+    const uid = session.uid;
+    const live = this.#live.get(uid);
+    if (live === undefined) this.#live.set(uid, session);
+    else if (live instanceof Set) live.add(session);
+    else if (live !== session) this.#live.set(uid, new Set([live, session]));
+  }
+
   #unlive(session: Session<C>): void {
     const uid = session.uid;
     const live = this.#live.get(uid);
@@ -310,8 +347,7 @@ export class Delivery<C> {
 
   #evictSessions(): void {
     if (this.#sessions.size <= this.options.maxSessions) return;
-    for (const session of this.#sessions.values()) {
-      if (session.conn !== null) continue; // attached sessions are bounded by connections
+    for (const session of this.#detached) {
       this.#evict(session);
       if (this.#sessions.size <= this.options.maxSessions) return;
     }
@@ -319,10 +355,10 @@ export class Delivery<C> {
 
   /** A disconnected session leaves the books; its messages are reported as `evicted`. */
   #evict(session: Session<C>): void {
-    this.#sessions.delete(session.id);
+    this.#sessions.delete(session.idLo);
+    this.#detached.delete(session);
     this.#unpark(session);
-    this.#clock.clearTimeout(session.timer);
-    session.timer = undefined;
+    this.#cancelTtl(session);
     this.#unlive(session);
     this.#host.ended?.(session);
     const n = session.expired ? 0 : session.buffer.length;
@@ -448,8 +484,8 @@ export class Delivery<C> {
 
   /** Stops every timer (the server is going away); the books stay readable. */
   stop(): void {
+    this.#ttl.stop();
     for (const s of this.#sessions.values()) {
-      this.#clock.clearTimeout(s.timer);
       this.#clock.clearTimeout(s.ackTimer);
       s.timer = s.ackTimer = undefined;
     }

@@ -23,13 +23,15 @@ import type { Event } from "../protocol/event.ts";
 import { randomHex } from "../util/ids.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
-import { type Attachment, CLOSE_SUPERSEDED, Session } from "./delivery.ts";
+import { type Attachment, CLOSE_SUPERSEDED, type DeliveryLoss, Session } from "./delivery.ts";
 import type { Sequencer } from "./fanout.ts";
 import type { PendingUpgrade } from "./socket.ts";
 import { broadcastStart, openSession, type Prepared } from "./durable_open.ts";
 import { ChannelPump } from "./channel_pump.ts";
 import { ConnStreams } from "./channel_seq.ts";
 import { InboundRecords } from "./durable_inbound.ts";
+import { DurableParking } from "./durable_parked.ts";
+import { DELIVERY_DEFAULTS } from "./delivery_options.ts";
 
 /** A resuming connection on this node. */
 interface Live {
@@ -89,13 +91,30 @@ export class Durable {
     },
   };
 
-  /** Delivers through `ctx.options.backplane.store`. */
-  constructor(ctx: ServerContext) {
+  readonly #maxReplayBytes: number;
+  /** Sessions this node's connections parked, per IP (`delivery.maxParkedPerIp`). */
+  readonly parking: DurableParking;
+
+  /** Delivers through `ctx.options.backplane.store`; `loss` reports evicted sessions' messages. */
+  constructor(ctx: ServerContext, loss: (loss: DeliveryLoss) => void = () => {}) {
     this.#ctx = ctx;
     this.#store = ctx.options.backplane.store;
     this.#nodeId = ctx.options.backplane.nodeId;
     this.pump = new ChannelPump(ctx);
     this.inbound = new InboundRecords(ctx, this.#store, (e) => this.#failed(e));
+    const delivery = ctx.options.delivery || DELIVERY_DEFAULTS;
+    this.#maxReplayBytes = delivery.maxReplayBytes;
+    this.parking = new DurableParking(
+      this.#store,
+      ctx.clock,
+      delivery.maxParkedPerIp,
+      this.#store.ttlMs ?? delivery.ttlMs,
+      (uid, clientId, dropped) => {
+        ctx.stats.offlineDropped += dropped;
+        loss({ reason: "evicted", uid, clientId, dropped });
+      },
+      (e) => this.#failed(e),
+    );
     ctx.onChannelMember = (channel, conn, joined) => this.#member(conn, channel, joined);
   }
 
@@ -141,7 +160,9 @@ export class Durable {
     const sessionId = p.sessionId;
     p.timer = this.#ctx.clock.setTimeout(() => {
       if (!this.#prepared.delete(pending)) return;
-      this.#store.detach(uid, sessionId, at).catch((e) => this.#failed(e));
+      this.#store.detach(uid, sessionId, at).then((parked) => {
+        if (parked === true) this.parking.park(pending.remoteIp, uid, clientId, sessionId, at);
+      }).catch((e) => this.#failed(e));
     }, this.#ctx.options.handshakeTimeoutMs + 1000);
   }
 
@@ -153,6 +174,7 @@ export class Durable {
     this.#ctx.clock.clearTimeout(p.timer);
     this.#offline.set(conn, p.offline);
     if (p.sessionId === null || p.state === null) return null;
+    this.parking.unpark(conn.uid, p.sessionId); // attached again: no longer parked here
     const session = new Session<Connection>(conn.uid, conn.clientId, p.sessionId);
     session.conn = conn;
     session.inAck = p.state.ack;
@@ -160,7 +182,7 @@ export class Durable {
     conn.session = session;
     // Channel publishes come numbered per channel (the pump); broadcasts stay the session's.
     if (pending.channelSeq !== undefined) {
-      conn.cseq = new ConnStreams(this.pump);
+      conn.cseq = new ConnStreams(this.pump, this.#maxReplayBytes);
       // Numbered broadcasts too once the stream's number is known (else the session's).
       conn.cseq.broadcastAfter = p.broadcastAfter ?? null;
     }
@@ -365,8 +387,13 @@ export class Durable {
     const at = { nodeId: this.#nodeId, connId: l.attachId };
     const streams = conn.cseq;
     const channels = [...conn.channels, ...streams?.pending ?? []];
+    // Counted once parked (a superseded connection's detach parks nothing).
     this.#store.detach(l.uid, l.sessionId, at, channels, { indexed: streams === null })
-      .catch((e) => this.#failed(e));
+      .then((parked) => {
+        if (parked === true) {
+          this.parking.park(conn.remoteIp, l.uid, conn.clientId, l.sessionId, at);
+        }
+      }).catch((e) => this.#failed(e));
   }
 
   /** Another node's open superseded a connection of this node. */

@@ -21,7 +21,8 @@ import { type Connection, FANOUT, type FanOutBacklog } from "./connection.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { Audience } from "./audience.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
-import { FanOutJob, type Sequencer, type StreamRef, topicOf } from "./fanout_job.ts";
+import { FanOutJob, type Sequencer, type StreamRef } from "./fanout_job.ts";
+import { NativeTopics } from "./native_topics.ts";
 
 // The parts stay importable from here, where the rest of the server reaches fan-out.
 export * from "./audience.ts";
@@ -38,16 +39,6 @@ interface Queued {
   /** Where its turn got to; made when its turn comes (the audience as it is then). */
   cursor: Iterator<Connection> | null;
 }
-
-/** The native subscribers of one frame variant's broadcast topic. */
-interface NativeGroup {
-  readonly conns: Set<Connection>;
-  /** Bytes published since their buffers were last looked at. */
-  sinceCheck: number;
-}
-
-/** Bytes published to a variant between two looks at its sockets' buffers (as the gate does). */
-const CHECK_EVERY_BYTES = 64 * 1024;
 
 /** About how long one slice of the queue may run before the event loop gets a turn (ms). */
 const SLICE_MS = 3;
@@ -97,8 +88,8 @@ export class FanOutQueue implements FanOutBacklog {
   readonly #queue: Queued[] = [];
   #seq = 0;
   #scheduled = false;
-  /** Native broadcast subscribers by frame variant. */
-  readonly #natives = new Map<string, NativeGroup>();
+  /** Native subscribers by topic (lib/server/native_topics.ts). */
+  readonly #natives = new NativeTopics();
   /** The number of the last queued fan-out; 0 while none waits. */
   lastSeq = 0;
 
@@ -121,58 +112,22 @@ export class FanOutQueue implements FanOutBacklog {
 
   /** `conn` joined its variant's native topics. */
   nativeJoined(conn: Connection): void {
-    const variant = conn.variant!;
-    let group = this.#natives.get(variant);
-    // A new group is looked at on its first broadcast.
-    if (!group) {
-      this.#natives.set(variant, group = { conns: new Set(), sinceCheck: CHECK_EVERY_BYTES });
-    }
-    group.conns.add(conn);
+    this.#natives.joined(conn);
   }
 
   /** `conn` left its variant's native topics. */
   nativeLeft(conn: Connection, variant: string): void {
-    const group = this.#natives.get(variant);
-    if (group?.conns.delete(conn) && group.conns.size === 0) this.#natives.delete(variant);
+    this.#natives.left(conn, variant);
   }
 
-  /**
-   * A broadcast to the native subscribers: one publish per variant, no work per connection but a
-   * look at their buffers every 64 KiB published (slow ones closed with 1013 first).
-   */
-  #broadcastNative(job: FanOutJob, streamed: boolean | undefined): number {
-    let n = 0;
-    for (const [variant, group] of this.#natives) {
-      const first = group.conns.values().next().value;
-      // A cluster's broadcast reaches the variants with channel sequences in its own fan-out.
-      if (streamed !== undefined && first && (first.cseq !== null) !== streamed) continue;
-      if (group.sinceCheck >= CHECK_EVERY_BYTES) {
-        group.sinceCheck = 0;
-        for (const conn of group.conns) {
-          const gate = conn.gate;
-          if (gate && conn.socket.bufferedAmount > gate.options.maxBufferedBytes) {
-            conn.closeSlow(); // leaves the group
-          }
-        }
-      }
-      const count = group.conns.size;
-      if (count === 0) continue;
-      const rep = group.conns.values().next().value!;
-      if (!job.sharedBy(rep)) continue; // numbered per session: per connection, below
-      const packed = job.packed(rep);
-      if (packed.frames.length === 0) {
-        job.unpackable!.skipped += count;
-        continue;
-      }
-      for (let i = 0; i < packed.frames.length; i++) {
-        rep.socket.publish!(variant, packed.frames[i]);
-        rep.stats.messagesOut += count;
-        rep.stats.bytesOut += packed.bytes[i] * count;
-        group.sinceCheck += packed.bytes[i];
-      }
-      n += count;
-    }
-    return n;
+  /** `conn` subscribed to `channel`. */
+  channelJoined(conn: Connection, channel: string): void {
+    this.#natives.subscribed(conn, channel);
+  }
+
+  /** `conn` is no longer subscribed to `channel` (`variant`: its variant then). */
+  channelLeft(conn: Connection, channel: string, variant: string | null): void {
+    this.#natives.unsubscribed(conn, channel, variant);
   }
 
   /** Numbers a connection opening now: it gets the fan-outs made from now on. */
@@ -203,23 +158,31 @@ export class FanOutQueue implements FanOutBacklog {
     }
     // Now: what nobody waits for, or a small fan-out (a uid's connections) whose recipients first
     // get what they are owed. The first `fanOutSlice` recipients; the rest wait their turn.
-    let native = channel !== undefined && !audience.partial && message.type === "push" &&
+    const native = channel !== undefined && !audience.partial && message.type === "push" &&
       this.#queue.length === 0;
-    let variants: Map<string, { rep: Connection; count: number }> | undefined;
     let n = 0;
-    if (native && audience.all) {
-      // A broadcast: the natives get it through their topics now; the loop below skips them, and
-      // so does the rest of it if it has to wait (they are not owed it).
-      n += this.#broadcastNative(job, audience.streamed);
-      native = false;
-      const base = audience;
-      audience = {
-        members: base.members,
-        size: base.size - n,
-        partial: true,
-        includes: (c, s) => (c.variant === null || !job.sharedBy(c)) && base.includes(c, s),
-        streamed: base.streamed,
-      };
+    if (native) {
+      // The natives get it through their topics now, one publish per variant; the loop below
+      // skips them, and so does the rest of it if it has to wait (they are not owed it).
+      const r = audience.all
+        ? this.#natives.broadcast(job, audience.streamed, audience.size)
+        : channel !== null
+        ? this.#natives.channel(job, channel, audience.streamed, audience.size)
+        : null;
+      if (r !== null) {
+        n = r.n;
+        if (r.complete) return this.#done(job, n); // nobody left for the per-connection path
+      }
+      if (r?.grouped) {
+        const base = audience;
+        audience = {
+          members: base.members,
+          size: base.size - n,
+          partial: true,
+          includes: (c, s) => (c.variant === null || !job.sharedBy(c)) && base.includes(c, s),
+          streamed: base.streamed,
+        };
+      }
     }
     let budget = this.#slice;
     const cursor = audience.members[Symbol.iterator]();
@@ -235,24 +198,14 @@ export class FanOutQueue implements FanOutBacklog {
       const conn = next.value;
       if (!audience.includes(conn, seq)) continue;
       sent++;
-      if (native && conn.variant !== null && job.sharedBy(conn)) {
-        conn.servedSeq = seq;
-        if (conn.closed) continue;
-        const gate = conn.gate;
-        if (gate && conn.socket.bufferedAmount > gate.options.maxBufferedBytes) {
-          conn.closeSlow(); // the bound the gate keeps for per-connection sends
-          continue;
-        }
-        variants ??= new Map();
-        const v = variants.get(conn.variant);
-        if (v) v.count++;
-        else variants.set(conn.variant, { rep: conn, count: 1 });
-        continue;
-      }
       budget--;
       if (this.#deliver(job, seq, conn)) n++;
     }
-    if (variants) n += this.#publish(job, variants, channel ?? null);
+    return this.#done(job, n);
+  }
+
+  /** Reports (or throws) what could not be packed, unless the job still waits in the queue. */
+  #done(job: FanOutJob, n: number): number {
     const unpackable = job.unpackable;
     if (unpackable && this.#queue.at(-1)?.job !== job) {
       if (n === 0) throw unpackable.error;
@@ -301,30 +254,6 @@ export class FanOutQueue implements FanOutBacklog {
     this.#queue.push(entry);
     this.lastSeq = entry.seq;
     this.#kick();
-  }
-
-  /** One publish per frame variant; returns the connections it reached. */
-  #publish(
-    job: FanOutJob,
-    variants: Map<string, { rep: Connection; count: number }>,
-    channel: string | null,
-  ): number {
-    let n = 0;
-    for (const [variant, { rep, count }] of variants) {
-      const packed = job.packed(rep);
-      if (packed.frames.length === 0) {
-        job.unpackable!.skipped += count;
-        continue;
-      }
-      const topic = topicOf(variant, channel);
-      for (let i = 0; i < packed.frames.length; i++) {
-        rep.socket.publish!(topic, packed.frames[i]);
-        rep.stats.messagesOut += count;
-        rep.stats.bytesOut += packed.bytes[i] * count;
-      }
-      n += count;
-    }
-    return n;
   }
 
   #report(unpackable: { error: unknown; skipped: number }): void {

@@ -136,6 +136,10 @@ export class HeartbeatScheduler<T extends HeartbeatTarget> {
   #arm(): void {
     const at = this.#heap.length ? this.#heap[0].hbAt : Infinity;
     if (at === this.#timerAt) return;
+    // A timer that fires no later than needed is kept: it finds nothing due then and arms again.
+    // Connections mostly close in the order they opened, each taking the heap's top with it:
+    // re-arming for the next one would cost a clear and a set per close.
+    if (at !== Infinity && this.#timer !== undefined && this.#timerAt <= at) return;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = at;

@@ -31,8 +31,7 @@ export function originAllowed(request: Request, allowed: AllowedOrigins | undefi
   if (allowed === "*") return true;
   if (typeof allowed === "function") return allowed(origin, request);
   if (Array.isArray(allowed)) return allowed.includes(origin);
-  const url = new URL(request.url);
-  const host = request.headers.get("host") ?? url.host;
+  const host = request.headers.get("host") ?? new URL(request.url).host;
   const hostname = host.replace(/:\d+$/, "");
   if (isLoopbackHost(hostname)) return true;
   try {

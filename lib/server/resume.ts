@@ -57,7 +57,7 @@ export class Resume implements Sequencer {
         ack: (conn, seq) => void conn.send({ type: "push", events: [["sente-lite/ack", { seq }]] }),
         ended: (session) => this.#forgetChannels(session),
       }, ctx.stats);
-      if (ctx.topics.clustered) this.durable = new Durable(ctx);
+      if (ctx.topics.clustered) this.durable = new Durable(ctx, (l) => this.#deliveryLoss(l));
       else this.channelSeq = new ChannelSeq(options.delivery, options.clock);
     }
   }
@@ -116,10 +116,9 @@ export class Resume implements Sequencer {
     if (old && !old.closed) {
       // Its channels pass to the new connection (the token proves the session subscribed): they
       // replay from the logs when the client re-subscribes with its cursors.
-      const streams = conn.cseq;
-      if (streams !== null && old.cseq !== null) {
+      if (conn.cseq !== null && old.cseq !== null) {
         for (const channel of [...old.channels, ...old.cseq.pending ?? []]) {
-          streams.addPending(channel);
+          this.channelSeq!.own(conn).addPending(channel);
         }
       }
       old.close(CLOSE_SUPERSEDED, "superseded by a newer connection of this session");
@@ -138,7 +137,7 @@ export class Resume implements Sequencer {
       if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
       if (session.channelSeq && streams !== null) {
         // Live once the client's re-subscribe brings its cursor (the log replays what it missed).
-        streams.addPending(channel);
+        this.channelSeq!.own(conn).addPending(channel);
         this.channelSeq!.logs.release(channel); // the session's hold passes to the connection
       } else {
         if (session.channelSeq) this.channelSeq!.logs.release(channel);
@@ -152,11 +151,14 @@ export class Resume implements Sequencer {
     this.#starts.delete(conn);
     if (start?.since) this.channelSeq!.replay(conn, BROADCAST_STREAM, start.since);
     ctx.stats.channels = ctx.channels.size;
-    // The token is a secret: it stays out of telemetry and logs.
-    const { token: _token, ...state } = attachment.state;
+    const state = attachment.state;
     ctx.tel.event("sente-lite/resume", {
       level: state.gap ? "info" : "debug",
-      data: () => ({ connId: conn.id, uid: conn.uid, clientId: conn.clientId, ...state }),
+      data: () => {
+        // The token is a secret: it stays out of telemetry and logs. Copied only when recorded.
+        const { token: _token, ...rest } = state;
+        return { connId: conn.id, uid: conn.uid, clientId: conn.clientId, ...rest };
+      },
     });
   }
 

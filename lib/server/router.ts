@@ -13,6 +13,7 @@ import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { Cluster } from "./cluster.ts";
 import { type Presence, PRESENCE_EVENT } from "./presence.ts";
+import { PresenceJoins } from "./presence_joins.ts";
 import { settleReply } from "./requests.ts";
 import { InboundMessage, type MessageHost } from "./event_message.ts";
 import type { Resume } from "./resume.ts";
@@ -46,6 +47,7 @@ export class Router {
     this.#ctx = ctx;
     this.#resume = resume;
     this.#messageHost = { ctx, resume };
+    const joins = new PresenceJoins(ctx);
     this.#channelHost = {
       registry: ctx.channels,
       maxSubscriptions: ctx.options.maxSubscriptionsPerConnection,
@@ -55,6 +57,7 @@ export class Router {
       sendError: (conn, error) => ctx.sendError(conn, error),
       publish: (channel, data, from, except) => cluster.toChannel(channel, data, from, except),
       changed: () => void (ctx.stats.channels = ctx.channels.size),
+      joinAllowed: (conn, channel) => joins.allowed(conn, channel),
       settled: resume.durable ? (conn) => resume.durable!.settled(conn) : undefined,
       published: resume.durable ? () => cluster.takePublished() : undefined,
     };

@@ -6,9 +6,9 @@
  */
 import type { Event } from "../protocol/event.ts";
 import type { ResumeState } from "../protocol/handshake.ts";
-import { formatResumeToken, newResumeToken } from "../protocol/resume_token.ts";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.ts";
-import { ownCopy, timingSafeEqual } from "../util/secret.ts";
+import { SECRET_BITS } from "../util/secret.ts";
+import { randomWords, readWords, wordsEqual, wordsHex } from "./session_key.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
 import type { Held, SizeIndex } from "./delivery_budget.ts";
 
@@ -61,35 +61,54 @@ export interface Buffered {
  */
 export const NO_MESSAGES: Buffered[] = Object.freeze([]) as unknown as Buffered[];
 
-/** The resume state of one client session; `C` is the connection type. */
-export class Session<C> implements Held {
-  // Private fields: a session logged or inspected (it hangs off every connection) shows no secret.
-  /** The secret issued in the last handshake. */
-  #secret = "";
-  /**
-   * The secret presented to get `#secret`: still accepted, as the client may have lost the socket
-   * before it read the handshake that carried `#secret`.
-   */
-  #previous: string | null = null;
-  /** The number of the last message numbered for this client. */
+/**
+ * What a session holds once it has traffic, was away or resumed: an idle connected session (most
+ * of them) has none of it (see {@linkcode Session}).
+ */
+class SessionBooks {
+  /** The id, when it is not 16 hex digits (a `DeliveryStore` of its own may make such ids). */
+  idText: string | null = null;
+  /** The secret presented to get the current one, as 4 words (`hasPrevious`). */
+  p0 = 0;
+  p1 = 0;
+  p2 = 0;
+  p3 = 0;
+  hasPrevious = false;
   outSeq = 0;
-  /** The highest client seq accepted (inbound deduplication). */
   inAck = 0;
-  /**
-   * Un-acknowledged server→client messages, oldest first. Empty, it is the shared (frozen)
-   * {@linkcode NO_MESSAGES}: delivery swaps in an array of its own on the first message.
-   */
   buffer: Buffered[] = NO_MESSAGES;
-  /** Bytes charged for `buffer` (sizes plus `ENTRY_BYTES` each). */
   bytes = 0;
-  /** @internal The bytes the budget last counted for `buffer`. */
   counted = 0;
-  /** @internal The budget index's bucket. */
   bucket = -1;
-  /** @internal The budget index holding the session. */
   index: SizeIndex<Held> | null = null;
-  /** The highest seq dropped from `buffer` before it was acknowledged. */
   lostThrough = 0;
+  channels: Set<string> | null = null;
+  expired = false;
+  timer: TimerHandle | undefined = undefined;
+  unacked = 0;
+  ackTimer: TimerHandle | undefined = undefined;
+}
+
+/**
+ * The resume state of one client session; `C` is the connection type.
+ *
+ * An idle connected session keeps only its identity, its connection and its secret, the id and
+ * the secret as 32-bit words (lib/server/session_key.ts): sequence numbers, buffer, budget
+ * bookkeeping, timers and the previous secret live in one object made on the first write that
+ * is not a default (reads of an unmade one give the defaults).
+ */
+export class Session<C> implements Held {
+  /** The id's high word. */
+  readonly idHi: number;
+  /** The id's low word: its key in the books (unique among the sessions kept). */
+  readonly idLo: number;
+  // Private fields: a session logged or inspected (it hangs off every connection) shows no secret.
+  /** The secret issued in the last handshake, as 4 words. */
+  #s0 = 0;
+  #s1 = 0;
+  #s2 = 0;
+  #s3 = 0;
+  #books: SessionBooks | null = null;
   /** The attached connection, `null` while disconnected. */
   conn: C | null = null;
   /**
@@ -97,51 +116,163 @@ export class Session<C> implements Held {
    * it counts against `maxParkedPerIp` while disconnected.
    */
   ip: string | null = null;
-  /** The kept channels, made on the first one: most sessions never keep any (see `channels`). */
-  #channels: Set<string> | null = null;
   /**
    * Its last connection negotiated channel sequences: the channels it keeps are replayed from the
    * channel logs (lib/server/channel_seq.ts), not buffered here.
    */
   channelSeq = false;
-  /** `true` once the TTL ran out while disconnected: its messages are gone, it keeps no more. */
-  expired = false;
-  /** @internal TTL timer while disconnected. */
-  timer: TimerHandle | undefined;
-  /** @internal Client messages accepted and not yet acknowledged. */
-  unacked = 0;
-  /** @internal The pending acknowledgement timer. */
-  ackTimer: TimerHandle | undefined;
 
-  /** Makes an empty session; `id` is the lookup key at the head of its resume tokens. */
-  constructor(readonly uid: string, readonly clientId: string, readonly id: string) {}
+  /**
+   * Makes an empty session; `id` is the lookup key at the head of its resume tokens (16 hex
+   * digits, kept as two words; an id of another form, from a store's sessions, is kept as it is).
+   */
+  constructor(readonly uid: string, readonly clientId: string, id: string) {
+    const words = readWords(id, 2);
+    this.idHi = words === null ? 0 : words[0];
+    this.idLo = words === null ? 0 : words[1];
+    if (words === null) this.#more().idText = id;
+  }
+
+  /** The session id, written out from its words when read. */
+  get id(): string {
+    return this.#books?.idText ?? wordsHex(this.idHi, this.idLo);
+  }
+
+  #more(): SessionBooks {
+    return this.#books ??= new SessionBooks();
+  }
+
+  /** The number of the last message numbered for this client. */
+  get outSeq(): number {
+    return this.#books?.outSeq ?? 0;
+  }
+  set outSeq(n: number) {
+    if (n !== 0 || this.#books !== null) this.#more().outSeq = n;
+  }
+
+  /** The highest client seq accepted (inbound deduplication). */
+  get inAck(): number {
+    return this.#books?.inAck ?? 0;
+  }
+  set inAck(n: number) {
+    if (n !== 0 || this.#books !== null) this.#more().inAck = n;
+  }
+
+  /**
+   * Un-acknowledged server→client messages, oldest first. Empty, it is the shared (frozen)
+   * {@linkcode NO_MESSAGES}: delivery swaps in an array of its own on the first message.
+   */
+  get buffer(): Buffered[] {
+    return this.#books?.buffer ?? NO_MESSAGES;
+  }
+  set buffer(b: Buffered[]) {
+    if (b !== NO_MESSAGES || this.#books !== null) this.#more().buffer = b;
+  }
+
+  /** Bytes charged for `buffer` (sizes plus `ENTRY_BYTES` each). */
+  get bytes(): number {
+    return this.#books?.bytes ?? 0;
+  }
+  set bytes(n: number) {
+    if (n !== 0 || this.#books !== null) this.#more().bytes = n;
+  }
+
+  /** @internal The bytes the budget last counted for `buffer`. */
+  get counted(): number {
+    return this.#books?.counted ?? 0;
+  }
+  set counted(n: number) {
+    if (n !== 0 || this.#books !== null) this.#more().counted = n;
+  }
+
+  /** @internal The budget index's bucket. */
+  get bucket(): number {
+    return this.#books?.bucket ?? -1;
+  }
+  set bucket(n: number) {
+    if (n !== -1 || this.#books !== null) this.#more().bucket = n;
+  }
+
+  /** @internal The budget index holding the session. */
+  get index(): SizeIndex<Held> | null {
+    return this.#books?.index ?? null;
+  }
+  set index(i: SizeIndex<Held> | null) {
+    if (i !== null || this.#books !== null) this.#more().index = i;
+  }
+
+  /** The highest seq dropped from `buffer` before it was acknowledged. */
+  get lostThrough(): number {
+    return this.#books?.lostThrough ?? 0;
+  }
+  set lostThrough(n: number) {
+    if (n !== 0 || this.#books !== null) this.#more().lostThrough = n;
+  }
+
+  /** `true` once the TTL ran out while disconnected: its messages are gone, it keeps no more. */
+  get expired(): boolean {
+    return this.#books?.expired ?? false;
+  }
+  set expired(e: boolean) {
+    if (e || this.#books !== null) this.#more().expired = e;
+  }
+
+  /** @internal TTL timer while disconnected. */
+  get timer(): TimerHandle | undefined {
+    return this.#books?.timer;
+  }
+  set timer(t: TimerHandle | undefined) {
+    if (t !== undefined || this.#books !== null) this.#more().timer = t;
+  }
+
+  /** @internal Client messages accepted and not yet acknowledged. */
+  get unacked(): number {
+    return this.#books?.unacked ?? 0;
+  }
+  set unacked(n: number) {
+    if (n !== 0 || this.#books !== null) this.#more().unacked = n;
+  }
+
+  /** @internal The pending acknowledgement timer. */
+  get ackTimer(): TimerHandle | undefined {
+    return this.#books?.ackTimer;
+  }
+  set ackTimer(t: TimerHandle | undefined) {
+    if (t !== undefined || this.#books !== null) this.#more().ackTimer = t;
+  }
 
   /**
    * Channels kept for the client while it is disconnected (so it misses no channel message).
    * Made on first access: read {@linkcode keepsChannels} first where none is the common case.
    */
   get channels(): Set<string> {
-    return this.#channels ??= new Set();
+    const books = this.#more();
+    return books.channels ??= new Set();
   }
 
   /** Whether it keeps any channel (without making the set). */
   get keepsChannels(): boolean {
-    return this.#channels !== null && this.#channels.size > 0;
+    const set = this.#books?.channels;
+    return set != null && set.size > 0;
   }
 
   /** Forgets the kept channels (and the set that held them). */
   dropChannels(): void {
-    this.#channels = null;
+    if (this.#books !== null) this.#books.channels = null;
   }
 
   /**
-   * Whether `secret`, offered by `uid` with `clientId`, opens this session: the secret issued
-   * last, or the one presented to get it. Both are compared, each in constant time, so timing
-   * tells nothing about which was close.
+   * Whether `secret` (32 hex digits), offered by `uid` with `clientId`, opens this session: the
+   * secret issued last, or the one presented to get it. Both are compared, each in constant time
+   * (word by word, no early exit), so timing tells nothing about which was close.
    */
   opens(uid: string, clientId: string, secret: string): boolean {
-    const current = timingSafeEqual(secret, this.#secret);
-    const previous = this.#previous !== null && timingSafeEqual(secret, this.#previous);
+    const w = readWords(secret, 4);
+    if (w === null) return false; // not a secret's form: the length and alphabet are not secret
+    const current = wordsEqual(w[0], w[1], w[2], w[3], this.#s0, this.#s1, this.#s2, this.#s3);
+    const b = this.#books;
+    const previous = b !== null && b.hasPrevious &&
+      wordsEqual(w[0], w[1], w[2], w[3], b.p0, b.p1, b.p2, b.p3);
     return (current || previous) && this.uid === uid && this.clientId === clientId;
   }
 
@@ -150,11 +281,16 @@ export class Session<C> implements Held {
    * for a new one) and returns the new token's wire form.
    */
   rotate(presented: string | null): string {
-    // Its own copy: `presented` is a slice of the upgrade's subprotocol header.
-    this.#previous = presented === null ? null : ownCopy(presented);
-    const next = newResumeToken(this.id);
-    this.#secret = next.secret;
-    return formatResumeToken(next);
+    // As words: nothing is kept of the upgrade's subprotocol header it was cut from.
+    const p = presented === null ? null : readWords(presented, 4);
+    if (p !== null) {
+      const b = this.#more();
+      [b.p0, b.p1, b.p2, b.p3] = p;
+      b.hasPrevious = true;
+    } else if (this.#books !== null) this.#books.hasPrevious = false;
+    const next = randomWords(SECRET_BITS / 32);
+    [this.#s0, this.#s1, this.#s2, this.#s3] = next;
+    return wordsHex(this.idHi, this.idLo, next[0], next[1], next[2], next[3]);
   }
 }
 

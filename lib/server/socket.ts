@@ -79,6 +79,11 @@ export interface PendingUpgrade {
    * parameter; `null`: offered without a cursor), else `undefined`.
    */
   readonly channelSeq?: number | null;
+  /**
+   * The streams session the client named (`streams` parameter; `null`: none). `undefined` when
+   * the upgrade was not prepared by the Hub: the request's URL is read then.
+   */
+  readonly streams?: string | null;
   /** Its place in the connection counts, taken before `authenticate` (lib/server/admission.ts). */
   readonly slot?: Slot;
   /** Set when `authenticate` rejected it: the socket is closed with this at once (lib/server/rejection.ts). */

@@ -31,10 +31,12 @@ import type { TimerHandle } from "../util/clock.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { PendingUpgrade } from "./socket.ts";
+import { ipKey } from "./ip_budget.ts";
 import {
   CAP_STREAMS,
   CAP_STREAMS_RESUMED,
   type ChannelStreamResult,
+  SERVER_STREAM_DEFAULTS,
   type ServerStreamOptions,
   type ServerStreamStats,
   STREAM_CONTROL_EVENT,
@@ -90,10 +92,13 @@ export class ServerStreams {
   constructor(ctx: ServerContext, options: ServerStreamOptions | false | undefined) {
     this.#ctx = ctx;
     this.enabled = options !== false;
-    const { maxStreams, downloadIntegrity, ...mux } = options || {};
+    const { maxStreams, maxStreamsPerIp, downloadIntegrity, ...mux } = options || {};
     this.#options = { highWaterMark: WIRED_HIGH_WATER_MARK, ...mux };
     this.#downloadIntegrity = downloadIntegrity === true;
-    this.#budget = new StreamBudget(maxStreams ?? 1024);
+    this.#budget = new StreamBudget(
+      maxStreams ?? SERVER_STREAM_DEFAULTS.maxStreams,
+      maxStreamsPerIp ?? SERVER_STREAM_DEFAULTS.maxStreamsPerIp,
+    );
     // Range-checks the mux options now rather than at the first connection.
     new StreamMux({ ...mux, side: "server" }).close();
   }
@@ -113,11 +118,13 @@ export class ServerStreams {
    */
   open(conn: Connection, pending: PendingUpgrade): string[] {
     if (!this.enabled || pending.dialect.name !== "sente-lite") return [];
-    let session: string | null;
-    try {
-      session = new URL(pending.request.url).searchParams.get(STREAMS_PARAM);
-    } catch {
-      return [];
+    let session = pending.streams;
+    if (session === undefined) {
+      try {
+        session = new URL(pending.request.url).searchParams.get(STREAMS_PARAM);
+      } catch {
+        return [];
+      }
     }
     if (!session || session.length > 64) return [];
     // Stream frames are told apart by their first byte: every binary frame must carry a flag.
@@ -131,7 +138,7 @@ export class ServerStreams {
       if (s.timer !== undefined) this.#ctx.clock.clearTimeout(s.timer);
       s.timer = undefined;
     } else {
-      s = this.#newSession(key, pending.packer);
+      s = this.#newSession(key, pending.packer, pending.remoteIp);
       this.#sessions.set(key, s);
     }
     s.conn = conn;
@@ -284,7 +291,7 @@ export class ServerStreams {
     addStats(this.#closedStats, s.mux.stats(), false);
   }
 
-  #newSession(key: string, packer: Packer): Session {
+  #newSession(key: string, packer: Packer, ip: string | null): Session {
     const s: Session = {
       key,
       packer,
@@ -298,7 +305,7 @@ export class ServerStreams {
     (s as { mux: StreamMux }).mux = new StreamMux({
       ...this.#options,
       side: "server",
-      budget: this.#budget,
+      budget: this.#budget.forKey(ip === null ? null : ipKey(ip)),
       clock: this.#ctx.clock,
       onStream: (stream) => this.#incoming(s, stream),
       // Bad frames are counted in receive() (the mux's protocolErrors), once each.

@@ -23,11 +23,23 @@ export const STREAM_REPLY_KEY = "sente-lite/stream";
 /** The reply key of a download that could not start: `{"sente-lite/stream-error": {code, message}}`. */
 export const STREAM_ERROR_KEY = "sente-lite/stream-error";
 
+/** The defaults of the server-wide {@linkcode ServerStreamOptions}, in one place. */
+export const SERVER_STREAM_DEFAULTS = Object.freeze({ maxStreams: 1024, maxStreamsPerIp: 64 });
+
 /** Streams on the server: the mux options of every connection, plus the server-wide cap. */
 export interface ServerStreamOptions
   extends Omit<StreamMuxOptions, "side" | "onStream" | "onError" | "budget" | "clock"> {
   /** Concurrent incoming streams across every connection (a shared `StreamBudget`). @default {1024} */
   maxStreams?: number;
+  /**
+   * Concurrent incoming streams from one client address (IPv6 by its /64), over all its
+   * connections: one address cannot fill `maxStreams` with streams it never sends (each stream
+   * holds its slot until `idleTimeoutMs`, and a trickle keeps it). Counted under the address of
+   * the connection that opened the stream session; connections without a known address are not
+   * capped. Behind a reverse proxy pass the client's address to `server.handler(request, info)`.
+   * @default {64}
+   */
+  maxStreamsPerIp?: number;
   /** DATA is written only while the socket's `bufferedAmount` is below this. @default {1048576} */
   highWaterMark?: number;
   /**

@@ -22,6 +22,9 @@ import type { Route } from "./operations_route.ts";
 import { Rejection } from "./rejection.ts";
 import type { ServerDialect } from "../dialects/dialect.ts";
 import { negotiateWire } from "./wire.ts";
+import { parseQuery, type QueryParams } from "./query.ts";
+import { STREAMS_PARAM } from "./streams_api.ts";
+import { ownCopy } from "../util/secret.ts";
 
 function textResponse(status: number, body: string): Response {
   return new Response(body + "\n", {
@@ -35,7 +38,7 @@ interface Accepted {
   readonly request: Request;
   readonly remoteIp: string | null;
   readonly slot: Slot;
-  readonly query: URLSearchParams;
+  readonly query: QueryParams;
   readonly clientId: string;
   readonly dialect: ServerDialect;
   readonly packer: Packer;
@@ -148,7 +151,7 @@ export class Upgrades {
     const slot = ctx.admission.reserve(remoteIp, this.#expired);
     if (typeof slot === "string") return this.#refuse(slot);
     admit.slot = slot;
-    const query = new URLSearchParams(target.query);
+    const query = parseQuery(target.query);
     const selected = selectDialect(query, options.dialects);
     if (selected === null) {
       return textResponse(
@@ -157,7 +160,9 @@ export class Upgrades {
       );
     }
     const packerName = query.get("packer") ?? options.packers[0].name;
-    const { clientId, dialect } = selected;
+    const { dialect } = selected;
+    // Its own copy: a value of a plain query is a slice that would keep the whole URL alive.
+    const clientId = ownCopy(selected.clientId);
     const packer = selected.packer ?? this.#packers.get(packerName);
     if (!packer) {
       return textResponse(
@@ -276,6 +281,7 @@ export class Upgrades {
       resume,
       resumeToken,
       channelSeq,
+      streams: query.get(STREAMS_PARAM),
       clientId: accepted.clientId,
       uid,
       packer: accepted.packer,

@@ -21,7 +21,7 @@ export { StreamMux } from "./mux.ts";
 export type { StreamMuxStats, StreamTransport } from "./mux.ts";
 export { emptyMuxStats } from "./mux.ts";
 export { STREAM_DEFAULTS, StreamBudget } from "./options.ts";
-export type { StreamLimits, StreamMuxOptions } from "./options.ts";
+export type { StreamLimits, StreamMuxOptions, StreamSlots } from "./options.ts";
 export { OutgoingStream } from "./outgoing.ts";
 export type { OpenStreamOptions } from "./outgoing.ts";
 export { IncomingStream } from "./incoming.ts";

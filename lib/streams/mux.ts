@@ -363,7 +363,8 @@ export class StreamMux {
     if (!onStream) return refuse("stream-refused", `no handler for streams`);
     const budget = this.#options.budget;
     if (budget && !budget.tryAcquire()) {
-      return refuse("stream-limit", `over the server's ${budget.maxStreams} concurrent streams`);
+      const why = budget.refusal ?? `over the server's ${budget.maxStreams} concurrent streams`;
+      return refuse("stream-limit", why);
     }
     const stream = new IncomingStream(this.#link, f.id, f.name, f.total, f.integrity, f.meta);
     this.#incoming.set(f.id, stream);

@@ -10,23 +10,53 @@ import type { StreamError } from "./errors.ts";
 import type { HashFactory } from "./sha256.ts";
 import type { IncomingStream } from "./incoming.ts";
 
-/** A server-wide cap on concurrent incoming streams, shared by every connection's mux. */
-export class StreamBudget {
+/**
+ * Slots a mux takes for its peer's streams (a {@linkcode StreamBudget}, or one address's share of
+ * it from {@linkcode StreamBudget.forKey}).
+ */
+export interface StreamSlots {
+  /** The server-wide cap. */
+  readonly maxStreams: number;
+  /** Takes a slot if one is free. */
+  tryAcquire(): boolean;
+  /** Gives a slot back. */
+  release(): void;
+  /** Why the last `tryAcquire` failed (the `stream-limit` reason). */
+  readonly refusal?: string;
+}
+
+/**
+ * A server-wide cap on concurrent incoming streams, shared by every connection's mux, and
+ * optionally a cap per key (a client address): one address cannot take every slot.
+ */
+export class StreamBudget implements StreamSlots {
   /** The cap. */
   readonly maxStreams: number;
+  /** The cap per key ({@linkcode forKey}). */
+  readonly maxPerKey: number;
   #active = 0;
+  readonly #byKey = new Map<string, number>();
 
-  /** A budget of `maxStreams` concurrent streams (default 1024). */
-  constructor(maxStreams: number = 1024) {
+  /** A budget of `maxStreams` concurrent streams (default 1024), `maxPerKey` per key (none). */
+  constructor(maxStreams: number = 1024, maxPerKey: number = Infinity) {
     if (!(Number.isInteger(maxStreams) && maxStreams > 0)) {
       throw new RangeError(`maxStreams must be a positive integer, got ${maxStreams}`);
     }
+    if (!(maxPerKey === Infinity || (Number.isInteger(maxPerKey) && maxPerKey > 0))) {
+      throw new RangeError(`maxStreamsPerIp must be a positive integer, got ${maxPerKey}`);
+    }
     this.maxStreams = maxStreams;
+    this.maxPerKey = maxPerKey;
   }
 
   /** Streams holding a slot now. */
   get active(): number {
     return this.#active;
+  }
+
+  /** Why the last `tryAcquire` failed. */
+  get refusal(): string {
+    return `over the server's ${this.maxStreams} concurrent streams`;
   }
 
   /** Takes a slot if one is free. */
@@ -39,6 +69,46 @@ export class StreamBudget {
   /** Gives a slot back. */
   release(): void {
     this.#active--;
+  }
+
+  /** Keys holding a slot now. */
+  get keys(): number {
+    return this.#byKey.size;
+  }
+
+  /**
+   * The slots of one key (`null`: not capped per key): each takes a server-wide slot and one of
+   * the key's `maxPerKey`. O(1); a key holding none is forgotten.
+   */
+  forKey(key: string | null): StreamSlots {
+    if (key === null || this.maxPerKey === Infinity) return this;
+    const byKey = this.#byKey;
+    let refusal = "";
+    return {
+      maxStreams: this.maxStreams,
+      get refusal() {
+        return refusal;
+      },
+      tryAcquire: () => {
+        const held = byKey.get(key) ?? 0;
+        if (held >= this.maxPerKey) {
+          refusal = `over ${this.maxPerKey} concurrent streams from one address`;
+          return false;
+        }
+        if (!this.tryAcquire()) {
+          refusal = this.refusal;
+          return false;
+        }
+        byKey.set(key, held + 1);
+        return true;
+      },
+      release: () => {
+        this.release();
+        const held = (byKey.get(key) ?? 1) - 1;
+        if (held > 0) byKey.set(key, held);
+        else byKey.delete(key);
+      },
+    };
   }
 }
 
@@ -80,8 +150,8 @@ export interface StreamMuxOptions {
   idleTimeoutMs?: number;
   /** Progress is reported at most this often. @default {100} */
   progressIntervalMs?: number;
-  /** Server-wide cap on concurrent incoming streams. @default {undefined} (none) */
-  budget?: StreamBudget;
+  /** Server-wide cap on concurrent incoming streams (per address too). @default {undefined} (none) */
+  budget?: StreamSlots;
   /** The SHA-256 used for integrity. @default {sha256} (native where the runtime has it, else JavaScript) */
   hash?: HashFactory;
   /** Time source for yields, polls, resume timeouts and progress. @default {realClock} */

@@ -33,5 +33,5 @@ export function timingSafeEqual(a: string, b: string): boolean {
 export function ownCopy(s: string): string {
   const codes = new Array<number>(s.length);
   for (let i = 0; i < s.length; i++) codes[i] = s.charCodeAt(i);
-  return String.fromCharCode(...codes);
+  return String.fromCharCode.apply(null, codes);
 }

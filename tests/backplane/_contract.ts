@@ -256,6 +256,27 @@ export function backplaneContract(name: string, make: MakeCluster, ignore = fals
     assert.equal((await b.store.replay("u", s.sessionId, 0)).outSeq, 3);
   });
 
+  test("evict drops a session only while the connection that parked it still has it parked", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const s = await a.store.create("u", "t", at(a, "c1"));
+    await a.store.append("u", s.sessionId, "m1");
+    assert.equal(await a.store.evict!("u", s.sessionId, at(a, "c1")), null, "attached: kept");
+    assert.equal(await a.store.detach("u", s.sessionId, at(a, "c1"), ["room"]), true);
+    assert.equal(await a.store.detach("u", s.sessionId, at(a, "c1")), false, "detached once");
+    // Resumed elsewhere, then parked by that connection: the first parker's eviction keeps it.
+    const opened = await b.store.open("u", "t", s.token, at(b, "c2"));
+    assert.equal(opened.status, "opened");
+    assert.equal(await a.store.evict!("u", s.sessionId, at(a, "c1")), null, "resumed: kept");
+    assert.equal(await b.store.detach("u", s.sessionId, at(b, "c2"), ["room"]), true);
+    assert.equal(await a.store.evict!("u", s.sessionId, at(a, "c1")), null, "re-parked: kept");
+    assert.equal(await b.store.evict!("u", s.sessionId, at(b, "c2")), 1, "one message dropped");
+    const token = opened.status === "opened" ? opened.session.token : s.token;
+    assert.equal((await a.store.open("u", "t", token, at(a, "c3"))).status, "unknown");
+    assert.equal(await a.store.holdChannel("room", "r1"), 0, "no longer keeps its channel");
+    assert.equal(await a.store.evict!("u", s.sessionId, at(b, "c2")), null, "gone");
+  });
+
   test("hold: detached sessions get the message numbered, else the offline buffer", async () => {
     await using c = await make(2, { maxMessages: 10 });
     const [a, b] = c.nodes;
@@ -304,6 +325,23 @@ export function backplaneContract(name: string, make: MakeCluster, ignore = fals
     assert.equal(await a.store.holdChannel("room", "r4", { attached: true }), 0);
     const after = await b.store.replay("u", s.sessionId, 2);
     assert.deepEqual(after.messages, [{ seq: 3, payload: "r3" }]);
+  });
+
+  test("channel streams keep at most maxChannelBytes of payload, oldest first, never the newest", async () => {
+    await using c = await make(1, { maxChannelBytes: 1000 });
+    const [a] = c.nodes;
+    const first = await a.store.appendChannel("big", "x".repeat(300));
+    for (let i = 2; i <= 10; i++) await a.store.appendChannel("big", `${i}`.padEnd(300, "x"));
+    const r = await a.store.channelSince("big", first - 1);
+    assert.deepEqual(r.messages.map((m) => m.seq - first + 1), [8, 9, 10]);
+    assert.deepEqual([r.dropped, r.reason], [7, "overflow"]);
+    // One message over the bound is kept alone (the newest is never trimmed), then replaced.
+    await a.store.appendChannel("big", "y".repeat(5000));
+    assert.equal((await a.store.channelSince("big", first - 1)).messages.length, 1);
+    await a.store.appendChannel("big", "z");
+    const last = await a.store.channelSince("big", first - 1);
+    assert.deepEqual(last.messages.map((m) => m.payload), ["z"]);
+    assert.equal(last.dropped, 11);
   });
 
   test("channel streams: numbered once for the cluster, replayed after a cursor, gaps counted", async () => {

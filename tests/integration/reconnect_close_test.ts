@@ -158,10 +158,13 @@ Deno.test("Server heartbeat pings a silent peer, then closes it with 4008 and cl
 });
 
 Deno.test("Server heartbeat keeps a peer that answers pings", async () => {
-  const { server, handle, url } = await start({ heartbeat: { intervalMs: 50, timeoutMs: 150 } });
+  // The peer has timeoutMs − intervalMs (400 ms) to answer each ping: 100 ms was lost to a
+  // scheduling stall on a loaded shared machine. 8 rounds of at least intervalMs outlast
+  // timeoutMs, so only the pongs keep the connection.
+  const { server, handle, url } = await start({ heartbeat: { intervalMs: 100, timeoutMs: 500 } });
   try {
     const { peer } = await rawPeer(url);
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 8; i++) {
       assert.deepEqual(await peer.nextJson(), ["chsk/ws-ping", null]);
       peer.send('[["chsk/ws-pong"],null]');
     }

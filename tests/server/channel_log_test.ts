@@ -74,3 +74,18 @@ Deno.test("ChannelLogs keeps all logs within maxTotalBytes, trimming the largest
   l.release(BROADCAST_STREAM);
   assert.ok(l.get(BROADCAST_STREAM), "the broadcast stream stays");
 });
+
+Deno.test("ChannelLogs.since finds a cursor by its number (consecutive) and copies nothing when only counting", () => {
+  const { logs: l } = logs({ maxMessages: 4 }, 1);
+  l.retain("room");
+  for (let i = 1; i <= 6; i++) l.append("room", ["a", i], 10, null); // keeps 1003..1006
+  for (let after = 1000; after <= 1006; after++) {
+    const since = l.since("room", after)!;
+    const expect = [1003, 1004, 1005, 1006].filter((n) => n > after);
+    assert.deepEqual(since.entries.map((e) => e.cseq), expect, `after ${after}`);
+    const dropped = Math.max(0, 1002 - after);
+    assert.deepEqual(since.gap, dropped ? { reason: "overflow", dropped } : null);
+    const counted = l.since("room", after, true)!;
+    assert.deepEqual(counted, { ...since, entries: [] });
+  }
+});

@@ -56,6 +56,7 @@ Deno.test("resolveDelivery() fills defaults and range-checks every field", () =>
     ttlMs: 300000,
     maxSessions: 10000,
     maxParkedPerIp: 256,
+    maxReplayBytes: 1048576,
     ackEvery: 16,
     ackDelayMs: 50,
   });
@@ -204,6 +205,26 @@ Deno.test("Delivery: only the token resumes; a newer connection with it supersed
   assert.equal(b.rejected, false);
   d.detach(a.session, "conn1"); // the old connection's late close changes nothing
   assert.equal(a.session.conn, "conn3");
+});
+
+Deno.test("Delivery: a token whose session id shares only the kept key (its low word) opens nothing", () => {
+  const { d } = setup();
+  const a = d.attach("alice", "c1", "conn1", 0);
+  const token = tokenOf(a);
+  // The books key sessions by the id's low word: a different high word is another session id.
+  const hi = token.slice(0, 8) === "00000000" ? "00000001" : "00000000";
+  const other = hi + token.slice(8);
+  assert.equal(d.session(other.slice(0, 16)), undefined);
+  assert.equal(d.session(token.slice(0, 16)), a.session);
+  const b = d.attach("alice", "c1", "conn2", 0, other);
+  assert.notEqual(b.session, a.session);
+  assert.equal(b.rejected, false); // an unknown session, not a wrong secret
+  assert.deepEqual(b.state.gap, { reason: "unknown", dropped: null });
+  assert.equal(a.session.conn, "conn1");
+  // Every new session's low word differs from every kept one's.
+  const keys = new Set([a.session.idLo, b.session.idLo]);
+  for (let i = 0; i < 500; i++) keys.add(d.attach("u", `c${i}`, `k${i}`, 0).session.idLo);
+  assert.equal(keys.size, 502);
 });
 
 Deno.test("Delivery: the secret rotates on every attach; the previous one works until the newer is used", () => {

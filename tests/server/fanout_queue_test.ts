@@ -7,10 +7,10 @@ import { jsonPacker } from "../../lib/packers/json.ts";
 import { ednPacker } from "../../lib/packers/edn.ts";
 import { senteLiteDialect } from "../../lib/dialects/sente_lite.ts";
 import type { Frame, Packer } from "../../lib/packers/packer.ts";
-import type { ServerSocket } from "../../lib/server/socket.ts";
 import { Hub, type PendingUpgrade } from "../../lib/server/hub.ts";
 import { Session } from "../../lib/server/session.ts";
 import { ConnStreams } from "../../lib/server/channel_seq.ts";
+import { topicConn, topicHub, TopicSocket } from "./_topic_hub.ts";
 
 const NO_SEQUENCER: Sequencer = { sequenced: () => assert.fail("no recipient resumes here") };
 
@@ -120,51 +120,6 @@ Deno.test("FanOutQueue: closing a connection sends what it is owed before the cl
   turn();
   assert.deepEqual(ns(cs[1].sent), [1]);
 });
-
-/** A socket with fake native topics: records publishes, delivers to subscribers. */
-class TopicSocket implements ServerSocket {
-  sent: string[] = [];
-  topics = new Set<string>();
-  bufferedAmount = 0;
-  closedWith: number | null = null;
-  constructor(readonly registry: Set<TopicSocket>, readonly publishes: string[]) {
-    registry.add(this);
-  }
-  send(frame: Frame): void {
-    this.sent.push(String(frame));
-  }
-  close(code?: number): void {
-    this.closedWith = code ?? 1005;
-  }
-  subscribe(topic: string): void {
-    this.topics.add(topic);
-  }
-  unsubscribe(topic: string): void {
-    this.topics.delete(topic);
-  }
-  publish(topic: string, frame: Frame): void {
-    this.publishes.push(topic);
-    for (const s of this.registry) if (s.topics.has(topic)) s.sent.push(String(frame));
-  }
-}
-
-/** Opens connections on `hub` over TopicSockets sharing one registry (native topics) and publish log. */
-function topicHub(hub: Hub) {
-  const registry = new Set<TopicSocket>();
-  const publishes: string[] = [];
-  const open = async (query: string) => {
-    const req = new Request(`http://127.0.0.1/chsk?${query}`, {
-      headers: { upgrade: "websocket" },
-    });
-    const pending = await hub.prepare(req);
-    assert.ok(!(pending instanceof Response));
-    const socket = new TopicSocket(registry, publishes);
-    const sink = hub.open(pending as PendingUpgrade, socket);
-    socket.sent.length = 0; // the handshake
-    return { socket, sink };
-  };
-  return { publishes, open };
-}
 
 Deno.test("Hub uses native topics per frame variant; resuming and batching peers stay per connection", async () => {
   const hub = new Hub({ packers: [jsonPacker, ednPacker()], onError: () => {} });
@@ -315,21 +270,7 @@ Deno.test("FanOutQueue: a channel-seq native gets a broadcast its session number
     },
   };
   const queue = new FanOutQueue(ctx.options, sequencer, (fn) => fn());
-  const registry = new Set<TopicSocket>();
-  const publishes: string[] = [];
-  const socket = new TopicSocket(registry, publishes);
-  const c = new Connection(
-    "c1",
-    "u",
-    "c1",
-    new Request("http://localhost/chsk"),
-    jsonPacker,
-    senteLiteDialect,
-    socket,
-    0,
-    ctx.stats,
-  );
-  queue.opened(c);
+  const { c, socket, publishes } = topicConn(ctx, queue);
   c.session = new Session<Connection>("u", "c1", "s1");
   c.cseq = new ConnStreams({
     retain: () => {},

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { Hub, type PendingUpgrade } from "../../lib/server/hub.ts";
-import { HEARTBEAT_DEFAULTS, resolveHeartbeatOptions } from "../../lib/server/heartbeat.ts";
+import {
+  HEARTBEAT_DEFAULTS,
+  HeartbeatScheduler,
+  resolveHeartbeatOptions,
+} from "../../lib/server/heartbeat.ts";
 import type { ServerOptions } from "../../lib/server/options.ts";
 import type { ConnectionSink, ServerSocket } from "../../lib/server/socket.ts";
 import { ClosedError } from "../../lib/protocol/errors.ts";
@@ -126,4 +130,39 @@ Deno.test("resolveHeartbeatOptions() fills defaults and rejects bad timings with
   assert.throws(() => resolveHeartbeatOptions({ intervalMs: 0 }), RangeError);
   assert.throws(() => resolveHeartbeatOptions({ intervalMs: 100, timeoutMs: 100 }), RangeError);
   assert.throws(() => new Hub({ heartbeat: { timeoutMs: 10 } }), /heartbeat.timeoutMs/);
+});
+
+Deno.test("HeartbeatScheduler: connections closing in the order they opened re-arm no timer, and the next ping keeps its time", () => {
+  const clock = new VirtualClock();
+  let sets = 0;
+  const counting = {
+    now: () => clock.now(),
+    setTimeout: (fn: () => void, ms: number) => (sets++, clock.setTimeout(fn, ms)),
+    clearTimeout: (h: unknown) => clock.clearTimeout(h),
+  };
+  const scheduler = new HeartbeatScheduler(counting, { intervalMs: 100, timeoutMs: 200 }, () => {});
+  const pings: number[] = [];
+  const target = (i: number) => ({
+    lastSeen: clock.now(),
+    hbAt: 0,
+    hbPingedAt: -Infinity,
+    hbIndex: -1,
+    send: () => (pings.push(i), true),
+    close: () => {},
+  });
+  const targets = Array.from({ length: 5 }, (_, i) => {
+    if (i > 0) clock.tick(10);
+    const t = target(i);
+    scheduler.add(t);
+    return t;
+  });
+  for (const t of targets.slice(0, 4)) scheduler.remove(t); // the heap's top each time
+  assert.equal(sets, 1);
+  assert.equal(clock.pending, 1);
+  clock.tick(99); // t = 139: the first timer (t = 100) found nothing due
+  assert.deepEqual(pings, []);
+  clock.tick(1); // t = 140: the last connection's ping, 100 ms after it opened
+  assert.deepEqual(pings, [4]);
+  scheduler.remove(targets[4]);
+  assert.equal(clock.pending, 0); // none watched: no timer
 });

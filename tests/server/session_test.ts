@@ -49,6 +49,32 @@ Deno.test("Session: the first message gets a buffer of its own; emptied, it shar
   assert.deepEqual(a.buffer.map((m) => m.seq), [2]);
 });
 
+Deno.test("Session keeps a 16-hex id as two words and writes it back; any other id as it is", () => {
+  const s = new Session<string>("u", "c", "0123456789abcdef");
+  assert.equal(s.id, "0123456789abcdef");
+  assert.equal(s.idHi, 0x01234567);
+  assert.equal(s.idLo, 0x89abcdef | 0);
+  assert.equal(parseResumeToken(s.rotate(null))!.sessionId, "0123456789abcdef");
+  const other = new Session<string>("u", "c", "store-7");
+  assert.equal(other.id, "store-7");
+});
+
+Deno.test("Session fields read their defaults until written, and keep what is written", () => {
+  const s = new Session<string>("u", "c", "ffffffffffffffff");
+  assert.deepEqual(
+    [s.outSeq, s.inAck, s.bytes, s.counted, s.bucket, s.index, s.lostThrough, s.expired],
+    [0, 0, 0, 0, -1, null, 0, false],
+  );
+  assert.equal(s.buffer, NO_MESSAGES);
+  assert.equal(s.timer, undefined);
+  s.outSeq = 3;
+  s.expired = true;
+  s.unacked = 2;
+  assert.deepEqual([s.outSeq, s.expired, s.unacked, s.inAck], [3, true, 2, 0]);
+  s.outSeq = 0;
+  assert.equal(s.outSeq, 0);
+});
+
 Deno.test("Session.channels is made on first use and dropped with dropChannels()", () => {
   const s = new Session<string>("u", "c", "0123456789abcdef");
   assert.equal(s.keepsChannels, false);

@@ -66,6 +66,29 @@ Deno.test("StreamBudget caps concurrent incoming streams across connections", as
   await turn();
 });
 
+Deno.test("StreamBudget.forKey caps one key's share; other keys still get slots", async () => {
+  const budget = new StreamBudget(4, 2);
+  const a1 = raw({ budget: budget.forKey("198.51.100.66") });
+  const a2 = raw({ budget: budget.forKey("198.51.100.66") });
+  const b = raw({ budget: budget.forKey("192.0.2.10") });
+  a1.mux.receive(encodeOpen(1, "x", undefined, false, empty));
+  a2.mux.receive(encodeOpen(1, "x", undefined, false, empty));
+  a2.mux.receive(encodeOpen(3, "x", undefined, false, empty));
+  assert.deepEqual(a2.cancels().map((f) => [f.id, f.code, f.reason]), [
+    [3, "stream-limit", "over 2 concurrent streams from one address"],
+  ]);
+  b.mux.receive(encodeOpen(1, "x", undefined, false, empty));
+  b.mux.receive(encodeOpen(3, "x", undefined, false, empty));
+  assert.equal(budget.active, 4);
+  assert.equal(budget.keys, 2);
+  a1.incoming[0].cancel("bye");
+  a2.incoming[0].cancel("bye");
+  assert.equal(budget.keys, 1, "a key holding none is forgotten");
+  assert.equal(budget.forKey(null), budget, "no key: only the server-wide cap");
+  assert.throws(() => new StreamBudget(4, 0), RangeError);
+  await turn();
+});
+
 Deno.test("StreamMux refuses an announced total over maxStreamBytes, and a stream without a handler", () => {
   const { mux, cancels, of } = raw({ maxStreamBytes: 1000 });
   mux.receive(encodeOpen(1, "x", 1001, false, empty));

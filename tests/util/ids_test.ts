@@ -27,6 +27,18 @@ Deno.test("randomHex: fresh values (128 bits do not repeat)", () => {
   assert.equal(seen.size, 1000);
 });
 
+Deno.test("randomHex: across refills of its random pool and longer than the pool", () => {
+  const seen = new Set<string>();
+  // 5000 × 16 bytes: the 4 KiB pool is refilled many times, never handing a byte out twice.
+  for (let i = 0; i < 5000; i++) seen.add(randomHex(32));
+  assert.equal(seen.size, 5000);
+  for (const length of [8191, 8192, 8193, 20_001]) {
+    const s = randomHex(length);
+    assert.equal(s.length, length);
+    assert.match(s, /^[0-9a-f]*$/);
+  }
+});
+
 Deno.test("callbackId: 6 hex digits", () => {
   assert.match(callbackId(), /^[0-9a-f]{6}$/);
 });

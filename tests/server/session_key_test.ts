@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import {
+  randomWords,
+  readWords,
+  sessionKey,
+  wordsEqual,
+  wordsHex,
+} from "../../lib/server/session_key.ts";
+
+Deno.test("readWords() and wordsHex() turn 8 lowercase hex digits per word into signed 32-bit words and back", () => {
+  const hex = "0123456789abcdefffffffff80000000";
+  const words = readWords(hex, 4)!;
+  assert.deepEqual([...words], [0x01234567, 0x89abcdef | 0, -1, -0x80000000]);
+  assert.equal(wordsHex(...words), hex);
+  assert.equal(wordsHex(0, 1), "0000000000000001");
+  for (let i = 0; i < 100; i++) {
+    const w = randomWords(4);
+    assert.deepEqual([...readWords(wordsHex(...w), 4)!], [...w]);
+  }
+});
+
+Deno.test("readWords() refuses anything but exactly words × 8 lowercase hex digits", () => {
+  for (const bad of ["", "0123456", "012345678", "0123456G", "ABCDEF01", "0123456 ", "０1234567"]) {
+    assert.equal(readWords(bad, 1), null, JSON.stringify(bad));
+  }
+  assert.equal(readWords("0123456789abcdef", 1), null);
+  assert.deepEqual([...readWords("0000000a", 1)!], [10]);
+});
+
+Deno.test("wordsEqual() is equality of four words, each word counted wherever they differ", () => {
+  const w = [...randomWords(4)] as [number, number, number, number];
+  assert.equal(wordsEqual(...w, ...w), true);
+  for (let i = 0; i < 4; i++) {
+    for (let bit = 0; bit < 32; bit++) {
+      const other = [...w] as [number, number, number, number];
+      other[i] ^= 1 << bit;
+      assert.equal(wordsEqual(...w, ...other), false, `word ${i} bit ${bit}`);
+    }
+  }
+});
+
+Deno.test("randomWords() draws different words every call", () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 1000; i++) seen.add(wordsHex(...randomWords(4)));
+  assert.equal(seen.size, 1000);
+});
+
+Deno.test("sessionKey() is a session id's low word, NaN for what is not a session id", () => {
+  assert.equal(sessionKey("00000001fffffffe"), -2);
+  assert.equal(sessionKey("0123456789abcdef"), 0x89abcdef | 0);
+  assert.ok(Number.isNaN(sessionKey("0123")));
+  assert.ok(Number.isNaN(sessionKey("0123456789ABCDEF")));
+});
