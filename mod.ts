@@ -59,14 +59,16 @@ export {
 } from "./lib/protocol/envelope.ts";
 export {
   ClosedError,
-  PROTOCOL_ERRORS,
   ProtocolError,
-  type ProtocolErrorCode,
-  type ProtocolErrorSpec,
   SenteLiteError,
   ServerError,
   TimeoutError,
 } from "./lib/protocol/errors.ts";
+export {
+  PROTOCOL_ERRORS,
+  type ProtocolErrorCode,
+  type ProtocolErrorSpec,
+} from "./lib/protocol/error_table.ts";
 export {
   buildHandshakeData,
   HANDSHAKE_KEY,

@@ -21,7 +21,6 @@ import { clientEventEnvelope, eventValue } from "../protocol/envelope.ts";
 import { classifyClose, CLOSE_HEARTBEAT_TIMEOUT } from "../protocol/close_codes.ts";
 import { ClosedError, ServerError } from "../protocol/errors.ts";
 import { assertEventId } from "../protocol/event.ts";
-import type { Event } from "../protocol/event.ts";
 import type {
   AnyEvents,
   ChannelData,
@@ -64,6 +63,9 @@ import { noSettler, Pending, PendingRequests, promiseOf } from "./requests.ts";
 import { toError } from "../util/to_error.ts";
 import { checkUrl, socketSink, upgradeProtocols, upgradeUrl } from "./socket.ts";
 import { wakeWatch } from "./wake.ts";
+import { ClientHandlers } from "./handlers.ts";
+import { runProviders } from "./providers.ts";
+import { InboundAcks } from "./acks.ts";
 
 import {
   type ChannelHandler,
@@ -122,17 +124,17 @@ export class Client<E extends EventMap = AnyEvents> {
   #outSeq = 0;
   /** Numbered sends written to the current socket and not yet acknowledged, in seq order. */
   #outbox: Queued[] = [];
-  /** The highest server seq received, and the highest acknowledged. */
-  #inSeq = 0;
-  #inAcked = 0;
-  #ackTimer: TimerHandle | undefined;
+  /** The highest server seq received, and its acknowledgements. */
+  #acks: InboundAcks;
   #written = 0;
   #requests: PendingRequests;
   /** The event id `request` checked last (a valid one). */
   #checkedId = "";
-  #handlers = new Map<string, Set<PushHandler>>();
-  #any = new Set<PushHandler>();
-  #requestHandlers = new Map<string, RequestHandler>();
+  /** Push handlers and server→client request handlers. */
+  #handlers = new ClientHandlers(
+    (error) => this.#options.onError(error),
+    (value) => this.#sendValue(value),
+  );
   #channels: ClientChannels;
   /** Cursors in the server's channel streams (capability `"channel-seq"`). */
   #cursors = new ChannelCursors();
@@ -172,11 +174,12 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#isSente = this.#options.dialect === "sente";
     this.#tel = this.#options.telemetry.scope("sente-lite.client");
     this.#requests = new PendingRequests(this.#options.clock);
+    this.#acks = new InboundAcks(this.#options.clock, (value) => this.#sendValue(value));
     this.#channels = new ClientChannels({
       request: (id, data, options) => this.#request(id, data, options ?? {}),
       state: () => this.#state,
       onError: (error) => this.#options.onError(error),
-      emit: (id, data) => this.#emit(id, data),
+      emit: (id, data) => this.#handlers.emit(id, data),
       cursors: this.#cursors,
     });
     checkUrl(url);
@@ -195,7 +198,7 @@ export class Client<E extends EventMap = AnyEvents> {
     });
     this.#options.streams?.bind({
       request: (id, data, o) => this.#request(id, data, o),
-      on: (id, handler) => this.#on(id, handler as PushHandler),
+      on: (id, handler) => this.#handlers.on(id, handler as PushHandler),
       send: (id, data) => (this as unknown as Client<AnyEvents>).send(id, data),
       packer: this.#options.packer,
       clock: this.#options.clock,
@@ -251,7 +254,7 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#closeCode = code;
     this.#closeReason = reason;
     // Acknowledge what arrived, so the server does not count it as lost when the session expires.
-    if (this.#state === "open") this.#sendAck();
+    if (this.#state === "open") this.#acks.flush();
     this.#dispatch("close()", "close() called");
   }
 
@@ -349,7 +352,7 @@ export class Client<E extends EventMap = AnyEvents> {
     }
     if (from !== to || change.retryInMs !== undefined) {
       this.#report(change);
-      this.#emit(STATE_EVENT, change);
+      this.#handlers.emit(STATE_EVENT, change);
     }
     after?.();
   }
@@ -374,7 +377,7 @@ export class Client<E extends EventMap = AnyEvents> {
       let href = String(raw);
       try {
         const o = this.#options;
-        href = upgradeUrl(raw, o, this.clientId, csrfToken, this.#inSeq, this.#cursors).href;
+        href = upgradeUrl(raw, o, this.clientId, csrfToken, this.#acks.seq, this.#cursors).href;
         const protocols = upgradeProtocols(
           token,
           this.#isSente || !o.resume ? null : this.#resumeToken,
@@ -412,48 +415,15 @@ export class Client<E extends EventMap = AnyEvents> {
       // An error is always followed by a close event, which does the work.
       ws.onerror = () => {};
     };
-    const connect = (raw: string | URL) => {
-      if (generation !== this.#generation) return;
-      // Token providers (Sente's `?csrf-token-or-fn`, our `token`) are asked on every attempt.
-      const csrf = this.#isSente ? this.#options.csrfToken : undefined;
-      const token = this.#isSente ? undefined : this.#options.token;
-      if (typeof csrf !== "function" && typeof token !== "function") {
-        return open(raw, csrf, token);
-      }
-      const which = typeof csrf === "function" ? "csrfToken" : "token";
-      let results: [unknown, unknown];
-      try {
-        results = [
-          typeof csrf === "function" ? csrf() : csrf,
-          typeof token === "function" ? token() : token,
-        ];
-      } catch (e) {
-        this.#dispatch("error", `${which} provider failed: ${toError(e).message}`);
-        return;
-      }
-      Promise.all(results).then(
-        ([c, t]) => open(raw, c as string | undefined, t as string | null | undefined),
-        (e) => {
-          if (generation === this.#generation) {
-            this.#dispatch("error", `${which} provider failed: ${toError(e).message}`);
-          }
-        },
-      );
-    };
-    const provider = this.#url;
-    if (typeof provider !== "function") return connect(provider);
-    let result;
-    try {
-      result = provider();
-    } catch (e) {
-      this.#dispatch("error", `URL provider failed: ${toError(e).message}`);
-      return;
-    }
-    Promise.resolve(result).then(connect, (e) => {
-      if (generation === this.#generation) {
-        this.#dispatch("error", `URL provider failed: ${toError(e).message}`);
-      }
-    });
+    // Token providers (Sente's `?csrf-token-or-fn`, our `token`) are asked on every attempt.
+    runProviders(
+      this.#url,
+      this.#isSente ? this.#options.csrfToken : undefined,
+      this.#isSente ? undefined : this.#options.token,
+      () => generation === this.#generation,
+      open,
+      (message) => this.#dispatch("error", message),
+    );
   }
 
   /** Drops the current socket or attempt and every connection timer. */
@@ -464,8 +434,7 @@ export class Client<E extends EventMap = AnyEvents> {
     clock.clearTimeout(this.#retryTimer);
     clock.clearTimeout(this.#connectTimer);
     clock.clearTimeout(this.#closeTimer);
-    clock.clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
+    this.#acks.stop();
     this.#resumeOn = false;
     this.#liveness.stop();
     const ws = this.#ws;
@@ -555,8 +524,8 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#queue = [];
     for (const entry of queued) this.#sendEntry(entry);
     return () => {
-      this.#emit(HANDSHAKE_EVENT, handshake);
-      if (gap) this.#emit("sente-lite/gap", gap);
+      this.#handlers.emit(HANDSHAKE_EVENT, handshake);
+      if (gap) this.#handlers.emit("sente-lite/gap", gap);
       this.#readyResolve(handshake);
     };
   }
@@ -660,11 +629,11 @@ export class Client<E extends EventMap = AnyEvents> {
           this.#requests.reject(p, error);
           return;
         }
-        if (!this.#handlers.get(id)?.size) this.#options.onError(error);
+        if (!this.#handlers.has(id)) this.#options.onError(error);
         break;
       }
       case "sente-lite/request":
-        this.#onServerRequest(data);
+        this.#handlers.answer(data);
         return;
       case "sente-lite/channel-msg":
         this.#channels.deliver(data);
@@ -681,7 +650,7 @@ export class Client<E extends EventMap = AnyEvents> {
         this.#channels.left(data);
         break;
     }
-    this.#emit(id, data);
+    this.#handlers.emit(id, data);
   }
 
   // ------------------------------------------------------------ resume (docs/delivery.md)
@@ -703,7 +672,7 @@ export class Client<E extends EventMap = AnyEvents> {
     this.#cursors.started(handshake.server?.capabilities ?? [], state?.cseq);
     if (state && handshake.server!.capabilities.includes("resume")) {
       this.#resumeOn = true;
-      this.#inSeq = this.#inAcked = state.seq;
+      this.#acks.reset(state.seq);
       const ack = state.ack;
       this.#queue = this.#queue.filter((e) => {
         if (e.seq === undefined || e.seq > ack) {
@@ -742,11 +711,10 @@ export class Client<E extends EventMap = AnyEvents> {
       else this.#stats.duplicatesDropped++;
       return;
     }
-    if (seq <= this.#inSeq) {
+    if (!this.#acks.received(seq)) {
       this.#stats.duplicatesDropped++;
       return;
     }
-    this.#inSeq = seq;
     this.#onPush(ev[0], ev[1]);
     this.#scheduleAck();
   }
@@ -754,21 +722,7 @@ export class Client<E extends EventMap = AnyEvents> {
   #scheduleAck(): void {
     const r = this.#options.resume;
     if (!r || this.#state !== "open") return; // a handler may have closed the client
-    if (this.#inSeq - this.#inAcked >= r.ackEvery) this.#sendAck();
-    else if (this.#ackTimer === undefined) {
-      this.#ackTimer = this.#options.clock.setTimeout(() => {
-        this.#ackTimer = undefined;
-        this.#sendAck();
-      }, r.ackDelayMs);
-    }
-  }
-
-  #sendAck(): void {
-    this.#options.clock.clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
-    if (this.#inSeq <= this.#inAcked) return;
-    this.#inAcked = this.#inSeq;
-    this.#sendValue(clientEventEnvelope("sente-lite/ack", { seq: this.#inSeq }, null));
+    this.#acks.schedule(r);
   }
 
   /** The server has every numbered send up to `seq`. */
@@ -779,52 +733,6 @@ export class Client<E extends EventMap = AnyEvents> {
     let i = 0;
     while (i < box.length && box[i].seq! <= seq) i++;
     if (i > 0) this.#outbox = i === box.length ? [] : box.slice(i);
-  }
-
-  #onServerRequest(data: unknown): void {
-    const d = (data ?? {}) as Record<string, unknown>;
-    const cb = d["cb-id"];
-    const event = d.event;
-    if (typeof cb !== "string" || !Array.isArray(event) || typeof event[0] !== "string") {
-      this.#options.onError(new ServerError("bad-request", "malformed sente-lite/request"));
-      return;
-    }
-    const [id, payload] = event as [string, unknown];
-    const answer = (body: Record<string, unknown>) =>
-      this.#sendValue(clientEventEnvelope("sente-lite/reply", { "cb-id": cb, ...body }, null));
-    const handler = this.#requestHandlers.get(id);
-    if (!handler) {
-      answer({ error: { code: "no-handler", message: `no request handler for ${id}` } });
-      return;
-    }
-    const fail = (e: unknown) => {
-      this.#options.onError(toError(e));
-      answer({ error: { code: "handler-error", message: `request handler for ${id} failed` } });
-    };
-    try {
-      Promise.resolve(handler(payload, { id, event: [id, payload] })).then(
-        (value) => answer({ value: value ?? null }),
-        fail,
-      );
-    } catch (e) {
-      fail(e);
-    }
-  }
-
-  #emit(id: string, data: unknown): void {
-    const ctx = { id, event: [id, data] as Event };
-    for (const h of this.#handlers.get(id) ?? []) this.#call(() => h(data, ctx));
-    if (!id.startsWith("chsk/") && !id.startsWith("sente-lite/")) {
-      for (const h of this.#any) this.#call(() => h(data, ctx));
-    }
-  }
-
-  #call(fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      this.#options.onError(toError(e));
-    }
   }
 
   // ------------------------------------------------------------ outbound
@@ -916,20 +824,7 @@ export class Client<E extends EventMap = AnyEvents> {
       | typeof RESUBSCRIBE_FAILED_EVENT
       | "sente-lite/gap",
   >(id: K, handler: PushHandler<PushData<E, K>>): () => void {
-    return this.#on(id, handler as PushHandler);
-  }
-
-  #on(id: string, handler: PushHandler): () => void {
-    if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    if (id === "*") {
-      this.#any.add(handler);
-      return () => void this.#any.delete(handler);
-    }
-    assertEventId(id);
-    let set = this.#handlers.get(id);
-    if (!set) this.#handlers.set(id, set = new Set());
-    set.add(handler);
-    return () => void set.delete(handler);
+    return this.#handlers.on(id, handler as PushHandler);
   }
 
   /**
@@ -948,13 +843,7 @@ export class Client<E extends EventMap = AnyEvents> {
     id: K,
     handler: RequestHandler<EventData<E, "serverToClient", K>, EventReply<E, "serverToClient", K>>,
   ): () => void {
-    assertEventId(id);
-    if (typeof handler !== "function") throw new TypeError("handler must be a function");
-    const h = handler as RequestHandler;
-    this.#requestHandlers.set(id, h);
-    return () => {
-      if (this.#requestHandlers.get(id) === h) this.#requestHandlers.delete(id);
-    };
+    return this.#handlers.onRequest(id, handler as RequestHandler);
   }
 
   /**

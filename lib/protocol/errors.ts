@@ -1,95 +1,23 @@
 // This module is browser compatible.
 /**
- * Every error the protocol can produce, in one table, and the typed errors callers catch.
- *
- * A protocol error has a stable string `code`. Fatal ones close the connection with a WebSocket
- * close code; the others are answered with a `sente-lite/error` event and the connection goes on.
- * `docs/PROTOCOL.md` lists the same table.
+ * The typed errors callers catch. The protocol error codes, with a line on each, are the table
+ * `PROTOCOL_ERRORS` in `error_table.ts`.
  *
  * @module
  */
 
-/** What the server does about one kind of bad input. */
-export interface ProtocolErrorSpec {
-  /** `true` when the connection is closed with {@linkcode ProtocolErrorSpec.closeCode}. */
-  readonly fatal: boolean;
-  /** The WebSocket close code sent for fatal errors. */
-  readonly closeCode?: number;
-  /** One line on when it happens. */
-  readonly description: string;
-}
+import type { ProtocolErrorCode } from "./error_table.ts";
 
-/** The table of protocol error codes. */
-export const PROTOCOL_ERRORS = {
-  "unpack-failed": {
-    fatal: false,
-    description: "The frame could not be unpacked (invalid JSON, invalid UTF-8, wrong frame type).",
-  },
-  "bad-envelope": {
-    fatal: false,
-    description: "The value is not an envelope `[payload, cbId | null]` with a string cbId.",
-  },
-  "bad-event": {
-    fatal: false,
-    description: "The payload is not an event `[id, data?]` with a namespaced string id `ns/name`.",
-  },
-  "reserved-event": {
-    fatal: false,
-    description: "A client sent a `chsk/*` event other than `chsk/ws-ping` or `chsk/ws-pong`.",
-  },
-  "unknown-cb": {
-    fatal: false,
-    description:
-      "A `sente-lite/reply` names a callback id that is not pending (unknown or timed out).",
-  },
-  "no-handler": {
-    fatal: false,
-    description: "No handler (and no catch-all) is registered for the event id.",
-  },
-  "handler-error": {
-    fatal: false,
-    description: "The handler threw or its promise rejected; the message carries no stack.",
-  },
-  "bad-request": {
-    fatal: false,
-    description: "A `sente-lite/*` extension event has data of the wrong shape.",
-  },
-  "forbidden": {
-    fatal: false,
-    description: "An authorization hook denied the event, subscribe or publish.",
-  },
-  "stream-protocol": {
-    fatal: false,
-    description:
-      "A bad stream frame (docs/PROTOCOL.md §9.5: it failed its stream); counts toward `maxProtocolErrors`.",
-  },
-  "rate-limited": {
-    fatal: false,
-    description: "The connection is over its message or byte rate; the frame was not processed.",
-  },
-  "limit-exceeded": {
-    fatal: false,
-    description: "A per-connection limit (e.g. subscriptions) would be exceeded.",
-  },
-  "too-large": {
-    fatal: true,
-    closeCode: 1009,
-    description: "A frame is larger than `maxMessageBytes` (default 1 MiB).",
-  },
-  "rate-limit-exceeded": {
-    fatal: true,
-    closeCode: 4029,
-    description: "The connection stayed over its rate for `maxViolations` frames in a row.",
-  },
-  "too-many-errors": {
-    fatal: true,
-    closeCode: 1008,
-    description: "The connection sent more than `maxProtocolErrors` bad frames (default 100).",
-  },
-} as const satisfies Record<string, ProtocolErrorSpec>;
-
-/** A stable protocol error code. */
-export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS;
+/**
+ * The close code of each fatal protocol error; a code not listed is not fatal. The same as
+ * `fatal`/`closeCode` in `PROTOCOL_ERRORS` (a test compares them), kept here so that a
+ * `ProtocolError` does not need the table and its descriptions (the client bundle).
+ */
+const FATAL_CLOSE_CODES: { readonly [code in ProtocolErrorCode]?: number } = {
+  "too-large": 1009,
+  "rate-limit-exceeded": 4029,
+  "too-many-errors": 1008,
+};
 
 /** Base class of every error sente-lite throws on purpose; `code` is stable across versions. */
 export class SenteLiteError extends Error {
@@ -115,9 +43,9 @@ export class ProtocolError extends SenteLiteError {
   constructor(code: ProtocolErrorCode, message: string, cbId: string | null = null) {
     super(code, message);
     this.name = "ProtocolError";
-    const spec: ProtocolErrorSpec = PROTOCOL_ERRORS[code];
-    this.fatal = spec.fatal;
-    this.closeCode = spec.closeCode;
+    const closeCode = FATAL_CLOSE_CODES[code];
+    this.fatal = closeCode !== undefined;
+    this.closeCode = closeCode;
     this.cbId = cbId;
   }
 }

@@ -1,7 +1,7 @@
 // This module is browser compatible.
 /**
  * The errors of the frame transforms (compression, chunking, flagged binary frames), in one table
- * shaped like `PROTOCOL_ERRORS` in `lib/protocol/errors.ts` so the two can be merged.
+ * shaped like `PROTOCOL_ERRORS` in `lib/protocol/error_table.ts` so the two can be merged.
  *
  * A fatal wire error closes the connection with its close code; the others drop the one message
  * they concern, are reported, and the connection goes on.
@@ -9,7 +9,7 @@
  * @module
  */
 import { SenteLiteError } from "../protocol/errors.ts";
-import type { ProtocolErrorSpec } from "../protocol/errors.ts";
+import type { ProtocolErrorSpec } from "../protocol/error_table.ts";
 
 /** The table of wire error codes (listed in `docs/wire.md` §6). */
 export const WIRE_ERRORS = {
