@@ -70,7 +70,8 @@ export type {
   UrlProvider,
   WebSocketConstructor,
 } from "./lib/client/options.ts";
-export { CLOSE_CODES, type CloseClass, type CloseCodeSpec } from "./lib/protocol/close_codes.ts";
+export type { CloseClass } from "./lib/protocol/close_codes.ts";
+export { CLOSE_CODES, type CloseCodeSpec } from "./lib/protocol/close_code_table.ts";
 export type { ServerInfo } from "./lib/protocol/handshake.ts";
 export type { Event } from "./lib/protocol/event.ts";
 export type { Clock, TimerHandle } from "./lib/util/clock.ts";

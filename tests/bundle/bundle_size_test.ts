@@ -6,13 +6,20 @@
 import assert from "node:assert/strict";
 import { kb, minifiedBundle } from "../../scripts/bundle.ts";
 import { PROTOCOL_ERRORS } from "../../lib/protocol/error_table.ts";
+import { CLOSE_CODES } from "../../lib/protocol/close_code_table.ts";
 
 /** The budget of the minimal app, minified + gzipped. */
 const BUDGET_GZ = 12 * 1024;
 /** Code that only the opt-in parts contain (compression, chunking, telemetry handlers). */
 const OPT_IN_MARKERS = ["CompressionStream", "chunk", "sente-lite/batch", "addHandler"];
-/** Text the client never reads: the protocol error table's descriptions stay out of its bundle. */
-const SERVER_ONLY_MARKERS = [PROTOCOL_ERRORS["unpack-failed"].description];
+/**
+ * Text an app that does not import the tables never reads: the protocol error and close code
+ * descriptions stay out of its bundle.
+ */
+const SERVER_ONLY_MARKERS = [
+  PROTOCOL_ERRORS["unpack-failed"].description,
+  CLOSE_CODES[4409].description,
+];
 /** Code that only the opt-in streams contain. */
 const STREAM_MARKER = "stream-resume-failed";
 

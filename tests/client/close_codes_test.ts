@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { classifyClose, CLOSE_CODES } from "../../lib/protocol/close_codes.ts";
+import { classifyClose } from "../../lib/protocol/close_codes.ts";
+import { CLOSE_CODES } from "../../lib/protocol/close_code_table.ts";
 
 Deno.test("classifyClose() reconnects after transient closes, Sente-style 1000 included", () => {
   for (const code of [1000, 1001, 1005, 1006, 1011, 1012, 1013, 1014, 4008]) {
