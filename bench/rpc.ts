@@ -1,18 +1,25 @@
 /**
- * Request→reply round trips through sente-lite on Deno, against a raw `Deno.serve` WebSocket
- * echo in the same run with the same load shape.
+ * Request→reply round trips through sente-lite on Deno, against two raw `Deno.serve` WebSocket
+ * echoes in the same run with the same load shape.
  *
  * Load: `--connections` (10) WebSockets, each keeping `--in-flight` (50) requests outstanding
  * (every reply sends the next request) with a `--payload` (64) byte string, measured for
  * `--seconds` (5) after `--warmup` (1) seconds, `--rounds` (1) times, alternating the `--sides`
- * (default `raw,senteLite,senteServer`) within each round.
+ * within each round.
  *
- * - raw: the server `JSON.parse`s each text frame and sends back `JSON.stringify` of it; the
- *   client sends `{"id": n, "payload": "…"}` and matches replies by `id` in a `Map`. So both sides
- *   do the JSON work sente-lite does, with no envelope, routing, callback ids or timers.
- * - senteLite: `createServer()` (message rate limit lifted) with
- *   `on("bench/echo", (msg) => msg.data)`; the client is
+ * - raw (the baseline of issue 13): the server sends back each frame's `data` as it came, no
+ *   JSON at all. Its client does the least a raw client must to match a reply to its request:
+ *   the frame is the request number in decimal, a space and the payload (`"17 xxx…"`), and the
+ *   reply is matched by `parseInt` of that prefix in a `Map` (no JSON either way).
+ * - rawJson (a second, more generous reference): the server `JSON.parse`s each text frame and
+ *   sends back `JSON.stringify` of it; the client sends `{"id": n, "payload": "…"}` and matches
+ *   replies by `id` in a `Map`. Both sides do the JSON work sente-lite does, with no envelope,
+ *   routing, callback ids or timers.
+ * - senteLite: `createServer()` with `on("bench/echo", (msg) => msg.data)`; the client is
  *   `connect()` + `client.request("bench/echo", payload)` (default 10 s timeout per request).
+ *   Everything is as a user configures it except one lifted limit: the per-connection message
+ *   rate (default 2000 msg/s, below this load) is raised to 1e9/s; the limiter stays on, so its
+ *   per-frame cost is measured. The byte rate, size limits and heartbeat keep their defaults.
  * - senteServer (diagnostic): the same sente-lite server driven by a minimal hand-written
  *   protocol client (`[["bench/echo", payload], cbId]` frames, counter cb-ids, replies matched
  *   in a `Map`, no timers), so `serverRatio` shows the server's share of the cost alone.
@@ -29,13 +36,19 @@
  *
  * The servers run on the main thread and the load generator in a Worker (its own isolate, event
  * loop and thread): on 2 cores each side gets one, and the client's cost is not charged to the
- * server's event loop. Progress goes to stderr; stdout gets a table and, on the last line, one
- * JSON object `{"bench":"rpc","raw":{…},"senteLite":{…},"ratio":…,"senteServer":{…},
- * "serverRatio":…,"socketio":{…},"socketioRatio":…}` (ratio = sente-lite msg/s ÷ raw msg/s, the
- * median round of each side).
+ * server's event loop. CPU time per request of each thread (server, client) is read from
+ * `/proc` (Linux), and is steadier than msg/s on a shared machine.
  *
- * Run: `deno run -A bench/rpc.ts [--seconds 5] [--rounds 1] [--sides raw,senteLite]` (default
- * sides `raw,senteLite,senteServer,socketio`)
+ * Progress goes to stderr; stdout gets a table and, on the last line, one JSON object
+ * `{"bench":"rpc","raw":{…},"rawJson":{…},"senteLite":{…},"senteServer":{…},"socketio":{…},
+ * "ratio":…,"serverRatio":…,"socketioRatio":…,"ratios":{…},"config":{…}}`: each side is its
+ * median round by msg/s; `ratio`, `serverRatio` and `socketioRatio` are senteLite, senteServer
+ * and socketio msg/s ÷ raw (no-JSON) msg/s; `ratios.<side>.<baseline>` holds `msgPerSec` (side ÷
+ * baseline) and `serverCpu`, `clientCpu` (baseline CPU µs per request ÷ the side's: higher is
+ * better, 1.0 is as cheap as the baseline), each from the medians over rounds.
+ *
+ * Run: `deno run -A bench/rpc.ts [--seconds 5] [--rounds 1] [--sides raw,rawJson,senteLite]`
+ * (default sides `raw,rawJson,senteLite,senteServer,socketio`)
  *
  * @module
  */
@@ -55,8 +68,13 @@ interface Config {
   warmupSeconds: number;
 }
 
-type Mode = "raw" | "senteLite" | "senteServer" | "socketio";
-const MODES: readonly Mode[] = ["raw", "senteLite", "senteServer", "socketio"];
+type Mode = "raw" | "rawJson" | "senteLite" | "senteServer" | "socketio";
+const MODES: readonly Mode[] = ["raw", "rawJson", "senteLite", "senteServer", "socketio"];
+/** The sides every other side is compared with. */
+const BASELINES = ["raw", "rawJson"] as const;
+
+/** What the bench changes from a default server, said in its output. */
+const LIFTED = ["rateLimit.messages: 1e9/s (default 2000/s); the limiter stays on"];
 
 /** What one measured run gives. */
 interface Result {
@@ -130,7 +148,8 @@ async function main(): Promise<void> {
     sides = sides.filter((side) => side !== "socketio");
   }
 
-  const raw = serveRawEcho();
+  const raw = serveRawEcho((data) => data);
+  const rawJson = serveRawEcho((data) => JSON.stringify(JSON.parse(data)));
   const sente = createServer({
     // The default per-connection limit (2000 msg/s) is below this load; lift the threshold but
     // keep the limiter on, so its per-frame cost is measured as in a default deployment.
@@ -142,13 +161,20 @@ async function main(): Promise<void> {
   const sio = sides.includes("socketio") ? await startServer("node", "sio") : null;
   const urls: Record<Mode, string> = {
     raw: raw.url,
+    rawJson: rawJson.url,
     senteLite: senteHandle.url,
     senteServer: senteHandle.url,
     socketio: sio?.ready.url ?? "",
   };
 
   const worker = new Worker(import.meta.url, { type: "module" });
-  const results: Record<Mode, Result[]> = { raw: [], senteLite: [], senteServer: [], socketio: [] };
+  const results: Record<Mode, Result[]> = {
+    raw: [],
+    rawJson: [],
+    senteLite: [],
+    senteServer: [],
+    socketio: [],
+  };
   try {
     for (let round = 0; round < rounds; round++) {
       for (const mode of sides) {
@@ -159,45 +185,75 @@ async function main(): Promise<void> {
     worker.terminate();
     await senteHandle.close();
     await raw.close();
+    await rawJson.close();
     await sio?.proc.stop();
   }
 
-  const pick = (mode: Mode) => median(results[mode]);
-  const ratioOf = (mode: Mode) => round(pick(mode).msgPerSec / pick("raw").msgPerSec, 3);
-  const server = sides.includes("senteServer")
-    ? { senteServer: pick("senteServer"), serverRatio: ratioOf("senteServer") }
-    : {};
-  const socketio = sides.includes("socketio")
-    ? { socketio: pick("socketio"), socketioRatio: ratioOf("socketio") }
-    : {};
+  const measured = MODES.filter((mode) => results[mode].length > 0);
+  const ratios: RatioTable = {};
+  for (const mode of measured) {
+    if (mode === "raw") continue;
+    for (const base of BASELINES) {
+      if (base === mode || !measured.includes(base)) continue;
+      (ratios[mode] ??= {})[base] = ratiosOf(results[mode], results[base]);
+    }
+  }
+  const vsRaw = (mode: Mode) => ratios[mode]?.raw?.msgPerSec;
   const sioConfig = values.sides.split(",").includes("socketio")
     ? socketIoConfig()
     : { skipped: "not in --sides" };
   const summary = {
     bench: "rpc",
-    raw: pick("raw"),
-    senteLite: pick("senteLite"),
-    ratio: ratioOf("senteLite"),
-    ...server,
-    ...socketio,
+    ...Object.fromEntries(measured.map((mode) => [mode, median(results[mode])])),
+    ratio: vsRaw("senteLite")!,
+    ...(measured.includes("senteServer") ? { serverRatio: vsRaw("senteServer") } : {}),
+    ...(measured.includes("socketio") ? { socketioRatio: vsRaw("socketio") } : {}),
+    ratios,
     config: {
       ...config,
       rounds,
       runtime: `deno ${Deno.version.deno}`,
       clients: "worker",
+      lifted: LIFTED,
       socketio: sioConfig,
     },
   };
-  printTable(results, summary.ratio, server.serverRatio, socketio.socketioRatio);
+  printTable(results, ratios);
   if (sioConfig.skipped) console.log(`Socket.IO side skipped: ${sioConfig.skipped}`);
   console.log(JSON.stringify(summary));
 }
 
-/** The raw baseline server: JSON round trip of every text frame, nothing else. */
-function serveRawEcho(): { url: string; close(): Promise<void> } {
+type Baseline = typeof BASELINES[number];
+
+/** A side against a baseline; CPU ratios are baseline ÷ side (1.0: as cheap as the baseline). */
+interface Ratios {
+  msgPerSec: number;
+  serverCpu?: number;
+  clientCpu?: number;
+}
+
+/** The ratios of every measured side against every measured baseline. */
+type RatioTable = Partial<Record<Mode, Partial<Record<Baseline, Ratios>>>>;
+
+function ratiosOf(side: Result[], base: Result[]): Ratios {
+  const of = (key: "msgPerSec" | "serverCpuUs" | "clientCpuUs", inverse: boolean) => {
+    const a = medianOf(side.map((r) => r[key])), b = medianOf(base.map((r) => r[key]));
+    if (a === undefined || b === undefined) return undefined;
+    return round(inverse ? b / a : a / b, 3);
+  };
+  const serverCpu = of("serverCpuUs", true), clientCpu = of("clientCpuUs", true);
+  return {
+    msgPerSec: of("msgPerSec", false)!,
+    ...(serverCpu !== undefined ? { serverCpu } : {}),
+    ...(clientCpu !== undefined ? { clientCpu } : {}),
+  };
+}
+
+/** A raw baseline server: sends back `reply(data)` for every text frame, nothing else. */
+function serveRawEcho(reply: (data: string) => string): { url: string; close(): Promise<void> } {
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
     const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
-    socket.onmessage = (e) => socket.send(JSON.stringify(JSON.parse(e.data as string)));
+    socket.onmessage = (e) => socket.send(reply(e.data as string));
     return response;
   });
   return {
@@ -299,17 +355,20 @@ function median(results: Result[]): Result {
   return [...results].sort((a, b) => a.msgPerSec - b.msgPerSec)[(results.length - 1) >> 1];
 }
 
+/** The median of the defined values (the mean of the middle two for an even count). */
+function medianOf(values: (number | undefined)[]): number | undefined {
+  const xs = values.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+  if (xs.length === 0) return undefined;
+  const mid = xs.length >> 1;
+  return xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+}
+
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
 
-function printTable(
-  results: Record<Mode, Result[]>,
-  ratio: number,
-  serverRatio?: number,
-  socketioRatio?: number,
-): void {
+function printTable(results: Record<Mode, Result[]>, ratios: RatioTable): void {
   const rows = [[
     "side",
     "round",
@@ -331,20 +390,34 @@ function printTable(
         r.p99Ms.toFixed(3),
         String(r.requests),
         r.seconds.toFixed(2),
-        r.serverCpuUs?.toFixed(1) ?? "-",
-        r.clientCpuUs?.toFixed(1) ?? "-",
+        r.serverCpuUs?.toFixed(2) ?? "-",
+        r.clientCpuUs?.toFixed(2) ?? "-",
       ])
     );
   }
+  printRows(rows);
+  console.log("");
+  const ratioRows = [["side ÷ baseline (medians)", "msg/s", "server CPU", "client CPU"]];
+  for (const [mode, byBase] of Object.entries(ratios)) {
+    for (const [base, r] of Object.entries(byBase!)) {
+      ratioRows.push([
+        `${mode} ÷ ${base}`,
+        r.msgPerSec.toFixed(3),
+        r.serverCpu?.toFixed(3) ?? "-",
+        r.clientCpu?.toFixed(3) ?? "-",
+      ]);
+    }
+  }
+  printRows(ratioRows);
+  console.log(
+    "(CPU ratios are baseline µs/req ÷ side µs/req; goal: senteLite ÷ raw >= 0.85; socketio and " +
+      "senteServer use minimal clients)",
+  );
+}
+
+function printRows(rows: string[][]): void {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) console.log(r.map((cell, c) => cell.padStart(widths[c])).join("  "));
-  console.log(`sente-lite / raw msg/s (median rounds): ${ratio.toFixed(3)} (goal >= 0.85)`);
-  if (serverRatio !== undefined) {
-    console.log(`sente-lite server alone (minimal client) / raw: ${serverRatio.toFixed(3)}`);
-  }
-  if (socketioRatio !== undefined) {
-    console.log(`Socket.IO on Node (minimal client) / raw: ${socketioRatio.toFixed(3)}`);
-  }
 }
 
 // ------------------------------------------------------------------ worker: load generator
@@ -494,8 +567,8 @@ function matchingDriver<K>(
   };
 }
 
-/** A raw WebSocket client: `{id, payload}` JSON frames, replies matched by `id`. */
-async function rawDriver(url: string, payload: string): Promise<Driver> {
+/** Opens a plain WebSocket to a raw echo. */
+async function openRaw(url: string): Promise<WebSocket> {
   const ws = new WebSocket(url);
   await settle(
     new Promise<void>((resolve, reject) => {
@@ -504,9 +577,29 @@ async function rawDriver(url: string, payload: string): Promise<Driver> {
     }),
     `raw connection to ${url}`,
   );
+  return ws;
+}
+
+/**
+ * The raw client of the no-JSON echo: a frame is the request number, a space and the payload;
+ * the echoed reply is matched by `parseInt` of that prefix (it stops at the space).
+ */
+async function rawDriver(url: string, payload: string): Promise<Driver> {
+  const tail = ` ${payload}`;
   return matchingDriver(
-    ws,
+    await openRaw(url),
     "raw connection",
+    (n) => n,
+    (id) => id + tail,
+    (frame) => parseInt(frame, 10),
+  );
+}
+
+/** The raw client of the JSON echo: `{id, payload}` JSON frames, replies matched by `id`. */
+async function rawJsonDriver(url: string, payload: string): Promise<Driver> {
+  return matchingDriver(
+    await openRaw(url),
+    "raw JSON connection",
     (n) => n,
     (id) => JSON.stringify({ id, payload }),
     (frame) => (JSON.parse(frame) as { id: number; payload: string }).id,
@@ -587,6 +680,7 @@ async function senteDriver(url: string, payload: string): Promise<Driver> {
 
 const DRIVERS: Record<Mode, (url: string, payload: string) => Promise<Driver>> = {
   raw: rawDriver,
+  rawJson: rawJsonDriver,
   senteLite: senteDriver,
   senteServer: protocolDriver,
   socketio: socketIoDriver,

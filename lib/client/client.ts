@@ -59,7 +59,7 @@ import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } 
 import type { UrlProvider } from "./options.ts";
 import { type ConnectionState, type SessionEvent, transition } from "./session.ts";
 import { enqueue, type Queued, requeue } from "./outbox.ts";
-import { Pending, PendingRequests } from "./requests.ts";
+import { noSettler, Pending, PendingRequests, promiseOf } from "./requests.ts";
 import { toError } from "../util/to_error.ts";
 import { checkUrl, socketSink, upgradeProtocols, upgradeUrl } from "./socket.ts";
 import { wakeWatch } from "./wake.ts";
@@ -128,6 +128,8 @@ export class Client<E extends EventMap = AnyEvents> {
   #acks: InboundAcks;
   #written = 0;
   #requests: PendingRequests;
+  /** The event id `request` checked last (a valid one). */
+  #checkedId = "";
   /** Push handlers and server→client request handlers. */
   #handlers = new ClientHandlers(
     (error) => this.#options.onError(error),
@@ -394,7 +396,8 @@ export class Client<E extends EventMap = AnyEvents> {
       };
       ws.onmessage = (e: MessageEvent) => {
         if (this.#ws !== ws) return;
-        const frame = typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
+        const data = e.data; // a getter with a brand check in the runtimes: read it once
+        const frame = typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer);
         if (typeof frame !== "string" && this.#options.streams?.receive(frame)) return;
         // After the handshake, negotiated transforms decode frames (and call #receive).
         if (this.#wire?.receives) this.#wire.receive(frame);
@@ -954,7 +957,11 @@ export class Client<E extends EventMap = AnyEvents> {
   }
 
   #request(id: string, data: unknown, options: ClientRequestOptions): Promise<unknown> {
-    assertEventId(id);
+    // The id checked last is not checked again (one compare instead of a regular expression).
+    if (id !== this.#checkedId) {
+      assertEventId(id);
+      this.#checkedId = id;
+    }
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
     if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
@@ -964,26 +971,26 @@ export class Client<E extends EventMap = AnyEvents> {
     const retry = options.retry ?? this.#options.retryRequests;
     const signal = options.signal;
     const deadline = this.#options.clock.now() + timeoutMs;
-    return new Promise((resolve, reject) => {
-      const p = new Pending(
-        frame,
-        cb,
-        key,
-        id,
-        timeoutMs,
-        deadline,
-        retry,
-        signal,
-        resolve,
-        reject,
-      );
+    const p = new Pending(
+      frame,
+      cb,
+      key,
+      id,
+      timeoutMs,
+      deadline,
+      retry,
+      signal,
+      noSettler,
+      noSettler,
+    );
+    const promise = promiseOf(p);
+    try {
       this.#requests.add(p);
-      try {
-        this.#sendOrQueue(p);
-      } catch (e) {
-        this.#requests.reject(p, e);
-      }
-    });
+      this.#sendOrQueue(p);
+    } catch (e) {
+      this.#requests.reject(p, e);
+    }
+    return promise;
   }
 
   // ------------------------------------------------------------ channels

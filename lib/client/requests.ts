@@ -41,10 +41,10 @@ export class Pending implements Queued {
   declare readonly retry: boolean;
   /** Aborting it rejects the request with the signal's reason. */
   declare readonly signal: AbortSignal | undefined;
-  /** Settles the caller's promise with the reply. */
-  declare readonly resolve: (value: unknown) => void;
-  /** Settles the caller's promise with an error. */
-  declare readonly reject: (error: unknown) => void;
+  /** Settles the caller's promise with the reply (set by {@linkcode promiseOf}, or given). */
+  declare resolve: (value: unknown) => void;
+  /** Settles the caller's promise with an error (see `resolve`). */
+  declare reject: (error: unknown) => void;
   /** Set once it settled: a queued frame of it is not sent. */
   declare cancelled: boolean;
   /** `true` once the frame went out on the current socket. */
@@ -80,6 +80,32 @@ export class Pending implements Queued {
     this.sent = false;
     this.order = undefined;
     this.onAbort = null;
+  }
+}
+
+/** Settlers of a request whose promise is not made yet ({@linkcode promiseOf} replaces them). */
+export function noSettler(): void {}
+
+/** The request whose promise is being made: {@linkcode takeSettlers} hands it the settlers. */
+let making: Pending | null = null;
+
+/**
+ * The executor of every request promise: one function for all of them, so a request makes no
+ * closure (and no closure context holding its arguments) to learn its `resolve` and `reject`.
+ * An executor runs synchronously inside `new Promise`, while `making` is that request.
+ */
+function takeSettlers(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  making!.resolve = resolve;
+  making!.reject = reject;
+}
+
+/** Makes the promise of `p`, keeping its settlers on `p`. */
+export function promiseOf(p: Pending): Promise<unknown> {
+  making = p;
+  try {
+    return new Promise(takeSettlers);
+  } finally {
+    making = null;
   }
 }
 

@@ -99,10 +99,15 @@ export function serverEnvelope(msg: ServerMessage): unknown[] {
   }
 }
 
+/** `true` for a valid callback id: a non-empty string of at most {@linkcode MAX_CB_ID_LENGTH}. */
+export function isCbId(cb: unknown): cb is string {
+  return typeof cb === "string" && cb.length > 0 && cb.length <= MAX_CB_ID_LENGTH;
+}
+
 function readCbId(env: unknown[]): string | null {
   const cb = env.length > 1 ? env[1] : null;
   if (cb === null || cb === undefined) return null;
-  if (typeof cb !== "string" || cb.length === 0 || cb.length > MAX_CB_ID_LENGTH) {
+  if (!isCbId(cb)) {
     throw new ProtocolError("bad-envelope", "cbId must be null or a non-empty string");
   }
   return cb;

@@ -132,8 +132,11 @@ export class InboundMessage implements EventMessage {
       ctx.observe((o) => o.reply?.(conn, this.id, latencyMs));
     }
     try {
-      // A body (download) on a connection with streams is streamed; the reply names it.
-      if (ctx.streams) value = ctx.streams.replyValue(conn, this.id, value);
+      // A body (download) on a connection with streams is streamed; the reply names it. Bodies
+      // are objects: other values skip the lookup of the connection's streams.
+      if (ctx.streams && typeof value === "object" && value !== null) {
+        value = ctx.streams.replyValue(conn, this.id, value);
+      }
       return conn.sendReply(cbId, value);
     } catch (e) {
       // The value could not be packed (a BigInt in JSON, a cycle…): the caller still learns.

@@ -6,7 +6,11 @@
  * @module
  */
 import type { Frame } from "../packers/packer.ts";
+import { senteDialect } from "../dialects/sente.ts";
+import { senteLiteDialect } from "../dialects/sente_lite.ts";
+import { isCbId } from "../protocol/envelope.ts";
 import { ProtocolError } from "../protocol/errors.ts";
+import { MAX_EVENT_ID_LENGTH } from "../protocol/event.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import { decodeClientBatch } from "../wire/batch_frame.ts";
 import type { WireSettings } from "../wire/capabilities.ts";
@@ -193,6 +197,12 @@ export class Inbound {
 
   /** Decodes and routes; returns the record to wait for (see {@linkcode InboundRecords.unwritten}). */
   #route(conn: Connection, value: unknown): Promise<void> | null | undefined {
+    if (
+      (conn.dialect === senteLiteDialect || conn.dialect === senteDialect) &&
+      this.#routeKnown(conn, value)
+    ) {
+      return this.#durable?.unwritten(conn);
+    }
     let ev;
     try {
       ev = conn.dialect.decode(value);
@@ -202,6 +212,25 @@ export class Inbound {
     }
     this.#router.route(conn, ev.id, ev.data, ev.cbId);
     return this.#durable?.unwritten(conn);
+  }
+
+  /**
+   * The common frame of the envelope dialects, `[[id, data], cbId]` with handlers registered for
+   * `id`, routed without the decoder's event object and without checking the id's form again
+   * (`on` did). Anything else returns `false` for the decoder, whose rules and errors apply.
+   */
+  #routeKnown(conn: Connection, value: unknown): boolean {
+    if (!Array.isArray(value) || value.length !== 2) return false;
+    const ev = value[0], cb = value[1];
+    if (!Array.isArray(ev) || (ev.length !== 1 && ev.length !== 2)) return false;
+    const id = ev[0];
+    // Registered ids are no longer than the limit: a longer one is not looked up (nor kept).
+    if (typeof id !== "string" || id.length > MAX_EVENT_ID_LENGTH || !this.#router.handles(id)) {
+      return false;
+    }
+    if (cb !== null && !isCbId(cb)) return false;
+    this.#router.route(conn, id, ev[1], cb);
+    return true;
   }
 
   /**

@@ -24,6 +24,12 @@ export class Router {
   readonly #ctx: ServerContext;
   readonly #resume: Resume;
   #handlers = new Map<string, EventHandler[]>();
+  /**
+   * The id looked up last and its handlers: a client sending one id over and over (the common
+   * case) skips hashing a fresh string into the map per frame. Reset whenever handlers change.
+   */
+  #lastId: string | null = null;
+  #lastHandlers: EventHandler[] | undefined;
   #catchAll: EventHandler[] = [];
   /** Answers `sente-lite/presence` requests (set by the Hub). */
   presence: Presence | null = null;
@@ -69,12 +75,32 @@ export class Router {
       };
     }
     assertEventId(id);
-    this.#handlers.set(id, [...(this.#handlers.get(id) ?? []), handler]);
-    return () => {
-      const left = (this.#handlers.get(id) ?? []).filter((h) => h !== handler);
-      if (left.length) this.#handlers.set(id, left);
-      else this.#handlers.delete(id);
-    };
+    this.#setHandlers(id, [...(this.#handlers.get(id) ?? []), handler]);
+    return () => this.#setHandlers(id, (this.#handlers.get(id) ?? []).filter((h) => h !== handler));
+  }
+
+  #setHandlers(id: string, handlers: EventHandler[]): void {
+    if (handlers.length) this.#handlers.set(id, handlers);
+    else this.#handlers.delete(id);
+    this.#lastId = null;
+    this.#lastHandlers = undefined;
+  }
+
+  /** The handlers registered for `id` (not the catch-all), if any. */
+  #handlersOf(id: string): EventHandler[] | undefined {
+    if (id === this.#lastId) return this.#lastHandlers;
+    const handlers = this.#handlers.get(id);
+    this.#lastId = id;
+    this.#lastHandlers = handlers;
+    return handlers;
+  }
+
+  /**
+   * `true` when handlers were registered for `id` with `on` (which checked it is a valid event
+   * id): the inbound path reads such an event without checking its id again.
+   */
+  handles(id: string): boolean {
+    return this.#handlersOf(id) !== undefined;
   }
 
   /**
@@ -105,7 +131,7 @@ export class Router {
     }
     if (isExtensionId(id) && this.#extension(conn, id, data, cbId)) return;
     // authorizeEvent also sees sente-lite/* events handled by plug-ins (e.g. telemetry).
-    const handlers = this.#handlers.get(id) ?? this.#catchAll;
+    const handlers = this.#handlersOf(id) ?? this.#catchAll;
     if (handlers.length === 0) {
       const answer = conn.dialect.unhandled?.({ id, data, cbId }, conn.id, conn.lastSeen);
       if (answer) return void conn.send(answer);

@@ -47,3 +47,18 @@ Deno.test("Client reads a handshake or a ping carrying a callback id as such, no
   assert.equal(h.client.stats().lateReplies, 0);
   h.client.close();
 });
+
+Deno.test("Client.request() checks every event id, also after a valid one, and each gets its own promise", async () => {
+  const h = setup();
+  const ws = FakeWebSocket.last.accept();
+  const a = h.client.request("demo/echo", 1);
+  const b = h.client.request("demo/echo", 2);
+  assert.ok(a instanceof Promise && b instanceof Promise && a !== b);
+  assert.throws(() => h.client.request("noslash", 3), TypeError);
+  assert.throws(() => h.client.request("", 3), TypeError);
+  const c = h.client.request("demo/other", 4);
+  assert.deepEqual(ws.sentEvents("demo/echo").map(([, cb]) => cb), ["0", "1"]);
+  ws.serverSend(["two", "1"]).serverSend(["one", "0"]).serverSend(["four", "2"]);
+  assert.deepEqual(await Promise.all([a, b, c]), ["one", "two", "four"]);
+  h.client.close();
+});

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { cbNumber, Pending, PendingRequests } from "../../lib/client/requests.ts";
+import {
+  cbNumber,
+  noSettler,
+  Pending,
+  PendingRequests,
+  promiseOf,
+} from "../../lib/client/requests.ts";
 import { ClosedError, ServerError, TimeoutError } from "../../lib/protocol/errors.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
 
@@ -103,4 +109,27 @@ Deno.test("PendingRequests.lost() returns the sent requests that retry and rejec
   assert.equal(retried.outcome.error as unknown, error);
   assert.equal(unsent.outcome.error as unknown, error);
   assert.equal(clock.pending, 0);
+});
+
+Deno.test("promiseOf() keeps the settlers of each request's own promise on the request", async () => {
+  const make = (key: number) =>
+    new Pending(
+      "f",
+      key.toString(36),
+      key,
+      "demo/x",
+      1000,
+      1000,
+      false,
+      undefined,
+      noSettler,
+      noSettler,
+    );
+  const a = make(0), b = make(1);
+  const pa = promiseOf(a), pb = promiseOf(b);
+  assert.ok(pa !== pb && a.resolve !== noSettler && a.resolve !== b.resolve);
+  b.reject(new Error("b failed"));
+  a.resolve("a done");
+  assert.equal(await pa, "a done");
+  await assert.rejects(pb, /b failed/);
 });

@@ -90,6 +90,10 @@ Deno.test("Hub answers every malformed input with its documented error while oth
     [new Uint8Array([0xff, 0xfe]), "unpack-failed", null],
     [`{"a":1}`, "bad-envelope", null],
     [`[["test/echo",1],42]`, "bad-envelope", null],
+    // A handled id does not let a bad envelope or event through (the decoder still answers).
+    [`[["test/echo",1],""]`, "bad-envelope", null],
+    [`[["test/echo",1],"c6",3]`, "bad-envelope", null],
+    [`[["test/echo",1,2],"c7"]`, "bad-event", "c7"],
     [`[["noslash",1],"c1"]`, "bad-event", "c1"],
     [`[[42],"c2"]`, "bad-event", "c2"],
     [`[["chsk/handshake",1],null]`, "reserved-event", null],
@@ -123,6 +127,29 @@ Deno.test("Hub answers every malformed input with its documented error while oth
   assert.equal(errors["handler-error"], undefined); // handler errors are not protocol errors
   await bad.close();
   await good.close();
+});
+
+Deno.test("Hub.on() and its unsubscribe take effect for an id that was just routed", async () => {
+  await using t = await startServer();
+  const off = t.server.on("test/a", () => "first");
+  const { peer } = await rawPeer(t.url);
+  peer.send(`[["test/a"],"c1"]`);
+  assert.equal(await peer.next(), `["first","c1"]`);
+  off();
+  peer.send(`[["test/a"],"c2"]`);
+  const [[[id, body]]] = (await peer.nextJson()) as [[[string, Record<string, unknown>]]];
+  assert.deepEqual([id, body.code, body["cb-id"]], ["sente-lite/error", "no-handler", "c2"]);
+  t.server.on("test/a", () => "second");
+  peer.send(`[["test/a"],"c3"]`);
+  assert.equal(await peer.next(), `["second","c3"]`);
+  const offB = t.server.on("test/b", () => "b");
+  peer.send(`[["test/b"],"c4"]`);
+  assert.equal(await peer.next(), `["b","c4"]`);
+  offB();
+  t.server.on("*", (msg) => `any ${msg.id}`);
+  peer.send(`[["test/b"],"c5"]`);
+  assert.equal(await peer.next(), `["any test/b","c5"]`);
+  await peer.close();
 });
 
 Deno.test("Hub closes with 1009 over maxMessageBytes and reports large messages", async () => {
