@@ -9,8 +9,8 @@
  * - `P:s:<sid>` hash: `client`, `cur`/`prev` (SHA-256 of the newest and previous secret),
  *   `out` (last seq), `in` (inbound high-water mark), `at` (`node|conn`, "" when detached), `pk`
  *   (`node|conn` that detached it last);
- * - `P:q:<sid>` stream: the unacknowledged messages, entry id `<seq>-0`, field `p` (their payload
- *   bytes are `b` in the session hash, kept exact by the append and ACK scripts);
+ * - `P:q:<sid>` stream: the unacknowledged messages, entry id `<seq>-0`, fields `p` (payload) and
+ *   `c` (the session's payload bytes appended through it: `tb` in the hash; see APPEND_ONE);
  * - `P:c:<sid>` set: the channels a detached session keeps; each such channel has an index
  *   `<prefix>:{c:<escaped channel>}:k` of `<sid><uid>` members (its own slot: a channel's
  *   publishes visit the sessions one script each);
@@ -56,26 +56,31 @@ if ARGV[7] ~= '1' then redis.call('DEL', KEYS[4]) end
 return res`;
 
 /**
- * The append of one message to one session (shared by APPEND, APPEND_KEPT and HOLD): trims the
- * oldest while the stream holds more than `max` messages or `maxb` bytes of payload (`b` in the
- * session hash), never the newest; a resume tells the trimmed as an `overflow` gap.
+ * The append of one message to one session (shared by APPEND, APPEND_KEPT and HOLD): keeps about
+ * `max` messages (`MAXLEN ~`, as before) and trims the oldest while the stream holds more than
+ * `maxb` bytes of payload, never the newest; a resume tells the trimmed as an `overflow` gap. Each entry carries `c`, the session's
+ * payload bytes appended through it (`tb` in the hash), so the bytes kept are `tb` minus what was
+ * appended before the oldest entry, however acks (a plain XTRIM) trimmed the stream. `tf` in the
+ * hash remembers that for the oldest entry seen: acks only raise it, so while `tb − tf` is within
+ * `maxb` nothing is read; past it the oldest entry is read (one per trimmed message).
  */
 const APPEND_ONE = `
 local function append(meta, stream, payload, max, maxb)
   local seq = redis.call('HINCRBY', meta, 'out', 1)
-  if redis.call('EXISTS', stream) == 0 then redis.call('HSET', meta, 'b', 0) end
-  redis.call('XADD', stream, seq .. '-0', 'p', payload)
-  local b = redis.call('HINCRBY', meta, 'b', #payload)
-  local len = redis.call('XLEN', stream)
-  max, maxb = tonumber(max), tonumber(maxb)
-  if len > max or b > maxb then
-    while len > 1 and (len > max or b > maxb) do
+  local t = redis.call('HINCRBY', meta, 'tb', #payload)
+  redis.call('XADD', stream, 'MAXLEN', '~', max, seq .. '-0', 'p', payload, 'c', t)
+  maxb = tonumber(maxb)
+  local from = tonumber(redis.call('HGET', meta, 'tf') or 0)
+  if t - from > maxb then
+    local len = redis.call('XLEN', stream)
+    while true do
       local e = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+      from = tonumber(e[2][4] or t) - #e[2][2]
+      if len <= 1 or t - from <= maxb then break end
       redis.call('XDEL', stream, e[1])
-      b = b - #e[2][2]
       len = len - 1
     end
-    redis.call('HSET', meta, 'b', b)
+    redis.call('HSET', meta, 'tf', from)
   end
   local ttl = redis.call('PTTL', meta)
   if ttl > 0 then redis.call('PEXPIRE', stream, ttl) end
@@ -86,19 +91,6 @@ end`;
 export const APPEND = `${APPEND_ONE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])`;
-
-/**
- * KEYS: meta, stream. ARGV: seq. Drops the messages through seq and their bytes from `b`. Returns
- * how many it dropped.
- */
-export const ACK = `
-local es = redis.call('XRANGE', KEYS[2], '-', ARGV[1] .. '-0')
-if #es == 0 then return 0 end
-local n = 0
-for _, e in ipairs(es) do n = n + #e[2][2] end
-redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(ARGV[1]) + 1) .. '-0')
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'b', -n) end
-return #es`;
 
 /** KEYS: meta, stream. ARGV: first seq wanted, max count. Returns {out, seq, payload, …}. */
 export const REPLAY = `

@@ -244,7 +244,7 @@ export class RedisStore implements DeliveryStore {
 
   async ack(uid: string, sessionId: string, seq: number): Promise<void> {
     const k = this.#keys(uid, sessionId);
-    await this.redis.run(S.ACK, [k.meta, k.stream], [Math.floor(seq)]);
+    await this.redis.command(["XTRIM", k.stream, "MINID", `${Math.floor(seq) + 1}-0`]);
   }
 
   async markInbound(uid: string, sessionId: string, seq: number): Promise<number> {
