@@ -8,6 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { createServer } from "../../lib/server/server.ts";
+import type { ServerContext } from "../../lib/server/context.ts";
+import { UpgradeRate } from "../../lib/server/upgrade_rate.ts";
+import { VirtualClock } from "../../lib/util/clock.ts";
 
 const BURST = 5;
 const ATTEMPTS = 40;
@@ -76,4 +79,28 @@ Deno.test("rateLimit.upgradesPerIp: one address reconnecting in a loop gets 429 
     server.closeAll();
     await http.shutdown();
   }
+});
+
+Deno.test("rateLimit.upgradesPerIp: Retry-After is when the next upgrade passes", () => {
+  const clock = new VirtualClock();
+  const counted: string[] = [];
+  const ctx = {
+    options: { rateLimit: { upgradesPerIp: { perSecond: 0.25, burst: 2 } } },
+    clock,
+    count: (code: string) => counted.push(code),
+    tel: { event: () => {} },
+  } as unknown as ServerContext;
+  const rate = new UpgradeRate(ctx);
+  assert.equal(rate.take("192.0.2.1"), 0);
+  assert.equal(rate.take("192.0.2.1"), 0);
+  const retryAfter = rate.take("192.0.2.1");
+  assert.equal(retryAfter, 4, "one upgrade every 4 s");
+  clock.tick(retryAfter * 1000 - 1);
+  assert.ok(rate.take("192.0.2.1") > 0, "not before Retry-After");
+  clock.tick(1);
+  assert.equal(rate.take("192.0.2.1"), 0, "at Retry-After");
+  assert.deepEqual(counted, ["too-many-upgrades", "too-many-upgrades"]);
+  assert.equal(rate.take(null), 0, "an unknown address is not limited");
+  const off = { ...ctx, options: { rateLimit: false } } as unknown as ServerContext;
+  for (let i = 0; i < 10; i++) assert.equal(new UpgradeRate(off).take("192.0.2.1"), 0);
 });
