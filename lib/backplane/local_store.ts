@@ -37,6 +37,8 @@ interface Kept {
   outSeq: number;
   inAck: number;
   messages: StoredMessage[];
+  /** Payload bytes of `messages` (`maxSessionBytes`). */
+  bytes: number;
   at: Attachment | null;
   /** The connection that detached it last (`evict` drops it only while that one parked it). */
   parkedBy?: Attachment;
@@ -63,6 +65,24 @@ interface Offline {
   expired: number;
 }
 
+/**
+ * Drops the oldest of `messages` (holding `bytes` of payload) while more than `max` or `maxBytes`
+ * are kept, never the newest; returns the bytes kept.
+ */
+function trimOldest(
+  messages: { payload: Payload }[],
+  bytes: number,
+  max: number,
+  maxBytes: number,
+): number {
+  let drop = 0;
+  while (messages.length - drop > 1 && (messages.length - drop > max || bytes > maxBytes)) {
+    bytes -= messages[drop++].payload.length;
+  }
+  if (drop > 0) messages.splice(0, drop);
+  return bytes;
+}
+
 /** An in-memory {@linkcode DeliveryStore}; `now` is the clock (ms). */
 export class LocalStore implements DeliveryStore {
   /** Sessions by uid, then by session id (so `hold` visits only the uid's). */
@@ -74,6 +94,7 @@ export class LocalStore implements DeliveryStore {
   #max: number;
   #ttl: number;
   #maxChannelBytes: number;
+  #maxSessionBytes: number;
 
   /** Makes an empty store with these bounds. */
   constructor(options: StoreOptions = {}, readonly now: () => number = Date.now) {
@@ -81,6 +102,7 @@ export class LocalStore implements DeliveryStore {
     this.#max = o.maxMessages;
     this.#ttl = o.ttlMs;
     this.#maxChannelBytes = o.maxChannelBytes;
+    this.#maxSessionBytes = o.maxSessionBytes;
   }
 
   /** The live session, or `undefined` (an expired one is dropped here). */
@@ -124,6 +146,7 @@ export class LocalStore implements DeliveryStore {
       outSeq: 0,
       inAck: 0,
       messages: [],
+      bytes: 0,
       at,
       channels: new Set(),
       until: Infinity,
@@ -163,7 +186,8 @@ export class LocalStore implements DeliveryStore {
   #append(s: Kept, payload: Payload): number {
     const seq = ++s.outSeq;
     s.messages.push({ seq, payload });
-    if (s.messages.length > this.#max) s.messages.splice(0, s.messages.length - this.#max);
+    // The oldest go first (a resume tells them as an `overflow` gap).
+    s.bytes = trimOldest(s.messages, s.bytes + payload.length, this.#max, this.#maxSessionBytes);
     return seq;
   }
 
@@ -188,7 +212,9 @@ export class LocalStore implements DeliveryStore {
     const s = this.#get(uid, sessionId);
     if (s) {
       let n = 0;
-      while (n < s.messages.length && s.messages[n].seq <= seq) n++;
+      while (n < s.messages.length && s.messages[n].seq <= seq) {
+        s.bytes -= s.messages[n++].payload.length;
+      }
       if (n > 0) s.messages.splice(0, n);
     }
     return Promise.resolve();
@@ -279,15 +305,7 @@ export class LocalStore implements DeliveryStore {
     }
     st.last = now;
     st.messages.push({ n: ++st.n, payload, at: now });
-    st.bytes += payload.length;
-    let drop = 0;
-    let bytes = st.bytes;
-    const m = st.messages;
-    while (m.length - drop > 1 && (m.length - drop > this.#max || bytes > this.#maxChannelBytes)) {
-      bytes -= m[drop++].payload.length;
-    }
-    if (drop > 0) m.splice(0, drop);
-    st.bytes = bytes;
+    st.bytes = trimOldest(st.messages, st.bytes + payload.length, this.#max, this.#maxChannelBytes);
     return Promise.resolve(st.base + st.n);
   }
 

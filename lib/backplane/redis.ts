@@ -185,6 +185,7 @@ class RedisBackplane implements Backplane {
       store.maxMessages,
       store.ttlMs,
       store.maxChannelBytes,
+      store.maxSessionBytes,
     );
     this.store = this.#redisStore;
     this.#presence = new RedisPresence(

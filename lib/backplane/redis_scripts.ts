@@ -9,7 +9,8 @@
  * - `P:s:<sid>` hash: `client`, `cur`/`prev` (SHA-256 of the newest and previous secret),
  *   `out` (last seq), `in` (inbound high-water mark), `at` (`node|conn`, "" when detached), `pk`
  *   (`node|conn` that detached it last);
- * - `P:q:<sid>` stream: the unacknowledged messages, entry id `<seq>-0`, field `p`;
+ * - `P:q:<sid>` stream: the unacknowledged messages, entry id `<seq>-0`, fields `p` (payload) and
+ *   `c` (the session's payload bytes appended through it: `tb` in the hash; see APPEND_ONE);
  * - `P:c:<sid>` set: the channels a detached session keeps; each such channel has an index
  *   `<prefix>:{c:<escaped channel>}:k` of `<sid><uid>` members (its own slot: a channel's
  *   publishes visit the sessions one script each);
@@ -54,20 +55,42 @@ for _, c in ipairs(redis.call('SMEMBERS', KEYS[4])) do res[#res + 1] = c end
 if ARGV[7] ~= '1' then redis.call('DEL', KEYS[4]) end
 return res`;
 
-/** The append of one message to one session (shared by APPEND and HOLD). */
+/**
+ * The append of one message to one session (shared by APPEND, APPEND_KEPT and HOLD): keeps about
+ * `max` messages (`MAXLEN ~`, as before) and trims the oldest while the stream holds more than
+ * `maxb` bytes of payload, never the newest; a resume tells the trimmed as an `overflow` gap. Each entry carries `c`, the session's
+ * payload bytes appended through it (`tb` in the hash), so the bytes kept are `tb` minus what was
+ * appended before the oldest entry, however acks (a plain XTRIM) trimmed the stream. `tf` in the
+ * hash remembers that for the oldest entry seen: acks only raise it, so while `tb − tf` is within
+ * `maxb` nothing is read; past it the oldest entry is read (one per trimmed message).
+ */
 const APPEND_ONE = `
-local function append(meta, stream, payload, max)
+local function append(meta, stream, payload, max, maxb)
   local seq = redis.call('HINCRBY', meta, 'out', 1)
-  redis.call('XADD', stream, 'MAXLEN', '~', max, seq .. '-0', 'p', payload)
+  local t = redis.call('HINCRBY', meta, 'tb', #payload)
+  redis.call('XADD', stream, 'MAXLEN', '~', max, seq .. '-0', 'p', payload, 'c', t)
+  maxb = tonumber(maxb)
+  local from = tonumber(redis.call('HGET', meta, 'tf') or 0)
+  if t - from > maxb then
+    local len = redis.call('XLEN', stream)
+    while true do
+      local e = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+      from = tonumber(e[2][4] or t) - #e[2][2]
+      if len <= 1 or t - from <= maxb then break end
+      redis.call('XDEL', stream, e[1])
+      len = len - 1
+    end
+    redis.call('HSET', meta, 'tf', from)
+  end
   local ttl = redis.call('PTTL', meta)
   if ttl > 0 then redis.call('PEXPIRE', stream, ttl) end
   return seq
 end`;
 
-/** KEYS: meta, stream. ARGV: payload, max. Returns the seq (0: no such session). */
+/** KEYS: meta, stream. ARGV: payload, max, max bytes. Returns the seq (0: no such session). */
 export const APPEND = `${APPEND_ONE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2])`;
+return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])`;
 
 /** KEYS: meta, stream. ARGV: first seq wanted, max count. Returns {out, seq, payload, …}. */
 export const REPLAY = `
@@ -121,22 +144,22 @@ redis.call('HDEL', KEYS[4], ARGV[2])
 return n`;
 
 /**
- * KEYS: meta, stream, kept channels. ARGV: payload, max, channel, attached too (1/0). Numbers the
- * payload into the session when it is detached (or attached too) and keeps the channel: returns
- * the seq, -2 when it is attached (skipped), or -1 when it does not keep the channel (the caller
- * drops it from the channel's index).
+ * KEYS: meta, stream, kept channels. ARGV: payload, max, channel, attached too (1/0), max bytes.
+ * Numbers the payload into the session when it is detached (or attached too) and keeps the
+ * channel: returns the seq, -2 when it is attached (skipped), or -1 when it does not keep the
+ * channel (the caller drops it from the channel's index).
  */
 export const APPEND_KEPT = `${APPEND_ONE}
 local at = redis.call('HGET', KEYS[1], 'at')
 if not at then return -1 end
 if redis.call('SISMEMBER', KEYS[3], ARGV[3]) == 0 then return -1 end
 if at ~= '' and ARGV[4] ~= '1' then return -2 end
-return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2])`;
+return append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[5])`;
 
 /**
  * KEYS: index, offline stream, offline counters. ARGV: payload, offline (1/0), max, ttl, session
- * key head (`P:s:`), stream key head (`P:q:`), attached too (1/0). Numbers the payload into each detached session;
- * with none and offline = 1 it goes to the offline buffer. Returns {sessions, buffered}.
+ * key head (`P:s:`), stream key head (`P:q:`), attached too (1/0), max bytes. Numbers the payload
+ * into each detached session; with none and offline = 1 it goes to the offline buffer. Returns {sessions, buffered}.
  */
 export const HOLD = `${APPEND_ONE}
 local n = 0
@@ -146,7 +169,7 @@ for _, sid in ipairs(redis.call('HKEYS', KEYS[1])) do
   if not at then
     redis.call('HDEL', KEYS[1], sid)
   elseif at == '' or ARGV[7] == '1' then
-    append(meta, ARGV[6] .. sid, ARGV[1], ARGV[3])
+    append(meta, ARGV[6] .. sid, ARGV[1], ARGV[3], ARGV[8])
     n = n + 1
   end
 end

@@ -71,6 +71,7 @@ export class RedisStore implements DeliveryStore {
     readonly max: number,
     readonly ttlMs: number,
     readonly maxChannelBytes: number = 1024 * 1024,
+    readonly maxSessionBytes: number = 1024 * 1024,
   ) {}
 
   /** The hash-tagged head of every key of `uid` (escaped: a uid cannot forge another's keys). */
@@ -219,7 +220,9 @@ export class RedisStore implements DeliveryStore {
 
   async append(uid: string, sessionId: string, payload: Payload): Promise<number> {
     const k = this.#keys(uid, sessionId);
-    return Number(await this.redis.run(S.APPEND, [k.meta, k.stream], [payload, this.max]));
+    return Number(
+      await this.redis.run(S.APPEND, [k.meta, k.stream], [payload, this.max, this.maxSessionBytes]),
+    );
   }
 
   async replay(uid: string, sessionId: string, afterSeq: number): Promise<Replay> {
@@ -322,6 +325,7 @@ export class RedisStore implements DeliveryStore {
         this.max,
         channel,
         options.attached ? "1" : "0",
+        this.maxSessionBytes,
       ]);
     }));
     const stale = members.filter((_, i) => Number(seqs[i]) === -1);
@@ -363,6 +367,7 @@ export class RedisStore implements DeliveryStore {
       `${h}:s:`,
       `${h}:q:`,
       options.attached ? "1" : "0",
+      this.maxSessionBytes,
     ]) as unknown[];
     return { sessions: Number(res[0]), buffered: Number(res[1]) === 1 };
   }

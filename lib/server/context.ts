@@ -11,6 +11,7 @@ import { ProtocolError } from "../protocol/errors.ts";
 import type { Scope } from "../telemetry/telemetry.ts";
 import type { Clock } from "../util/clock.ts";
 import { Admission } from "./admission.ts";
+import { UpgradeRate } from "./upgrade_rate.ts";
 import { ChannelRegistry } from "./channels.ts";
 import type { Connection } from "./connection.ts";
 import type { ResolvedServerOptions } from "./options.ts";
@@ -73,6 +74,8 @@ export class ServerContext {
   readonly channels: ChannelRegistry<Connection>;
   /** The server-wide and per-IP connection counts, upgrades in progress included. */
   readonly admission: Admission;
+  /** Upgrades per IP (`rateLimit.upgradesPerIp`). */
+  readonly upgradeRate: UpgradeRate;
   /** Told when a connection joins or leaves a channel (durable delivery records it). */
   onChannelMember: ((channel: string, conn: Connection, joined: boolean) => void) | null = null;
   /** Streams (lib/server/streams.ts), set by the Hub. */
@@ -86,6 +89,7 @@ export class ServerContext {
     this.clock = options.clock;
     this.tel = options.telemetry.scope("sente-lite.server");
     this.admission = new Admission(options, options.clock);
+    this.upgradeRate = new UpgradeRate(this);
     const backplane = options.backplane;
     const alone = isPrivateBackplane(backplane);
     const topics = this.topics = new Topics(

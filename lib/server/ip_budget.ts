@@ -30,6 +30,34 @@ import { type ChargeParent, type Rate, TokenBucket } from "./rate_limit.ts";
  */
 export function ipKey(ip: string): string {
   if (!ip.includes(":")) return ip;
+  return prefix64(ip) ?? parsedKey(ip);
+}
+
+/**
+ * The /64 of an IPv6 address whose first four groups are written out in lowercase hex (what the
+ * runtimes hand over for global addresses), with no regex or arrays: every upgrade asks for it
+ * (`rateLimit.upgradesPerIp`). `null` for any other form, which {@linkcode parsedKey} reads.
+ */
+function prefix64(ip: string): string | null {
+  let key = "";
+  let start = 0;
+  for (let g = 0; g < 4; g++) {
+    const end = ip.indexOf(":", start);
+    if (end <= start || end - start > 4) return null; // "::" within the prefix, or not a group
+    let s = start;
+    while (s < end - 1 && ip.charCodeAt(s) === 48) s++; // leading zeros, as parseInt drops them
+    for (let i = s; i < end; i++) {
+      const c = ip.charCodeAt(i);
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return null;
+    }
+    key += g === 0 ? ip.slice(s, end) : ":" + ip.slice(s, end);
+    start = end + 1;
+  }
+  return key + "::/64";
+}
+
+/** {@linkcode ipKey} of any form: brackets, zone, `::` anywhere, upper case, IPv4-mapped. */
+function parsedKey(ip: string): string {
   const addr = ip.toLowerCase().replace(/^\[|\]$/g, "").replace(/%.*$/, ""); // brackets, zone
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(addr);
   if (mapped) return mapped[1];

@@ -38,6 +38,19 @@ export interface RateLimitOptions {
    */
   presenceJoinsPerIp?: Rate | false;
   /**
+   * WebSocket upgrades (handshakes) per remote IP, counted as they arrive, before any other check:
+   * each costs handshake CPU (store calls on a cluster) and a resumed session's replay (up to
+   * `delivery.maxReplayBytes`), and nothing else limits how often one address reconnects. Past it
+   * the upgrade is answered HTTP 429 with `Retry-After` (counted `too-many-upgrades`). The burst
+   * covers a page opening many sockets, a test suite on 127.0.0.1, and an office behind one NAT
+   * reconnecting after a restart; our client's reconnect backoff stays far below the rate. IPv6
+   * by its /64; at most 10,000 IPs tracked (least recently used dropped first, any once
+   * refilled); connections without a known address are not limited. Behind a proxy every client
+   * has the proxy's IP: raise it or use `false`. `false`: none.
+   * @default {perSecond: 20, burst: 500}
+   */
+  upgradesPerIp?: Rate | false;
+  /**
    * Frames refused (each answered with a `rate-limited` error event) before the connection is
    * closed with 4029. The count starts again only once the peer backed off: `backoffMs` without a
    * refused frame; frames accepted in between do not reset it (a peer sending at full speed gets
@@ -58,6 +71,7 @@ export const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
   bytes: { perSecond: 16 * 1024 * 1024, burst: 32 * 1024 * 1024 },
   bytesPerIp: { perSecond: 16 * 1024 * 1024, burst: 64 * 1024 * 1024 },
   presenceJoinsPerIp: { perSecond: 20, burst: 200 },
+  upgradesPerIp: { perSecond: 20, burst: 500 },
   maxViolations: 50,
   backoffMs: 1000,
 };

@@ -144,6 +144,13 @@ export class Upgrades {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return textResponse(426, `${options.path} is a WebSocket endpoint: upgrade required`);
     }
+    const retryAfter = ctx.upgradeRate.take(remoteIp);
+    if (retryAfter > 0) {
+      return new Response("Too many connection attempts from this address: try again later\n", {
+        status: 429,
+        headers: { "content-type": "text/plain; charset=utf-8", "retry-after": String(retryAfter) },
+      });
+    }
     if (!originAllowed(request, options.allowedOrigins)) {
       ctx.count("bad-origin");
       return textResponse(403, "Unauthorized origin");

@@ -54,6 +54,23 @@ Deno.test("ipKey: IPv4 as is, IPv6 by its /64 (a host's usual block), IPv4-mappe
   assert.equal(ipKey("2001:DB8:1:2:bbbb:cccc:dddd:eeee"), "2001:db8:1:2::/64");
   assert.equal(ipKey("[2001:db8::1%eth0]"), "2001:db8:0:0::/64");
   assert.equal(ipKey("::1"), "0:0:0:0::/64");
+  assert.equal(ipKey("2001:0db8:0000:00a0:1::1"), "2001:db8:0:a0::/64", "leading zeros");
+  assert.equal(ipKey("2001:db8:1::1"), "2001:db8:1:0::/64", "`::` inside the /64");
+  assert.equal(ipKey("2001:db8:1:2::"), "2001:db8:1:2::/64");
+  assert.equal(ipKey("fe80::1%eth0"), "fe80:0:0:0::/64");
+  assert.equal(ipKey("2001:db8:1:2%eth0"), "2001:db8:1:2::/64");
+  // The fast path and the parser agree on every form the fast path takes.
+  for (let i = 0; i < 2000; i++) {
+    const groups = Array.from({ length: 8 }, () => {
+      const n = Math.floor(Math.random() ** 3 * 0x10000);
+      return n.toString(16).padStart(1 + Math.floor(Math.random() * 4), "0").slice(-4);
+    });
+    const full = groups.join(":");
+    const want = `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
+    assert.equal(ipKey(full), want, full);
+    assert.equal(ipKey(full.toUpperCase()), want, full.toUpperCase());
+    assert.equal(ipKey(`[${full}]`), want);
+  }
   const budget = new IpBudget(RATE, new VirtualClock());
   budget.forIp("2001:db8:1:2::1")!.charge(5000, 0);
   assert.equal(budget.forIp("2001:db8:1:2::99")!.charge(0, 0), false, "same /64, same budget");
