@@ -376,9 +376,11 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   sendNow(message: ServerMessage): boolean {
     if (this.closed) return false;
     if (!FANOUT.delivering) this.settleOwed();
+    // Indexed, not for-of: no array iterator per message (one handshake per connection).
+    const values = this.dialect.encode(message);
     let ok = true;
-    for (const value of this.dialect.encode(message)) {
-      ok = this.sendFrame(this.packerImpl.pack(value)) && ok;
+    for (let i = 0; i < values.length; i++) {
+      ok = this.sendFrame(this.packerImpl.pack(values[i])) && ok;
     }
     return ok;
   }
