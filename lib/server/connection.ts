@@ -40,6 +40,8 @@ export const FANOUT: { delivering: boolean } = { delivering: false };
 
 /** The channels of a connection with none (shared: never mutated). */
 const NO_CHANNELS: ReadonlySet<string> = new Set();
+/** What {@linkcode Connection.takePending} returns with no request in flight (never written). */
+const NO_REQUESTS: PendingRequest[] = [];
 
 /**
  * A live connection; also where its adapter reports its socket's events (no object for that).
@@ -269,7 +271,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   /** Takes every server→client request in flight (closed). */
   takePending(): PendingRequest[] {
     const pending = this.#rare?.pending;
-    if (!pending) return [];
+    if (!pending) return NO_REQUESTS;
     this.#rare!.pending = null;
     return [...pending.values()];
   }
