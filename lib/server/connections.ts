@@ -10,7 +10,7 @@ import { ClosedError } from "../protocol/errors.ts";
 import { buildHandshakeData, PROTOCOL_VERSION, type ServerInfo } from "../protocol/handshake.ts";
 import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import { jsonPacker } from "../packers/json.ts";
-import { handshakeJson } from "./handshake_frame.ts";
+import { handshakeFrame } from "./handshake_frame.ts";
 import { CAP_CHANNEL_SEQ } from "./channel_seq.ts";
 import { capabilityNames, PLAIN, wireHandshakeEntry } from "../wire/capabilities.ts";
 import type { Frame } from "../packers/packer.ts";
@@ -151,8 +151,10 @@ export class Connections {
     if (
       pending.handshakeData === undefined && conn.dialect === senteLiteDialect &&
       conn.packerImpl === jsonPacker
-    ) conn.sendFrame(handshakeJson(conn.uid, info));
-    else {
+    ) {
+      const frame = handshakeFrame(conn.uid, info);
+      conn.sendFrame(frame.text, frame.bytes);
+    } else {
       const data = buildHandshakeData(pending.handshakeData, info);
       conn.send({ type: "handshake", uid: conn.uid, data });
     }

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { handshakeJson } from "../../lib/server/handshake_frame.ts";
+import { handshakeFrame } from "../../lib/server/handshake_frame.ts";
+import { utf8ByteLength } from "../../lib/util/utf8.ts";
+
+/** The frame's text, after checking its byte count. */
+function handshakeJson(uid: string, info: ServerInfo): string {
+  const frame = handshakeFrame(uid, info);
+  assert.equal(frame.bytes, utf8ByteLength(frame.text), frame.text);
+  return frame.text;
+}
 import { buildHandshakeData, type ServerInfo } from "../../lib/protocol/handshake.ts";
 import { serverEnvelope } from "../../lib/protocol/envelope.ts";
 import { jsonPacker } from "../../lib/packers/json.ts";
@@ -17,10 +25,14 @@ const BASE: ServerInfo = {
   capabilities: ["channels", "server-requests", "error-frames"],
 };
 
-Deno.test("handshakeJson writes the generic path's text byte for byte", () => {
+Deno.test("handshakeFrame writes the generic path's text byte for byte, and counts its UTF-8 bytes", () => {
   const cases: [string, ServerInfo][] = [
     ["u1", BASE],
     ['we"ird\\uid\n\u2028', { ...BASE, connId: 'q"x' }],
+    ["ünï\u2028cødé 😀", { ...BASE, connId: "n\u00e9.c0ffee" }],
+    ["lone \ud800 surrogate", BASE],
+    ["ünïcødé\u2028\u0800", BASE],
+    ["u8", { ...BASE, capabilities: ["channels", "strëams"] }],
     ["u2", { ...BASE, capabilities: [...BASE.capabilities, "resume", "channel-seq"] }],
     ["u2", { ...BASE, capabilities: [] }],
     ["u3", { ...BASE, wire: { compression: "deflate", "max-chunk": 65536 } }],
@@ -58,7 +70,7 @@ Deno.test("handshakeJson writes the generic path's text byte for byte", () => {
   }
 });
 
-Deno.test("handshakeJson does not reuse a capability list that changed in place", () => {
+Deno.test("handshakeFrame does not reuse a capability list that changed in place", () => {
   const capabilities = ["channels", "resume"];
   const info = { ...BASE, capabilities };
   assert.equal(handshakeJson("u", info), generic("u", info));
