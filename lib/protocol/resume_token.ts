@@ -58,7 +58,8 @@ export function resumeProtocol(token: string): string {
 
 /** The resume token (wire form) among offered subprotocols, or `null` when none is well-formed. */
 export function readResumeToken(protocols: readonly string[]): string | null {
-  for (const p of protocols) {
+  for (let i = 0; i < protocols.length; i++) { // indexed: no iterator per upgrade
+    const p = protocols[i];
     if (p.startsWith(RESUME_PROTOCOL_PREFIX)) {
       const token = p.slice(RESUME_PROTOCOL_PREFIX.length);
       if (parseResumeToken(token) !== null) return token;

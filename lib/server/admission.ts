@@ -90,6 +90,17 @@ export class Admission {
   #head = 0;
   #timer: TimerHandle | null = null;
   #expiring = false;
+  /**
+   * The timer is armed at the end of the turn that took a slot, and only if a slot is still
+   * pending then: on Bun the socket opens inside `server.upgrade`, in the same turn, so a churn of
+   * connections sets (and clears) no timer at all.
+   */
+  #armQueued = false;
+  #armIfPending = (): void => {
+    this.#armQueued = false;
+    if (this.#pending === 0 || this.#timer !== null || this.#expiring) return;
+    this.#arm(this.#waiting[this.#head].deadline - this.clock.now());
+  };
 
   /** Admission under `limits`, timing pending slots with `clock`. */
   constructor(readonly limits: AdmissionLimits, private readonly clock: Clock) {}
@@ -139,7 +150,10 @@ export class Admission {
     slot.deadline = this.clock.now() + this.limits.handshakeTimeoutMs;
     slot.expired = expired ?? null;
     this.#waiting.push(slot);
-    if (this.#timer === null) this.#arm(this.limits.handshakeTimeoutMs);
+    if (this.#timer === null && !this.#armQueued) {
+      this.#armQueued = true;
+      queueMicrotask(this.#armIfPending);
+    }
     return slot;
   }
 

@@ -40,6 +40,8 @@ export const FANOUT: { delivering: boolean } = { delivering: false };
 
 /** The channels of a connection with none (shared: never mutated). */
 const NO_CHANNELS: ReadonlySet<string> = new Set();
+/** What {@linkcode Connection.takePending} returns with no request in flight (never written). */
+const NO_REQUESTS: PendingRequest[] = [];
 
 /**
  * A live connection; also where its adapter reports its socket's events (no object for that).
@@ -269,7 +271,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   /** Takes every server→client request in flight (closed). */
   takePending(): PendingRequest[] {
     const pending = this.#rare?.pending;
-    if (!pending) return [];
+    if (!pending) return NO_REQUESTS;
     this.#rare!.pending = null;
     return [...pending.values()];
   }
@@ -376,9 +378,11 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   sendNow(message: ServerMessage): boolean {
     if (this.closed) return false;
     if (!FANOUT.delivering) this.settleOwed();
+    // Indexed, not for-of: no array iterator per message (one handshake per connection).
+    const values = this.dialect.encode(message);
     let ok = true;
-    for (const value of this.dialect.encode(message)) {
-      ok = this.sendFrame(this.packerImpl.pack(value)) && ok;
+    for (let i = 0; i < values.length; i++) {
+      ok = this.sendFrame(this.packerImpl.pack(values[i])) && ok;
     }
     return ok;
   }

@@ -7,7 +7,10 @@
  * @module
  */
 import { ClosedError } from "../protocol/errors.ts";
-import { buildHandshakeData, PROTOCOL_VERSION } from "../protocol/handshake.ts";
+import { buildHandshakeData, PROTOCOL_VERSION, type ServerInfo } from "../protocol/handshake.ts";
+import { senteLiteDialect } from "../dialects/sente_lite.ts";
+import { jsonPacker } from "../packers/json.ts";
+import { handshakeFrame } from "./handshake_frame.ts";
 import { CAP_CHANNEL_SEQ } from "./channel_seq.ts";
 import { capabilityNames, PLAIN, wireHandshakeEntry } from "../wire/capabilities.ts";
 import type { Frame } from "../packers/packer.ts";
@@ -38,6 +41,8 @@ export class Connections {
   /** Every connection's heartbeat on one timer (none with `heartbeat: false`). */
   readonly #heartbeats: HeartbeatScheduler<Connection> | null;
   readonly #variants = new Map<string, string>();
+  /** The last variant looked up: connections mostly share one, so no key is built for them. */
+  #lastVariant: { dialect: unknown; packer: unknown; cseq: boolean; variant: string } | null = null;
   readonly #fanOuts: FanOutQueue;
   /** The answers every connection shares (no closures per connection). */
   readonly #host: ConnectionHost;
@@ -133,16 +138,26 @@ export class Connections {
     }
     const settings = pending.wire;
     const attachment = this.#resume.attach(conn, pending);
-    const data = buildHandshakeData(pending.handshakeData, {
+    const info: ServerInfo = {
       version: PROTOCOL_VERSION,
       connId,
       maxMessageBytes: options.maxMessageBytes,
       capabilities: this.#capabilities(conn, pending, attachment !== null),
       wire: wireHandshakeEntry(settings, this.#wireLimits),
       resume: attachment?.state,
-    });
-    // The handshake goes out plain: the client learns the settings from it.
-    conn.send({ type: "handshake", uid: conn.uid, data });
+    };
+    // The handshake goes out plain: the client learns the settings from it. The common one (our
+    // dialect, JSON, no application data) is written from pre-serialized parts.
+    if (
+      pending.handshakeData === undefined && conn.dialect === senteLiteDialect &&
+      conn.packerImpl === jsonPacker
+    ) {
+      const frame = handshakeFrame(conn.uid, info);
+      conn.sendFrame(frame.text, frame.bytes);
+    } else {
+      const data = buildHandshakeData(pending.handshakeData, info);
+      conn.send({ type: "handshake", uid: conn.uid, data });
+    }
     if (settings !== PLAIN) this.#inbound.attachWire(conn, settings, socket);
     if (attachment) this.#resume.resume(conn, attachment);
     ctx.streams?.attach(conn);
@@ -222,9 +237,16 @@ export class Connections {
     if (conn.cseq !== null && conn.cseq.broadcastAfter !== null) return null; // not yet
     const bp = this.#ctx.options.backpressure;
     if (bp && bp.policy !== "close") return null;
-    const key = `${conn.dialect.name}/${conn.packerImpl.name}${conn.cseq !== null ? "+cseq" : ""}`;
+    const cseq = conn.cseq !== null;
+    const last = this.#lastVariant;
+    if (
+      last !== null && last.dialect === conn.dialect && last.packer === conn.packerImpl &&
+      last.cseq === cseq
+    ) return last.variant;
+    const key = `${conn.dialect.name}/${conn.packerImpl.name}${cseq ? "+cseq" : ""}`;
     let variant = this.#variants.get(key);
     if (variant === undefined) this.#variants.set(key, variant = key);
+    this.#lastVariant = { dialect: conn.dialect, packer: conn.packerImpl, cseq, variant };
     return variant; // one string per variant, shared by its connections
   }
 
@@ -253,9 +275,10 @@ export class Connections {
     this.#resume.keepChannels(conn);
     conn.clearChannels();
     ctx.stats.channels = ctx.channels.size;
-    for (const pending of conn.takePending()) {
-      pending.cleanup();
-      pending.reject(new ClosedError(`connection ${conn.id} closed (${code})`));
+    const pending = conn.takePending();
+    for (let i = 0; i < pending.length; i++) { // indexed: no iterator on the close path
+      pending[i].cleanup();
+      pending[i].reject(new ClosedError(`connection ${conn.id} closed (${code})`));
     }
     if (ctx.uids.remove(conn.uid, conn)) {
       ctx.stats.uids = ctx.uids.size;

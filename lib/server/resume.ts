@@ -129,21 +129,25 @@ export class Resume implements Sequencer {
         data: () => ({ connId: conn.id, uid: conn.uid, clientId: conn.clientId }),
       });
     }
-    for (const entry of attachment.replay) this.#sendSequenced(conn, entry);
+    const replay = attachment.replay;
+    for (let i = 0; i < replay.length; i++) this.#sendSequenced(conn, replay[i]); // no iterator
     const session = attachment.session;
     const streams = conn.cseq;
-    for (const channel of session.keepsChannels ? session.channels : []) {
-      this.#keptSubs.get(channel)?.delete(session);
-      if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
-      if (session.channelSeq && streams !== null) {
-        // Live once the client's re-subscribe brings its cursor (the log replays what it missed).
-        this.channelSeq!.own(conn).addPending(channel);
-        this.channelSeq!.logs.release(channel); // the session's hold passes to the connection
-      } else {
-        if (session.channelSeq) this.channelSeq!.logs.release(channel);
-        if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
+    // Guarded, not a loop over an empty array: no iterator for a session that keeps none.
+    if (session.keepsChannels) {
+      for (const channel of session.channels) {
+        this.#keptSubs.get(channel)?.delete(session);
+        if (this.#keptSubs.get(channel)?.size === 0) this.#keptSubs.delete(channel);
+        if (session.channelSeq && streams !== null) {
+          // Live once the client's re-subscribe brings its cursor (the log replays what it missed).
+          this.channelSeq!.own(conn).addPending(channel);
+          this.channelSeq!.logs.release(channel); // the session's hold passes to the connection
+        } else {
+          if (session.channelSeq) this.channelSeq!.logs.release(channel);
+          if (ctx.channels.add(channel, conn)) conn.subscribe(channel);
+        }
+        ctx.topics.releaseChannel(channel); // the connection's subscription holds it now
       }
-      ctx.topics.releaseChannel(channel); // the connection's subscription holds it now
     }
     session.dropChannels();
     session.channelSeq = streams !== null;

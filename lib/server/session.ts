@@ -285,11 +285,18 @@ export class Session<C> implements Held {
     const p = presented === null ? null : readWords(presented, 4);
     if (p !== null) {
       const b = this.#more();
-      [b.p0, b.p1, b.p2, b.p3] = p;
+      // Indexed, not destructured: no array iterator per attach.
+      b.p0 = p[0];
+      b.p1 = p[1];
+      b.p2 = p[2];
+      b.p3 = p[3];
       b.hasPrevious = true;
     } else if (this.#books !== null) this.#books.hasPrevious = false;
     const next = randomWords(SECRET_BITS / 32);
-    [this.#s0, this.#s1, this.#s2, this.#s3] = next;
+    this.#s0 = next[0];
+    this.#s1 = next[1];
+    this.#s2 = next[2];
+    this.#s3 = next[3];
     return wordsHex(this.idHi, this.idLo, next[0], next[1], next[2], next[3]);
   }
 }

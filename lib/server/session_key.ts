@@ -49,7 +49,7 @@ function writeWord(codes: number[], at: number, w: number): void {
 export function wordsHex(...words: number[]): string {
   const codes = new Array<number>(words.length * 8);
   for (let i = 0; i < words.length; i++) writeWord(codes, i * 8, words[i]);
-  return String.fromCharCode(...codes);
+  return String.fromCharCode.apply(null, codes); // no spread: no array iterator per id
 }
 
 /**

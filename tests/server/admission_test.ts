@@ -67,7 +67,7 @@ Deno.test("Admission counts pending and open slots against both limits; release 
   assert.ok(a.reserve("1.1.1.1") instanceof Slot);
 });
 
-Deno.test("a slot still pending after the handshake timeout is freed, and cannot open late", () => {
+Deno.test("a slot still pending after the handshake timeout is freed, and cannot open late", async () => {
   const clock = new VirtualClock();
   const a = new Admission(
     { maxConnections: 1, maxConnectionsPerIp: 1, handshakeTimeoutMs: 100 },
@@ -76,6 +76,7 @@ Deno.test("a slot still pending after the handshake timeout is freed, and cannot
   let expired = 0;
   const slot = a.reserve("1.1.1.1", () => expired++) as Slot;
   assert.equal(a.reserve("1.1.1.1"), "server-full");
+  await Promise.resolve(); // the end of the turn: the timer is armed
   clock.tick(100);
   assert.equal(expired, 1);
   assert.equal(a.total, 0);
@@ -176,7 +177,7 @@ Deno.test("an upgrade the runtime cannot complete (no Sec-WebSocket-Key) frees i
   assert.equal(t.server.stats().pendingUpgrades, 0);
 });
 
-Deno.test("Admission times every pending upgrade on one timer and leaves none when nothing is pending", () => {
+Deno.test("Admission times every pending upgrade on one timer and leaves none when nothing is pending", async () => {
   const clock = new VirtualClock();
   const a = new Admission(
     { maxConnections: 100, maxConnectionsPerIp: 100, handshakeTimeoutMs: 100 },
@@ -187,6 +188,8 @@ Deno.test("Admission times every pending upgrade on one timer and leaves none wh
     if (i > 0) clock.tick(10);
     return a.reserve(`10.0.0.${i}`, () => void expired.push(i)) as Slot;
   });
+  assert.equal(clock.pending, 0); // armed at the end of the turn, if any is still pending
+  await Promise.resolve();
   assert.equal(clock.pending, 1); // one timer for ten upgrades
   slots[0].open(clock);
   slots[2].release(clock);
@@ -202,4 +205,22 @@ Deno.test("Admission times every pending upgrade on one timer and leaves none wh
   clock.tick(1000);
   assert.deepEqual(expired, [1]);
   assert.equal(a.total, 8);
+});
+
+Deno.test("Admission arms no timer for an upgrade that opens in the turn it was admitted", async () => {
+  const clock = new VirtualClock();
+  const a = new Admission(
+    { maxConnections: 100, maxConnectionsPerIp: 100, handshakeTimeoutMs: 100 },
+    clock,
+  );
+  for (let i = 0; i < 5; i++) (a.reserve("10.0.0.1") as Slot).open(clock); // as on Bun
+  await Promise.resolve();
+  assert.equal(clock.pending, 0);
+  const slow = a.reserve("10.0.0.2", () => {}) as Slot;
+  (a.reserve("10.0.0.3") as Slot).open(clock);
+  await Promise.resolve();
+  assert.equal(clock.pending, 1); // the slow one is still pending at the end of the turn
+  clock.tick(100);
+  assert.equal(slow.pending, false);
+  assert.equal(clock.pending, 0);
 });
