@@ -89,6 +89,10 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   session: Session<Connection> | null = null;
   /** Its channel streams, when it negotiated `"channel-seq"` (lib/server/channel_seq.ts). */
   cseq: ConnStreams | null = null;
+  /** The Hub's connection added before it (lib/server/connection_map.ts keeps it). */
+  prevConn: Connection | null = null;
+  /** The Hub's connection added after it (lib/server/connection_map.ts keeps it). */
+  nextConn: Connection | null = null;
 
   /** Makes a connection over an adapter's socket. */
   constructor(
