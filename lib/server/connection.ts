@@ -68,8 +68,12 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   gate: OutboundGate | null = null;
   /** Batching, compression and chunking, when negotiated. */
   wire: ConnectionWire | null = null;
-  /** Its place in the connection counts (lib/server/admission.ts), until released. */
-  slot: AdmissionSlot | null = null;
+  /**
+   * Its place in the connection counts (lib/server/admission.ts), until released; `true`: an
+   * opened slot of the Hub's own admission for `remoteIp`, kept as this flag instead of the slot
+   * (~64 B per idle connection on Bun).
+   */
+  slot: AdmissionSlot | true | null = null;
   /** The Hub's shared answers (slow consumer, close timeout); `null` outside a Hub. */
   host: ConnectionHost | null = null;
   /** The server's fan-out queue (lib/server/fanout.ts); `null` outside a Hub. */
