@@ -62,6 +62,17 @@ export class Slot implements AdmissionSlot {
     return true;
   }
 
+  /**
+   * Hands an opened slot of `admission` for `ip` over to its connection, which then keeps only a
+   * flag and gives the place back with `admission.released(ip, false)`: `true` when it did (the
+   * slot itself is done: releasing it does nothing), `false` when the slot is not that.
+   */
+  handOver(admission: Admission, ip: string | null): boolean {
+    if (this.#state !== "open" || this.admission !== admission || this.ip !== ip) return false;
+    this.#state = "released";
+    return true;
+  }
+
   /** Gives the slot back (idempotent). */
   release(_clock?: Clock): void {
     if (this.#state === "released") return;

@@ -70,8 +70,12 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   gate: OutboundGate | null = null;
   /** Batching, compression and chunking, when negotiated. */
   wire: ConnectionWire | null = null;
-  /** Its place in the connection counts (lib/server/admission.ts), until released. */
-  slot: AdmissionSlot | null = null;
+  /**
+   * Its place in the connection counts (lib/server/admission.ts), until released; `true`: an
+   * opened slot of the Hub's own admission for `remoteIp`, kept as this flag instead of the slot
+   * (~64 B per idle connection on Bun).
+   */
+  slot: AdmissionSlot | true | null = null;
   /** The Hub's shared answers (slow consumer, close timeout); `null` outside a Hub. */
   host: ConnectionHost | null = null;
   /** The server's fan-out queue (lib/server/fanout.ts); `null` outside a Hub. */
@@ -91,6 +95,10 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   session: Session<Connection> | null = null;
   /** Its channel streams, when it negotiated `"channel-seq"` (lib/server/channel_seq.ts). */
   cseq: ConnStreams | null = null;
+  /** The Hub's connection added before it (lib/server/connection_map.ts keeps it). */
+  prevConn: Connection | null = null;
+  /** The Hub's connection added after it (lib/server/connection_map.ts keeps it). */
+  nextConn: Connection | null = null;
 
   /** Makes a connection over an adapter's socket. */
   constructor(

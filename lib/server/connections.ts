@@ -28,6 +28,7 @@ import { openRejected } from "./rejection.ts";
 import type { Router } from "./router.ts";
 import type { ConnectionSink, PendingUpgrade, ServerSocket } from "./socket.ts";
 import { wireLimits } from "./wire.ts";
+import { Slot } from "./admission.ts";
 
 /** Capabilities announced in the handshake. */
 const CAPABILITIES = ["channels", "server-requests", "error-frames"];
@@ -126,7 +127,7 @@ export class Connections {
     ctx.stats.connections = ctx.conns.size;
     this.#heartbeats?.add(conn);
     conn.remoteIp = pending.remoteIp;
-    conn.slot = slot;
+    conn.slot = slot instanceof Slot && slot.handOver(ctx.admission, conn.remoteIp) ? true : slot;
     conn.host = this.#host;
     const bp = options.backpressure;
     if (bp) conn.gate = new OutboundGate(bp, conn, ctx.clock); // the connection is its target
@@ -305,7 +306,9 @@ export class Connections {
   }
 
   #releaseSlot(conn: Connection): void {
-    conn.slot?.release(this.#ctx.clock);
+    const slot = conn.slot;
     conn.slot = null;
+    if (slot === true) this.#ctx.admission.released(conn.remoteIp, false); // an opened Slot
+    else slot?.release(this.#ctx.clock);
   }
 }

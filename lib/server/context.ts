@@ -22,7 +22,7 @@ import { emptyWireTotals } from "./wire.ts";
 import { isPrivateBackplane } from "./backplane_option.ts";
 import { Topics } from "./topics.ts";
 import { randomHex } from "../util/ids.ts";
-import { ConnectionMap } from "./conn_key.ts";
+import { ConnectionMap } from "./connection_map.ts";
 
 /** Counters at start. */
 function newStats(): ServerStats {
@@ -64,7 +64,7 @@ export class ServerContext {
   readonly stats: ServerStats = newStats();
   /** The library's own signals; free (one compare) while no telemetry handler listens. */
   readonly tel: Scope;
-  /** Open connections by id (kept by `Connection.key`: lib/server/conn_key.ts). */
+  /** Open connections by id, in the order they opened (lib/server/connection_map.ts). */
   readonly conns: ConnectionMap<Connection> = new ConnectionMap();
   /** This node's backplane topics (none for a server alone). */
   readonly topics: Topics;

@@ -67,6 +67,25 @@ Deno.test("Admission counts pending and open slots against both limits; release 
   assert.ok(a.reserve("1.1.1.1") instanceof Slot);
 });
 
+Deno.test("Slot.handOver: only an opened slot of that admission and IP; it counts until released once", () => {
+  const clock = new VirtualClock();
+  const limits = { maxConnections: 3, maxConnectionsPerIp: 3, handshakeTimeoutMs: 100 };
+  const a = new Admission(limits, clock);
+  const other = new Admission(limits, clock);
+  const s = a.reserve("1.1.1.1") as Slot;
+  assert.equal(s.handOver(a, "1.1.1.1"), false); // still pending
+  assert.ok(s.open(clock));
+  assert.equal(s.handOver(other, "1.1.1.1"), false);
+  assert.equal(s.handOver(a, "2.2.2.2"), false);
+  assert.equal(s.handOver(a, "1.1.1.1"), true);
+  s.release(clock); // the connection holds the place now: the slot gives nothing back
+  assert.equal(a.total, 1);
+  assert.equal(a.perIp("1.1.1.1"), 1);
+  a.released("1.1.1.1", false); // what the connection does when it closes
+  assert.equal(a.total, 0);
+  assert.equal(a.perIp("1.1.1.1"), 0);
+});
+
 Deno.test("a slot still pending after the handshake timeout is freed, and cannot open late", async () => {
   const clock = new VirtualClock();
   const a = new Admission(

@@ -37,14 +37,13 @@ function manualQueue(slice: number, n: number) {
     for (const fn of fns) fn();
     return fns.length;
   };
-  const conns = new Map<string, Connection>();
   const cs = Array.from({ length: n }, (_, i) => {
     const x = conn(ctx, `c${i}`);
     queue.opened(x.c);
-    conns.set(x.c.id, x.c);
+    ctx.conns.add(x.c);
     return x;
   });
-  return { ctx, queue, turn, cs, all: () => everyone(conns) };
+  return { ctx, queue, turn, cs, all: () => everyone(ctx.conns) };
 }
 
 const push = (n: number) => ({ type: "push" as const, events: [["app/m", n] as [string, number]] });
@@ -258,6 +257,42 @@ Deno.test("Hub: a broadcast whose per-connection part waits is not sent again to
   assert.deepEqual(resuming.map((s) => s.sent.length), [1, 1, 1]);
   assert.equal(natives[1].sent.length, 1);
   hub.closeAll();
+});
+
+Deno.test("FanOutQueue: a broadcast walked across turns skips who closes, not who stays, once each", () => {
+  const { ctx, queue, turn, cs, all } = manualQueue(3, 12);
+  queue.run(all(), push(1)); // c0–c2 now, the rest walked in later turns
+  const closed = [2, 3, 4, 8].map((i) => cs[i]); // the one just served, the next ones, one further
+  for (const x of closed) ctx.conns.remove(x.c);
+  const late = Array.from({ length: 3 }, (_, i) => {
+    const x = conn(ctx, `late${i}`);
+    queue.opened(x.c);
+    ctx.conns.add(x.c);
+    return x;
+  });
+  assert.equal(turn(), 1); // c5–c7
+  ctx.conns.remove(cs[9].c); // the next one of the paused walk
+  ctx.conns.remove(cs[0].c); // one it passed
+  while (turn() > 0) { /* drain */ }
+  assert.equal(queue.queued, 0);
+  assert.deepEqual(cs.map((x) => ns(x.sent)), [
+    [1],
+    [1],
+    [1],
+    [],
+    [],
+    [1],
+    [1],
+    [1],
+    [],
+    [],
+    [1],
+    [1],
+  ]);
+  assert.ok(late.every((x) => x.sent.length === 0)); // opened after it was made
+  queue.run(all(), push(2));
+  while (turn() > 0) { /* drain */ }
+  assert.deepEqual(late.map((x) => ns(x.sent)), [[2], [2], [2]]);
 });
 
 Deno.test("FanOutQueue: a channel-seq native gets a broadcast its session numbers (a cluster's) per connection, a streamed one by topic", () => {
