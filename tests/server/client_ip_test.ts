@@ -8,6 +8,11 @@ import assert from "node:assert/strict";
 import { createServer } from "../../lib/server/server.ts";
 import { type ClientIp, forwardedClientIp, resolveClientIp } from "../../lib/server/client_ip.ts";
 import type { ServerOptions } from "../../lib/server/options.ts";
+import { requireTool } from "../_util.ts";
+import { Child } from "../runtime/_child.ts";
+import { BUN, NO_BUN } from "../cluster/_cluster.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
 
 const req = (headers: Record<string, string>): Request =>
   new Request("http://127.0.0.1/chsk", { headers });
@@ -117,22 +122,32 @@ async function upgrade(port: number, headers: Record<string, string>): Promise<U
   return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? 0), conn };
 }
 
-/** A server on 127.0.0.1 with `options`, and the raw upgrades made against it (closed after). */
-async function withServer(
-  options: ServerOptions,
-  body: (open: (headers: Record<string, string>) => Promise<number>) => Promise<void>,
-): Promise<void> {
-  const server = createServer({ onError: () => {}, ...options });
-  const handle = await server.serve({ port: 0 });
+type Open = (headers: Record<string, string>) => Promise<number>;
+
+/** Runs `body` with raw upgrades against `port`; their sockets stay open until it returns. */
+async function withUpgrades(port: number, body: (open: Open) => Promise<void>): Promise<void> {
   const conns: Deno.TcpConn[] = [];
   try {
     await body(async (headers) => {
-      const { status, conn } = await upgrade(handle.port, headers);
+      const { status, conn } = await upgrade(port, headers);
       conns.push(conn);
       return status;
     });
   } finally {
     for (const c of conns) c.close();
+  }
+}
+
+/** A server on 127.0.0.1 with `options`, and the raw upgrades made against it. */
+async function withServer(
+  options: ServerOptions,
+  body: (open: Open) => Promise<void>,
+): Promise<void> {
+  const server = createServer({ onError: () => {}, ...options });
+  const handle = await server.serve({ port: 0 });
+  try {
+    await withUpgrades(handle.port, body);
+  } finally {
     await handle.close();
   }
 }
@@ -154,22 +169,45 @@ Deno.test("forwardedClientIp: a peer that is not a trusted proxy cannot pick its
   });
 });
 
+/** Against a server with `maxConnectionsPerIp: 2` that trusts 127.0.0.1 as its proxy. */
+async function proxiedClientsCountApart(open: Open): Promise<void> {
+  // More clients than the limit, each its own address: none is refused for the proxy's.
+  for (let i = 1; i <= 5; i++) {
+    assert.equal(await open({ "x-forwarded-for": `198.51.100.${i}` }), 101);
+  }
+  // One client: its limit, whatever it wrote left of what the proxy appended.
+  assert.equal(await open({ "x-forwarded-for": "203.0.113.9" }), 101);
+  assert.equal(await open({ "x-forwarded-for": "6.6.6.6, 203.0.113.9" }), 101);
+  assert.equal(await open({ "x-forwarded-for": "7.7.7.7, 203.0.113.9" }), 429);
+  // Another spelling of an address is the same address.
+  assert.equal(await open({ "x-forwarded-for": "2001:db8::1" }), 101);
+  assert.equal(await open({ "x-forwarded-for": "2001:DB8:0:0::1" }), 101);
+  assert.equal(await open({ "x-forwarded-for": "[2001:db8::0:1]:443" }), 429);
+}
+
 Deno.test("forwardedClientIp behind a trusted proxy: clients are counted apart, one forwarded address is limited", async () => {
   const clientIp = forwardedClientIp({ trustedProxies: ["127.0.0.1"] });
-  await withServer({ maxConnectionsPerIp: 2, clientIp }, async (open) => {
-    // More clients than the limit, each its own address: none is refused for the proxy's.
-    for (let i = 1; i <= 5; i++) {
-      assert.equal(await open({ "x-forwarded-for": `198.51.100.${i}` }), 101);
+  await withServer({ maxConnectionsPerIp: 2, clientIp }, proxiedClientsCountApart);
+});
+
+Deno.test({
+  name:
+    "forwardedClientIp on Bun: the peer from server.requestIP is matched, clients are counted apart",
+  ignore: NO_BUN,
+  async fn() {
+    const bun = requireTool("Bun", BUN, "run `npm install` (the bun package) or set BUN_PATH");
+    const server = new URL("./_bun_proxy_server.ts", import.meta.url).pathname;
+    const child = new Child("bun _bun_proxy_server.ts", bun, [server], ROOT);
+    try {
+      const info = JSON.parse(
+        await child.line("the listening line", (l) => l.includes('"port"'), 20_000),
+      );
+      assert.equal(info.runtime, "bun", child.describe());
+      await withUpgrades(info.port, proxiedClientsCountApart);
+    } finally {
+      await child.stop("SIGKILL");
     }
-    // One client: its limit, whatever it wrote left of what the proxy appended.
-    assert.equal(await open({ "x-forwarded-for": "203.0.113.9" }), 101);
-    assert.equal(await open({ "x-forwarded-for": "6.6.6.6, 203.0.113.9" }), 101);
-    assert.equal(await open({ "x-forwarded-for": "7.7.7.7, 203.0.113.9" }), 429);
-    // Another spelling of an address is the same address.
-    assert.equal(await open({ "x-forwarded-for": "2001:db8::1" }), 101);
-    assert.equal(await open({ "x-forwarded-for": "2001:DB8:0:0::1" }), 101);
-    assert.equal(await open({ "x-forwarded-for": "[2001:db8::0:1]:443" }), 429);
-  });
+  },
 });
 
 Deno.test("forwardedClientIp behind a trusted proxy: garbage counts as the proxy, trusted hops are skipped", async () => {
