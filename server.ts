@@ -81,6 +81,12 @@ export { type AuthResult, type ChannelAuthorization, NIL_UID } from "./lib/serve
 export type { DialectOptions, SenteDialectOptions } from "./lib/server/dialect_options.ts";
 export type { RateLimitOptions } from "./lib/server/rate_limit_options.ts";
 export type { ServerOptions } from "./lib/server/options.ts";
+export {
+  type ClientIp,
+  forwardedClientIp,
+  type ForwardedClientIpOptions,
+  type ForwardedHeader,
+} from "./lib/server/client_ip.ts";
 export type {
   ConnectionInfo,
   EventDelivery,

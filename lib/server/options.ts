@@ -41,6 +41,7 @@ import {
   resolveRateLimit,
 } from "./rate_limit_options.ts";
 import type { ServerStreamOptions } from "./streams.ts";
+import type { ClientIp } from "./client_ip.ts";
 
 /** Options of {@linkcode createServer}. */
 export interface ServerOptions {
@@ -213,6 +214,16 @@ export interface ServerOptions {
    */
   maxConnectionsPerIp?: number;
   /**
+   * The client's address, from the upgrade request and the TCP peer's address: what every per-IP
+   * limit (`maxConnectionsPerIp`, `rateLimit.upgradesPerIp`, `rateLimit.bytesPerIp`,
+   * `rateLimit.presenceJoinsPerIp`, `delivery.maxParkedPerIp`, `streams.maxStreamsPerIp`) and
+   * telemetry count it under. Behind a reverse proxy the peer is the proxy for every client: use
+   * {@linkcode forwardedClientIp} with the proxies' addresses. Called once per upgrade of `path`;
+   * an answer that is no IP address, or a throw (reported to `onError`), means the peer.
+   * @default {the peer's address (forwarding headers are never trusted)}
+   */
+  clientIp?: ClientIp;
+  /**
    * Connections of the whole server, open and in progress (admitted upgrades whose socket has
    * not opened yet); further upgrades get HTTP 503. The default stays below the process's
    * open-file limit (Linux: the soft "Max open files" of /proc/self/limits minus 10 %, at least
@@ -328,6 +339,7 @@ export type OptionalHooks =
   | "onOpen"
   | "onClose"
   | "onDeliveryLoss"
+  | "clientIp"
   | "fallback";
 
 const DEFAULTS = {

@@ -25,6 +25,7 @@ import { negotiateWire } from "./wire.ts";
 import { parseQuery, type QueryParams } from "./query.ts";
 import { STREAMS_PARAM } from "./streams_api.ts";
 import { ownCopy } from "../util/secret.ts";
+import { resolveClientIp } from "./client_ip.ts";
 
 function textResponse(status: number, body: string): Response {
   return new Response(body + "\n", {
@@ -143,6 +144,9 @@ export class Upgrades {
     }
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return textResponse(426, `${options.path} is a WebSocket endpoint: upgrade required`);
+    }
+    if (options.clientIp) {
+      remoteIp = resolveClientIp(options.clientIp, request, remoteIp, options.onError);
     }
     const retryAfter = ctx.upgradeRate.take(remoteIp);
     if (retryAfter > 0) {
