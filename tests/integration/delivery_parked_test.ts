@@ -17,7 +17,7 @@ import type { ResumeState } from "../../lib/protocol/handshake.ts";
 import type { DeliveryLoss } from "../../lib/server/delivery.ts";
 import { createServer } from "../../lib/server/server.ts";
 import { RawPeer } from "../_peer.ts";
-import { until } from "../_server.ts";
+import { serveAsTestIp, until } from "../_server.ts";
 
 const MAX_SESSIONS = 16;
 const CAP = 4;
@@ -39,14 +39,7 @@ Deno.test("maxParkedPerIp: one IP churning fresh resume sessions cannot evict an
     delivery: { maxSessions: MAX_SESSIONS, maxParkedPerIp: CAP },
     onDeliveryLoss: (l) => losses.push(l),
   });
-  const http = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    (request) => {
-      const hostname = new URL(request.url).searchParams.get("test-ip") ?? undefined;
-      return server.handler(request, { remoteAddr: { hostname } });
-    },
-  );
-  const base = `ws://127.0.0.1:${http.addr.port}/chsk`;
+  const { http, base } = serveAsTestIp(server);
   const peers: RawPeer[] = [];
 
   /** Opens a sente-lite (JSON) raw peer from `ip` asking to resume, and reads its handshake. */

@@ -22,7 +22,7 @@ import type { DeliveryLoss } from "../../lib/server/delivery.ts";
 import { createServer } from "../../lib/server/server.ts";
 import { RawPeer } from "../_peer.ts";
 import { IGNORE_REDIS, type RedisProcess, startRedis } from "../_redis.ts";
-import { until } from "../_server.ts";
+import { linkUp, serveAsTestIp, until } from "../_server.ts";
 
 const CAP = 4;
 const CHURN = 20;
@@ -39,14 +39,8 @@ async function attack(backplane: Backplane, redis: RedisProcess | null): Promise
     delivery: { maxParkedPerIp: CAP },
     onDeliveryLoss: (l) => losses.push(l),
   });
-  const http = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    (request) => {
-      const hostname = new URL(request.url).searchParams.get("test-ip") ?? undefined;
-      return server.handler(request, { remoteAddr: { hostname } });
-    },
-  );
-  const base = `ws://127.0.0.1:${http.addr.port}/chsk`;
+  const { http, base } = serveAsTestIp(server);
+  await linkUp(backplane);
   const peers: RawPeer[] = [];
 
   async function open(ip: string, uid: string, clientId: string, token?: string) {

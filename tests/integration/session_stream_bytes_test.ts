@@ -20,7 +20,7 @@ import type { ResumeState } from "../../lib/protocol/handshake.ts";
 import { createServer } from "../../lib/server/server.ts";
 import { RawPeer } from "../_peer.ts";
 import { IGNORE_REDIS, type RedisProcess, startRedis } from "../_redis.ts";
-import { until } from "../_server.ts";
+import { linkUp, until } from "../_server.ts";
 
 const PUBLISHES = 20;
 const SIZE = 64 * 1024;
@@ -30,6 +30,7 @@ const PREFIX = "sb";
 async function attack(backplane: Backplane, redis: RedisProcess | null): Promise<void> {
   const server = createServer({ onError: () => {}, backplane, rateLimit: false });
   const handle = await server.serve({ port: 0 });
+  await linkUp(backplane);
   const peers: RawPeer[] = [];
 
   async function open(clientId: string, token?: string) {

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "../../lib/server/server.ts";
 import { RawPeer } from "../_peer.ts";
-import { until } from "../_server.ts";
+import { serveAsTestIp, until } from "../_server.ts";
 
 const LISTENERS = 5;
 const TOGGLES = 60;
@@ -22,13 +22,7 @@ Deno.test("rateLimit.presenceJoinsPerIp: subscribe/unsubscribe in a loop on a pr
     presence: ["room"],
     rateLimit: { presenceJoinsPerIp: { perSecond: 1, burst: BURST } },
   });
-  const http = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    (request) => {
-      const hostname = new URL(request.url).searchParams.get("test-ip") ?? undefined;
-      return server.handler(request, { remoteAddr: { hostname } });
-    },
-  );
+  const { http } = serveAsTestIp(server);
   const peers: RawPeer[] = [];
   async function open(ip: string): Promise<[RawPeer, string]> {
     const u = new URL(`ws://127.0.0.1:${http.addr.port}/chsk`);

@@ -15,7 +15,7 @@ import { clientStreams } from "../../client_streams.ts";
 import { createServer } from "../../lib/server/server.ts";
 import { decodeStreamFrame, encodeOpen } from "../../lib/streams/frames.ts";
 import { RawPeer } from "../_peer.ts";
-import { until } from "../_server.ts";
+import { serveAsTestIp, until } from "../_server.ts";
 
 const MAX_STREAMS = 32;
 const PER_CONN = 8;
@@ -32,14 +32,7 @@ Deno.test("streams.maxStreamsPerIp: one address opening idle streams from many c
     for await (const chunk of msg.stream) n += chunk.byteLength;
     return { n };
   });
-  const http = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    (request) => {
-      const hostname = new URL(request.url).searchParams.get("test-ip") ?? undefined;
-      return server.handler(request, { remoteAddr: { hostname } });
-    },
-  );
-  const base = `ws://127.0.0.1:${http.addr.port}/chsk`;
+  const { http, base } = serveAsTestIp(server);
   const peers: RawPeer[] = [];
   const refused: string[] = [];
   try {

@@ -11,6 +11,7 @@ import { createServer } from "../../lib/server/server.ts";
 import type { ServerContext } from "../../lib/server/context.ts";
 import { UpgradeRate } from "../../lib/server/upgrade_rate.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
+import { serveAsTestIp } from "../_server.ts";
 
 const BURST = 5;
 const ATTEMPTS = 40;
@@ -49,13 +50,7 @@ Deno.test("rateLimit.upgradesPerIp: one address reconnecting in a loop gets 429 
     delivery: {},
     rateLimit: { upgradesPerIp: { perSecond: 0.5, burst: BURST } },
   });
-  const http = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
-    (request) => {
-      const hostname = new URL(request.url).searchParams.get("test-ip") ?? undefined;
-      return server.handler(request, { remoteAddr: { hostname } });
-    },
-  );
+  const { http } = serveAsTestIp(server);
   const port = http.addr.port;
   try {
     const answers = [];
