@@ -381,6 +381,7 @@ export class Client<E extends EventMap = AnyEvents> {
         const protocols = upgradeProtocols(
           token,
           this.#isSente || !o.resume ? null : this.#resumeToken,
+          this.#isSente || !o.streams ? null : o.streams.offer(),
         );
         ws = protocols.length > 1
           ? new this.#options.WebSocket(href, protocols)

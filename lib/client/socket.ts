@@ -8,6 +8,7 @@
  */
 import type { Frame } from "../packers/packer.ts";
 import { resumeProtocol } from "../protocol/resume_token.ts";
+import { streamsProtocol } from "../protocol/stream_session.ts";
 import { SUBPROTOCOL, tokenProtocol } from "../protocol/token.ts";
 import type { ChannelCursors } from "./channel_cursors.ts";
 import type { ResolvedClientOptions, UrlProvider } from "./options.ts";
@@ -52,7 +53,7 @@ export function checkUrl(url: UrlProvider): void {
 
 /**
  * The URL of one attempt: `raw` with `params`, the client id and what the client offers (its
- * packer, wire transforms, streams, and with resume the last server seq and channel cursors).
+ * packer, wire transforms, and with resume the last server seq and channel cursors).
  * The `"sente"` dialect sends exactly Sente's query.
  */
 export function upgradeUrl(
@@ -75,7 +76,7 @@ export function upgradeUrl(
     url.searchParams.set("packer", o.packer.name);
     const offer = o.wire?.offer(o.packer.name) ?? null;
     if (offer !== null) url.searchParams.set("wire", offer);
-    if (o.streams) url.searchParams.set("streams", o.streams.offer());
+    // The stream session name is a secret: it travels as a subprotocol (upgradeProtocols).
     if (o.resume) {
       url.searchParams.set("resume", String(inSeq));
       url.searchParams.set("cseq", cursors.param());
@@ -85,16 +86,19 @@ export function upgradeUrl(
 }
 
 /**
- * The subprotocols of one attempt. Browsers cannot set headers on an upgrade: secrets travel as
- * subprotocols (not in the URL, which lands in logs); the server selects "sente-lite".
+ * The subprotocols of one attempt. Browsers cannot set headers on an upgrade: secrets (the access
+ * token, the resume token, the stream session name) travel as subprotocols (not in the URL, which
+ * lands in logs); the server selects "sente-lite" and echoes none of them.
  */
 export function upgradeProtocols(
   token: string | null | undefined,
   resumeToken: string | null,
+  streamSession: string | null = null,
 ): string[] {
   const protocols = [SUBPROTOCOL];
   if (token) protocols.push(tokenProtocol(token));
   if (resumeToken !== null) protocols.push(resumeProtocol(resumeToken));
+  if (streamSession !== null) protocols.push(streamsProtocol(streamSession));
   return protocols;
 }
 

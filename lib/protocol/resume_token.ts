@@ -14,6 +14,7 @@
  */
 import { randomHex } from "../util/ids.ts";
 import { randomSecret } from "../util/secret.ts";
+import { readProtocolEntry } from "./token.ts";
 
 /** The prefix of the subprotocol entry that carries a resume token. */
 export const RESUME_PROTOCOL_PREFIX = "sente-lite.resume.";
@@ -58,12 +59,9 @@ export function resumeProtocol(token: string): string {
 
 /** The resume token (wire form) among offered subprotocols, or `null` when none is well-formed. */
 export function readResumeToken(protocols: readonly string[]): string | null {
-  for (let i = 0; i < protocols.length; i++) { // indexed: no iterator per upgrade
-    const p = protocols[i];
-    if (p.startsWith(RESUME_PROTOCOL_PREFIX)) {
-      const token = p.slice(RESUME_PROTOCOL_PREFIX.length);
-      if (parseResumeToken(token) !== null) return token;
-    }
-  }
-  return null;
+  return readProtocolEntry(protocols, RESUME_PROTOCOL_PREFIX, isToken);
+}
+
+function isToken(value: string): boolean {
+  return TOKEN.test(value);
 }

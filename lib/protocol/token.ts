@@ -38,6 +38,25 @@ export function tokenProtocol(token: string): string {
     btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/**
+ * The value after `prefix` of the first offered subprotocol that has it and passes `valid`, or
+ * `null`: how the secrets that ride in subprotocol entries are read.
+ */
+export function readProtocolEntry(
+  protocols: readonly string[],
+  prefix: string,
+  valid: (value: string) => boolean,
+): string | null {
+  for (let i = 0; i < protocols.length; i++) { // indexed: no iterator per upgrade
+    const p = protocols[i];
+    if (p.startsWith(prefix)) {
+      const value = p.slice(prefix.length);
+      if (valid(value)) return value;
+    }
+  }
+  return null;
+}
+
 /** The subprotocols a request offered. */
 export function offeredProtocols(request: Request): string[] {
   const raw = request.headers.get("sec-websocket-protocol");

@@ -80,7 +80,8 @@ export interface PendingUpgrade {
    */
   readonly channelSeq?: number | null;
   /**
-   * The streams session the client named (`streams` parameter; `null`: none). `undefined` when
+   * The streams session the client named (subprotocol `sente-lite.streams.<name>`, else the
+   * deprecated `streams` parameter; `null`: none). `undefined` when
    * the upgrade was not prepared by the Hub: the request's URL is read then.
    */
   readonly streams?: string | null;

@@ -3,8 +3,9 @@
  * session, uploads to `server.onStream()` handlers, downloads (a request handler that returns a
  * body), server push streams (`server.streamTo()`), one server-wide {@linkcode StreamBudget}.
  *
- * - Negotiation: the client offers `streams=<session>` in the upgrade (sente-lite dialect); the
- *   server turns streams on only when every binary frame of the connection is its own (a text
+ * - Negotiation: the client names its session in the upgrade (sente-lite dialect), as the
+ *   subprotocol `sente-lite.streams.<session>` (lib/protocol/stream_session.ts; older clients: the
+ *   deprecated `streams=<session>` query parameter, still read); the server turns streams on only when every binary frame of the connection is its own (a text
  *   packer, or flagged wire frames), and announces `"streams"` (plus `"streams-resumed"` when it
  *   still held the session's mux) in the handshake's capabilities.
  * - Resume: a mux is keyed by (uid, client id, session). When its connection drops it is detached
@@ -20,6 +21,8 @@
  */
 import type { Packer } from "../packers/packer.ts";
 import { ProtocolError } from "../protocol/errors.ts";
+import { MAX_STREAM_SESSION_LENGTH, readStreamSession } from "../protocol/stream_session.ts";
+import { offeredProtocols } from "../protocol/token.ts";
 import { usesFlags } from "../wire/capabilities.ts";
 import type { StreamBody } from "../streams/body.ts";
 import { StreamError } from "../streams/errors.ts";
@@ -121,12 +124,13 @@ export class ServerStreams {
     let session = pending.streams;
     if (session === undefined) {
       try {
-        session = new URL(pending.request.url).searchParams.get(STREAMS_PARAM);
+        session = readStreamSession(offeredProtocols(pending.request)) ??
+          new URL(pending.request.url).searchParams.get(STREAMS_PARAM);
       } catch {
         return [];
       }
     }
-    if (!session || session.length > 64) return [];
+    if (!session || session.length > MAX_STREAM_SESSION_LENGTH) return [];
     // Stream frames are told apart by their first byte: every binary frame must carry a flag.
     if (pending.packer.binary && !usesFlags(pending.wire)) return [];
     const key = `${conn.uid}\u0000${conn.clientId}\u0000${session}`;

@@ -8,7 +8,10 @@ import type { StreamMuxStats } from "../streams/mux.ts";
 import type { StreamMuxOptions } from "../streams/options.ts";
 import type { StreamProgress } from "../streams/progress.ts";
 
-/** The upgrade query parameter that offers streams; its value names the client's stream session. */
+/**
+ * The upgrade query parameter by which older clients name their stream session. Deprecated: the
+ * name is a secret and URLs land in logs; clients send the subprotocol `sente-lite.streams.<name>`.
+ */
 export const STREAMS_PARAM = "streams";
 /** The capability announced when streams are on. */
 export const CAP_STREAMS = "streams";

@@ -9,6 +9,7 @@ import type { Packer } from "../packers/packer.ts";
 import { selectDialect } from "../dialects/select.ts";
 import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import { readResumeToken } from "../protocol/resume_token.ts";
+import { readStreamSession } from "../protocol/stream_session.ts";
 import { offeredProtocols, SUBPROTOCOL } from "../protocol/token.ts";
 import { PLAIN, WIRE_PARAM } from "../wire/capabilities.ts";
 import type { AdmissionSlot as Slot, Refusal } from "./admission.ts";
@@ -292,7 +293,8 @@ export class Upgrades {
       resume,
       resumeToken,
       channelSeq,
-      streams: query.get(STREAMS_PARAM),
+      // The subprotocol first; the `streams` parameter of older clients is deprecated (it lands in URLs).
+      streams: readStreamSession(offered) ?? query.get(STREAMS_PARAM),
       clientId: accepted.clientId,
       uid,
       packer: accepted.packer,

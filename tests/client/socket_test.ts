@@ -10,6 +10,8 @@ import { resolveClientOptions } from "../../lib/client/options.ts";
 import { ChannelCursors } from "../../lib/client/channel_cursors.ts";
 import { SUBPROTOCOL } from "../../lib/protocol/token.ts";
 import { ednPacker } from "../../edn.ts";
+import { clientStreams } from "../../lib/client/streams.ts";
+import { readStreamSession, STREAMS_PROTOCOL_PREFIX } from "../../lib/protocol/stream_session.ts";
 
 Deno.test("wsUrl() turns http(s) into ws(s)", () => {
   assert.equal(wsUrl("http://h.test/chsk").href, "ws://h.test/chsk");
@@ -45,6 +47,19 @@ Deno.test("upgradeProtocols() puts secrets in subprotocols after sente-lite's ow
   const protocols = upgradeProtocols("t0ken", "r3sume");
   assert.equal(protocols.length, 3);
   assert.equal(protocols[0], SUBPROTOCOL);
+});
+
+Deno.test("the stream session name travels as a subprotocol, never in the URL", () => {
+  const streams = clientStreams();
+  const o = resolveClientOptions({ streams, clientId: "c1" });
+  const url = upgradeUrl("ws://h.test/chsk", o, "c1", undefined, 0, new ChannelCursors());
+  assert.equal(url.searchParams.get("streams"), null);
+  assert.ok(!url.href.includes(streams.offer()), url.href);
+  const protocols = upgradeProtocols(undefined, null, streams.offer());
+  assert.deepEqual(protocols, [SUBPROTOCOL, STREAMS_PROTOCOL_PREFIX + streams.offer()]);
+  assert.equal(readStreamSession(protocols), streams.offer());
+  // A valid subprotocol entry: only RFC 7230 token characters (the name is 32 hex digits).
+  assert.match(protocols[1], /^sente-lite\.streams\.[0-9a-f]{32}$/);
 });
 
 Deno.test("socketSink() writes to the socket and reads its buffered amount live", () => {
