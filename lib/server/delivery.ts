@@ -26,8 +26,8 @@
  */
 import type { Event } from "../protocol/event.ts";
 import type { ResumeGap } from "../protocol/handshake.ts";
-import { newSessionId, parseResumeToken } from "../protocol/resume_token.ts";
-import { sessionKey } from "./session_key.ts";
+import { parseResumeToken } from "../protocol/resume_token.ts";
+import { randomWord, sessionKey } from "./session_key.ts";
 import { SessionTable } from "./session_table.ts";
 import type { Clock } from "../util/clock.ts";
 import { type Held, SizeIndex } from "./delivery_budget.ts";
@@ -169,9 +169,14 @@ export class Delivery<C> {
     let gap: ResumeGap | null = null;
     let seq = 0;
     if (!session) {
-      let id = newSessionId();
-      while (this.#sessions.has(sessionKey(id))) id = newSessionId(); // its key is unique
-      session = new Session(uid, clientId, id);
+      // A fresh id as two random words (16 hex digits on the wire); its low word, the key, is unique.
+      let idHi = randomWord();
+      let idLo = randomWord();
+      while (this.#sessions.has(idLo)) {
+        idHi = randomWord();
+        idLo = randomWord();
+      }
+      session = new Session(uid, clientId, idHi, idLo);
       // A client that offered a token had a session: what it held is unknown here.
       if (lastSeq > 0 || offered !== null) gap = { reason: "unknown", dropped: null };
     } else {

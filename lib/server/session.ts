@@ -7,8 +7,7 @@
 import type { Event } from "../protocol/event.ts";
 import type { ResumeState } from "../protocol/handshake.ts";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.ts";
-import { SECRET_BITS } from "../util/secret.ts";
-import { randomWords, readWords, wordsEqual, wordsHex } from "./session_key.ts";
+import { randomWord, readWords, wordsEqual, wordsHex } from "./session_key.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
 import type { Held, SizeIndex } from "./delivery_budget.ts";
 
@@ -124,9 +123,15 @@ export class Session<C> implements Held {
 
   /**
    * Makes an empty session; `id` is the lookup key at the head of its resume tokens (16 hex
-   * digits, kept as two words; an id of another form, from a store's sessions, is kept as it is).
+   * digits, kept as two words; an id of another form, from a store's sessions, is kept as it is),
+   * or its high word, with `idLo` its low word (a fresh id drawn as words: no hex to read back).
    */
-  constructor(readonly uid: string, readonly clientId: string, id: string) {
+  constructor(readonly uid: string, readonly clientId: string, id: string | number, idLo = 0) {
+    if (typeof id === "number") {
+      this.idHi = id;
+      this.idLo = idLo;
+      return;
+    }
     const words = readWords(id, 2);
     this.idHi = words === null ? 0 : words[0];
     this.idLo = words === null ? 0 : words[1];
@@ -292,12 +297,12 @@ export class Session<C> implements Held {
       b.p3 = p[3];
       b.hasPrevious = true;
     } else if (this.#books !== null) this.#books.hasPrevious = false;
-    const next = randomWords(SECRET_BITS / 32);
-    this.#s0 = next[0];
-    this.#s1 = next[1];
-    this.#s2 = next[2];
-    this.#s3 = next[3];
-    return wordsHex(this.idHi, this.idLo, next[0], next[1], next[2], next[3]);
+    // Four words (the 128-bit secret, lib/util/secret.ts) from the pool: no array per attach.
+    this.#s0 = randomWord();
+    this.#s1 = randomWord();
+    this.#s2 = randomWord();
+    this.#s3 = randomWord();
+    return wordsHex(this.idHi, this.idLo, this.#s0, this.#s1, this.#s2, this.#s3);
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  randomWord,
   randomWords,
   readWords,
   sessionKey,
@@ -43,6 +44,15 @@ Deno.test("randomWords() draws different words every call", () => {
   const seen = new Set<string>();
   for (let i = 0; i < 1000; i++) seen.add(wordsHex(...randomWords(4)));
   assert.equal(seen.size, 1000);
+});
+
+Deno.test("randomWord() hands out every pooled word once, across refills of the pool", () => {
+  // 5000 draws cross several refills of the 1024-word pool; 64-bit pairs never repeat.
+  const seen = new Set<string>();
+  for (let i = 0; i < 5000; i++) seen.add(wordsHex(randomWord(), randomWord()));
+  assert.equal(seen.size, 5000);
+  const word = randomWord();
+  assert.ok(Number.isInteger(word) && word >= -0x80000000 && word <= 0x7fffffff);
 });
 
 Deno.test("sessionKey() is a session id's low word, NaN for what is not a session id", () => {

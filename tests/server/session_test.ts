@@ -57,6 +57,24 @@ Deno.test("Session keeps a 16-hex id as two words and writes it back; any other 
   assert.equal(parseResumeToken(s.rotate(null))!.sessionId, "0123456789abcdef");
   const other = new Session<string>("u", "c", "store-7");
   assert.equal(other.id, "store-7");
+  const drawn = new Session<string>("u", "c", 0x01234567, 0x89abcdef | 0); // a fresh id's words
+  assert.equal(drawn.id, "0123456789abcdef");
+  assert.equal(parseResumeToken(drawn.rotate(null))!.sessionId, "0123456789abcdef");
+});
+
+Deno.test("Delivery.attach() draws a fresh 16-hex session id and a new 32-hex secret per attach", () => {
+  const d = books();
+  const first = d.attach("u", "c", "conn", 0);
+  const token = parseResumeToken(first.state.token!)!;
+  assert.match(token.sessionId, /^[0-9a-f]{16}$/);
+  assert.equal(token.sessionId, first.session.id);
+  assert.equal(d.session(token.sessionId), first.session);
+  d.detach(first.session, "conn");
+  const again = d.attach("u", "c", "conn2", 0, first.state.token!);
+  const next = parseResumeToken(again.state.token!)!;
+  assert.equal(again.session, first.session);
+  assert.equal(next.sessionId, token.sessionId);
+  assert.notEqual(next.secret, token.secret);
 });
 
 Deno.test("Session fields read their defaults until written, and keep what is written", () => {
