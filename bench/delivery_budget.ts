@@ -19,19 +19,13 @@
 import { Delivery, type DeliveryCounters, resolveDelivery } from "../lib/server/delivery.ts";
 import type { DeliveryOptions } from "../lib/server/delivery.ts";
 import { VirtualClock } from "../lib/util/clock.ts";
+import { zeroDeliveryCounters } from "../lib/server/session.ts";
 
 const sessions = Number(Deno.args[0] ?? 10_000);
 const messages = Number(Deno.args[1] ?? 50);
 
 function books(options: DeliveryOptions): { d: Delivery<string>; stats: DeliveryCounters } {
-  const stats: DeliveryCounters = {
-    offlineBuffered: 0,
-    offlineDropped: 0,
-    offlineExpired: 0,
-    resumed: 0,
-    resumeFailed: 0,
-    duplicatesDropped: 0,
-  };
+  const stats = zeroDeliveryCounters();
   const resolved = resolveDelivery({ maxSessions: sessions + 1000, ...options });
   const d = new Delivery<string>(resolved as Required<DeliveryOptions>, new VirtualClock(), {
     loss: () => {},

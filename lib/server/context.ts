@@ -23,6 +23,7 @@ import { isPrivateBackplane } from "./backplane_option.ts";
 import { Topics } from "./topics.ts";
 import { randomHex } from "../util/ids.ts";
 import { ConnectionMap } from "./connection_map.ts";
+import { zeroDeliveryCounters } from "./session.ts";
 
 /** Counters at start. */
 function newStats(): ServerStats {
@@ -45,12 +46,7 @@ function newStats(): ServerStats {
     slowConsumerCloses: 0,
     deliveryBytes: 0,
     unacknowledged: 0,
-    offlineBuffered: 0,
-    offlineDropped: 0,
-    offlineExpired: 0,
-    resumed: 0,
-    resumeFailed: 0,
-    duplicatesDropped: 0,
+    ...zeroDeliveryCounters(),
   };
 }
 

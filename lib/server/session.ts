@@ -42,6 +42,18 @@ export interface DeliveryCounters {
   duplicatesDropped: number;
 }
 
+/** Delivery counters at zero (a server's start, or books of their own in tests and benches). */
+export function zeroDeliveryCounters(): DeliveryCounters {
+  return {
+    offlineBuffered: 0,
+    offlineDropped: 0,
+    offlineExpired: 0,
+    resumed: 0,
+    resumeFailed: 0,
+    duplicatesDropped: 0,
+  };
+}
+
 /** One message kept for (re)delivery. */
 export interface Buffered {
   /** Its number in the session (0 in offline buffers). */

@@ -16,6 +16,7 @@ import {
   RESUME_PROTOCOL_PREFIX,
   resumeProtocol,
 } from "../../lib/protocol/resume_token.ts";
+import { zeroDeliveryCounters } from "../../lib/server/session.ts";
 
 Deno.test("newResumeToken() keeps the session id and draws a new 128-bit secret each time", () => {
   const id = newSessionId();
@@ -71,14 +72,7 @@ Deno.test("docs/PROTOCOL.md §8 shows the handshake's resume entry as the server
   const delivery = new Delivery<string>(DELIVERY_DEFAULTS, new VirtualClock(), {
     loss: () => {},
     ack: () => {},
-  }, {
-    offlineBuffered: 0,
-    offlineDropped: 0,
-    offlineExpired: 0,
-    resumed: 0,
-    resumeFailed: 0,
-    duplicatesDropped: 0,
-  });
+  }, zeroDeliveryCounters());
   assert.deepEqual(Object.keys(delivery.attach("u", "c", "k", 0).state), Object.keys(shown));
   assert.deepEqual(parseHandshakeData(data).info?.resume, shown);
 });

@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import {
   type Attachment,
   Delivery,
-  type DeliveryCounters,
   type DeliveryLoss,
   type DeliveryOptions,
   ENTRY_BYTES,
@@ -13,23 +12,13 @@ import {
 } from "../../lib/server/delivery.ts";
 import { parseResumeToken } from "../../lib/protocol/resume_token.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
-
-function counters(): DeliveryCounters {
-  return {
-    offlineBuffered: 0,
-    offlineDropped: 0,
-    offlineExpired: 0,
-    resumed: 0,
-    resumeFailed: 0,
-    duplicatesDropped: 0,
-  };
-}
+import { zeroDeliveryCounters } from "../../lib/server/session.ts";
 
 function setup(options: DeliveryOptions = {}) {
   const clock = new VirtualClock();
   const losses: DeliveryLoss[] = [];
   const acks: [string, number][] = [];
-  const stats = counters();
+  const stats = zeroDeliveryCounters();
   const d = new Delivery<string>(resolveDelivery(options) as Required<DeliveryOptions>, clock, {
     loss: (l) => losses.push(l),
     ack: (conn, seq) => acks.push([conn, seq]),

@@ -12,19 +12,13 @@ import {
 } from "../../lib/server/delivery.ts";
 import { ParkedByIp } from "../../lib/server/parked.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
+import { zeroDeliveryCounters } from "../../lib/server/session.ts";
 
 function setup(options: DeliveryOptions) {
   const clock = new VirtualClock();
   const losses: DeliveryLoss[] = [];
   const ended: string[] = [];
-  const stats = {
-    offlineBuffered: 0,
-    offlineDropped: 0,
-    offlineExpired: 0,
-    resumed: 0,
-    resumeFailed: 0,
-    duplicatesDropped: 0,
-  };
+  const stats = zeroDeliveryCounters();
   const d = new Delivery<string>(resolveDelivery(options) as Required<DeliveryOptions>, clock, {
     loss: (l) => losses.push(l),
     ack: () => {},

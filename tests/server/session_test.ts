@@ -9,16 +9,10 @@ import {
 } from "../../lib/server/delivery.ts";
 import { parseResumeToken } from "../../lib/protocol/resume_token.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
+import { zeroDeliveryCounters } from "../../lib/server/session.ts";
 
 function books(): Delivery<string> {
-  const stats = {
-    offlineBuffered: 0,
-    offlineDropped: 0,
-    offlineExpired: 0,
-    resumed: 0,
-    resumeFailed: 0,
-    duplicatesDropped: 0,
-  };
+  const stats = zeroDeliveryCounters();
   const options = resolveDelivery({}) as Required<DeliveryOptions>;
   return new Delivery<string>(options, new VirtualClock(), { loss() {}, ack() {} }, stats);
 }
@@ -122,14 +116,7 @@ Deno.test("Session.opens() takes the last secret and the one presented for it, n
 
 Deno.test("Delivery.hold() reaches every away session of a uid as it gains and loses sessions", () => {
   const clock = new VirtualClock();
-  const stats = {
-    offlineBuffered: 0,
-    offlineDropped: 0,
-    offlineExpired: 0,
-    resumed: 0,
-    resumeFailed: 0,
-    duplicatesDropped: 0,
-  };
+  const stats = zeroDeliveryCounters();
   const options = resolveDelivery({ ttlMs: 1000 }) as Required<DeliveryOptions>;
   const d = new Delivery<string>(options, clock, { loss() {}, ack() {} }, stats);
   const a = d.attach("u", "c1", "a", 0).session;
