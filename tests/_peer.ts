@@ -2,6 +2,9 @@
  * A scripted raw WebSocket peer for protocol tests: sends exact frames and reads exact frames,
  * with bounded waits.
  */
+import assert from "node:assert/strict";
+import { resumeProtocol } from "../lib/protocol/resume_token.ts";
+import type { ResumeState } from "../lib/protocol/handshake.ts";
 
 /** A raw peer connection. */
 export class RawPeer {
@@ -98,4 +101,37 @@ export async function rawPeer(
   await peer.opened;
   const handshake = await peer.nextJson();
   return { peer, handshake };
+}
+
+/** A raw peer that asked to resume, and what its handshake told it. */
+export interface ResumingPeer {
+  peer: RawPeer;
+  connId: string;
+  capabilities: string[];
+  resume: ResumeState;
+}
+
+/**
+ * Opens a sente-lite (JSON) raw peer to `url` asking to resume and reads its handshake: `params`
+ * go into the query (`client-id`, and e.g. `cseq`, `uid`, `test-ip`), `token` is offered as the
+ * resume subprotocol.
+ */
+export async function resumingPeer(
+  url: string,
+  params: Record<string, string>,
+  token?: string,
+): Promise<ResumingPeer> {
+  const u = new URL(url);
+  u.searchParams.set("packer", "json");
+  u.searchParams.set("resume", "0");
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  const peer = new RawPeer(u.href, token ? ["sente-lite", resumeProtocol(token)] : undefined);
+  await peer.opened;
+  type Info = Omit<ResumingPeer, "peer" | "connId"> & { "conn-id": string };
+  const [[id, [, , data]]] = await peer.nextJson() as [
+    [string, [string, null, { "sente-lite": Info }]],
+  ];
+  assert.equal(id, "chsk/handshake");
+  const info = data["sente-lite"];
+  return { peer, connId: info["conn-id"], capabilities: info.capabilities, resume: info.resume };
 }

@@ -13,10 +13,8 @@
  */
 import assert from "node:assert/strict";
 import { localBackplane } from "../../lib/backplane/local.ts";
-import type { ResumeState } from "../../lib/protocol/handshake.ts";
-import { resumeProtocol } from "../../lib/protocol/resume_token.ts";
 import type { ServerOptions } from "../../lib/server/options.ts";
-import { RawPeer } from "../_peer.ts";
+import { type ResumingPeer, resumingPeer } from "../_peer.ts";
 import { startServer, type TestServer, until } from "../_server.ts";
 
 const CHANNELS = 4;
@@ -25,19 +23,8 @@ const BUDGET = 32 * 1024;
 
 type Push = [string, { ch?: string | null; cseq?: number; dropped?: number; reason?: string }];
 
-async function open(t: TestServer, cseq: string, token?: string) {
-  const u = new URL(t.url);
-  u.searchParams.set("client-id", "greedy");
-  u.searchParams.set("packer", "json");
-  u.searchParams.set("resume", "0");
-  u.searchParams.set("cseq", cseq);
-  const peer = new RawPeer(u.href, token ? ["sente-lite", resumeProtocol(token)] : undefined);
-  await peer.opened;
-  type Info = { resume: ResumeState };
-  const [[, [, , data]]] = await peer.nextJson() as [
-    [string, [string, null, { "sente-lite": Info }]],
-  ];
-  return { peer, resume: data["sente-lite"].resume };
+async function open(t: TestServer, cseq: string, token?: string): Promise<ResumingPeer> {
+  return await resumingPeer(t.url, { "client-id": "greedy", cseq }, token);
 }
 
 async function attack(options: ServerOptions): Promise<void> {

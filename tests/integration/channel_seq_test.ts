@@ -7,11 +7,10 @@
 import assert from "node:assert/strict";
 import { type Client, connect, type Handshake } from "../../client.ts";
 import type { ResumeState } from "../../lib/protocol/handshake.ts";
-import { resumeProtocol } from "../../lib/protocol/resume_token.ts";
 import { serverEnvelope } from "../../lib/protocol/envelope.ts";
 import { BROADCAST_STREAM } from "../../lib/server/channel_log.ts";
 import { streamEvent, streamGap } from "../../lib/server/channel_seq.ts";
-import { RawPeer } from "../_peer.ts";
+import { type RawPeer, resumingPeer } from "../_peer.ts";
 import { startServer, type TestServer, until } from "../_server.ts";
 
 const RECONNECT = { initialDelayMs: 20, maxDelayMs: 200, jitter: 0.5 };
@@ -24,18 +23,9 @@ interface Opened {
 
 /** A raw sente-lite (JSON) peer with resume; `cseq` (the parameter) offers channel sequences. */
 async function open(t: TestServer, cseq?: string, token?: string): Promise<Opened> {
-  const u = new URL(t.url);
-  u.searchParams.set("client-id", "raw1");
-  u.searchParams.set("packer", "json");
-  u.searchParams.set("resume", "0");
-  if (cseq !== undefined) u.searchParams.set("cseq", cseq);
-  const peer = new RawPeer(u.href, token ? ["sente-lite", resumeProtocol(token)] : undefined);
-  await peer.opened;
-  type Info = { capabilities: string[]; resume: ResumeState };
-  const [[, [, , data]]] = await peer.nextJson() as [
-    [string, [string, null, { "sente-lite": Info }]],
-  ];
-  return { peer, ...data["sente-lite"] };
+  const params: Record<string, string> = { "client-id": "raw1" };
+  if (cseq !== undefined) params.cseq = cseq;
+  return await resumingPeer(t.url, params, token);
 }
 
 Deno.test("channel-seq: a channel publish and a broadcast are the same frame for every subscriber (exact bytes)", async () => {

@@ -8,10 +8,9 @@
  * whose size is exactly what is missing (and what `onDeliveryLoss` reported).
  */
 import assert from "node:assert/strict";
-import { resumeProtocol } from "../../lib/protocol/resume_token.ts";
 import type { ResumeState } from "../../lib/protocol/handshake.ts";
 import { type DeliveryLoss, ENTRY_BYTES, estimateBytes } from "../../lib/server/delivery.ts";
-import { RawPeer } from "../_peer.ts";
+import { type RawPeer, resumingPeer } from "../_peer.ts";
 import { startServer, type TestServer, until } from "../_server.ts";
 
 const BUDGET = 256 * 1024;
@@ -28,16 +27,7 @@ interface Opened {
 
 /** Opens a sente-lite (JSON) raw peer asking to resume, and reads its handshake. */
 async function open(t: TestServer, clientId: string, token?: string): Promise<Opened> {
-  const u = new URL(t.url);
-  u.searchParams.set("client-id", clientId);
-  u.searchParams.set("packer", "json");
-  u.searchParams.set("resume", "0");
-  const peer = new RawPeer(u.href, token ? ["sente-lite", resumeProtocol(token)] : undefined);
-  await peer.opened;
-  type Data = { "sente-lite": { "conn-id": string; resume: ResumeState } };
-  const [[id, [, , data]]] = await peer.nextJson() as [[string, [string, null, Data]]];
-  assert.equal(id, "chsk/handshake");
-  return { peer, connId: data["sente-lite"]["conn-id"], resume: data["sente-lite"].resume };
+  return await resumingPeer(t.url, { "client-id": clientId }, token);
 }
 
 /** Subscribes to `busy`, then leaves; resolves once the server has cleaned up the connection. */

@@ -12,11 +12,10 @@
  * query parameter.
  */
 import assert from "node:assert/strict";
-import { resumeProtocol } from "../../lib/protocol/resume_token.ts";
 import type { ResumeState } from "../../lib/protocol/handshake.ts";
 import type { DeliveryLoss } from "../../lib/server/delivery.ts";
 import { createServer } from "../../lib/server/server.ts";
-import { RawPeer } from "../_peer.ts";
+import { type RawPeer, resumingPeer } from "../_peer.ts";
 import { serveAsTestIp, until } from "../_server.ts";
 
 const MAX_SESSIONS = 16;
@@ -44,19 +43,9 @@ Deno.test("maxParkedPerIp: one IP churning fresh resume sessions cannot evict an
 
   /** Opens a sente-lite (JSON) raw peer from `ip` asking to resume, and reads its handshake. */
   async function open(ip: string, uid: string, clientId: string, token?: string): Promise<Opened> {
-    const u = new URL(base);
-    for (const [k, v] of [["client-id", clientId], ["packer", "json"], ["resume", "0"]]) {
-      u.searchParams.set(k, v);
-    }
-    u.searchParams.set("uid", uid);
-    u.searchParams.set("test-ip", ip);
-    const peer = new RawPeer(u.href, token ? ["sente-lite", resumeProtocol(token)] : undefined);
-    peers.push(peer);
-    await peer.opened;
-    type Data = { "sente-lite": { "conn-id": string; resume: ResumeState } };
-    const [[id, [, , data]]] = await peer.nextJson() as [[string, [string, null, Data]]];
-    assert.equal(id, "chsk/handshake");
-    return { peer, connId: data["sente-lite"]["conn-id"], resume: data["sente-lite"].resume };
+    const opened = await resumingPeer(base, { "client-id": clientId, uid, "test-ip": ip }, token);
+    peers.push(opened.peer);
+    return opened;
   }
 
   /** Opens and leaves; resolves once the server has parked the session. */

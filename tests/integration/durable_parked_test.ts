@@ -16,11 +16,9 @@ import assert from "node:assert/strict";
 import type { Backplane } from "../../lib/backplane/backplane.ts";
 import { localBackplane } from "../../lib/backplane/local.ts";
 import { redisBackplane } from "../../lib/backplane/redis.ts";
-import { resumeProtocol } from "../../lib/protocol/resume_token.ts";
-import type { ResumeState } from "../../lib/protocol/handshake.ts";
 import type { DeliveryLoss } from "../../lib/server/delivery.ts";
 import { createServer } from "../../lib/server/server.ts";
-import { RawPeer } from "../_peer.ts";
+import { type RawPeer, resumingPeer } from "../_peer.ts";
 import { IGNORE_REDIS, type RedisProcess, startRedis } from "../_redis.ts";
 import { linkUp, serveAsTestIp, until } from "../_server.ts";
 
@@ -44,19 +42,9 @@ async function attack(backplane: Backplane, redis: RedisProcess | null): Promise
   const peers: RawPeer[] = [];
 
   async function open(ip: string, uid: string, clientId: string, token?: string) {
-    const u = new URL(base);
-    for (const [k, v] of [["client-id", clientId], ["packer", "json"], ["resume", "0"]]) {
-      u.searchParams.set(k, v);
-    }
-    u.searchParams.set("uid", uid);
-    u.searchParams.set("test-ip", ip);
-    const peer = new RawPeer(u.href, token ? ["sente-lite", resumeProtocol(token)] : undefined);
-    peers.push(peer);
-    await peer.opened;
-    type Data = { "sente-lite": { resume: ResumeState } };
-    const [[id, [, , data]]] = await peer.nextJson() as [[string, [string, null, Data]]];
-    assert.equal(id, "chsk/handshake");
-    return { peer, resume: data["sente-lite"].resume };
+    const opened = await resumingPeer(base, { "client-id": clientId, uid, "test-ip": ip }, token);
+    peers.push(opened.peer);
+    return opened;
   }
 
   async function park(ip: string, uid: string, clientId: string) {

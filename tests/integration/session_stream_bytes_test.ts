@@ -15,10 +15,8 @@ import assert from "node:assert/strict";
 import type { Backplane } from "../../lib/backplane/backplane.ts";
 import { localBackplane, LocalBus } from "../../lib/backplane/local.ts";
 import { redisBackplane } from "../../lib/backplane/redis.ts";
-import { resumeProtocol } from "../../lib/protocol/resume_token.ts";
-import type { ResumeState } from "../../lib/protocol/handshake.ts";
 import { createServer } from "../../lib/server/server.ts";
-import { RawPeer } from "../_peer.ts";
+import { type RawPeer, resumingPeer } from "../_peer.ts";
 import { IGNORE_REDIS, type RedisProcess, startRedis } from "../_redis.ts";
 import { linkUp, until } from "../_server.ts";
 
@@ -34,17 +32,9 @@ async function attack(backplane: Backplane, redis: RedisProcess | null): Promise
   const peers: RawPeer[] = [];
 
   async function open(clientId: string, token?: string) {
-    const u = new URL(handle.url);
-    for (const [k, v] of [["client-id", clientId], ["packer", "json"], ["resume", "0"]]) {
-      u.searchParams.set(k, v);
-    }
-    const peer = new RawPeer(u.href, token ? ["sente-lite", resumeProtocol(token)] : undefined);
-    peers.push(peer);
-    await peer.opened;
-    type Data = { "sente-lite": { resume: ResumeState } };
-    const [[id, [, , data]]] = await peer.nextJson() as [[string, [string, null, Data]]];
-    assert.equal(id, "chsk/handshake");
-    return { peer, resume: data["sente-lite"].resume };
+    const opened = await resumingPeer(handle.url, { "client-id": clientId }, token);
+    peers.push(opened.peer);
+    return opened;
   }
 
   try {
