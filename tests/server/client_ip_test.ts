@@ -11,6 +11,7 @@ import type { ServerOptions } from "../../lib/server/options.ts";
 import { requireTool } from "../_util.ts";
 import { Child } from "../runtime/_child.ts";
 import { BUN, NO_BUN } from "../cluster/_cluster.ts";
+import { rawUpgrade } from "./_raw_upgrade.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -98,30 +99,6 @@ Deno.test("resolveClientIp() falls back to the peer when the hook throws or answ
 
 // ------------------------------------------------------------------ real sockets
 
-interface Upgrade {
-  status: number;
-  conn: Deno.TcpConn;
-}
-
-/** One upgrade over raw TCP from 127.0.0.1 with extra headers; the socket stays open. */
-async function upgrade(port: number, headers: Record<string, string>): Promise<Upgrade> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-  const request = `GET /chsk?client-id=${crypto.randomUUID()} HTTP/1.1\r\n` +
-    `Host: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
-  await conn.write(new TextEncoder().encode(request));
-  let head = "";
-  const buf = new Uint8Array(4096);
-  while (!head.includes("\r\n\r\n")) {
-    const n = await conn.read(buf);
-    if (n === null) break;
-    head += new TextDecoder().decode(buf.subarray(0, n));
-  }
-  return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? 0), conn };
-}
-
 type Open = (headers: Record<string, string>) => Promise<number>;
 
 /** Runs `body` with raw upgrades against `port`; their sockets stay open until it returns. */
@@ -129,7 +106,7 @@ async function withUpgrades(port: number, body: (open: Open) => Promise<void>): 
   const conns: Deno.TcpConn[] = [];
   try {
     await body(async (headers) => {
-      const { status, conn } = await upgrade(port, headers);
+      const { status, conn } = await rawUpgrade(port, "", headers);
       conns.push(conn);
       return status;
     });

@@ -12,36 +12,19 @@ import type { ServerContext } from "../../lib/server/context.ts";
 import { UpgradeRate } from "../../lib/server/upgrade_rate.ts";
 import { VirtualClock } from "../../lib/util/clock.ts";
 import { serveAsTestIp } from "../_server.ts";
+import { rawUpgrade } from "./_raw_upgrade.ts";
 
 const BURST = 5;
 const ATTEMPTS = 40;
 
-/** One upgrade over raw TCP: the status and the `Retry-After` header of the answer. */
+/** One upgrade over raw TCP from `ip`: the status and the `Retry-After` header of the answer. */
 async function upgrade(
   port: number,
   ip: string,
 ): Promise<{ status: number; retryAfter: string | null }> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-    const request =
-      `GET /chsk?client-id=${crypto.randomUUID()}&test-ip=${encodeURIComponent(ip)} HTTP/1.1\r\n` +
-      `Host: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
-    await conn.write(new TextEncoder().encode(request));
-    let head = "";
-    const buf = new Uint8Array(4096);
-    while (!head.includes("\r\n\r\n")) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      head += new TextDecoder().decode(buf.subarray(0, n));
-    }
-    const status = Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? 0);
-    const retryAfter = /\r\nretry-after: *(\S+)/i.exec(head)?.[1] ?? null;
-    return { status, retryAfter };
-  } finally {
-    conn.close();
-  }
+  const { status, head, conn } = await rawUpgrade(port, `&test-ip=${encodeURIComponent(ip)}`);
+  conn.close();
+  return { status, retryAfter: /\r\nretry-after: *(\S+)/i.exec(head)?.[1] ?? null };
 }
 
 Deno.test("rateLimit.upgradesPerIp: one address reconnecting in a loop gets 429 with Retry-After past its budget", async () => {
