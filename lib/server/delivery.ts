@@ -27,7 +27,8 @@
 import type { Event } from "../protocol/event.ts";
 import type { ResumeGap } from "../protocol/handshake.ts";
 import { parseResumeToken } from "../protocol/resume_token.ts";
-import { randomWord, sessionKey } from "./session_key.ts";
+import { sessionKey } from "./session_key.ts";
+import { randomWord } from "../util/ids.ts";
 import { SessionTable } from "./session_table.ts";
 import type { Clock } from "../util/clock.ts";
 import { type Held, SizeIndex } from "./delivery_budget.ts";

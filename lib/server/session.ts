@@ -7,7 +7,8 @@
 import type { Event } from "../protocol/event.ts";
 import type { ResumeState } from "../protocol/handshake.ts";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.ts";
-import { randomWord, readWords, wordsEqual, wordsHex } from "./session_key.ts";
+import { readWords, wordsEqual, wordsHex } from "./session_key.ts";
+import { randomWord } from "../util/ids.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
 import type { Held, SizeIndex } from "./delivery_budget.ts";
 

@@ -70,31 +70,6 @@ export function wordsEqual(
   return ((a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2) | (a3 ^ b3)) === 0;
 }
 
-/** Random words drawn per fill of the pool (4 KiB). */
-const POOL_WORDS = 1024;
-/**
- * Words from `crypto.getRandomValues`, each handed out once: one call per 1024 words instead of
- * one per attach (on Deno the call alone is ~1 µs); the same pooling as lib/util/ids.ts.
- */
-const pool = new Int32Array(POOL_WORDS);
-let poolPos = POOL_WORDS;
-
-/** One fresh random 32-bit word (signed) from `crypto.getRandomValues`, never handed out twice. */
-export function randomWord(): number {
-  if (poolPos === POOL_WORDS) {
-    crypto.getRandomValues(pool);
-    poolPos = 0;
-  }
-  return pool[poolPos++];
-}
-
-/** `n` fresh random 32-bit words from `crypto.getRandomValues`. */
-export function randomWords(n: number): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = randomWord();
-  return out;
-}
-
 /**
  * The key of session id `id` (16 hex digits) in the books: its low word. A session id's low word
  * is unique among the sessions kept (the books draw again on a clash), so the map needs no string

@@ -1,6 +1,7 @@
 // This module is browser compatible.
 /**
- * Random identifiers: client ids, connection ids and callback ids.
+ * Random identifiers: client ids, connection ids, callback ids, and the 32-bit words of session
+ * ids and resume secrets (lib/server/session_key.ts).
  *
  * @module
  */
@@ -18,18 +19,30 @@ const POOL_SIZE = 4096;
 const pool = new Uint8Array(POOL_SIZE);
 let poolPos = POOL_SIZE;
 
+/** The pool's index of `n` (≤ `POOL_SIZE`) fresh bytes, refilling it when fewer are left. */
+function take(n: number): number {
+  if (poolPos + n > POOL_SIZE) {
+    crypto.getRandomValues(pool);
+    poolPos = 0;
+  }
+  const at = poolPos;
+  poolPos += n;
+  return at;
+}
+
+/** One fresh random 32-bit word (signed, as `| 0` makes it) from `crypto.getRandomValues`. */
+export function randomWord(): number {
+  const at = take(4);
+  return (pool[at] << 24) | (pool[at + 1] << 16) | (pool[at + 2] << 8) | pool[at + 3];
+}
+
 /** A random lowercase hex string of `length` characters from `crypto.getRandomValues`. */
 export function randomHex(length: number): string {
   const n = (length + 1) >> 1;
   if (n > POOL_SIZE) {
     return randomHex(length - 2 * (POOL_SIZE >> 1)) + randomHex(2 * (POOL_SIZE >> 1));
   }
-  if (poolPos + n > POOL_SIZE) {
-    crypto.getRandomValues(pool);
-    poolPos = 0;
-  }
-  let at = poolPos;
-  poolPos += n;
+  let at = take(n);
   // One flat string from char codes: `out += …` would build a rope (a tree of one string per
   // pair of digits), and ids and secrets are kept for as long as their connection or session.
   const codes = new Array<number>(length);

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
-import {
-  randomWord,
-  randomWords,
-  readWords,
-  sessionKey,
-  wordsEqual,
-  wordsHex,
-} from "../../lib/server/session_key.ts";
+import { readWords, sessionKey, wordsEqual, wordsHex } from "../../lib/server/session_key.ts";
+import { randomWord } from "../../lib/util/ids.ts";
+
+/** `n` fresh random words. */
+function randomWords(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = randomWord();
+  return out;
+}
 
 Deno.test("readWords() and wordsHex() turn 8 lowercase hex digits per word into signed 32-bit words and back", () => {
   const hex = "0123456789abcdefffffffff80000000";
@@ -47,7 +48,7 @@ Deno.test("randomWords() draws different words every call", () => {
 });
 
 Deno.test("randomWord() hands out every pooled word once, across refills of the pool", () => {
-  // 5000 draws cross several refills of the 1024-word pool; 64-bit pairs never repeat.
+  // 5000 pairs (40 KB) cross several refills of the 4 KiB pool; 64-bit pairs never repeat.
   const seen = new Set<string>();
   for (let i = 0; i < 5000; i++) seen.add(wordsHex(randomWord(), randomWord()));
   assert.equal(seen.size, 5000);
