@@ -48,7 +48,7 @@ import type { ConnectionState } from "./session.ts";
 import { PendingRequests } from "./requests.ts";
 import { checkUrl } from "./socket.ts";
 import { ClientHandlers } from "./handlers.ts";
-import { ClientConnection } from "./connection.ts";
+import { type ClientConnection, clientConnection } from "./connection.ts";
 import type { ClientOutbound } from "./outbound.ts";
 import type { ClientParts } from "./parts.ts";
 
@@ -122,7 +122,7 @@ export class Client<E extends EventMap = AnyEvents> {
       cursors: parts.cursors,
     });
     checkUrl(url);
-    this.#conn = new ClientConnection(url, parts, this.#channels);
+    this.#conn = clientConnection(url, parts, this.#channels);
     this.#out = this.#conn.out;
     this.ready = this.#conn.ready;
     o.streams?.bind({

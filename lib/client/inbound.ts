@@ -27,50 +27,30 @@ import type { ClientOutbound } from "./outbound.ts";
 import type { ClientParts } from "./parts.ts";
 import type { ConnectionState } from "./session.ts";
 
-/** Decodes and routes the frames of one client. */
-export class ClientInbound {
-  #parts: ClientParts;
-  #channels: ClientChannels;
-  #acks: InboundAcks;
-  #out: ClientOutbound;
-  #liveness: Liveness;
-  #pingCb: string;
-  #handshake: (uid: string, data: unknown) => void;
-  #state: () => ConnectionState;
-
-  /**
-   * Routes to `parts` and `channels`, acknowledges numbered pushes with `acks` through `out`,
-   * tells `liveness` of every frame, ignores the reply to the liveness ping `pingCb`, and hands
-   * handshakes to `handshake`; `state()` is the client's state.
-   */
-  constructor(
-    parts: ClientParts,
-    channels: ClientChannels,
-    acks: InboundAcks,
-    out: ClientOutbound,
-    liveness: Liveness,
-    pingCb: string,
-    handshake: (uid: string, data: unknown) => void,
-    state: () => ConnectionState,
-  ) {
-    this.#parts = parts;
-    this.#channels = channels;
-    this.#acks = acks;
-    this.#out = out;
-    this.#liveness = liveness;
-    this.#pingCb = pingCb;
-    this.#handshake = handshake;
-    this.#state = state;
-  }
+/**
+ * The frame handler of one client: routes to `parts` and `channels`, acknowledges numbered pushes
+ * with `acks` through `out`, tells `liveness` of every frame, ignores the reply to the liveness
+ * ping `pingCb`, and hands handshakes to `handshake`; `state()` is the client's state.
+ */
+export function clientInbound(
+  parts: ClientParts,
+  channels: ClientChannels,
+  acks: InboundAcks,
+  out: ClientOutbound,
+  liveness: Liveness,
+  pingCb: string,
+  handshake: (uid: string, data: unknown) => void,
+  state: () => ConnectionState,
+): (frame: Frame) => void {
+  const { options, stats, requests, handlers, cursors } = parts;
 
   /** A frame from the server (after the wire transforms, if any). */
-  receive(frame: Frame): void {
-    const parts = this.#parts;
-    parts.stats.messagesIn++;
-    this.#liveness.seen();
+  function receive(frame: Frame): void {
+    stats.messagesIn++;
+    liveness.seen();
     let msg;
     try {
-      const value = parts.options.packer.unpack(frame);
+      const value = options.packer.unpack(frame);
       // The common frame, a reply `[value, cbId]`, is answered without the decoder's message
       // object; the decoder's rules hold (a handshake or a ping is never read as a reply).
       if (Array.isArray(value) && value.length === 2) {
@@ -81,7 +61,7 @@ export class ClientInbound {
           payload !== "chsk/ws-ping" && !(Array.isArray(payload) && payload[0] === "chsk/handshake")
         ) {
           msg = null;
-          this.#onReply(cb, payload);
+          onReply(cb, payload);
         }
       }
       if (msg === undefined) msg = decodeServerEnvelope(value);
@@ -94,36 +74,35 @@ export class ClientInbound {
         level: "warn",
         data: () => ({ clientId: parts.clientId, code: error.code, message: error.message }),
       });
-      parts.options.onError(error);
+      options.onError(error);
       return;
     }
     if (msg === null) return; // a reply, answered above
     switch (msg.type) {
       case "handshake":
-        return this.#handshake(msg.uid, msg.data);
+        return handshake(msg.uid, msg.data);
       case "ping":
-        this.#out.sendValue(clientEventEnvelope("chsk/ws-pong", undefined, null));
+        out.sendValue(clientEventEnvelope("chsk/ws-pong", undefined, null));
         return;
       case "reply":
-        return this.#onReply(msg.cbId, msg.value);
+        return onReply(msg.cbId, msg.value);
       case "push":
-        for (const [id, data] of msg.events) this.#onPush(id, data);
+        for (const [id, data] of msg.events) onPush(id, data);
     }
   }
 
-  #onReply(cbId: string, value: unknown): void {
-    if (cbId === this.#pingCb) return; // our liveness ping: receiving it was the point
-    if (!this.#parts.requests.settle(cbId, value)) this.#parts.stats.lateReplies++;
+  function onReply(cbId: string, value: unknown): void {
+    if (cbId === pingCb) return; // our liveness ping: receiving it was the point
+    if (!requests.settle(cbId, value)) stats.lateReplies++;
   }
 
-  #onPush(id: string, data: unknown): void {
-    const { handlers, requests } = this.#parts;
+  function onPush(id: string, data: unknown): void {
     switch (id) {
       case "sente-lite/msg":
-        this.#onSequenced(data);
+        onSequenced(data);
         return;
       case "sente-lite/ack":
-        this.#out.acked(data);
+        out.acked(data);
         return;
       case "sente-lite/error": {
         const d = (data ?? {}) as Record<string, unknown>;
@@ -134,38 +113,37 @@ export class ClientInbound {
           requests.reject(p, error);
           return;
         }
-        if (!handlers.has(id)) this.#parts.options.onError(error);
+        if (!handlers.has(id)) options.onError(error);
         break;
       }
       case "sente-lite/request":
         handlers.answer(data);
         return;
       case "sente-lite/channel-msg":
-        this.#channels.deliver(data);
+        channels.deliver(data);
         break;
       case "sente-lite/gap":
         if (data !== null && typeof data === "object" && "ch" in data) {
-          this.#parts.cursors.gap((data as { ch: string | null }).ch);
+          cursors.gap((data as { ch: string | null }).ch);
         }
         break;
       case "sente-lite/subscribed":
-        this.#channels.joined(data);
+        channels.joined(data);
         break;
       case "sente-lite/unsubscribed":
-        this.#channels.left(data);
+        channels.left(data);
         break;
     }
     handlers.emit(id, data);
   }
 
   /** A numbered push: delivered once and in order, acknowledged in batches. */
-  #onSequenced(data: unknown): void {
+  function onSequenced(data: unknown): void {
     const d = data as { seq?: unknown; event?: unknown; ch?: unknown; cseq?: unknown } | null;
     const cseq = d?.cseq;
     const streamed = typeof cseq === "number" && (typeof d!.ch === "string" || d!.ch === null);
     const seq = streamed ? cseq : d?.seq;
     const ev = d?.event;
-    const { options, stats } = this.#parts;
     if (
       typeof seq !== "number" || !Array.isArray(ev) || typeof ev[0] !== "string" ||
       ev[0] === "sente-lite/msg"
@@ -175,17 +153,19 @@ export class ClientInbound {
     }
     if (streamed) {
       // A channel's (or the broadcasts') own number: deduplicated per stream, not acknowledged.
-      if (this.#parts.cursors.accept(d!.ch as string | null, seq)) this.#onPush(ev[0], ev[1]);
+      if (cursors.accept(d!.ch as string | null, seq)) onPush(ev[0], ev[1]);
       else stats.duplicatesDropped++;
       return;
     }
-    if (!this.#acks.received(seq)) {
+    if (!acks.received(seq)) {
       stats.duplicatesDropped++;
       return;
     }
-    this.#onPush(ev[0], ev[1]);
+    onPush(ev[0], ev[1]);
     const r = options.resume;
-    if (!r || this.#state() !== "open") return; // a handler may have closed the client
-    this.#acks.schedule(r);
+    if (!r || state() !== "open") return; // a handler may have closed the client
+    acks.schedule(r);
   }
+
+  return receive;
 }

@@ -65,7 +65,7 @@ export class ClientOutbound {
   }
 
   /** Sends now when the socket is really open; `false` when the frame must wait. */
-  sendEntry(entry: Queued): boolean {
+  #sendEntry(entry: Queued): boolean {
     if (entry.cancelled) return true;
     const ws = this.ws;
     // The close event may still be on its way: a socket that is no longer OPEN keeps the frame.
@@ -103,7 +103,7 @@ export class ClientOutbound {
    */
   #sendOrQueue(entry: Queued): SendResult {
     const state = this.#state();
-    if (state === "open") return this.sendEntry(entry) ? "sent" : "queued";
+    if (state === "open") return this.#sendEntry(entry) ? "sent" : "queued";
     return enqueue(this.#queue, entry, state, this.#options.maxQueuedMessages);
   }
 
@@ -162,7 +162,7 @@ export class ClientOutbound {
   flush(): void {
     const queued = this.#queue;
     this.#queue = [];
-    for (const entry of queued) this.sendEntry(entry);
+    for (const entry of queued) this.#sendEntry(entry);
   }
 
   /** The connection dropped: requests sent on it go back to the queue front if they retry. */
