@@ -41,16 +41,13 @@ import type {
   UploadOptions,
 } from "./transforms.ts";
 import { ClientChannels } from "./channels.ts";
-import { ChannelCursors } from "./channel_cursors.ts";
 import { type ClientOptions, resolveClientOptions } from "./options.ts";
 import type { UrlProvider } from "./options.ts";
 import type { ConnectionState } from "./session.ts";
-import { PendingRequests } from "./requests.ts";
 import { checkUrl } from "./socket.ts";
-import { ClientHandlers } from "./handlers.ts";
 import { type ClientConnection, clientConnection } from "./connection.ts";
 import type { ClientOutbound } from "./outbound.ts";
-import type { ClientParts } from "./parts.ts";
+import { type ClientParts, clientParts } from "./parts.ts";
 
 import type {
   ChannelHandler,
@@ -94,26 +91,7 @@ export class Client<E extends EventMap = AnyEvents> {
     const o = resolveClientOptions(options ?? {});
     this.clientId = o.clientId;
     this.#isSente = o.dialect === "sente";
-    const parts: ClientParts = this.#parts = {
-      options: o,
-      clientId: o.clientId,
-      stats: {
-        messagesIn: 0,
-        messagesOut: 0,
-        lateReplies: 0,
-        attempts: 0,
-        reconnects: 0,
-        duplicatesDropped: 0,
-        resent: 0,
-      },
-      requests: new PendingRequests(o.clock),
-      handlers: new ClientHandlers(
-        (error) => o.onError(error),
-        (value) => this.#out.sendValue(value),
-      ),
-      cursors: new ChannelCursors(),
-      tel: o.telemetry.scope("sente-lite.client"),
-    };
+    const parts = this.#parts = clientParts(o, (value) => this.#out.sendValue(value));
     this.#channels = new ClientChannels({
       request: (id, data, options) => this.#out.request(id, data, options ?? {}),
       state: () => this.#conn.state,

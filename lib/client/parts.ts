@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { ChannelCursors } from "./channel_cursors.ts";
-import type { ClientHandlers } from "./handlers.ts";
+import { ChannelCursors } from "./channel_cursors.ts";
+import { ClientHandlers } from "./handlers.ts";
 import type { ResolvedClientOptions } from "./options.ts";
-import type { PendingRequests } from "./requests.ts";
+import { PendingRequests } from "./requests.ts";
 import type { ClientTelemetryScope } from "./transforms.ts";
 import type { ClientStats } from "./types.ts";
 
@@ -28,4 +28,31 @@ export interface ClientParts {
   readonly cursors: ChannelCursors;
   /** The client's telemetry. */
   readonly tel: ClientTelemetryScope;
+}
+
+/**
+ * The parts of a new client with `options`: counters at zero, no requests, no handlers; server
+ * requests are answered through `send`.
+ */
+export function clientParts(
+  options: ResolvedClientOptions,
+  send: (value: unknown) => void,
+): ClientParts {
+  return {
+    options,
+    clientId: options.clientId,
+    stats: {
+      messagesIn: 0,
+      messagesOut: 0,
+      lateReplies: 0,
+      attempts: 0,
+      reconnects: 0,
+      duplicatesDropped: 0,
+      resent: 0,
+    },
+    requests: new PendingRequests(options.clock),
+    handlers: new ClientHandlers((error) => options.onError(error), send),
+    cursors: new ChannelCursors(),
+    tel: options.telemetry.scope("sente-lite.client"),
+  };
 }
