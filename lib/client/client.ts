@@ -45,7 +45,7 @@ import { type ClientOptions, resolveClientOptions } from "./options.ts";
 import type { UrlProvider } from "./options.ts";
 import type { ConnectionState } from "./session.ts";
 import { checkUrl } from "./socket.ts";
-import { type ClientConnection, clientConnection } from "./connection.ts";
+import { ClientConnection } from "./connection.ts";
 import type { ClientOutbound } from "./outbound.ts";
 import { type ClientParts, clientParts } from "./parts.ts";
 
@@ -100,7 +100,7 @@ export class Client<E extends EventMap = AnyEvents> {
       cursors: parts.cursors,
     });
     checkUrl(url);
-    this.#conn = clientConnection(url, parts, this.#channels);
+    this.#conn = new ClientConnection(url, parts, this.#channels);
     this.#out = this.#conn.out;
     this.ready = this.#conn.ready;
     o.streams?.bind({

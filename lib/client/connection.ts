@@ -27,7 +27,7 @@ import { toError } from "../util/to_error.ts";
 import { InboundAcks } from "./acks.ts";
 import { backoffDelay } from "./backoff.ts";
 import type { ClientChannels } from "./channels.ts";
-import { clientInbound } from "./inbound.ts";
+import { ClientInbound } from "./inbound.ts";
 import type { UrlProvider } from "./options.ts";
 import { ClientOutbound } from "./outbound.ts";
 import type { ClientParts } from "./parts.ts";
@@ -45,7 +45,7 @@ function closeEvent(code: number): SessionEvent {
 }
 
 /** The connection of one client: its state, its socket and its attempts. */
-export interface ClientConnection {
+export class ClientConnection {
   /**
    * Resolves with the first handshake; rejects if the client ends in `closed` or `failed` before
    * one arrives (failed attempts in between only retry).
@@ -53,159 +53,174 @@ export interface ClientConnection {
   readonly ready: Promise<Handshake>;
   /** The send paths, writing to this connection's socket. */
   readonly out: ClientOutbound;
-  /** The current state. */
-  readonly state: ConnectionState;
-  /** The last handshake, or `null` before the first. */
-  readonly handshake: Handshake | null;
-  /** Closes with `code` (checked by the caller) and stops reconnecting. */
-  close(code: number, reason: string): void;
-  /** Connects again now, from any state, without backoff; `reason` goes into the state change. */
-  reconnect(reason: string): void;
-}
-
-/**
- * The connection of the client of `parts` to `url` (not started: call `reconnect`). A closure
- * rather than a class: its state lives in local variables, which the browser bundle shortens to
- * one letter each (the client's size budget, tests/bundle/).
- */
-export function clientConnection(
-  url: UrlProvider,
-  parts: ClientParts,
-  channels: ClientChannels,
-): ClientConnection {
-  const options = parts.options;
+  #parts: ClientParts;
   /** Speaking to a Clojure Sente server: Sente's query only, no channels, no server requests. */
-  const isSente = options.dialect === "sente";
-  let state: ConnectionState = "closed";
-  let lastHandshake: Handshake | null = null;
-  let everOpened = false;
-  let generation = 0;
-  let attemptActive = false;
-  let attempts = 0;
-  let openSince: number | null = null;
-  let retryTimer: TimerHandle | undefined;
-  let connectTimer: TimerHandle | undefined;
-  let closeTimer: TimerHandle | undefined;
-  const inbox: { event: SessionEvent; reason: string; code?: number; handshake?: Handshake }[] = [];
-  let dispatching = false;
-  let closeCode = 1000;
-  let closeReason = "client closed";
-  const out = new ClientOutbound(parts, () => state);
+  #isSente: boolean;
+  #url: UrlProvider;
+  #channels: ClientChannels;
+  #inbound: ClientInbound;
+  #state: ConnectionState = "closed";
+  #handshake: Handshake | null = null;
+  #everOpened = false;
   /** The highest server seq received, and its acknowledgements. */
-  const acks = new InboundAcks(options.clock, (value) => out.sendValue(value));
-  let readyResolve!: (h: Handshake) => void;
-  let readyReject!: (e: Error) => void;
-  const ready = new Promise<Handshake>((resolve, reject) => {
-    readyResolve = resolve;
-    readyReject = reject;
-  });
-  // Callers who never await `ready` must not get an unhandled rejection.
-  ready.catch(() => {});
-  const { heartbeat } = options;
-  // "~" is outside base 36, so the liveness ping never collides with a request's callback id.
-  const pingCb = `~${callbackId()}`;
-  const liveness = new Liveness(options.clock, heartbeat, {
-    ping: () => out.sendValue(clientEventEnvelope("chsk/ws-ping", undefined, pingCb)),
-    dead: () => dispatch("heartbeat-timeout", `no frame for ${heartbeat.timeoutMs} ms (heartbeat)`),
-  });
-  const receive = clientInbound(
-    parts,
-    channels,
-    acks,
-    out,
-    liveness,
-    pingCb,
-    (uid, data) => onHandshake(uid, data),
-    () => state,
-  );
+  #acks: InboundAcks;
+  #readyResolve!: (h: Handshake) => void;
+  #readyReject!: (e: Error) => void;
+  #generation = 0;
+  #attemptActive = false;
+  #attempts = 0;
+  #openSince: number | null = null;
+  #retryTimer: TimerHandle | undefined;
+  #connectTimer: TimerHandle | undefined;
+  #closeTimer: TimerHandle | undefined;
+  #liveness: Liveness;
+  #inbox: { event: SessionEvent; reason: string; code?: number; handshake?: Handshake }[] = [];
+  #dispatching = false;
+  #closeCode = 1000;
+  #closeReason = "client closed";
   /** Reconnect at once when the browser comes online or the page becomes visible. */
-  const listen = wakeWatch((reason) => dispatch("wake", reason));
+  #listen = wakeWatch((reason) => this.#dispatch("wake", reason));
+
+  /** A connection to `url` (not started: see {@linkcode ClientConnection.reconnect}). */
+  constructor(url: UrlProvider, parts: ClientParts, channels: ClientChannels) {
+    const options = parts.options;
+    this.#parts = parts;
+    this.#url = url;
+    this.#channels = channels;
+    this.#isSente = options.dialect === "sente";
+    const out = this.out = new ClientOutbound(parts, () => this.#state);
+    this.#acks = new InboundAcks(options.clock, (value) => out.sendValue(value));
+    this.ready = new Promise<Handshake>((resolve, reject) => {
+      this.#readyResolve = resolve;
+      this.#readyReject = reject;
+    });
+    // Callers who never await `ready` must not get an unhandled rejection.
+    this.ready.catch(() => {});
+    const { heartbeat } = options;
+    // "~" is outside base 36, so the liveness ping never collides with a request's callback id.
+    const pingCb = `~${callbackId()}`;
+    this.#liveness = new Liveness(options.clock, heartbeat, {
+      ping: () => out.sendValue(clientEventEnvelope("chsk/ws-ping", undefined, pingCb)),
+      dead: () =>
+        this.#dispatch("heartbeat-timeout", `no frame for ${heartbeat.timeoutMs} ms (heartbeat)`),
+    });
+    this.#inbound = new ClientInbound(
+      parts,
+      channels,
+      this.#acks,
+      out,
+      this.#liveness,
+      pingCb,
+      (uid, data) => this.#onHandshake(uid, data),
+      () => this.#state,
+    );
+  }
+
+  /** The current state. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The last handshake, or `null` before the first. */
+  get handshake(): Handshake | null {
+    return this.#handshake;
+  }
+
+  /** Closes with `code` (checked by the caller) and stops reconnecting. */
+  close(code: number, reason: string): void {
+    this.#closeCode = code;
+    this.#closeReason = reason;
+    // Acknowledge what arrived, so the server does not count it as lost when the session expires.
+    if (this.#state === "open") this.#acks.flush();
+    this.#dispatch("close()", "close() called");
+  }
+
+  /** Connects again now, from any state, without backoff; `reason` goes into the state change. */
+  reconnect(reason: string): void {
+    this.#dispatch("reconnect()", reason);
+  }
 
   // ------------------------------------------------------------ state machine
 
-  function dispatch(
-    event: SessionEvent,
-    reason: string,
-    code?: number,
-    handshake?: Handshake,
-  ): void {
-    inbox.push({ event, reason, code, handshake });
+  #dispatch(event: SessionEvent, reason: string, code?: number, handshake?: Handshake): void {
+    this.#inbox.push({ event, reason, code, handshake });
     // Run to completion: events raised by effects or by handlers (a `close()` inside a state
     // handler) wait until the current one is fully done.
-    if (dispatching) return;
-    dispatching = true;
+    if (this.#dispatching) return;
+    this.#dispatching = true;
     try {
-      for (let next = inbox.shift(); next; next = inbox.shift()) {
-        step(next.event, next.reason, next.code, next.handshake);
+      for (let next = this.#inbox.shift(); next; next = this.#inbox.shift()) {
+        this.#step(next.event, next.reason, next.code, next.handshake);
       }
     } finally {
-      dispatching = false;
+      this.#dispatching = false;
     }
   }
 
-  function step(event: SessionEvent, reason: string, code?: number, handshake?: Handshake): void {
-    const from = state;
+  #step(event: SessionEvent, reason: string, code?: number, handshake?: Handshake): void {
+    const from = this.#state;
     const to = transition(from, event);
     if (to === null) return;
-    state = to;
+    this.#state = to;
     const change: { -readonly [K in keyof StateChange]: StateChange[K] } = { from, to, reason };
     if (code !== undefined) change.code = code;
+    const { options, handlers } = this.#parts;
     let after: (() => void) | undefined;
     switch (event) {
       case "reconnect()":
-        teardown(1000, "reconnecting");
-        attempts = 0;
-        listen(true);
-        startAttempt();
+        this.#teardown(1000, "reconnecting");
+        this.#attempts = 0;
+        this.#listen(true);
+        this.#startAttempt();
         break;
       case "open":
         break;
       case "handshake":
-        after = opened(handshake!);
+        after = this.#opened(handshake!);
         break;
       case "retry":
-        startAttempt();
+        this.#startAttempt();
         break;
       case "wake":
         if (to === "open") {
           const { intervalMs, timeoutMs } = options.heartbeat;
-          if (intervalMs > 0 && timeoutMs > 0) liveness.probe(timeoutMs - intervalMs);
-        } else if (!attemptActive) {
-          options.clock.clearTimeout(retryTimer);
-          startAttempt();
+          if (intervalMs > 0 && timeoutMs > 0) this.#liveness.probe(timeoutMs - intervalMs);
+        } else if (!this.#attemptActive) {
+          options.clock.clearTimeout(this.#retryTimer);
+          this.#startAttempt();
         }
         break;
       case "close()":
         if (to === "closing") {
-          liveness.stop();
-          const ws = out.ws;
+          this.#liveness.stop();
+          const ws = this.out.ws;
           try {
-            ws?.close(closeCode, closeReason);
+            ws?.close(this.#closeCode, this.#closeReason);
           } catch {
             ws?.close();
           }
-          closeTimer = options.clock.setTimeout(
-            () => dispatch("heartbeat-timeout", "no close frame from the server"),
+          this.#closeTimer = options.clock.setTimeout(
+            () => this.#dispatch("heartbeat-timeout", "no close frame from the server"),
             CLOSE_TIMEOUT_MS,
           );
-        } else teardown(closeCode, closeReason);
-        shutdown(new ClosedError("client closed"));
+        } else this.#teardown(this.#closeCode, this.#closeReason);
+        this.#shutdown(new ClosedError("client closed"));
         break;
       case "exhausted":
-        teardown(1000, "giving up");
-        shutdown(new ClosedError(`connection lost; gave up (${reason})`));
+        this.#teardown(1000, "giving up");
+        this.#shutdown(new ClosedError(`connection lost; gave up (${reason})`));
         break;
       default:
         // error, close:*, heartbeat-timeout
-        if (to === "closed") teardown(1000, "closed");
+        if (to === "closed") this.#teardown(1000, "closed");
         else if (to === "failed") {
-          teardown(1000, "failed");
-          shutdown(new ClosedError(`connection closed (${reason}); not reconnecting`));
-        } else lost(event, reason, change);
+          this.#teardown(1000, "failed");
+          this.#shutdown(new ClosedError(`connection closed (${reason}); not reconnecting`));
+        } else this.#lost(event, reason, change);
     }
     if (from !== to || change.retryInMs !== undefined) {
-      report(change);
-      parts.handlers.emit(STATE_EVENT, change);
+      this.#report(change);
+      handlers.emit(STATE_EVENT, change);
     }
     after?.();
   }
@@ -214,10 +229,10 @@ export function clientConnection(
    * The client reports itself: connecting, open (handshake), closes with their codes and
    * reconnect attempts with their delays. Free while no telemetry handler listens.
    */
-  function report(change: StateChange): void {
+  #report(change: StateChange): void {
     const level = change.to === "failed" ? "warn" : change.to === "reconnecting" ? "info" : "debug";
-    const clientId = parts.clientId;
-    parts.tel.event(`sente-lite/client-${change.to}`, {
+    const clientId = this.#parts.clientId;
+    this.#parts.tel.event(`sente-lite/client-${change.to}`, {
       level,
       data: () => ({ clientId, ...change }),
     });
@@ -225,83 +240,83 @@ export function clientConnection(
 
   // ------------------------------------------------------------ attempts
 
-  /** Starts one connection attempt; its events come back through `dispatch`. */
-  function startAttempt(): void {
-    const attempt = ++generation;
-    attemptActive = true;
-    const clientId = parts.clientId;
-    parts.stats.attempts++;
-    connectTimer = options.clock.setTimeout(() => {
-      if (attempt === generation) {
-        dispatch("heartbeat-timeout", `no handshake within ${options.connectTimeoutMs} ms`);
+  /** Starts one connection attempt; its events come back through `#dispatch`. */
+  #startAttempt(): void {
+    const generation = ++this.#generation;
+    this.#attemptActive = true;
+    const { options: o, stats, clientId } = this.#parts;
+    stats.attempts++;
+    const out = this.out;
+    this.#connectTimer = o.clock.setTimeout(() => {
+      if (generation === this.#generation) {
+        this.#dispatch("heartbeat-timeout", `no handshake within ${o.connectTimeoutMs} ms`);
       }
-    }, options.connectTimeoutMs);
+    }, o.connectTimeoutMs);
     const open = (raw: string | URL, csrfToken?: string, token?: string | null) => {
-      if (attempt !== generation) return; // superseded while the provider ran
+      if (generation !== this.#generation) return; // superseded while the provider ran
       let ws: WebSocket;
       let href = String(raw);
       try {
-        href = upgradeUrl(raw, options, clientId, csrfToken, acks.seq, parts.cursors).href;
+        href = upgradeUrl(raw, o, clientId, csrfToken, this.#acks.seq, this.#parts.cursors).href;
         const protocols = upgradeProtocols(
           token,
-          isSente || !options.resume ? null : out.resumeToken,
-          isSente || !options.streams ? null : options.streams.offer(),
+          this.#isSente || !o.resume ? null : out.resumeToken,
+          this.#isSente || !o.streams ? null : o.streams.offer(),
         );
-        ws = protocols.length > 1
-          ? new options.WebSocket(href, protocols)
-          : new options.WebSocket(href);
+        ws = protocols.length > 1 ? new o.WebSocket(href, protocols) : new o.WebSocket(href);
       } catch (e) {
-        dispatch("error", `cannot open ${href}: ${toError(e).message}`);
+        this.#dispatch("error", `cannot open ${href}: ${toError(e).message}`);
         return;
       }
       ws.binaryType = "arraybuffer";
       out.ws = ws;
       ws.onopen = () => {
-        if (out.ws === ws) dispatch("open", "socket open");
+        if (out.ws === ws) this.#dispatch("open", "socket open");
       };
       ws.onmessage = (e: MessageEvent) => {
         if (out.ws !== ws) return;
         const data = e.data; // a getter with a brand check in the runtimes: read it once
         const frame = typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer);
-        if (typeof frame !== "string" && options.streams?.receive(frame)) return;
+        if (typeof frame !== "string" && o.streams?.receive(frame)) return;
         // After the handshake, negotiated transforms decode frames (and call receive).
         if (out.wire?.receives) out.wire.receive(frame);
-        else receive(frame);
+        else this.#inbound.receive(frame);
       };
       ws.onclose = (e: CloseEvent) => {
         if (out.ws !== ws) return;
         out.ws = null;
         out.dropWire();
-        options.streams?.drop();
-        attemptActive = false;
+        o.streams?.drop();
+        this.#attemptActive = false;
         const why = `close ${e.code}${e.reason ? ` ${e.reason}` : ""}`;
-        dispatch(closeEvent(e.code), why, e.code);
+        this.#dispatch(closeEvent(e.code), why, e.code);
       };
       // An error is always followed by a close event, which does the work.
       ws.onerror = () => {};
     };
     // Token providers (Sente's `?csrf-token-or-fn`, our `token`) are asked on every attempt.
     runProviders(
-      url,
-      isSente ? options.csrfToken : undefined,
-      isSente ? undefined : options.token,
-      () => attempt === generation,
+      this.#url,
+      this.#isSente ? o.csrfToken : undefined,
+      this.#isSente ? undefined : o.token,
+      () => generation === this.#generation,
       open,
-      (message) => dispatch("error", message),
+      (message) => this.#dispatch("error", message),
     );
   }
 
   /** Drops the current socket or attempt and every connection timer. */
-  function teardown(code: number, reason: string): void {
-    generation++;
-    attemptActive = false;
-    const clock = options.clock;
-    clock.clearTimeout(retryTimer);
-    clock.clearTimeout(connectTimer);
-    clock.clearTimeout(closeTimer);
-    acks.stop();
+  #teardown(code: number, reason: string): void {
+    this.#generation++;
+    this.#attemptActive = false;
+    const clock = this.#parts.options.clock;
+    clock.clearTimeout(this.#retryTimer);
+    clock.clearTimeout(this.#connectTimer);
+    clock.clearTimeout(this.#closeTimer);
+    this.#acks.stop();
+    const out = this.out;
     out.resumeOn = false;
-    liveness.stop();
+    this.#liveness.stop();
     const ws = out.ws;
     out.ws = null;
     out.dropWire();
@@ -321,63 +336,65 @@ export function clientConnection(
   }
 
   /** The connection or attempt was lost: fail or keep in-flight requests, schedule the next try. */
-  function lost(
+  #lost(
     event: SessionEvent,
     reason: string,
     change: { retryInMs?: number; attempt?: number },
   ): void {
+    const options = this.#parts.options;
     const clock = options.clock;
     const opts = options.reconnect;
-    teardown(
+    this.#teardown(
       event === "heartbeat-timeout" ? CLOSE_HEARTBEAT_TIMEOUT : 1000,
       event === "heartbeat-timeout" ? "heartbeat timeout" : "lost",
     );
-    if (openSince !== null && clock.now() - openSince >= opts.minUptimeMs) {
-      attempts = 0;
+    if (this.#openSince !== null && clock.now() - this.#openSince >= opts.minUptimeMs) {
+      this.#attempts = 0;
     }
-    openSince = null;
-    out.lost(new ClosedError(`connection lost (${reason})`));
-    if (attempts >= opts.maxAttempts) {
-      dispatch("exhausted", `${attempts} reconnect attempts failed`);
+    this.#openSince = null;
+    this.out.lost(new ClosedError(`connection lost (${reason})`));
+    if (this.#attempts >= opts.maxAttempts) {
+      this.#dispatch("exhausted", `${this.#attempts} reconnect attempts failed`);
       return;
     }
     const delay = backoffDelay(
-      attempts,
+      this.#attempts,
       opts,
       event === "close:rate-limited",
       options.random,
     );
-    attempts++;
+    this.#attempts++;
     change.retryInMs = delay;
-    change.attempt = attempts;
-    retryTimer = clock.setTimeout(
-      () => dispatch("retry", `attempt ${change.attempt}`),
+    change.attempt = this.#attempts;
+    this.#retryTimer = clock.setTimeout(
+      () => this.#dispatch("retry", `attempt ${change.attempt}`),
       delay,
     );
   }
 
   /** Final stop (`closed` or `failed`): reject everything and stop listening for wake-ups. */
-  function shutdown(error: Error): void {
-    openSince = null;
-    listen(false);
-    parts.requests.rejectAll(error);
-    out.clear();
-    options.streams?.close();
-    if (!everOpened) readyReject(error);
+  #shutdown(error: Error): void {
+    this.#openSince = null;
+    this.#listen(false);
+    this.#parts.requests.rejectAll(error);
+    this.out.clear();
+    this.#parts.options.streams?.close();
+    if (!this.#everOpened) this.#readyReject(error);
   }
 
   // ------------------------------------------------------------ handshake
 
-  function onHandshake(uid: string, raw: unknown): void {
+  #onHandshake(uid: string, raw: unknown): void {
     const { app, info } = parseHandshakeData(raw);
-    out.startWire(info, (frame) => receive(frame));
+    const out = this.out;
+    out.startWire(info, (frame) => this.#inbound.receive(frame));
     const ws = out.ws;
-    if (ws && !isSente) {
-      options.streams?.open(info, socketSink(ws));
+    if (ws && !this.#isSente) {
+      this.#parts.options.streams?.open(info, socketSink(ws));
     }
-    const handshake: Handshake = { uid, data: app, server: info, first: !everOpened };
-    if (state === "connecting" || state === "reconnecting") everOpened = true;
-    dispatch(
+    const handshake: Handshake = { uid, data: app, server: info, first: !this.#everOpened };
+    if (this.#state === "connecting" || this.#state === "reconnecting") this.#everOpened = true;
+    this.#dispatch(
       "handshake",
       handshake.first ? "handshake" : "handshake (reconnect)",
       undefined,
@@ -386,42 +403,21 @@ export function clientConnection(
   }
 
   /** The handshake arrived: start liveness, re-subscribe, flush. Returns what runs after the state event. */
-  function opened(handshake: Handshake): () => void {
-    const { stats, handlers } = parts;
+  #opened(handshake: Handshake): () => void {
+    const { options, stats, handlers } = this.#parts;
     const clock = options.clock;
-    clock.clearTimeout(connectTimer);
-    openSince = clock.now();
-    liveness.start();
+    clock.clearTimeout(this.#connectTimer);
+    this.#openSince = clock.now();
+    this.#liveness.start();
     if (!handshake.first) stats.reconnects++;
-    lastHandshake = handshake;
-    const gap = out.resumed(handshake, acks);
-    channels.resubscribeAll();
-    out.flush();
+    this.#handshake = handshake;
+    const gap = this.out.resumed(handshake, this.#acks);
+    this.#channels.resubscribeAll();
+    this.out.flush();
     return () => {
       handlers.emit(HANDSHAKE_EVENT, handshake);
       if (gap) handlers.emit("sente-lite/gap", gap);
-      readyResolve(handshake);
+      this.#readyResolve(handshake);
     };
   }
-
-  return {
-    ready,
-    out,
-    get state(): ConnectionState {
-      return state;
-    },
-    get handshake(): Handshake | null {
-      return lastHandshake;
-    },
-    close(code: number, reason: string): void {
-      closeCode = code;
-      closeReason = reason;
-      // Acknowledge what arrived, so the server does not count it as lost when it expires.
-      if (state === "open") acks.flush();
-      dispatch("close()", "close() called");
-    },
-    reconnect(reason: string): void {
-      dispatch("reconnect()", reason);
-    },
-  };
 }

@@ -27,30 +27,50 @@ import type { ClientOutbound } from "./outbound.ts";
 import type { ClientParts } from "./parts.ts";
 import type { ConnectionState } from "./session.ts";
 
-/**
- * The frame handler of one client: routes to `parts` and `channels`, acknowledges numbered pushes
- * with `acks` through `out`, tells `liveness` of every frame, ignores the reply to the liveness
- * ping `pingCb`, and hands handshakes to `handshake`; `state()` is the client's state.
- */
-export function clientInbound(
-  parts: ClientParts,
-  channels: ClientChannels,
-  acks: InboundAcks,
-  out: ClientOutbound,
-  liveness: Liveness,
-  pingCb: string,
-  handshake: (uid: string, data: unknown) => void,
-  state: () => ConnectionState,
-): (frame: Frame) => void {
-  const { options, stats, requests, handlers, cursors } = parts;
+/** Decodes and routes the frames of one client. */
+export class ClientInbound {
+  #parts: ClientParts;
+  #channels: ClientChannels;
+  #acks: InboundAcks;
+  #out: ClientOutbound;
+  #liveness: Liveness;
+  #pingCb: string;
+  #handshake: (uid: string, data: unknown) => void;
+  #state: () => ConnectionState;
+
+  /**
+   * Routes to `parts` and `channels`, acknowledges numbered pushes with `acks` through `out`,
+   * tells `liveness` of every frame, ignores the reply to the liveness ping `pingCb`, and hands
+   * handshakes to `handshake`; `state()` is the client's state.
+   */
+  constructor(
+    parts: ClientParts,
+    channels: ClientChannels,
+    acks: InboundAcks,
+    out: ClientOutbound,
+    liveness: Liveness,
+    pingCb: string,
+    handshake: (uid: string, data: unknown) => void,
+    state: () => ConnectionState,
+  ) {
+    this.#parts = parts;
+    this.#channels = channels;
+    this.#acks = acks;
+    this.#out = out;
+    this.#liveness = liveness;
+    this.#pingCb = pingCb;
+    this.#handshake = handshake;
+    this.#state = state;
+  }
 
   /** A frame from the server (after the wire transforms, if any). */
-  function receive(frame: Frame): void {
-    stats.messagesIn++;
-    liveness.seen();
+  receive(frame: Frame): void {
+    const parts = this.#parts;
+    parts.stats.messagesIn++;
+    this.#liveness.seen();
     let msg;
     try {
-      const value = options.packer.unpack(frame);
+      const value = parts.options.packer.unpack(frame);
       // The common frame, a reply `[value, cbId]`, is answered without the decoder's message
       // object; the decoder's rules hold (a handshake or a ping is never read as a reply).
       if (Array.isArray(value) && value.length === 2) {
@@ -61,7 +81,7 @@ export function clientInbound(
           payload !== "chsk/ws-ping" && !(Array.isArray(payload) && payload[0] === "chsk/handshake")
         ) {
           msg = null;
-          onReply(cb, payload);
+          this.#onReply(cb, payload);
         }
       }
       if (msg === undefined) msg = decodeServerEnvelope(value);
@@ -74,35 +94,36 @@ export function clientInbound(
         level: "warn",
         data: () => ({ clientId: parts.clientId, code: error.code, message: error.message }),
       });
-      options.onError(error);
+      parts.options.onError(error);
       return;
     }
     if (msg === null) return; // a reply, answered above
     switch (msg.type) {
       case "handshake":
-        return handshake(msg.uid, msg.data);
+        return this.#handshake(msg.uid, msg.data);
       case "ping":
-        out.sendValue(clientEventEnvelope("chsk/ws-pong", undefined, null));
+        this.#out.sendValue(clientEventEnvelope("chsk/ws-pong", undefined, null));
         return;
       case "reply":
-        return onReply(msg.cbId, msg.value);
+        return this.#onReply(msg.cbId, msg.value);
       case "push":
-        for (const [id, data] of msg.events) onPush(id, data);
+        for (const [id, data] of msg.events) this.#onPush(id, data);
     }
   }
 
-  function onReply(cbId: string, value: unknown): void {
-    if (cbId === pingCb) return; // our liveness ping: receiving it was the point
-    if (!requests.settle(cbId, value)) stats.lateReplies++;
+  #onReply(cbId: string, value: unknown): void {
+    if (cbId === this.#pingCb) return; // our liveness ping: receiving it was the point
+    if (!this.#parts.requests.settle(cbId, value)) this.#parts.stats.lateReplies++;
   }
 
-  function onPush(id: string, data: unknown): void {
+  #onPush(id: string, data: unknown): void {
+    const { handlers, requests } = this.#parts;
     switch (id) {
       case "sente-lite/msg":
-        onSequenced(data);
+        this.#onSequenced(data);
         return;
       case "sente-lite/ack":
-        out.acked(data);
+        this.#out.acked(data);
         return;
       case "sente-lite/error": {
         const d = (data ?? {}) as Record<string, unknown>;
@@ -113,37 +134,38 @@ export function clientInbound(
           requests.reject(p, error);
           return;
         }
-        if (!handlers.has(id)) options.onError(error);
+        if (!handlers.has(id)) this.#parts.options.onError(error);
         break;
       }
       case "sente-lite/request":
         handlers.answer(data);
         return;
       case "sente-lite/channel-msg":
-        channels.deliver(data);
+        this.#channels.deliver(data);
         break;
       case "sente-lite/gap":
         if (data !== null && typeof data === "object" && "ch" in data) {
-          cursors.gap((data as { ch: string | null }).ch);
+          this.#parts.cursors.gap((data as { ch: string | null }).ch);
         }
         break;
       case "sente-lite/subscribed":
-        channels.joined(data);
+        this.#channels.joined(data);
         break;
       case "sente-lite/unsubscribed":
-        channels.left(data);
+        this.#channels.left(data);
         break;
     }
     handlers.emit(id, data);
   }
 
   /** A numbered push: delivered once and in order, acknowledged in batches. */
-  function onSequenced(data: unknown): void {
+  #onSequenced(data: unknown): void {
     const d = data as { seq?: unknown; event?: unknown; ch?: unknown; cseq?: unknown } | null;
     const cseq = d?.cseq;
     const streamed = typeof cseq === "number" && (typeof d!.ch === "string" || d!.ch === null);
     const seq = streamed ? cseq : d?.seq;
     const ev = d?.event;
+    const { options, stats } = this.#parts;
     if (
       typeof seq !== "number" || !Array.isArray(ev) || typeof ev[0] !== "string" ||
       ev[0] === "sente-lite/msg"
@@ -153,19 +175,17 @@ export function clientInbound(
     }
     if (streamed) {
       // A channel's (or the broadcasts') own number: deduplicated per stream, not acknowledged.
-      if (cursors.accept(d!.ch as string | null, seq)) onPush(ev[0], ev[1]);
+      if (this.#parts.cursors.accept(d!.ch as string | null, seq)) this.#onPush(ev[0], ev[1]);
       else stats.duplicatesDropped++;
       return;
     }
-    if (!acks.received(seq)) {
+    if (!this.#acks.received(seq)) {
       stats.duplicatesDropped++;
       return;
     }
-    onPush(ev[0], ev[1]);
+    this.#onPush(ev[0], ev[1]);
     const r = options.resume;
-    if (!r || state() !== "open") return; // a handler may have closed the client
-    acks.schedule(r);
+    if (!r || this.#state() !== "open") return; // a handler may have closed the client
+    this.#acks.schedule(r);
   }
-
-  return receive;
 }

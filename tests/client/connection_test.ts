@@ -1,7 +1,7 @@
 /** Unit tests of lib/client/connection.ts: the connection of one client without a `Client`. */
 import assert from "node:assert/strict";
 import { ClientChannels } from "../../lib/client/channels.ts";
-import { clientConnection } from "../../lib/client/connection.ts";
+import { ClientConnection } from "../../lib/client/connection.ts";
 import { STATE_EVENT, type StateChange } from "../../lib/client/types.ts";
 import { ClosedError } from "../../lib/protocol/errors.ts";
 import { FakeWebSocket } from "./_fake_socket.ts";
@@ -17,7 +17,7 @@ function make(options: Parameters<typeof testParts>[0] = {}) {
     emit: (id, data) => t.parts.handlers.emit(id, data),
     cursors: t.parts.cursors,
   });
-  const conn = clientConnection("ws://h.test/chsk", t.parts, channels);
+  const conn: ClientConnection = new ClientConnection("ws://h.test/chsk", t.parts, channels);
   const path: string[] = [];
   t.parts.handlers.on(STATE_EVENT, (c) => {
     const change = c as StateChange;
@@ -26,7 +26,7 @@ function make(options: Parameters<typeof testParts>[0] = {}) {
   return { ...t, conn, path };
 }
 
-Deno.test("clientConnection() opens no socket until reconnect(), then resolves ready on the handshake", async () => {
+Deno.test("ClientConnection opens no socket until reconnect(), then resolves ready on the handshake", async () => {
   const { conn, path, parts } = make();
   assert.equal(conn.state, "closed");
   assert.equal(FakeWebSocket.instances.length, 0);
@@ -40,7 +40,7 @@ Deno.test("clientConnection() opens no socket until reconnect(), then resolves r
   assert.equal(parts.stats.attempts, 1);
 });
 
-Deno.test("clientConnection() reconnects after a drop with backoff and counts the reconnect", async () => {
+Deno.test("ClientConnection reconnects after a drop with backoff and counts the reconnect", async () => {
   const { conn, path, clock, parts } = make();
   conn.reconnect("connect");
   await Promise.resolve();
@@ -61,7 +61,7 @@ Deno.test("clientConnection() reconnects after a drop with backoff and counts th
   ]);
 });
 
-Deno.test("clientConnection().close() before the handshake rejects ready with ClosedError", async () => {
+Deno.test("ClientConnection.close() before the handshake rejects ready with ClosedError", async () => {
   const { conn } = make();
   conn.reconnect("connect");
   conn.close(1000, "bye");

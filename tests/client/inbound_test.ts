@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { InboundAcks } from "../../lib/client/acks.ts";
 import { ClientChannels } from "../../lib/client/channels.ts";
-import { clientInbound } from "../../lib/client/inbound.ts";
+import { ClientInbound } from "../../lib/client/inbound.ts";
 import { ClientOutbound } from "../../lib/client/outbound.ts";
 import type { ConnectionState } from "../../lib/client/session.ts";
 import { Liveness } from "../../lib/util/liveness.ts";
@@ -29,7 +29,7 @@ function make() {
     dead: () => {},
   });
   const handshakes: [string, unknown][] = [];
-  const receive = clientInbound(
+  const inbound = new ClientInbound(
     t.parts,
     channels,
     acks,
@@ -39,6 +39,7 @@ function make() {
     (uid, data) => void handshakes.push([uid, data]),
     () => state,
   );
+  const receive = (frame: string) => inbound.receive(frame);
   const pushes: [string, unknown][] = [];
   t.parts.handlers.on("*", (data, { id }) => void pushes.push([id, data]));
   return { ...t, receive, ws, pushes, handshakes };
@@ -46,14 +47,14 @@ function make() {
 
 const frame = (value: unknown) => JSON.stringify(value);
 
-Deno.test("clientInbound() delivers pushes to the handlers and counts frames", () => {
+Deno.test("ClientInbound.receive() delivers pushes to the handlers and counts frames", () => {
   const { receive, pushes, parts } = make();
   receive(frame([[["app/a", 1], ["app/b", 2]]]));
   assert.deepEqual(pushes, [["app/a", 1], ["app/b", 2]]);
   assert.equal(parts.stats.messagesIn, 1);
 });
 
-Deno.test("clientInbound() hands a handshake over and answers a ping with a pong", () => {
+Deno.test("ClientInbound.receive() hands a handshake over and answers a ping with a pong", () => {
   const { receive, handshakes, ws } = make();
   receive(frame([["chsk/handshake", ["u1", null, { x: 1 }]]]));
   assert.deepEqual(handshakes, [["u1", { x: 1 }]]);
@@ -61,7 +62,7 @@ Deno.test("clientInbound() hands a handshake over and answers a ping with a pong
   assert.deepEqual(ws.sent, [frame([["chsk/ws-pong"], null])]);
 });
 
-Deno.test("clientInbound() counts a reply with no request as late, never the liveness ping's", () => {
+Deno.test("ClientInbound.receive() counts a reply with no request as late, never the liveness ping's", () => {
   const { receive, parts } = make();
   receive(frame(["chsk/ws-pong", PING_CB]));
   assert.equal(parts.stats.lateReplies, 0);
@@ -69,7 +70,7 @@ Deno.test("clientInbound() counts a reply with no request as late, never the liv
   assert.equal(parts.stats.lateReplies, 1);
 });
 
-Deno.test("clientInbound() delivers a numbered push once and acknowledges every ackEvery", () => {
+Deno.test("ClientInbound.receive() delivers a numbered push once and acknowledges every ackEvery", () => {
   const { receive, pushes, parts, ws } = make();
   const msg = (seq: number) => frame([[["sente-lite/msg", { seq, event: ["app/n", seq] }]]]);
   receive(msg(1));
@@ -80,7 +81,7 @@ Deno.test("clientInbound() delivers a numbered push once and acknowledges every 
   assert.deepEqual(ws.sent, [frame([["sente-lite/ack", { seq: 2 }], null])]);
 });
 
-Deno.test("clientInbound() reports a frame that does not decode as unpack-failed", () => {
+Deno.test("ClientInbound.receive() reports a frame that does not decode as unpack-failed", () => {
   const { receive, errors, pushes } = make();
   receive("{not json");
   assert.equal(errors.length, 1);
