@@ -1,0 +1,38 @@
+/** Unit tests of lib/client/parts.ts. */
+import assert from "node:assert/strict";
+import { resolveClientOptions } from "../../lib/client/options.ts";
+import { clientParts } from "../../lib/client/parts.ts";
+
+Deno.test("clientParts() starts every counter at zero, with the options' client id", () => {
+  const options = resolveClientOptions({ clientId: "c1" });
+  const parts = clientParts(options, () => {});
+  assert.equal(parts.clientId, "c1");
+  assert.equal(parts.options, options);
+  assert.deepEqual(parts.stats, {
+    messagesIn: 0,
+    messagesOut: 0,
+    lateReplies: 0,
+    attempts: 0,
+    reconnects: 0,
+    duplicatesDropped: 0,
+    resent: 0,
+  });
+});
+
+Deno.test("clientParts(): server requests are answered through send, handler errors go to onError", async () => {
+  const errors: Error[] = [];
+  const sent: unknown[] = [];
+  const parts = clientParts(
+    resolveClientOptions({ onError: (e) => errors.push(e) }),
+    (v) => sent.push(v),
+  );
+  parts.handlers.onRequest("app/ask", (data) => ({ got: data }));
+  parts.handlers.answer({ "cb-id": "r1", event: ["app/ask", 1] });
+  parts.handlers.on("app/x", () => {
+    throw new Error("boom");
+  });
+  parts.handlers.emit("app/x", null);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(sent, [[["sente-lite/reply", { "cb-id": "r1", value: { got: 1 } }], null]]);
+  assert.deepEqual(errors.map((e) => e.message), ["boom"]);
+});
