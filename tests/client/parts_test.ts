@@ -8,15 +8,8 @@ Deno.test("clientParts() starts every counter at zero, with the options' client 
   const parts = clientParts(options, () => {});
   assert.equal(parts.clientId, "c1");
   assert.equal(parts.options, options);
-  assert.deepEqual(parts.stats, {
-    messagesIn: 0,
-    messagesOut: 0,
-    lateReplies: 0,
-    attempts: 0,
-    reconnects: 0,
-    duplicatesDropped: 0,
-    resent: 0,
-  });
+  assert.equal(Object.keys(parts.stats).length, 7);
+  for (const [name, n] of Object.entries(parts.stats)) assert.equal(n, 0, name);
 });
 
 Deno.test("clientParts(): server requests are answered through send, handler errors go to onError", async () => {
