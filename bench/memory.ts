@@ -1,6 +1,8 @@
 /**
  * Idle memory per connection: the server process's RSS and JS heap (after a full GC:
- * `--expose-gc` on Deno, `Bun.gc(true)` on Bun) before any client is started and after `N`
+ * `--expose-gc` and V8's memory-reducing `gc({flavor: "last-resort"})` on Deno, so the young
+ * generation is back at its minimum size; `Bun.gc(true)` on Bun) before any client is started
+ * and after `N`
  * handshaken idle connections (counted by the server), sente-lite against the raw runtime (`Deno.serve` + `upgradeWebSocket` keeping the sockets in a Set; `Bun.serve` with
  * each socket subscribed to one topic), in the same run, rounds interleaved.
  *
@@ -277,6 +279,6 @@ console.log(JSON.stringify({
     perProcess,
     resume,
     rss:
-      "server process RSS and JS heap after a full GC: before any client started, and after all N connections are counted by the server",
+      "server process RSS and JS heap after a full GC (memory-reducing on V8): before any client started, and after all N connections are counted by the server",
   },
 }));
