@@ -13,7 +13,14 @@ import { frameByteLength } from "../util/utf8.ts";
 import { connIdOf, type ConnKey, connKey } from "./conn_key.ts";
 import type { ConnectionSink, ServerSocket } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
-import type { GateTarget, OutboundGate } from "./backpressure.ts";
+import {
+  gateClose,
+  type GatePolicy,
+  gateSend,
+  type GateState,
+  type Held,
+  NONE_HELD,
+} from "./backpressure.ts";
 import type { ConnectionWire } from "./wire.ts";
 import type { SharedFrame } from "../wire/compression.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
@@ -48,7 +55,7 @@ const NO_REQUESTS: PendingRequest[] = [];
  * Idle, it holds its identity, socket, counters and the few references every connection needs;
  * everything else is made on first use (see `Rare`) or shared through `host`.
  */
-export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
+export class Connection implements ConnectionInfo, GateState, ConnectionSink {
   #rare: Rare | null = null;
   /** Clock time of the last received frame. */
   lastSeen: number;
@@ -66,8 +73,14 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   byteBucket: TokenBucket | null = null;
   /** The peer's IP address, when the adapter knows it. */
   remoteIp: string | null = null;
-  /** The outbound bound (backpressure), when enabled. */
-  gate: OutboundGate | null = null;
+  /**
+   * The outbound bound (backpressure), when enabled: the server's shared policy; the gate's state
+   * is this connection's own (`gateSinceCheck`, `gateHeld`), so there is no gate object per
+   * connection.
+   */
+  gate: GatePolicy | null = null;
+  /** Bytes sent since the gate last looked at `bufferedAmount` (lib/server/backpressure.ts). */
+  gateSinceCheck = 0;
   /** Batching, compression and chunking, when negotiated. */
   wire: ConnectionWire | null = null;
   /**
@@ -137,6 +150,24 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
 
   #more(): Rare {
     return this.#rare ??= new Rare();
+  }
+
+  /** Frames its gate holds while the socket is full (`"drop-oldest"`); rare, so kept in `Rare`. */
+  get gateHeld(): Held {
+    return this.#rare?.held ?? NONE_HELD;
+  }
+  set gateHeld(held: Held) {
+    if (held !== NONE_HELD || this.#rare !== null) this.#more().held = held;
+  }
+
+  /** Bytes its gate holds (not yet given to the runtime). */
+  get queuedBytes(): number {
+    return this.gateHeld.bytes;
+  }
+
+  /** Drops what its gate holds and stops the gate's drain timer (closed). */
+  closeGate(): void {
+    if (this.gate !== null) gateClose(this.gate, this);
   }
 
   /** Bad frames seen so far. */
@@ -316,7 +347,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   sendFrame(frame: Frame, bytes: number = frameByteLength(frame)): boolean {
     if (this.closed) return false;
     if (!FANOUT.delivering) this.settleOwed();
-    return this.gate ? this.gate.send(frame, bytes) : this.write(frame, bytes);
+    return this.gate ? gateSend(this.gate, this, frame, bytes) : this.write(frame, bytes);
   }
 
   /** Writes a frame to the socket now, bypassing the gate. */
