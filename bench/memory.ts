@@ -240,8 +240,21 @@ for (const [runtime, n] of plan) {
   if (!raw || !sente) continue;
   const extraKb = round(sente.kbPerConnection - raw.kbPerConnection, 2);
   const extraHeapKb = round(sente.heapKbPerConnection - raw.heapKbPerConnection, 2);
+  // Each round's own difference (its two sides measured back to back): the spread of these is
+  // the noise a single round has, which the medians above hide.
+  const extraKbRounds: number[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const at = (side: Side) =>
+      all.find((m) =>
+        m.runtime === runtime && m.side === side && m.connections === n && m.round === r
+      );
+    const [rawR, senteR] = [at("raw"), at("sente")];
+    if (rawR && senteR) extraKbRounds.push(round(senteR.kbPerConnection - rawR.kbPerConnection, 2));
+  }
   console.log(
-    `${runtime} ${n}: sente-lite − raw = ${extraKb} KB RSS, ${extraHeapKb} KB heap per connection (goal <= 1)`,
+    `${runtime} ${n}: sente-lite − raw = ${extraKb} KB RSS, ${extraHeapKb} KB heap per connection (goal <= 1)${
+      rounds > 1 ? `; per round ${extraKbRounds.join(", ")} KB RSS` : ""
+    }`,
   );
   // Socket.IO (Node) at the same count, against the same raw runtime.
   const sio = med("node", "sio");
@@ -257,7 +270,16 @@ for (const [runtime, n] of plan) {
       `${runtime} ${n}: Socket.IO (node) − raw = ${vsSio.sioExtraKb} KB RSS, ${vsSio.sioExtraHeapKb} KB heap per connection`,
     );
   }
-  summary.push({ runtime, connections: n, raw, sente, extraKb, extraHeapKb, ...vsSio });
+  summary.push({
+    runtime,
+    connections: n,
+    raw,
+    sente,
+    extraKb,
+    extraHeapKb,
+    extraKbRounds,
+    ...vsSio,
+  });
 }
 console.log(`sente-lite limits lifted: ${LIFTED}`);
 const socketio = sioCounts.length ? socketIoConfig() : {

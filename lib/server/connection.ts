@@ -10,6 +10,7 @@ import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import type { Frame, Packer } from "../packers/packer.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
 import { frameByteLength } from "../util/utf8.ts";
+import { keepUrl, urlOf } from "./upgrade_url.ts";
 import { connIdOf, type ConnKey, connKey } from "./conn_key.ts";
 import type { ConnectionSink, ServerSocket } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
@@ -128,10 +129,21 @@ export class Connection implements ConnectionInfo, GateState, ConnectionSink {
     this.lastSeen = openedAt;
     this.key = connKey(id);
     // Not the Request itself: it holds the runtime's upgrade state for the connection's life.
-    this.#url = request.url;
+    // Nor its own copy of the URL: the parts around the client id, shared (upgrade_url.ts).
+    const kept = keepUrl(request.url, clientId);
+    this.#urlHead = kept.head;
+    this.#urlTail = kept.tail;
   }
 
-  readonly #url: string;
+  /** The upgrade URL as kept (lib/server/upgrade_url.ts): the text before the client id. */
+  readonly #urlHead: string;
+  /** The text after the client id; `null`: `#urlHead` is the whole URL. */
+  readonly #urlTail: string | null;
+
+  /** The upgrade request's URL. */
+  get #url(): string {
+    return urlOf(this.#urlHead, this.#urlTail, this.clientId);
+  }
 
   /** Its id as kept (lib/server/conn_key.ts): the key of the Hub's connection map. */
   readonly key: ConnKey;
