@@ -12,7 +12,7 @@ import type { ServerMessage } from "../protocol/envelope.ts";
 import { frameByteLength } from "../util/utf8.ts";
 import { keepUrl, urlOf } from "./upgrade_url.ts";
 import { connIdOf, type ConnKey, connKey } from "./conn_key.ts";
-import type { ConnectionSink, ServerSocket } from "./socket.ts";
+import { type ConnectionSink, type ServerSocket, socketEvent } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
 import {
   gateClose,
@@ -230,6 +230,14 @@ export class Connection implements ConnectionInfo, GateState, ConnectionSink {
   /** The socket closed (the adapter calls it once; `ConnectionSink`). */
   socketClosed(code: number, reason: string): void {
     this.host?.socketClosed(this, code, reason);
+  }
+
+  /**
+   * Its socket's `message` and `close` events, where the socket is an EventTarget (Deno): the
+   * connection is their listener itself, with no adapter object per connection.
+   */
+  handleEvent(e: Event): void {
+    socketEvent(this, e);
   }
 
   /**
