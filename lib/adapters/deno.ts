@@ -3,7 +3,6 @@
  *
  * @module
  */
-import type { Frame } from "../packers/packer.ts";
 import {
   type ConnectionSink,
   type PendingUpgrade,
