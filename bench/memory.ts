@@ -1,6 +1,8 @@
 /**
  * Idle memory per connection: the server process's RSS and JS heap (after a full GC:
- * `--expose-gc` on Deno, `Bun.gc(true)` on Bun) before any client is started and after `N`
+ * `--expose-gc` and V8's memory-reducing `gc({flavor: "last-resort"})` on Deno, so the young
+ * generation is back at its minimum size; `Bun.gc(true)` on Bun) before any client is started
+ * and after `N`
  * handshaken idle connections (counted by the server), sente-lite against the raw runtime (`Deno.serve` + `upgradeWebSocket` keeping the sockets in a Set; `Bun.serve` with
  * each socket subscribed to one topic), in the same run, rounds interleaved.
  *
@@ -238,8 +240,21 @@ for (const [runtime, n] of plan) {
   if (!raw || !sente) continue;
   const extraKb = round(sente.kbPerConnection - raw.kbPerConnection, 2);
   const extraHeapKb = round(sente.heapKbPerConnection - raw.heapKbPerConnection, 2);
+  // Each round's own difference (its two sides measured back to back): the spread of these is
+  // the noise a single round has, which the medians above hide.
+  const extraKbRounds: number[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const at = (side: Side) =>
+      all.find((m) =>
+        m.runtime === runtime && m.side === side && m.connections === n && m.round === r
+      );
+    const [rawR, senteR] = [at("raw"), at("sente")];
+    if (rawR && senteR) extraKbRounds.push(round(senteR.kbPerConnection - rawR.kbPerConnection, 2));
+  }
   console.log(
-    `${runtime} ${n}: sente-lite − raw = ${extraKb} KB RSS, ${extraHeapKb} KB heap per connection (goal <= 1)`,
+    `${runtime} ${n}: sente-lite − raw = ${extraKb} KB RSS, ${extraHeapKb} KB heap per connection (goal <= 1)${
+      rounds > 1 ? `; per round ${extraKbRounds.join(", ")} KB RSS` : ""
+    }`,
   );
   // Socket.IO (Node) at the same count, against the same raw runtime.
   const sio = med("node", "sio");
@@ -255,7 +270,16 @@ for (const [runtime, n] of plan) {
       `${runtime} ${n}: Socket.IO (node) − raw = ${vsSio.sioExtraKb} KB RSS, ${vsSio.sioExtraHeapKb} KB heap per connection`,
     );
   }
-  summary.push({ runtime, connections: n, raw, sente, extraKb, extraHeapKb, ...vsSio });
+  summary.push({
+    runtime,
+    connections: n,
+    raw,
+    sente,
+    extraKb,
+    extraHeapKb,
+    extraKbRounds,
+    ...vsSio,
+  });
 }
 console.log(`sente-lite limits lifted: ${LIFTED}`);
 const socketio = sioCounts.length ? socketIoConfig() : {
@@ -277,6 +301,6 @@ console.log(JSON.stringify({
     perProcess,
     resume,
     rss:
-      "server process RSS and JS heap after a full GC: before any client started, and after all N connections are counted by the server",
+      "server process RSS and JS heap after a full GC (memory-reducing on V8): before any client started, and after all N connections are counted by the server",
   },
 }));

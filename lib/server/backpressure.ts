@@ -83,7 +83,7 @@ export interface GateTarget {
 }
 
 /** What a `"drop-oldest"` gate holds while its socket is full (made on first need). */
-class Held {
+export class Held {
   frames: { frame: Frame; bytes: number }[] = [];
   bytes = 0;
   /** Frames dropped since the last gap event. */
@@ -92,13 +92,102 @@ class Held {
 }
 
 /** Nothing held: shared by every gate that holds nothing (never mutated). */
-const NONE_HELD: Held = Object.freeze(new Held()) as Held;
+export const NONE_HELD: Held = Object.freeze(new Held()) as Held;
 
-/** The per-connection outbound gate: two fields of its own while the socket keeps up. */
-export class OutboundGate {
-  /** Frames held (`"drop-oldest"`); the shared empty one until the first. */
-  #held: Held = NONE_HELD;
-  #sinceCheck = 0;
+/** What the gates of one server share (one object, not one per connection). */
+export interface GatePolicy {
+  /** The bound and its policy. */
+  readonly options: Required<BackpressureOptions>;
+  /** Times the drain of a `"drop-oldest"` gate. */
+  readonly clock: Clock;
+}
+
+/**
+ * A gate's own state, two fields kept by its target (the Connection keeps them, so an idle
+ * connection has no gate object: ~64 B less each).
+ */
+export interface GateState extends GateTarget {
+  /** Bytes sent since the last look at `bufferedAmount`. */
+  gateSinceCheck: number;
+  /** Frames held (`"drop-oldest"`); {@linkcode NONE_HELD} until the first. */
+  gateHeld: Held;
+}
+
+/** Sends or holds one frame; returns `false` when it was refused (slow consumer closed). */
+export function gateSend(policy: GatePolicy, s: GateState, frame: Frame, bytes: number): boolean {
+  // Reading bufferedAmount is a call into the runtime; small frames skip it until 64 KiB went
+  // out since the last look, so the bound may be overshot by at most that much.
+  s.gateSinceCheck += bytes;
+  const held = s.gateHeld;
+  if (held.frames.length === 0 && s.gateSinceCheck < CHECK_EVERY_BYTES) {
+    return s.write(frame, bytes);
+  }
+  s.gateSinceCheck = 0;
+  const options = policy.options;
+  if (held.frames.length === 0 && s.bufferedAmount <= options.maxBufferedBytes) {
+    return s.write(frame, bytes);
+  }
+  if (options.policy === "close") {
+    s.closeSlow();
+    return false;
+  }
+  const h = held === NONE_HELD ? (s.gateHeld = new Held()) : held;
+  h.frames.push({ frame, bytes });
+  h.bytes += bytes;
+  while (h.bytes > options.maxQueuedBytes && h.frames.length > 1) {
+    h.bytes -= h.frames.shift()!.bytes;
+    h.gap++;
+    s.dropped(1);
+  }
+  schedule(policy, s, h);
+  return true;
+}
+
+function schedule(policy: GatePolicy, s: GateState, h: Held): void {
+  h.timer ??= policy.clock.setTimeout(() => {
+    h.timer = undefined;
+    drain(policy, s, h);
+  }, policy.options.drainIntervalMs);
+}
+
+function drain(policy: GatePolicy, s: GateState, h: Held): void {
+  if (h !== s.gateHeld) return; // closed meanwhile
+  // Resume below half the bound so a client at the edge does not flap.
+  const resumeAt = policy.options.maxBufferedBytes / 2;
+  if (h.frames.length && h.gap > 0 && s.bufferedAmount <= resumeAt) {
+    const gap = h.gap;
+    h.gap = 0;
+    const frame = s.gapFrame(gap);
+    if (frame !== undefined) {
+      s.write(frame, typeof frame === "string" ? frame.length : frame.byteLength);
+    }
+  }
+  while (h.frames.length && s.bufferedAmount <= resumeAt) {
+    const next = h.frames.shift()!;
+    h.bytes -= next.bytes;
+    s.write(next.frame, next.bytes);
+  }
+  // Drained: the gate drops its queue, back to holding nothing.
+  if (h.frames.length) schedule(policy, s, h);
+  else if (h.gap === 0) s.gateHeld = NONE_HELD;
+}
+
+/** Drops everything held and stops the drain timer (the connection closed). */
+export function gateClose(policy: GatePolicy, s: GateState): void {
+  const h = s.gateHeld;
+  if (h.timer !== undefined) policy.clock.clearTimeout(h.timer);
+  if (h !== NONE_HELD) s.gateHeld = NONE_HELD;
+}
+
+/**
+ * One outbound gate over `target`, its state its own (the same logic as the Connection's, which
+ * keeps the state itself).
+ */
+export class OutboundGate implements GatePolicy, GateState {
+  /** See {@linkcode GateState}. */
+  gateHeld: Held = NONE_HELD;
+  /** See {@linkcode GateState}. */
+  gateSinceCheck = 0;
 
   /** Makes a gate for one connection. */
   constructor(
@@ -109,71 +198,37 @@ export class OutboundGate {
 
   /** Bytes held by the gate (not yet given to the runtime). */
   get queuedBytes(): number {
-    return this.#held.bytes;
+    return this.gateHeld.bytes;
   }
 
   /** Sends or holds one frame; returns `false` when it was refused (slow consumer closed). */
   send(frame: Frame, bytes: number): boolean {
-    // Reading bufferedAmount is a call into the runtime; small frames skip it until 64 KiB went
-    // out since the last look, so the bound may be overshot by at most that much.
-    this.#sinceCheck += bytes;
-    const held = this.#held;
-    if (held.frames.length === 0 && this.#sinceCheck < CHECK_EVERY_BYTES) {
-      return this.target.write(frame, bytes);
-    }
-    this.#sinceCheck = 0;
-    if (held.frames.length === 0 && this.target.bufferedAmount <= this.options.maxBufferedBytes) {
-      return this.target.write(frame, bytes);
-    }
-    if (this.options.policy === "close") {
-      this.target.closeSlow();
-      return false;
-    }
-    const h = held === NONE_HELD ? (this.#held = new Held()) : held;
-    h.frames.push({ frame, bytes });
-    h.bytes += bytes;
-    while (h.bytes > this.options.maxQueuedBytes && h.frames.length > 1) {
-      h.bytes -= h.frames.shift()!.bytes;
-      h.gap++;
-      this.target.dropped(1);
-    }
-    this.#schedule(h);
-    return true;
-  }
-
-  #schedule(h: Held): void {
-    h.timer ??= this.clock.setTimeout(() => {
-      h.timer = undefined;
-      this.#drain(h);
-    }, this.options.drainIntervalMs);
-  }
-
-  #drain(h: Held): void {
-    if (h !== this.#held) return; // closed meanwhile
-    // Resume below half the bound so a client at the edge does not flap.
-    const resumeAt = this.options.maxBufferedBytes / 2;
-    if (h.frames.length && h.gap > 0 && this.target.bufferedAmount <= resumeAt) {
-      const gap = h.gap;
-      h.gap = 0;
-      const frame = this.target.gapFrame(gap);
-      if (frame !== undefined) {
-        this.target.write(frame, typeof frame === "string" ? frame.length : frame.byteLength);
-      }
-    }
-    while (h.frames.length && this.target.bufferedAmount <= resumeAt) {
-      const next = h.frames.shift()!;
-      h.bytes -= next.bytes;
-      this.target.write(next.frame, next.bytes);
-    }
-    // Drained: the gate drops its queue, back to holding nothing.
-    if (h.frames.length) this.#schedule(h);
-    else if (h.gap === 0) this.#held = NONE_HELD;
+    return gateSend(this, this, frame, bytes);
   }
 
   /** Drops everything held and stops the drain timer (the connection closed). */
   close(): void {
-    const h = this.#held;
-    if (h.timer !== undefined) this.clock.clearTimeout(h.timer);
-    this.#held = NONE_HELD;
+    gateClose(this, this);
+  }
+
+  /** The target's. */
+  get bufferedAmount(): number {
+    return this.target.bufferedAmount;
+  }
+  /** The target's. */
+  write(frame: Frame, bytes: number): boolean {
+    return this.target.write(frame, bytes);
+  }
+  /** The target's. */
+  gapFrame(dropped: number): Frame | undefined {
+    return this.target.gapFrame(dropped);
+  }
+  /** The target's. */
+  closeSlow(): void {
+    this.target.closeSlow();
+  }
+  /** The target's. */
+  dropped(n: number): void {
+    this.target.dropped(n);
   }
 }

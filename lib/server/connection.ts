@@ -10,10 +10,18 @@ import { senteLiteDialect } from "../dialects/sente_lite.ts";
 import type { Frame, Packer } from "../packers/packer.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
 import { frameByteLength } from "../util/utf8.ts";
+import { keepUrl, urlOf } from "./upgrade_url.ts";
 import { connIdOf, type ConnKey, connKey } from "./conn_key.ts";
-import type { ConnectionSink, ServerSocket } from "./socket.ts";
+import { type ConnectionSink, type ServerSocket, socketEvent } from "./socket.ts";
 import type { TokenBucket } from "./rate_limit.ts";
-import type { GateTarget, OutboundGate } from "./backpressure.ts";
+import {
+  gateClose,
+  type GatePolicy,
+  gateSend,
+  type GateState,
+  type Held,
+  NONE_HELD,
+} from "./backpressure.ts";
 import type { ConnectionWire } from "./wire.ts";
 import type { SharedFrame } from "../wire/compression.ts";
 import type { ConnectionInfo, ServerStats } from "./types.ts";
@@ -48,7 +56,7 @@ const NO_REQUESTS: PendingRequest[] = [];
  * Idle, it holds its identity, socket, counters and the few references every connection needs;
  * everything else is made on first use (see `Rare`) or shared through `host`.
  */
-export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
+export class Connection implements ConnectionInfo, GateState, ConnectionSink {
   #rare: Rare | null = null;
   /** Clock time of the last received frame. */
   lastSeen: number;
@@ -66,8 +74,14 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   byteBucket: TokenBucket | null = null;
   /** The peer's IP address, when the adapter knows it. */
   remoteIp: string | null = null;
-  /** The outbound bound (backpressure), when enabled. */
-  gate: OutboundGate | null = null;
+  /**
+   * The outbound bound (backpressure), when enabled: the server's shared policy; the gate's state
+   * is this connection's own (`gateSinceCheck`, `gateHeld`), so there is no gate object per
+   * connection.
+   */
+  gate: GatePolicy | null = null;
+  /** Bytes sent since the gate last looked at `bufferedAmount` (lib/server/backpressure.ts). */
+  gateSinceCheck = 0;
   /** Batching, compression and chunking, when negotiated. */
   wire: ConnectionWire | null = null;
   /**
@@ -115,10 +129,21 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
     this.lastSeen = openedAt;
     this.key = connKey(id);
     // Not the Request itself: it holds the runtime's upgrade state for the connection's life.
-    this.#url = request.url;
+    // Nor its own copy of the URL: the parts around the client id, shared (upgrade_url.ts).
+    const kept = keepUrl(request.url, clientId);
+    this.#urlHead = kept.head;
+    this.#urlTail = kept.tail;
   }
 
-  readonly #url: string;
+  /** The upgrade URL as kept (lib/server/upgrade_url.ts): the text before the client id. */
+  readonly #urlHead: string;
+  /** The text after the client id; `null`: `#urlHead` is the whole URL. */
+  readonly #urlTail: string | null;
+
+  /** The upgrade request's URL. */
+  get #url(): string {
+    return urlOf(this.#urlHead, this.#urlTail, this.clientId);
+  }
 
   /** Its id as kept (lib/server/conn_key.ts): the key of the Hub's connection map. */
   readonly key: ConnKey;
@@ -137,6 +162,24 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
 
   #more(): Rare {
     return this.#rare ??= new Rare();
+  }
+
+  /** Frames its gate holds while the socket is full (`"drop-oldest"`); rare, so kept in `Rare`. */
+  get gateHeld(): Held {
+    return this.#rare?.held ?? NONE_HELD;
+  }
+  set gateHeld(held: Held) {
+    if (held !== NONE_HELD || this.#rare !== null) this.#more().held = held;
+  }
+
+  /** Bytes its gate holds (not yet given to the runtime). */
+  get queuedBytes(): number {
+    return this.gateHeld.bytes;
+  }
+
+  /** Drops what its gate holds and stops the gate's drain timer (closed). */
+  closeGate(): void {
+    if (this.gate !== null) gateClose(this.gate, this);
   }
 
   /** Bad frames seen so far. */
@@ -187,6 +230,14 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   /** The socket closed (the adapter calls it once; `ConnectionSink`). */
   socketClosed(code: number, reason: string): void {
     this.host?.socketClosed(this, code, reason);
+  }
+
+  /**
+   * Its socket's `message` and `close` events, where the socket is an EventTarget (Deno): the
+   * connection is their listener itself, with no adapter object per connection.
+   */
+  handleEvent(e: Event): void {
+    socketEvent(this, e);
   }
 
   /**
@@ -316,7 +367,7 @@ export class Connection implements ConnectionInfo, GateTarget, ConnectionSink {
   sendFrame(frame: Frame, bytes: number = frameByteLength(frame)): boolean {
     if (this.closed) return false;
     if (!FANOUT.delivering) this.settleOwed();
-    return this.gate ? this.gate.send(frame, bytes) : this.write(frame, bytes);
+    return this.gate ? gateSend(this.gate, this, frame, bytes) : this.write(frame, bytes);
   }
 
   /** Writes a frame to the socket now, bypassing the gate. */

@@ -7,6 +7,7 @@
 import type { Frame } from "../packers/packer.ts";
 import type { Clock, TimerHandle } from "../util/clock.ts";
 import type { Connection } from "./connection.ts";
+import type { Held } from "./backpressure.ts";
 
 /** A server→client request waiting for its reply. */
 export interface PendingRequest {
@@ -48,6 +49,8 @@ export class Rare {
   closeTimer: TimerHandle | null = null;
   channels: Set<string> | null = null;
   pending: Map<string, PendingRequest> | null = null;
+  /** What the backpressure gate holds while the socket is full (lib/server/backpressure.ts). */
+  held: Held | null = null;
 }
 
 /** The per-server fan-out queue, as a connection sees it (lib/server/fanout.ts). */

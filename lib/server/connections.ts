@@ -14,7 +14,7 @@ import { handshakeFrame } from "./handshake_frame.ts";
 import { CAP_CHANNEL_SEQ } from "./channel_seq.ts";
 import { capabilityNames, PLAIN, wireHandshakeEntry } from "../wire/capabilities.ts";
 import type { Frame } from "../packers/packer.ts";
-import { CLOSE_SLOW_CONSUMER, OutboundGate } from "./backpressure.ts";
+import { CLOSE_SLOW_CONSUMER, type GatePolicy } from "./backpressure.ts";
 import { Connection, type ConnectionHost } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import { CAP_RESUME } from "./delivery.ts";
@@ -47,6 +47,8 @@ export class Connections {
   readonly #fanOuts: FanOutQueue;
   /** The answers every connection shares (no closures per connection). */
   readonly #host: ConnectionHost;
+  /** The backpressure policy every connection's gate shares; `null`: backpressure off. */
+  readonly #gate: GatePolicy | null;
   /** Dropped after a close timeout while the runtime still holds their socket (Deno). */
   readonly #held = new Set<Connection>();
   /** Inflated bytes per remote IP (`rateLimit.bytesPerIp`), outliving connections. */
@@ -75,6 +77,8 @@ export class Connections {
         (conn) => this.closed(conn, 4008, "heartbeat timeout"),
       )
       : null;
+    const bp = ctx.options.backpressure;
+    this.#gate = bp ? { options: bp, clock: ctx.clock } : null;
     this.#host = {
       clock: ctx.clock,
       closeTimeoutMs: ctx.options.closeTimeoutMs,
@@ -129,8 +133,7 @@ export class Connections {
     conn.remoteIp = pending.remoteIp;
     conn.slot = slot instanceof Slot && slot.handOver(ctx.admission, conn.remoteIp) ? true : slot;
     conn.host = this.#host;
-    const bp = options.backpressure;
-    if (bp) conn.gate = new OutboundGate(bp, conn, ctx.clock); // the connection is its target
+    conn.gate = this.#gate; // shared; the connection keeps the gate's state
     const limits = options.rateLimit;
     if (limits) {
       conn.messageBucket = new TokenBucket(limits.messages, ctx.clock);
@@ -266,7 +269,7 @@ export class Connections {
       data: () => ({ connId: conn.id, uid: conn.uid, code, reason }),
     });
     this.#heartbeats?.remove(conn);
-    conn.gate?.close();
+    conn.closeGate();
     conn.wire?.addTo(ctx.stats.wire);
     conn.wire?.close();
     conn.closeDone();

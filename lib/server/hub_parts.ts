@@ -85,7 +85,7 @@ export function statsSnapshot(ctx: ServerContext, parts: HubParts): ServerStats 
   const wire = { ...ctx.stats.wire }; // closed connections' counters, plus the open ones'
   for (const conn of ctx.conns.values()) {
     bufferedBytes += conn.socket.bufferedAmount;
-    queuedBytes += conn.gate?.queuedBytes ?? 0;
+    queuedBytes += conn.queuedBytes;
     conn.wire?.addTo(wire);
     const session = conn.session;
     if (session !== null && session.conn === conn) unacknowledged += session.buffer.length;

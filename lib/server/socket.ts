@@ -48,6 +48,26 @@ export interface ConnectionSink {
   received(frame: Frame): void;
   /** The socket closed (for any reason, exactly once). */
   socketClosed(code: number, reason: string): void;
+  /**
+   * Optional: the sink is also the listener of an EventTarget socket's `message` and `close`
+   * events ({@linkcode socketEvent}), so an adapter needs no object of its own per connection.
+   */
+  handleEvent?(e: Event): void;
+}
+
+/**
+ * A `message` or `close` event of an EventTarget WebSocket (Deno's, `binaryType`
+ * `"arraybuffer"`) told to `sink`.
+ */
+export function socketEvent(sink: ConnectionSink, e: Event): void {
+  if (e.type === "message") {
+    const data = (e as MessageEvent).data;
+    sink.received(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer));
+  } else if (e.type === "close") {
+    const { code, reason } = e as CloseEvent;
+    // Deno reports an abnormal close (no close frame) as code 0; RFC 6455 calls it 1006.
+    sink.socketClosed(code || 1006, reason);
+  }
 }
 
 /** An upgrade that passed every check and waits for the runtime to open the socket. */

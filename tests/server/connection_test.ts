@@ -89,3 +89,23 @@ Deno.test("Connection reports its socket's frames and close to its host, and bou
   clock.tick(100);
   assert.deepEqual(seen.at(-1), "c timed out");
 });
+
+Deno.test("Connection gives the upgrade URL back whole, though it keeps only the parts around the client id", () => {
+  const ctx = new ServerContext(resolveServerOptions());
+  const socket = { send: () => {}, close: () => {}, bufferedAmount: 0 };
+  const clientId = "0a11515b-4114-4f99-a6ac-800c8ba61652";
+  const url = `http://localhost/chsk?client-id=${clientId}&packer=json&resume=0&cseq=`;
+  const c = new Connection(
+    "c",
+    "u",
+    clientId,
+    new Request(url),
+    jsonPacker,
+    senteLiteDialect,
+    socket,
+    0,
+    ctx.stats,
+  );
+  assert.equal(c.request.url, url);
+  assert.equal(c.info().request.url, url);
+});
