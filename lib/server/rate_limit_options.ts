@@ -8,7 +8,8 @@ import type { Rate } from "./rate_limit.ts";
 /** Per-connection rate limits (token buckets). */
 export interface RateLimitOptions {
   /**
-   * Inbound frames per connection.
+   * Inbound messages per connection: a frame, or each entry of a client batch
+   * (`sente-lite/batch`, refused whole when its entries are over the budget).
    * @default {perSecond: 2000, burst: 4000}
    */
   messages?: Rate;
