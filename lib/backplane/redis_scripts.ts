@@ -18,7 +18,11 @@
  *   hash (`base`: the number before the first, as a decimal string; `n`: messages numbered; `b`:
  *   payload bytes kept) and
  *   `<prefix>:{c:<escaped channel>}:l` stream (entry id `<n>-0`, field `p`); the hash lives
- *   `2 × ttl` after the last message, the stream `ttl`;
+ *   `2 × ttl` after the last message, the stream `ttl`; a channel's publish makes them only
+ *   while its holders, the sorted set `<prefix>:{c:<escaped channel>}:h` of `<sid><uid>` members
+ *   scored by when they lapse (ms), has one that has not (sessions with channel sequences that
+ *   keep the channel: refreshed while attached, `ttl` after they detach, removed when they leave
+ *   the channel); the set lives `ttl` after its last refresh;
  * - `P:o` stream: the offline buffer (auto ids: their ms part dates each message), `P:oc` hash:
  *   `n` (messages buffered) and `overflow` (trimmed by length) since the last drain; it lives
  *   `2 × ttl` after the last message, so what expired (`n` − delivered − overflow) is still
@@ -132,16 +136,18 @@ return 1`;
 /**
  * KEYS: meta, stream, kept channels, index. ARGV: attachment, sid. Drops the session only while
  * it is detached and was parked by that attachment (a resumed or re-parked one is kept). Returns
- * the count of messages it held, or -1 when kept. The kept-channel indexes (other slots) are
- * pruned lazily, as for an expired session.
+ * {count of messages it held, kept channel…}, or {-1} when kept. The kept-channel indexes (other
+ * slots) are pruned lazily, as for an expired session; the caller drops it from the channels'
+ * stream holders.
  */
 export const EVICT = `
 local m = redis.call('HMGET', KEYS[1], 'at', 'pk')
-if m[1] ~= '' or m[2] ~= ARGV[1] then return -1 end
-local n = redis.call('XLEN', KEYS[2])
+if m[1] ~= '' or m[2] ~= ARGV[1] then return {-1} end
+local res = {redis.call('XLEN', KEYS[2])}
+for _, c in ipairs(redis.call('SMEMBERS', KEYS[3])) do res[#res + 1] = c end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('HDEL', KEYS[4], ARGV[2])
-return n`;
+return res`;
 
 /**
  * KEYS: meta, stream, kept channels. ARGV: payload, max, channel, attached too (1/0), max bytes.
@@ -212,14 +218,39 @@ local res = {overflow, expired}
 for i = skip + 1, #kept do res[#res + 1] = kept[i] end
 return res`;
 
+/** Lua: the server's time in ms. */
+const NOW_MS = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end`;
+
+/** Lua: `member` holds the channel stream whose holder set is `key` for `ttl` ms from now. */
+const HOLD_FN = `${NOW_MS}
+local function hold(key, member, ttl)
+  redis.call('ZADD', key, now_ms() + tonumber(ttl), member)
+  redis.call('PEXPIRE', key, ttl)
+end`;
+
+/** KEYS: channel holders. ARGV: member, ttl. The member holds the stream `ttl` ms from now. */
+export const HOLD_STREAM = `${HOLD_FN}
+hold(KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
 /**
- * KEYS: channel meta, channel log. ARGV: payload, max, ttl, max bytes. Numbers the payload in the
+ * KEYS: channel meta, channel log, channel holders. ARGV: payload, max, ttl, max bytes, held
+ * (1/0). With held = 1 and no holder left (lapsed ones pruned), stores nothing and returns
+ * {0, 0}. Else numbers the payload in the
  * channel's stream (made with `base` = the server's time in ms × 1000 when missing, built as a
  * string: Lua would print so large a number in exponent form) and trims the oldest while the
  * stream holds more than `max` messages or `max bytes` of payload (`b` in the meta: the bytes
  * kept; never the newest). Returns {base, n}: its number is base + n.
  */
-export const APPEND_CHANNEL = `
+export const APPEND_CHANNEL = `${NOW_MS}
+if ARGV[5] == '1' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now_ms())
+  if redis.call('ZCARD', KEYS[3]) == 0 then return {0, 0} end
+end
 local base = redis.call('HGET', KEYS[1], 'base')
 if not base then
   local t = redis.call('TIME')
@@ -244,10 +275,12 @@ redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
 return {base, n}`;
 
 /**
- * KEYS: channel meta, channel log. ARGV: first n wanted (0: none), max count. Returns
+ * KEYS: channel meta, channel log, channel holders. ARGV: first n wanted (0: none), max count,
+ * holder member ("": none), ttl. The member (if any) holds the stream from this read on. Returns
  * {base, n, first kept n or 0, n, payload, …} (base "" when the stream does not exist).
  */
-export const CHANNEL_SINCE = `
+export const CHANNEL_SINCE = `${HOLD_FN}
+if ARGV[3] ~= '' then hold(KEYS[3], ARGV[3], ARGV[4]) end
 local m = redis.call('HMGET', KEYS[1], 'base', 'n')
 if not m[1] then return {''} end
 local res = {m[1], tonumber(m[2])}
