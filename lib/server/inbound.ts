@@ -19,6 +19,7 @@ import { InflationLimiter } from "../wire/inflation.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { InboundRecords } from "./durable_inbound.ts";
+import { rateViolation } from "./rate_violation.ts";
 import type { Router } from "./router.ts";
 import type { ServerSocket } from "./socket.ts";
 import { ConnectionWire, type WireTotals } from "./wire.ts";
@@ -136,7 +137,8 @@ export class Inbound {
         () => ctx.options.onLargeMessage?.({ connection: conn, bytes }),
       );
     }
-    // Stream frames skip the rate limit and the wire pipeline: credit bounds them (streams.ts).
+    // Stream frames skip the rate limit and the wire pipeline: credit bounds them, and an OPEN
+    // takes its message from the rate in streams.ts.
     if (typeof frame !== "string" && ctx.streams?.receive(conn, frame)) return;
     if (
       conn.messageBucket && !(conn.messageBucket.take(1, now) && conn.byteBucket!.take(bytes, now))
@@ -265,18 +267,7 @@ export class Inbound {
   /** Answers a frame over the rate (with its cbId when readable), closing after maxViolations. */
   #rateLimited(conn: Connection, frame: Frame | null): void {
     const ctx = this.#ctx;
-    const limits = ctx.options.rateLimit as { maxViolations: number };
-    conn.lastViolationAt = ctx.clock.now();
-    if (++conn.violations > limits.maxViolations) {
-      ctx.fatal(
-        conn,
-        new ProtocolError(
-          "rate-limit-exceeded",
-          `over the rate for ${limits.maxViolations} frames`,
-        ),
-      );
-      return;
-    }
+    if (rateViolation(ctx, conn)) return;
     let cbId: string | null = null;
     try {
       // A refused frame is read for its cbId only when small: refusals must stay cheap.

@@ -15,7 +15,8 @@
  * - Authorization: an upload is checked with `authorizeEvent` as an event whose id is the stream's
  *   name and whose data is its metadata, before the first credit is granted (no byte flows before).
  * - Stream frames bypass the rate limiter and the wire pipeline (their memory is bounded by
- *   credit); stream protocol errors count toward `maxProtocolErrors`.
+ *   credit), but for an OPEN, which costs one message of `rateLimit.messages` (it runs
+ *   `authorizeEvent` and a handler); stream protocol errors count toward `maxProtocolErrors`.
  *
  * @module
  */
@@ -29,12 +30,13 @@ import { StreamError } from "../streams/errors.ts";
 import { isStreamFrame } from "../streams/frames.ts";
 import type { IncomingStream } from "../streams/incoming.ts";
 import { emptyMuxStats, StreamMux, type StreamMuxStats } from "../streams/mux.ts";
-import { StreamBudget } from "../streams/options.ts";
+import { StreamBudget, type StreamSlots } from "../streams/options.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { PendingUpgrade } from "./socket.ts";
 import { ipKey } from "./ip_budget.ts";
+import { rateViolation } from "./rate_violation.ts";
 import {
   CAP_STREAMS,
   CAP_STREAMS_RESUMED,
@@ -309,13 +311,41 @@ export class ServerStreams {
     (s as { mux: StreamMux }).mux = new StreamMux({
       ...this.#options,
       side: "server",
-      budget: this.#budget.forKey(ip === null ? null : ipKey(ip)),
+      budget: this.#rated(s, this.#budget.forKey(ip === null ? null : ipKey(ip))),
       clock: this.#ctx.clock,
       onStream: (stream) => this.#incoming(s, stream),
       // Bad frames are counted in receive() (the mux's protocolErrors), once each.
       onError: (error) => void (s.lastError = error.message),
     });
     return s;
+  }
+
+  /**
+   * `slots` behind the connection's message rate: an OPEN that passed the mux's own checks costs
+   * one message of `rateLimit.messages` (stream frames skip the rate limits, and an OPEN runs
+   * `authorizeEvent` and the handler), else it is refused `stream-limit`, counted `rate-limited`.
+   */
+  #rated(s: Session, slots: StreamSlots): StreamSlots {
+    const ctx = this.#ctx;
+    let refusal: string | undefined;
+    return {
+      maxStreams: slots.maxStreams,
+      release: () => slots.release(),
+      get refusal() {
+        return refusal ?? slots.refusal;
+      },
+      tryAcquire: () => {
+        const conn = s.conn;
+        refusal = undefined;
+        if (conn?.messageBucket && !conn.messageBucket.take(1)) {
+          refusal = "over the message rate (rateLimit.messages)";
+          ctx.count("rate-limited");
+          rateViolation(ctx, conn);
+          return false;
+        }
+        return slots.tryAcquire();
+      },
+    };
   }
 
   #incoming(s: Session, stream: IncomingStream): void {
