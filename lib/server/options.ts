@@ -209,7 +209,7 @@ export interface ServerOptions {
   maxConnectionsPerUid?: number;
   /**
    * Connections from one IP address, open and in progress (counted from before `authenticate`);
-   * further upgrades get HTTP 429.
+   * further upgrades get HTTP 429. An IPv6 address counts by its /64, as every per-IP limit.
    * @default {1000}
    */
   maxConnectionsPerIp?: number;
