@@ -5,7 +5,8 @@
  * the index (they are in the declared keys' slot).
  *
  * Key layout (`P` = `<prefix>:{u:<escaped uid>}`):
- * - `P:s` hash session id → "1": the uid's sessions (stale entries pruned lazily);
+ * - `P:s` hash session id → "1": the uid's sessions (stale entries pruned lazily: by HOLD, and
+ *   a few by each CREATE, whose HSCAN cursor is the string `P:sx`);
  * - `P:s:<sid>` hash: `client`, `cur`/`prev` (SHA-256 of the newest and previous secret),
  *   `out` (last seq), `in` (inbound high-water mark), `at` (`node|conn`, "" when detached), `pk`
  *   (`node|conn` that detached it last);
@@ -31,10 +32,21 @@
  * @module
  */
 
-/** KEYS: index, meta. ARGV: sid, client id, secret hash, attachment, ttl ms. */
+/**
+ * KEYS: index, meta, index cursor. ARGV: sid, client id, secret hash, attachment, ttl ms, session
+ * key head (`P:s:`). Also prunes the index a step (HSCAN from the cursor kept in `P:sx`): entries
+ * of sessions that expired, which nothing else removes for a uid nobody sends to (every
+ * anonymous client shares one), else the hash would grow while new sessions keep refreshing it.
+ */
 export const CREATE = `
 redis.call('HSET', KEYS[2], 'client', ARGV[2], 'cur', ARGV[3], 'prev', '', 'out', 0, 'in', 0, 'at', ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
+local scan = redis.call('HSCAN', KEYS[1], redis.call('GET', KEYS[3]) or '0', 'COUNT', 8)
+for i = 1, #scan[2], 2 do
+  local sid = scan[2][i]
+  if redis.call('EXISTS', ARGV[6] .. sid) == 0 then redis.call('HDEL', KEYS[1], sid) end
+end
+redis.call('SET', KEYS[3], scan[1], 'PX', ARGV[5])
 redis.call('HSET', KEYS[1], ARGV[1], '1')
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1`;

@@ -210,12 +210,13 @@ export class RedisStore implements DeliveryStore {
     const sessionId = newSessionId();
     const token = newResumeToken(sessionId);
     const k = this.#keys(uid, sessionId);
-    await this.redis.run(S.CREATE, [k.index, k.meta], [
+    await this.redis.run(S.CREATE, [k.index, k.meta, `${this.#head(uid)}:sx`], [
       sessionId,
       clientId,
       await digest(token.secret),
       attachment(at),
       this.ttlMs,
+      `${this.#head(uid)}:s:`,
     ]);
     this.#hold(uid, sessionId);
     return { sessionId, token: formatResumeToken(token), outSeq: 0, inAck: 0, channels: [] };
