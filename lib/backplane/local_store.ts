@@ -290,8 +290,12 @@ export class LocalStore implements DeliveryStore {
     const s = this.#get(uid, sessionId);
     if (!s) return Promise.resolve();
     if (!keep) {
-      s.channels.delete(channel); // the index entry is pruned by the next holdChannel
-      this.#unhold(channel, `${uid}\u0000${sessionId}`);
+      s.channels.delete(channel);
+      // Out of the channel's index and holders at once: nothing else would drop a fresh name's.
+      const key = `${uid}\u0000${sessionId}`;
+      const kept = this.#keptBy.get(channel);
+      if (kept?.delete(key) && kept.size === 0) this.#keptBy.delete(channel);
+      this.#unhold(channel, key);
       return Promise.resolve();
     }
     s.channels.add(channel);

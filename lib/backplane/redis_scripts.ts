@@ -14,7 +14,8 @@
  *   `c` (the session's payload bytes appended through it: `tb` in the hash; see APPEND_ONE);
  * - `P:c:<sid>` set: the channels a detached session keeps; each such channel has an index
  *   `<prefix>:{c:<escaped channel>}:k` of `<sid><uid>` members (its own slot: a channel's
- *   publishes visit the sessions one script each);
+ *   publishes visit the sessions one script each; a session leaving the channel leaves it at
+ *   once, an expired one is pruned by the next publish);
  * - channel streams (channel sequences), in the channel's slot: `<prefix>:{c:<escaped channel>}:m`
  *   hash (`base`: the number before the first, as a decimal string; `n`: messages numbered; `b`:
  *   payload bytes kept) and

@@ -347,9 +347,12 @@ export class RedisStore implements DeliveryStore {
     if (!keep) {
       attached?.channels.delete(channel);
       attached?.streams.delete(channel);
+      // Out of the channel's index and its stream's holders at once (each key goes with its last
+      // member): left to lazy pruning, a subscribe/unsubscribe loop over fresh channel names
+      // would leave a key per name for `ttlMs`.
       await Promise.all([
-        this.redis.command(["SREM", k.channels, channel]), // the index is pruned lazily
-        // No longer a holder of the channel's stream (the set goes with its last member).
+        this.redis.command(["SREM", k.channels, channel]),
+        this.redis.command(["SREM", this.#keptBy(channel), sessionId + uid]),
         this.redis.command(["ZREM", this.#streamKeys(channel)[2], sessionId + uid]),
       ]);
       return;
