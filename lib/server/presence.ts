@@ -6,8 +6,9 @@
  * Wire (docs/PROTOCOL.md §3.1):
  * - C→S `["sente-lite/presence", {"channel-id": "room"}]` with a cb: reply
  *   `{"channel-id": "room", "success": true, "members": [{"conn-id": "…", "uid": "alice"}]}`, or
- *   `"success": false` with `"error": "presence-off"` or `"not-subscribed"`. Only subscribers may
- *   ask: presence is authorized like subscribing (by `authorizeChannel`, or `server.join`).
+ *   `"success": false` with `"error": "presence-off"`, `"not-subscribed"` or `"rate-limited"`.
+ *   Only subscribers may ask: presence is authorized like subscribing (by `authorizeChannel`, or
+ *   `server.join`); a list takes a token of `rateLimit.presenceJoinsPerIp`.
  * - S→C push `["sente-lite/presence", {"channel-id": "room", "action": "join" | "leave",
  *   "conn-id": "…", "uid": "alice"}]` to the channel's other subscribers.
  *
