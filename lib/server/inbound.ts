@@ -19,10 +19,11 @@ import { InflationLimiter } from "../wire/inflation.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { InboundRecords } from "./durable_inbound.ts";
+import { ipKey } from "./ip_budget.ts";
 import { rateViolation } from "./rate_violation.ts";
 import type { Router } from "./router.ts";
 import type { ServerSocket } from "./socket.ts";
-import { ConnectionWire, type WireTotals } from "./wire.ts";
+import { ConnectionWire, reassemblyBytesPerIp, type WireTotals } from "./wire.ts";
 
 /** Refused frames up to this size are unpacked to answer with their cbId; larger ones are not. */
 const CBID_READ_MAX_BYTES = 16 * 1024;
@@ -44,6 +45,8 @@ export class Inbound {
   readonly #router: Router;
   /** Reassembly memory shared by every connection (chunked messages in flight). */
   readonly #reassemblyBudget: ReassemblyBudget | undefined;
+  /** `wire.maxReassemblyBytesPerIp`: what one address may reserve of it. */
+  readonly #reassemblyPerIp: number = Infinity;
   /** Bounds concurrent inflations of compressed frames across every connection. */
   readonly #inflation: InflationLimiter | undefined;
   /** The inbound records of a node of a cluster, else `null`. */
@@ -59,6 +62,7 @@ export class Inbound {
     const wire = ctx.options.wire;
     if (wire && wire.chunking !== false) {
       this.#reassemblyBudget = new ReassemblyBudget(wire.totalReassemblyBytes);
+      this.#reassemblyPerIp = reassemblyBytesPerIp(wire);
     }
     if (wire && wire.compression !== false) {
       this.#inflation = new InflationLimiter({
@@ -101,7 +105,10 @@ export class Inbound {
       },
       flushPushes: (events) => conn.sendNow({ type: "push", events }),
       clock: ctx.clock,
-      budget: this.#reassemblyBudget,
+      budget: this.#reassemblyBudget?.forKey(
+        conn.remoteIp === null ? null : ipKey(conn.remoteIp),
+        this.#reassemblyPerIp,
+      ),
       inflation: this.#inflation,
       maxMessageBytes: ctx.options.maxMessageBytes,
       // Inflated bytes count against the byte rate, so amplification cannot outrun it. They are

@@ -48,7 +48,7 @@ import { utf8ByteLength } from "../util/utf8.ts";
 import { usesFlags } from "./capabilities.ts";
 import type { WireSettings } from "./capabilities.ts";
 import { chunkCount, encodeChunk, MAX_MESSAGE_ID, Reassembler } from "./chunking.ts";
-import type { ReassemblyBudget, ReassemblyStats } from "./chunking.ts";
+import type { ReassemblySlots, ReassemblyStats } from "./chunking.ts";
 import {
   compressFrame,
   compressionStats,
@@ -122,7 +122,7 @@ export interface WireOptions {
    * @default {undefined} (none)
    * @ignore
    */
-  budget?: ReassemblyBudget;
+  budget?: ReassemblySlots;
   /** Bulk chunks are sent only while `bufferedAmount` is below this. @default {262144} */
   bulkHighWaterMark?: number;
   /** Bulk chunks sent per turn before yielding to the event loop. @default {8} */
