@@ -15,8 +15,9 @@
  * - Authorization: an upload is checked with `authorizeEvent` as an event whose id is the stream's
  *   name and whose data is its metadata, before the first credit is granted (no byte flows before).
  * - Stream frames bypass the rate limiter and the wire pipeline (their memory is bounded by
- *   credit), but for an OPEN, which costs one message of `rateLimit.messages` (it runs
- *   `authorizeEvent` and a handler); stream protocol errors count toward `maxProtocolErrors`.
+ *   credit), but OPEN, END, CANCEL and RESUME each cost one message of `rateLimit.messages` (an
+ *   OPEN runs `authorizeEvent` and a handler, the others may be answered at once, whatever the
+ *   socket holds); stream protocol errors count toward `maxProtocolErrors`.
  *
  * @module
  */
@@ -27,7 +28,7 @@ import { offeredProtocols } from "../protocol/token.ts";
 import { usesFlags } from "../wire/capabilities.ts";
 import type { StreamBody } from "../streams/body.ts";
 import { StreamError } from "../streams/errors.ts";
-import { isStreamFrame } from "../streams/frames.ts";
+import { FLAG_STREAM_END, isStreamFrame } from "../streams/frames.ts";
 import type { IncomingStream } from "../streams/incoming.ts";
 import { emptyMuxStats, StreamMux, type StreamMuxStats } from "../streams/mux.ts";
 import { StreamBudget, type StreamSlots } from "../streams/options.ts";
@@ -177,6 +178,15 @@ export class ServerStreams {
   receive(conn: Connection, frame: Uint8Array): boolean {
     const s = this.#byConn.get(conn);
     if (!s || !isStreamFrame(frame)) return false;
+    // END, CANCEL and RESUME take a message of the rate: each may be answered (a frame about a
+    // stream the server does not hold is), and answers are written at once, so a peer sending
+    // them without reading made the server hold every answer. DATA and CREDIT are bounded by
+    // credit, OPEN by `#rated`. Over the rate the frame is dropped unanswered.
+    if (frame[0] >= FLAG_STREAM_END && conn.messageBucket && !conn.messageBucket.take(1)) {
+      this.#ctx.count("rate-limited");
+      rateViolation(this.#ctx, conn);
+      return true;
+    }
     const before = s.mux.stats().protocolErrors;
     s.lastError = "a bad stream frame (it failed its stream)";
     s.mux.receive(frame);
