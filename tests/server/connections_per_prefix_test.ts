@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { createServer } from "../../lib/server/server.ts";
-import { RawPeer } from "../_peer.ts";
+import { peerAt, type RawPeer } from "../_peer.ts";
 import { serveAsTestIp } from "../_server.ts";
 
 const PER_IP = 3;
@@ -20,11 +20,7 @@ Deno.test("maxConnectionsPerIp counts an IPv6 client by its /64, as the other pe
   const { http, base } = serveAsTestIp(server);
   const peers: RawPeer[] = [];
   async function open(ip: string): Promise<boolean> {
-    const u = new URL(base);
-    u.searchParams.set("client-id", crypto.randomUUID());
-    u.searchParams.set("packer", "json");
-    u.searchParams.set("test-ip", ip);
-    const peer = new RawPeer(u.href);
+    const peer = peerAt(base, ip);
     peers.push(peer);
     return await peer.opened.then(() => true, () => false);
   }

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { createServer } from "../../lib/server/server.ts";
-import { RawPeer } from "../_peer.ts";
+import { peerAt, type RawPeer } from "../_peer.ts";
 import { serveAsTestIp, until } from "../_server.ts";
 
 const MEMBERS = 50;
@@ -26,11 +26,7 @@ Deno.test("rateLimit.presenceJoinsPerIp: member lists count against the IP's pre
   const { http, base } = serveAsTestIp(server);
   const peers: RawPeer[] = [];
   async function open(ip: string): Promise<RawPeer> {
-    const u = new URL(base);
-    u.searchParams.set("client-id", crypto.randomUUID());
-    u.searchParams.set("packer", "json");
-    u.searchParams.set("test-ip", ip);
-    const peer = new RawPeer(u.href);
+    const peer = peerAt(base, ip);
     peers.push(peer);
     await peer.opened;
     await peer.next(); // the handshake

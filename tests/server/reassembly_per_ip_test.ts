@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { createServer } from "../../lib/server/server.ts";
 import { encodeChunk, splitIntoChunks } from "../../lib/wire/chunking.ts";
 import { FLAG_RAW } from "../../lib/wire/flags.ts";
-import { RawPeer } from "../_peer.ts";
+import { peerAt, type RawPeer } from "../_peer.ts";
 import { serveAsTestIp } from "../_server.ts";
 
 const MiB = 1024 * 1024;
@@ -29,12 +29,7 @@ Deno.test("wire.maxReassemblyBytesPerIp: one address cannot reserve the server's
   const { http, base } = serveAsTestIp(server);
   const peers: RawPeer[] = [];
   async function open(ip: string): Promise<RawPeer> {
-    const u = new URL(base);
-    u.searchParams.set("client-id", crypto.randomUUID());
-    u.searchParams.set("packer", "json");
-    u.searchParams.set("wire", "chunking");
-    u.searchParams.set("test-ip", ip);
-    const peer = new RawPeer(u.href);
+    const peer = peerAt(base, ip, { wire: "chunking" });
     peers.push(peer);
     await peer.opened;
     assert.match(await peer.next(), /"chunking"/);
