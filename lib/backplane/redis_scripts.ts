@@ -6,7 +6,7 @@
  *
  * Key layout (`P` = `<prefix>:{u:<escaped uid>}`):
  * - `P:s` hash session id → "1": the uid's sessions (stale entries pruned lazily: by HOLD, and
- *   a few by each CREATE, whose HSCAN cursor is the string `P:sx`);
+ *   a few by each DETACH, whose HSCAN cursor is the string `P:sx`);
  * - `P:s:<sid>` hash: `client`, `cur`/`prev` (SHA-256 of the newest and previous secret),
  *   `out` (last seq), `in` (inbound high-water mark), `at` (`node|conn`, "" when detached), `pk`
  *   (`node|conn` that detached it last);
@@ -33,21 +33,10 @@
  * @module
  */
 
-/**
- * KEYS: index, meta, index cursor. ARGV: sid, client id, secret hash, attachment, ttl ms, session
- * key head (`P:s:`). Also prunes the index a step (HSCAN from the cursor kept in `P:sx`): entries
- * of sessions that expired, which nothing else removes for a uid nobody sends to (every
- * anonymous client shares one), else the hash would grow while new sessions keep refreshing it.
- */
+/** KEYS: index, meta. ARGV: sid, client id, secret hash, attachment, ttl ms. */
 export const CREATE = `
 redis.call('HSET', KEYS[2], 'client', ARGV[2], 'cur', ARGV[3], 'prev', '', 'out', 0, 'in', 0, 'at', ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
-local scan = redis.call('HSCAN', KEYS[1], redis.call('GET', KEYS[3]) or '0', 'COUNT', 8)
-for i = 1, #scan[2], 2 do
-  local sid = scan[2][i]
-  if redis.call('EXISTS', ARGV[6] .. sid) == 0 then redis.call('HDEL', KEYS[1], sid) end
-end
-redis.call('SET', KEYS[3], scan[1], 'PX', ARGV[5])
 redis.call('HSET', KEYS[1], ARGV[1], '1')
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1`;
@@ -130,18 +119,29 @@ if seq > cur then redis.call('HSET', KEYS[1], 'in', seq) return seq end
 return cur`;
 
 /**
- * KEYS: meta, stream, kept channels. ARGV: attachment, ttl, channel…. Detaches only the named
- * attachment (remembered as `pk`, who parked it, for EVICT); the session then keeps the channels.
- * Returns 1 when it detached.
+ * KEYS: meta, stream, kept channels, index, index cursor. ARGV: attachment, ttl, session key head
+ * (`P:s:`), channel…. Detaches only the named attachment (remembered as `pk`, who parked it, for
+ * EVICT); the session then keeps the channels. Returns 1 when it detached. Also prunes the index
+ * a step (HSCAN from the cursor kept in `P:sx`; a small hash whole): entries of sessions that
+ * expired, which nothing else removes for a uid nobody sends to (every anonymous client shares
+ * one), else the hash would grow while new sessions keep refreshing it. Here, not in CREATE:
+ * a session parks about once, and a park is off the handshake's path.
  */
 export const DETACH = `
+local cursor = redis.call('GET', KEYS[5]) or '0'
+local scan = redis.call('HSCAN', KEYS[4], cursor, 'COUNT', 4)
+for i = 1, #scan[2], 2 do
+  local sid = scan[2][i]
+  if redis.call('EXISTS', ARGV[3] .. sid) == 0 then redis.call('HDEL', KEYS[4], sid) end
+end
+if scan[1] ~= cursor then redis.call('SET', KEYS[5], scan[1], 'PX', ARGV[2]) end
 if redis.call('HGET', KEYS[1], 'at') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'at', '', 'pk', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('DEL', KEYS[3])
-if #ARGV > 2 then
-  redis.call('SADD', KEYS[3], unpack(ARGV, 3))
+if #ARGV > 3 then
+  redis.call('SADD', KEYS[3], unpack(ARGV, 4))
   redis.call('PEXPIRE', KEYS[3], ARGV[2])
 end
 return 1`;

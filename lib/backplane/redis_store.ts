@@ -210,13 +210,12 @@ export class RedisStore implements DeliveryStore {
     const sessionId = newSessionId();
     const token = newResumeToken(sessionId);
     const k = this.#keys(uid, sessionId);
-    await this.redis.run(S.CREATE, [k.index, k.meta, `${this.#head(uid)}:sx`], [
+    await this.redis.run(S.CREATE, [k.index, k.meta], [
       sessionId,
       clientId,
       await digest(token.secret),
       attachment(at),
       this.ttlMs,
-      `${this.#head(uid)}:s:`,
     ]);
     this.#hold(uid, sessionId);
     return { sessionId, token: formatResumeToken(token), outSeq: 0, inAck: 0, channels: [] };
@@ -313,9 +312,12 @@ export class RedisStore implements DeliveryStore {
   ): Promise<boolean> {
     this.#release(uid, sessionId);
     const k = this.#keys(uid, sessionId);
-    const detached = await this.redis.run(S.DETACH, [k.meta, k.stream, k.channels], [
+    const h = this.#head(uid);
+    const keys = [k.meta, k.stream, k.channels, k.index, `${h}:sx`];
+    const detached = await this.redis.run(S.DETACH, keys, [
       attachment(at),
       this.ttlMs,
+      `${h}:s:`,
       ...channels,
     ]);
     if (Number(detached) !== 1) return false;
