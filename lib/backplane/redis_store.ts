@@ -323,8 +323,9 @@ export class RedisStore implements DeliveryStore {
     if (Number(detached) !== 1) return false;
     if (options.indexed === false) {
       // Parked with channel sequences: it replays the streams when it comes back, so it holds
-      // them as long as it lives (`ttlMs`).
-      await Promise.all(channels.map((c) => this.#holdStream(c, { uid, sessionId })));
+      // them as long as it lives (`ttlMs`). Best effort: it is parked whatever happens here.
+      const holder = { uid, sessionId };
+      await Promise.all(channels.map((c) => this.#holdStream(c, holder).catch(() => {})));
       return true;
     }
     const member = sessionId + uid;
