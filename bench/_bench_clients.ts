@@ -5,8 +5,10 @@
  * - task "hold": opens `count` connections (`concurrency` at a time), each ready after its first
  *   frame (raw: `"hello"`; sente-lite: the handshake, then the reply to a `sente-lite/subscribe`
  *   when `channel`), prints `{"ready":n,…}`, then counts every further frame. Stdin
- *   `{"op":"wait","expect":n,"idleMs":t}` answers `{received, first, last}` (absolute ms) once
- *   `n` frames arrived or none came for `t` ms, and starts counting again.
+ *   `{"op":"wait","expect":n,"idleMs":t}` answers `{received, first, last, cpuMs}` once `n` frames
+ *   arrived or none came for `t` ms (`first`, `last`: absolute ms; `cpuMs`: this process's CPU,
+ *   user + system, since its previous answer, so the client side of a burst is measured too), and
+ *   starts counting again.
  * - task "churn": for `seconds`, `concurrency` loops each open a connection, wait for its first
  *   frame and close it; prints `{"done":n,"errors":e,"seconds":s}`.
  *
@@ -42,6 +44,11 @@ export interface ClientsConfig {
 export const SIO_PATH = "socket.io/?EIO=4&transport=websocket";
 
 const now = (): number => performance.timeOrigin + performance.now();
+/** This process's CPU ms (user + system, all threads). */
+const cpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 const SUBSCRIBE = JSON.stringify([["sente-lite/subscribe", { "channel-id": "bench" }], "s"]);
 
 function urlFor(config: ClientsConfig): string {
@@ -120,6 +127,7 @@ async function hold(config: ClientsConfig): Promise<void> {
   };
   await Promise.all(Array.from({ length: config.concurrency }, worker));
   console.log(JSON.stringify({ ready: sockets.length, errors, ms: Math.round(now() - t0) }));
+  let cpu0 = cpuMs();
   for await (const line of createInterface({ input: process.stdin })) {
     const cmd = JSON.parse(line) as { op: string; expect?: number; idleMs?: number };
     if (cmd.op === "exit") process.exit(0);
@@ -133,7 +141,9 @@ async function hold(config: ClientsConfig): Promise<void> {
       } else if (now() - idleSince > cmd.idleMs!) break;
       await new Promise((r) => setTimeout(r, 5));
     }
-    console.log(JSON.stringify({ re: "wait", received, first, last }));
+    const cpu = cpuMs();
+    console.log(JSON.stringify({ re: "wait", received, first, last, cpuMs: cpu - cpu0 }));
+    cpu0 = cpu;
     received = 0;
     first = last = 0;
   }

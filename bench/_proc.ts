@@ -182,6 +182,13 @@ export async function serverStats(proc: Proc, gc = false): Promise<ServerStats> 
  * Request→reply latency of one connection, one request in flight at a time: raw, a text frame
  * echoed on `/probe`; sente-lite, a `bench/echo` request; Socket.IO, an `echo` emit with an ack
  * (`42<id>["echo","p"]` answered by `43<id>["p"]`) on the main namespace.
+ *
+ * `gapMs` after each reply the next request goes (0: at once). Back to back, the probe sends as
+ * many requests as the server has turns for, and that differs by side (a raw echo is cheaper than
+ * a sente-lite request): on a 2-core machine shared by server, clients and this process, tens of
+ * thousands of round trips in a burst took a core from the clients on one side and not on the
+ * other, and swung its deliveries/s by 2×. Paced, it costs every side about the same; a frozen
+ * loop still shows as one late reply (a request in flight waits for it).
  */
 export class Probe {
   #ws: WebSocket;
@@ -190,14 +197,17 @@ export class Probe {
   #t0 = 0;
   #cb = 0;
   #side: Side;
+  #gapMs: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(ws: WebSocket, side: Side) {
+  private constructor(ws: WebSocket, side: Side, gapMs: number) {
     this.#ws = ws;
     this.#side = side;
+    this.#gapMs = gapMs;
     ws.onmessage = (e) => this.#onFrame(e.data as string);
   }
 
-  static async open(url: string, side: Side): Promise<Probe> {
+  static async open(url: string, side: Side, gapMs = 0): Promise<Probe> {
     const ws = new WebSocket(
       side === "raw"
         ? `${url}probe`
@@ -215,7 +225,7 @@ export class Probe {
       } else ws.onmessage = () => resolve(); // the handshake
       ws.onerror = () => reject(new Error("probe cannot connect"));
     });
-    return new Probe(ws, side);
+    return new Probe(ws, side, gapMs);
   }
 
   #onFrame(data: string): void {
@@ -230,10 +240,13 @@ export class Probe {
     }
     const t = performance.timeOrigin + performance.now();
     this.#samples.push([this.#t0, t - this.#t0]);
-    this.#fire();
+    if (this.#gapMs <= 0) this.#fire();
+    else this.#timer = setTimeout(() => this.#fire(), this.#gapMs);
   }
 
   #fire(): void {
+    this.#timer = undefined;
+    if (!this.#running) return;
     this.#t0 = performance.timeOrigin + performance.now();
     if (this.#side === "raw") this.#ws.send("ping");
     else if (this.#side === "sio") this.#ws.send(`42${++this.#cb}["echo","p"]`);
@@ -249,7 +262,11 @@ export class Probe {
   /** Stops; returns `[send time (absolute ms), latency ms]` of each reply (and the pending one). */
   stop(): [number, number][] {
     // A request still unanswered counts with its wait so far: a frozen server must show.
-    if (this.#running) {
+    // (none is while the probe waits out its gap)
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    } else if (this.#running) {
       this.#samples.push([this.#t0, performance.timeOrigin + performance.now() - this.#t0]);
     }
     this.#running = false;

@@ -20,7 +20,10 @@
  * Processes: the server alone in one (its CPU time is read from /proc), the receiving clients in
  * another (`--client-runtime`, Bun by default), and this process runs a probe connection that
  * keeps one request→reply in flight (raw: an echo on `/probe`; sente-lite: a `bench/echo`
- * request) during each burst, so its latency shows how long the server's event loop froze.
+ * request) during each burst, so its latency shows how long the server's event loop froze. It
+ * waits `--probe-gap-ms` (1) after each reply before its next request, so it loads every side alike
+ * (back to back, `0`, it made as many round trips as the server had turns for: up to 20k in a
+ * burst on a raw side, a core's worth taken from the clients, and 2× swings of deliveries/s).
  *
  * Per burst: deliveries/s (frames received ÷ time from the server starting the burst to the last
  * frame received), first and last delivery after the start, server CPU ms, probe p50/p99/max.
@@ -29,6 +32,9 @@
  * turns for (and a sente-lite request costs more than a raw echo), so each burst is followed by
  * `--cpu-bursts` (2) more of the same load without the probe: "fan-out CPU" is their mean, the CPU
  * of the fan-out alone, and the summary's "fan-out CPU ×" compares their sums over the rounds.
+ * The client process's CPU over each burst is read too ("client CPU", the same bursts): every side's
+ * clients do the same work per frame (count it, read the clock; no side's frames are parsed), so a
+ * difference there is what the frames' size and number cost the receiving side.
  * Prints a table and, on the last line, one JSON object `{"bench":"fanout",…}`.
  *
  * `--resume` sets what the sente-lite clients negotiate: `channel-seq` (the default, as the library
@@ -38,7 +44,7 @@
  *
  * Run: `deno run -A bench/fanout.ts [--runtimes deno,bun] [--clients 1000] [--messages 1000]
  * [--bytes 64] [--rounds 1] [--kinds broadcast,publish] [--client-runtime bun]
- * [--resume off|session|channel-seq] [--cpu-bursts 2] [--socketio on|off]`
+ * [--resume off|session|channel-seq] [--cpu-bursts 2] [--socketio on|off] [--probe-gap-ms 1]`
  *
  * @module
  */
@@ -76,6 +82,10 @@ interface BurstResult {
   fanOutCpuMs: number;
   /** Deliveries/s over the bursts without the probe. */
   quietDeliveriesPerSec: number;
+  /** CPU ms of the client process over the burst (with the probe). */
+  clientCpuMs: number;
+  /** Client process CPU ms per burst of the bursts without the probe, `NaN` if none. */
+  fanOutClientCpuMs: number;
   probeReplies: number;
   probeP50Ms: number;
   probeP99Ms: number;
@@ -95,6 +105,7 @@ const { values } = parseArgs({
     resume: { type: "string", default: "channel-seq" },
     "cpu-bursts": { type: "string", default: "2" },
     socketio: { type: "string", default: "on" },
+    "probe-gap-ms": { type: "string", default: "1" },
   },
   strict: true,
 });
@@ -109,6 +120,7 @@ const config = {
   bytes: num("bytes", values.bytes, 1),
   rounds: num("rounds", values.rounds, 1),
   cpuBursts: num("cpu-bursts", values["cpu-bursts"], 0),
+  probeGapMs: num("probe-gap-ms", values["probe-gap-ms"], 0),
   runtimes: values.runtimes.split(",") as Runtime[],
   kinds: values.kinds.split(",") as Kind[],
   clientRuntime: values["client-runtime"] as Runtime,
@@ -140,7 +152,7 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
     const up = await clients.next<{ ready: number; errors: number; ms: number }>("ready", 180_000);
     if (up.ready !== config.clients) throw new Error(`only ${up.ready} clients connected`);
     progress(`${runtime} ${side}: ${up.ready} clients ready in ${up.ms} ms`);
-    probe = await Probe.open(ready.url, side);
+    probe = await Probe.open(ready.url, side, config.probeGapMs);
     const expect = config.clients * config.messages;
     /** One burst: its times (absolute ms), what the clients got, the server's CPU ms. */
     const burst = async (kind: Kind, withProbe?: Probe) => {
@@ -153,10 +165,9 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
       await server.send({ op: "burst", kind, count: config.messages, bytes: config.bytes });
       await clients.send({ op: "wait", expect, idleMs: 10_000 });
       const { t0, loopEnd } = await server.next<{ t0: number; loopEnd: number }>("t0", 300_000);
-      const got = await clients.next<{ received: number; first: number; last: number }>(
-        "received",
-        300_000,
-      );
+      const got = await clients.next<
+        { received: number; first: number; last: number; cpuMs: number }
+      >("received", 300_000);
       const samples = withProbe?.stop() ?? [];
       const cpu = (await serverStats(server)).cpuMs - cpu0;
       if (got.received !== expect) progress(`WARNING: ${got.received} of ${expect} delivered`);
@@ -168,10 +179,11 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
       // echo), as many as the loop has turns for: the fan-out's own CPU is read without it.
       // (Socket.IO's burst blocks its loop, so the probe costs it nothing: no bursts without it)
       const quietBursts = side === "sio" ? 0 : config.cpuBursts;
-      let quietCpu = 0, quietDelivered = 0, quietMs = 0;
+      let quietCpu = 0, quietClientCpu = 0, quietDelivered = 0, quietMs = 0;
       for (let i = 0; i < quietBursts; i++) {
         const q = await burst(kind);
         quietCpu += q.cpu;
+        quietClientCpu += q.got.cpuMs;
         quietDelivered += q.got.received;
         quietMs += q.got.last - q.t0;
       }
@@ -192,13 +204,15 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
         serverCpuMs: round(cpu, 1),
         fanOutCpuMs: quietBursts > 0 ? round(quietCpu / quietBursts, 1) : NaN,
         quietDeliveriesPerSec: Math.round(quietDelivered / (quietMs / 1000)),
+        clientCpuMs: round(got.cpuMs, 1),
+        fanOutClientCpuMs: quietBursts > 0 ? round(quietClientCpu / quietBursts, 1) : NaN,
         probeReplies: during.length,
         probeP50Ms: round(quantile(during, 0.5), 2),
         probeP99Ms: round(quantile(during, 0.99), 2),
         probeMaxMs: round(during.at(-1) ?? NaN, 2),
       };
       progress(
-        `${runtime} ${side} ${kind}: ${r.deliveriesPerSec}/s, first ${r.firstMs} ms, last ${r.lastMs} ms, cpu ${r.serverCpuMs} ms (fan-out alone ${r.fanOutCpuMs} ms), probe max ${r.probeMaxMs} ms`,
+        `${runtime} ${side} ${kind}: ${r.deliveriesPerSec}/s, first ${r.firstMs} ms, last ${r.lastMs} ms, cpu ${r.serverCpuMs} ms (fan-out alone ${r.fanOutCpuMs} ms), client cpu ${r.clientCpuMs} ms (${r.fanOutClientCpuMs} ms), probe max ${r.probeMaxMs} ms`,
       );
       results.push(r);
     }
@@ -236,11 +250,14 @@ const rows = [[
   "kind",
   "round",
   "deliveries/s",
+  "without probe",
   "first ms",
   "last ms",
   "loop ms",
   "server CPU ms",
   "fan-out CPU ms",
+  "client CPU ms",
+  "fan-out client CPU ms",
   "probe n",
   "probe p50",
   "probe p99",
@@ -253,11 +270,14 @@ for (const r of all) {
     r.kind,
     String(r.round),
     String(r.deliveriesPerSec),
+    String(r.quietDeliveriesPerSec),
     r.firstMs.toFixed(1),
     r.lastMs.toFixed(1),
     r.loopMs.toFixed(1),
     r.serverCpuMs.toFixed(1),
     r.fanOutCpuMs.toFixed(1),
+    r.clientCpuMs.toFixed(1),
+    r.fanOutClientCpuMs.toFixed(1),
     String(r.probeReplies),
     r.probeP50Ms.toFixed(2),
     r.probeP99Ms.toFixed(2),
@@ -280,12 +300,28 @@ for (const runtime of config.runtimes) {
     const fanOutCpuRatio = config.cpuBursts > 0
       ? round(quiet("sente") / Math.max(quiet("raw"), 1), 2)
       : null;
+    const quietClient = (side: Side) =>
+      all.filter((r) => r.runtime === runtime && r.side === side && r.kind === kind)
+        .reduce((sum, r) => sum + r.fanOutClientCpuMs, 0);
+    // Deliveries/s over every round's bursts without the probe.
+    const quietRate = (side: Side) => {
+      const rs = all.filter((r) => r.runtime === runtime && r.side === side && r.kind === kind);
+      return rs.reduce((sum, r) => sum + r.quietDeliveriesPerSec, 0) / rs.length;
+    };
+    const quietRatio = config.cpuBursts > 0
+      ? round(quietRate("sente") / quietRate("raw"), 3)
+      : null;
+    const clientCpuRatio = config.cpuBursts > 0
+      ? round(quietClient("sente") / Math.max(quietClient("raw"), 1), 2)
+      : null;
     console.log(
       `${runtime} ${kind}: sente-lite/raw deliveries/s ${ratio} (goal >= ${
         runtime === "bun" ? 0.8 : 1.0
-      }), CPU ×${cpuRatio} with the probe, fan-out CPU ×${
+      }) (${
+        quietRatio ?? "n/a"
+      } without the probe), CPU ×${cpuRatio} with the probe, fan-out CPU ×${
         fanOutCpuRatio ?? "n/a (--cpu-bursts 0)"
-      } without`,
+      } without, client CPU ×${clientCpuRatio ?? "n/a"} without`,
     );
     // Socket.IO (Node) against the same raw runtime, so both libraries sit on one scale.
     const sio = median("node", "sio", kind);
@@ -301,7 +337,18 @@ for (const runtime of config.runtimes) {
         `${runtime} ${kind}: Socket.IO (node)/raw deliveries/s ${vsSio.sioRatio}, CPU ×${vsSio.sioCpuRatio}`,
       );
     }
-    summary.push({ runtime, kind, raw, sente, ratio, cpuRatio, fanOutCpuRatio, ...vsSio });
+    summary.push({
+      runtime,
+      kind,
+      raw,
+      sente,
+      ratio,
+      cpuRatio,
+      fanOutCpuRatio,
+      quietRatio,
+      clientCpuRatio,
+      ...vsSio,
+    });
   }
 }
 console.log(`sente-lite limits lifted: ${LIFTED}`);

@@ -102,7 +102,7 @@ export function peerAt(base: string, ip: string, params: Record<string, string> 
   return new RawPeer(u.href);
 }
 
-/** Opens a raw peer to `url` with a client id and reads the handshake. */
+/** Opens a raw peer to `url` with a client id and reads the handshake; closes it on failure. */
 export async function rawPeer(
   url: string,
   clientId = crypto.randomUUID(),
@@ -111,9 +111,14 @@ export async function rawPeer(
   u.searchParams.set("client-id", clientId);
   u.searchParams.set("packer", "json");
   const peer = new RawPeer(u.href);
-  await peer.opened;
-  const handshake = await peer.nextJson();
-  return { peer, handshake };
+  try {
+    await peer.opened;
+    return { peer, handshake: await peer.nextJson() };
+  } catch (e) {
+    // A socket that opened but brought no handshake must not stay open (a leak fails the test).
+    peer.ws.close();
+    throw e;
+  }
 }
 
 /** A raw peer that asked to resume, and what its handshake told it. */

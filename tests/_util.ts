@@ -74,3 +74,21 @@ export function firstExisting(candidates: (string | undefined)[]): string | unde
   }
   return undefined;
 }
+
+/** How to provide Bun, for {@linkcode requireTool}. */
+export const BUN_HINT = "run `npm install` (the bun package), put bun on PATH or set BUN_PATH";
+
+/**
+ * The Bun binary for the cross-runtime tests: `BUN_PATH` if set, else the repository's
+ * `node_modules/.bin/bun`, else `bun` on PATH; `undefined` when there is none.
+ */
+export function bunPath(): string | undefined {
+  const root = new URL("../", import.meta.url).pathname;
+  const given = Deno.env.get("BUN_PATH");
+  return firstExisting(
+    given !== undefined ? [given] : [
+      `${root}node_modules/.bin/bun`,
+      ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((dir) => `${dir}/bun`),
+    ],
+  );
+}

@@ -20,6 +20,7 @@ import { type LinkStatus, LinkTracker } from "./link.ts";
 import { LocalStore } from "./local_store.ts";
 import type { StoreOptions } from "./store_options.ts";
 import { randomHex } from "../util/ids.ts";
+import { Refcounts } from "../util/refcounts.ts";
 
 /** The shared state of in-process nodes: their topics, presence and store. */
 export class LocalBus {
@@ -76,7 +77,7 @@ export interface LocalBackplaneOptions {
 }
 
 class LocalPresence implements Presence {
-  #counts = new Map<string, number>();
+  #counts = new Refcounts<string>();
   #watchers = new Set<(change: PresenceChange) => void>();
 
   constructor(readonly bus: LocalBus, readonly nodeId: string) {
@@ -84,9 +85,7 @@ class LocalPresence implements Presence {
   }
 
   add(uid: string): boolean {
-    const n = (this.#counts.get(uid) ?? 0) + 1;
-    this.#counts.set(uid, n);
-    if (n > 1) return false;
+    if (!this.#counts.hold(uid)) return false;
     let holders = this.bus.holders.get(uid);
     if (!holders) this.bus.holders.set(uid, holders = new Set());
     holders.add(this.nodeId);
@@ -95,13 +94,7 @@ class LocalPresence implements Presence {
   }
 
   remove(uid: string): boolean {
-    const n = this.#counts.get(uid);
-    if (n === undefined) return false;
-    if (n > 1) {
-      this.#counts.set(uid, n - 1);
-      return false;
-    }
-    this.#counts.delete(uid);
+    if (!this.#counts.release(uid)) return false;
     this.#release(uid);
     return true;
   }

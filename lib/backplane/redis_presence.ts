@@ -13,6 +13,7 @@
  */
 import type { Presence, PresenceChange } from "./backplane.ts";
 import type { ScriptRunner } from "./redis_store.ts";
+import { Refcounts } from "../util/refcounts.ts";
 
 /** The presence topic (not one of `TOPICS`: those start with `u:`, `n:`, `c:` or are `b`). */
 export const PRESENCE_TOPIC = "p";
@@ -39,7 +40,7 @@ export interface PresenceHost {
 
 /** Presence on Redis; see the module doc. */
 export class RedisPresence implements Presence {
-  #counts = new Map<string, number>();
+  #counts = new Refcounts<string>();
   /** uid → nodes holding it (this node included). */
   #holders = new Map<string, Set<string>>();
   /** Remote node → when last heard (ms) and its uids. */
@@ -146,9 +147,7 @@ export class RedisPresence implements Presence {
   // ------------------------------------------------------------------ Presence
 
   add(uid: string): boolean {
-    const n = (this.#counts.get(uid) ?? 0) + 1;
-    this.#counts.set(uid, n);
-    if (n > 1) return false;
+    if (!this.#counts.hold(uid)) return false;
     this.#hold(uid, this.nodeId);
     if (this.host.ready()) {
       this.host.redis.command(["SADD", this.#key(this.nodeId, "uids"), uid]).catch(() => {});
@@ -158,13 +157,7 @@ export class RedisPresence implements Presence {
   }
 
   remove(uid: string): boolean {
-    const n = this.#counts.get(uid);
-    if (n === undefined) return false;
-    if (n > 1) {
-      this.#counts.set(uid, n - 1);
-      return false;
-    }
-    this.#counts.delete(uid);
+    if (!this.#counts.release(uid)) return false;
     this.#unhold(uid, this.nodeId);
     if (this.host.ready()) {
       this.host.redis.command(["SREM", this.#key(this.nodeId, "uids"), uid]).catch(() => {});

@@ -13,19 +13,14 @@
  * @module
  */
 import type { ChannelReplay, DeliveryStore, StreamHolder } from "../backplane/backplane.ts";
-import { decodePayload, encodePayload } from "../backplane/codec.ts";
+import { encodePayload } from "../backplane/codec.ts";
+import { parseStored } from "./stored_event.ts";
 import type { Event } from "../protocol/event.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import { cutGap, replayFrom, streamEvent, streamGap, type StreamHost } from "./channel_seq.ts";
 import { ENTRY_BYTES } from "./delivery_options.ts";
 import { BROADCAST_STREAM } from "./channel_log.ts";
-
-/** A stored channel message: the event and whom it skips (connection and session ids). */
-interface Stored {
-  e: Event;
-  x?: string[];
-}
 
 /** One channel's turn on this node. */
 interface Turn {
@@ -107,7 +102,7 @@ export class ChannelPump implements StreamHost {
         for (const m of r.messages) {
           if (m.seq >= cseq) break;
           if (m.seq <= t.sent) continue;
-          const s = parse(m.payload);
+          const s = parseStored(m.payload);
           if (s) this.deliver(channel, m.seq, s.e, s.x ?? []);
           t.sent = m.seq;
         }
@@ -198,7 +193,7 @@ export class ChannelPump implements StreamHost {
     const messages = cut === 0 ? r.messages : r.messages.slice(cut);
     const sid = conn.session?.id;
     for (const m of messages) {
-      const s = parse(m.payload);
+      const s = parseStored(m.payload);
       if (!s || conn.closed || s.x?.includes(conn.id) || (sid && s.x?.includes(sid))) continue;
       conn.send({ type: "push", events: [streamEvent(key, m.seq, s.e)] });
     }
@@ -247,13 +242,4 @@ export class ChannelPump implements StreamHost {
 /** `conn`'s session as the holder of the streams it reads (every channel-seq one has a session). */
 function holder(conn: Connection): StreamHolder | undefined {
   return conn.session ? { uid: conn.uid, sessionId: conn.session.id } : undefined;
-}
-
-function parse(payload: string): Stored | null {
-  try {
-    const v = decodePayload(payload) as Stored;
-    return Array.isArray(v?.e) ? v : null;
-  } catch {
-    return null;
-  }
 }

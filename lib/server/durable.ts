@@ -17,7 +17,8 @@
  * @module
  */
 import type { DeliveryStore, OfflineDrain } from "../backplane/backplane.ts";
-import { decodePayload, encodePayload } from "../backplane/codec.ts";
+import { encodePayload } from "../backplane/codec.ts";
+import { parseStored, type StoredEvent } from "./stored_event.ts";
 import { eventValue } from "../protocol/envelope.ts";
 import type { Event } from "../protocol/event.ts";
 import { randomHex } from "../util/ids.ts";
@@ -58,12 +59,6 @@ interface Pending {
   readonly held: Promise<boolean>;
   readonly event: Event;
   readonly except: readonly string[];
-}
-
-/** A stored message: the event and the connection ids it skips. */
-interface Stored {
-  e: Event;
-  x?: string[];
 }
 
 /** Store-first delivery of one Hub. */
@@ -252,7 +247,7 @@ export class Durable {
     // Sent at once, unnumbered: everything buffered predates the session (a uid with a session
     // is never buffered), so these go before what the session's first fetch sends.
     for (const payload of held.messages) {
-      const m = parse(payload);
+      const m = parseStored(payload);
       if (m) conn.send({ type: "push", events: [m.e] });
     }
   }
@@ -283,7 +278,7 @@ export class Durable {
 
   /** Origin of a channel publish: numbered into every session keeping the channel. */
   holdChannel(channel: string, event: Event, except: readonly string[]): Promise<boolean> {
-    const stored: Stored = except.length ? { e: event, x: [...except] } : { e: event };
+    const stored: StoredEvent = except.length ? { e: event, x: [...except] } : { e: event };
     return this.#store.holdChannel(channel, encodePayload(stored), { attached: true }).then(
       (n) => n > 0,
       (e) => this.#failed(e),
@@ -362,7 +357,7 @@ export class Durable {
     for (const m of r.messages) {
       if (m.seq <= l.sent) continue;
       l.sent = m.seq;
-      const stored = parse(m.payload);
+      const stored = parseStored(m.payload);
       if (!stored || stored.x?.includes(conn.id)) continue;
       const [id, data] = stored.e;
       const body = { seq: m.seq, event: eventValue(id, data) };
@@ -442,14 +437,5 @@ export class Durable {
       data: () => ({ error: String(e) }),
     });
     return false;
-  }
-}
-
-function parse(payload: string): Stored | null {
-  try {
-    const v = decodePayload(payload) as Stored;
-    return Array.isArray(v?.e) ? v : null;
-  } catch {
-    return null;
   }
 }

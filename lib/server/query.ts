@@ -42,7 +42,7 @@ class PlainQuery implements QueryParams {
 /**
  * The parameters of `query` (a URL's query without its `?`), read as `URLSearchParams` reads
  * them: empty pieces between `&` skipped, a piece without `=` is a name with the value `""`.
- * Values of a plain query are slices of it: copy one that is kept (`ownCopy`, lib/util/secret.ts).
+ * Values of a plain query are slices of it: copy one that is kept (`ownCopy`, lib/util/own_copy.ts).
  */
 export function parseQuery(query: string): QueryParams {
   if (query.includes("%") || query.includes("+") || query.startsWith("?")) {

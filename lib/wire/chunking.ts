@@ -319,6 +319,24 @@ export interface ReassemblyStats {
   pending: number;
 }
 
+/** The counters of {@linkcode ReassemblyStats}, all zero. */
+function zeroCounts(): Omit<ReassemblyStats, "bufferedBytes" | "reservedBytes" | "pending"> {
+  return {
+    chunks: 0,
+    duplicates: 0,
+    messages: 0,
+    timeouts: 0,
+    refused: 0,
+    ignored: 0,
+    corrupt: 0,
+  };
+}
+
+/** The stats of a receiver that reassembles nothing (chunking not negotiated). */
+export function zeroReassemblyStats(): ReassemblyStats {
+  return { ...zeroCounts(), bufferedBytes: 0, reservedBytes: 0, pending: 0 };
+}
+
 interface Incomplete {
   id: number;
   count: number;
@@ -363,15 +381,7 @@ export class Reassembler {
   #announced = 0;
   /** Whether new messages get the grace: until a message is dropped, and again once one completes. */
   #graced = true;
-  #stats = {
-    chunks: 0,
-    duplicates: 0,
-    messages: 0,
-    timeouts: 0,
-    refused: 0,
-    ignored: 0,
-    corrupt: 0,
-  };
+  #stats = zeroCounts();
 
   /** Makes a reassembler; see {@linkcode ReassemblerOptions} for defaults. */
   constructor(options: ReassemblerOptions = {}) {

@@ -47,7 +47,13 @@ import { realClock } from "../util/clock.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
 import { usesFlags } from "./capabilities.ts";
 import type { WireSettings } from "./capabilities.ts";
-import { chunkCount, encodeChunk, MAX_MESSAGE_ID, Reassembler } from "./chunking.ts";
+import {
+  chunkCount,
+  encodeChunk,
+  MAX_MESSAGE_ID,
+  Reassembler,
+  zeroReassemblyStats,
+} from "./chunking.ts";
 import type { ReassemblySlots, ReassemblyStats } from "./chunking.ts";
 import {
   compressFrame,
@@ -686,18 +692,7 @@ export class WireReceiver {
       ...this.#stats,
       compression: { ...this.#compression },
       queuedInflations: this.#inflateQueue.length,
-      reassembly: this.#reassembler?.stats() ?? {
-        chunks: 0,
-        duplicates: 0,
-        messages: 0,
-        timeouts: 0,
-        refused: 0,
-        ignored: 0,
-        corrupt: 0,
-        bufferedBytes: 0,
-        reservedBytes: 0,
-        pending: 0,
-      },
+      reassembly: this.#reassembler?.stats() ?? zeroReassemblyStats(),
     };
   }
 

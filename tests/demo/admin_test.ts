@@ -4,16 +4,10 @@
  * (4001, shown on the page); without a token `/admin` is a 404.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
 import { ADMIN_UID, createDemoServer } from "../../lib/demo/demo.ts";
 import type { AdminSnapshot } from "../../lib/demo/stats_feed.ts";
 import { type Client, connect, ServerError } from "../../client.ts";
-import { NO_CHROMIUM, startExample } from "../examples/_example.ts";
-
-async function join(page: Page, name: string): Promise<void> {
-  await page.fill("#name", name);
-  await page.click("#login button");
-}
+import { chatLogin, NO_CHROMIUM, startExample } from "../examples/_example.ts";
 
 Deno.test({
   name: "admin page: the right token shows the connections, a wrong one is refused",
@@ -23,8 +17,8 @@ Deno.test({
     try {
       const alice = await run.open("/");
       const bob = await run.open("/");
-      await join(alice, "alice");
-      await join(bob, "bob");
+      await chatLogin(alice, "alice");
+      await chatLogin(bob, "bob");
       await run.waitText(alice, "#members", "bob");
 
       const admin = await run.open("/admin#token=s3cret");

@@ -5,20 +5,8 @@
  * refused name.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
 import { createDemoServer } from "../../lib/demo/demo.ts";
-import { NO_CHROMIUM, startExample, STEP_MS } from "../examples/_example.ts";
-
-async function join(page: Page, name: string, room = "lobby"): Promise<void> {
-  await page.fill("#name", name);
-  await page.fill("#room", room);
-  await page.click("#login button");
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.fill("#text", text);
-  await page.click("#say button");
-}
+import { chatLogin, chatSay, NO_CHROMIUM, startExample, STEP_MS } from "../examples/_example.ts";
 
 Deno.test({
   name: "demo page: names, presence, resume after a drop, ping, server question, wire chart",
@@ -29,20 +17,20 @@ Deno.test({
     try {
       const alice = await run.open("/");
       const bob = await run.open("/");
-      await join(alice, "alice");
+      await chatLogin(alice, "alice", "lobby");
       await run.waitText(alice, "#state", "open");
       await run.waitText(alice, "#uid", "alice");
-      await join(bob, "bob");
+      await chatLogin(bob, "bob", "lobby");
       await run.waitText(alice, "#members", "bob");
       await run.waitText(bob, "#members", "alice");
 
-      await say(bob, "hello alice");
+      await chatSay(bob, "hello alice");
       await run.waitText(alice, "#messages", "bob: hello alice");
 
       // Alice drops her connection; Bob talks meanwhile; Alice gets it after the resume.
       await alice.click("#drop");
       await run.waitText(alice, "#state", "closed");
-      await say(bob, "said while you were away");
+      await chatSay(bob, "said while you were away");
       await run.waitText(bob, "#messages", "bob: said while you were away");
       await alice.click("#drop");
       await run.waitText(alice, "#resume", "resumed: nothing lost");
@@ -86,12 +74,12 @@ Deno.test({
     const run = await startExample(createDemoServer());
     try {
       const page = await run.open("/");
-      await join(page, "  ");
+      await chatLogin(page, "  ", "lobby");
       await run.waitText(page, "#login-error", "Refused: pick a name first");
       await run.waitText(page, "#state", "failed");
-      await join(page, "no/slashes");
+      await chatLogin(page, "no/slashes", "lobby");
       await run.waitText(page, "#login-error", "Refused: a name is 1–24 letters");
-      await join(page, "carol"); // then a good name works
+      await chatLogin(page, "carol", "lobby"); // then a good name works
       await run.waitText(page, "#uid", "carol");
       await run.waitText(page, "#members", "carol");
     } finally {

@@ -85,3 +85,16 @@ export async function startExample(server: Server): Promise<ExampleRun> {
 declare const document: {
   querySelector(selector: string): { textContent: string | null } | null;
 };
+
+/** Signs in on a chat page (the chat example's and the demo's): `name`, and `room` when given. */
+export async function chatLogin(page: Page, name: string, room?: string): Promise<void> {
+  await page.fill("#name", name);
+  if (room !== undefined) await page.fill("#room", room);
+  await page.click("#login button");
+}
+
+/** Says `text` on a chat page. */
+export async function chatSay(page: Page, text: string): Promise<void> {
+  await page.fill("#text", text);
+  await page.click("#say button");
+}

@@ -3,20 +3,8 @@
  * exchange messages, one sees the other typing, and a third page joining gets the history.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
 import { createChatServer } from "../../examples/chat/server.ts";
-import { NO_CHROMIUM, startExample } from "./_example.ts";
-
-async function login(page: Page, name: string, room: string): Promise<void> {
-  await page.fill("#name", name);
-  await page.fill("#room", room);
-  await page.click("#login button");
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.fill("#text", text);
-  await page.click("#say button");
-}
+import { chatLogin, chatSay, NO_CHROMIUM, startExample } from "./_example.ts";
 
 Deno.test({
   name: "chat example: presence, messages, typing and history in Chromium",
@@ -26,12 +14,12 @@ Deno.test({
     try {
       const alice = await run.open("/");
       const bob = await run.open("/");
-      await login(alice, "alice", "lobby");
-      await login(bob, "bob", "lobby");
+      await chatLogin(alice, "alice", "lobby");
+      await chatLogin(bob, "bob", "lobby");
       await run.waitText(alice, "#members", "bob");
       await run.waitText(bob, "#members", "alice");
 
-      await say(alice, "hello bob");
+      await chatSay(alice, "hello bob");
       await run.waitText(bob, "#messages", "alice: hello bob");
 
       await bob.locator("#text").pressSequentially("hi al");
@@ -41,7 +29,7 @@ Deno.test({
       await run.waitText(alice, "#messages", "bob: hi alice");
 
       const carol = await run.open("/");
-      await login(carol, "carol", "lobby");
+      await chatLogin(carol, "carol", "lobby");
       await run.waitText(carol, "#messages", "bob: hi alice");
       const lines = await carol.locator("#messages li").allTextContents();
       assert.deepEqual(lines, ["alice: hello bob", "bob: hi alice"]);

@@ -5,13 +5,14 @@
  * no longer holds the cursor, no duplicates), and 30 clients under repeated drops.
  */
 import assert from "node:assert/strict";
-import { type Client, connect, type Handshake } from "../../client.ts";
+import { connect, type Handshake } from "../../client.ts";
 import type { ResumeState } from "../../lib/protocol/handshake.ts";
 import { serverEnvelope } from "../../lib/protocol/envelope.ts";
 import { BROADCAST_STREAM } from "../../lib/server/channel_log.ts";
 import { streamEvent, streamGap } from "../../lib/server/channel_seq.ts";
 import { type RawPeer, resumingPeer } from "../_peer.ts";
 import { startServer, type TestServer, until } from "../_server.ts";
+import { audit, closeClients, recordingWebSocket } from "./_resuming_clients.ts";
 
 const RECONNECT = { initialDelayMs: 20, maxDelayMs: 200, jitter: 0.5 };
 
@@ -149,15 +150,9 @@ function probe(url: string, options: Parameters<typeof connect>[1] = {}) {
   const gaps: unknown[] = [];
   const handshakes: Handshake[] = [];
   const sockets: WebSocket[] = [];
-  class Spy extends WebSocket {
-    constructor(u: string | URL, p?: string | string[]) {
-      super(u, p);
-      sockets.push(this);
-    }
-  }
   const client = connect(url, {
     reconnect: RECONNECT,
-    WebSocket: Spy,
+    WebSocket: recordingWebSocket(sockets),
     onError: () => {},
     ...options,
   });
@@ -168,27 +163,6 @@ function probe(url: string, options: Parameters<typeof connect>[1] = {}) {
     client.subscribe("room", (d) => void room.push(d as number))
   );
   return { client, room, bcast, gaps, handshakes, sockets, ready };
-}
-
-function audit(got: number[], n: number): { lost: number; duplicated: number; reordered: number } {
-  const seen = new Set<number>();
-  let duplicated = 0;
-  let reordered = 0;
-  let last = 0;
-  for (const x of got) {
-    if (seen.has(x)) duplicated++;
-    else seen.add(x);
-    if (x < last) reordered++;
-    last = Math.max(last, x);
-  }
-  let lost = 0;
-  for (let i = 1; i <= n; i++) if (!seen.has(i)) lost++;
-  return { lost, duplicated, reordered };
-}
-
-async function closeClients(clients: Client[]): Promise<void> {
-  for (const c of clients) c.close();
-  await until(() => clients.every((c) => c.state === "closed"), "clients closed", 5000);
 }
 
 Deno.test("channel-seq: the library client resumes its channel and broadcasts from the logs; sessions keep no copies", async () => {

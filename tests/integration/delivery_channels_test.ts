@@ -10,7 +10,11 @@ import { startServer, until } from "../_server.ts";
 Deno.test("a resuming client misses no channel message published while it was disconnected", async () => {
   await using t = await startServer({ rateLimit: false });
   const got: number[] = [];
-  const client = connect(t.url, {
+  // The reconnect waits for the test (the URL provider runs on every attempt): the drop is seen
+  // and the messages are published while the client is surely away, however slow the machine.
+  let away: Promise<void> = Promise.resolve();
+  let comeBack = () => {};
+  const client = connect(async () => (await away, t.url), {
     reconnect: { initialDelayMs: 50, maxDelayMs: 100, jitter: 0 },
     onError: () => {},
   });
@@ -24,10 +28,12 @@ Deno.test("a resuming client misses no channel message published while it was di
       resolve();
     });
   });
+  away = new Promise((resolve) => comeBack = resolve);
   t.server.closeAll(1012, "restart");
   await until(() => t.server.connections().length === 0, "the drop");
   // The client is away: its subscription waits in its session.
   for (let i = 6; i <= 10; i++) assert.equal(t.server.publish("room", i), 1);
+  comeBack();
   await reopened;
   assert.equal(client.handshake!.server!.resume?.resumed, true);
   for (let i = 11; i <= 15; i++) t.server.publish("room", i);

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { type Client, connect, type Handshake } from "../../client.ts";
 import type { EventDelivery, EventMessage } from "../../server.ts";
 import { startServer, until } from "../_server.ts";
+import { closeClients, recordingWebSocket } from "./_resuming_clients.ts";
 
 const RECONNECT = { initialDelayMs: 20, maxDelayMs: 200, jitter: 0.5 };
 const uidFromQuery = (request: Request) => new URL(request.url).searchParams.get("uid");
@@ -22,26 +23,15 @@ interface Probe {
 function probe(url: string, uid: string, options: Parameters<typeof connect>[1] = {}): Probe {
   const sockets: WebSocket[] = [];
   const handshakes: Handshake[] = [];
-  class Spy extends WebSocket {
-    constructor(u: string | URL, p?: string | string[]) {
-      super(u, p);
-      sockets.push(this);
-    }
-  }
   const client = connect(url, {
     params: { uid },
     reconnect: RECONNECT,
-    WebSocket: Spy,
+    WebSocket: recordingWebSocket(sockets),
     onError: () => {},
     ...options,
   });
   client.on("chsk/handshake", (h) => void handshakes.push(h as Handshake));
   return { client, sockets, handshakes };
-}
-
-async function closeClients(clients: Client[]): Promise<void> {
-  for (const c of clients) c.close();
-  await until(() => clients.every((c) => c.state === "closed"), "clients closed", 5000);
 }
 
 Deno.test("msg.delivery: one key per numbered send, stable across drops and resumes, no secret in it", async () => {

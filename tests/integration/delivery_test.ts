@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type Client, connect, type Handshake } from "../../client.ts";
 import type { DeliveryLoss } from "../../lib/server/delivery.ts";
 import { startServer, until } from "../_server.ts";
+import { audit, closeClients, recordingWebSocket } from "./_resuming_clients.ts";
 import { Child } from "../runtime/_child.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -27,16 +28,10 @@ function probe(url: string, uid: string, options: Parameters<typeof connect>[1] 
   const sockets: WebSocket[] = [];
   const handshakes: Handshake[] = [];
   const gaps: unknown[] = [];
-  class Spy extends WebSocket {
-    constructor(u: string | URL, p?: string | string[]) {
-      super(u, p);
-      sockets.push(this);
-    }
-  }
   const client = connect(url, {
     params: { uid },
     reconnect: RECONNECT,
-    WebSocket: Spy,
+    WebSocket: recordingWebSocket(sockets),
     onError: () => {},
     ...options,
   });
@@ -48,28 +43,6 @@ function probe(url: string, uid: string, options: Parameters<typeof connect>[1] 
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
-
-/** Lost, duplicated and out-of-order counts of a received sequence that should be 1..n. */
-function audit(got: number[], n: number): { lost: number; duplicated: number; reordered: number } {
-  const seen = new Set<number>();
-  let duplicated = 0;
-  let reordered = 0;
-  let last = 0;
-  for (const x of got) {
-    if (seen.has(x)) duplicated++;
-    else seen.add(x);
-    if (x < last) reordered++;
-    last = Math.max(last, x);
-  }
-  let lost = 0;
-  for (let i = 1; i <= n; i++) if (!seen.has(i)) lost++;
-  return { lost, duplicated, reordered };
-}
-
-async function closeClients(clients: Client[]): Promise<void> {
-  for (const c of clients) c.close();
-  await until(() => clients.every((c) => c.state === "closed"), "clients closed", 5000);
 }
 
 Deno.test("Resume: a client dropped by the server (1012) or under its own socket misses nothing, resumed: true", async () => {

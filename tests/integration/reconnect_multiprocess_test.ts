@@ -9,18 +9,13 @@
  */
 import assert from "node:assert/strict";
 import { type Client, connect, type Handshake } from "../../client.ts";
-import { firstExisting, ignoreWithoutTool, requireTool, withTimeout } from "../_util.ts";
+import { BUN_HINT, bunPath, ignoreWithoutTool, requireTool, withTimeout } from "../_util.ts";
 import { Child } from "../runtime/_child.ts";
 import { runStorm } from "../../bench/reconnect_storm.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const HERE = new URL("./", import.meta.url).pathname;
-const BUN = firstExisting(
-  Deno.env.get("BUN_PATH") !== undefined ? [Deno.env.get("BUN_PATH")] : [
-    `${ROOT}node_modules/.bin/bun`,
-    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((dir) => `${dir}/bun`),
-  ],
-);
+const BUN = bunPath();
 const START_MS = 20_000;
 const EVENT_MS = 10_000;
 
@@ -51,7 +46,7 @@ Deno.test({
   name: "Clients in Deno and Bun reconnect, re-subscribe and talk again after a SIGKILLed server",
   ignore: ignoreWithoutTool("Bun", BUN),
   async fn() {
-    const bun = requireTool("Bun", BUN, "run `npm install` or set BUN_PATH");
+    const bun = requireTool("Bun", BUN, BUN_HINT);
     let server = await startServerProcess();
     const url = `ws://127.0.0.1:${server.port}/chsk`;
     const script = `${HERE}reconnect_client.ts`;

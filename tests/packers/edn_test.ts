@@ -4,6 +4,7 @@ import { parseEDNString } from "edn-data";
 import { ednPacker } from "../../lib/packers/edn.ts";
 import { Keyword, keyword } from "../../lib/packers/keyword.ts";
 import { Uuid } from "../../lib/packers/uuid.ts";
+import { envelopes, eventId, jsonValues, segment } from "./_arbitraries.ts";
 
 /** sente-wire.md §3.2: every Sente 1.21 message, as a JS value and as EDN. */
 const SENTE_VECTORS: [string, unknown, string][] = [
@@ -307,42 +308,7 @@ Deno.test("ednPacker() rejects unknown option values with RangeError", () => {
 
 // --- Properties -----------------------------------------------------------------------------
 
-const segment = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
-const eventId = fc.tuple(segment, segment).map(([ns, name]) => `${ns}/${name}`);
-const double = fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => (n === 0 ? 0 : n));
-const json = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: "small" },
-    fc.constant(null),
-    fc.boolean(),
-    fc.integer(),
-    double,
-    fc.string({ unit: "binary" }),
-    eventId,
-    fc.array(tie("value"), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(fc.string(), segment), tie("value"), { maxKeys: 4 }),
-  ),
-})).value;
-const event = fc.oneof(
-  eventId.map((id) => [id]),
-  fc.tuple(eventId, json).map(([id, data]) => [id, data]),
-);
-const cb = fc.oneof(fc.constant(null), fc.stringMatching(/^[0-9a-f]{6}$/), fc.constant("ajax"));
-/** JSON-like Sente envelopes: events, batches, handshakes, sentinels and replies. */
-const envelope: fc.Arbitrary<unknown> = fc.oneof(
-  fc.tuple(event, cb),
-  fc.tuple(fc.array(event, { minLength: 1, maxLength: 4 }), fc.constant(null)),
-  fc.tuple(
-    fc.tuple(
-      fc.constant("chsk/handshake"),
-      fc.tuple(fc.oneof(fc.string(), fc.constant("sente/nil-uid")), fc.constant(null), json),
-    )
-      .map((hs) => [...hs]),
-    fc.constant(null),
-  ),
-  fc.tuple(fc.constantFrom("chsk/ws-ping", "chsk/timeout", "chsk/closed", "pong"), cb),
-  fc.tuple(json, cb),
-).map((v) => JSON.parse(JSON.stringify(v)));
+const envelope = envelopes(jsonValues());
 
 Deno.test("ednPacker() unpack(pack(v)) round-trips JSON-like envelopes", () => {
   fc.assert(

@@ -5,23 +5,18 @@
  * Needs Bun (`BUN_PATH`, else `node_modules/.bin/bun`, else `bun` on PATH).
  */
 import assert from "node:assert/strict";
-import { firstExisting, ignoreWithoutTool, requireTool } from "../_util.ts";
+import { BUN_HINT, bunPath, ignoreWithoutTool, requireTool } from "../_util.ts";
 import { Child } from "./_child.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const HERE = new URL("./", import.meta.url).pathname;
-const BUN = firstExisting(
-  Deno.env.get("BUN_PATH") !== undefined ? [Deno.env.get("BUN_PATH")] : [
-    `${ROOT}node_modules/.bin/bun`,
-    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((dir) => `${dir}/bun`),
-  ],
-);
+const BUN = bunPath();
 
 Deno.test({
   name: "under Bun: /chsk/client.js with ETag, operations, 4001 rejection, join and presence",
   ignore: ignoreWithoutTool("Bun", BUN),
   async fn() {
-    const bun = requireTool("Bun", BUN, "run `npm install` or set BUN_PATH");
+    const bun = requireTool("Bun", BUN, BUN_HINT);
     const child = new Child("bun _bun_features.ts", bun, [`${HERE}_bun_features.ts`], ROOT);
     try {
       const status = await child.exited(30_000);

@@ -8,19 +8,20 @@
 import assert from "node:assert/strict";
 import { type Client, connect, type WebSocketConstructor } from "../../client.ts";
 import { createDemoServer } from "../../lib/demo/demo.ts";
-import { firstExisting, ignoreWithoutTool, requireTool, waitFor, withTimeout } from "../_util.ts";
+import {
+  BUN_HINT,
+  bunPath,
+  ignoreWithoutTool,
+  requireTool,
+  waitFor,
+  withTimeout,
+} from "../_util.ts";
 import { Child } from "./_child.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const HERE = new URL("./", import.meta.url).pathname;
-const BUN = firstExisting(
-  Deno.env.get("BUN_PATH") !== undefined ? [Deno.env.get("BUN_PATH")] : [
-    `${ROOT}node_modules/.bin/bun`,
-    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((dir) => `${dir}/bun`),
-  ],
-);
+const BUN = bunPath();
 const SKIP_BUN = ignoreWithoutTool("Bun", BUN);
-const BUN_HINT = "run `npm install` (the bun package), put bun on PATH or set BUN_PATH";
 /** Bound on a subprocess starting up (cold runtime start and module loading on a busy machine). */
 const START_MS = 20_000;
 /** Bound on one message round trip or event. */

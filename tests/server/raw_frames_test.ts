@@ -9,20 +9,14 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../_server.ts";
-import { firstExisting, ignoreWithoutTool, requireTool, withTimeout } from "../_util.ts";
+import { BUN_HINT, bunPath, ignoreWithoutTool, requireTool, withTimeout } from "../_util.ts";
 import { Child } from "../runtime/_child.ts";
 import { ATTACKS, buildFrame, type Outcome, RawWs } from "./_raw_ws.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const BUN_SERVER = new URL("./_bun_raw_server.ts", import.meta.url).pathname;
-const BUN = firstExisting(
-  Deno.env.get("BUN_PATH") !== undefined ? [Deno.env.get("BUN_PATH")] : [
-    `${ROOT}node_modules/.bin/bun`,
-    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((dir) => `${dir}/bun`),
-  ],
-);
+const BUN = bunPath();
 const SKIP_BUN = ignoreWithoutTool("Bun", BUN);
-const BUN_HINT = "run `npm install` (the bun package), put bun on PATH or set BUN_PATH";
 /** Bound on a subprocess starting up (cold runtime start and module loading on a busy machine). */
 const START_MS = 20_000;
 /** Bound on one event (a close, a reply). */
