@@ -40,6 +40,7 @@ export {
   type RedisClusterNodes,
 } from "./lib/backplane/redis.ts";
 export {
+  type AppendChannelOptions,
   type Attachment,
   type Backplane,
   type BackplaneStats,
@@ -57,6 +58,7 @@ export {
   type Replay,
   type SessionRecord,
   type StoredMessage,
+  type StreamHolder,
   type TopicHandler,
   TOPICS,
 } from "./lib/backplane/backplane.ts";

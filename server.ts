@@ -38,6 +38,7 @@ export type {
 export { createServer, Server } from "./lib/server/server.ts";
 export { localBackplane, type LocalBackplaneOptions, LocalBus } from "./lib/backplane/local.ts";
 export type {
+  AppendChannelOptions,
   Attachment as BackplaneAttachment,
   Backplane,
   BackplaneStats,
@@ -55,6 +56,7 @@ export type {
   Replay,
   SessionRecord,
   StoredMessage,
+  StreamHolder,
   TopicHandler,
 } from "./lib/backplane/backplane.ts";
 export type {

@@ -89,6 +89,19 @@ export class RawPeer {
   }
 }
 
+/**
+ * A JSON raw peer to `base` (the `/chsk` URL of `serveAsTestIp`) counted as address `ip`, with
+ * `params` in the query and a fresh client id; await its `opened` (its handshake is unread).
+ */
+export function peerAt(base: string, ip: string, params: Record<string, string> = {}): RawPeer {
+  const u = new URL(base);
+  u.searchParams.set("client-id", crypto.randomUUID());
+  u.searchParams.set("packer", "json");
+  u.searchParams.set("test-ip", ip);
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  return new RawPeer(u.href);
+}
+
 /** Opens a raw peer to `url` with a client id and reads the handshake; closes it on failure. */
 export async function rawPeer(
   url: string,

@@ -196,6 +196,13 @@ export interface OpenOptions {
    * @default {false}
    */
   keepChannels?: boolean;
+  /**
+   * The connection has channel sequences: the session goes on holding the streams of the
+   * channels it kept ({@linkcode DeliveryStore.channelSince}) while attached, until the client's
+   * re-subscribe reads them or it leaves them, so nothing is left unstored meanwhile.
+   * @default {false}
+   */
+  holdStreams?: boolean;
 }
 
 /**
@@ -301,11 +308,39 @@ export interface DeliveryStore {
    * Channel sequences: numbers `payload` in `channel`'s stream, once for the whole cluster (one
    * stream per channel; its numbers start above `ms × 1000` of the moment it was made, so a
    * stream made again never reuses one). Bounded by the store's `maxMessages` and `ttlMs`.
-   * Returns the number.
+   * Returns the number; with `held`, 0 (nothing stored, no key made) when no session holds the
+   * stream (see {@linkcode channelSince}).
    */
-  appendChannel(channel: string, payload: Payload): Promise<number>;
-  /** The channel stream's messages after `after` (`null`: none, only `current`). */
-  channelSince(channel: string, after: number | null): Promise<ChannelReplay>;
+  appendChannel(channel: string, payload: Payload, options?: AppendChannelOptions): Promise<number>;
+  /**
+   * The channel stream's messages after `after` (`null`: none, only `current`). With `holder`
+   * (a session with channel sequences that subscribes to `channel`), the session holds the stream
+   * from this read on, atomically with it: while it is attached, and for `ttlMs` after it is
+   * detached keeping the channel, until {@linkcode keepChannel} says it no longer keeps it.
+   */
+  channelSince(
+    channel: string,
+    after: number | null,
+    holder?: StreamHolder,
+  ): Promise<ChannelReplay>;
+}
+
+/** Options of {@linkcode DeliveryStore.appendChannel}. */
+export interface AppendChannelOptions {
+  /**
+   * Number the message only when a session holds the channel's stream (else resolve 0 and store
+   * nothing): a publish to a channel nobody reads with channel sequences makes no keys.
+   * @default {false}
+   */
+  held?: boolean;
+}
+
+/** A session that holds a channel stream ({@linkcode DeliveryStore.channelSince}). */
+export interface StreamHolder {
+  /** The session's uid. */
+  readonly uid: string;
+  /** The session's id. */
+  readonly sessionId: string;
 }
 
 /** Options of {@linkcode DeliveryStore.keepChannel} and {@linkcode DeliveryStore.detach}. */

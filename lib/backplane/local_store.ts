@@ -6,6 +6,7 @@
  * @module
  */
 import type {
+  AppendChannelOptions,
   Attachment,
   ChannelReplay,
   DeliveryStore,
@@ -19,6 +20,7 @@ import type {
   Replay,
   SessionRecord,
   StoredMessage,
+  StreamHolder,
 } from "./backplane.ts";
 import { channelReplay, resolveStoreOptions, type StoreOptions } from "./store_options.ts";
 import {
@@ -91,6 +93,11 @@ export class LocalStore implements DeliveryStore {
   /** channel → the sessions keeping it, as `[uid, session id]` by `uid\0sid`. */
   #keptBy = new Map<string, Map<string, [string, string]>>();
   #streams = new Map<string, Stream>();
+  /**
+   * channel → its stream's holders, as `[uid, session id]` by `uid\0sid`: sessions with channel
+   * sequences; one holds while it lives and keeps the channel (pruned when found otherwise).
+   */
+  #holders = new Map<string, Map<string, [string, string]>>();
   #max: number;
   #ttl: number;
   #maxChannelBytes: number;
@@ -242,6 +249,10 @@ export class LocalStore implements DeliveryStore {
     s.parkedBy = at;
     s.until = this.now() + this.#ttl;
     s.channels = new Set(channels);
+    // With channel sequences it replays the streams when it comes back: it holds them meanwhile.
+    for (const channel of options.indexed === false ? channels : []) {
+      this.#hold(channel, uid, sessionId);
+    }
     for (const channel of options.indexed === false ? [] : channels) {
       let kept = this.#keptBy.get(channel);
       if (!kept) this.#keptBy.set(channel, kept = new Map());
@@ -279,7 +290,12 @@ export class LocalStore implements DeliveryStore {
     const s = this.#get(uid, sessionId);
     if (!s) return Promise.resolve();
     if (!keep) {
-      s.channels.delete(channel); // the index entry is pruned by the next holdChannel
+      s.channels.delete(channel);
+      // Out of the channel's index and holders at once: nothing else would drop a fresh name's.
+      const key = `${uid}\u0000${sessionId}`;
+      const kept = this.#keptBy.get(channel);
+      if (kept?.delete(key) && kept.size === 0) this.#keptBy.delete(channel);
+      this.#unhold(channel, key);
       return Promise.resolve();
     }
     s.channels.add(channel);
@@ -293,9 +309,36 @@ export class LocalStore implements DeliveryStore {
     return Promise.resolve();
   }
 
+  #hold(channel: string, uid: string, sessionId: string): void {
+    let holders = this.#holders.get(channel);
+    if (!holders) this.#holders.set(channel, holders = new Map());
+    holders.set(`${uid}\u0000${sessionId}`, [uid, sessionId]);
+  }
+
+  #unhold(channel: string, key: string): void {
+    const holders = this.#holders.get(channel);
+    if (holders?.delete(key) && holders.size === 0) this.#holders.delete(channel);
+  }
+
+  /** Whether a live session keeping `channel` holds its stream (others are dropped). */
+  #held(channel: string): boolean {
+    const holders = this.#holders.get(channel);
+    if (!holders) return false;
+    for (const [key, [uid, sessionId]] of holders) {
+      if (!this.#get(uid, sessionId)?.channels.has(channel)) holders.delete(key);
+    }
+    if (holders.size === 0) this.#holders.delete(channel);
+    return holders.size > 0;
+  }
+
   /** Numbers `payload` in `channel`'s stream (made when missing or past its lifetime). */
-  appendChannel(channel: string, payload: Payload): Promise<number> {
+  appendChannel(
+    channel: string,
+    payload: Payload,
+    options: AppendChannelOptions = {},
+  ): Promise<number> {
     const now = this.now();
+    if (options.held && !this.#held(channel)) return Promise.resolve(0);
     let st = this.#stream(channel, now);
     if (!st) {
       this.#streams.set(
@@ -309,8 +352,13 @@ export class LocalStore implements DeliveryStore {
     return Promise.resolve(st.base + st.n);
   }
 
-  /** The stream after `after`, with what is gone. */
-  channelSince(channel: string, after: number | null): Promise<ChannelReplay> {
+  /** The stream after `after`, with what is gone; `holder` holds it from now on. */
+  channelSince(
+    channel: string,
+    after: number | null,
+    holder?: StreamHolder,
+  ): Promise<ChannelReplay> {
+    if (holder) this.#hold(channel, holder.uid, holder.sessionId);
     const st = this.#stream(channel, this.now());
     if (!st) return Promise.resolve(channelReplay(0, 0, 0, after === null ? null : 0, []));
     const from = after === null || after > st.base + st.n ? 0 : Math.max(0, after - st.base);
@@ -341,6 +389,8 @@ export class LocalStore implements DeliveryStore {
 
   /** Drops the session. */
   end(uid: string, sessionId: string): Promise<void> {
+    const s = this.#sessions.get(uid)?.get(sessionId);
+    for (const channel of s?.channels ?? []) this.#unhold(channel, `${uid}\u0000${sessionId}`);
     this.#delete(uid, sessionId);
     return Promise.resolve();
   }
@@ -352,6 +402,7 @@ export class LocalStore implements DeliveryStore {
       return Promise.resolve(null);
     }
     this.#delete(uid, sessionId);
+    for (const channel of s.channels) this.#unhold(channel, `${uid}\u0000${sessionId}`);
     return Promise.resolve(s.messages.length);
   }
 

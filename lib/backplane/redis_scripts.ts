@@ -5,7 +5,8 @@
  * the index (they are in the declared keys' slot).
  *
  * Key layout (`P` = `<prefix>:{u:<escaped uid>}`):
- * - `P:s` hash session id → "1": the uid's sessions (stale entries pruned lazily);
+ * - `P:s` hash session id → "1": the uid's sessions (stale entries pruned lazily: by HOLD, and
+ *   a few by each DETACH, whose HSCAN cursor is the string `P:sx`);
  * - `P:s:<sid>` hash: `client`, `cur`/`prev` (SHA-256 of the newest and previous secret),
  *   `out` (last seq), `in` (inbound high-water mark), `at` (`node|conn`, "" when detached), `pk`
  *   (`node|conn` that detached it last);
@@ -13,12 +14,17 @@
  *   `c` (the session's payload bytes appended through it: `tb` in the hash; see APPEND_ONE);
  * - `P:c:<sid>` set: the channels a detached session keeps; each such channel has an index
  *   `<prefix>:{c:<escaped channel>}:k` of `<sid><uid>` members (its own slot: a channel's
- *   publishes visit the sessions one script each);
+ *   publishes visit the sessions one script each; a session leaving the channel leaves it at
+ *   once, an expired one is pruned by the next publish);
  * - channel streams (channel sequences), in the channel's slot: `<prefix>:{c:<escaped channel>}:m`
  *   hash (`base`: the number before the first, as a decimal string; `n`: messages numbered; `b`:
  *   payload bytes kept) and
  *   `<prefix>:{c:<escaped channel>}:l` stream (entry id `<n>-0`, field `p`); the hash lives
- *   `2 × ttl` after the last message, the stream `ttl`;
+ *   `2 × ttl` after the last message, the stream `ttl`; a channel's publish makes them only
+ *   while its holders, the sorted set `<prefix>:{c:<escaped channel>}:h` of `<sid><uid>` members
+ *   scored by when they lapse (ms), has one that has not (sessions with channel sequences that
+ *   keep the channel: refreshed while attached, `ttl` after they detach, removed when they leave
+ *   the channel); the set lives `ttl` after its last refresh;
  * - `P:o` stream: the offline buffer (auto ids: their ms part dates each message), `P:oc` hash:
  *   `n` (messages buffered) and `overflow` (trimmed by length) since the last drain; it lives
  *   `2 × ttl` after the last message, so what expired (`n` − delivered − overflow) is still
@@ -113,18 +119,29 @@ if seq > cur then redis.call('HSET', KEYS[1], 'in', seq) return seq end
 return cur`;
 
 /**
- * KEYS: meta, stream, kept channels. ARGV: attachment, ttl, channel…. Detaches only the named
- * attachment (remembered as `pk`, who parked it, for EVICT); the session then keeps the channels.
- * Returns 1 when it detached.
+ * KEYS: meta, stream, kept channels, index, index cursor. ARGV: attachment, ttl, session key head
+ * (`P:s:`), channel…. Detaches only the named attachment (remembered as `pk`, who parked it, for
+ * EVICT); the session then keeps the channels. Returns 1 when it detached. Also prunes the index
+ * a step (HSCAN from the cursor kept in `P:sx`; a small hash whole): entries of sessions that
+ * expired, which nothing else removes for a uid nobody sends to (every anonymous client shares
+ * one), else the hash would grow while new sessions keep refreshing it. Here, not in CREATE:
+ * a session parks about once, and a park is off the handshake's path.
  */
 export const DETACH = `
+local cursor = redis.call('GET', KEYS[5]) or '0'
+local scan = redis.call('HSCAN', KEYS[4], cursor, 'COUNT', 4)
+for i = 1, #scan[2], 2 do
+  local sid = scan[2][i]
+  if redis.call('EXISTS', ARGV[3] .. sid) == 0 then redis.call('HDEL', KEYS[4], sid) end
+end
+if scan[1] ~= cursor then redis.call('SET', KEYS[5], scan[1], 'PX', ARGV[2]) end
 if redis.call('HGET', KEYS[1], 'at') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'at', '', 'pk', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('DEL', KEYS[3])
-if #ARGV > 2 then
-  redis.call('SADD', KEYS[3], unpack(ARGV, 3))
+if #ARGV > 3 then
+  redis.call('SADD', KEYS[3], unpack(ARGV, 4))
   redis.call('PEXPIRE', KEYS[3], ARGV[2])
 end
 return 1`;
@@ -132,16 +149,18 @@ return 1`;
 /**
  * KEYS: meta, stream, kept channels, index. ARGV: attachment, sid. Drops the session only while
  * it is detached and was parked by that attachment (a resumed or re-parked one is kept). Returns
- * the count of messages it held, or -1 when kept. The kept-channel indexes (other slots) are
- * pruned lazily, as for an expired session.
+ * {count of messages it held, kept channel…}, or {-1} when kept. The kept-channel indexes (other
+ * slots) are pruned lazily, as for an expired session; the caller drops it from the channels'
+ * stream holders.
  */
 export const EVICT = `
 local m = redis.call('HMGET', KEYS[1], 'at', 'pk')
-if m[1] ~= '' or m[2] ~= ARGV[1] then return -1 end
-local n = redis.call('XLEN', KEYS[2])
+if m[1] ~= '' or m[2] ~= ARGV[1] then return {-1} end
+local res = {redis.call('XLEN', KEYS[2])}
+for _, c in ipairs(redis.call('SMEMBERS', KEYS[3])) do res[#res + 1] = c end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('HDEL', KEYS[4], ARGV[2])
-return n`;
+return res`;
 
 /**
  * KEYS: meta, stream, kept channels. ARGV: payload, max, channel, attached too (1/0), max bytes.
@@ -212,14 +231,39 @@ local res = {overflow, expired}
 for i = skip + 1, #kept do res[#res + 1] = kept[i] end
 return res`;
 
+/** Lua: the server's time in ms. */
+const NOW_MS = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end`;
+
+/** Lua: `member` holds the channel stream whose holder set is `key` for `ttl` ms from now. */
+const HOLD_FN = `${NOW_MS}
+local function hold(key, member, ttl)
+  redis.call('ZADD', key, now_ms() + tonumber(ttl), member)
+  redis.call('PEXPIRE', key, ttl)
+end`;
+
+/** KEYS: channel holders. ARGV: member, ttl. The member holds the stream `ttl` ms from now. */
+export const HOLD_STREAM = `${HOLD_FN}
+hold(KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
 /**
- * KEYS: channel meta, channel log. ARGV: payload, max, ttl, max bytes. Numbers the payload in the
+ * KEYS: channel meta, channel log, channel holders. ARGV: payload, max, ttl, max bytes, held
+ * (1/0). With held = 1 and no holder left (lapsed ones pruned), stores nothing and returns
+ * {0, 0}. Else numbers the payload in the
  * channel's stream (made with `base` = the server's time in ms × 1000 when missing, built as a
  * string: Lua would print so large a number in exponent form) and trims the oldest while the
  * stream holds more than `max` messages or `max bytes` of payload (`b` in the meta: the bytes
  * kept; never the newest). Returns {base, n}: its number is base + n.
  */
-export const APPEND_CHANNEL = `
+export const APPEND_CHANNEL = `${NOW_MS}
+if ARGV[5] == '1' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now_ms())
+  if redis.call('ZCARD', KEYS[3]) == 0 then return {0, 0} end
+end
 local base = redis.call('HGET', KEYS[1], 'base')
 if not base then
   local t = redis.call('TIME')
@@ -244,10 +288,12 @@ redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
 return {base, n}`;
 
 /**
- * KEYS: channel meta, channel log. ARGV: first n wanted (0: none), max count. Returns
+ * KEYS: channel meta, channel log, channel holders. ARGV: first n wanted (0: none), max count,
+ * holder member ("": none), ttl. The member (if any) holds the stream from this read on. Returns
  * {base, n, first kept n or 0, n, payload, …} (base "" when the stream does not exist).
  */
-export const CHANNEL_SINCE = `
+export const CHANNEL_SINCE = `${HOLD_FN}
+if ARGV[3] ~= '' then hold(KEYS[3], ARGV[3], ARGV[4]) end
 local m = redis.call('HMGET', KEYS[1], 'base', 'n')
 if not m[1] then return {''} end
 local res = {m[1], tonumber(m[2])}

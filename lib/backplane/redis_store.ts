@@ -7,6 +7,7 @@
  * @module
  */
 import type {
+  AppendChannelOptions,
   Attachment,
   ChannelReplay,
   DeliveryStore,
@@ -20,6 +21,7 @@ import type {
   Replay,
   SessionRecord,
   StoredMessage,
+  StreamHolder,
 } from "./backplane.ts";
 import * as S from "./redis_scripts.ts";
 import { channelReplay } from "./store_options.ts";
@@ -61,7 +63,11 @@ function parseAttachment(value: unknown): Attachment | null {
 
 /** A {@linkcode DeliveryStore} on Redis. */
 export class RedisStore implements DeliveryStore {
-  #attached = new Map<string, { uid: string; sessionId: string; channels: Set<string> }>();
+  /** `channels`: indexed kept channels; `streams`: channel streams it holds (channel sequences). */
+  #attached = new Map<
+    string,
+    { uid: string; sessionId: string; channels: Set<string>; streams: Set<string> }
+  >();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   /** `prefix` heads every key; `max`/`ttlMs` are the store bounds. */
@@ -97,32 +103,61 @@ export class RedisStore implements DeliveryStore {
     return `${this.prefix}:{c:${encodeURIComponent(channel)}}:k`;
   }
 
-  /** The keys of `channel`'s stream (channel sequences), in the channel's slot. */
-  #streamKeys(channel: string): [string, string] {
+  /** The keys of `channel`'s stream (channel sequences): meta, log, holders; in its slot. */
+  #streamKeys(channel: string): [string, string, string] {
     const h = `${this.prefix}:{c:${encodeURIComponent(channel)}}`;
-    return [`${h}:m`, `${h}:l`];
+    return [`${h}:m`, `${h}:l`, `${h}:h`];
   }
 
-  async appendChannel(channel: string, payload: Payload): Promise<number> {
+  /** `holder` holds `channel`'s stream for `ttlMs` from now (best effort: refreshed again). */
+  #holdStream(channel: string, holder: StreamHolder): Promise<unknown> {
+    return this.redis.run(S.HOLD_STREAM, [this.#streamKeys(channel)[2]], [
+      holder.sessionId + holder.uid,
+      this.ttlMs,
+    ]);
+  }
+
+  async appendChannel(
+    channel: string,
+    payload: Payload,
+    options: AppendChannelOptions = {},
+  ): Promise<number> {
     const res = await this.redis.run(S.APPEND_CHANNEL, this.#streamKeys(channel), [
       payload,
       this.max,
       this.ttlMs,
       this.maxChannelBytes,
+      options.held ? "1" : "0",
     ]) as unknown[];
     return Number(res[0]) + Number(res[1]);
   }
 
-  async channelSince(channel: string, after: number | null): Promise<ChannelReplay> {
+  async channelSince(
+    channel: string,
+    after: number | null,
+    holder?: StreamHolder,
+  ): Promise<ChannelReplay> {
     const keys = this.#streamKeys(channel);
+    const member = holder ? holder.sessionId + holder.uid : "";
+    if (holder) this.#attached.get(`${holder.uid}\u0000${holder.sessionId}`)?.streams.add(channel);
     // The stream's base is read in the same script: ask from after − base + 1 on a second try.
-    const probe = await this.redis.run(S.CHANNEL_SINCE, keys, [0, 0]) as unknown[];
+    const probe = await this.redis.run(S.CHANNEL_SINCE, keys, [
+      0,
+      0,
+      member,
+      this.ttlMs,
+    ]) as unknown[];
     if (probe[0] === "") return channelReplay(0, 0, 0, after === null ? null : 0, []);
     const base = Number(probe[0]);
     const n = Number(probe[1]);
     if (after === null) return channelReplay(base, n, Number(probe[2]), null, []);
     const from = after > base + n ? 1 : Math.max(0, after - base) + 1;
-    const res = await this.redis.run(S.CHANNEL_SINCE, keys, [from, this.max + 1000]) as unknown[];
+    const res = await this.redis.run(S.CHANNEL_SINCE, keys, [
+      from,
+      this.max + 1000,
+      "",
+      0,
+    ]) as unknown[];
     if (res[0] === "" || Number(res[0]) !== base) return this.channelSince(channel, after);
     const messages: StoredMessage[] = [];
     for (let i = 3; i < res.length; i += 2) {
@@ -134,7 +169,9 @@ export class RedisStore implements DeliveryStore {
   /** Keeps refreshing the TTL of a session attached here. */
   #hold(uid: string, sessionId: string): void {
     const key = `${uid}\u0000${sessionId}`;
-    if (!this.#attached.has(key)) this.#attached.set(key, { uid, sessionId, channels: new Set() });
+    if (!this.#attached.has(key)) {
+      this.#attached.set(key, { uid, sessionId, channels: new Set(), streams: new Set() });
+    }
     this.#timer ??= setInterval(() => this.#touch(), Math.max(1, Math.floor(this.ttlMs / 3)));
     // Refreshing must not keep a process alive that has nothing else to do.
     if (typeof this.#timer === "number") Deno.unrefTimer(this.#timer);
@@ -151,13 +188,14 @@ export class RedisStore implements DeliveryStore {
 
   #touch(): void {
     const ttl = String(this.ttlMs);
-    for (const { uid, sessionId, channels } of this.#attached.values()) {
+    for (const { uid, sessionId, channels, streams } of this.#attached.values()) {
       const k = this.#keys(uid, sessionId);
       const indexes = [...channels].map((c) => this.#keptBy(c));
       // Best effort: a failure (Redis down) is retried at the next tick, well inside the TTL.
       for (const key of [k.meta, k.stream, k.index, k.channels, ...indexes]) {
         this.redis.command(["PEXPIRE", key, ttl]).catch(() => {});
       }
+      for (const c of streams) this.#holdStream(c, { uid, sessionId }).catch(() => {});
     }
   }
 
@@ -205,6 +243,15 @@ export class RedisStore implements DeliveryStore {
     ]) as unknown[];
     if (res[0] !== "opened") return { status: res[0] === "rejected" ? "rejected" : "unknown" };
     this.#hold(uid, parsed.sessionId);
+    const channels = res.slice(4).map(String);
+    if (options.holdStreams) {
+      // Held since it parked, for `ttlMs` from then: held on from now (refreshed while attached).
+      const holder = { uid, sessionId: parsed.sessionId };
+      for (const c of channels) {
+        this.#attached.get(`${uid}\u0000${parsed.sessionId}`)?.streams.add(c);
+        this.#holdStream(c, holder).catch(() => {}); // best effort, as the refresh
+      }
+    }
     return {
       status: "opened",
       session: {
@@ -212,7 +259,7 @@ export class RedisStore implements DeliveryStore {
         token: formatResumeToken(next),
         outSeq: Number(res[1]),
         inAck: Number(res[2]),
-        channels: res.slice(4).map(String),
+        channels,
       },
       superseded: parseAttachment(res[3]),
     };
@@ -265,13 +312,22 @@ export class RedisStore implements DeliveryStore {
   ): Promise<boolean> {
     this.#release(uid, sessionId);
     const k = this.#keys(uid, sessionId);
-    const detached = await this.redis.run(S.DETACH, [k.meta, k.stream, k.channels], [
+    const h = this.#head(uid);
+    const keys = [k.meta, k.stream, k.channels, k.index, `${h}:sx`];
+    const detached = await this.redis.run(S.DETACH, keys, [
       attachment(at),
       this.ttlMs,
+      `${h}:s:`,
       ...channels,
     ]);
     if (Number(detached) !== 1) return false;
-    if (options.indexed === false) return true;
+    if (options.indexed === false) {
+      // Parked with channel sequences: it replays the streams when it comes back, so it holds
+      // them as long as it lives (`ttlMs`). Best effort: it is parked whatever happens here.
+      const holder = { uid, sessionId };
+      await Promise.all(channels.map((c) => this.#holdStream(c, holder).catch(() => {})));
+      return true;
+    }
     const member = sessionId + uid;
     await Promise.all(channels.map(async (channel) => {
       const index = this.#keptBy(channel);
@@ -293,7 +349,15 @@ export class RedisStore implements DeliveryStore {
     const ttl = String(this.ttlMs);
     if (!keep) {
       attached?.channels.delete(channel);
-      await this.redis.command(["SREM", k.channels, channel]); // the index is pruned lazily
+      attached?.streams.delete(channel);
+      // Out of the channel's index and its stream's holders at once (each key goes with its last
+      // member): left to lazy pruning, a subscribe/unsubscribe loop over fresh channel names
+      // would leave a key per name for `ttlMs`.
+      await Promise.all([
+        this.redis.command(["SREM", k.channels, channel]),
+        this.redis.command(["SREM", this.#keptBy(channel), sessionId + uid]),
+        this.redis.command(["ZREM", this.#streamKeys(channel)[2], sessionId + uid]),
+      ]);
       return;
     }
     if (options.indexed === false) {
@@ -343,13 +407,19 @@ export class RedisStore implements DeliveryStore {
   async evict(uid: string, sessionId: string, at: Attachment): Promise<number | null> {
     this.#release(uid, sessionId);
     const k = this.#keys(uid, sessionId);
-    const n = Number(
-      await this.redis.run(S.EVICT, [k.meta, k.stream, k.channels, k.index], [
-        attachment(at),
-        sessionId,
-      ]),
+    const res = await this.redis.run(S.EVICT, [k.meta, k.stream, k.channels, k.index], [
+      attachment(at),
+      sessionId,
+    ]) as unknown[];
+    const n = Number(res[0]);
+    if (n < 0) return null;
+    // An evicted session no longer holds the streams of the channels it kept.
+    await Promise.all(
+      res.slice(1).map((c) =>
+        this.redis.command(["ZREM", this.#streamKeys(String(c))[2], sessionId + uid])
+      ),
     );
-    return n < 0 ? null : n;
+    return n;
   }
 
   async hold(

@@ -10,6 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Clock, TimerHandle } from "../util/clock.ts";
+import { ipKey } from "./ip_budget.ts";
 
 /** Why an upgrade was not admitted: the server (HTTP 503) or the IP address (HTTP 429) is full. */
 export type Refusal = "server-full" | "ip-full";
@@ -18,7 +19,7 @@ export type Refusal = "server-full" | "ip-full";
 export interface AdmissionLimits {
   /** Open plus pending connections of the whole server. */
   readonly maxConnections: number;
-  /** Open plus pending connections of one IP address. */
+  /** Open plus pending connections of one IP address (IPv6: of its /64, see `ipKey`). */
   readonly maxConnectionsPerIp: number;
   /** How long a slot may stay pending, in ms. */
   readonly handshakeTimeoutMs: number;
@@ -88,8 +89,10 @@ export class Admission {
   #total = 0;
   #pending = 0;
   /**
-   * Per IP address: its count and one copy of the address, which every slot of it shares (the
-   * runtime hands out a new string per request; each kept one costs an idle connection ~0.15 KB).
+   * Per IP address (`ipKey`: an IPv6 one by its /64, as every other per-IP limit, else one host
+   * would have 2^64 fresh limits): its count and one copy of the first address, which every slot
+   * of that address shares (the runtime hands out a new string per request; each kept one costs
+   * an idle connection ~0.15 KB).
    */
   #ips = new Map<string, { ip: string; n: number }>();
   /**
@@ -126,9 +129,9 @@ export class Admission {
     return this.#pending;
   }
 
-  /** Connections (open and pending) of one IP address. */
+  /** Connections (open and pending) of one IP address (IPv6: of its /64). */
   perIp(ip: string): number {
-    return this.#ips.get(ip)?.n ?? 0;
+    return this.#ips.get(ipKey(ip))?.n ?? 0;
   }
 
   /**
@@ -150,11 +153,12 @@ export class Admission {
     this.#total++;
     this.#pending++;
     if (ip !== null) {
-      const entry = this.#ips.get(ip);
-      if (entry === undefined) this.#ips.set(ip, { ip, n: 1 });
+      const key = ipKey(ip);
+      const entry = this.#ips.get(key);
+      if (entry === undefined) this.#ips.set(key, { ip, n: 1 });
       else {
         entry.n++;
-        ip = entry.ip;
+        if (entry.ip === ip) ip = entry.ip;
       }
     }
     const slot = new Slot(ip, this);
@@ -233,8 +237,9 @@ export class Admission {
       this.#idle();
     }
     if (ip === null) return;
-    const entry = this.#ips.get(ip);
-    if (entry !== undefined && --entry.n <= 0) this.#ips.delete(ip);
+    const key = ipKey(ip);
+    const entry = this.#ips.get(key);
+    if (entry !== undefined && --entry.n <= 0) this.#ips.delete(key);
   }
 }
 

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { ChannelReplay, DeliveryStore } from "../backplane/backplane.ts";
+import type { ChannelReplay, DeliveryStore, StreamHolder } from "../backplane/backplane.ts";
 import { encodePayload } from "../backplane/codec.ts";
 import { parseStored } from "./stored_event.ts";
 import type { Event } from "../protocol/event.ts";
@@ -55,7 +55,9 @@ export class ChannelPump implements StreamHost {
     this.#store = ctx.options.backplane.store;
   }
 
-  // Holders and pending counts are the store's business here (streams live by their TTL).
+  // Holders and pending counts are the store's business here: a session with channel sequences
+  // holds a stream from its first read of it (`channelSince` with the holder, below) until it
+  // leaves the channel or expires, and a publish numbers only into a held stream.
   retain(): void {}
   release(): void {}
   pending(): void {}
@@ -63,7 +65,9 @@ export class ChannelPump implements StreamHost {
   /**
    * Numbers a publish in the channel's stream (`except`: connection ids; the sessions of this
    * node's connections among them are stored too, so a resumed sender never gets its own).
-   * Resolves with the number, or `null` when the store failed.
+   * Resolves with the number, or `null` when it is not numbered: the store failed, or no session
+   * of the cluster holds the channel's stream (not stored: nobody reads it numbered). Either way
+   * the caller sends it plainly.
    */
   append(channel: string, event: Event, except: readonly string[]): Promise<number | null> {
     const x = except.flatMap((id) => {
@@ -74,7 +78,10 @@ export class ChannelPump implements StreamHost {
     // One at a time per channel: a store call may overtake another (a script's first use is
     // two round trips), and this node's publishes must keep their order in the stream.
     const prev = this.#appends.get(channel) ?? Promise.resolve();
-    const numbered = prev.then(() => this.#store.appendChannel(channel, payload)).catch((e) => {
+    const held = channel !== BROADCAST_STREAM; // every channel-seq connection reads broadcasts
+    const append = async () =>
+      (await this.#store.appendChannel(channel, payload, { held })) || null;
+    const numbered = prev.then(append).catch((e) => {
       this.#failed(e);
       return null;
     });
@@ -110,11 +117,12 @@ export class ChannelPump implements StreamHost {
    * channel's turn: the first subscriber on this node also sets where the node's sending starts,
    * so a publish numbered after it is never skipped because a later one arrived first.
    */
-  subscribed(_conn: Connection, channel: string): Promise<Record<string, unknown>> {
+  subscribed(conn: Connection, channel: string): Promise<Record<string, unknown>> {
     return new Promise((resolve) => {
       this.#turn(channel, async (t) => {
         try {
-          const r = await this.#store.channelSince(channel, null);
+          const r = await this.#store.channelSince(channel, null, holder(conn));
+          this.#heldBy(conn, channel);
           if (t.sent === null) t.sent = r.current;
           resolve({ cseq: r.current });
         } catch (e) {
@@ -138,7 +146,8 @@ export class ChannelPump implements StreamHost {
         await this.#ctx.topics.ready(); // later publishes reach this node by the topic
         let current = 0;
         try {
-          const r = await this.#store.channelSince(channel, after);
+          const r = await this.#store.channelSince(channel, after, holder(conn));
+          this.#heldBy(conn, channel);
           current = r.current;
           if (t.sent === null) t.sent = current;
           this.#replay(conn, channel, r);
@@ -190,6 +199,19 @@ export class ChannelPump implements StreamHost {
     }
   }
 
+  /**
+   * `conn` read `channel`'s stream as its holder: if it left the channel meanwhile (its leave may
+   * have reached the store first: a batch subscribes and unsubscribes in one go), it lets go
+   * again, so no holder outlives a subscription (else fresh channel names would make keys).
+   */
+  #heldBy(conn: Connection, channel: string): void {
+    const sid = conn.session?.id;
+    // A closed one's channels are the business of its detach (it parks them, held).
+    if (sid === undefined || conn.closed || conn.channels.has(channel)) return;
+    if (conn.cseq?.pending?.has(channel)) return;
+    this.#store.keepChannel(conn.uid, sid, channel, false).catch((e) => this.#failed(e));
+  }
+
   #turn(channel: string, step: (t: Turn) => Promise<void>): void {
     let t = this.#turns.get(channel);
     if (!t) this.#turns.set(channel, t = { sent: null, chain: Promise.resolve(), queued: 0 });
@@ -215,4 +237,9 @@ export class ChannelPump implements StreamHost {
       data: () => ({ error: String(e) }),
     });
   }
+}
+
+/** `conn`'s session as the holder of the streams it reads (every channel-seq one has a session). */
+function holder(conn: Connection): StreamHolder | undefined {
+  return conn.session ? { uid: conn.uid, sessionId: conn.session.id } : undefined;
 }

@@ -69,7 +69,8 @@ export function publishDurable(
   }
   const stream = numbered.then((cs) => {
     if (cs !== null) durable.pump.arrive(channel, cs, event, except);
-    // The store failed: they get it plainly (and learn of it when the link returns).
+    // Not numbered: the store failed (they get it plainly, and learn of it when the link
+    // returns), or no session holds the stream (no channel-seq subscriber anywhere).
     else local.toChannel(channel, data, from, except, false, durable.plain, true);
     return cs;
   });

@@ -52,7 +52,10 @@ export async function openSession(
   const token = pending.resumeToken ?? null;
   const opened = token === null
     ? { status: "unknown" as const }
-    : await store.open(uid, clientId, token, at, { keepChannels: true });
+    : await store.open(uid, clientId, token, at, {
+      keepChannels: true,
+      holdStreams: pending.channelSeq !== undefined,
+    });
   if (opened.status === "opened") {
     const s = opened.session;
     const old = opened.superseded;

@@ -19,9 +19,11 @@ import { InflationLimiter } from "../wire/inflation.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { InboundRecords } from "./durable_inbound.ts";
+import { ipKey } from "./ip_budget.ts";
+import { rateViolation } from "./rate_violation.ts";
 import type { Router } from "./router.ts";
 import type { ServerSocket } from "./socket.ts";
-import { ConnectionWire, type WireTotals } from "./wire.ts";
+import { ConnectionWire, reassemblyBytesPerIp, type WireTotals } from "./wire.ts";
 
 /** Refused frames up to this size are unpacked to answer with their cbId; larger ones are not. */
 const CBID_READ_MAX_BYTES = 16 * 1024;
@@ -43,6 +45,8 @@ export class Inbound {
   readonly #router: Router;
   /** Reassembly memory shared by every connection (chunked messages in flight). */
   readonly #reassemblyBudget: ReassemblyBudget | undefined;
+  /** `wire.maxReassemblyBytesPerIp`: what one address may reserve of it. */
+  readonly #reassemblyPerIp: number = Infinity;
   /** Bounds concurrent inflations of compressed frames across every connection. */
   readonly #inflation: InflationLimiter | undefined;
   /** The inbound records of a node of a cluster, else `null`. */
@@ -58,6 +62,7 @@ export class Inbound {
     const wire = ctx.options.wire;
     if (wire && wire.chunking !== false) {
       this.#reassemblyBudget = new ReassemblyBudget(wire.totalReassemblyBytes);
+      this.#reassemblyPerIp = reassemblyBytesPerIp(wire);
     }
     if (wire && wire.compression !== false) {
       this.#inflation = new InflationLimiter({
@@ -100,7 +105,10 @@ export class Inbound {
       },
       flushPushes: (events) => conn.sendNow({ type: "push", events }),
       clock: ctx.clock,
-      budget: this.#reassemblyBudget,
+      budget: this.#reassemblyBudget?.forKey(
+        conn.remoteIp === null ? null : ipKey(conn.remoteIp),
+        this.#reassemblyPerIp,
+      ),
       inflation: this.#inflation,
       maxMessageBytes: ctx.options.maxMessageBytes,
       // Inflated bytes count against the byte rate, so amplification cannot outrun it. They are
@@ -136,7 +144,8 @@ export class Inbound {
         () => ctx.options.onLargeMessage?.({ connection: conn, bytes }),
       );
     }
-    // Stream frames skip the rate limit and the wire pipeline: credit bounds them (streams.ts).
+    // Stream frames skip the rate limit and the wire pipeline: credit bounds them, and an OPEN
+    // takes its message from the rate in streams.ts.
     if (typeof frame !== "string" && ctx.streams?.receive(conn, frame)) return;
     if (
       conn.messageBucket && !(conn.messageBucket.take(1, now) && conn.byteBucket!.take(bytes, now))
@@ -179,6 +188,12 @@ export class Inbound {
         return;
       }
       if (batch) {
+        // A batch counts as its entries against the message rate (the frame paid for one): else
+        // one frame of 1000 entries would route 1000 events for one token (docs/security.md).
+        if (conn.messageBucket && batch.length > 1 && !conn.messageBucket.take(batch.length - 1)) {
+          this.#rateLimited(conn, null);
+          return;
+        }
         for (const envelope of batch) this.#decodeAndRoute(conn, envelope);
         return;
       }
@@ -259,18 +274,7 @@ export class Inbound {
   /** Answers a frame over the rate (with its cbId when readable), closing after maxViolations. */
   #rateLimited(conn: Connection, frame: Frame | null): void {
     const ctx = this.#ctx;
-    const limits = ctx.options.rateLimit as { maxViolations: number };
-    conn.lastViolationAt = ctx.clock.now();
-    if (++conn.violations > limits.maxViolations) {
-      ctx.fatal(
-        conn,
-        new ProtocolError(
-          "rate-limit-exceeded",
-          `over the rate for ${limits.maxViolations} frames`,
-        ),
-      );
-      return;
-    }
+    if (rateViolation(ctx, conn)) return;
     let cbId: string | null = null;
     try {
       // A refused frame is read for its cbId only when small: refusals must stay cheap.

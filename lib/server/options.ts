@@ -209,14 +209,15 @@ export interface ServerOptions {
   maxConnectionsPerUid?: number;
   /**
    * Connections from one IP address, open and in progress (counted from before `authenticate`);
-   * further upgrades get HTTP 429.
+   * further upgrades get HTTP 429. An IPv6 address counts by its /64, as every per-IP limit.
    * @default {1000}
    */
   maxConnectionsPerIp?: number;
   /**
    * The client's address, from the upgrade request and the TCP peer's address: what every per-IP
    * limit (`maxConnectionsPerIp`, `rateLimit.upgradesPerIp`, `rateLimit.bytesPerIp`,
-   * `rateLimit.presenceJoinsPerIp`, `delivery.maxParkedPerIp`, `streams.maxStreamsPerIp`) and
+   * `rateLimit.presenceJoinsPerIp`, `delivery.maxParkedPerIp`, `streams.maxStreamsPerIp`,
+   * `wire.maxReassemblyBytesPerIp`) and
    * telemetry count it under. Behind a reverse proxy the peer is the proxy for every client: use
    * {@linkcode forwardedClientIp} with the proxies' addresses. Called once per upgrade of `path`;
    * an answer that is no IP address, or a throw (reported to `onError`), means the peer.

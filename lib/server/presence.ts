@@ -6,8 +6,9 @@
  * Wire (docs/PROTOCOL.md §3.1):
  * - C→S `["sente-lite/presence", {"channel-id": "room"}]` with a cb: reply
  *   `{"channel-id": "room", "success": true, "members": [{"conn-id": "…", "uid": "alice"}]}`, or
- *   `"success": false` with `"error": "presence-off"` or `"not-subscribed"`. Only subscribers may
- *   ask: presence is authorized like subscribing (by `authorizeChannel`, or `server.join`).
+ *   `"success": false` with `"error": "presence-off"`, `"not-subscribed"` or `"rate-limited"`.
+ *   Only subscribers may ask: presence is authorized like subscribing (by `authorizeChannel`, or
+ *   `server.join`); a list takes a token of `rateLimit.presenceJoinsPerIp`.
  * - S→C push `["sente-lite/presence", {"channel-id": "room", "action": "join" | "leave",
  *   "conn-id": "…", "uid": "alice"}]` to the channel's other subscribers.
  *
@@ -112,8 +113,17 @@ export class Presence {
     }
   }
 
-  /** Answers a `sente-lite/presence` request from `conn`. */
-  request(conn: Connection, data: unknown, cbId: string | null): void {
+  /**
+   * Answers a `sente-lite/presence` request from `conn`. A member list costs O(members), like a
+   * join's pushes, so it takes a token of `budget` (`rateLimit.presenceJoinsPerIp`), after the
+   * cheap refusals and before the list is made.
+   */
+  request(
+    conn: Connection,
+    data: unknown,
+    cbId: string | null,
+    budget?: { allowed(conn: Connection, channel: string): boolean },
+  ): void {
     const channel = typeof data === "object" && data !== null
       ? (data as Record<string, unknown>)["channel-id"]
       : undefined;
@@ -130,13 +140,17 @@ export class Presence {
     }
     const answer = (body: Record<string, unknown>) =>
       conn.send({ type: "reply", cbId, value: { "channel-id": channel, ...body } });
-    const members = this.members(channel);
-    if (members === null) return void answer({ success: false, error: "presence-off" });
+    if (!this.enabled(channel)) return void answer({ success: false, error: "presence-off" });
     // Authorized like subscribing: only the channel's subscribers see who else is there.
     if (!conn.channels.has(channel)) {
       this.#ctx.count("forbidden");
       return void answer({ success: false, error: "not-subscribed" });
     }
+    if (budget && !budget.allowed(conn, channel)) {
+      this.#ctx.count("rate-limited");
+      return void answer({ success: false, error: "rate-limited" });
+    }
+    const members = this.members(channel)!;
     answer({
       success: true,
       members: members.map((m) => ({ "conn-id": m.connId, uid: m.uid })),

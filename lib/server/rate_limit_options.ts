@@ -8,7 +8,8 @@ import type { Rate } from "./rate_limit.ts";
 /** Per-connection rate limits (token buckets). */
 export interface RateLimitOptions {
   /**
-   * Inbound frames per connection.
+   * Inbound messages per connection: a frame, or each entry of a client batch
+   * (`sente-lite/batch`, refused whole when its entries are over the budget).
    * @default {perSecond: 2000, burst: 4000}
    */
   messages?: Rate;
@@ -31,7 +32,8 @@ export interface RateLimitOptions {
    * connections and outliving them: each join, and the leave that follows it, is one push to
    * every other subscriber of the channel, in the whole cluster, so a client allowed only to
    * subscribe made the server push at its frame rate (measured: 2000 frames → 400,000 pushes to
-   * 200 listeners). Past it the subscribe is answered `{"success": false, "error":
+   * 200 listeners). A `sente-lite/presence` request (the member list, as long as the channel)
+   * takes a token too. Past it the subscribe or request is answered `{"success": false, "error":
    * "rate-limited"}` (counted `rate-limited`). IPv6 by its /64; connections without a known
    * address are not limited. `false`: none.
    * @default {perSecond: 20, burst: 200}

@@ -33,6 +33,8 @@ export class Router {
   #catchAll: EventHandler[] = [];
   /** Answers `sente-lite/presence` requests (set by the Hub). */
   presence: Presence | null = null;
+  /** `rateLimit.presenceJoinsPerIp`: joins and member lists of presence channels. */
+  readonly #joins: PresenceJoins;
   /** What the channel events (lib/server/channel_events.ts) use of the Hub. */
   readonly #channelHost: ChannelHost;
   /** What every {@linkcode InboundMessage} shares. */
@@ -47,7 +49,7 @@ export class Router {
     this.#ctx = ctx;
     this.#resume = resume;
     this.#messageHost = { ctx, resume };
-    const joins = new PresenceJoins(ctx);
+    const joins = this.#joins = new PresenceJoins(ctx);
     this.#channelHost = {
       registry: ctx.channels,
       maxSubscriptions: ctx.options.maxSubscriptionsPerConnection,
@@ -236,7 +238,7 @@ export class Router {
         return true;
       case PRESENCE_EVENT:
         if (!this.presence) return false;
-        this.presence.request(conn, data, cbId);
+        this.presence.request(conn, data, cbId, this.#joins);
         return true;
       case "sente-lite/reply":
         {

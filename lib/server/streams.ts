@@ -15,7 +15,9 @@
  * - Authorization: an upload is checked with `authorizeEvent` as an event whose id is the stream's
  *   name and whose data is its metadata, before the first credit is granted (no byte flows before).
  * - Stream frames bypass the rate limiter and the wire pipeline (their memory is bounded by
- *   credit); stream protocol errors count toward `maxProtocolErrors`.
+ *   credit), but OPEN, END, CANCEL and RESUME each cost one message of `rateLimit.messages` (an
+ *   OPEN runs `authorizeEvent` and a handler, the others may be answered at once, whatever the
+ *   socket holds); stream protocol errors count toward `maxProtocolErrors`.
  *
  * @module
  */
@@ -26,15 +28,16 @@ import { offeredProtocols } from "../protocol/token.ts";
 import { usesFlags } from "../wire/capabilities.ts";
 import type { StreamBody } from "../streams/body.ts";
 import { StreamError } from "../streams/errors.ts";
-import { isStreamFrame } from "../streams/frames.ts";
+import { FLAG_STREAM_END, isStreamFrame } from "../streams/frames.ts";
 import type { IncomingStream } from "../streams/incoming.ts";
 import { emptyMuxStats, StreamMux, type StreamMuxStats } from "../streams/mux.ts";
-import { StreamBudget } from "../streams/options.ts";
+import { StreamBudget, type StreamSlots } from "../streams/options.ts";
 import type { TimerHandle } from "../util/clock.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import type { PendingUpgrade } from "./socket.ts";
 import { ipKey } from "./ip_budget.ts";
+import { rateViolation } from "./rate_violation.ts";
 import {
   CAP_STREAMS,
   CAP_STREAMS_RESUMED,
@@ -175,6 +178,15 @@ export class ServerStreams {
   receive(conn: Connection, frame: Uint8Array): boolean {
     const s = this.#byConn.get(conn);
     if (!s || !isStreamFrame(frame)) return false;
+    // END, CANCEL and RESUME take a message of the rate: each may be answered (a frame about a
+    // stream the server does not hold is), and answers are written at once, so a peer sending
+    // them without reading made the server hold every answer. DATA and CREDIT are bounded by
+    // credit, OPEN by `#rated`. Over the rate the frame is dropped unanswered.
+    if (frame[0] >= FLAG_STREAM_END && conn.messageBucket && !conn.messageBucket.take(1)) {
+      this.#ctx.count("rate-limited");
+      rateViolation(this.#ctx, conn);
+      return true;
+    }
     const before = s.mux.stats().protocolErrors;
     s.lastError = "a bad stream frame (it failed its stream)";
     s.mux.receive(frame);
@@ -309,13 +321,41 @@ export class ServerStreams {
     (s as { mux: StreamMux }).mux = new StreamMux({
       ...this.#options,
       side: "server",
-      budget: this.#budget.forKey(ip === null ? null : ipKey(ip)),
+      budget: this.#rated(s, this.#budget.forKey(ip === null ? null : ipKey(ip))),
       clock: this.#ctx.clock,
       onStream: (stream) => this.#incoming(s, stream),
       // Bad frames are counted in receive() (the mux's protocolErrors), once each.
       onError: (error) => void (s.lastError = error.message),
     });
     return s;
+  }
+
+  /**
+   * `slots` behind the connection's message rate: an OPEN that passed the mux's own checks costs
+   * one message of `rateLimit.messages` (stream frames skip the rate limits, and an OPEN runs
+   * `authorizeEvent` and the handler), else it is refused `stream-limit`, counted `rate-limited`.
+   */
+  #rated(s: Session, slots: StreamSlots): StreamSlots {
+    const ctx = this.#ctx;
+    let refusal: string | undefined;
+    return {
+      maxStreams: slots.maxStreams,
+      release: () => slots.release(),
+      get refusal() {
+        return refusal ?? slots.refusal;
+      },
+      tryAcquire: () => {
+        const conn = s.conn;
+        refusal = undefined;
+        if (conn?.messageBucket && !conn.messageBucket.take(1)) {
+          refusal = "over the message rate (rateLimit.messages)";
+          ctx.count("rate-limited");
+          rateViolation(ctx, conn);
+          return false;
+        }
+        return slots.tryAcquire();
+      },
+    };
   }
 
   #incoming(s: Session, stream: IncomingStream): void {

@@ -8,7 +8,7 @@ import type { Frame } from "../packers/packer.ts";
 import type { Event } from "../protocol/event.ts";
 import type { Clock } from "../util/clock.ts";
 import { Batcher, type BatcherOptions } from "../wire/batcher.ts";
-import type { ReassemblyBudget } from "../wire/chunking.ts";
+import type { ReassemblySlots } from "../wire/chunking.ts";
 import type { InflationLimiter } from "../wire/inflation.ts";
 import { COMPRESSION_FORMATS, type CompressionFormat } from "../wire/compression.ts";
 import {
@@ -45,6 +45,13 @@ export interface WireServerOptions extends Omit<WireOptions, "maxMessageBytes" |
    * @default {268435456}
    */
   totalReassemblyBytes?: number;
+  /**
+   * Bytes one client address (IPv6: its /64) may reserve of `totalReassemblyBytes` with all its
+   * connections together; a new message past it is refused with `reassembly-busy` ("from one
+   * address"), so one address cannot hold the whole budget. At least `maxAssembledBytes`.
+   * @default {67108864}
+   */
+  maxReassemblyBytesPerIp?: number;
   /**
    * Compressed messages being inflated at once, across all connections (others wait their turn):
    * bounds the memory and event-loop time decompression can take.
@@ -96,6 +103,27 @@ export function wireLimits(options: WireServerOptions | false): {
     maxChunks: o.maxChunks ?? WIRE_DEFAULTS.maxChunks,
     maxAssembledBytes: o.maxAssembledBytes ?? WIRE_DEFAULTS.maxAssembledBytes,
   };
+}
+
+/** The default of `wire.maxReassemblyBytesPerIp`: a quarter of the default total. */
+export const DEFAULT_REASSEMBLY_BYTES_PER_IP = 64 * 1024 * 1024;
+
+/**
+ * `wire.maxReassemblyBytesPerIp` of `options`, checked: a positive integer of at least
+ * `maxAssembledBytes` (else the largest message could never start); by default 64 MiB, or
+ * `maxAssembledBytes` when that is larger.
+ * @throws {RangeError} on a bad value.
+ */
+export function reassemblyBytesPerIp(options: WireServerOptions): number {
+  const { maxAssembledBytes } = wireLimits(options);
+  const value = options.maxReassemblyBytesPerIp;
+  if (value === undefined) return Math.max(DEFAULT_REASSEMBLY_BYTES_PER_IP, maxAssembledBytes);
+  if (!(Number.isInteger(value) && value >= maxAssembledBytes)) {
+    throw new RangeError(
+      `wire.maxReassemblyBytesPerIp must be an integer of at least maxAssembledBytes (${maxAssembledBytes}), got ${value}`,
+    );
+  }
+  return value;
 }
 
 /** Wire transform counters of a server (open and closed connections together). */
@@ -175,7 +203,7 @@ export class ConnectionWire {
       error(error: WireError): void;
       flushPushes(events: Event[]): void;
       clock: Clock;
-      budget: ReassemblyBudget | undefined;
+      budget: ReassemblySlots | undefined;
       inflation: InflationLimiter | undefined;
       /** The server's `maxMessageBytes`: the most one inflated frame may hold. */
       maxMessageBytes: number;

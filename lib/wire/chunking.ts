@@ -177,10 +177,12 @@ export function readChunkHeader(frame: Uint8Array): ChunkHeader {
  * back from anyone: a reassembler asks with {@linkcode ReassemblyBudget.reserve} when a message
  * starts and is refused when it does not fit.
  */
-export class ReassemblyBudget {
+export class ReassemblyBudget implements ReassemblySlots {
   /** The bound in bytes. */
   readonly maxBytes: number;
   #used = 0;
+  /** Bytes reserved per key ({@linkcode ReassemblyBudget.forKey}), while above 0. */
+  readonly #byKey = new Map<string, number>();
 
   /** A budget of `maxBytes` (default 256 MiB). */
   constructor(maxBytes: number = 256 * 1024 * 1024) {
@@ -211,6 +213,53 @@ export class ReassemblyBudget {
   release(bytes: number): void {
     this.#used -= bytes;
   }
+
+  /**
+   * This budget as seen by the connections of `key` (a client address; `null`: unknown, not
+   * capped): they reserve at most `maxPerKey` bytes together, so one address cannot hold the
+   * whole budget. Refusals say which bound was full (`refusal`).
+   */
+  forKey(key: string | null, maxPerKey: number): ReassemblySlots {
+    if (key === null || maxPerKey >= this.maxBytes) return this;
+    const byKey = this.#byKey;
+    let refusal: string | undefined;
+    return {
+      maxBytes: this.maxBytes,
+      get refusal() {
+        return refusal;
+      },
+      reserve: (bytes) => {
+        const held = byKey.get(key) ?? 0;
+        refusal = undefined;
+        if (held + bytes > maxPerKey) {
+          refusal =
+            `this address already reserves ${held} of the ${maxPerKey} bytes allowed from one address`;
+          return false;
+        }
+        if (!this.reserve(bytes)) return false;
+        byKey.set(key, held + bytes);
+        return true;
+      },
+      release: (bytes) => {
+        this.release(bytes);
+        const left = (byKey.get(key) ?? 0) - bytes;
+        if (left > 0) byKey.set(key, left);
+        else byKey.delete(key);
+      },
+    };
+  }
+}
+
+/** What a {@linkcode Reassembler} reserves in: a {@linkcode ReassemblyBudget} or a view of one. */
+export interface ReassemblySlots {
+  /** The server-wide bound in bytes. */
+  readonly maxBytes: number;
+  /** Reserves `bytes` if they fit and returns `true`; else reserves nothing and returns `false`. */
+  reserve(bytes: number): boolean;
+  /** Gives back `bytes` reserved earlier. */
+  release(bytes: number): void;
+  /** Why the last `reserve` failed, when a narrower bound than `maxBytes` refused it. */
+  readonly refusal?: string;
 }
 
 /** Options of a {@linkcode Reassembler}. */
@@ -239,7 +288,7 @@ export interface ReassemblerOptions {
    */
   graceMs?: number;
   /** The server-wide bound shared with other reassemblers. @default {undefined} (none) */
-  budget?: ReassemblyBudget;
+  budget?: ReassemblySlots;
   /** Time source. @default {realClock} */
   clock?: Clock;
   /** Told about every message dropped later (timeouts, refusals of a started message). */
@@ -320,7 +369,7 @@ const RECENT_IDS = 64;
 /** Puts chunked messages of one connection back together. See the module doc for guarantees. */
 export class Reassembler {
   readonly #options: typeof DEFAULTS;
-  readonly #budget: ReassemblyBudget | undefined;
+  readonly #budget: ReassemblySlots | undefined;
   readonly #clock: Clock;
   readonly #onDrop: ((error: WireError) => void) | undefined;
   readonly #partials = new Map<number, Incomplete>();
@@ -452,7 +501,8 @@ export class Reassembler {
       refusal =
         `this connection's incomplete messages already announce ${this.#announced} of ${maxBufferedBytes} bytes`;
     } else if (this.#budget && !this.#budget.reserve(totalBytes)) {
-      refusal = `the server's reassembly memory (${this.#budget.maxBytes} bytes) is reserved`;
+      refusal = this.#budget.refusal ??
+        `the server's reassembly memory (${this.#budget.maxBytes} bytes) is reserved`;
     }
     if (refusal !== undefined) {
       this.#remember(id, false);

@@ -54,7 +54,7 @@ import {
   Reassembler,
   zeroReassemblyStats,
 } from "./chunking.ts";
-import type { ReassemblyBudget, ReassemblyStats } from "./chunking.ts";
+import type { ReassemblySlots, ReassemblyStats } from "./chunking.ts";
 import {
   compressFrame,
   compressionStats,
@@ -128,7 +128,7 @@ export interface WireOptions {
    * @default {undefined} (none)
    * @ignore
    */
-  budget?: ReassemblyBudget;
+  budget?: ReassemblySlots;
   /** Bulk chunks are sent only while `bufferedAmount` is below this. @default {262144} */
   bulkHighWaterMark?: number;
   /** Bulk chunks sent per turn before yielding to the event loop. @default {8} */

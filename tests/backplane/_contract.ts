@@ -344,6 +344,38 @@ export function backplaneContract(name: string, make: MakeCluster, ignore = fals
     assert.equal(last.dropped, 11);
   });
 
+  test("channel streams with held: numbered only while a session with channel sequences holds them", async () => {
+    await using c = await make(2);
+    const [a, b] = c.nodes;
+    const held = { held: true };
+    assert.equal(await a.store.appendChannel("room", "nobody", held), 0, "no holder: not stored");
+    assert.equal((await b.store.channelSince("room", null)).current, 0, "no stream made");
+    // A session subscribing on b reads the stream as its holder: a's publishes are numbered.
+    const s = await b.store.create("u", "t", at(b, "c1"));
+    await b.store.keepChannel("u", s.sessionId, "room", true, { indexed: false });
+    const holder = { uid: "u", sessionId: s.sessionId };
+    assert.equal((await b.store.channelSince("room", null, holder)).current, 0);
+    const first = await a.store.appendChannel("room", "r1", held);
+    assert.ok(first > 0, "held: numbered");
+    // Parked keeping the channel: still held, replayed from its cursor when it comes back.
+    await b.store.detach("u", s.sessionId, at(b, "c1"), ["room"], { indexed: false });
+    assert.equal(await a.store.appendChannel("room", "r2", held), first + 1);
+    const opened = await a.store.open("u", "t", s.token, at(a, "c2"), {
+      keepChannels: true,
+      holdStreams: true,
+    });
+    assert.equal(opened.status, "opened");
+    assert.deepEqual(
+      (await a.store.channelSince("room", first, holder)).messages.map((m) => m.payload),
+      ["r2"],
+    );
+    // Leaving the channel lets go: nothing more is stored.
+    await a.store.keepChannel("u", s.sessionId, "room", false);
+    assert.equal(await b.store.appendChannel("room", "r3", held), 0);
+    // Without held (broadcasts) it is numbered whoever holds it.
+    assert.equal(await b.store.appendChannel("room", "r4"), first + 2);
+  });
+
   test("channel streams: numbered once for the cluster, replayed after a cursor, gaps counted", async () => {
     await using c = await make(2, { maxMessages: 10 });
     const [a, b] = c.nodes;

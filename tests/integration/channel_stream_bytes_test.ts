@@ -4,13 +4,16 @@
  * sequences), kept `ttlMs` within `maxMessages` (10,000) only. A client allowed to publish sent
  * large messages to one channel: Redis kept every one (measured: 200 publishes of 1 MB, 211 MB of
  * Redis; the bound was 10,000 × 1 MiB per channel). Now a stream keeps at most `maxChannelBytes`
- * of payload, its oldest trimmed first; a replay tells them as an `overflow` gap.
+ * of payload, its oldest trimmed first; a replay tells them as an `overflow` gap. (A stream is
+ * kept only while a channel-seq session holds it: a reader subscribes first;
+ * tests/integration/channel_stream_holders_test.ts.)
  */
 import assert from "node:assert/strict";
 import { redisBackplane } from "../../lib/backplane/redis.ts";
 import { createServer } from "../../lib/server/server.ts";
-import { RawPeer } from "../_peer.ts";
+import { RawPeer, resumingPeer } from "../_peer.ts";
 import { IGNORE_REDIS, startRedis } from "../_redis.ts";
+import { linkUp } from "../_server.ts";
 
 const PUBLISHES = 20;
 const SIZE = 64 * 1024;
@@ -28,7 +31,11 @@ Deno.test({
     u.searchParams.set("client-id", "publisher");
     u.searchParams.set("packer", "json");
     const peer = new RawPeer(u.href);
+    await linkUp(backplane);
+    const reader = await resumingPeer(handle.url, { "client-id": "reader", cseq: "" });
     try {
+      reader.peer.send(JSON.stringify([["sente-lite/subscribe", { "channel-id": "room" }], "s"]));
+      assert.match(await reader.peer.next(), /"cseq":\d+/);
       await peer.opened;
       await peer.next(); // the handshake
       const pad = "x".repeat(SIZE);
@@ -44,6 +51,7 @@ Deno.test({
       const meta = await redis.command("HGET", "cb:{c:room}:m", "n");
       assert.match(meta, new RegExp(`\\r\\n${PUBLISHES}\\r\\n`), "every publish numbered");
     } finally {
+      reader.peer.ws.close();
       peer.ws.close();
       await handle.close();
       await backplane.close();

@@ -404,3 +404,21 @@ Deno.test("chunkRange() covers the payload exactly, each chunk at most chunkSize
   );
   assert.equal(encodeChunk(bytes(5), 1, 0, 1).length, CHUNK_HEADER_BYTES + 5);
 });
+
+Deno.test("ReassemblyBudget.forKey: one key reserves at most its share; releases give it back", () => {
+  const budget = new ReassemblyBudget(100);
+  const a1 = budget.forKey("a", 40);
+  const a2 = budget.forKey("a", 40);
+  const b = budget.forKey("b", 40);
+  assert.ok(a1.reserve(30));
+  assert.equal(a2.reserve(20), false, "the key's share, over its connections");
+  assert.match(a2.refusal!, /from one address/);
+  assert.ok(b.reserve(40));
+  assert.ok(budget.forKey(null, 40).reserve(30), "an unknown address: the total only");
+  assert.equal(b.reserve(1), false);
+  a1.release(30);
+  assert.equal(a2.reserve(40), false, "the total: 70 of 100 reserved");
+  assert.equal(a2.refusal, undefined, "the total refused it, not the share");
+  assert.ok(a2.reserve(30));
+  assert.equal(budget.used, 100);
+});
