@@ -2,8 +2,8 @@
  * Connection rate: new WebSocket connections per second, each counted once its first frame
  * arrived (sente-lite: the handshake; raw: a `"hello"` frame the raw server sends on open) and
  * then closed by the client; `--concurrency` (32) connections in progress at a time, for
- * `--seconds` (3) per side, sente-lite against the raw runtime (`Deno.serve` + `upgradeWebSocket`,
- * `Bun.serve`), on Deno and Bun, in the same run, rounds interleaved.
+ * `--seconds` (3) per side, sente-lite against the raw runtime (`Deno.serve` +
+ * `upgradeWebSocket`, `Bun.serve`), on Deno and Bun, in the same run, rounds interleaved.
  *
  * The clients run in their own process (Bun by default); the server process's CPU time (from
  * /proc) is reported per connection.
@@ -16,15 +16,17 @@
  * the rounds of the per-round ratios (`--rounds`, 5 by default; the lowest and highest are
  * printed with it), not a ratio of medians taken from different rounds; server CPU per
  * connection the same way (raw/sente-lite: below 1 when sente-lite costs more).
-
+ *
  * `--resume` sets what the sente-lite clients negotiate: `channel-seq` (the default, as the library
  * client does by default: a resume session per connection, parked when it closes, with channel
  * sequences), `session` (resume without channel sequences) or `off` (no resume: Sente and
- * original peers, `resume: false`). `--warmup` seconds (3) of the same churn run first, unmeasured,
- * on every side: the measured window then leaves out the JIT compiling the server's code. On Bun
- * the sente-lite handshake path takes about 3 s of churn to reach its optimizing tier (server CPU
- * per connection after 0, 1, 3 and 8 s of warmup: 69, 59, 43 and 41 µs); the raw sides run
- * almost no JavaScript and cost the same either way.
+ * original peers, `resume: false`). Every side first serves the same churn unmeasured, for
+ * `--warmup` seconds (3) and on until it served `--warmup-connections` (30000; at most 30 s more):
+ * the measured window then leaves out the JIT compiling the server's code. On Bun the sente-lite
+ * handshake path takes about 3 s of churn on a quiet machine to reach its optimizing tier (server
+ * CPU per connection after 0, 1, 3 and 8 s of warmup: 69, 59, 43 and 41 µs), longer on a loaded
+ * one (the JIT counts executions, not seconds); the raw sides run almost no JavaScript and cost
+ * the same either way.
  *
  * Socket.IO 4 on Node (`--socketio on`, the default; bench/_socketio_server.mjs with
  * `transports: ["websocket"]`, every other option default) runs once per round between the
@@ -38,7 +40,7 @@
  *
  * Run: `deno run -A bench/connrate.ts [--runtimes deno,bun] [--seconds 3] [--concurrency 32]
  * [--rounds 5] [--slices 6] [--client-runtime bun] [--resume channel-seq|session|off]
- * [--warmup 3] [--socketio on|off]`
+ * [--warmup 3] [--warmup-connections 30000] [--socketio on|off]`
  *
  * @module
  */
@@ -79,6 +81,7 @@ const { values } = parseArgs({
     "client-runtime": { type: "string", default: "bun" },
     resume: { type: "string", default: "channel-seq" },
     warmup: { type: "string", default: "3" },
+    "warmup-connections": { type: "string", default: "30000" },
     socketio: { type: "string", default: "on" },
   },
   strict: true,
@@ -92,9 +95,13 @@ const config = {
   clientRuntime: values["client-runtime"] as Runtime,
   resume: values.resume as "off" | "session" | "channel-seq",
   warmupSeconds: Number(values.warmup),
+  warmupConnections: Number(values["warmup-connections"]),
 };
 if (!(config.warmupSeconds >= 0)) {
   throw new RangeError(`--warmup must be >= 0 seconds, got ${values.warmup}`);
+}
+if (!(config.warmupConnections >= 0)) {
+  throw new RangeError(`--warmup-connections must be >= 0, got ${values["warmup-connections"]}`);
 }
 if (!(Number.isInteger(config.slices) && config.slices >= 1)) {
   throw new RangeError(`--slices must be an integer >= 1, got ${values.slices}`);
@@ -141,6 +148,20 @@ interface Measured {
 }
 
 /**
+ * The unmeasured churn before a server's count: `--warmup` seconds, then on in 1 s turns until
+ * it served `--warmup-connections` (at most 30 s more). A count, not only a time: the JIT tiers
+ * up by executions, and a loaded machine serves fewer connections in the same seconds.
+ */
+async function warmUp(m: Measured): Promise<void> {
+  let served = 0;
+  if (config.warmupSeconds > 0) served = (await churn(m.url, m.side, config.warmupSeconds)).done;
+  const until = Date.now() + 30_000;
+  while (served < config.warmupConnections && Date.now() < until) {
+    served += (await churn(m.url, m.side, 1)).done;
+  }
+}
+
+/**
  * One round of `sides` on `runtime`: every server started, warmed up, then measured in
  * `config.slices` slices of `seconds / slices` each, the sides taking turns (ABBA…), so load on
  * the machine that comes and goes falls on both sides alike.
@@ -153,9 +174,7 @@ async function measure(runtime: Runtime, sides: Side[], roundNo: number): Promis
       servers.push({ side, server, url: ready.url, done: 0, errors: 0, seconds: 0, cpuMs: 0 });
     }
     // The same churn, not measured: the servers' code is compiled (JIT) before the count starts.
-    if (config.warmupSeconds > 0) {
-      for (const m of servers) await churn(m.url, m.side, config.warmupSeconds);
-    }
+    for (const m of servers) await warmUp(m);
     const sliceSeconds = config.seconds / config.slices;
     for (let slice = 0; slice < config.slices; slice++) {
       const order = slice % 2 === 0 ? servers : servers.toReversed();
