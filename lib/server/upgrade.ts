@@ -25,7 +25,7 @@ import type { ServerDialect } from "../dialects/dialect.ts";
 import { negotiateWire } from "./wire.ts";
 import { parseQuery, type QueryParams } from "./query.ts";
 import { STREAMS_PARAM } from "./streams_api.ts";
-import { ownCopy } from "../util/secret.ts";
+import { ownCopy } from "../util/own_copy.ts";
 import { resolveClientIp } from "./client_ip.ts";
 
 function textResponse(status: number, body: string): Response {

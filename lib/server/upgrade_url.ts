@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { ownCopy } from "../util/secret.ts";
+import { ownCopy } from "../util/own_copy.ts";
 
 /** A URL as kept: `head` + the client id + `tail`, or `head` alone when `tail` is `null`. */
 export interface KeptUrl {

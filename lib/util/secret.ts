@@ -25,7 +25,3 @@ export function timingSafeEqual(a: string, b: string): boolean {
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
 }
-
-// lib/server/upgrade.ts still imports `ownCopy` from here; it moves to ./own_copy.ts once that
-// file is free to edit (remove this line then).
-export { ownCopy } from "./own_copy.ts";
