@@ -224,7 +224,8 @@ export class Delivery<C> {
     session.ip = ip === null ? null : ipKey(ip);
     this.#sync(session);
     this.#sessions.set(session);
-    removeAway(this.#live, session.uid, session); // back: a send to its uid reaches it through its connection
+    // Back: a send to its uid reaches it through its connection.
+    removeAway(this.#live, session.uid, session);
     this.#evictSessions();
     return {
       session,
