@@ -37,6 +37,8 @@ import { ParkedByIp } from "./parked.ts";
 import { ExpiryQueue, type ExpiryTicket } from "./expiry_queue.ts";
 import { type DeliveryOptions, ENTRY_BYTES } from "./delivery_options.ts";
 import { type OfflineBuffer, OfflineBuffers, type OfflineDelivery } from "./offline.ts";
+import { addAway, type AwayByUid, removeAway } from "./away_by_uid.ts";
+import { type BudgetBooks, trimToBudget } from "./budget_trim.ts";
 import {
   type Attachment,
   type Buffered,
@@ -72,12 +74,11 @@ export class Delivery<C> {
    */
   #detached = new Set<Session<C>>();
   /**
-   * Sessions away (disconnected, not expired), by uid: the ones a send to the uid is kept for.
-   * The session itself while its uid has one away (most uids), a set of them from the second on
-   * (no set per uid for the common case). A connected session is not indexed: it gets its sends
-   * through its connection, and an idle connection costs no entry here.
+   * Sessions away (disconnected, not expired), by uid (lib/server/away_by_uid.ts): the ones a send
+   * to the uid is kept for. A connected session is not indexed: it gets its sends through its
+   * connection, and an idle connection costs no entry here.
    */
-  #live = new Map<string, Session<C> | Set<Session<C>>>();
+  #live: AwayByUid<Session<C>> = new Map();
   /** Disconnected sessions (expired ones too) by IP key (`maxParkedPerIp`). */
   #parked: ParkedByIp<Session<C>>;
   /** Per-uid offline buffers; their bytes are charged here (`#sync`). */
@@ -95,6 +96,8 @@ export class Delivery<C> {
    * `timer` is its ticket here), not a timer made and cancelled per connection.
    */
   #ttl: ExpiryQueue<Session<C>>;
+  /** What the offline buffers and the budget trim (lib/server/budget_trim.ts) reach here. */
+  #books: BudgetBooks<C>;
 
   /** Makes the books; counters are added to `stats`. */
   constructor(
@@ -114,9 +117,17 @@ export class Delivery<C> {
       (s) => this.#expire(s),
       (h) => unref(clock, h),
     );
-    this.#offline = new OfflineBuffers(options, clock, {
-      sync: (buf) => this.#sync(buf),
+    this.#books = {
+      total: () => this.#total,
+      away: this.#away,
+      sessions: () => this.#sessions.values(),
+      sync: (h) => this.#sync(h),
+      clear: (session) => this.#clear(session),
       lose: (reason, uid, clientId, dropped) => this.#lose(reason, uid, clientId, dropped),
+    };
+    this.#offline = new OfflineBuffers(options, clock, {
+      sync: this.#books.sync,
+      lose: this.#books.lose,
       enforce: () => this.#enforce(),
     });
   }
@@ -213,7 +224,8 @@ export class Delivery<C> {
     session.ip = ip === null ? null : ipKey(ip);
     this.#sync(session);
     this.#sessions.set(session);
-    this.#unlive(session); // back: a send to its uid reaches it through its connection
+    // Back: a send to its uid reaches it through its connection.
+    removeAway(this.#live, session.uid, session);
     this.#evictSessions();
     return {
       session,
@@ -237,7 +249,7 @@ export class Delivery<C> {
     this.#cancelTtl(session);
     session.timer = this.#ttl.add(session);
     this.#park(session);
-    this.#enlive(session);
+    addAway(this.#live, session.uid, session);
   }
 
   /** Numbers `event` for the session and keeps it until acknowledged; call {@linkcode account} with its size. */
@@ -320,7 +332,7 @@ export class Delivery<C> {
     const n = session.buffer.length;
     this.#clear(session);
     session.expired = true;
-    this.#unlive(session);
+    removeAway(this.#live, session.uid, session);
     this.#host.ended?.(session);
     if (n > 0) this.#lose("expired", session.uid, session.clientId, n);
   }
@@ -329,26 +341,6 @@ export class Delivery<C> {
     session.buffer = NO_MESSAGES;
     session.bytes = 0;
     this.#sync(session);
-  }
-
-  /** `session` is away: sends to its uid are kept for it. */
-  #enlive(session: Session<C>): void {
-    const uid = session.uid;
-    const live = this.#live.get(uid);
-    if (live === undefined) this.#live.set(uid, session);
-    else if (live instanceof Set) live.add(session);
-    else if (live !== session) this.#live.set(uid, new Set([live, session]));
-  }
-
-  #unlive(session: Session<C>): void {
-    const uid = session.uid;
-    const live = this.#live.get(uid);
-    if (live === session) this.#live.delete(uid);
-    else if (live instanceof Set && live.delete(session) && live.size <= 1) {
-      const last = live.values().next().value;
-      if (last === undefined) this.#live.delete(uid);
-      else this.#live.set(uid, last); // back to one: no set
-    }
   }
 
   #evictSessions(): void {
@@ -365,7 +357,7 @@ export class Delivery<C> {
     this.#detached.delete(session);
     this.#unpark(session);
     this.#cancelTtl(session);
-    this.#unlive(session);
+    removeAway(this.#live, session.uid, session);
     this.#host.ended?.(session);
     const n = session.expired ? 0 : session.buffer.length;
     this.#clear(session);
@@ -428,58 +420,11 @@ export class Delivery<C> {
     else this.#away.remove(h);
   }
 
-  /** An offline buffer leaves the books (taken or evicted): its bytes leave the budget. */
-  /**
-   * Past `maxTotalBytes`, drops the oldest messages of the largest disconnected session or
-   * offline buffer (an attacker's many parked sessions are the big ones; least recently used would
-   * hit a victim's older session first). Each buffer trimmed reports its loss once, as
-   * `overflow`. Only when nothing away is left, connected sessions (`#trimConnected`).
-   */
+  /** Past `maxTotalBytes`, trims the largest buffers (lib/server/budget_trim.ts). */
   #enforce(): void {
     const max = this.options.maxTotalBytes;
     if (this.#total <= max) return;
-    const trimmed = new Map<Session<C> | OfflineBuffer, number>();
-    while (this.#total > max) {
-      const h = this.#away.largest() as Session<C> | OfflineBuffer | undefined;
-      if (h === undefined) {
-        this.#trimConnected(max);
-        break;
-      }
-      if (h instanceof Session) {
-        const old = h.buffer.shift()!;
-        h.bytes -= old.bytes + ENTRY_BYTES;
-        h.lostThrough = old.seq;
-      } else {
-        h.bytes -= h.messages.shift()!.bytes + ENTRY_BYTES;
-      }
-      this.#sync(h);
-      trimmed.set(h, (trimmed.get(h) ?? 0) + 1);
-    }
-    for (const [h, n] of trimmed) {
-      if (!(h instanceof Session)) {
-        h.overflow += n;
-        this.#lose("overflow", h.uid, null, n);
-      } else if (h.conn === null) this.#lose("overflow", h.uid, h.clientId, n);
-    }
-  }
-
-  /**
-   * Connected sessions alone hold more than the budget (clients that do not acknowledge): the
-   * largest lose their whole buffers until 7/8 of the budget is left, so the O(sessions) scan
-   * runs once per budget/8 bytes buffered, not per message. Their messages were written to their
-   * sockets: no loss now, an `overflow` gap if they resume without them.
-   */
-  #trimConnected(max: number): void {
-    const connected: Session<C>[] = [];
-    for (const s of this.#sessions.values()) if (s.conn !== null && s.bytes > 0) connected.push(s);
-    connected.sort((a, b) => b.bytes - a.bytes);
-    const target = max - Math.floor(max / 8);
-    for (const s of connected) {
-      if (this.#total <= target) break;
-      const last = s.buffer[s.buffer.length - 1];
-      if (last !== undefined) s.lostThrough = last.seq;
-      this.#clear(s);
-    }
+    trimToBudget(this.#books, max);
   }
 
   #lose(reason: LossReason, uid: string, clientId: string | null, dropped: number): void {

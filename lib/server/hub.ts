@@ -34,11 +34,13 @@ import type {
   StreamMeta,
   StreamReply,
 } from "../protocol/event_map.ts";
+import { type BroadcastOptions, exceptList, exceptSet } from "./broadcast_options.ts";
 import { isChannelId } from "./channels.ts";
 import { type ClusterInfo, clusterInfo } from "./cluster_info.ts";
 import { ServerContext } from "./context.ts";
 import { closeEach, type HubParts, statsSnapshot, wireHub } from "./hub_parts.ts";
 import type { MembershipTarget } from "./membership.ts";
+import { addObserver } from "./observers.ts";
 import { resolveServerOptions } from "./options.ts";
 import type { ResolvedServerOptions, ServerOptions } from "./options.ts";
 import type { PresenceMember } from "./presence.ts";
@@ -58,14 +60,9 @@ import type {
 } from "./types.ts";
 import type { ConnectedUids } from "./uids.ts";
 
+export type { BroadcastOptions } from "./broadcast_options.ts";
 export type { ClusterInfo } from "./cluster_info.ts";
 export type { PendingUpgrade } from "./socket.ts";
-
-/** Options of broadcasts. */
-export interface BroadcastOptions {
-  /** Connection ids that do not receive it. */
-  except?: Iterable<string>;
-}
 
 /**
  * The server's API: handlers, sends, requests, channels, queries and closes. Applications use it
@@ -213,11 +210,7 @@ export class Hub<E extends EventMap = AnyEvents> {
    * ```
    */
   observe(observer: ServerObserver): () => void {
-    const ctx = this.#ctx;
-    ctx.observers = [...ctx.observers, observer];
-    return () => {
-      ctx.observers = ctx.observers.filter((o) => o !== observer);
-    };
+    return addObserver(this.#ctx, observer);
   }
 
   // ---------------------------------------------------------------- outbound
@@ -286,10 +279,8 @@ export class Hub<E extends EventMap = AnyEvents> {
     data?: EventData<E, "serverToClient", K>,
     options?: BroadcastOptions,
   ): number {
-    options ??= {};
     assertEventId(id);
-    const except = options.except ? new Set(options.except) : undefined;
-    return this.#p.cluster.toAll([id, data], except);
+    return this.#p.cluster.toAll([id, data], exceptSet(options));
   }
 
   /**
@@ -309,16 +300,10 @@ export class Hub<E extends EventMap = AnyEvents> {
     data?: ChannelData<E, C>,
     options?: BroadcastOptions,
   ): number {
-    options ??= {};
     if (!isChannelId(channel)) {
       throw new TypeError(`channel must be a non-empty string, got ${JSON.stringify(channel)}`);
     }
-    return this.#p.cluster.toChannel(
-      channel,
-      data,
-      null,
-      options.except ? [...options.except] : [],
-    );
+    return this.#p.cluster.toChannel(channel, data, null, exceptList(options));
   }
 
   /**
