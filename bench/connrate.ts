@@ -46,6 +46,7 @@
  */
 import { parseArgs } from "node:util";
 import {
+  median,
   printTable,
   type Proc,
   progress,
@@ -240,12 +241,6 @@ for (const r of all) {
 }
 printTable(rows);
 const summary = [];
-/** The median of `xs` (the mean of the middle two for an even count). */
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
 /** The result of the median rate of a side (the lower middle one for an even count). */
 const med = (runtime: Runtime, side: Side) => {
   const rs = all.filter((r) => r.runtime === runtime && r.side === side)
