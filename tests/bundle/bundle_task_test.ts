@@ -26,6 +26,10 @@ Deno.test("scripts/bundle.ts writes the browser builds and their sizes; the file
       assert.equal(min, (await Deno.stat(`${dir}/${file}`)).size);
       assert.ok(gz > 0 && gz < min, JSON.stringify(sizes[file]));
     }
+    // The file the server serves at /chsk/client.js (every export of ./client) stays within the
+    // browser budget too, not only an app that imports part of it (tests/bundle/bundle_size_test.ts).
+    const served = sizes["client.min.js"].gz;
+    assert.ok(served <= 12 * 1024, `client.min.js is ${served} B min+gz, over the 12 KB budget`);
 
     await using t = await startServer();
     t.server.on("test/echo", (msg) => msg.data);
