@@ -24,6 +24,21 @@ export interface OfflineBuffer extends Held {
   timer: TimerHandle | undefined;
 }
 
+/** @internal A new, empty offline buffer of `uid`, counted nowhere yet. */
+export function emptyOfflineBuffer(uid: string): OfflineBuffer {
+  return {
+    uid,
+    messages: [],
+    bytes: 0,
+    overflow: 0,
+    expired: 0,
+    timer: undefined,
+    counted: 0,
+    bucket: -1,
+    index: null,
+  };
+}
+
 /** What a uid's next connection receives from its offline buffer. */
 export interface OfflineDelivery {
   /** The messages, oldest first. */
@@ -67,19 +82,7 @@ export class OfflineBuffers {
   hold(uid: string, event: Event, bytes: number): void {
     let buf = this.#buffers.get(uid);
     if (buf) this.#buffers.delete(uid);
-    else {
-      buf = {
-        uid,
-        messages: [],
-        bytes: 0,
-        overflow: 0,
-        expired: 0,
-        timer: undefined,
-        counted: 0,
-        bucket: -1,
-        index: null,
-      };
-    }
+    else buf = emptyOfflineBuffer(uid);
     this.#buffers.set(uid, buf);
     buf.messages.push({ seq: 0, event, bytes, at: this.#clock.now() });
     buf.bytes += bytes + ENTRY_BYTES;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { type BudgetBooks, trimToBudget } from "../../lib/server/budget_trim.ts";
 import { type Held, SizeIndex } from "../../lib/server/delivery_budget.ts";
 import { ENTRY_BYTES } from "../../lib/server/delivery_options.ts";
-import type { OfflineBuffer } from "../../lib/server/offline.ts";
+import { emptyOfflineBuffer, type OfflineBuffer } from "../../lib/server/offline.ts";
 import { type Buffered, NO_MESSAGES, Session } from "../../lib/server/session.ts";
 
 type Loss = [reason: string, uid: string, clientId: string | null, dropped: number];
@@ -51,17 +51,9 @@ function books() {
   const offline = (uid: string, count: number, bytes: number): OfflineBuffer => {
     const messages: Buffered[] = [];
     for (let i = 0; i < count; i++) messages.push({ seq: 0, event: ["t/n", i], bytes, at: 0 });
-    const buf: OfflineBuffer = {
-      uid,
-      messages,
-      bytes: count * (bytes + ENTRY_BYTES),
-      overflow: 0,
-      expired: 0,
-      timer: undefined,
-      counted: 0,
-      bucket: -1,
-      index: null,
-    };
+    const buf = emptyOfflineBuffer(uid);
+    buf.messages = messages;
+    buf.bytes = count * (bytes + ENTRY_BYTES);
     b.sync(buf);
     return buf;
   };
