@@ -12,6 +12,7 @@ import {
 } from "../server/socket.ts";
 import type { ServeHandle, ServeOptions } from "./types.ts";
 import { type ListenerEvent, serveResilient } from "./deno_listener.ts";
+import { skipUpgradeAbort } from "./deno_upgrade_abort.ts";
 
 /** What Deno.serve tells a handler about the connection (structurally, so any caller can pass it). */
 export interface RequestInfo {
@@ -49,6 +50,7 @@ function upgrade(
     return new Response(`WebSocket upgrade failed: ${(e as Error).message}\n`, { status: 400 });
   }
   const { socket, response } = upgraded;
+  skipUpgradeAbort(request); // about a fifth of a connection's CPU (deno_upgrade_abort.ts)
   socket.binaryType = "arraybuffer";
   const opening = new DenoOpening(hub, socket, prepared);
   socket.addEventListener("open", opening);
