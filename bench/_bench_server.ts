@@ -20,6 +20,7 @@
  */
 import process from "node:process";
 import { createServer } from "../server.ts";
+import { skipUpgradeAbort } from "../lib/adapters/deno_upgrade_abort.ts";
 import { control } from "./_control.mjs";
 
 /** The sente-lite limits lifted for the benchmarks, as reported in their output. */
@@ -58,6 +59,11 @@ function collectGarbage(): void {
 }
 
 let connections = 0;
+/**
+ * `BENCH_RAW_SKIP_ABORT=1`: the raw Deno server skips the DOMException Deno makes per upgrade, as
+ * sente-lite's adapter does (lib/adapters/deno_upgrade_abort.ts): a raw server tuned alike.
+ */
+const RAW_SKIP_ABORT = process.env.BENCH_RAW_SKIP_ABORT === "1";
 
 function startRawDeno(): { url: string; burst: Burst } {
   const all = new Set<WebSocket>();
@@ -65,6 +71,7 @@ function startRawDeno(): { url: string; burst: Burst } {
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
     const url = new URL(req.url);
     const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 0 });
+    if (RAW_SKIP_ABORT) skipUpgradeAbort(req);
     if (url.pathname === "/probe") {
       socket.onmessage = (e) => socket.send(e.data as string);
       return response;

@@ -30,7 +30,7 @@ import { parseResumeToken } from "../protocol/resume_token.ts";
 import { sessionKey } from "./session_key.ts";
 import { randomWord } from "../util/ids.ts";
 import { SessionTable } from "./session_table.ts";
-import type { Clock } from "../util/clock.ts";
+import { type Clock, unref } from "../util/clock.ts";
 import { type Held, SizeIndex } from "./delivery_budget.ts";
 import { ipKey } from "./ip_budget.ts";
 import { ParkedByIp } from "./parked.ts";
@@ -48,7 +48,6 @@ import {
   type LossReason,
   NO_MESSAGES,
   Session,
-  unref,
 } from "./session.ts";
 
 // The split-out parts stay importable from here, where the rest of the server reaches delivery.

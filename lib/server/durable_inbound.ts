@@ -16,10 +16,10 @@
  *
  * @module
  */
+import { unref } from "../util/clock.ts";
 import type { DeliveryStore } from "../backplane/backplane.ts";
 import type { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
-import { unref } from "./session.ts";
 
 /**
  * How long the record of a numbered event waits for its async handler: a handler that never

@@ -7,10 +7,10 @@
  * @module
  */
 import type { Event } from "../protocol/event.ts";
-import type { Clock, TimerHandle } from "../util/clock.ts";
+import { type Clock, type TimerHandle, unref } from "../util/clock.ts";
 import type { Held } from "./delivery_budget.ts";
 import { type DeliveryOptions, ENTRY_BYTES } from "./delivery_options.ts";
-import { type Buffered, type LossReason, unref } from "./session.ts";
+import type { Buffered, LossReason } from "./session.ts";
 
 /** @internal The messages kept for one uid. */
 export interface OfflineBuffer extends Held {

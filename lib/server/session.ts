@@ -6,7 +6,7 @@
  */
 import type { Event } from "../protocol/event.ts";
 import type { ResumeState } from "../protocol/handshake.ts";
-import { type Clock, realClock, type TimerHandle } from "../util/clock.ts";
+import type { TimerHandle } from "../util/clock.ts";
 import { readWords, wordsEqual, wordsHex } from "./session_key.ts";
 import { randomWord } from "../util/ids.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
@@ -353,16 +353,4 @@ export function estimateBytes(event: Event): number {
   } catch {
     return 0;
   }
-}
-
-/**
- * @internal A real timer must not keep a process (or a test) alive just to expire a buffer: the server's
- * listener does that while it runs.
- */
-export function unref(clock: Clock, handle: TimerHandle): TimerHandle {
-  if (clock !== realClock) return handle;
-  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
-  if (typeof handle === "number" && deno?.unrefTimer) deno.unrefTimer(handle);
-  else (handle as { unref?: () => void } | undefined)?.unref?.();
-  return handle;
 }

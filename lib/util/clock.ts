@@ -27,6 +27,18 @@ export const realClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as number),
 };
 
+/**
+ * A real timer that must not keep a process (or a test) alive by itself: the server's listener does
+ * that while it runs (expiring a buffer, timing out a handshake). Other clocks' handles pass through.
+ */
+export function unref(clock: Clock, handle: TimerHandle): TimerHandle {
+  if (clock !== realClock) return handle;
+  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
+  if (typeof handle === "number" && deno?.unrefTimer) deno.unrefTimer(handle);
+  else (handle as { unref?: () => void } | undefined)?.unref?.();
+  return handle;
+}
+
 interface VirtualTimer {
   id: number;
   at: number;

@@ -220,10 +220,45 @@ Deno.test("Admission times every pending upgrade on one timer and leaves none wh
   assert.equal(clock.pending, 1);
   for (const s of slots.slice(3)) s.open(clock);
   assert.equal(a.pending, 0);
-  assert.equal(clock.pending, 0); // nothing pending: no timer
+  assert.equal(clock.pending, 1); // nothing pending: the timer runs out (a churn sets no more)
   clock.tick(1000);
+  assert.equal(clock.pending, 0); // it fired, found nothing, and left no timer
   assert.deepEqual(expired, [1]);
   assert.equal(a.total, 8);
+});
+
+Deno.test("Admission sets one timer per timeout, not per upgrade, when each socket opens a turn later (Deno)", async () => {
+  const clock = new VirtualClock();
+  let set = 0;
+  const counting = {
+    now: () => clock.now(),
+    setTimeout: (fn: () => void, ms: number) => (set++, clock.setTimeout(fn, ms)),
+    clearTimeout: (h: unknown) => clock.clearTimeout(h),
+  };
+  const a = new Admission(
+    { maxConnections: 100, maxConnectionsPerIp: 100, handshakeTimeoutMs: 100 },
+    counting,
+  );
+  const expired: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const slot = a.reserve("10.0.0.1", () => void expired.push(i)) as Slot;
+    await Promise.resolve(); // the end of the turn: still pending, so a timer is armed
+    clock.tick(3);
+    assert.ok(slot.open(clock)); // the next turn: it opened, nothing pending
+  }
+  // 50 upgrades over 150 ms with a 100 ms timeout: the first timer, and one armed after it ran out.
+  assert.equal(set, 2);
+  assert.equal(expired.length, 0);
+  // A slow upgrade admitted while the old timer still runs is timed out all the same.
+  const slow = a.reserve("10.0.0.2", () => void expired.push(-1)) as Slot;
+  await Promise.resolve();
+  clock.tick(99);
+  assert.equal(slow.pending, true);
+  clock.tick(1);
+  assert.equal(slow.pending, false);
+  assert.deepEqual(expired, [-1]);
+  clock.tick(1000);
+  assert.equal(clock.pending, 0);
 });
 
 Deno.test("Admission arms no timer for an upgrade that opens in the turn it was admitted", async () => {
