@@ -94,12 +94,22 @@ export class Proc {
     await this.#writer.write(new TextEncoder().encode(JSON.stringify(msg) + "\n"));
   }
 
-  /** Ends the process (SIGKILL after 3 s) and waits for it. */
+  /**
+   * Ends the process and waits for it: asks it to `exit` (so a `--cpu-prof` profile is written,
+   * see `BENCH_DENO_FLAGS`), SIGTERM after 2 s, SIGKILL 3 s later.
+   */
   async stop(): Promise<void> {
     if (this.exited) return;
-    try {
-      this.child.kill("SIGTERM");
-    } catch { /* already gone */ }
+    await this.send({ op: "exit" }).catch(() => {});
+    const exited = await Promise.race([
+      this.child.status.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 2000)),
+    ]);
+    if (!exited) {
+      try {
+        this.child.kill("SIGTERM");
+      } catch { /* already gone */ }
+    }
     const t = setTimeout(() => {
       try {
         this.child.kill("SIGKILL");
@@ -112,13 +122,19 @@ export class Proc {
 }
 
 /**
+ * `BENCH_DENO_FLAGS`: more flags for every Deno process a bench starts, e.g.
+ * `BENCH_DENO_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` to profile the servers.
+ */
+const DENO_FLAGS = (Deno.env.get("BENCH_DENO_FLAGS") ?? "").split(" ").filter(Boolean);
+
+/**
  * The command line that runs `script` under `runtime` (Deno and Node with `--expose-gc`; Node with
  * the Socket.IO side's `NODE_PATH`), through `sh` so the process's soft open-file limit is raised
  * to the hard one first (19,000 sockets need it).
  */
 export function command(runtime: Runtime, script: string, args: string[]): string[] {
   const run = runtime === "deno"
-    ? [`${BIN}deno`, "run", "-A", "--v8-flags=--expose-gc", script, ...args]
+    ? [`${BIN}deno`, "run", "-A", "--v8-flags=--expose-gc", ...DENO_FLAGS, script, ...args]
     : runtime === "node"
     ? ["env", `NODE_PATH=${nodePath()}`, "node", "--expose-gc", script, ...args]
     : [`${BIN}bun`, script, ...args];

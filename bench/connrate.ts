@@ -36,6 +36,11 @@
  * raw side; skipped, with the reason in the output and `config.socketio`, without Node or
  * socket.io.
  *
+ * The raw Deno side is `Deno.serve` as a plain program writes it, and pays what Deno spends per
+ * upgrade on a `DOMException` that sente-lite's adapter skips (lib/adapters/deno_upgrade_abort.ts,
+ * about 22 µs per connection). `BENCH_RAW_SKIP_ABORT=1` makes the raw side skip it too: a raw
+ * server tuned alike, for what sente-lite's own work costs.
+ *
  * Prints a table and, on the last line, `{"bench":"connrate",…}`.
  *
  * Run: `deno run -A bench/connrate.ts [--runtimes deno,bun] [--seconds 3] [--concurrency 32]
