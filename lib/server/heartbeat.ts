@@ -13,7 +13,7 @@
  */
 import { CLOSE_HEARTBEAT_TIMEOUT } from "../protocol/close_codes.ts";
 import type { ServerMessage } from "../protocol/envelope.ts";
-import type { Clock, TimerHandle } from "../util/clock.ts";
+import { type Clock, type TimerHandle, unref } from "../util/clock.ts";
 
 /** Server heartbeat timings. */
 export interface HeartbeatOptions {
@@ -138,18 +138,26 @@ export class HeartbeatScheduler<T extends HeartbeatTarget> {
     if (at === this.#timerAt) return;
     // A timer that fires no later than needed is kept: it finds nothing due then and arms again.
     // Connections mostly close in the order they opened, each taking the heap's top with it:
-    // re-arming for the next one would cost a clear and a set per close.
-    if (at !== Infinity && this.#timer !== undefined && this.#timerAt <= at) return;
+    // re-arming for the next one would cost a clear and a set per close. With nothing left to
+    // watch the timer runs out too (unref'd, it keeps no process alive): under a churn of short
+    // connections the heap empties between them, and clearing it there cost a clear and a set per
+    // connection.
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = at;
     if (at === Infinity) return;
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      this.#fire();
-    }, Math.max(0, at - this.#clock.now()));
+    this.#timer = unref(
+      this.#clock,
+      this.#clock.setTimeout(this.#fired, Math.max(0, at - this.#clock.now())),
+    );
   }
+
+  #fired = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#fire();
+  };
 
   #fire(): void {
     const { intervalMs, timeoutMs } = this.#timing;

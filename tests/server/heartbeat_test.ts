@@ -101,8 +101,9 @@ Deno.test("Hub heartbeat timeout cleans up channels, uids and pending requests a
 Deno.test("Hub heartbeat stops when the connection closes", async () => {
   const { clock, socket, sink } = await open();
   sink.socketClosed(1000, "");
-  // Admission's handshake timer runs out by itself (admission.ts); no heartbeat timer is left.
-  clock.tick(10_000);
+  // Admission's handshake timer and the heartbeat's run out (admission.ts, heartbeat.ts) and
+  // neither arms again: nothing is left to watch.
+  clock.tick(30_000);
   assert.equal(clock.pending, 0);
   clock.tick(120_000);
   assert.equal(socket.pings(), 0);
@@ -166,5 +167,37 @@ Deno.test("HeartbeatScheduler: connections closing in the order they opened re-a
   clock.tick(1); // t = 140: the last connection's ping, 100 ms after it opened
   assert.deepEqual(pings, [4]);
   scheduler.remove(targets[4]);
-  assert.equal(clock.pending, 0); // none watched: no timer
+  clock.tick(1000); // none watched: the timer runs out and arms no other
+  assert.equal(clock.pending, 0);
+  assert.equal(sets, 3); // t = 100, t = 140 and the look after the ping: none for the removals
+});
+
+Deno.test("HeartbeatScheduler: connections that each close before the next opens set a timer per interval, not per connection", () => {
+  const clock = new VirtualClock();
+  let sets = 0;
+  const counting = {
+    now: () => clock.now(),
+    setTimeout: (fn: () => void, ms: number) => (sets++, clock.setTimeout(fn, ms)),
+    clearTimeout: (h: unknown) => clock.clearTimeout(h),
+  };
+  const scheduler = new HeartbeatScheduler(counting, { intervalMs: 100, timeoutMs: 200 }, () => {});
+  const pings: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const t = {
+      lastSeen: clock.now(),
+      hbAt: 0,
+      hbPingedAt: -Infinity,
+      hbIndex: -1,
+      send: () => (pings.push(i), true),
+      close: () => {},
+    };
+    scheduler.add(t);
+    clock.tick(3);
+    scheduler.remove(t); // the heap is empty again (a churn of short connections)
+  }
+  // 300 ms of churn at a 100 ms interval: a timer per 100 ms (each finds nothing due), not 100.
+  assert.ok(sets <= 4, `${sets} timers set`);
+  assert.deepEqual(pings, []);
+  clock.tick(1000);
+  assert.equal(clock.pending, 0);
 });
