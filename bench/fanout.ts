@@ -91,6 +91,8 @@ interface BurstResult {
   probeP50Ms: number;
   probeP99Ms: number;
   probeMaxMs: number;
+  /** When the slowest probe request was sent, ms after the burst started (`NaN`: no probe). */
+  probeMaxAtMs: number;
 }
 
 const { values } = parseArgs({
@@ -188,10 +190,13 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
         quietDelivered += q.got.received;
         quietMs += q.got.last - q.t0;
       }
-      const during = samples
-        .filter(([sent, ms]) => sent < got.last && sent + ms > t0)
-        .map(([, ms]) => ms)
-        .sort((a, b) => a - b);
+      const inBurst = samples.filter(([sent, ms]) => sent < got.last && sent + ms > t0);
+      const during = inBurst.map(([, ms]) => ms).sort((a, b) => a - b);
+      // Where in the burst the slowest request was: a stall at its start, middle or end.
+      const slowest = inBurst.reduce<[number, number] | null>(
+        (m, x) => (m === null || x[1] > m[1] ? x : m),
+        null,
+      );
       const r: BurstResult = {
         runtime,
         side,
@@ -211,9 +216,10 @@ async function runSide(runtime: Runtime, side: Side, roundNo: number): Promise<B
         probeP50Ms: round(quantile(during, 0.5), 2),
         probeP99Ms: round(quantile(during, 0.99), 2),
         probeMaxMs: round(during.at(-1) ?? NaN, 2),
+        probeMaxAtMs: slowest === null ? NaN : round(slowest[0] - t0, 1),
       };
       progress(
-        `${runtime} ${side} ${kind}: ${r.deliveriesPerSec}/s, first ${r.firstMs} ms, last ${r.lastMs} ms, cpu ${r.serverCpuMs} ms (fan-out alone ${r.fanOutCpuMs} ms), client cpu ${r.clientCpuMs} ms (${r.fanOutClientCpuMs} ms), probe max ${r.probeMaxMs} ms`,
+        `${runtime} ${side} ${kind}: ${r.deliveriesPerSec}/s, first ${r.firstMs} ms, last ${r.lastMs} ms, cpu ${r.serverCpuMs} ms (fan-out alone ${r.fanOutCpuMs} ms), client cpu ${r.clientCpuMs} ms (${r.fanOutClientCpuMs} ms), probe max ${r.probeMaxMs} ms (sent ${r.probeMaxAtMs} ms into the burst)`,
       );
       results.push(r);
     }
