@@ -70,8 +70,20 @@ export class Connection implements ConnectionInfo, GateState, ConnectionSink {
   closed = false;
   /** Inbound message rate limit, when enabled. */
   messageBucket: TokenBucket | null = null;
+  /** Its IP's inbound message rate (`rateLimit.messagesPerIp`), shared by the IP's connections. */
+  ipMessageBucket: TokenBucket | null = null;
   /** Inbound byte rate limit, when enabled. */
   byteBucket: TokenBucket | null = null;
+
+  /**
+   * Takes `n` messages from the connection's rate and its IP's: `false` (the message is refused)
+   * when either has too few. `true` without rate limits.
+   */
+  takeMessages(n: number, now?: number): boolean {
+    if (this.messageBucket === null) return true;
+    if (!this.messageBucket.take(n, now)) return false;
+    return this.ipMessageBucket === null || this.ipMessageBucket.take(n, now);
+  }
   /** The peer's IP address, when the adapter knows it. */
   remoteIp: string | null = null;
   /**

@@ -22,6 +22,7 @@ import { HeartbeatScheduler } from "./heartbeat.ts";
 import type { FanOutQueue } from "./fanout.ts";
 import type { Inbound } from "./inbound.ts";
 import { IpBudget } from "./ip_budget.ts";
+import { IpMessageRates } from "./ip_message_rate.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import type { Resume } from "./resume.ts";
 import { openRejected } from "./rejection.ts";
@@ -51,6 +52,8 @@ export class Connections {
   readonly #gate: GatePolicy | null;
   /** Dropped after a close timeout while the runtime still holds their socket (Deno). */
   readonly #held = new Set<Connection>();
+  /** Messages per remote IP (`rateLimit.messagesPerIp`), shared by its connections. */
+  readonly #ipMessages: IpMessageRates | undefined;
   /** Inflated bytes per remote IP (`rateLimit.bytesPerIp`), outliving connections. */
   readonly #ipBudget: IpBudget | undefined;
   /** The wire limits every handshake announces (the options do not change). */
@@ -97,6 +100,9 @@ export class Connections {
     this.#wireLimits = wireLimits(ctx.options.wire);
     const rates = ctx.options.rateLimit;
     if (rates && rates.bytesPerIp) this.#ipBudget = new IpBudget(rates.bytesPerIp, ctx.clock);
+    if (rates && rates.messagesPerIp) {
+      this.#ipMessages = new IpMessageRates(rates.messagesPerIp, ctx.clock);
+    }
   }
 
   /** Opens a connection over an adapter's socket and sends the handshake. */
@@ -137,6 +143,8 @@ export class Connections {
     const limits = options.rateLimit;
     if (limits) {
       conn.messageBucket = new TokenBucket(limits.messages, ctx.clock);
+      // Left in closed(), which runs once for every connection that got this far.
+      conn.ipMessageBucket = this.#ipMessages?.join(conn.remoteIp) ?? null;
       const ipBucket = this.#ipBudget?.forIp(conn.remoteIp); // charged with inflated bytes
       conn.byteBucket = new TokenBucket(limits.bytes, ctx.clock, ipBucket);
     }
@@ -269,6 +277,7 @@ export class Connections {
       data: () => ({ connId: conn.id, uid: conn.uid, code, reason }),
     });
     this.#heartbeats?.remove(conn);
+    if (conn.ipMessageBucket !== null) this.#ipMessages?.leave(conn.remoteIp);
     conn.closeGate();
     conn.wire?.addTo(ctx.stats.wire);
     conn.wire?.close();

@@ -148,7 +148,7 @@ export class Inbound {
     // takes its message from the rate in streams.ts.
     if (typeof frame !== "string" && ctx.streams?.receive(conn, frame)) return;
     if (
-      conn.messageBucket && !(conn.messageBucket.take(1, now) && conn.byteBucket!.take(bytes, now))
+      conn.messageBucket && !(conn.takeMessages(1, now) && conn.byteBucket!.take(bytes, now))
     ) {
       this.#rateLimited(conn, frame);
       return;
@@ -190,7 +190,7 @@ export class Inbound {
       if (batch) {
         // A batch counts as its entries against the message rate (the frame paid for one): else
         // one frame of 1000 entries would route 1000 events for one token (docs/security.md).
-        if (conn.messageBucket && batch.length > 1 && !conn.messageBucket.take(batch.length - 1)) {
+        if (batch.length > 1 && !conn.takeMessages(batch.length - 1)) {
           this.#rateLimited(conn, null);
           return;
         }

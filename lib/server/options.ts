@@ -215,10 +215,9 @@ export interface ServerOptions {
   maxConnectionsPerIp?: number;
   /**
    * The client's address, from the upgrade request and the TCP peer's address: what every per-IP
-   * limit (`maxConnectionsPerIp`, `rateLimit.upgradesPerIp`, `rateLimit.bytesPerIp`,
-   * `rateLimit.presenceJoinsPerIp`, `delivery.maxParkedPerIp`, `streams.maxStreamsPerIp`,
-   * `wire.maxReassemblyBytesPerIp`) and
-   * telemetry count it under. Behind a reverse proxy the peer is the proxy for every client: use
+   * limit (`maxConnectionsPerIp`, `rateLimit.upgradesPerIp`, `rateLimit.messagesPerIp`,
+   * `rateLimit.bytesPerIp`, `rateLimit.presenceJoinsPerIp`, `delivery.maxParkedPerIp`,
+   * `streams.maxStreamsPerIp`, `wire.maxReassemblyBytesPerIp`) and telemetry count it under. Behind a reverse proxy the peer is the proxy for every client: use
    * {@linkcode forwardedClientIp} with the proxies' addresses. Called once per upgrade of `path`;
    * an answer that is no IP address, or a throw (reported to `onError`), means the peer.
    * @default {the peer's address (forwarding headers are never trusted)}

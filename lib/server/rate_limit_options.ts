@@ -14,6 +14,17 @@ export interface RateLimitOptions {
    */
   messages?: Rate;
   /**
+   * Inbound messages per remote IP, across all its connections (counted as `messages` is), and
+   * outliving them until refilled, so reconnecting does not buy a fresh budget. Without it one
+   * address could send `messages` on each of its `maxConnectionsPerIp` connections (1000 × 2000 a
+   * second). Past it any of the IP's connections gets `rate-limited` for the frame (and 4029
+   * after `maxViolations`), as over its own rate. IPv6 addresses count by their /64; connections
+   * without a known address are not limited; at most 10,000 IPs without connections are kept.
+   * Behind a proxy every client has the proxy's IP: raise it or use `false`. `false`: none.
+   * @default {perSecond: 20000, burst: 40000}
+   */
+  messagesPerIp?: Rate | false;
+  /**
    * Inbound bytes per connection.
    * @default {perSecond: 16777216, burst: 33554432}
    */
@@ -70,6 +81,7 @@ export interface RateLimitOptions {
 /** The defaults of {@linkcode RateLimitOptions}. */
 export const RATE_LIMIT_DEFAULTS: Required<RateLimitOptions> = {
   messages: { perSecond: 2000, burst: 4000 },
+  messagesPerIp: { perSecond: 20_000, burst: 40_000 },
   bytes: { perSecond: 16 * 1024 * 1024, burst: 32 * 1024 * 1024 },
   bytesPerIp: { perSecond: 16 * 1024 * 1024, burst: 64 * 1024 * 1024 },
   presenceJoinsPerIp: { perSecond: 20, burst: 200 },

@@ -182,7 +182,7 @@ export class ServerStreams {
     // stream the server does not hold is), and answers are written at once, so a peer sending
     // them without reading made the server hold every answer. DATA and CREDIT are bounded by
     // credit, OPEN by `#rated`. Over the rate the frame is dropped unanswered.
-    if (frame[0] >= FLAG_STREAM_END && conn.messageBucket && !conn.messageBucket.take(1)) {
+    if (frame[0] >= FLAG_STREAM_END && !conn.takeMessages(1)) {
       this.#ctx.count("rate-limited");
       rateViolation(this.#ctx, conn);
       return true;
@@ -347,7 +347,7 @@ export class ServerStreams {
       tryAcquire: () => {
         const conn = s.conn;
         refusal = undefined;
-        if (conn?.messageBucket && !conn.messageBucket.take(1)) {
+        if (conn && !conn.takeMessages(1)) {
           refusal = "over the message rate (rateLimit.messages)";
           ctx.count("rate-limited");
           rateViolation(ctx, conn);
