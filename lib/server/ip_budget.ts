@@ -74,6 +74,17 @@ function parsedKey(ip: string): string {
 /** Default bound on the IPs tracked at once. */
 export const DEFAULT_MAX_IPS = 10_000;
 
+/**
+ * Throws `RangeError` for a bad `rate` or `maxIps` of a per-IP limit: when the server is made, not
+ * at its first connection.
+ */
+export function checkPerIp(rate: Rate, clock: Clock, maxIps: number): void {
+  new TokenBucket(rate, clock);
+  if (!Number.isInteger(maxIps) || maxIps < 1) {
+    throw new RangeError(`maxIps must be a positive integer, got ${maxIps}`);
+  }
+}
+
 /** Entries looked at for expiry on each charge: enough to keep up, O(1) per charge. */
 const SWEEP = 4;
 
@@ -101,10 +112,7 @@ export class IpBudget {
     readonly clock: Clock,
     readonly maxIps: number = DEFAULT_MAX_IPS,
   ) {
-    new TokenBucket(rate, clock); // validates the rate now rather than at the first connection
-    if (!Number.isInteger(maxIps) || maxIps < 1) {
-      throw new RangeError(`maxIps must be a positive integer, got ${maxIps}`);
-    }
+    checkPerIp(rate, clock, maxIps);
   }
 
   /** What a connection from `ip` charges (`undefined` when the IP is unknown: no bound). */

@@ -23,7 +23,7 @@
  * @module
  */
 import type { Clock } from "../util/clock.ts";
-import { DEFAULT_MAX_IPS, ipKey } from "./ip_budget.ts";
+import { checkPerIp, DEFAULT_MAX_IPS, ipKey } from "./ip_budget.ts";
 import { type Rate, TokenBucket } from "./rate_limit.ts";
 
 /** Idle entries looked at for expiry on each open or close: O(1) each, enough to keep up. */
@@ -48,10 +48,7 @@ export class IpMessageRates {
     readonly clock: Clock,
     readonly maxIps: number = DEFAULT_MAX_IPS,
   ) {
-    new TokenBucket(rate, clock); // validates the rate now rather than at the first connection
-    if (!Number.isInteger(maxIps) || maxIps < 1) {
-      throw new RangeError(`maxIps must be a positive integer, got ${maxIps}`);
-    }
+    checkPerIp(rate, clock, maxIps);
   }
 
   /** A connection from `ip` opened: its IP's bucket (`null`: unknown address, not limited). */
