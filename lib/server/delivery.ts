@@ -240,8 +240,10 @@ export class Delivery<C> {
     if (session.conn !== conn) return;
     session.conn = null;
     this.#sync(session);
-    this.#clock.clearTimeout(session.ackTimer);
-    session.ackTimer = undefined;
+    if (session.ackTimer !== undefined) {
+      this.#clock.clearTimeout(session.ackTimer);
+      session.ackTimer = undefined;
+    }
     session.unacked = 0;
     if (this.#sessions.get(session.idLo) !== session) return; // evicted meanwhile
     this.#detached.add(session);

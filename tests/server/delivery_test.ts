@@ -445,3 +445,27 @@ Deno.test("Delivery budget: 5,000 parked sessions on a busy stream stay within t
   assert.equal(d.bytes, 1000 * M);
   assert.equal(losses.reduce((n, l) => n + l.dropped, 0), held - 1000);
 });
+
+Deno.test("attach and detach of a session with no ack timer touch no timer but the TTL's", () => {
+  const clock = new VirtualClock();
+  let sets = 0, clears = 0;
+  const counting = {
+    now: () => clock.now(),
+    setTimeout: (fn: () => void, ms: number) => (sets++, clock.setTimeout(fn, ms)),
+    clearTimeout: (h: unknown) => (clears++, clock.clearTimeout(h)),
+  };
+  const d = new Delivery<string>(
+    resolveDelivery({}) as Required<DeliveryOptions>,
+    counting,
+    { loss: () => {}, ack: () => {} },
+    zeroDeliveryCounters(),
+  );
+  for (let i = 0; i < 100; i++) {
+    const a = d.attach("u", `c${i}`, `conn${i}`, 0);
+    d.detach(a.session, `conn${i}`);
+  }
+  // One timer for every parked session's TTL (expiry_queue.ts); a session that never received a
+  // numbered message has no ack timer to clear.
+  assert.equal(sets, 1);
+  assert.equal(clears, 0);
+});
