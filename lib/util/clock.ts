@@ -63,6 +63,7 @@ export class VirtualClock implements Clock {
   #now: number;
   #nextId = 1;
   #timers: VirtualTimer[] = [];
+  #cleared = 0;
 
   /** Starts at `start` ms (default 0). */
   constructor(start?: number) {
@@ -116,12 +117,23 @@ export class VirtualClock implements Clock {
    * ```
    */
   clearTimeout(handle: TimerHandle): void {
+    this.#cleared++;
     this.#timers = this.#timers.filter((t) => t.id !== handle);
   }
 
   /** How many timers are pending. */
   get pending(): number {
     return this.#timers.length;
+  }
+
+  /** How many timers were scheduled so far (for tests that count timer work). */
+  get scheduled(): number {
+    return this.#nextId - 1;
+  }
+
+  /** How many times `clearTimeout` was called so far, with a pending handle or not. */
+  get cleared(): number {
+    return this.#cleared;
   }
 
   /**

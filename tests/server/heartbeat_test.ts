@@ -137,13 +137,7 @@ Deno.test("resolveHeartbeatOptions() fills defaults and rejects bad timings with
 
 Deno.test("HeartbeatScheduler: connections closing in the order they opened re-arm no timer, and the next ping keeps its time", () => {
   const clock = new VirtualClock();
-  let sets = 0;
-  const counting = {
-    now: () => clock.now(),
-    setTimeout: (fn: () => void, ms: number) => (sets++, clock.setTimeout(fn, ms)),
-    clearTimeout: (h: unknown) => clock.clearTimeout(h),
-  };
-  const scheduler = new HeartbeatScheduler(counting, { intervalMs: 100, timeoutMs: 200 }, () => {});
+  const scheduler = new HeartbeatScheduler(clock, { intervalMs: 100, timeoutMs: 200 }, () => {});
   const pings: number[] = [];
   const target = (i: number) => ({
     lastSeen: clock.now(),
@@ -160,7 +154,7 @@ Deno.test("HeartbeatScheduler: connections closing in the order they opened re-a
     return t;
   });
   for (const t of targets.slice(0, 4)) scheduler.remove(t); // the heap's top each time
-  assert.equal(sets, 1);
+  assert.equal(clock.scheduled, 1);
   assert.equal(clock.pending, 1);
   clock.tick(99); // t = 139: the first timer (t = 100) found nothing due
   assert.deepEqual(pings, []);
@@ -169,18 +163,12 @@ Deno.test("HeartbeatScheduler: connections closing in the order they opened re-a
   scheduler.remove(targets[4]);
   clock.tick(1000); // none watched: the timer runs out and arms no other
   assert.equal(clock.pending, 0);
-  assert.equal(sets, 3); // t = 100, t = 140 and the look after the ping: none for the removals
+  assert.equal(clock.scheduled, 3); // t = 100, t = 140 and the look after the ping: none for the removals
 });
 
 Deno.test("HeartbeatScheduler: connections that each close before the next opens set a timer per interval, not per connection", () => {
   const clock = new VirtualClock();
-  let sets = 0;
-  const counting = {
-    now: () => clock.now(),
-    setTimeout: (fn: () => void, ms: number) => (sets++, clock.setTimeout(fn, ms)),
-    clearTimeout: (h: unknown) => clock.clearTimeout(h),
-  };
-  const scheduler = new HeartbeatScheduler(counting, { intervalMs: 100, timeoutMs: 200 }, () => {});
+  const scheduler = new HeartbeatScheduler(clock, { intervalMs: 100, timeoutMs: 200 }, () => {});
   const pings: number[] = [];
   for (let i = 0; i < 100; i++) {
     const t = {
@@ -196,7 +184,7 @@ Deno.test("HeartbeatScheduler: connections that each close before the next opens
     scheduler.remove(t); // the heap is empty again (a churn of short connections)
   }
   // 300 ms of churn at a 100 ms interval: a timer per 100 ms (each finds nothing due), not 100.
-  assert.ok(sets <= 4, `${sets} timers set`);
+  assert.ok(clock.scheduled <= 4, `${clock.scheduled} timers set`);
   assert.deepEqual(pings, []);
   clock.tick(1000);
   assert.equal(clock.pending, 0);

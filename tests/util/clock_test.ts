@@ -19,3 +19,15 @@ Deno.test("VirtualClock.tick() fires due timers in time order, including ones ad
   assert.equal(clock.pending, 0);
   assert.equal(clock.next(), false);
 });
+
+Deno.test("VirtualClock counts the timers scheduled and the clearTimeout calls", () => {
+  const clock = new VirtualClock();
+  const a = clock.setTimeout(() => {}, 10);
+  clock.setTimeout(() => {}, 20);
+  clock.clearTimeout(a);
+  clock.clearTimeout(undefined); // an unknown handle counts as a call too
+  clock.tick(20);
+  assert.equal(clock.scheduled, 2);
+  assert.equal(clock.cleared, 2);
+  assert.equal(clock.pending, 0);
+});
