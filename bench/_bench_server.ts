@@ -97,6 +97,40 @@ function startRawDeno(): { url: string; burst: Burst } {
   };
 }
 
+/**
+ * `--native-turn-ms` of bench/fanout.ts (env `BENCH_NATIVE_TURN_MS`): sente-lite's `nativeTurnMs`,
+ * and the raw Bun side takes turns alike (publishes past that many ms in one turn wait for the next).
+ */
+const NATIVE_TURN_MS = Number(process.env.BENCH_NATIVE_TURN_MS) || undefined;
+
+/** `publish` as it is, or taking turns of `turnMs` as sente-lite's `nativeTurnMs` does. */
+function inTurns(
+  publish: (topic: string, frame: string) => void,
+  turnMs: number | undefined,
+): (topic: string, frame: string) => void {
+  if (turnMs === undefined) return publish;
+  const waiting: [string, string][] = [];
+  let turnStart = -1;
+  const next = () => {
+    const start = performance.now();
+    let i = 0;
+    while (i < waiting.length && performance.now() - start < turnMs) {
+      publish(...waiting[i++]);
+    }
+    waiting.splice(0, i);
+    if (waiting.length > 0) setTimeout(next, 0);
+  };
+  return (topic, frame) => {
+    const now = performance.now();
+    if (turnStart < 0) {
+      turnStart = now;
+      queueMicrotask(() => turnStart = -1);
+    }
+    if (waiting.length === 0 && now - turnStart < turnMs) return publish(topic, frame);
+    if (waiting.push([topic, frame]) === 1) setTimeout(next, 0);
+  };
+}
+
 function startRawBun(b: BunLike): { url: string; burst: Burst } {
   const server = b.serve({
     port: 0,
@@ -123,9 +157,10 @@ function startRawBun(b: BunLike): { url: string; burst: Burst } {
       },
     },
   });
+  const publish = inTurns((topic, frame) => void server.publish(topic, frame), NATIVE_TURN_MS);
   return {
     url: `ws://127.0.0.1:${server.port}/`,
-    burst: (kind, frame) => void server.publish(kind === "broadcast" ? "all" : "channel", frame),
+    burst: (kind, frame) => publish(kind === "broadcast" ? "all" : "channel", frame),
   };
 }
 
@@ -135,6 +170,7 @@ async function startSente(): Promise<{ url: string; burst: Burst }> {
     maxConnectionsPerIp: 1e6,
     maxConnections: 1e6,
     handshakeTimeoutMs: 60_000,
+    nativeTurnMs: NATIVE_TURN_MS,
     onOpen: () => connections++,
     onClose: () => connections--,
     onError: (e) => console.error("bench server error:", e),

@@ -44,7 +44,12 @@
  *
  * Run: `deno run -A bench/fanout.ts [--runtimes deno,bun] [--clients 1000] [--messages 1000]
  * [--bytes 64] [--rounds 1] [--kinds broadcast,publish] [--client-runtime bun]
- * [--resume off|session|channel-seq] [--cpu-bursts 2] [--socketio on|off] [--probe-gap-ms 1]`
+ * [--resume off|session|channel-seq] [--cpu-bursts 2] [--socketio on|off] [--probe-gap-ms 1]
+ * [--native-turn-ms N]`
+ *
+ * `--native-turn-ms N` sets sente-lite's `nativeTurnMs` (Bun: past N ms of publishes in one
+ * event-loop turn the rest wait for the next turns), and the raw Bun side takes turns the same way
+ * (bench/_bench_server.ts), so both answer the probe during a burst and pay for it alike.
  *
  * @module
  */
@@ -109,6 +114,7 @@ const { values } = parseArgs({
     "cpu-bursts": { type: "string", default: "2" },
     socketio: { type: "string", default: "on" },
     "probe-gap-ms": { type: "string", default: "1" },
+    "native-turn-ms": { type: "string", default: "" },
   },
   strict: true,
 });
@@ -128,7 +134,13 @@ const config = {
   kinds: values.kinds.split(",") as Kind[],
   clientRuntime: values["client-runtime"] as Runtime,
   resume: values.resume as "off" | "session" | "channel-seq",
+  /** sente-lite's `nativeTurnMs` (Bun), and the raw Bun side takes turns alike; null: off. */
+  nativeTurnMs: values["native-turn-ms"] === ""
+    ? null
+    : num("native-turn-ms", values["native-turn-ms"], 1),
 };
+// The measured servers read it from their environment (bench/_bench_server.ts).
+if (config.nativeTurnMs !== null) Deno.env.set("BENCH_NATIVE_TURN_MS", String(config.nativeTurnMs));
 if (!["off", "session", "channel-seq"].includes(config.resume)) {
   throw new RangeError(`--resume must be off, session or channel-seq, got ${config.resume}`);
 }

@@ -287,6 +287,7 @@ export class Connection implements ConnectionInfo, GateState, ConnectionSink {
 
   /** Joins its variant's broadcast topic (its frames are everyone's: lib/server/fanout.ts). */
   joinTopics(variant: string): void {
+    if (this.fanOuts?.deferJoin(this, variant)) return; // after the queued publishes
     this.variant = variant;
     this.#native("subscribe", variant);
     this.fanOuts?.nativeJoined(this);

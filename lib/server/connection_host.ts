@@ -59,6 +59,8 @@ export interface FanOutBacklog {
   readonly lastSeq: number;
   /** Sends `conn` every queued fan-out it is owed, in order. */
   settle(conn: Connection): void;
+  /** Whether `conn` must wait to join `variant`'s native topics (it is joined when it may). */
+  deferJoin(conn: Connection, variant: string): boolean;
   /** `conn` joined its variant's native topics. */
   nativeJoined(conn: Connection): void;
   /** `conn` left its variant's native topics. */

@@ -42,6 +42,7 @@ function newStats(): ServerStats {
     bufferedBytes: 0,
     wire: emptyWireTotals(),
     queuedBytes: 0,
+    fanOutsQueued: 0,
     droppedFrames: 0,
     slowConsumerCloses: 0,
     deliveryBytes: 0,

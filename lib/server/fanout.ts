@@ -10,6 +10,12 @@
  *   packer, `+cseq` with channel sequences; per channel too), and a broadcast or channel publish
  *   is ONE `server.publish` per variant for all of them. Sockets over `maxBufferedBytes` are
  *   closed as slow consumers (1013) before the publish, as the per-connection gate would.
+ *   A publish made while others wait in the queue waits too, and is published when its turn
+ *   comes; with `nativeTurnMs`, so are those past that much time of publishes in one event-loop
+ *   turn (off by default: turns cost throughput, docs/wire.md §9). A native connection that is sent
+ *   anything else meanwhile first gets what it is owed per connection and leaves its topics
+ *   until the queue is empty (a publish to come must not reach it twice); a connection opening
+ *   meanwhile joins its topics then too.
  * - **Slices** (every runtime): past `fanOutSlice` recipients the rest waits in a per-server
  *   queue and goes out `fanOutSlice` recipients per event-loop turn, so a large fan-out never
  *   freezes the loop. A connection still owed queued fan-outs gets them first when anything
@@ -31,6 +37,9 @@ export * from "./fanout_job.ts";
 /** Recipients a fan-out may serve at once while others wait in the queue. */
 const SMALL_FANOUT = 16;
 
+/** No connections (shared: never written). */
+const NO_CONNECTIONS: Connection[] = [];
+
 /** A fan-out waiting for its turn (or part sent). */
 interface Queued {
   job: FanOutJob;
@@ -38,6 +47,11 @@ interface Queued {
   audience: Audience;
   /** Where its turn got to; made when its turn comes (the audience as it is then). */
   cursor: Iterator<Connection> | null;
+  /**
+   * Its native topic, published when its turn comes (`null`: everyone's); `undefined` when it
+   * has none or was published.
+   */
+  channel: string | null | undefined;
 }
 
 /** About how long one slice of the queue may run before the event loop gets a turn (ms). */
@@ -84,30 +98,53 @@ export class FanOutQueue implements FanOutBacklog {
   readonly #options: ResolvedServerOptions;
   readonly #sequencer: Sequencer;
   readonly #slice: number;
+  /** `nativeTurnMs`. */
+  readonly #turnMs: number;
   readonly #schedule: (fn: () => void) => void;
+  readonly #now: () => number;
   readonly #queue: Queued[] = [];
   #seq = 0;
   #scheduled = false;
   /** Native subscribers by topic (lib/server/native_topics.ts). */
   readonly #natives = new NativeTopics();
+  /** When this turn's first native publish started (`#now()`); -1 until one does. */
+  #turnStart = -1;
+  /** Native connections out of their topics until the queue is empty, with their variant. */
+  #detached: Map<Connection, string> | null = null;
   /** The number of the last queued fan-out; 0 while none waits. */
   lastSeq = 0;
 
-  /** Fans out `fanOutSlice` recipients per event-loop turn (`schedule` runs the next slice). */
+  /**
+   * Fans out `fanOutSlice` recipients per event-loop turn (`schedule` runs the next slice; `now`
+   * is the clock of a slice's time).
+   */
   constructor(
     options: ResolvedServerOptions,
     sequencer: Sequencer,
     schedule: (fn: () => void) => void = macrotask,
+    now: () => number = () => performance.now(),
   ) {
     this.#options = options;
     this.#sequencer = sequencer;
     this.#slice = options.fanOutSlice;
+    this.#turnMs = options.nativeTurnMs;
     this.#schedule = schedule;
+    this.#now = now;
   }
 
   /** Fan-outs waiting (or partly sent). */
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /**
+   * Whether `conn` must wait to join `variant`'s topics until the queue is empty (a queued
+   * publish made before it opened must not reach it); it is joined then.
+   */
+  deferJoin(conn: Connection, variant: string): boolean {
+    if (this.#queue.length === 0) return false;
+    (this.#detached ??= new Map()).set(conn, variant);
+    return true;
   }
 
   /** `conn` joined its variant's native topics. */
@@ -151,45 +188,37 @@ export class FanOutQueue implements FanOutBacklog {
   ): number {
     const job = new FanOutJob(sequencer, message, stream);
     const seq = ++this.#seq;
-    if (this.#queue.length > 0 && audience.size > SMALL_FANOUT) {
-      // Behind the others, untouched until its turn: nothing done per recipient now.
-      this.#enqueue({ job, seq, audience, cursor: null });
+    // (no native groups: no native path, and none joins while the queue is not empty)
+    const native = channel !== undefined && !audience.partial && message.type === "push" &&
+      this.#natives.active;
+    if (this.#queue.length > 0 && (audience.size > SMALL_FANOUT || native)) {
+      // Behind the others, untouched until its turn: nothing done per recipient now. (A native
+      // one always: sent now per connection, its natives would have to leave their topics.)
+      this.#enqueue({ job, seq, audience, cursor: null, channel: native ? channel : undefined });
       return audience.size;
     }
     // Now: what nobody waits for, or a small fan-out (a uid's connections) whose recipients first
     // get what they are owed. The first `fanOutSlice` recipients; the rest wait their turn.
-    const native = channel !== undefined && !audience.partial && message.type === "push" &&
-      this.#queue.length === 0;
     let n = 0;
-    if (native) {
+    if (native && this.#queue.length === 0) {
+      if (this.#turnSpent()) {
+        // A burst of publishes: this one and those after it take turns (the loop runs between).
+        this.#enqueue({ job, seq, audience, cursor: null, channel });
+        return audience.size;
+      }
       // The natives get it through their topics now, one publish per variant; the loop below
       // skips them, and so does the rest of it if it has to wait (they are not owed it).
-      const r = audience.all
-        ? this.#natives.broadcast(job, audience.streamed, audience.size)
-        : channel !== null
-        ? this.#natives.channel(job, channel, audience.streamed, audience.size)
-        : null;
-      if (r !== null) {
-        n = r.n;
-        if (r.complete) return this.#done(job, n); // nobody left for the per-connection path
-      }
-      if (r?.grouped) {
-        const base = audience;
-        audience = {
-          members: base.members,
-          size: base.size - n,
-          partial: true,
-          includes: (c, s) => (c.variant === null || !job.sharedBy(c)) && base.includes(c, s),
-          streamed: base.streamed,
-        };
-      }
+      const rest = this.#publish(job, audience, channel);
+      n = rest.n;
+      if (rest.audience === null) return this.#done(job, n); // nobody left per connection
+      audience = rest.audience;
     }
     let budget = this.#slice;
     const cursor = audience.members[Symbol.iterator]();
     let sent = 0;
     for (;;) {
       if (budget === 0) {
-        this.#enqueue({ job, seq, audience, cursor });
+        this.#enqueue({ job, seq, audience, cursor, channel: undefined }); // published already
         n += Math.max(0, audience.size - sent);
         break;
       }
@@ -202,6 +231,72 @@ export class FanOutQueue implements FanOutBacklog {
       if (this.#deliver(job, seq, conn)) n++;
     }
     return this.#done(job, n);
+  }
+
+  /**
+   * Publishes `job` to its native topics (`channel`: `null` for everyone's); returns how many it
+   * reached and who still needs it per connection (`null`: nobody).
+   */
+  #publish(
+    job: FanOutJob,
+    audience: Audience,
+    channel: string | null,
+  ): { n: number; audience: Audience | null } {
+    // The connections out of their topics for now: when they are all that is left outside the
+    // groups, the per-connection rest is them alone, not a pass over every recipient.
+    const outside = this.#outside(channel);
+    const r = audience.all
+      ? this.#natives.broadcast(job, audience.streamed, audience.size, outside.length)
+      : channel !== null
+      ? this.#natives.channel(job, channel, audience.streamed, audience.size, outside.length)
+      : null;
+    if (r === null) return { n: 0, audience };
+    const base = audience;
+    if (r.complete) {
+      if (outside.length === 0) return { n: r.n, audience: null };
+      const { includes, streamed } = base;
+      return {
+        n: r.n,
+        audience: { members: outside, size: outside.length, partial: true, includes, streamed },
+      };
+    }
+    if (!r.grouped) return { n: r.n, audience };
+    return {
+      n: r.n,
+      audience: {
+        members: base.members,
+        size: base.size - r.n,
+        partial: true,
+        includes: (c, s) => (c.variant === null || !job.sharedBy(c)) && base.includes(c, s),
+        streamed: base.streamed,
+      },
+    };
+  }
+
+  /** The open connections out of their topics (in `channel`, unless `null`). */
+  #outside(channel: string | null): Connection[] {
+    const detached = this.#detached;
+    if (detached === null) return NO_CONNECTIONS;
+    const list: Connection[] = [];
+    for (const conn of detached.keys()) {
+      if (!conn.closed && (channel === null || conn.channels.has(channel))) list.push(conn);
+    }
+    return list;
+  }
+
+  /**
+   * Whether this event-loop turn has spent `nativeTurnMs` on native publishes already (the turn
+   * is over when its microtasks are: a burst of publishes in one synchronous loop is one turn).
+   */
+  #turnSpent(): boolean {
+    if (this.#turnMs === Infinity) return false;
+    const now = this.#now();
+    if (this.#turnStart < 0) {
+      this.#turnStart = now;
+      queueMicrotask(() => this.#turnStart = -1);
+      return false;
+    }
+    return now - this.#turnStart >= this.#turnMs;
   }
 
   /** Reports (or throws) what could not be packed, unless the job still waits in the queue. */
@@ -229,9 +324,12 @@ export class FanOutQueue implements FanOutBacklog {
 
   /**
    * Sends `conn` the queued fan-outs it is owed, in order, at most `limit` of them (the rest wait
-   * for a later slice: `servedSeq` says where it got to); returns how many.
+   * for a later slice: `servedSeq` says where it got to); returns how many. A native connection
+   * owed a publish still to come leaves its topics first and gets it here (it rejoins them when
+   * the queue is empty); with `untilPublish` (the queue's own turns) it stops there instead, to get
+   * it with the publish.
    */
-  settle(conn: Connection, limit = Infinity): number {
+  settle(conn: Connection, limit = Infinity, untilPublish = false): number {
     const was = FANOUT.delivering;
     FANOUT.delivering = true;
     let n = 0;
@@ -239,6 +337,10 @@ export class FanOutQueue implements FanOutBacklog {
       for (const q of this.#queue) {
         if (conn.servedSeq >= q.seq || !q.audience.includes(conn, q.seq)) continue;
         if (n >= limit) return n; // owed more: not served past this one
+        if (q.channel !== undefined && conn.variant !== null && q.job.sharedBy(conn)) {
+          if (untilPublish) return n;
+          this.#detach(conn);
+        }
         conn.servedSeq = q.seq;
         n++;
         q.job.deliverTo(conn);
@@ -248,6 +350,20 @@ export class FanOutQueue implements FanOutBacklog {
     }
     if (this.lastSeq > conn.servedSeq) conn.servedSeq = this.lastSeq;
     return n;
+  }
+
+  /** `conn` leaves its topics until the queue is empty. */
+  #detach(conn: Connection): void {
+    (this.#detached ??= new Map()).set(conn, conn.variant!);
+    conn.leaveTopics();
+  }
+
+  /** The queue is empty: the connections out of their topics (or waiting to join) join them. */
+  #rejoin(): void {
+    const detached = this.#detached;
+    if (detached === null) return;
+    this.#detached = null;
+    for (const [conn, variant] of detached) if (!conn.closed) conn.joinTopics(variant);
   }
 
   #enqueue(entry: Queued): void {
@@ -278,11 +394,26 @@ export class FanOutQueue implements FanOutBacklog {
   #step(): void {
     let budget = this.#slice;
     const queue = this.#queue;
-    const deadline = performance.now() + SLICE_MS;
+    // (native publishes at the head: `nativeTurnMs` when set)
+    const deadline = this.#now() +
+      (queue[0]?.channel !== undefined && this.#turnMs !== Infinity ? this.#turnMs : SLICE_MS);
     let unclocked = 0;
     while (budget > 0 && queue.length > 0) {
       // (budget counts frames; one connection's backlog may overshoot it)
       const head = queue[0];
+      if (head.channel !== undefined) {
+        // Its turn: one publish per variant, then the per-connection rest (if any).
+        const rest = this.#publish(head.job, head.audience, head.channel);
+        head.channel = undefined;
+        budget--;
+        if (this.#now() >= deadline) budget = 0;
+        if (rest.audience === null) {
+          queue.shift();
+          if (head.job.unpackable) this.#report(head.job.unpackable);
+          continue;
+        }
+        head.audience = rest.audience;
+      }
       const { job, seq, audience } = head;
       const cursor = head.cursor ??= audience.members[Symbol.iterator]();
       let done = false;
@@ -301,7 +432,7 @@ export class FanOutQueue implements FanOutBacklog {
         // (its cursor has passed this connection; a later head's cursor finds it still owed).
         let sent = 1;
         try {
-          sent = Math.max(1, this.settle(conn, budget));
+          sent = Math.max(1, this.settle(conn, budget, true));
         } catch (e) {
           this.#options.onError(e, { where: "fan-out" });
         }
@@ -309,7 +440,7 @@ export class FanOutQueue implements FanOutBacklog {
         unclocked += sent;
         if (unclocked >= CLOCK_EVERY) {
           unclocked = 0;
-          if (performance.now() >= deadline) budget = 0;
+          if (this.#now() >= deadline) budget = 0;
         }
       }
       if (!done) break;
@@ -317,6 +448,9 @@ export class FanOutQueue implements FanOutBacklog {
       if (job.unpackable) this.#report(job.unpackable);
     }
     if (queue.length > 0) this.#kick();
-    else this.lastSeq = 0;
+    else {
+      this.lastSeq = 0;
+      this.#rejoin();
+    }
   }
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { FanOutQueue } from "./fanout.ts";
 import { Cluster } from "./cluster.ts";
 import { ClusterPresence } from "./cluster_presence.ts";
 import { clientBundleRoute, clientScriptPath } from "./client_bundle.ts";
@@ -40,6 +41,8 @@ export interface HubParts {
   readonly resume: Resume;
   /** Channel presence. */
   readonly presence: Presence;
+  /** This process's fan-out queue. */
+  readonly fanOuts: FanOutQueue;
 }
 
 /**
@@ -74,7 +77,16 @@ export function wireHub(ctx: ServerContext, hub: Hub): HubParts {
     STREAM_CONTROL_EVENT,
     (msg) => ctx.streams!.control(msg.connection as never, msg.data),
   );
-  return { upgrades, connections, inbound, router, cluster, resume, presence };
+  return {
+    upgrades,
+    connections,
+    inbound,
+    router,
+    cluster,
+    resume,
+    presence,
+    fanOuts: local.fanOuts,
+  };
 }
 
 /** A snapshot of the counters: the kept ones plus the live figures of the open connections. */
@@ -103,6 +115,7 @@ export function statsSnapshot(ctx: ServerContext, parts: HubParts): ServerStats 
     pendingUpgrades,
     deliveryBytes,
     unacknowledged,
+    fanOutsQueued: parts.fanOuts.queued,
     streams: ctx.streams?.stats(),
   };
 }

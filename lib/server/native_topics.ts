@@ -102,6 +102,11 @@ export class NativeTopics {
   /** Groups published to since the last look. */
   readonly #touched = new Set<NativeGroup>();
 
+  /** Whether any connection is in a native group (none: no native path at all). */
+  get active(): boolean {
+    return this.#count > 0;
+  }
+
   /** `conn` joined its variant's topics (its channels' too). */
   joined(conn: Connection): void {
     const variant = conn.variant!;
@@ -148,23 +153,30 @@ export class NativeTopics {
 
   /**
    * A broadcast to every native connection (`streamed`: only the variants with channel
-   * sequences, or only those without; `open`: how many connections the server has).
+   * sequences, or only those without; `open`: how many connections the server has; `outside`:
+   * how many of them the caller sends it to itself, `complete` then means all others are native).
    */
-  broadcast(job: FanOutJob, streamed: boolean | undefined, open: number): NativeResult {
-    if (this.#broadcast.size === 0) return { n: 0, complete: open === 0, grouped: false };
+  broadcast(
+    job: FanOutJob,
+    streamed: boolean | undefined,
+    open: number,
+    outside = 0,
+  ): NativeResult {
+    if (this.#broadcast.size === 0) return { n: 0, complete: open === outside, grouped: false };
     const { n, unshared } = this.#publish(job, this.#broadcast.values(), streamed);
-    return { n, complete: !unshared && this.#count === open, grouped: true };
+    return { n, complete: !unshared && this.#count + outside === open, grouped: true };
   }
 
   /**
    * A publish to `channel`'s native subscribers (`streamed` as for broadcasts; `members`: how many
-   * subscribers the server's registry has).
+   * subscribers the server's registry has; `outside` as for broadcasts).
    */
   channel(
     job: FanOutJob,
     channel: string,
     streamed: boolean | undefined,
     members: number,
+    outside = 0,
   ): NativeResult {
     const ch = this.#channels.get(channel);
     if (!ch?.groups) return { n: 0, complete: false, grouped: false };
@@ -173,7 +185,8 @@ export class NativeTopics {
     // (slow consumers closed by the publish left their groups)
     for (const group of ch.groups?.values() ?? []) natives += group.conns.size;
     // (the registry and the connections' own channels differ only while one changes)
-    const complete = !unshared && natives === ch.subscribers && natives >= members;
+    const all = natives + outside;
+    const complete = !unshared && all === ch.subscribers && all >= members;
     return { n, complete, grouped: true };
   }
 

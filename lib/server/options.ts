@@ -97,6 +97,17 @@ export interface ServerOptions {
    */
   fanOutSlice?: number;
   /**
+   * Where the runtime has native topics (Bun): the most time, in ms, one event-loop turn spends on
+   * native publishes (broadcasts, channel publishes) before the rest wait in the fan-out queue for
+   * the next turns, so requests, pings and handshakes are served during a burst
+   * (docs/wire.md §9). Off by default: a burst of publishes made in one synchronous loop then
+   * holds the loop for as long as it takes, as plain `server.publish` does (1000 messages to 1000
+   * clients: about 0.3–0.5 s). Turns cost throughput: in bench/fanout.ts, 3 ms turns gave 0.71×
+   * the deliveries/s of plain publishing at ×1.7 its CPU.
+   * @default {Infinity}
+   */
+  nativeTurnMs?: number;
+  /**
    * Bad frames one connection may send before it is closed with 1008.
    * @default {100}
    */
@@ -351,6 +362,7 @@ const DEFAULTS = {
   largeMessageBytes: 512 * 1024,
   maxProtocolErrors: 100,
   fanOutSlice: 256,
+  nativeTurnMs: Infinity,
   requestTimeoutMs: 10_000,
   maxSubscriptionsPerConnection: 100,
   maxConnectionsPerUid: 100,
@@ -392,6 +404,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   positiveInt("largeMessageBytes", o.largeMessageBytes);
   positiveInt("maxProtocolErrors", o.maxProtocolErrors);
   positiveInt("fanOutSlice", o.fanOutSlice);
+  if (!(o.nativeTurnMs > 0)) {
+    throw new RangeError(`ServerOptions.nativeTurnMs must be above 0, got ${o.nativeTurnMs}`);
+  }
   positiveInt("requestTimeoutMs", o.requestTimeoutMs);
   positiveInt("maxSubscriptionsPerConnection", o.maxSubscriptionsPerConnection);
   positiveInt("maxConnectionsPerUid", o.maxConnectionsPerUid);

@@ -161,6 +161,12 @@ export interface ServerStats extends DeliveryCounters {
   bufferedBytes: number;
   /** Bytes held by sente-lite's backpressure queues (policy `"drop-oldest"`). */
   queuedBytes: number;
+  /**
+   * Fan-outs (broadcasts, channel publishes, pushes to a uid) waiting in the queue for their turn:
+   * past `fanOutSlice` recipients, or past `nativeTurnMs` of native publishes in one event-loop
+   * turn, the rest go out in the next turns (docs/wire.md §9).
+   */
+  fanOutsQueued: number;
   /** Frames dropped for slow consumers (policy `"drop-oldest"`). */
   droppedFrames: number;
   /** Connections closed as slow consumers (policy `"close"`, code 1013). */

@@ -36,18 +36,33 @@ async function until(p: RawPeer, needle: string): Promise<string[]> {
   throw new Error(`no frame with ${needle} in ${JSON.stringify(seen)}`);
 }
 
+/**
+ * Runs `fn` against the Bun server of `_bun_fanout_server.ts`; the peers it puts in `peers` are
+ * closed after it, then the server is stopped.
+ */
+async function withServer(
+  fn: (info: { url: string; runtime: string }, peers: RawPeer[]) => Promise<void>,
+): Promise<void> {
+  const child = new Child("bun _bun_fanout_server.ts", BUN, [
+    `${HERE}_bun_fanout_server.ts`,
+  ], ROOT);
+  const peers: RawPeer[] = [];
+  try {
+    const info = JSON.parse(
+      await child.line("the listening line", (l) => l.startsWith("{"), 20_000),
+    );
+    await fn(info, peers);
+  } finally {
+    await Promise.all(peers.map((p) => p.close().catch(() => {})));
+    await child.stop("SIGTERM");
+  }
+}
+
 Deno.test({
   name: "Bun native topics: every frame variant gets broadcasts and publishes, in order",
   ignore: !hasBun,
-  async fn() {
-    const child = new Child("bun _bun_fanout_server.ts", BUN, [
-      `${HERE}_bun_fanout_server.ts`,
-    ], ROOT);
-    const peers: RawPeer[] = [];
-    try {
-      const info = JSON.parse(
-        await child.line("the listening line", (l) => l.startsWith("{"), 20_000),
-      );
+  fn: () =>
+    withServer(async (info, peers) => {
       assert.equal(info.runtime, "bun");
       const json = await peer(info.url, "client-id=j1&packer=json");
       const json2 = await peer(info.url, "client-id=j2&packer=json");
@@ -87,9 +102,56 @@ Deno.test({
       assert.match((await until(cs1, "hello")).at(-1)!, /"ch":"room","cseq":/);
       assert.match((await until(json2, "hello")).at(-1)!, /sente-lite\/channel-msg/);
       assert.match((await until(edn, "hello")).at(-1)!, /sente-lite\/channel-msg/);
-    } finally {
-      await Promise.all(peers.map((p) => p.close().catch(() => {})));
-      await child.stop("SIGTERM");
-    }
-  },
+    }),
+});
+
+/** Reads `n` frames of `test/k` and what else comes until a frame contains `needle` (bounded). */
+async function burstUntil(
+  p: RawPeer,
+  needle: string,
+  limit: number,
+): Promise<{ ks: number[]; last: string }> {
+  const ks: number[] = [];
+  for (let i = 0; i < limit; i++) {
+    const f = await p.next(10_000);
+    for (const m of f.matchAll(/"test\/k",(\d+)/g)) ks.push(Number(m[1]));
+    if (f.includes(needle)) return { ks, last: f };
+  }
+  throw new Error(`no ${needle} in ${limit} frames`);
+}
+
+Deno.test({
+  name:
+    "Bun native topics: a burst of broadcasts takes turns, and every connection gets it once, in order",
+  ignore: !hasBun,
+  fn: () =>
+    withServer(async (info, peers) => {
+      const sender = await peer(info.url, "client-id=a&packer=json");
+      const plain = await peer(info.url, "client-id=b&packer=json");
+      const cseq = await peer(info.url, "client-id=c&packer=json&resume=0&cseq=");
+      peers.push(sender, plain, cseq);
+      const n = 30_000;
+      const all = Array.from({ length: n }, (_, i) => i + 1);
+      sender.send(JSON.stringify([["test/burst", n], "b1"]));
+      // The sender's reply comes after every broadcast made before it, though most of them
+      // were still waiting for their turn (it got them on its own, then the reply).
+      const a = await burstUntil(sender, '"b1"]', n + 10);
+      assert.deepEqual(a.ks, all);
+      const reply = JSON.parse(a.last)[0];
+      assert.equal(reply.reached, 3);
+      assert.ok(reply.queued > 0, `queued after the loop: ${reply.queued}`);
+      // The others get each one once, in order, through their topics.
+      assert.deepEqual((await burstUntil(plain, `"test/k",${n}]`, n + 10)).ks, all);
+      assert.deepEqual((await burstUntil(cseq, `"test/k",${n}]`, n + 10)).ks, all);
+      // The event loop turned during the burst: a timer set after the loop ran while most of it
+      // still waited.
+      sender.send(JSON.stringify([["test/timer", null], "t1"]));
+      const timer = JSON.parse((await until(sender, '"t1"]')).at(-1)!)[0];
+      assert.ok(timer.queuedAtTimer > 0, `queued when the timer ran: ${timer.queuedAtTimer}`);
+      // After it, a broadcast is one publish again and still reaches everyone.
+      sender.send(JSON.stringify([["test/bcast-then-send", 7], "x1"]));
+      await until(sender, '"x1"]');
+      await until(plain, `"test/b",7`);
+      await until(cseq, `"test/b",7`);
+    }),
 });

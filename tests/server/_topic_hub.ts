@@ -70,11 +70,22 @@ export function topicHub(hub: Hub) {
 export function topicConn(ctx: ServerContext, queue: FanOutQueue) {
   const publishes: string[] = [];
   const socket = new TopicSocket(new Set(), publishes);
+  const c = openOn(ctx, queue, socket, "c1");
+  return { c, socket, publishes };
+}
+
+/** A JSON connection `id` over `socket`, opened on `queue`. */
+export function openOn(
+  ctx: ServerContext,
+  queue: FanOutQueue,
+  socket: ServerSocket,
+  id: string,
+): Connection {
   const request = new Request("http://localhost/chsk");
   const c = new Connection(
-    "c1",
+    id,
     "u",
-    "c1",
+    id,
     request,
     jsonPacker,
     senteLiteDialect,
@@ -83,5 +94,5 @@ export function topicConn(ctx: ServerContext, queue: FanOutQueue) {
     ctx.stats,
   );
   queue.opened(c);
-  return { c, socket, publishes };
+  return c;
 }
