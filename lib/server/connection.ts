@@ -84,7 +84,7 @@ export class Connection implements ConnectionInfo, GateState, ConnectionSink {
     if (!this.messageBucket.take(n, now)) return false;
     return this.ipMessageBucket === null || this.ipMessageBucket.take(n, now);
   }
-  /** The peer's IP address, when the adapter knows it. */
+  /** The client's address (`clientIp`'s answer), when the runtime knows it (`ConnectionInfo`). */
   remoteIp: string | null = null;
   /**
    * The outbound bound (backpressure), when enabled: the server's shared policy; the gate's state
@@ -537,6 +537,7 @@ export class Connection implements ConnectionInfo, GateState, ConnectionSink {
       clientId: this.clientId,
       packer: this.packer,
       openedAt: this.openedAt,
+      remoteIp: this.remoteIp,
       get request(): Request {
         return new Request(url);
       },

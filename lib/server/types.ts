@@ -21,6 +21,11 @@ export interface ConnectionInfo {
   readonly clientId: string;
   /** The packer name of this connection. */
   readonly packer: string;
+  /**
+   * The client's address, as the server's `clientIp` resolved it (the TCP peer's by default;
+   * behind a proxy, what `forwardedClientIp` read); `null` when the runtime did not say.
+   */
+  readonly remoteIp: string | null;
   /** When the handshake was sent (clock ms). */
   readonly openedAt: number;
   /**

@@ -15,6 +15,7 @@ import { TELEMETRY_EVENT_ID } from "./remote_handler.ts";
 import { isoTime, safeStringify } from "./signal.ts";
 import { TokenBucket } from "./rate_limit.ts";
 import { utf8ByteLength } from "../util/utf8.ts";
+import { ipKey } from "../server/ip_budget.ts";
 
 /** The message a server handler receives. */
 export interface TelemetryMessage {
@@ -28,6 +29,11 @@ export interface TelemetryMessage {
   clientId: string;
   /** The sender's connection id. */
   connId: string;
+  /**
+   * The sender's connection: its client address (`remoteIp`, as the server's `clientIp` resolved
+   * it) counts the per-address quotas; without one only the totals apply.
+   */
+  connection?: { readonly remoteIp?: string | null };
   /** Replies to the sender when it used a request. */
   reply?: (value: unknown) => boolean;
 }
@@ -79,6 +85,17 @@ export interface TelemetryPluginOptions {
    * `telemetry/quota-exceeded`.
    * @default {100_000} */
   maxSessionFiles?: number;
+  /** Bytes the senders of one client address (an IPv6 one by its /64) may have written of
+   * `maxTotalBytes`, so that one address's connections cannot use the whole quota up and leave
+   * telemetry refused for everyone; past it, that address's batches are refused with
+   * `telemetry/quota-exceeded`. Behind a reverse proxy, set the server's `clientIp`, or every
+   * client shares the proxy's address.
+   * @default {maxTotalBytes / 8} */
+  maxBytesPerIp?: number;
+  /** Session files the senders of one client address may have created of `maxSessionFiles`, as
+   * `maxBytesPerIp` for bytes.
+   * @default {maxSessionFiles / 8} */
+  maxSessionFilesPerIp?: number;
   /** Time source for rate limits, timestamps and file names.
    * @default {realClock} */
   clock?: Clock;
@@ -116,6 +133,8 @@ export interface TelemetryPluginStats {
   bytes: number;
   /** Session files created (counts against `maxSessionFiles`). */
   sessionFiles: number;
+  /** Client addresses that have written (each counted against the per-address quotas). */
+  addresses: number;
 }
 
 /** The plug-in returned by {@linkcode telemetryPlugin}. */
@@ -147,6 +166,14 @@ function stamp(ms: number): string {
   return isoTime(ms).replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 }
 
+/** What one client address has written. */
+interface Share {
+  /** Its `ipKey`. */
+  readonly key: string;
+  bytes: number;
+  files: number;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
@@ -160,7 +187,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  *   than what is left is cut, and the reply says how many were dropped.
  * - Malformed batches are answered with `{ ok: false, error: { code: "telemetry/bad-batch" } }`.
  * - Past `maxTotalBytes` written or `maxSessionFiles` created, batches (of new sessions, for the
- *   latter) are refused with `telemetry/quota-exceeded`; nothing is written.
+ *   latter) are refused with `telemetry/quota-exceeded`; nothing is written. So are those of a
+ *   client address past its share, `maxBytesPerIp` or `maxSessionFilesPerIp`.
  *
  * @throws {RangeError} if a rate or size is out of range.
  *
@@ -181,9 +209,19 @@ export function telemetryPlugin(options?: TelemetryPluginOptions): TelemetryPlug
   if (!Number.isInteger(o.maxBatch) || o.maxBatch < 1) {
     throw new RangeError(`maxBatch must be a positive integer, got ${o.maxBatch}`);
   }
-  for (const key of ["maxOpenFiles", "maxTotalBytes", "maxSessionFiles"] as const) {
-    if (!Number.isSafeInteger(o[key]) || o[key] < 1) {
-      throw new RangeError(`${key} must be a positive integer, got ${o[key]}`);
+  const maxBytesPerIp = options.maxBytesPerIp ?? Math.max(1, Math.floor(o.maxTotalBytes / 8));
+  const maxFilesPerIp = options.maxSessionFilesPerIp ??
+    Math.max(1, Math.floor(o.maxSessionFiles / 8));
+  const sizes = {
+    maxOpenFiles: o.maxOpenFiles,
+    maxTotalBytes: o.maxTotalBytes,
+    maxSessionFiles: o.maxSessionFiles,
+    maxBytesPerIp,
+    maxSessionFilesPerIp: maxFilesPerIp,
+  };
+  for (const [key, value] of Object.entries(sizes)) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`${key} must be a positive integer, got ${value}`);
     }
   }
   const clock = o.clock;
@@ -192,9 +230,18 @@ export function telemetryPlugin(options?: TelemetryPluginOptions): TelemetryPlug
   const paths = new Map<string, string>();
   const stats = { batches: 0, accepted: 0, dropped: 0, rejected: 0, bytes: 0, sessionFiles: 0 };
   const dir = o.dir.replace(/[\/\\]+$/, "") || ".";
+  /**
+   * What each client address has written (`ipKey`), kept from its first write on: at most
+   * `maxSessionFiles` addresses (past that, a new address's batches are refused).
+   */
+  const shares = new Map<string, Share>();
+  const NO_SHARE: Share = { key: "", bytes: 0, files: 0 }; // no address known: the totals only
 
-  /** The session's open writer, or `null` when opening one would exceed `maxSessionFiles`. */
-  const writerFor = (clientId: string): JsonlWriter | null => {
+  /**
+   * The session's open writer, or why none: opening one would exceed `maxSessionFiles` or the
+   * address's `maxSessionFilesPerIp`.
+   */
+  const writerFor = (clientId: string, share: Share): JsonlWriter | string => {
     const session = sessionName(clientId);
     let w = files.get(session);
     if (w !== undefined) {
@@ -202,7 +249,10 @@ export function telemetryPlugin(options?: TelemetryPluginOptions): TelemetryPlug
       files.set(session, w);
       return w;
     }
-    if (stats.sessionFiles >= o.maxSessionFiles) return null;
+    if (stats.sessionFiles >= o.maxSessionFiles) return `maxSessionFiles ${o.maxSessionFiles}`;
+    if (share !== NO_SHARE && share.files >= maxFilesPerIp) {
+      return `maxSessionFilesPerIp ${maxFilesPerIp} of this address`;
+    }
     if (files.size >= o.maxOpenFiles) {
       const [oldest, ow] = files.entries().next().value as [string, JsonlWriter];
       files.delete(oldest);
@@ -211,9 +261,24 @@ export function telemetryPlugin(options?: TelemetryPluginOptions): TelemetryPlug
     const path = `${dir}/${session}-${stamp(clock.now())}.jsonl`;
     w = new JsonlWriter(path, { clock, ...o.writer });
     stats.sessionFiles++;
+    if (share !== NO_SHARE) share.files++;
     files.set(session, w);
     paths.set(session, path);
     return w;
+  };
+
+  /**
+   * The sender's address's share (a new one is kept once it writes), `NO_SHARE` when no address
+   * is known, or why it may not write.
+   */
+  const shareOf = (msg: TelemetryMessage): Share | string => {
+    const ip = msg.connection?.remoteIp;
+    if (typeof ip !== "string" || ip === "") return NO_SHARE;
+    const key = ipKey(ip);
+    const share = shares.get(key);
+    if (share !== undefined) return share;
+    if (shares.size >= o.maxSessionFiles) return `maxSessionFiles ${o.maxSessionFiles} addresses`;
+    return { key, bytes: 0, files: 0 };
   };
 
   const bad = (message: string, dropped = 0): TelemetryReply => {
@@ -264,14 +329,17 @@ export function telemetryPlugin(options?: TelemetryPluginOptions): TelemetryPlug
     }
     if (accepted > 0) {
       const bytes = utf8ByteLength(chunk);
-      const writer = stats.bytes + bytes <= o.maxTotalBytes
-        ? writerFor(String(msg.clientId))
-        : null;
-      if (writer === null) {
+      const share = shareOf(msg);
+      const writer = stats.bytes + bytes > o.maxTotalBytes
+        ? `maxTotalBytes ${o.maxTotalBytes}`
+        : typeof share === "string"
+        ? share
+        : share !== NO_SHARE && share.bytes + bytes > maxBytesPerIp
+        ? `maxBytesPerIp ${maxBytesPerIp} of this address`
+        : writerFor(String(msg.clientId), share);
+      if (typeof writer === "string") {
         stats.dropped += signals.length;
-        const what = stats.bytes + bytes > o.maxTotalBytes
-          ? `maxTotalBytes ${o.maxTotalBytes}`
-          : `maxSessionFiles ${o.maxSessionFiles}`;
+        const what = writer;
         return {
           ok: false,
           error: {
@@ -283,6 +351,11 @@ export function telemetryPlugin(options?: TelemetryPluginOptions): TelemetryPlug
       }
       writer.append(chunk);
       stats.bytes += bytes;
+      const kept = share as Share; // (a string was refused above)
+      if (kept !== NO_SHARE) {
+        kept.bytes += bytes;
+        if (!shares.has(kept.key)) shares.set(kept.key, kept);
+      }
     }
     const dropped = signals.length - accepted;
     stats.accepted += accepted;
@@ -321,7 +394,7 @@ export function telemetryPlugin(options?: TelemetryPluginOptions): TelemetryPlug
       files.clear();
     },
     stats() {
-      return { ...stats, openFiles: files.size };
+      return { ...stats, openFiles: files.size, addresses: shares.size };
     },
   };
 }

@@ -102,3 +102,50 @@ Deno.test("sessionName() keeps safe ids and cleans unsafe ones", () => {
   assert.equal(sessionName("../../etc/passwd"), "______etc_passwd");
   assert.equal(sessionName(""), "anonymous");
 });
+
+Deno.test("telemetryPlugin() gives each client address a share of the files and bytes (an IPv6 one by its /64); without an address only the totals apply", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const plugin = telemetryPlugin({ dir, maxSessionFiles: 20, maxSessionFilesPerIp: 2 });
+    const batch = (clientId: string, remoteIp?: string) =>
+      plugin.handle({
+        id: "sente-lite/telemetry",
+        data: { signals: [{ level: "info", id: "ui/x" }] },
+        uid: "u",
+        clientId,
+        connId: clientId,
+        connection: remoteIp === undefined ? undefined : { remoteIp },
+      });
+    const code = (r: ReturnType<typeof batch>) => r.ok ? "ok" : r.error.code;
+    assert.equal(code(batch("a1", "192.0.2.1")), "ok");
+    assert.equal(code(batch("a2", "192.0.2.1")), "ok");
+    assert.equal(code(batch("a3", "192.0.2.1")), "telemetry/quota-exceeded"); // a third file
+    assert.equal(code(batch("a1", "192.0.2.1")), "ok"); // its open session still writes
+    assert.equal(code(batch("b1", "2001:db8:1:2::5")), "ok");
+    assert.equal(code(batch("b2", "2001:db8:1:2::6")), "ok");
+    assert.equal(code(batch("b3", "2001:db8:1:2::7")), "telemetry/quota-exceeded"); // same /64
+    assert.equal(code(batch("b4", "2001:db8:1:3::7")), "ok"); // another /64
+    for (let i = 0; i < 5; i++) assert.equal(code(batch(`c${i}`)), "ok"); // no address known
+    const stats = plugin.stats();
+    assert.equal(stats.addresses, 3);
+    assert.equal(stats.sessionFiles, 10);
+
+    // Bytes: an address past its share is refused, the others still write.
+    const bytes = telemetryPlugin({ dir: `${dir}/b`, maxTotalBytes: 8000, maxBytesPerIp: 1200 });
+    const big = (remoteIp: string) =>
+      bytes.handle({
+        id: "sente-lite/telemetry",
+        data: { signals: [{ level: "info", id: "ui/x", msg: "x".repeat(400) }] },
+        uid: "u",
+        clientId: "s",
+        connId: "s",
+        connection: { remoteIp },
+      }).ok;
+    assert.deepEqual([big("192.0.2.9"), big("192.0.2.9"), big("192.0.2.9")], [true, true, false]);
+    assert.equal(big("192.0.2.10"), true);
+    plugin.close();
+    bytes.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
