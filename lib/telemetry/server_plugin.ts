@@ -339,12 +339,11 @@ export function telemetryPlugin(options?: TelemetryPluginOptions): TelemetryPlug
         : writerFor(String(msg.clientId), share);
       if (typeof writer === "string") {
         stats.dropped += signals.length;
-        const what = writer;
         return {
           ok: false,
           error: {
             code: "telemetry/quota-exceeded",
-            message: `telemetry storage is full (${what})`,
+            message: `telemetry storage is full (${writer})`,
           },
           dropped: signals.length,
         };
