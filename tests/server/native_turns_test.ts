@@ -55,13 +55,28 @@ function nativeQueue(nativeTurnMs = 3) {
     return n;
   };
   const broadcast = (n: number) => queue.run(everyone(ctx.conns), push(n), null);
+  /** A broadcast but to `except`: per connection (a native topic would reach it too). */
+  const broadcastExcept = (n: number, except: string) =>
+    queue.run(everyone(ctx.conns, new Set([except])), push(n), null);
   const room = new Set<Connection>();
   const join = (c: Connection) => {
     room.add(c);
     c.subscribe("room");
   };
   const publish = (n: number) => queue.run(subscribers(room, "room"), push(n), "room");
-  return { ctx, queue, clock, open, turn, drain, broadcast, join, publish, publishes };
+  return {
+    ctx,
+    queue,
+    clock,
+    open,
+    turn,
+    drain,
+    broadcast,
+    broadcastExcept,
+    join,
+    publish,
+    publishes,
+  };
 }
 
 const push = (n: number) => ({ type: "push" as const, events: [["app/m", n] as [string, number]] });
@@ -123,6 +138,7 @@ Deno.test("FanOutQueue: a connection opening while publishes wait gets none made
 
 type Op =
   | { op: "broadcast" }
+  | { op: "except"; who: number }
   | { op: "publish" }
   | { op: "send"; to: number }
   | { op: "open" }
@@ -132,10 +148,11 @@ type Op =
 const ops: fc.Arbitrary<Op[]> = fc.array(
   fc.oneof(
     { weight: 4, arbitrary: fc.constant<Op>({ op: "broadcast" }) },
+    { weight: 1, arbitrary: fc.nat(31).map((who): Op => ({ op: "except", who })) },
     { weight: 3, arbitrary: fc.constant<Op>({ op: "publish" }) },
-    { weight: 2, arbitrary: fc.nat(7).map((to): Op => ({ op: "send", to })) },
+    { weight: 2, arbitrary: fc.nat(31).map((to): Op => ({ op: "send", to })) },
     { weight: 1, arbitrary: fc.constant<Op>({ op: "open" }) },
-    { weight: 1, arbitrary: fc.nat(7).map((who): Op => ({ op: "close", who })) },
+    { weight: 1, arbitrary: fc.nat(31).map((who): Op => ({ op: "close", who })) },
     { weight: 2, arbitrary: fc.constant<Op>({ op: "turn" }) },
   ),
   { maxLength: 80 },
@@ -143,8 +160,8 @@ const ops: fc.Arbitrary<Op[]> = fc.array(
 
 Deno.test("FanOutQueue: with publishes taking turns, every connection gets what was made while it was open, once and in order (property)", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 4 }), ops, async (initial, script) => {
-      const { open, turn, drain, broadcast, join, publish } = nativeQueue();
+    fc.asyncProperty(fc.integer({ min: 1, max: 20 }), ops, async (initial, script) => {
+      const { open, turn, drain, broadcast, broadcastExcept, join, publish } = nativeQueue();
       const conns: { c: Connection; socket: TopicSocket; want: number[]; closed: boolean }[] = [];
       const add = () => {
         const x = open();
@@ -158,6 +175,11 @@ Deno.test("FanOutQueue: with publishes taking turns, every connection gets what 
           const n = next++;
           broadcast(n);
           for (const x of conns) if (!x.closed) x.want.push(n);
+        } else if (step.op === "except") {
+          const n = next++;
+          const left = conns[step.who % conns.length];
+          broadcastExcept(n, left.c.id);
+          for (const x of conns) if (!x.closed && x !== left) x.want.push(n);
         } else if (step.op === "publish") {
           const n = next++;
           publish(n);
@@ -179,7 +201,7 @@ Deno.test("FanOutQueue: with publishes taking turns, every connection gets what 
         assert.deepEqual(ns(x.socket.sent), x.want, `connection ${i}`);
       }
     }),
-    { numRuns: 300 },
+    { numRuns: 500 },
   );
 });
 
