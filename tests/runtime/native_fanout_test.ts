@@ -2,21 +2,18 @@
  * A Bun server's broadcasts and channel publishes through Bun's native topics reach every frame
  * variant (sente-lite JSON, sente-lite EDN, the Sente dialect, a resuming client on the
  * per-connection path, resuming clients with channel sequences sharing their variant's topic),
- * and a push sent right after a broadcast reaches its connection after it.
+ * and a push sent right after a broadcast reaches its connection after it; a burst with
+ * `nativeTurnMs` takes turns and still reaches every connection once, in order.
+ * Needs Bun (`BUN_PATH`, else `node_modules/.bin/bun`, else `bun` on PATH).
  */
 import assert from "node:assert/strict";
 import { Child } from "./_child.ts";
 import { RawPeer } from "../_peer.ts";
+import { BUN_HINT, bunPath, ignoreWithoutTool, requireTool } from "../_util.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const HERE = new URL("./", import.meta.url).pathname;
-const BUN = `${ROOT}node_modules/.bin/bun`;
-let hasBun = false;
-try {
-  hasBun = Deno.statSync(BUN).isFile;
-} catch {
-  hasBun = false;
-}
+const BUN = bunPath();
 
 async function peer(url: string, query: string): Promise<RawPeer> {
   const p = new RawPeer(`${url}?${query}`);
@@ -43,7 +40,7 @@ async function until(p: RawPeer, needle: string): Promise<string[]> {
 async function withServer(
   fn: (info: { url: string; runtime: string }, peers: RawPeer[]) => Promise<void>,
 ): Promise<void> {
-  const child = new Child("bun _bun_fanout_server.ts", BUN, [
+  const child = new Child("bun _bun_fanout_server.ts", requireTool("Bun", BUN, BUN_HINT), [
     `${HERE}_bun_fanout_server.ts`,
   ], ROOT);
   const peers: RawPeer[] = [];
@@ -60,7 +57,7 @@ async function withServer(
 
 Deno.test({
   name: "Bun native topics: every frame variant gets broadcasts and publishes, in order",
-  ignore: !hasBun,
+  ignore: ignoreWithoutTool("Bun", BUN),
   fn: () =>
     withServer(async (info, peers) => {
       assert.equal(info.runtime, "bun");
@@ -123,7 +120,7 @@ async function burstUntil(
 Deno.test({
   name:
     "Bun native topics: a burst of broadcasts takes turns, and every connection gets it once, in order",
-  ignore: !hasBun,
+  ignore: ignoreWithoutTool("Bun", BUN),
   fn: () =>
     withServer(async (info, peers) => {
       const sender = await peer(info.url, "client-id=a&packer=json");
